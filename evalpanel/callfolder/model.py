@@ -1,0 +1,62 @@
+"""What the call-folder reader returns: the call's configuration and its typed frames.
+
+Frames follow :mod:`evalpanel.callfolder.schema` exactly (column names and dtypes), each sorted by
+its id columns. Multi-valued cells are ``List(String)``; ecosystems are canonical names,
+countries upper-case ISO 3166-1 alpha-2 (``EL`` for Greece), languages lower-case ISO 639-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """A lot of the call: its budget and optional per-lot rules."""
+
+    id: str
+    budget_eur: float
+    title: str = ""
+    one_per: str | None = None  # e.g. "ecosystem": at most one funded proposal per ecosystem
+    experts_per_proposal: int | None = None  # overrides the call's default
+
+
+@dataclass(frozen=True, slots=True)
+class CallConfig:
+    """``call.toml``.
+
+    ``scheme_overrides`` is the ``[scheme]`` table as written (nested dicts), merged over the
+    preset named by ``scheme`` by the scoring package.
+    """
+
+    id: str
+    title: str
+    scheme: str
+    experts_per_proposal: int
+    lots: dict[str, Lot]
+    deadline: str | None = None
+    scheme_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CallFolder:
+    """A validated call folder."""
+
+    path: Path
+    config: CallConfig
+    proposals: pl.DataFrame
+    partners: pl.DataFrame
+    experts: pl.DataFrame
+    conflicts: pl.DataFrame  # empty frame with the declared schema when the file is absent
+    affinity: pl.DataFrame | None
+    scores: pl.DataFrame | None
+    content_hash: str = ""  # sha256 over the folder's input files, for batch records
+
+    def experts_per_proposal(self, lot: str) -> int:
+        """k for a lot: the lot's own value, else the call's."""
+        own = self.config.lots[lot].experts_per_proposal
+        return own if own is not None else self.config.experts_per_proposal
