@@ -1,16 +1,122 @@
-"""The ``evalpanel`` command line."""
+"""The ``evalpanel`` command line: one group, one module per command under ``commands/``.
+
+Exit statuses: 0 success, 2 invalid input (with every problem located as ``file:line: column:
+problem``), 3 assignment demand that could not be met, 1 an unexpected internal error (reported
+in one line; set ``EVALPANEL_DEBUG=1`` for the traceback).
+"""
 
 from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
 
 import click
 
 from evalpanel import __version__
+from evalpanel.callfolder import CallFolder, CallFolderError, read_call
+
+
+class InvalidInput(click.ClickException):
+    """Bad input: print every problem, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file: object = None) -> None:
+        click.echo(self.message, err=True)
+
+
+def load_call(path: str | Path) -> CallFolder:
+    """Read a call folder or raise :class:`InvalidInput` with every problem."""
+    try:
+        return read_call(path)
+    except CallFolderError as exc:
+        n = len(exc.problems)
+        lines = [str(p.relocated(Path(path))) for p in exc.problems]
+        lines.append(f"{path}: {n} problem{'s' if n != 1 else ''} found; nothing was used")
+        raise InvalidInput("\n".join(lines)) from None
+
+
+def describe(call: CallFolder) -> str:
+    """A few lines on what a call holds."""
+    cfg = call.config
+    per_lot = call.proposals.group_by("lot").len().sort("lot")
+    counts = dict(per_lot.iter_rows())
+    lines = [
+        f"call {cfg.id}: {cfg.title}",
+        f"  scheme {cfg.scheme}, {cfg.experts_per_proposal} experts per proposal"
+        + (f", deadline {cfg.deadline}" if cfg.deadline else ""),
+    ]
+    for lot in cfg.lots.values():
+        extra = f", one funded per {lot.one_per}" if lot.one_per else ""
+        lines.append(
+            f"  lot {lot.id}: {counts.get(lot.id, 0)} proposals, budget "
+            f"EUR {lot.budget_eur:,.0f}{extra}" + (f" ({lot.title})" if lot.title else "")
+        )
+    lines.append(
+        f"  {call.partners.height} partner rows, {call.experts.height} experts, "
+        f"{call.conflicts.height} declared conflicts"
+    )
+    if call.affinity is not None:
+        lines.append(f"  {call.affinity.height} affinity rows")
+    if call.scores is not None:
+        n_eval = call.scores.select("proposal_id", "expert_id").unique().height
+        lines.append(f"  {call.scores.height} scores in {n_eval} evaluations")
+    return "\n".join(lines)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evalpanel")
+def cli() -> None:
+    """Evaluation scoring and reviewer assignment for competitive grant calls.
+
+    A call is a folder of CSV/XLSX/Parquet files with a call.toml (see README). Start with
+    `evalpanel demo`, which runs a whole Erasmus+ Alliances for Innovation call.
+    """
+
+
+@cli.command()
+@click.argument("call_dir", type=click.Path(file_okay=False, path_type=Path))
+def validate(call_dir: Path) -> None:
+    """Check the call folder CALL_DIR and report every problem.
+
+    Exit 0 when the folder is valid, 2 when it is not; each problem is printed as
+    file:line: column: problem.
+    """
+    call = load_call(call_dir)
+    click.echo(describe(call))
+    click.echo(f"{call_dir}: valid")
+
+
+def _register() -> None:
+    from evalpanel.commands import demo
+
+    cli.add_command(demo.demo)
+
+
+_register()
+
+
 def main() -> None:
-    """Evaluation scoring and reviewer assignment for competitive grant calls."""
+    """Console entry point: no traceback reaches the user unless EVALPANEL_DEBUG is set."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if os.environ.get("EVALPANEL_DEBUG"):
+            raise
+        click.echo(
+            f"evalpanel: internal error: {type(exc).__name__}: {exc} "
+            "(set EVALPANEL_DEBUG=1 to see where)",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Reading and validating a call folder (see DESIGN.md, "Call folder")."""
 
 from evalpanel.callfolder.model import CallConfig, CallFolder, Lot
+from evalpanel.callfolder.problems import CallFolderError, Problem
+from evalpanel.callfolder.reader import read_call
 
-__all__ = ["CallConfig", "CallFolder", "Lot"]
+__all__ = ["CallConfig", "CallFolder", "CallFolderError", "Lot", "Problem", "read_call"]

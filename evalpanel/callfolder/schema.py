@@ -34,7 +34,7 @@ class Column:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
-    default: object = None
+    default: int | float | str | None = None
 
     @property
     def dtype(self) -> pl.DataType:

@@ -166,9 +166,7 @@ def normalise_country(code: str) -> str | None:
 
 @cache
 def _language_codes() -> frozenset[str]:
-    return frozenset(
-        lang.alpha_2 for lang in pycountry.languages if getattr(lang, "alpha_2", None)
-    )
+    return frozenset(lang.alpha_2 for lang in pycountry.languages if getattr(lang, "alpha_2", None))
 
 
 def normalise_language(code: str) -> str | None:

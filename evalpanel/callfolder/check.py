@@ -1,0 +1,287 @@
+"""Turn a raw all-string table into the typed frame its schema declares, collecting problems.
+
+Every check is a polars expression over whole columns; only the rows found bad are turned into
+messages. A table with problems still yields a typed frame (bad cells null) so that the
+cross-table checks can run and report everything in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from evalpanel.callfolder import vocab
+from evalpanel.callfolder.problems import Problem
+from evalpanel.callfolder.schema import Column
+from evalpanel.callfolder.tables import LINE, RawTable
+
+MAX_PER_COLUMN = 200  # messages per (file, column, problem) before summarising the rest
+
+_ECOSYSTEM_KEYS = {vocab._ecosystem_key(name): name for name in vocab.ECOSYSTEMS}
+
+
+def _ecosystem_key(expr: pl.Expr) -> pl.Expr:
+    return (
+        expr.str.to_lowercase()
+        .str.replace_all("&", " and ", literal=True)
+        .str.replace_all(r"[\s\-–—_,]+", "")
+    )
+
+
+def _vocabulary(kind: str) -> tuple[Callable[[pl.Expr], pl.Expr], dict[str, str], str]:
+    """(key expression, key -> canonical value, what was expected) for a vocabulary kind."""
+    if kind == "isced":
+        return (
+            (lambda e: e),
+            {c: c for c in vocab.ISCED_CODES},
+            ("is not an ISCED-F 2013 field code (4 digits with the leading zero, e.g. 0714)"),
+        )
+    if kind == "ecosystem":
+        return (
+            _ecosystem_key,
+            _ECOSYSTEM_KEYS,
+            ("is not one of the 14 industrial ecosystems (" + "; ".join(vocab.ECOSYSTEMS) + ")"),
+        )
+    if kind == "language":
+        codes = vocab._language_codes()
+        return (
+            (lambda e: e.str.to_lowercase()),
+            {c: c for c in codes},
+            ("is not an ISO 639-1 language code (two letters, e.g. en, fr, de)"),
+        )
+    codes = vocab._country_codes()
+    mapping = {c: ("EL" if c == "GR" else c) for c in codes}
+    return (
+        (lambda e: e.str.to_uppercase()),
+        mapping,
+        ("is not an ISO 3166-1 alpha-2 country code (e.g. BE, DE, EL)"),
+    )
+
+
+def check_table(raw: RawTable, columns: tuple[Column, ...]) -> tuple[pl.DataFrame, list[Problem]]:
+    """The typed frame (declared columns plus LINE) and the problems found in single cells."""
+    problems: list[Problem] = []
+    frame = raw.frame
+    missing = [c.name for c in columns if c.required and c.name not in frame.columns]
+    if missing:
+        expected = ", ".join(c.name for c in columns)
+        for name in missing:
+            problems.append(
+                Problem(raw.file, 1, name, f"missing column (the columns are: {expected})")
+            )
+    stripped = frame.with_columns(
+        pl.col(c.name).str.strip_chars() for c in columns if c.name in frame.columns
+    )
+    if stripped.height == 0:
+        problems.append(Problem(raw.file, None, "", "has a header but no rows"))
+    typed: list[pl.Series] = []
+    for col in columns:
+        if col.name in stripped.columns:
+            series, found = _check_column(raw.file, stripped.select(col.name, LINE), col)
+            problems += found
+        else:
+            series = _default_series(col, stripped.height)
+        typed.append(series)
+    out = pl.DataFrame(typed).with_columns(stripped[LINE])
+    return out, problems
+
+
+def _default_series(col: Column, height: int) -> pl.Series:
+    if col.multi or col.kind == "list":
+        return pl.Series(col.name, [[] for _ in range(height)], dtype=pl.List(pl.String))
+    return pl.repeat(col.default, height, dtype=col.dtype, eager=True).alias(col.name)
+
+
+def _report(file: str, column: str, lines: pl.Series, messages: pl.Series) -> list[Problem]:
+    out = [
+        Problem(file, int(line), column, str(msg))
+        for line, msg in zip(lines[:MAX_PER_COLUMN], messages[:MAX_PER_COLUMN], strict=True)
+    ]
+    if len(lines) > MAX_PER_COLUMN:
+        out.append(
+            Problem(
+                file,
+                int(lines[MAX_PER_COLUMN]),
+                column,
+                f"... and {len(lines) - MAX_PER_COLUMN} more rows with problems in this "
+                "column (fix the ones above and validate again)",
+            )
+        )
+    return out
+
+
+def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series, list[Problem]]:
+    name = col.name
+    cell = pl.col(name)
+    empty = cell.is_null() | (cell == "")
+    problems: list[Problem] = []
+    if not col.nullable:
+        bad = sub.filter(empty)
+        problems += _report(
+            file,
+            name,
+            bad[LINE],
+            pl.repeat("is empty; a value is required", bad.height, eager=True),
+        )
+    if col.multi or col.kind == "list":
+        values = sub.select(
+            pl.when(empty)
+            .then(pl.lit([], dtype=pl.List(pl.String)))
+            .otherwise(
+                cell.str.split(";").list.eval(
+                    pl.element().str.strip_chars().filter(pl.element() != "")
+                )
+            )
+            .alias(name),
+            pl.col(LINE),
+        )
+        if col.kind == "list":
+            return values[name], problems
+        key, mapping, expected = _vocabulary(col.kind)
+        exploded = values.with_row_index("__row__").explode(name).drop_nulls(name)
+        exploded = exploded.with_columns(
+            key(pl.col(name))
+            .replace_strict(mapping, default=None, return_dtype=pl.String)
+            .alias("__ok__")
+        )
+        bad = exploded.filter(pl.col("__ok__").is_null())
+        problems += _report(
+            file,
+            name,
+            bad[LINE],
+            bad.select(pl.format('"{}" ', pl.col(name)) + pl.lit(expected)).to_series(),
+        )
+        rebuilt = exploded.group_by("__row__").agg(
+            pl.col("__ok__").drop_nulls().unique(maintain_order=True)
+        )
+        series = (
+            pl.DataFrame({"__row__": pl.int_range(0, sub.height, eager=True, dtype=pl.UInt32)})
+            .join(rebuilt, on="__row__", how="left")
+            .sort("__row__")
+            .select(pl.col("__ok__").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+            .to_series()
+            .alias(name)
+        )
+        if not col.nullable:
+            had_bad = bad["__row__"].unique().implode()
+            none_left = sub.with_row_index("__row__").filter(
+                ~empty & (series.list.len() == 0) & ~pl.col("__row__").is_in(had_bad)
+            )
+            problems += _report(
+                file,
+                name,
+                none_left[LINE],
+                pl.repeat("has no valid value", none_left.height, eager=True),
+            )
+        return series, problems
+
+    kind = col.kind
+    if kind in ("id", "text"):
+        series = sub.select(
+            pl.when(empty).then(pl.lit(col.default, dtype=pl.String)).otherwise(cell).alias(name)
+        ).to_series()
+        return series, problems
+    if kind in ("isced", "ecosystem", "language", "country"):
+        key, mapping, expected = _vocabulary(kind)
+        typed = sub.select(
+            key(cell).replace_strict(mapping, default=None, return_dtype=pl.String).alias(name),
+            pl.col(LINE),
+            cell.alias("__raw__"),
+            empty.alias("__empty__"),
+        )
+        bad = typed.filter(pl.col(name).is_null() & ~pl.col("__empty__"))
+        problems += _report(
+            file,
+            name,
+            bad[LINE],
+            bad.select(pl.format('"{}" ', "__raw__") + pl.lit(expected)).to_series(),
+        )
+        return typed[name], problems
+    if kind == "choice":
+        typed = sub.select(
+            cell.str.to_lowercase()
+            .replace_strict({c: c for c in col.choices}, default=None, return_dtype=pl.String)
+            .alias(name),
+            pl.col(LINE),
+            cell.alias("__raw__"),
+            empty.alias("__empty__"),
+        )
+        bad = typed.filter(pl.col(name).is_null() & ~pl.col("__empty__"))
+        expected = "is not one of: " + ", ".join(col.choices)
+        problems += _report(
+            file,
+            name,
+            bad[LINE],
+            bad.select(pl.format('"{}" ', "__raw__") + pl.lit(expected)).to_series(),
+        )
+        return typed[name], problems
+    if kind == "date":
+        typed = sub.select(
+            cell.str.to_date("%Y-%m-%d", strict=False).alias(name),
+            pl.col(LINE),
+            cell.alias("__raw__"),
+            empty.alias("__empty__"),
+        )
+        bad = typed.filter(pl.col(name).is_null() & ~pl.col("__empty__"))
+        problems += _report(
+            file,
+            name,
+            bad[LINE],
+            bad.select(pl.format('"{}" is not an ISO date (YYYY-MM-DD)', "__raw__")).to_series(),
+        )
+        return typed[name], problems
+    return _check_number(file, sub, col, empty, problems)
+
+
+def _check_number(
+    file: str, sub: pl.DataFrame, col: Column, empty: pl.Expr, problems: list[Problem]
+) -> tuple[pl.Series, list[Problem]]:
+    name = col.name
+    number = pl.col(name).str.replace_all(r"[_\s]", "").cast(pl.Float64, strict=False)
+    checks = sub.select(
+        number.alias("__num__"),
+        pl.col(LINE),
+        pl.col(name).alias("__raw__"),
+        empty.alias("__empty__"),
+    )
+    present = ~pl.col("__empty__")
+    messages = [
+        (present & pl.col("__num__").is_null(), pl.format('"{}" is not a number', "__raw__")),
+        (present & pl.col("__num__").is_nan(), pl.format('"{}" is not a number', "__raw__")),
+    ]
+    if col.kind == "int":
+        messages.append(
+            (
+                present & (pl.col("__num__") != pl.col("__num__").round()),
+                pl.format('"{}" is not a whole number', "__raw__"),
+            )
+        )
+    if col.minimum is not None:
+        messages.append(
+            (
+                present & (pl.col("__num__") < col.minimum),
+                pl.format("{} is below the minimum {}", "__raw__", pl.lit(_num(col.minimum))),
+            )
+        )
+    if col.maximum is not None:
+        messages.append(
+            (
+                present & (pl.col("__num__") > col.maximum),
+                pl.format("{} is above the maximum {}", "__raw__", pl.lit(_num(col.maximum))),
+            )
+        )
+    bad_any = pl.lit(False)
+    for condition, message in messages:
+        bad = checks.filter(condition.fill_null(False) & ~bad_any.fill_null(False))
+        problems += _report(file, name, bad[LINE], bad.select(message).to_series())
+        bad_any = bad_any | condition.fill_null(False)
+    value = pl.when(bad_any).then(None).otherwise(pl.col("__num__"))
+    if col.default is not None:
+        value = pl.when(pl.col("__empty__")).then(pl.lit(col.default)).otherwise(value)
+    series = checks.select(value.cast(col.dtype).alias(name)).to_series()
+    return series, problems
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,258 @@
+"""Read a call folder, check all of it, and return a :class:`CallFolder` or every problem.
+
+Nothing is returned until the whole folder has been checked: single cells first (types,
+vocabularies, ranges), then the references between tables. All problems come in one
+:class:`CallFolderError`, each as ``file:line: column: problem``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import polars as pl
+
+from evalpanel.callfolder.check import check_table
+from evalpanel.callfolder.config import FILE as CONFIG_FILE
+from evalpanel.callfolder.config import parse_call_toml
+from evalpanel.callfolder.model import CallConfig, CallFolder
+from evalpanel.callfolder.problems import CallFolderError, Problem
+from evalpanel.callfolder.schema import REQUIRED_TABLES, TABLES, polars_schema
+from evalpanel.callfolder.tables import FORMATS, LINE, find_table, read_table
+
+SORT_KEYS = {
+    "proposals": ["proposal_id"],
+    "partners": ["proposal_id", "org_id", "org_name"],
+    "experts": ["expert_id"],
+    "conflicts": ["expert_id", "proposal_id", "org_id"],
+    "affinity": ["proposal_id", "expert_id"],
+    "scores": ["proposal_id", "expert_id", "criterion"],
+}
+
+
+def read_call(folder: str | Path) -> CallFolder:
+    """Read and check ``folder``; raise :class:`CallFolderError` listing every problem."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CallFolderError([Problem(str(folder), None, "", "is not a folder")])
+    problems: list[Problem] = []
+    config: CallConfig | None = None
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        problems.append(
+            Problem(CONFIG_FILE, None, "", "missing: every call folder needs call.toml")
+        )
+    else:
+        try:
+            text = config_path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            problems.append(Problem(CONFIG_FILE, None, "", "not UTF-8: save the file as UTF-8"))
+        else:
+            config, found = parse_call_toml(text)
+            problems += found
+
+    frames: dict[str, pl.DataFrame] = {}
+    files: dict[str, str] = {}
+    used: list[Path] = [config_path] if config_path.is_file() else []
+    for table, columns in TABLES.items():
+        path, found = find_table(folder, table)
+        problems += found
+        if path is None:
+            if table in REQUIRED_TABLES and not found:
+                problems.append(
+                    Problem(
+                        table + ".csv",
+                        None,
+                        "",
+                        f"missing: the call needs {table}.csv (or .xlsx, .parquet)",
+                    )
+                )
+            continue
+        used.append(path)
+        raw, found = read_table(path)
+        problems += found
+        if raw is None:
+            continue
+        typed, found = check_table(raw, columns)
+        problems += found
+        frames[table] = typed
+        files[table] = raw.file
+
+    problems += _cross_checks(frames, files, config)
+    if problems or config is None:
+        raise CallFolderError(problems)
+
+    def final(table: str) -> pl.DataFrame:
+        return frames[table].drop(LINE).sort(SORT_KEYS[table], nulls_last=True)
+
+    conflicts = (
+        final("conflicts")
+        if "conflicts" in frames
+        else pl.DataFrame(schema=polars_schema("conflicts"))
+    )
+    return CallFolder(
+        path=folder,
+        config=config,
+        proposals=final("proposals"),
+        partners=final("partners"),
+        experts=final("experts"),
+        conflicts=conflicts,
+        affinity=final("affinity") if "affinity" in frames else None,
+        scores=final("scores") if "scores" in frames else None,
+        content_hash=_hash_files(used),
+    )
+
+
+def _hash_files(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths, key=lambda p: p.name):
+        digest.update(path.name.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _problems(file: str, column: str, bad: pl.DataFrame, message: pl.Expr) -> list[Problem]:
+    rows = bad.select(pl.col(LINE), message.alias("__msg__")).sort(LINE)
+    return [Problem(file, int(line), column, str(msg)) for line, msg in rows.iter_rows()]
+
+
+def _duplicates(file: str, frame: pl.DataFrame, keys: list[str], what: str) -> list[Problem]:
+    present = frame.drop_nulls(keys)
+    first = present.group_by(keys).agg(pl.col(LINE).min().alias("__first__"))
+    dup = present.join(first, on=keys).filter(pl.col(LINE) != pl.col("__first__"))
+    label = pl.concat_str([pl.col(k) for k in keys], separator=", ")
+    return _problems(
+        file,
+        keys[-1] if len(keys) == 1 else ", ".join(keys),
+        dup,
+        pl.format(
+            '{} "{}" appears again (first on line {})', pl.lit(what), label, pl.col("__first__")
+        ),
+    )
+
+
+def _unknown(
+    file: str, frame: pl.DataFrame, column: str, known: pl.Series, where: str
+) -> list[Problem]:
+    bad = frame.filter(
+        pl.col(column).is_not_null()
+        & (pl.col(column) != "")
+        & ~pl.col(column).is_in(known.implode())
+    )
+    return _problems(
+        file, column, bad, pl.format('"{}" is not in {}', pl.col(column), pl.lit(where))
+    )
+
+
+def _cross_checks(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], config: CallConfig | None
+) -> list[Problem]:
+    problems: list[Problem] = []
+    proposals = frames.get("proposals")
+    experts = frames.get("experts")
+    partners = frames.get("partners")
+    if proposals is not None:
+        problems += _duplicates(files["proposals"], proposals, ["proposal_id"], "proposal")
+        if config is not None:
+            lots = pl.Series(list(config.lots), dtype=pl.String)
+            problems += _unknown(
+                files["proposals"],
+                proposals,
+                "lot",
+                lots,
+                f"{CONFIG_FILE} (lots: {', '.join(config.lots)})",
+            )
+            per_ecosystem = [lot.id for lot in config.lots.values() if lot.one_per == "ecosystem"]
+            bad = proposals.filter(
+                pl.col("lot").is_in(per_ecosystem) & (pl.col("ecosystems").list.len() == 0)
+            )
+            problems += _problems(
+                files["proposals"],
+                "ecosystems",
+                bad,
+                pl.format(
+                    'names no valid ecosystem, but lot "{}" funds one proposal per ecosystem',
+                    pl.col("lot"),
+                ),
+            )
+    if experts is not None:
+        problems += _duplicates(files["experts"], experts, ["expert_id"], "expert")
+        bad = experts.filter(pl.col("min_load") > pl.col("max_load"))
+        problems += _problems(
+            files["experts"],
+            "min_load",
+            bad,
+            pl.format("{} is above max_load {}", pl.col("min_load"), pl.col("max_load")),
+        )
+    proposal_ids = proposals["proposal_id"] if proposals is not None else None
+    expert_ids = experts["expert_id"] if experts is not None else None
+    if partners is not None:
+        file = files["partners"]
+        if proposal_ids is not None:
+            problems += _unknown(file, partners, "proposal_id", proposal_ids, "proposals")
+        problems += _duplicates(file, partners, ["proposal_id", "org_id"], "partner")
+        coordinators = partners.filter(pl.col("role") == "coordinator")
+        first = coordinators.group_by("proposal_id").agg(pl.col(LINE).min().alias("__first__"))
+        extra = coordinators.join(first, on="proposal_id").filter(
+            pl.col(LINE) != pl.col("__first__")
+        )
+        problems += _problems(
+            file,
+            "role",
+            extra,
+            pl.format(
+                'a second coordinator for proposal "{}" (the first is on line {})',
+                pl.col("proposal_id"),
+                pl.col("__first__"),
+            ),
+        )
+        if proposals is not None:
+            lacking = proposals.filter(
+                ~pl.col("proposal_id").is_in(coordinators["proposal_id"].implode())
+            )
+            problems += _problems(
+                files["proposals"],
+                "proposal_id",
+                lacking,
+                pl.format('"{}" has no coordinator in {}', pl.col("proposal_id"), pl.lit(file)),
+            )
+    conflicts = frames.get("conflicts")
+    if conflicts is not None:
+        file = files["conflicts"]
+        if expert_ids is not None:
+            problems += _unknown(file, conflicts, "expert_id", expert_ids, "experts")
+        if proposal_ids is not None:
+            problems += _unknown(file, conflicts, "proposal_id", proposal_ids, "proposals")
+        orgs = [f["org_id"] for f in (partners, experts) if f is not None]
+        if orgs:
+            known = pl.concat(orgs).drop_nulls().unique()
+            problems += _unknown(
+                file,
+                conflicts,
+                "org_id",
+                known,
+                "partners or experts (no organisation has that id)",
+            )
+        neither = conflicts.filter(pl.col("proposal_id").is_null() == pl.col("org_id").is_null())
+        problems += _problems(
+            file,
+            "proposal_id",
+            neither,
+            pl.lit(
+                "set exactly one of proposal_id (a conflict with one proposal) or org_id "
+                "(with every proposal of that organisation)"
+            ),
+        )
+    for table in ("affinity", "scores"):
+        frame = frames.get(table)
+        if frame is None:
+            continue
+        if proposal_ids is not None:
+            problems += _unknown(files[table], frame, "proposal_id", proposal_ids, "proposals")
+        if expert_ids is not None:
+            problems += _unknown(files[table], frame, "expert_id", expert_ids, "experts")
+        problems += _duplicates(files[table], frame, SORT_KEYS[table], "row")
+    return problems
+
+
+__all__ = ["FORMATS", "CallFolderError", "read_call"]

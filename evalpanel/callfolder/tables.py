@@ -1,0 +1,179 @@
+"""Read one table of a call folder as an all-string frame, with the file line of every row.
+
+Formats: ``NAME.csv`` (UTF-8, header row), ``NAME.xlsx`` (first sheet, header row) and
+``NAME.parquet``. The returned frame has every column as ``String`` plus ``__line__`` (Int64):
+the 1-based line of the row in a CSV file (a quoted cell may span lines), the spreadsheet row in
+an XLSX file, or the 1-based record number in a Parquet file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from evalpanel.callfolder.problems import Problem
+
+FORMATS = (".csv", ".xlsx", ".parquet")
+LINE = "__line__"
+CSV_MODULE_MAX_BYTES = 32 * 1024 * 1024  # larger files are parsed by polars
+
+
+@dataclass(frozen=True, slots=True)
+class RawTable:
+    file: str  # the file name shown in messages
+    frame: pl.DataFrame  # all String columns plus LINE
+
+
+def find_table(folder: Path, name: str) -> tuple[Path | None, list[Problem]]:
+    """The file holding table ``name``; two formats of one table are refused as ambiguous."""
+    found = [folder / (name + ext) for ext in FORMATS if (folder / (name + ext)).is_file()]
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        return None, [
+            Problem(found[0].name, None, "", f"the table is given twice ({names}): keep one")
+        ]
+    return (found[0] if found else None), []
+
+
+def read_table(path: Path) -> tuple[RawTable | None, list[Problem]]:
+    if path.suffix == ".csv":
+        return _read_csv(path)
+    if path.suffix == ".xlsx":
+        return _read_xlsx(path)
+    return _read_parquet(path)
+
+
+def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
+    name = path.name
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [
+            Problem(
+                name,
+                line,
+                "",
+                f"not UTF-8 (byte 0x{data[exc.start]:02X} at character "
+                f"{col}): save the file as UTF-8",
+            )
+        ]
+    if not text.strip():
+        return None, [Problem(name, None, "", "empty file: expected a header row and data rows")]
+    if "\x00" in text:
+        return None, [
+            Problem(
+                name,
+                data.count(b"\n", 0, data.index(b"\x00")) + 1,
+                "",
+                "contains NUL bytes: this is not a CSV text file",
+            )
+        ]
+    if len(data) <= CSV_MODULE_MAX_BYTES:
+        # Python's csv module knows where each record starts and which row is ragged.
+        return _read_csv_slow(name, text, None)
+    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    header_problems = _check_header(name, header)
+    if header_problems:
+        return None, header_problems
+    try:
+        frame = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False)
+    except pl.exceptions.PolarsError as exc:
+        return _read_csv_slow(name, text, f"{exc}".splitlines()[0])
+    frame = frame.rename({col: col.strip() for col in frame.columns})
+    newlines = text.count("\n") - (1 if text.endswith("\n") else 0)
+    if newlines != frame.height or frame.null_count().sum_horizontal().item() > 0:
+        # quoted cells span lines, or rows may be short: take the careful path
+        return _read_csv_slow(name, text, None)
+    lines = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64)
+    return RawTable(name, frame.with_columns(lines.alias(LINE))), []
+
+
+def _read_csv_slow(
+    name: str, text: str, error: str | None
+) -> tuple[RawTable | None, list[Problem]]:
+    """Python's csv module, which knows where each record starts and which row is ragged."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    problems: list[Problem] = []
+    try:
+        header = next(reader)
+        rows: list[list[str]] = []
+        starts: list[int] = []
+        end = reader.line_num
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                problems.append(
+                    Problem(
+                        name,
+                        start,
+                        "",
+                        f"has {len(row)} cells where the header has "
+                        f"{len(header)}: check the separators and quotes",
+                    )
+                )
+                continue
+            rows.append(row)
+            starts.append(start)
+    except csv.Error as exc:
+        return None, [Problem(name, reader.line_num, "", f"cannot be read as CSV: {exc}")]
+    header = [col.strip() for col in header]
+    problems += _check_header(name, header)
+    if problems:
+        return None, problems
+    if error is not None and not rows:
+        return None, [Problem(name, None, "", f"cannot be read as CSV: {error}")]
+    frame = pl.DataFrame(
+        {col: [row[i] for row in rows] for i, col in enumerate(header)},
+        schema={col: pl.String for col in header},
+    ).with_columns(pl.Series(LINE, starts, dtype=pl.Int64))
+    return RawTable(name, frame), []
+
+
+def _read_xlsx(path: Path) -> tuple[RawTable | None, list[Problem]]:
+    try:
+        frame = pl.read_excel(path, infer_schema_length=0)
+    except Exception as exc:  # fastexcel raises its own exception types
+        return None, [Problem(path.name, None, "", f"cannot be read as an XLSX workbook: {exc}")]
+    frame = frame.with_columns(pl.all().cast(pl.String)).rename(lambda col: col.strip())
+    problems = _check_header(path.name, frame.columns)
+    if problems:
+        return None, problems
+    lines = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64)
+    return RawTable(path.name, frame.with_columns(lines.alias(LINE))), []
+
+
+def _read_parquet(path: Path) -> tuple[RawTable | None, list[Problem]]:
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:  # polars/arrow errors for a damaged file
+        return None, [Problem(path.name, None, "", f"cannot be read as Parquet: {exc}")]
+    casts = []
+    for col, dtype in frame.schema.items():
+        if isinstance(dtype, pl.List):
+            casts.append(pl.col(col).list.eval(pl.element().cast(pl.String)).list.join(";"))
+        else:
+            casts.append(pl.col(col).cast(pl.String))
+    frame = frame.with_columns(casts)
+    lines = pl.int_range(1, frame.height + 1, eager=True, dtype=pl.Int64)
+    return RawTable(path.name, frame.with_columns(lines.alias(LINE))), []
+
+
+def _check_header(name: str, columns: list[str]) -> list[Problem]:
+    problems = []
+    seen: set[str] = set()
+    for col in (c.strip() for c in columns):
+        if col in seen:
+            problems.append(Problem(name, 1, col, "column appears twice in the header"))
+        seen.add(col)
+    return problems
