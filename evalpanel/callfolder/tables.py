@@ -19,7 +19,6 @@ from evalpanel.callfolder.problems import Problem
 
 FORMATS = (".csv", ".xlsx", ".parquet")
 LINE = "__line__"
-CSV_MODULE_MAX_BYTES = 32 * 1024 * 1024  # larger files are parsed by polars
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +76,6 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
                 "contains NUL bytes: this is not a CSV text file",
             )
         ]
-    if len(data) <= CSV_MODULE_MAX_BYTES:
-        # Python's csv module knows where each record starts and which row is ragged.
-        return _read_csv_slow(name, text, None)
     header = next(csv.reader(io.StringIO(text, newline="")), [])
     header_problems = _check_header(name, header)
     if header_problems:
@@ -89,12 +85,49 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
     except pl.exceptions.PolarsError as exc:
         return _read_csv_slow(name, text, f"{exc}".splitlines()[0])
     frame = frame.rename({col: col.strip() for col in frame.columns})
-    newlines = text.count("\n") - (1 if text.endswith("\n") else 0)
-    if newlines != frame.height or frame.null_count().sum_horizontal().item() > 0:
-        # quoted cells span lines, or rows may be short: take the careful path
-        return _read_csv_slow(name, text, None)
-    lines = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64)
+    # A record starts one line after the previous one ended: count the line breaks inside
+    # quoted cells to place every row on its file line.
+    inside = frame.select(
+        pl.sum_horizontal(pl.all().str.count_matches("\n", literal=True).fill_null(0))
+    ).to_series()
+    lines = (inside.cum_sum() - inside + pl.int_range(2, frame.height + 2, eager=True)).cast(
+        pl.Int64
+    )
+    physical = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if physical != 1 + frame.height + int(inside.sum()):
+        return _read_csv_slow(name, text, None)  # blank lines or other oddities: go carefully
+    short = _short_rows(
+        text, frame.with_columns(lines.alias(LINE), inside.alias("__n__")), len(header)
+    )
+    if short:
+        return None, [
+            Problem(
+                name,
+                line,
+                "",
+                f"has {n} cells where the header has {len(header)}: "
+                "check the separators and quotes",
+            )
+            for line, n in short
+        ]
     return RawTable(name, frame.with_columns(lines.alias(LINE))), []
+
+
+def _short_rows(text: str, frame: pl.DataFrame, width: int) -> list[tuple[int, int]]:
+    """(line, cells) of rows with fewer cells than the header: polars pads them with nulls, so
+    re-read only the rows whose last cell is null with the csv module."""
+    last = frame.columns[-3]  # the frame ends with LINE and the count of in-cell line breaks
+    candidates = frame.filter(pl.col(last).is_null())
+    if candidates.height == 0:
+        return []
+    physical = text.split("\n")
+    out = []
+    for line, span in candidates.select(LINE, "__n__").iter_rows():
+        raw = "\n".join(physical[line - 1 : line + span])
+        record = next(csv.reader(io.StringIO(raw, newline="")), [])
+        if len(record) != width:
+            out.append((line, len(record)))
+    return out
 
 
 def _read_csv_slow(
