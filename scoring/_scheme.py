@@ -377,9 +377,11 @@ def _build(doc: dict[str, Any], check: _Checker) -> Scheme | None:
     criteria = _criteria(doc, check)
     table = doc.get("criteria")
     ids = [str(key) for key in table] if isinstance(table, dict) else []
-    total_max = sum(c.max for c in criteria)
+    maxima: list[Any] = [spec.get("max") for spec in table.values()
+                         if isinstance(spec, dict)] if isinstance(table, dict) else []
+    sane = maxima and all(isinstance(m, int | float) and not isinstance(m, bool) for m in maxima)
     threshold = _number(doc, "total_threshold", (), check, lo=0.0,
-                        hi=total_max if criteria else None)
+                        hi=float(sum(maxima)) if sane else None)
     k = doc.get("experts_per_proposal")
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         check.add(f"{_show(k) if k is not None else 'missing'}: give a whole number of at least 1",
