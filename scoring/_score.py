@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ._aggregate import WARNINGS_SCHEMA, final_scores, thresholds
-from ._checks import CONSENSUS_KEYS, check_rows, wide
+from ._checks import CONSENSUS_KEYS, check_rows, empty_problems, wide
 from ._ranking import LotRules, rank_and_fund
 from ._scheme import Scheme
 
@@ -47,6 +47,7 @@ class ScoreResult:
     scheme: Scheme
     proposals: pl.DataFrame
     evaluations: pl.DataFrame
+    consolidated: pl.DataFrame | None  # the consolidated scores that count, wide
     problems: pl.DataFrame
     warnings: pl.DataFrame
 
@@ -69,14 +70,40 @@ def score_call(
     consensus: pl.DataFrame | None = None,
 ) -> ScoreResult:
     """Aggregate, check thresholds, rank and fund (see the module docstring for the frames)."""
-    ids = list(scheme.criterion_ids)
     problems, counted = check_rows(scores, scheme, "scores")
     evals = wide(counted, scheme)
     cons: pl.DataFrame | None = None
+    seen = [scores.select(pl.col("proposal_id").cast(pl.String))] if \
+        "proposal_id" in scores.columns else []
     if consensus is not None:
         cons_problems, cons_counted = check_rows(consensus, scheme, "consensus", CONSENSUS_KEYS)
         problems = pl.concat([problems, cons_problems])
         cons = wide(cons_counted, scheme, CONSENSUS_KEYS)
+        if "proposal_id" in consensus.columns:
+            seen.append(consensus.select(pl.col("proposal_id").cast(pl.String)))
+    seen_ids = pl.concat([*seen, evals.select("proposal_id")]).drop_nulls().unique()
+    return score_evaluations(evals, scheme, proposals, lots, cons, seen_ids["proposal_id"],
+                             problems)
+
+
+def score_evaluations(
+    evals: pl.DataFrame,
+    scheme: Scheme,
+    proposals: pl.DataFrame | None = None,
+    lots: Mapping[str, LotRules] | None = None,
+    consolidated: pl.DataFrame | None = None,
+    seen_ids: pl.Series | None = None,
+    problems: pl.DataFrame | None = None,
+) -> ScoreResult:
+    """:func:`score_call` on evaluations already checked, in wide form.
+
+    ``evals``: ``proposal_id, expert_id, <criterion ids>, total``; ``consolidated``:
+    ``proposal_id, <criterion ids>, total``; ``seen_ids``: further proposal ids to report
+    (pending) when no proposals frame is given. Scores are not checked against the scheme here.
+    """
+    ids = list(scheme.criterion_ids)
+    cons = consolidated
+    problems = problems if problems is not None else empty_problems()
     warnings: list[pl.DataFrame] = []
 
     if proposals is not None:
@@ -100,14 +127,14 @@ def score_call(
         if cons is not None:
             cons = cons.filter(pl.col("proposal_id").is_in(known))
     else:
-        raw = [scores.select(pl.col("proposal_id").cast(pl.String))] if \
-            "proposal_id" in scores.columns else []
-        if consensus is not None and "proposal_id" in consensus.columns:
-            raw.append(consensus.select(pl.col("proposal_id").cast(pl.String)))
-        all_ids = pl.concat([*raw, evals.select("proposal_id")]).drop_nulls().unique()
-        info = all_ids.select("proposal_id", pl.lit(NO_LOT).alias("lot"),
-                              pl.lit(None, pl.Float64).alias("requested_eur"),
-                              pl.lit(None, pl.String).alias("group"))
+        all_ids = pl.concat([evals.select("proposal_id"),
+                             *([cons.select("proposal_id")] if cons is not None else []),
+                             pl.DataFrame({"proposal_id": seen_ids if seen_ids is not None
+                                           else pl.Series([], dtype=pl.String)})])
+        info = all_ids.drop_nulls().unique().select(
+            "proposal_id", pl.lit(NO_LOT).alias("lot"),
+            pl.lit(None, pl.Float64).alias("requested_eur"),
+            pl.lit(None, pl.String).alias("group"))
 
     k = info.select("proposal_id", pl.col("lot").replace_strict(
         {lot: r.experts_per_proposal for lot, r in (lots or {}).items()},
@@ -124,7 +151,7 @@ def score_call(
         "band", *[f"{c}_band" for c in ids], "passed", "fail_reasons", "divergent",
         "needs_expert", "pending_reason", "rank", "decision", "reserve_position", "requested_eur",
     )
-    return ScoreResult(scheme, out, evaluations.sort("proposal_id", "expert_id"),
+    return ScoreResult(scheme, out, evaluations.sort("proposal_id", "expert_id"), cons,
                        problems.sort("table", "row", maintain_order=True),
                        pl.concat(warnings).cast(pl.Schema(WARNINGS_SCHEMA)) if warnings else
                        pl.DataFrame(schema=WARNINGS_SCHEMA))
