@@ -10,10 +10,12 @@ reads files (presets ship as package data) nor imports evalpanel. Public surface
 - reliability (advisory): :func:`reliability` -> :class:`ReliabilityReport`, and on arrays
   :func:`alpha_interval`, :func:`alpha_interval_matrix`, :func:`icc_oneway` -> :class:`Icc`,
   :func:`fit_leniency` -> :class:`Leniency`;
+- rehearsal: :func:`mock_report` -> :class:`MockReport`.
 """
 
 from __future__ import annotations
 
+from ._mock import MockReport, mock_report
 from ._ranking import LotRules
 from ._reliability import ReliabilityReport, reliability
 from ._scheme import (
@@ -37,6 +39,7 @@ __all__ = [
     "Icc",
     "Leniency",
     "LotRules",
+    "MockReport",
     "ReliabilityReport",
     "Scheme",
     "SchemeError",
@@ -48,6 +51,7 @@ __all__ = [
     "icc_oneway",
     "list_presets",
     "load_scheme",
+    "mock_report",
     "preset_text",
     "reliability",
     "score_call",
