@@ -12,8 +12,8 @@ one-way ANOVA only need per-unit counts, means and sums of squares.
 - :func:`icc_oneway`: ICC(1,1) and ICC(1,k) of Shrout and Fleiss (1979) from the one-way random
   ANOVA; with unequal numbers of ratings per unit k is k0 = (N − Σ m_u² / N) / (a − 1).
 - :func:`fit_leniency`: least squares ``score = proposal effect + expert offset + noise`` over the
-  bipartite proposal–expert graph (scipy.sparse, LSQR); offsets are identified only within a
-  connected component, so they are centred to mean 0 per component.
+  bipartite proposal–expert graph (scipy.sparse normal equations, sparse LU); offsets are
+  identified only within a connected component, so they are centred to mean 0 per component.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix, diags
 from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import lsqr
+from scipy.sparse.linalg import SuperLU, splu
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -126,59 +126,75 @@ class Leniency:
 
 def fit_leniency(proposal: IntArray, expert: IntArray, y: FloatArray, n_proposals: int,
                  n_experts: int) -> Leniency:
-    """``proposal``, ``expert`` (n,) codes, ``y`` (n, measures) points, one row per evaluation."""
+    """``proposal``, ``expert`` (n,) codes, ``y`` (n, measures) points, one row per evaluation.
+
+    Least squares through the normal equations with the proposal effects eliminated: the
+    expert block ``S = D_e − Bᵀ D_p⁻¹ B`` (B: proposals × experts incidence, D the evaluation
+    counts) is a graph Laplacian, singular once per connected component; one expert per
+    component is held at 0, the rest solved by sparse LU (all measures at once), then offsets are
+    centred per component. Same minimiser as LSQR on the full design, without its iterations.
+    """
     n = proposal.size
-    rows = np.arange(n)
-    design = csr_matrix(
-        (np.ones(2 * n), (np.concatenate([rows, rows]),
-                          np.concatenate([proposal, n_proposals + expert]))),
-        shape=(n, n_proposals + n_experts))
+    y2 = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    measures = y2.shape[1]
+    b = csr_matrix((np.ones(n), (proposal, expert)), shape=(n_proposals, n_experts))
     graph = coo_matrix((np.ones(n), (proposal, n_proposals + expert)),
                        shape=(n_proposals + n_experts,) * 2)
     n_comp, labels = connected_components(graph, directed=False)
     p_comp, e_comp = labels[:n_proposals].astype(np.int64), labels[n_proposals:].astype(np.int64)
-    y2 = y.reshape(n, -1)
-    measures = y2.shape[1]
+    counts = np.bincount(expert, minlength=n_experts).astype(np.int64)
+    per_proposal = np.bincount(proposal, minlength=n_proposals).astype(np.float64)
+    y_p = np.stack([np.bincount(proposal, weights=y2[:, j], minlength=n_proposals)
+                    for j in range(measures)], axis=1)
+    y_e = np.stack([np.bincount(expert, weights=y2[:, j], minlength=n_experts)
+                    for j in range(measures)], axis=1)
+    w = csr_matrix(b.multiply(1.0 / per_proposal[:, None]))  # D_p⁻¹ B
+    s = (diags(counts.astype(np.float64)) - b.T @ w).tocsc()
+    rhs = y_e - w.T @ y_p
+    # Hold the first expert of each component at 0: the rest of S is then positive definite.
+    _, first = np.unique(e_comp, return_index=True)
+    free = np.ones(n_experts, dtype=bool)
+    free[first] = False
     offsets = np.zeros((n_experts, measures))
-    effects = np.zeros((n_proposals, measures))
+    lu = splu(s[free][:, free].tocsc()) if free.any() else None
+    if lu is not None:
+        offsets[free] = lu.solve(rhs[free])
     experts_per_comp = np.bincount(e_comp, minlength=n_comp).astype(np.float64)
-    limit = 10 * (n_proposals + n_experts)
     for j in range(measures):
-        x = lsqr(design, y2[:, j], atol=1e-12, btol=1e-12, iter_lim=limit)[0]
-        mu, b = x[:n_proposals], x[n_proposals:]
-        shift = np.bincount(e_comp, weights=b, minlength=n_comp) / np.maximum(experts_per_comp, 1)
-        offsets[:, j] = b - shift[e_comp]
-        effects[:, j] = mu + shift[p_comp]
+        shift = np.bincount(e_comp, weights=offsets[:, j], minlength=n_comp)
+        offsets[:, j] -= (shift / np.maximum(experts_per_comp, 1))[e_comp]
+    effects = (y_p - b @ offsets) / np.maximum(per_proposal, 1)[:, None]
     residual = y2 - effects[proposal] - offsets[expert]
     eval_comp = p_comp[proposal]
-    params = (np.bincount(p_comp, minlength=n_comp) + experts_per_comp - 1)
+    params = np.bincount(p_comp, minlength=n_comp) + experts_per_comp - 1
     dof = np.bincount(eval_comp, minlength=n_comp) - params
     sd = np.full((n_comp, measures), np.nan)
+    ok = dof > 0
     for j in range(measures):
         rss = np.bincount(eval_comp, weights=residual[:, j] ** 2, minlength=n_comp)
-        ok = dof > 0
         sd[ok, j] = np.sqrt(rss[ok] / dof[ok])
-    counts = np.bincount(expert, minlength=n_experts).astype(np.int64)
     return Leniency(offsets, effects, e_comp, p_comp, counts, sd,
-                    _se_factor(proposal, expert, n_proposals, n_experts, e_comp, counts))
+                    _se_factor(lu, free, e_comp, counts))
 
 
-MAX_EXACT_SE = 3000  # experts; above this the standard errors use the 1/√n approximation
+MAX_EXACT_SE = 4000  # experts; above this the standard errors use the 1/√n approximation
 
 
-def _se_factor(proposal: IntArray, expert: IntArray, n_proposals: int, n_experts: int,
-               e_comp: IntArray, counts: IntArray) -> FloatArray:
-    """sqrt(diag(S⁺)), S = D_e − Bᵀ D_p⁻¹ B the expert block of the normal equations with the
-    proposal effects eliminated (a weighted graph Laplacian; its pseudo-inverse centres offsets
-    per component, as the fit does)."""
-    if n_experts > MAX_EXACT_SE:
-        return 1.0 / np.sqrt(np.maximum(counts, 1).astype(np.float64))
-    b = csr_matrix((np.ones(proposal.size), (proposal, expert)), shape=(n_proposals, n_experts))
-    per_proposal = np.asarray(b.sum(axis=1)).ravel()
-    s = (np.diag(counts.astype(np.float64))
-         - (b.T @ csr_matrix(b.multiply(1.0 / per_proposal[:, None]))).toarray())
-    var = np.diag(np.linalg.pinv(s, hermitian=True))
+def _se_factor(lu: SuperLU | None, free: npt.NDArray[np.bool_], e_comp: IntArray,
+               counts: IntArray) -> FloatArray:
+    """sqrt(diag(S⁺)): the grounded inverse X (0 on held experts) centred per component,
+    diag(J X J)_i = X_ii − 2 (X 1_c)_i / n_c + 1_cᵀ X 1_c / n_c² (X is block-diagonal)."""
+    n_experts = free.size
     experts_in_comp = np.bincount(e_comp)[e_comp]
-    out: FloatArray = np.sqrt(np.clip(var, 0, None)).astype(np.float64)
-    out[(experts_in_comp < 2) | (var <= 1e-12)] = np.nan
-    return out
+    if n_experts > MAX_EXACT_SE or lu is None:
+        out = 1.0 / np.sqrt(np.maximum(counts, 1).astype(np.float64))
+    else:
+        x = np.zeros((n_experts, n_experts))
+        x[np.ix_(free, free)] = lu.solve(np.eye(int(free.sum())))
+        row = x.sum(axis=1)
+        block = np.bincount(e_comp, weights=row)[e_comp]
+        n_c = experts_in_comp.astype(np.float64)
+        var = np.diag(x) - 2 * row / n_c + block / n_c**2
+        out = np.sqrt(np.clip(var, 0, None))
+    out[experts_in_comp < 2] = np.nan
+    return out.astype(np.float64)

@@ -187,3 +187,33 @@ def test_lenient_expert_stands_out() -> None:
     e00 = report.leniency.filter(pl.col("expert_id") == "E00").row(0, named=True)
     assert e00["offset"] > 8 and e00["z"] > 4
     assert report.outlying_experts == ["E00"]
+
+
+def test_leniency_matches_lsqr_on_the_full_design() -> None:
+    # An independent solve: LSQR on the (evaluations × (proposals + experts)) design, offsets
+    # centred afterwards, against the eliminated normal equations of fit_leniency.
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.linalg import lsqr
+
+    from scoring import fit_leniency
+
+    rng = np.random.default_rng(11)
+    n_p, n_e = 40, 9
+    proposal = np.repeat(np.arange(n_p), 3)
+    expert = np.concatenate([rng.choice(n_e, 3, replace=False) for _ in range(n_p)])
+    y = rng.normal(50, 10, (proposal.size, 2))
+    fit = fit_leniency(proposal, expert, y, n_p, n_e)
+    rows = np.arange(proposal.size)
+    design = csr_matrix((np.ones(2 * rows.size), (np.concatenate([rows, rows]),
+                                                  np.concatenate([proposal, n_p + expert]))),
+                        shape=(rows.size, n_p + n_e))
+    for j in range(2):
+        x = lsqr(design, y[:, j], atol=1e-14, btol=1e-14, iter_lim=10_000)[0]
+        offsets = x[n_p:] - x[n_p:].mean()
+        assert fit.offsets[:, j] == pytest.approx(offsets, abs=1e-6)
+        assert (fit.effects[:, j] - x[n_p:].mean()) == pytest.approx(x[:n_p], abs=1e-6)
+    assert fit.component.tolist() == [0] * n_e
+    # the residual SD uses N − (P + E − 1) degrees of freedom
+    resid = y[:, 0] - fit.effects[proposal, 0] - fit.offsets[expert, 0]
+    assert fit.residual_sd[0, 0] == pytest.approx(
+        np.sqrt((resid**2).sum() / (proposal.size - (n_p + n_e - 1))))
