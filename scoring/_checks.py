@@ -93,12 +93,20 @@ def check_rows(
                    fmt_points(pl.col("_step")))),
     ]
     dup_keys = [*keys, "criterion"]
-    first_row = pl.col("row").first().over(dup_keys)
-    checks.append(("criterion", pl.col("_max").is_not_null() & (pl.col("row") != first_row)
-                   & pl.all_horizontal([pl.col(k).is_not_null() for k in keys]),
-                   pl.format("duplicate: this evaluation already scores '{}' on row {}",
-                             pl.col("criterion"), first_row)))
-    found = df.select(
+    df = df.with_columns(
+        (pl.col("_max").is_not_null() & pl.all_horizontal([pl.col(k).is_not_null() for k in keys])
+         & ~pl.struct(dup_keys).is_first_distinct()).alias("_dup"))
+    # Messages are built only for the (usually few) rows with a problem.
+    flagged = df.filter(pl.any_horizontal([cond for _, cond, _ in checks]) | pl.col("_dup"))
+    if flagged.height:
+        firsts = df.filter(~pl.col("_dup")).join(flagged.filter("_dup").select(dup_keys).unique(),
+                                                 on=dup_keys, how="semi")
+        flagged = flagged.join(firsts.select(*dup_keys, pl.col("row").alias("_first")),
+                               on=dup_keys, how="left", nulls_equal=True)
+        checks.append(("criterion", pl.col("_dup"),
+                       pl.format("duplicate: this evaluation already scores '{}' on row {}",
+                                 pl.col("criterion"), pl.col("_first"))))
+    found = flagged.select(
         "row",
         *[pl.when(cond).then(pl.struct(column=pl.lit(col), problem=msg)).alias(f"_p{i}")
           for i, (col, cond, msg) in enumerate(checks)],
@@ -110,26 +118,31 @@ def check_rows(
     )
     # An evaluation lacking a criterion is reported once, on its first row.
     valid = df.filter(pl.col("_max").is_not_null())
+    n_criteria = len(scheme.criterion_ids)
     incomplete = (
         valid.drop_nulls(keys).group_by(keys)
-        .agg(pl.col("row").min(), pl.col("criterion").unique().alias("_have"))
-        .with_columns(pl.concat_list([
+        .agg(pl.col("row").min(), pl.col("criterion").n_unique().alias("_n"))
+        .filter(pl.col("_n") < n_criteria)
+    )
+    if incomplete.height:
+        have = valid.join(incomplete.select(keys), on=keys, how="semi").group_by(keys).agg(
+            pl.col("criterion").unique().alias("_have"))
+        incomplete = incomplete.join(have, on=keys).with_columns(pl.concat_list([
             pl.when(pl.col("_have").list.contains(pl.lit(c))).then(None).otherwise(pl.lit(c))
             for c in scheme.criterion_ids]).list.drop_nulls().alias("_lacks"))
-        .filter(pl.col("_lacks").list.len() > 0)
-        .select(pl.lit(table).alias("table"), "row", pl.lit("criterion").alias("column"),
-                pl.format("incomplete evaluation: no score for {}",
-                          pl.col("_lacks").list.join(", ")).alias("problem"))
-    )
+    else:
+        incomplete = incomplete.with_columns(pl.lit([], pl.List(pl.String)).alias("_lacks"))
+    incomplete = incomplete.select(
+        pl.lit(table).alias("table"), "row", pl.lit("criterion").alias("column"),
+        pl.format("incomplete evaluation: no score for {}",
+                  pl.col("_lacks").list.join(", ")).alias("problem"))
     problems = pl.concat([per_row, incomplete]).sort("row", "column", maintain_order=True)
     # One problem row, or a missing criterion, discards the whole evaluation.
-    bad = df.join(problems.select("row").unique(), on="row", how="semi").select(keys).unique()
-    counted = (
-        df.drop_nulls(keys)
-        .join(bad.drop_nulls(keys), on=keys, how="anti")
-        .select("row", *keys, "criterion", "score")
-    )
-    return problems.cast(pl.Schema(PROBLEMS_SCHEMA)), counted.sort("row")
+    counted = df.drop_nulls(keys).select("row", *keys, "criterion", "score")
+    if problems.height:
+        bad = df.join(problems.select("row").unique(), on="row", how="semi").select(keys)
+        counted = counted.join(bad.drop_nulls(keys).unique(), on=keys, how="anti")
+    return problems.cast(pl.Schema(PROBLEMS_SCHEMA)), counted
 
 
 def _empty_counted(keys: Sequence[str]) -> pl.DataFrame:

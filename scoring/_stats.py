@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_matrix, csr_matrix, diags
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix, diags
 from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import SuperLU, splu
+from scipy.sparse.linalg import splu
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -156,9 +156,9 @@ def fit_leniency(proposal: IntArray, expert: IntArray, y: FloatArray, n_proposal
     free = np.ones(n_experts, dtype=bool)
     free[first] = False
     offsets = np.zeros((n_experts, measures))
-    lu = splu(s[free][:, free].tocsc()) if free.any() else None
-    if lu is not None:
-        offsets[free] = lu.solve(rhs[free])
+    grounded = s[free][:, free].tocsc() if free.any() else None
+    if grounded is not None:
+        offsets[free] = splu(grounded).solve(rhs[free])
     experts_per_comp = np.bincount(e_comp, minlength=n_comp).astype(np.float64)
     for j in range(measures):
         shift = np.bincount(e_comp, weights=offsets[:, j], minlength=n_comp)
@@ -174,23 +174,24 @@ def fit_leniency(proposal: IntArray, expert: IntArray, y: FloatArray, n_proposal
         rss = np.bincount(eval_comp, weights=residual[:, j] ** 2, minlength=n_comp)
         sd[ok, j] = np.sqrt(rss[ok] / dof[ok])
     return Leniency(offsets, effects, e_comp, p_comp, counts, sd,
-                    _se_factor(lu, free, e_comp, counts))
+                    _se_factor(grounded, free, e_comp, counts))
 
 
-MAX_EXACT_SE = 4000  # experts; above this the standard errors use the 1/√n approximation
+# Experts; the exact standard errors need a dense inverse, above this 1/√n approximates them.
+MAX_EXACT_SE = 2500
 
 
-def _se_factor(lu: SuperLU | None, free: npt.NDArray[np.bool_], e_comp: IntArray,
+def _se_factor(grounded: csc_matrix | None, free: npt.NDArray[np.bool_], e_comp: IntArray,
                counts: IntArray) -> FloatArray:
     """sqrt(diag(S⁺)): the grounded inverse X (0 on held experts) centred per component,
     diag(J X J)_i = X_ii − 2 (X 1_c)_i / n_c + 1_cᵀ X 1_c / n_c² (X is block-diagonal)."""
     n_experts = free.size
     experts_in_comp = np.bincount(e_comp)[e_comp]
-    if n_experts > MAX_EXACT_SE or lu is None:
+    if n_experts > MAX_EXACT_SE or grounded is None:
         out = 1.0 / np.sqrt(np.maximum(counts, 1).astype(np.float64))
     else:
         x = np.zeros((n_experts, n_experts))
-        x[np.ix_(free, free)] = lu.solve(np.eye(int(free.sum())))
+        x[np.ix_(free, free)] = np.linalg.inv(grounded.toarray())
         row = x.sum(axis=1)
         block = np.bincount(e_comp, weights=row)[e_comp]
         n_c = experts_in_comp.astype(np.float64)
