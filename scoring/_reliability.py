@@ -5,7 +5,7 @@ the final scores or not):
 
 - ``agreement``: one row per measure (each criterion id, then ``total``): ``measure, alpha``
   (Krippendorff, interval; proposals are units, experts raters), ``icc1, icck, k`` (one-way
-  ICC(1,1), ICC(1,k) with k = k0 for unequal panels), ``proposals`` (with two or more evaluations),
+  ICC(1,1), ICC(1,k) with k = k0 for unequal panels; null when undefined), ``proposals`` (with two or more evaluations),
   ``evaluations``;
 - ``leniency``: one row per expert: ``expert_id, component, evaluations, offset`` (points on the
   total; positive = more generous than the panel), ``offset_<criterion>``, ``se`` (standard error of
@@ -56,7 +56,8 @@ def agreement(evaluations: pl.DataFrame, measures: list[str]) -> pl.DataFrame:
                      "evaluations": int(np.isfinite(values).sum())})
     return pl.DataFrame(rows, schema={"measure": pl.String, "alpha": pl.Float64,
                                       "icc1": pl.Float64, "icck": pl.Float64, "k": pl.Float64,
-                                      "proposals": pl.Int64, "evaluations": pl.Int64})
+                                      "proposals": pl.Int64, "evaluations": pl.Int64},
+                        ).with_columns(pl.col("alpha", "icc1", "icck", "k").fill_nan(None))
 
 
 def reliability(

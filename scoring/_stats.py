@@ -135,7 +135,8 @@ def fit_leniency(proposal: IntArray, expert: IntArray, y: FloatArray, n_proposal
     centred per component. Same minimiser as LSQR on the full design, without its iterations.
     """
     n = proposal.size
-    y2 = np.asarray(y, dtype=np.float64).reshape(n, -1)
+    y2 = np.asarray(y, dtype=np.float64)
+    y2 = y2 if y2.ndim == 2 else y2[:, None]
     measures = y2.shape[1]
     b = csr_matrix((np.ones(n), (proposal, expert)), shape=(n_proposals, n_experts))
     graph = coo_matrix((np.ones(n), (proposal, n_proposals + expert)),

@@ -342,3 +342,20 @@ def test_missing_columns_reported() -> None:
     evals = pl.DataFrame({"proposal_id": ["P1"], "criterion": ["impact"], "score": [3.0]})
     r = score_call(evals, AFI)
     assert r.problems.select("row", "column").rows() == [(None, "expert_id")]
+
+
+def test_lot_without_budget_is_not_funded() -> None:
+    evals = frame(*two_same("P1", 23, 27, 18, 22))
+    r = score_call(evals, AFI, proposals({"P1": 1.0}, lot="L9"), {"L1": LotRules(10.0)})
+    assert row(r.proposals, "P1")["decision"] == "passed"
+    assert r.warnings.filter(pl.col("kind") == "no_budget")["message"].to_list() == [
+        "lot L9: no budget given: funding not decided"]
+
+
+def test_consolidated_scores_without_evaluations() -> None:
+    empty = frame()
+    consensus = pl.DataFrame({"proposal_id": ["P1"] * 4, "criterion": list(CRITS),
+                              "score": [20.0, 25.0, 15.0, 20.0]})
+    p = row(score_call(empty, AFI, consensus=consensus).proposals, "P1")
+    assert (p["experts"], p["total"], p["final_rule"], p["decision"]) == (
+        0, 80, "consensus", "passed")
