@@ -5,8 +5,8 @@ the final scores or not):
 
 - ``agreement``: one row per measure (each criterion id, then ``total``): ``measure, alpha``
   (Krippendorff, interval; proposals are units, experts raters), ``icc1, icck, k`` (one-way
-  ICC(1,1), ICC(1,k) with k = k0 for unequal panels; null when undefined), ``proposals`` (with two or more evaluations),
-  ``evaluations``;
+  ICC(1,1), ICC(1,k) with k = k0 for unequal panels; null when undefined), ``proposals`` (with
+  two or more evaluations), ``evaluations``;
 - ``leniency``: one row per expert: ``expert_id, component, evaluations, offset`` (points on the
   total; positive = more generous than the panel), ``offset_<criterion>``, ``se`` (standard error of
   the offset from the normal equations and the component's residual SD; null when the offset is
