@@ -61,6 +61,8 @@ from importlib import resources
 from itertools import pairwise
 from typing import Any
 
+from ._fields import Checker, choice, number, show, text, texts, unknown_keys
+
 RULES = ("closest_two", "mean_all", "consensus")
 FUNDING = ("strict", "skip")
 ONE_PER = ("ecosystem",)
@@ -169,17 +171,17 @@ def load_scheme(
     ``scheme_source`` names the TOML text (default: ``<id>.toml`` for a preset, else ``scheme``).
     Raises :class:`SchemeError` with every problem found.
     """
-    text = id_or_toml_text
-    if "\n" not in text and "=" not in text:
-        base_name = scheme_source or f"{text}.toml"
-        text = preset_text(text)
+    document = id_or_toml_text
+    if "\n" not in document and "=" not in document:
+        base_name = scheme_source or f"{document}.toml"
+        document = preset_text(document)
     else:
         base_name = scheme_source or "scheme"
     try:
-        raw = tomllib.loads(text)
+        raw = tomllib.loads(document)
     except tomllib.TOMLDecodeError as exc:
         raise SchemeError([f"{base_name}: not valid TOML: {exc}"]) from None
-    check = _Checker(base_name, source)
+    check = Checker(base_name, source)
     merged = _merge(raw, dict(overrides or {}), (), check)
     scheme = _build(merged, check)
     if check.messages or scheme is None:
@@ -187,30 +189,8 @@ def load_scheme(
     return scheme
 
 
-class _Checker:
-    """Collects located problems; a path is the tuple of keys from the document's root."""
-
-    def __init__(self, base_name: str, source: str) -> None:
-        self.base_name = base_name
-        self.source = source
-        self.overridden: set[tuple[str, ...]] = set()
-        self.messages: list[str] = []
-
-    def is_overridden(self, path: tuple[str, ...]) -> bool:
-        return any(path[:i] in self.overridden for i in range(1, len(path) + 1))
-
-    def where(self, *paths: tuple[str, ...]) -> str:
-        for path in paths:
-            if self.is_overridden(path):
-                return f"{self.source}: scheme.{'.'.join(path)}"
-        return f"{self.base_name}: {'.'.join(paths[0])}"
-
-    def add(self, message: str, *paths: tuple[str, ...]) -> None:
-        self.messages.append(f"{self.where(*paths)}: {message}")
-
-
 def _merge(base: dict[str, Any], over: Mapping[str, Any], path: tuple[str, ...],
-           check: _Checker) -> dict[str, Any]:
+           check: Checker) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
         here = (*path, str(key))
@@ -234,70 +214,7 @@ _TOP = ("id", "title", "source", "status", "unconfirmed", "total_threshold", "ex
 _CRITERION = ("label", "max", "min_pass", "step", "questions")
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def _number(doc: Mapping[str, Any], key: str, path: tuple[str, ...], check: _Checker,
-            lo: float | None = None, lo_open: bool = False, hi: float | None = None,
-            default: float | None = None) -> float | None:
-    value = doc.get(key, default)
-    where = (*path, key)
-    if value is None:
-        check.add("missing: give a number", where)
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        check.add(f"{_show(value)} is not a number", where)
-        return None
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        check.add(f"{_show(value)} must be {'above' if lo_open else 'at least'} {_show(lo)}",
-                  where)
-        return None
-    if hi is not None and value > hi:
-        check.add(f"{_show(value)} must be at most {_show(hi)}", where)
-        return None
-    return float(value)
-
-
-def _choice(doc: Mapping[str, Any], key: str, choices: Sequence[str], check: _Checker,
-            default: str | None = None) -> str | None:
-    value = doc.get(key, default)
-    if value not in choices:
-        check.add(f"{_show(value) if value is not None else 'missing'}: choose one of "
-                  f"{', '.join(choices)}", (key,))
-        return None
-    return str(value)
-
-
-def _text(doc: Mapping[str, Any], key: str, path: tuple[str, ...], check: _Checker,
-          default: str | None = None) -> str | None:
-    value = doc.get(key, default)
-    if not isinstance(value, str) or (default is None and not value.strip()):
-        check.add("missing: give a text" if value is None else f"{_show(value)} is not a text",
-                  (*path, key))
-        return None
-    return value
-
-
-def _texts(doc: Mapping[str, Any], key: str, path: tuple[str, ...],
-           check: _Checker) -> tuple[str, ...]:
-    value = doc.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        check.add(f"{_show(value)} is not a list of texts", (*path, key))
-        return ()
-    return tuple(value)
-
-
-def _unknown_keys(doc: Mapping[str, Any], allowed: Sequence[str], path: tuple[str, ...],
-                  check: _Checker) -> None:
-    for key in doc:
-        if key not in allowed:
-            check.add(f"unknown key; expected one of {', '.join(allowed)}", (*path, str(key)))
-
-
-def _criteria(doc: Mapping[str, Any], check: _Checker) -> list[Criterion]:
+def _criteria(doc: Mapping[str, Any], check: Checker) -> list[Criterion]:
     table = doc.get("criteria")
     if not isinstance(table, dict) or not table:
         check.add("missing: give at least one [criteria.<id>] table", ("criteria",))
@@ -319,35 +236,35 @@ def _criteria(doc: Mapping[str, Any], check: _Checker) -> list[Criterion]:
         if not isinstance(spec, dict):
             check.add("must be a table", path)
             continue
-        _unknown_keys(spec, _CRITERION, path, check)
-        label = _text(spec, "label", path, check, default=cid)
-        step = _number(spec, "step", path, check, default=1.0)
+        unknown_keys(spec, _CRITERION, path, check)
+        label = text(spec, "label", path, check, default=cid)
+        step = number(spec, "step", path, check, default=1.0)
         if step is not None and step not in STEPS:
-            check.add(f"{_show(step)} is not allowed: the step is 1 or 0.5", (*path, "step"))
+            check.add(f"{show(step)} is not allowed: the step is 1 or 0.5", (*path, "step"))
             step = None
-        cmax = _number(spec, "max", path, check, lo=0.0, lo_open=True)
-        min_pass = _number(spec, "min_pass", path, check, lo=0.0)
-        weight = _number(weights, cid, ("ranking_weights",), check, lo=0.0, lo_open=True,
+        cmax = number(spec, "max", path, check, lo=0.0, lo_open=True)
+        min_pass = number(spec, "min_pass", path, check, lo=0.0)
+        weight = number(weights, cid, ("ranking_weights",), check, lo=0.0, lo_open=True,
                          default=1.0)
         if cmax is not None and min_pass is not None and min_pass > cmax:
             if check.is_overridden((*path, "max")) and not check.is_overridden((*path, "min_pass")):
-                check.add(f"{_show(cmax)} is below the criterion's min_pass {_show(min_pass)}",
+                check.add(f"{show(cmax)} is below the criterion's min_pass {show(min_pass)}",
                           (*path, "max"))
             else:
-                check.add(f"{_show(min_pass)} is above the criterion's max {_show(cmax)}",
+                check.add(f"{show(min_pass)} is above the criterion's max {show(cmax)}",
                           (*path, "min_pass"))
         for name, value in (("max", cmax), ("min_pass", min_pass)):
             if step is not None and value is not None and (value / step) % 1:
-                check.add(f"{_show(value)} is not a multiple of the step {_show(step)}",
+                check.add(f"{show(value)} is not a multiple of the step {show(step)}",
                           (*path, name), (*path, "step"))
-        questions = _texts(spec, "questions", path, check)
+        questions = texts(spec, "questions", path, check)
         if None not in (label, step, cmax, min_pass, weight):
             out.append(Criterion(cid, str(label), float(cmax or 0), float(min_pass or 0),
                                  float(step or 1), questions, float(weight or 1)))
     return out
 
 
-def _bands(doc: Mapping[str, Any], check: _Checker) -> tuple[Band, ...]:
+def _bands(doc: Mapping[str, Any], check: Checker) -> tuple[Band, ...]:
     value = doc.get("bands")
     if not isinstance(value, list) or not value or not all(isinstance(b, dict) for b in value):
         check.add("missing: give [[bands]] tables with label and min_share", ("bands",))
@@ -355,36 +272,36 @@ def _bands(doc: Mapping[str, Any], check: _Checker) -> tuple[Band, ...]:
     bands: list[Band] = []
     for i, spec in enumerate(value):
         path = ("bands", str(i))
-        _unknown_keys(spec, ("label", "min_share"), path, check)
-        label = _text(spec, "label", path, check)
-        share = _number(spec, "min_share", path, check, lo=0.0, hi=1.0)
+        unknown_keys(spec, ("label", "min_share"), path, check)
+        label = text(spec, "label", path, check)
+        share = number(spec, "min_share", path, check, lo=0.0, hi=1.0)
         if label is not None and share is not None:
             bands.append(Band(label, share))
     shares = [b.min_share for b in bands]
     if len(bands) == len(value):
         if any(a <= b for a, b in pairwise(shares)):
             check.add(f"min_share must decrease from the first band to the last; got "
-                      f"{', '.join(_show(s) for s in shares)}", ("bands",))
+                      f"{', '.join(show(s) for s in shares)}", ("bands",))
         if shares[-1] != 0:
             check.add(f"the last band must have min_share = 0 so every score has a band; got "
-                      f"{_show(shares[-1])}", ("bands",))
+                      f"{show(shares[-1])}", ("bands",))
     return tuple(bands)
 
 
-def _build(doc: dict[str, Any], check: _Checker) -> Scheme | None:
-    _unknown_keys(doc, _TOP, (), check)
-    sid = _text(doc, "id", (), check)
+def _build(doc: dict[str, Any], check: Checker) -> Scheme | None:
+    unknown_keys(doc, _TOP, (), check)
+    sid = text(doc, "id", (), check)
     criteria = _criteria(doc, check)
     table = doc.get("criteria")
     ids = [str(key) for key in table] if isinstance(table, dict) else []
     maxima: list[Any] = [spec.get("max") for spec in table.values()
                          if isinstance(spec, dict)] if isinstance(table, dict) else []
     sane = maxima and all(isinstance(m, int | float) and not isinstance(m, bool) for m in maxima)
-    threshold = _number(doc, "total_threshold", (), check, lo=0.0,
+    threshold = number(doc, "total_threshold", (), check, lo=0.0,
                         hi=float(sum(maxima)) if sane else None)
     k = doc.get("experts_per_proposal")
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        check.add(f"{_show(k) if k is not None else 'missing'}: give a whole number of at least 1",
+        check.add(f"{show(k) if k is not None else 'missing'}: give a whole number of at least 1",
                   ("experts_per_proposal",))
         k = None
     div = doc.get("divergence")
@@ -394,30 +311,30 @@ def _build(doc: dict[str, Any], check: _Checker) -> Scheme | None:
         check.add("missing: give a [divergence] table with total_gap and skip_if_all_below",
                   ("divergence",))
     else:
-        _unknown_keys(div, ("total_gap", "skip_if_all_below"), ("divergence",), check)
-        gap = _number(div, "total_gap", ("divergence",), check, lo=0.0, lo_open=True)
+        unknown_keys(div, ("total_gap", "skip_if_all_below"), ("divergence",), check)
+        gap = number(div, "total_gap", ("divergence",), check, lo=0.0, lo_open=True)
         skip = div.get("skip_if_all_below", True)
         if not isinstance(skip, bool):
-            check.add(f"{_show(skip)}: give true or false", ("divergence", "skip_if_all_below"))
+            check.add(f"{show(skip)}: give true or false", ("divergence", "skip_if_all_below"))
             skip = None
-    rule = _choice(doc, "third_expert_rule", RULES, check)
-    funding = _choice(doc, "funding", FUNDING, check, default="strict")
+    rule = choice(doc, "third_expert_rule", RULES, check)
+    funding = choice(doc, "funding", FUNDING, check, default="strict")
     one_per_raw = doc.get("one_per", "none")
-    one_per = _choice(doc, "one_per", (*ONE_PER, "none"), check, default="none")
+    one_per = choice(doc, "one_per", (*ONE_PER, "none"), check, default="none")
     tie = doc.get("tie_break", [])
     if not isinstance(tie, list) or not all(isinstance(t, str) for t in tie):
-        check.add(f"{_show(tie)} is not a list of criterion ids", ("tie_break",))
+        check.add(f"{show(tie)} is not a list of criterion ids", ("tie_break",))
         tie = []
     for t in tie:
         if ids and t not in ids:
             check.add(f"unknown criterion {t!r}; the scheme has {', '.join(ids)}", ("tie_break",))
     if len(set(tie)) != len(tie):
         check.add("a criterion is listed twice", ("tie_break",))
-    status = _choice(doc, "status", STATUSES, check, default="custom")
-    title = _text(doc, "title", (), check, default=str(sid))
-    source = _text(doc, "source", (), check, default="")
+    status = choice(doc, "status", STATUSES, check, default="custom")
+    title = text(doc, "title", (), check, default=str(sid))
+    source = text(doc, "source", (), check, default="")
     bands = _bands(doc, check)
-    unconfirmed = _texts(doc, "unconfirmed", (), check)
+    unconfirmed = texts(doc, "unconfirmed", (), check)
     if check.messages:
         return None
     assert sid and threshold is not None and k and gap and rule and funding and status
