@@ -1,1 +1,59 @@
-"""scoring."""
+"""scoring: schemes, aggregation, thresholds, divergence, ranking, reliability, mock reports.
+
+A pure package: it takes polars frames and frozen dataclasses and returns results; it never
+reads files (presets ship as package data) nor imports evalpanel. Public surface:
+
+- schemes: :func:`load_scheme`, :func:`list_presets`, :func:`preset_text`, :class:`Scheme`,
+  :class:`Criterion`, :class:`Divergence`, :class:`Band`, :class:`SchemeError`;
+- scoring a call: :func:`score_call` -> :class:`ScoreResult`, :func:`check_scores`,
+  :func:`score_evaluations`, :class:`LotRules`;
+- reliability (advisory): :func:`reliability` -> :class:`ReliabilityReport`, and on arrays
+  :func:`alpha_interval`, :func:`alpha_interval_matrix`, :func:`icc_oneway` -> :class:`Icc`,
+  :func:`fit_leniency` -> :class:`Leniency`;
+- rehearsal: :func:`mock_report` -> :class:`MockReport`.
+"""
+
+from __future__ import annotations
+
+from ._mock import MockReport, mock_report
+from ._ranking import LotRules
+from ._reliability import ReliabilityReport, reliability
+from ._scheme import (
+    Band,
+    Criterion,
+    Divergence,
+    Scheme,
+    SchemeError,
+    list_presets,
+    load_scheme,
+    preset_text,
+)
+from ._score import NO_LOT, ScoreResult, check_scores, score_call, score_evaluations
+from ._stats import Icc, Leniency, alpha_interval, alpha_interval_matrix, fit_leniency, icc_oneway
+
+__all__ = [
+    "NO_LOT",
+    "Band",
+    "Criterion",
+    "Divergence",
+    "Icc",
+    "Leniency",
+    "LotRules",
+    "MockReport",
+    "ReliabilityReport",
+    "Scheme",
+    "SchemeError",
+    "ScoreResult",
+    "alpha_interval",
+    "alpha_interval_matrix",
+    "check_scores",
+    "fit_leniency",
+    "icc_oneway",
+    "list_presets",
+    "load_scheme",
+    "mock_report",
+    "preset_text",
+    "reliability",
+    "score_call",
+    "score_evaluations",
+]
