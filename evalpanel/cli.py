@@ -89,9 +89,10 @@ def validate(call_dir: Path) -> None:
 
 
 def _register() -> None:
-    from evalpanel.commands import demo
+    from evalpanel.commands import demo, score
 
     cli.add_command(demo.demo)
+    cli.add_command(score.score)
 
 
 _register()

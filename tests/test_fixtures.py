@@ -44,8 +44,9 @@ def totals(scores: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_same_seed_gives_identical_frames() -> None:
-    a, b = generate_call(seed=11, n_proposals=40, n_experts=25), generate_call(
-        seed=11, n_proposals=40, n_experts=25
+    a, b = (
+        generate_call(seed=11, n_proposals=40, n_experts=25),
+        generate_call(seed=11, n_proposals=40, n_experts=25),
     )
     assert a["call"] == b["call"]
     for name, frame in frames(a).items():
@@ -53,8 +54,9 @@ def test_same_seed_gives_identical_frames() -> None:
 
 
 def test_different_seed_gives_different_data() -> None:
-    a, b = generate_call(seed=11, n_proposals=40, n_experts=25), generate_call(
-        seed=12, n_proposals=40, n_experts=25
+    a, b = (
+        generate_call(seed=11, n_proposals=40, n_experts=25),
+        generate_call(seed=12, n_proposals=40, n_experts=25),
     )
     assert not frames(a)["scores"].equals(b["scores"])  # type: ignore[arg-type]
     assert not frames(a)["partners"].equals(b["partners"])  # type: ignore[arg-type]
@@ -212,8 +214,10 @@ def test_demo_divergence_and_pass_shares(demo: dict[str, pl.DataFrame | str]) ->
 
 def test_divergence_share_holds_at_larger_scale() -> None:
     scores = frames(generate_call(seed=5, n_proposals=1500, n_experts=650))["scores"]
-    gaps = totals(scores).group_by("proposal_id").agg(
-        (pl.col("total").max() - pl.col("total").min()).alias("gap")
+    gaps = (
+        totals(scores)
+        .group_by("proposal_id")
+        .agg((pl.col("total").max() - pl.col("total").min()).alias("gap"))
     )
     assert 0.13 <= (gaps["gap"] >= 30).mean() <= 0.22  # type: ignore[operator]
 

@@ -12,10 +12,14 @@ CRITS = ("relevance", "quality", "partnership", "impact")
 
 
 def rehearsal(*scorers: tuple[float, float, float, float], pid: str = "MY") -> pl.DataFrame:
-    rows = [(pid, f"S{i}", c, float(s)) for i, points in enumerate(scorers)
-            for c, s in zip(CRITS, points, strict=True)]
-    return pl.DataFrame(rows, schema=["proposal_id", "expert_id", "criterion", "score"],
-                        orient="row")
+    rows = [
+        (pid, f"S{i}", c, float(s))
+        for i, points in enumerate(scorers)
+        for c, s in zip(CRITS, points, strict=True)
+    ]
+    return pl.DataFrame(
+        rows, schema=["proposal_id", "expert_id", "criterion", "score"], orient="row"
+    )
 
 
 def test_report_by_hand() -> None:
@@ -55,16 +59,29 @@ def test_criterion_below_minimum_named_and_divergence() -> None:
     assert report.divergent is True
     weakest = report.criteria.row(0, named=True)
     assert (weakest["criterion"], weakest["to_min"], weakest["band"]) == (
-        "partnership", -3.5, "Weak")
+        "partnership",
+        -3.5,
+        "Weak",
+    )
     # impact spread 17 >= 30 % of 25 = 7.5 -> disagreement even though 8 < 13 <= 25 also holds
     impact = report.criteria.filter(pl.col("criterion") == "impact").row(0, named=True)
     assert impact["disagreement"] is True
 
 
 def test_bad_rows_left_out_and_reported() -> None:
-    scores = pl.concat([rehearsal((20, 24, 16, 20)),
-                        pl.DataFrame({"proposal_id": ["MY"], "expert_id": ["S9"],
-                                      "criterion": ["impact"], "score": [40.0]})])
+    scores = pl.concat(
+        [
+            rehearsal((20, 24, 16, 20)),
+            pl.DataFrame(
+                {
+                    "proposal_id": ["MY"],
+                    "expert_id": ["S9"],
+                    "criterion": ["impact"],
+                    "score": [40.0],
+                }
+            ),
+        ]
+    )
     report = mock_report(scores, AFI)
     assert report.scorers == 1
     assert report.total == 80 and report.passed
@@ -80,6 +97,10 @@ def test_one_proposal_only() -> None:
 def test_no_valid_scores() -> None:
     report = mock_report(rehearsal((26, 24, 16, 20)), AFI)
     assert (report.proposal_id, report.scorers, report.total, report.passed) == (
-        "MY", 0, None, False)
+        "MY",
+        0,
+        None,
+        False,
+    )
     assert report.fail_reasons == ("no scores",)
     assert report.criteria["mean"].null_count() == 4

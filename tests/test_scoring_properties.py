@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from scoring import LotRules, Scheme, load_scheme, score_call
 
 AFI_NO_DIVERGENCE = load_scheme("erasmus-afi", {"divergence": {"total_gap": 1000}})
-SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ECOSYSTEMS = ["Digital", "Health", "Tourism"]
 
 
@@ -23,15 +22,24 @@ def calls(draw: st.DrawFn, scheme: Scheme, max_experts: int = 2) -> pl.DataFrame
             for c in scheme.criteria:
                 steps = int(c.max / c.step)
                 rows.append((f"P{p}", f"E{e}", c.id, draw(st.integers(0, steps)) * c.step))
-    return pl.DataFrame(rows, schema=["proposal_id", "expert_id", "criterion", "score"],
-                        orient="row", schema_overrides={"score": pl.Float64})
+    return pl.DataFrame(
+        rows,
+        schema=["proposal_id", "expert_id", "criterion", "score"],
+        orient="row",
+        schema_overrides={"score": pl.Float64},
+    )
 
 
 def _proposals(ids: list[str], requests: list[float], groups: list[int]) -> pl.DataFrame:
-    return pl.DataFrame({
-        "proposal_id": ids, "lot": ["L"] * len(ids), "requested_eur": requests,
-        "ecosystems": [[ECOSYSTEMS[g]] for g in groups],
-    }, schema_overrides={"requested_eur": pl.Float64})
+    return pl.DataFrame(
+        {
+            "proposal_id": ids,
+            "lot": ["L"] * len(ids),
+            "requested_eur": requests,
+            "ecosystems": [[ECOSYSTEMS[g]] for g in groups],
+        },
+        schema_overrides={"requested_eur": pl.Float64},
+    )
 
 
 @SETTINGS
@@ -60,13 +68,21 @@ def test_scores_stay_in_range_and_columns_agree(data: st.DataObject, scheme_id: 
 def test_final_total_lies_within_the_counted_totals(data: st.DataObject) -> None:
     scores = data.draw(calls(load_scheme("erasmus-afi"), max_experts=3))
     r = score_call(scores, load_scheme("erasmus-afi"))
-    bounds = r.evaluations.filter("counted").group_by("proposal_id").agg(
-        pl.col("total").min().alias("lo"), pl.col("total").max().alias("hi"))
+    bounds = (
+        r.evaluations.filter("counted")
+        .group_by("proposal_id")
+        .agg(pl.col("total").min().alias("lo"), pl.col("total").max().alias("hi"))
+    )
     joined = r.proposals.join(bounds, on="proposal_id")
-    assert joined.filter((pl.col("total") < pl.col("lo") - 1e-9)
-                         | (pl.col("total") > pl.col("hi") + 1e-9)).height == 0
-    assert (r.evaluations.group_by("proposal_id").agg(pl.col("counted").sum())["counted"]
-            >= 1).all()
+    assert (
+        joined.filter(
+            (pl.col("total") < pl.col("lo") - 1e-9) | (pl.col("total") > pl.col("hi") + 1e-9)
+        ).height
+        == 0
+    )
+    assert (
+        r.evaluations.group_by("proposal_id").agg(pl.col("counted").sum())["counted"] >= 1
+    ).all()
 
 
 @SETTINGS
@@ -83,8 +99,9 @@ def test_a_higher_score_never_lowers_a_rank(data: st.DataObject) -> None:
     criterion_max = scheme.criterion(room["criterion"]).max
     if room["score"] >= criterion_max:
         return
-    raised = scores.with_columns(pl.when(pl.int_range(pl.len()) == i)
-                                 .then(pl.col("score") + 1).otherwise(pl.col("score")))
+    raised = scores.with_columns(
+        pl.when(pl.int_range(pl.len()) == i).then(pl.col("score") + 1).otherwise(pl.col("score"))
+    )
     before = score_call(scores, scheme, props, lots).proposals
     after = score_call(raised, scheme, props, lots).proposals
     pid = room["proposal_id"]
@@ -99,30 +116,38 @@ def test_a_higher_score_never_lowers_a_rank(data: st.DataObject) -> None:
 
 
 @SETTINGS
-@given(data=st.data(), funding=st.sampled_from(["strict", "skip"]),
-       one_per=st.sampled_from([None, "ecosystem"]))
-def test_decisions_consistent_with_budget(data: st.DataObject, funding: str,
-                                          one_per: str | None) -> None:
+@given(
+    data=st.data(),
+    funding=st.sampled_from(["strict", "skip"]),
+    one_per=st.sampled_from([None, "ecosystem"]),
+)
+def test_decisions_consistent_with_budget(
+    data: st.DataObject, funding: str, one_per: str | None
+) -> None:
     scheme = load_scheme("erasmus-afi", {"funding": funding, "divergence": {"total_gap": 1000}})
     scores = data.draw(calls(scheme))
     ids = sorted(set(scores["proposal_id"]))
     requests = [float(data.draw(st.integers(1, 10))) for _ in ids]
     groups = [data.draw(st.integers(0, 2)) for _ in ids]
     budget = float(data.draw(st.integers(0, 30)))
-    out = score_call(scores, scheme, _proposals(ids, requests, groups),
-                     {"L": LotRules(budget, one_per)}).proposals
+    out = score_call(
+        scores, scheme, _proposals(ids, requests, groups), {"L": LotRules(budget, one_per)}
+    ).proposals
     group_of = dict(zip(ids, groups, strict=True))
     funded = out.filter(pl.col("decision") == "funded")
     assert funded["requested_eur"].sum() <= budget
     assert funded["rank"].is_not_null().all()
-    assert (out.filter(pl.col("rank").is_not_null())["decision"].is_in(["funded", "reserve"])
-            ).all()
+    assert (out.filter(pl.col("rank").is_not_null())["decision"].is_in(["funded", "reserve"])).all()
     if one_per:
         assert len({group_of[p] for p in funded["proposal_id"]}) == funded.height
     # Walk the ranked list: every reserve decision has a reason
     remaining, seen_groups, stopped = budget, set(), False
-    for pid, requested, decision in out.filter(pl.col("rank").is_not_null()).sort("rank").select(
-            "proposal_id", "requested_eur", "decision").iter_rows():
+    for pid, requested, decision in (
+        out.filter(pl.col("rank").is_not_null())
+        .sort("rank")
+        .select("proposal_id", "requested_eur", "decision")
+        .iter_rows()
+    ):
         blocked = one_per is not None and group_of[pid] in seen_groups
         if decision == "funded":
             assert not stopped and not blocked and requested <= remaining

@@ -21,8 +21,11 @@ from scoring import (
 
 NAN = float("nan")
 ROOT = Path(__file__).resolve().parents[1]
-ICLR_DIR = Path(os.environ.get("EVALPANEL_PEER_REVIEW_DIR",
-                               ROOT.parent / "shared" / "data" / "peer-review-scores"))
+ICLR_DIR = Path(
+    os.environ.get(
+        "EVALPANEL_PEER_REVIEW_DIR", ROOT.parent / "shared" / "data" / "peer-review-scores"
+    )
+)
 
 
 def test_alpha_two_units_by_hand() -> None:
@@ -52,12 +55,14 @@ def test_alpha_krippendorff_textbook_example() -> None:
     # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", 4 observers × 12 units
     # with missing values; the paper gives interval alpha = 0.849 (unit 12 has a single value
     # and is not pairable).
-    data = np.array([
-        [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
-        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
-        [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
-        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
-    ])
+    data = np.array(
+        [
+            [1, 2, 3, 3, 2, 1, 4, 1, 2, NAN, NAN, NAN],
+            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, NAN, 3],
+            [NAN, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, NAN],
+            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
+        ]
+    )
     assert alpha_interval_matrix(data.T) == pytest.approx(0.849, abs=0.0005)
 
 
@@ -66,8 +71,10 @@ def test_icc_shrout_fleiss_table() -> None:
     # 4.75; grand mean 5.2917. BMS = 4·Σ(mean − 5.2917)² / 5 = 56.208 / 5 = 11.24;
     # WMS = Σ within SS / 18 = 112.75 / 18 = 6.26. ICC(1,1) = (11.24 − 6.26) / (11.24 + 3·6.26)
     # = 0.17; ICC(1,4) = (11.24 − 6.26) / 11.24 = 0.44 (the paper's values).
-    data = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9],
-                     [6, 2, 4, 7]], dtype=float)
+    data = np.array(
+        [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]],
+        dtype=float,
+    )
     icc = icc_oneway(np.repeat(np.arange(6), 4), data.ravel())
     assert icc.msb == pytest.approx(11.24, abs=0.005)
     assert icc.msw == pytest.approx(6.26, abs=0.005)
@@ -84,11 +91,14 @@ def test_alpha_edge_cases() -> None:
         alpha_interval([0, 1], [1.0])
 
 
-@pytest.mark.skipif(not (ICLR_DIR / "iclr2023_ratings.csv").is_file(),
-                    reason="peer-review-scores data folder not present")
+@pytest.mark.skipif(
+    not (ICLR_DIR / "iclr2023_ratings.csv").is_file(),
+    reason="peer-review-scores data folder not present",
+)
 def test_iclr2023_published_alpha() -> None:
     spec = importlib.util.spec_from_file_location(
-        "reliability_check", ROOT / "benchmarks" / "reliability_check.py")
+        "reliability_check", ROOT / "benchmarks" / "reliability_check.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -115,8 +125,11 @@ min_share = 0
 
 
 def _frame(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
-    return pl.DataFrame([(p, e, "merit", s) for p, e, s in rows],
-                        schema=["proposal_id", "expert_id", "criterion", "score"], orient="row")
+    return pl.DataFrame(
+        [(p, e, "merit", s) for p, e, s in rows],
+        schema=["proposal_id", "expert_id", "criterion", "score"],
+        orient="row",
+    )
 
 
 def test_leniency_exact_and_decision_changes() -> None:
@@ -124,20 +137,31 @@ def test_leniency_exact_and_decision_changes() -> None:
     # P1: E1 56, E2 46 -> 51 passes; corrected 56 − 20/3 = 46 + 10/3 = 49.33 fails.
     # P2: E1 70, E3 60 -> 65; corrected 63.33: passes either way.
     # P3: E2 48, E3 48 -> 48 fails; corrected 51.33 passes.
-    scores = _frame([("P1", "E1", 56), ("P1", "E2", 46), ("P2", "E1", 70), ("P2", "E3", 60),
-                     ("P3", "E2", 48), ("P3", "E3", 48)])
+    scores = _frame(
+        [
+            ("P1", "E1", 56),
+            ("P1", "E2", 46),
+            ("P2", "E1", 70),
+            ("P2", "E3", 60),
+            ("P3", "E2", 48),
+            ("P3", "E3", 48),
+        ]
+    )
     result = score_call(scores, ONE)
     report = reliability(result)
     offsets = dict(report.leniency.select("expert_id", "offset").iter_rows())
     assert offsets == pytest.approx({"E1": 20 / 3, "E2": -10 / 3, "E3": -10 / 3}, abs=1e-6)
     assert report.leniency["offset_merit"].to_list() == pytest.approx(
-        report.leniency["offset"].to_list(), abs=1e-6)
+        report.leniency["offset"].to_list(), abs=1e-6
+    )
     assert report.components.select("proposals", "experts", "evaluations").rows() == [(3, 3, 6)]
     changes = report.changes
     assert changes["proposal_id"].to_list() == ["P1", "P3"]
     assert changes["corrected_total"].to_list() == pytest.approx([49 + 1 / 3, 51 + 1 / 3])
     assert changes.select("decision", "corrected_decision").rows() == [
-        ("passed", "rejected"), ("rejected", "passed")]
+        ("passed", "rejected"),
+        ("rejected", "passed"),
+    ]
     # advisory only: the official result is untouched
     assert result.proposals.filter(pl.col("proposal_id") == "P1")["decision"][0] == "passed"
     assert report.agreement["measure"].to_list() == ["merit", "total"]
@@ -145,8 +169,9 @@ def test_leniency_exact_and_decision_changes() -> None:
 
 def test_leniency_per_component_and_lone_expert() -> None:
     # Component A: E1, E2 on P1, P2 (E1 +4 both times); component B: E3 alone on P3.
-    scores = _frame([("P1", "E1", 60), ("P1", "E2", 56), ("P2", "E1", 70), ("P2", "E2", 66),
-                     ("P3", "E3", 80)])
+    scores = _frame(
+        [("P1", "E1", 60), ("P1", "E2", 56), ("P2", "E1", 70), ("P2", "E2", 66), ("P3", "E3", 80)]
+    )
     report = reliability(score_call(scores, load_scheme(ONE_TEXT_K1)))
     rows = {r["expert_id"]: r for r in report.leniency.iter_rows(named=True)}
     assert rows["E1"]["component"] == rows["E2"]["component"] != rows["E3"]["component"]
@@ -204,9 +229,13 @@ def test_leniency_matches_lsqr_on_the_full_design() -> None:
     y = rng.normal(50, 10, (proposal.size, 2))
     fit = fit_leniency(proposal, expert, y, n_p, n_e)
     rows = np.arange(proposal.size)
-    design = csr_matrix((np.ones(2 * rows.size), (np.concatenate([rows, rows]),
-                                                  np.concatenate([proposal, n_p + expert]))),
-                        shape=(rows.size, n_p + n_e))
+    design = csr_matrix(
+        (
+            np.ones(2 * rows.size),
+            (np.concatenate([rows, rows]), np.concatenate([proposal, n_p + expert])),
+        ),
+        shape=(rows.size, n_p + n_e),
+    )
     for j in range(2):
         x = lsqr(design, y[:, j], atol=1e-14, btol=1e-14, iter_lim=10_000)[0]
         offsets = x[n_p:] - x[n_p:].mean()
@@ -216,4 +245,5 @@ def test_leniency_matches_lsqr_on_the_full_design() -> None:
     # the residual SD uses N − (P + E − 1) degrees of freedom
     resid = y[:, 0] - fit.effects[proposal, 0] - fit.offsets[expert, 0]
     assert fit.residual_sd[0, 0] == pytest.approx(
-        np.sqrt((resid**2).sum() / (proposal.size - (n_p + n_e - 1))))
+        np.sqrt((resid**2).sum() / (proposal.size - (n_p + n_e - 1)))
+    )

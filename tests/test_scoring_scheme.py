@@ -10,12 +10,21 @@ from scoring import SchemeError, list_presets, load_scheme, preset_text
 
 # The numbers of DESIGN.md's preset table, written out independently of the TOML files.
 EXPECTED = {
-    "erasmus-afi": ({"relevance": (25, 13), "quality": (30, 15), "partnership": (20, 10),
-                     "impact": (25, 13)}, 70, 2),
-    "erasmus-ka220": ({"relevance": (25, 13), "quality": (30, 15), "partnership": (20, 10),
-                       "impact": (25, 13)}, 60, 2),
-    "erasmus-ka210": ({"relevance": (30, 15), "quality": (30, 15), "partnership": (20, 10),
-                       "impact": (20, 10)}, 60, 2),
+    "erasmus-afi": (
+        {"relevance": (25, 13), "quality": (30, 15), "partnership": (20, 10), "impact": (25, 13)},
+        70,
+        2,
+    ),
+    "erasmus-ka220": (
+        {"relevance": (25, 13), "quality": (30, 15), "partnership": (20, 10), "impact": (25, 13)},
+        60,
+        2,
+    ),
+    "erasmus-ka210": (
+        {"relevance": (30, 15), "quality": (30, 15), "partnership": (20, 10), "impact": (20, 10)},
+        60,
+        2,
+    ),
     "horizon-ria": ({"excellence": (5, 3), "impact": (5, 3), "implementation": (5, 3)}, 10, 3),
     "horizon-ia": ({"excellence": (5, 3), "impact": (5, 3), "implementation": (5, 3)}, 10, 3),
 }
@@ -56,23 +65,31 @@ def test_horizon_defaults() -> None:
     assert ia.tie_break == ("impact", "excellence")
     assert all(c.step == 0.5 for c in ria.criteria)
     assert {c.id: c.rank_weight for c in ia.criteria} == {
-        "excellence": 1.0, "impact": 1.5, "implementation": 1.0}
+        "excellence": 1.0,
+        "impact": 1.5,
+        "implementation": 1.0,
+    }
     assert all(c.rank_weight == 1.0 for c in ria.criteria)
 
 
 def test_afi_marks_points_unconfirmed() -> None:
     scheme = load_scheme("erasmus-afi")
     assert scheme.status == "unconfirmed"
-    assert any("not confirmed" in note and "Programme Guide" in note
-               for note in scheme.unconfirmed)
+    assert any("not confirmed" in note and "Programme Guide" in note for note in scheme.unconfirmed)
     assert "not confirmed" in preset_text("erasmus-afi")
 
 
 def test_overrides_merge() -> None:
-    scheme = load_scheme("erasmus-afi", {
-        "total_threshold": 65, "criteria": {"relevance": {"min_pass": 12}},
-        "divergence": {"total_gap": 25}, "funding": "skip", "one_per": "ecosystem",
-    })
+    scheme = load_scheme(
+        "erasmus-afi",
+        {
+            "total_threshold": 65,
+            "criteria": {"relevance": {"min_pass": 12}},
+            "divergence": {"total_gap": 25},
+            "funding": "skip",
+            "one_per": "ecosystem",
+        },
+    )
     assert scheme.total_threshold == 65
     assert scheme.criterion("relevance").min_pass == 12
     assert scheme.criterion("relevance").max == 25  # untouched
@@ -81,8 +98,13 @@ def test_overrides_merge() -> None:
     assert scheme.divergence.skip_if_all_below is True
     assert scheme.funding == "skip"
     assert scheme.one_per == "ecosystem"
-    assert set(scheme.overridden) == {"total_threshold", "criteria.relevance.min_pass",
-                                      "divergence.total_gap", "funding", "one_per"}
+    assert set(scheme.overridden) == {
+        "total_threshold",
+        "criteria.relevance.min_pass",
+        "divergence.total_gap",
+        "funding",
+        "one_per",
+    }
     assert load_scheme("erasmus-afi", {"one_per": "none"}).one_per is None
 
 
@@ -90,14 +112,18 @@ def test_min_pass_above_max_is_located() -> None:
     with pytest.raises(SchemeError) as err:
         load_scheme("erasmus-afi", {"criteria": {"quality": {"min_pass": 40}}})
     assert err.value.messages == (
-        "call.toml: scheme.criteria.quality.min_pass: 40 is above the criterion's max 30",)
+        "call.toml: scheme.criteria.quality.min_pass: 40 is above the criterion's max 30",
+    )
 
 
 def test_all_problems_at_once() -> None:
     bad: dict[str, Any] = {
         "total_threshold": 120,
-        "criteria": {"quality": {"min_pass": 40}, "partnership": {"step": 0.25},
-                     "ethics": {"max": 5}},
+        "criteria": {
+            "quality": {"min_pass": 40},
+            "partnership": {"step": 0.25},
+            "ethics": {"max": 5},
+        },
         "divergence": {"total_gap": -5},
         "tie_break": ["relevance", "budget"],
         "third_expert_rule": "median",
@@ -108,37 +134,49 @@ def test_all_problems_at_once() -> None:
         load_scheme("erasmus-afi", bad, source="calls/x/call.toml")
     text = "\n".join(err.value.messages)
     assert all(m.startswith("calls/x/call.toml: scheme.") for m in err.value.messages)
-    for located in ("scheme.total_threshold: 120 must be at most 100",
-                    "scheme.criteria.quality.min_pass: 40 is above",
-                    "scheme.criteria.partnership.step: 0.25 is not allowed",
-                    "scheme.criteria.ethics: unknown criterion 'ethics'",
-                    "scheme.divergence.total_gap: -5 must be above 0",
-                    "scheme.tie_break: unknown criterion 'budget'",
-                    "scheme.third_expert_rule: 'median': choose one of closest_two",
-                    "scheme.funding: 'greedy'",
-                    "scheme.total_treshold: unknown key"):
+    for located in (
+        "scheme.total_threshold: 120 must be at most 100",
+        "scheme.criteria.quality.min_pass: 40 is above",
+        "scheme.criteria.partnership.step: 0.25 is not allowed",
+        "scheme.criteria.ethics: unknown criterion 'ethics'",
+        "scheme.divergence.total_gap: -5 must be above 0",
+        "scheme.tie_break: unknown criterion 'budget'",
+        "scheme.third_expert_rule: 'median': choose one of closest_two",
+        "scheme.funding: 'greedy'",
+        "scheme.total_treshold: unknown key",
+    ):
         assert located in text, located
     assert len(err.value.messages) == 9
 
 
-@pytest.mark.parametrize(("override", "expected"), [
-    ({"criteria": {"impact": {"max": 10}}}, "scheme.criteria.impact.max: 10 is below the "
-                                            "criterion's min_pass 13"),
-    ({"criteria": {"impact": {"min_pass": -1}}}, "min_pass: -1 must be at least 0"),
-    ({"criteria": {"impact": {"min_pass": 12.5}}}, "12.5 is not a multiple of the step 1"),
-    ({"criteria": {"impact": {"label": 3}}}, "impact.label: 3 is not a text"),
-    ({"experts_per_proposal": 0}, "experts_per_proposal: 0: give a whole number"),
-    ({"experts_per_proposal": 2.5}, "experts_per_proposal: 2.5: give a whole number"),
-    ({"divergence": {"skip_if_all_below": "yes"}}, "skip_if_all_below: 'yes': give true or false"),
-    ({"ranking_weights": {"impact": 0}}, "ranking_weights.impact: 0 must be above 0"),
-    ({"ranking_weights": {"budget": 2}}, "ranking_weights.budget: unknown criterion"),
-    ({"tie_break": ["impact", "impact"]}, "tie_break: a criterion is listed twice"),
-    ({"one_per": "country"}, "one_per: 'country': choose one of ecosystem, none"),
-    ({"bands": [{"label": "A", "min_share": 0.5}, {"label": "B", "min_share": 0.6}]},
-     "min_share must decrease"),
-    ({"bands": [{"label": "A", "min_share": 0.5}]}, "the last band must have min_share = 0"),
-    ({"total_threshold": "seventy"}, "total_threshold: 'seventy' is not a number"),
-])
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            {"criteria": {"impact": {"max": 10}}},
+            "scheme.criteria.impact.max: 10 is below the criterion's min_pass 13",
+        ),
+        ({"criteria": {"impact": {"min_pass": -1}}}, "min_pass: -1 must be at least 0"),
+        ({"criteria": {"impact": {"min_pass": 12.5}}}, "12.5 is not a multiple of the step 1"),
+        ({"criteria": {"impact": {"label": 3}}}, "impact.label: 3 is not a text"),
+        ({"experts_per_proposal": 0}, "experts_per_proposal: 0: give a whole number"),
+        ({"experts_per_proposal": 2.5}, "experts_per_proposal: 2.5: give a whole number"),
+        (
+            {"divergence": {"skip_if_all_below": "yes"}},
+            "skip_if_all_below: 'yes': give true or false",
+        ),
+        ({"ranking_weights": {"impact": 0}}, "ranking_weights.impact: 0 must be above 0"),
+        ({"ranking_weights": {"budget": 2}}, "ranking_weights.budget: unknown criterion"),
+        ({"tie_break": ["impact", "impact"]}, "tie_break: a criterion is listed twice"),
+        ({"one_per": "country"}, "one_per: 'country': choose one of ecosystem, none"),
+        (
+            {"bands": [{"label": "A", "min_share": 0.5}, {"label": "B", "min_share": 0.6}]},
+            "min_share must decrease",
+        ),
+        ({"bands": [{"label": "A", "min_share": 0.5}]}, "the last band must have min_share = 0"),
+        ({"total_threshold": "seventy"}, "total_threshold: 'seventy' is not a number"),
+    ],
+)
 def test_each_invalid_value_is_refused(override: dict[str, Any], expected: str) -> None:
     with pytest.raises(SchemeError) as err:
         load_scheme("erasmus-afi", override)
@@ -146,13 +184,15 @@ def test_each_invalid_value_is_refused(override: dict[str, Any], expected: str) 
 
 
 def test_problem_in_scheme_file_names_that_file() -> None:
-    text = preset_text("horizon-ria").replace('tie_break = ["excellence", "impact"]',
-                                              'tie_break = ["excellence", "novelty"]')
+    text = preset_text("horizon-ria").replace(
+        'tie_break = ["excellence", "impact"]', 'tie_break = ["excellence", "novelty"]'
+    )
     with pytest.raises(SchemeError) as err:
         load_scheme(text, scheme_source="my-scheme.toml")
     assert err.value.messages == (
         "my-scheme.toml: tie_break: unknown criterion 'novelty'; the scheme has excellence, "
-        "impact, implementation",)
+        "impact, implementation",
+    )
 
 
 def test_custom_scheme_text() -> None:

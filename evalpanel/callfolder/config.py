@@ -33,7 +33,7 @@ FILE = "call.toml"
 ONE_PER = ("ecosystem",)
 
 
-class _Locator:
+class Locator:
     """Finds the line of a table header or a key inside a table, for messages."""
 
     def __init__(self, text: str) -> None:
@@ -71,7 +71,7 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
         line = int(match.group(1)) if match else None
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         return None, [Problem(FILE, line, "", f"not valid TOML: {message}")]
-    loc = _Locator(text)
+    loc = Locator(text)
     problems: list[Problem] = []
 
     def bad(table: str, key: str, message: str) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from scoring import Scheme
+
 
 @dataclass(frozen=True, slots=True)
 class Lot:
@@ -55,6 +57,7 @@ class CallFolder:
     affinity: pl.DataFrame | None
     scores: pl.DataFrame | None
     content_hash: str = ""  # sha256 over the folder's input files, for batch records
+    scheme: Scheme | None = None  # the preset named in call.toml with its overrides applied
 
     def experts_per_proposal(self, lot: str) -> int:
         """k for a lot: the lot's own value, else the call's."""

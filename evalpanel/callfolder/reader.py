@@ -18,6 +18,7 @@ from evalpanel.callfolder.config import parse_call_toml
 from evalpanel.callfolder.model import CallConfig, CallFolder
 from evalpanel.callfolder.problems import CallFolderError, Problem
 from evalpanel.callfolder.schema import REQUIRED_TABLES, TABLES, polars_schema
+from evalpanel.callfolder.scheme import check_score_rows, scheme_for
 from evalpanel.callfolder.tables import FORMATS, LINE, find_table, read_table
 
 SORT_KEYS = {
@@ -37,6 +38,7 @@ def read_call(folder: str | Path) -> CallFolder:
         raise CallFolderError([Problem(str(folder), None, "", "is not a folder")])
     problems: list[Problem] = []
     config: CallConfig | None = None
+    config_text = ""
     config_path = folder / CONFIG_FILE
     if not config_path.is_file():
         problems.append(
@@ -50,6 +52,7 @@ def read_call(folder: str | Path) -> CallFolder:
         else:
             config, found = parse_call_toml(text)
             problems += found
+            config_text = text
 
     frames: dict[str, pl.DataFrame] = {}
     files: dict[str, str] = {}
@@ -79,7 +82,13 @@ def read_call(folder: str | Path) -> CallFolder:
         files[table] = raw.file
 
     problems += _cross_checks(frames, files, config)
-    if problems or config is None:
+    scheme = None
+    if config is not None:
+        scheme, found = scheme_for(config, config_text)
+        problems += found
+        if scheme is not None and "scores" in frames:
+            problems += check_score_rows(files["scores"], frames["scores"], scheme)
+    if problems or config is None or scheme is None:
         raise CallFolderError(problems)
 
     def final(table: str) -> pl.DataFrame:
@@ -100,6 +109,7 @@ def read_call(folder: str | Path) -> CallFolder:
         affinity=final("affinity") if "affinity" in frames else None,
         scores=final("scores") if "scores" in frames else None,
         content_hash=_hash_files(used),
+        scheme=scheme,
     )
 
 
