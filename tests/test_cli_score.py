@@ -73,6 +73,7 @@ def test_json_summary_lists_funded_in_rank_order() -> None:
     assert code == 0, text
     summary = json.loads(text)
     table_code, table_text = run("score", str(TINY / "scores.csv"), "--call", str(TINY))
+    assert table_code == 0
     table = pl.read_csv(io.StringIO(table_text))
     for lot, info in summary["lots"].items():
         funded = table.filter((pl.col("lot") == lot) & (pl.col("decision") == "funded")).sort(
