@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from evalpanel.callfolder.model import CallConfig, CallFolder, Lot
 from evalpanel.callfolder.schema import polars_schema
+from evalpanel.store.audit import Actor
 from evalpanel.store.engine import make_engine
 from evalpanel.store.tables import metadata
 
@@ -117,7 +119,7 @@ def make_call(
               "role": "coordinator" if j == 0 else "partner"}
              for i in range(1, n_proposals + 1) for j in range(2)]
     exps = [{"expert_id": f"E{i:02d}", "name": f"Expert {i}", "email": f"e{i}@example.org",
-             "org_id": "900000000010" if i == 1 else f"8000000{i:02d}", "org_name": "",
+             "org_id": "9000000010" if i == 1 else f"8000000{i:02d}", "org_name": "",
              "country": "FR", "nationality": None, "gender": None, "languages": ["en"],
              "fields": ["0714"], "ecosystems": [], "keywords": [], "profile": "", "max_load": 4,
              "min_load": 0} for i in range(1, n_experts + 1)]
@@ -142,3 +144,68 @@ def make_call(
         conflicts=frame("conflicts", conflicts),
         affinity=affinity, scores=scores, content_hash="sha256:" + call_id,
     )
+
+
+@dataclass(frozen=True)
+class World:
+    """An imported call with a manager, an expert user per expert and an applicant."""
+
+    engine: sa.Engine
+    call: CallFolder
+    manager: Actor
+    experts: dict[str, Actor]  # expert_id -> actor
+    applicant: Actor
+    outsider: Actor  # a manager of no call
+
+    @property
+    def call_id(self) -> str:
+        return self.call.config.id
+
+
+def build_world(engine: sa.Engine, call: CallFolder | None = None) -> World:
+    from evalpanel.store import SYSTEM, create_user, grant_call, import_call, link_expert
+
+    call = call or make_call()
+    import_call(engine, call)
+    manager = Actor(create_user(engine, SYSTEM, "manager", "manager"), "manager")
+    grant_call(engine, SYSTEM, call.config.id, manager.user_id or 0)
+    outsider = Actor(create_user(engine, SYSTEM, "other-manager", "manager"), "manager")
+    experts = {}
+    for expert_id in call.experts["expert_id"].to_list():
+        uid = create_user(engine, manager, f"user-{expert_id}", "expert")
+        link_expert(engine, manager, uid, call.config.id, expert_id)
+        experts[expert_id] = Actor(uid, "expert")
+    applicant = Actor(create_user(engine, manager, "applicant", "applicant"), "applicant")
+    return World(engine, call, manager, experts, applicant, outsider)
+
+
+@pytest.fixture
+def world(engine: sa.Engine) -> World:
+    return build_world(engine)
+
+
+def pairs(rows: list[tuple[str, str]], affinity: float = 0.5) -> pl.DataFrame:
+    return pl.DataFrame({"proposal_id": [p for p, _ in rows], "expert_id": [e for _, e in rows],
+                         "affinity": [affinity] * len(rows)})
+
+
+def publish(w: World, rows: list[tuple[str, str]]) -> int:
+    from evalpanel.store import create_batch, publish_batch
+
+    batch = create_batch(w.engine, w.manager, w.call_id, pairs(rows), solver="hand",
+                         parameters={"k": 2}, seed=1, summary={"status": "ok"}, elapsed_s=0.01)
+    publish_batch(w.engine, w.manager, batch)
+    return batch
+
+
+def task_of(w: World, proposal_id: str, expert_id: str) -> int:
+    from evalpanel.store import list_tasks
+
+    tasks = list_tasks(w.engine, w.manager, w.call_id)
+    row = tasks.filter((pl.col("proposal_id") == proposal_id) & (pl.col("expert_id") == expert_id))
+    return int(row["task_id"].item())
+
+
+def scores(values: dict[str, float], comment: str = "ok") -> pl.DataFrame:
+    return pl.DataFrame({"criterion": list(values), "score": list(values.values()),
+                         "comment": [comment] * len(values)})

@@ -6,6 +6,7 @@ from alembic.runtime.migration import MigrationContext
 
 from evalpanel.store.engine import current_revision, head_revision, make_engine, upgrade
 from evalpanel.store.tables import metadata
+
 try:
     from tests.store_fixtures import *  # noqa: F403
 except ImportError:  # a checkout where tests/ is not a package

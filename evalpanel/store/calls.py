@@ -73,7 +73,7 @@ def _sync(conn: sa.Connection, table: sa.Table, key: Sequence[str], rows: list[d
     """Make the call's rows of ``table`` equal ``rows``: update by key, insert, delete."""
     key_cols = [table.c[k] for k in key]
     existing = {tuple(r) for r in conn.execute(
-        sa.select(*key_cols).where(table.c.call_id == call_id)).tuples()}
+        sa.select(*key_cols).where(table.c.call_id == call_id))}
     wanted = {tuple(r[k] for k in key): r for r in rows}
     gone = existing - wanted.keys() if delete else set()
     for gone_key in gone:
@@ -298,17 +298,17 @@ def conflicted_pairs(conn: sa.Connection, call_id: str) -> pl.DataFrame:
     employment is the assignment package's rule; the store counts every recorded conflict.)"""
     str_ = pl.String()
     part = rows_frame(conn.execute(sa.select(partners.c.proposal_id, partners.c.org_id).where(
-        partners.c.call_id == call_id, partners.c.org_id.is_not(None))).tuples(),
+        partners.c.call_id == call_id, partners.c.org_id.is_not(None))),
         {"proposal_id": str_, "org_id": str_}).unique()
     conf = rows_frame(conn.execute(sa.select(
         conflicts.c.proposal_id, conflicts.c.org_id, conflicts.c.expert_id, conflicts.c.kind,
-        conflicts.c.note).where(conflicts.c.call_id == call_id)).tuples(),
+        conflicts.c.note).where(conflicts.c.call_id == call_id)),
         {"proposal_id": str_, "org_id": str_, "expert_id": str_, "kind": str_, "note": str_})
     conf = conf.with_columns(reason=pl.when(pl.col("note").fill_null("") == "")
                              .then(pl.col("kind"))
                              .otherwise(pl.concat_str("kind", pl.lit(": "), "note")))
     own = rows_frame(conn.execute(sa.select(experts.c.expert_id, experts.c.org_id).where(
-        experts.c.call_id == call_id, experts.c.org_id.is_not(None))).tuples(),
+        experts.c.call_id == call_id, experts.c.org_id.is_not(None))),
         {"expert_id": str_, "org_id": str_})
     parts = [
         conf.filter(pl.col("proposal_id").is_not_null()).select(*_CONFLICT_SCHEMA),

@@ -22,7 +22,7 @@ def query_frame(
     sort: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Run ``stmt`` (its columns in ``schema`` order) and return the rows as a frame."""
-    return rows_frame(conn.execute(stmt).tuples(), schema, sort)
+    return rows_frame(conn.execute(stmt), schema, sort)
 
 
 def require_columns(frame: pl.DataFrame, columns: Sequence[str], what: str) -> None:

@@ -104,7 +104,7 @@ def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[s
             stmt = stmt.where(rehearsal_scores.c.user_id == actor.user_id)
         scorers = {int(u): s is not None for u, s in conn.execute(sa.select(
             rehearsal_scorers.c.user_id, rehearsal_scorers.c.submitted_at).where(
-            rehearsal_scorers.c.rehearsal_id == rehearsal_id)).tuples()}
+            rehearsal_scorers.c.rehearsal_id == rehearsal_id))}
         view = {k: row[k] for k in ("rehearsal_id", "scheme_id", "title", "description",
                                     "owner_id")}
         view["scorers"] = scorers if owner else {}
