@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -209,3 +210,34 @@ def task_of(w: World, proposal_id: str, expert_id: str) -> int:
 def scores(values: dict[str, float], comment: str = "ok") -> pl.DataFrame:
     return pl.DataFrame({"criterion": list(values), "score": list(values.values()),
                          "comment": [comment] * len(values)})
+
+
+# Workers for the multi-process tests (module-level so that "spawn" can import them).
+
+def save_drafts_worker(url: str, user_id: int, task_id: int, n: int) -> int:
+    """Save ``n`` successive drafts of a task (score i on save i); returns the last version."""
+    from evalpanel.store import save_draft
+
+    engine = make_engine(url, migrate=False)
+    version = 0
+    for i in range(1, n + 1):
+        version = save_draft(engine, Actor(user_id, "expert"), task_id,
+                             scores({"quality": float(i)}), expected_version=version)
+    engine.dispose()
+    return version
+
+
+def hold_write_worker(url: str, ready: Any, rows: int) -> None:
+    """Insert ``rows`` audit lines in one transaction, signal ``ready``, then hang (to be
+    killed before committing)."""
+    import time
+
+    from evalpanel.store.audit import SYSTEM, record
+    from evalpanel.store.engine import writing
+
+    engine = make_engine(url, migrate=False)
+    with writing(engine) as conn:
+        for i in range(rows):
+            record(conn, SYSTEM, "crash-test", "row", i)
+        ready.set()
+        time.sleep(120)
