@@ -74,9 +74,9 @@ def create_user(
 def add_identity(engine: sa.Engine, actor: Actor, user_id: int, provider: str,
                  subject: str) -> None:
     """Link an external login (``provider`` e.g. ``"oidc:https://issuer"``, ``subject``)."""
-    if actor.role != "system":
-        deny(actor, "link", "identity", f"{provider}:{subject}", "only the local operator")
     with writing(engine) as conn:
+        if actor.role != "system":
+            deny(actor, "link", "identity", f"{provider}:{subject}", "only the local operator")
         conn.execute(identities.insert().values(provider=provider, subject=subject,
                                                 user_id=user_id, created_at=now()))
         record(conn, actor, "create", "identity", f"{provider}:{subject}",
@@ -118,9 +118,9 @@ def authenticate(engine: sa.Engine, username: str, password: str) -> Actor:
 
 def set_password(engine: sa.Engine, actor: Actor, user_id: int, password: str) -> None:
     """Set a user's local password (the user themself or the system actor)."""
-    if actor.role != "system" and actor.user_id != user_id:
-        deny(actor, "set the password of", "user", user_id, "only the user themself")
     with writing(engine) as conn:
+        if actor.role != "system" and actor.user_id != user_id:
+            deny(actor, "set the password of", "user", user_id, "only the user themself")
         name = conn.execute(sa.select(users.c.username).where(users.c.user_id == user_id)).scalar()
         if name is None:
             raise NotFound(f"no user {user_id}")
