@@ -51,9 +51,10 @@ def worker_schema_url(url: str) -> str:
 
 
 def truncate_postgres(engine: sa.Engine) -> None:
-    names = ", ".join(t.name for t in metadata.sorted_tables)
+    # DELETE is much faster than TRUNCATE on a handful of rows.
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 _migrated: dict[str, Path | bool] = {}

@@ -62,6 +62,7 @@ def test_a_database_with_users_never_becomes_the_demo(engine: sa.Engine) -> None
         authenticate(engine, "manager", "demo")
 
 
+@pytest.mark.slow
 def test_login_checks_the_argon2_hash_and_logs_failures(engine: sa.Engine) -> None:
     uid = create_user(engine, SYSTEM, "alice", "expert", password="correct horse")
     nopass = create_user(engine, SYSTEM, "bob", "applicant")

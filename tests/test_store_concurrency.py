@@ -129,6 +129,7 @@ def test_racing_publishers_publish_once(world: World) -> None:
     assert published_pairs(world.engine, world.manager, world.call_id).height == 4
 
 
+@pytest.mark.slow
 def test_processes_saving_at_once_lose_nothing(world: World, db_url: str) -> None:
     ids = _accepted(world)
     jobs = [(db_url, world.experts[e].user_id, task, SAVES) for (_, e), task in ids.items()]
@@ -157,6 +158,7 @@ def test_an_error_inside_a_transaction_leaves_nothing(world: World) -> None:
     assert published_pairs(world.engine, world.manager, world.call_id).is_empty()
 
 
+@pytest.mark.slow
 def test_a_process_killed_mid_write_leaves_nothing(world: World, db_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()

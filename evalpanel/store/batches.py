@@ -22,7 +22,7 @@ from evalpanel.store.audit import Actor, now, record, require_manager
 from evalpanel.store.calls import conflicted_pairs
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWrite
-from evalpanel.store.frames import inserted_id, query_frame, require_columns
+from evalpanel.store.frames import bulk_insert, inserted_id, query_frame, require_columns
 from evalpanel.store.tables import batch_pairs, batches, calls, experts, proposals, tasks
 
 ACTIVE = ("assigned", "accepted", "draft", "submitted")
@@ -99,8 +99,8 @@ def create_batch(
             elapsed_s=float(elapsed_s), base_hash=_pairs_hash(published),
             created_by=actor.user_id, created_at=now())))
         if changes.height:
-            conn.execute(batch_pairs.insert(),
-                         changes.with_columns(batch_id=pl.lit(batch_id)).to_dicts())
+            bulk_insert(conn, batch_pairs,
+                        changes.with_columns(batch_id=pl.lit(batch_id)).to_dicts())
         counts = changes.group_by("change").len().sort("change")
         record(conn, actor, "create", "batch", batch_id, call_id=call_id, after={
             "solver": solver, "seed": seed, "parameters": dict(parameters),
@@ -181,7 +181,7 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
                  .iter_rows()])
         fresh = added.join(existing, on=keys, how="anti")
         if fresh.height:
-            conn.execute(tasks.insert(), [
+            bulk_insert(conn, tasks, [
                 {**r, "call_id": call_id, "state": "assigned", "origin": "batch",
                  "batch_id": batch_id, "created_at": stamp, "updated_at": stamp}
                 for r in fresh.select(*PAIR_SCHEMA).to_dicts()])

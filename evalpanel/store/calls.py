@@ -24,7 +24,7 @@ from evalpanel.store.accounts import expert_of
 from evalpanel.store.audit import SYSTEM, Actor, deny, manages, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import AlreadyImported, InvalidState, NotFound
-from evalpanel.store.frames import rows_frame
+from evalpanel.store.frames import bulk_insert, rows_frame
 from evalpanel.store.tables import (
     affinities,
     call_managers,
@@ -156,17 +156,17 @@ def import_call(engine: sa.Engine, call: CallFolder, *, replace: bool = False,
         _sync(conn, experts, ["expert_id"], expert_rows, call_id)
         partner_rows = _clean(_records(call.partners, call_id), partners, {})
         if partner_rows:
-            conn.execute(partners.insert(), partner_rows)
+            bulk_insert(conn, partners, partner_rows)
         conflict_rows = _clean(_records(call.conflicts, call_id), conflicts, {"note": ""})
         for row in conflict_rows:
             row.update(source="import", created_at=now())
         if conflict_rows:
             conn.execute(conflicts.insert(), conflict_rows)
         if call.affinity is not None and not call.affinity.is_empty():
-            conn.execute(affinities.insert(), _records(call.affinity, call_id))
+            bulk_insert(conn, affinities, _records(call.affinity, call_id))
         if call.scores is not None and not call.scores.is_empty():
-            conn.execute(imported_scores.insert(),
-                         _clean(_records(call.scores, call_id), imported_scores, {"comment": ""}))
+            bulk_insert(conn, imported_scores,
+                        _clean(_records(call.scores, call_id), imported_scores, {"comment": ""}))
         counts = {"proposals": len(proposal_rows), "experts": len(expert_rows),
                   "partners": call.partners.height, "conflicts": len(conflict_rows),
                   "affinity": 0 if call.affinity is None else call.affinity.height,
