@@ -65,7 +65,11 @@ def test_second_import_is_refused_and_changes_nothing(engine: sa.Engine) -> None
 def test_replace_updates_without_duplicates(engine: sa.Engine) -> None:
     import_call(engine, make_call(n_proposals=4))
     smaller = make_call(n_proposals=3, title="Corrected title")
+    smaller = dataclasses.replace(smaller, proposals=smaller.proposals.with_columns(
+        title=pl.concat_str(pl.lit("Renamed "), "proposal_id")))
     import_call(engine, smaller, replace=True)
+    back = call_folder(engine, SYSTEM, "AFI-2026")
+    assert back.proposals["title"].to_list() == ["Renamed P01", "Renamed P02", "Renamed P03"]
     counts = _counts(engine)
     assert counts["calls"] == 1
     assert counts["proposals"] == 3
