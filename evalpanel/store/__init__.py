@@ -1,0 +1,86 @@
+"""The evalpanel store: SQLAlchemy Core tables, migrations and the workflow services.
+
+Every service takes an engine and an :class:`Actor` (user id and role) and enforces the
+permissions itself; refused accesses raise :class:`PermissionDenied` and are audit-logged.
+Reads return polars frames sorted by their id columns.
+"""
+
+from evalpanel.store.accounts import (
+    add_identity,
+    authenticate,
+    create_demo_accounts,
+    create_user,
+    grant_call,
+    is_demo_database,
+    link_expert,
+    mark_demo_database,
+    set_password,
+)
+from evalpanel.store.audit import SYSTEM, Actor, audit_frame
+from evalpanel.store.batches import (
+    batch_changes,
+    batch_record,
+    create_batch,
+    discard_batch,
+    publish_batch,
+    published_pairs,
+)
+from evalpanel.store.calls import call_folder, get_proposal, import_call, list_calls
+from evalpanel.store.consolidation import (
+    approve_consensus,
+    consolidated_frame,
+    get_consolidation,
+    save_consensus,
+    start_consolidation,
+    submit_consensus,
+)
+from evalpanel.store.engine import default_url, make_engine, reading, upgrade, writing
+from evalpanel.store.errors import (
+    AlreadyImported,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    StaleWrite,
+    StoreError,
+)
+from evalpanel.store.evaluations import (
+    get_evaluation,
+    peer_scores,
+    save_draft,
+    scores_frame,
+    start_correction,
+    submit_evaluation,
+)
+from evalpanel.store.rehearsals import (
+    create_rehearsal,
+    list_rehearsals,
+    rehearsal_view,
+    save_rehearsal_scores,
+)
+from evalpanel.store.replacements import (
+    ReplacementSolver,
+    confirm_replacement,
+    dismiss_replacement,
+    list_replacements,
+    propose_replacement,
+    propose_with,
+    proposed_pairs,
+)
+from evalpanel.store.tasks import accept_task, add_task, declare_conflict, decline_task, list_tasks
+
+__all__ = [
+    "SYSTEM", "Actor", "AlreadyImported", "InvalidInput", "InvalidState", "NotFound",
+    "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError", "accept_task",
+    "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",
+    "batch_changes", "batch_record", "call_folder", "confirm_replacement", "consolidated_frame",
+    "create_batch", "create_demo_accounts", "create_rehearsal", "create_user", "declare_conflict",
+    "decline_task", "default_url", "discard_batch", "dismiss_replacement", "get_consolidation",
+    "get_evaluation", "get_proposal", "grant_call", "import_call", "is_demo_database",
+    "link_expert", "list_calls", "list_rehearsals", "list_replacements", "list_tasks",
+    "make_engine", "mark_demo_database", "peer_scores", "propose_replacement", "propose_with",
+    "proposed_pairs", "publish_batch", "published_pairs", "reading", "rehearsal_view",
+    "save_consensus", "save_draft", "save_rehearsal_scores", "scores_frame", "set_password",
+    "start_consolidation", "start_correction", "submit_consensus", "submit_evaluation",
+    "upgrade", "writing",
+]  # fmt: skip

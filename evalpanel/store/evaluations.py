@@ -1,0 +1,237 @@
+"""Individual evaluations: drafts with an optimistic version, frozen submissions, corrections.
+
+Score frames given to the services have the columns ``criterion`` (str), ``score`` (float
+points) and optionally ``comment`` (str). A draft save names the ``expected_version`` it was
+read at (0 for the first save); the UPDATE checks it in its WHERE clause, so a save based on a
+stale read is refused with :class:`StaleWrite` instead of overwriting someone else's. A
+submitted version is never changed; :func:`start_correction` opens the next version as a draft
+copy, and the latest submitted version is the one that counts.
+
+Read frames: :func:`scores_frame` and :func:`peer_scores` return ``proposal_id, expert_id,
+criterion, score, comment`` (the ``scores.csv`` columns) sorted by those ids.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from evalpanel.store.accounts import expert_of
+from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
+from evalpanel.store.engine import reading, writing
+from evalpanel.store.errors import InvalidInput, InvalidState, StaleWrite
+from evalpanel.store.frames import inserted_id, query_frame, require_columns
+from evalpanel.store.tables import consolidations, evaluation_scores, evaluations, tasks
+from evalpanel.store.tasks import own_task
+
+SCORE_SCHEMA: dict[str, pl.DataType] = {
+    "proposal_id": pl.String(), "expert_id": pl.String(), "criterion": pl.String(),
+    "score": pl.Float64(), "comment": pl.String()}
+CRITERION_SCHEMA = {k: SCORE_SCHEMA[k] for k in ("criterion", "score", "comment")}
+
+
+def score_rows(scores: pl.DataFrame, what: str) -> list[dict[str, Any]]:
+    """Check a ``criterion, score[, comment]`` frame and return its rows."""
+    require_columns(scores, ["criterion", "score"], what)
+    if "comment" not in scores.columns:
+        scores = scores.with_columns(comment=pl.lit(""))
+    rows = scores.select(pl.col("criterion").cast(pl.String), pl.col("score").cast(pl.Float64),
+                         pl.col("comment").cast(pl.String).fill_null("")).to_dicts()
+    seen: set[str] = set()
+    for row in rows:
+        crit, score = row["criterion"], row["score"]
+        if not crit:
+            raise InvalidInput(f"{what}: every row needs a criterion name")
+        if crit in seen:
+            raise InvalidInput(f"{what}: the criterion {crit!r} appears twice; give it once")
+        seen.add(crit)
+        if score is None or not math.isfinite(score) or score < 0:
+            raise InvalidInput(f"{what}: the score of {crit!r} must be a number ≥ 0; got {score}")
+    return rows
+
+
+def _latest(conn: sa.Connection, task_id: int) -> sa.RowMapping | None:
+    return conn.execute(sa.select(evaluations).where(evaluations.c.task_id == task_id)
+                        .order_by(evaluations.c.version_no.desc()).limit(1)).mappings().first()
+
+
+def _write_scores(conn: sa.Connection, evaluation_id: int, rows: list[dict[str, Any]]) -> None:
+    conn.execute(evaluation_scores.delete().where(
+        evaluation_scores.c.evaluation_id == evaluation_id))
+    if rows:
+        conn.execute(evaluation_scores.insert(),
+                     [{**r, "evaluation_id": evaluation_id} for r in rows])
+
+
+def save_draft(engine: sa.Engine, actor: Actor, task_id: int, scores: pl.DataFrame, *,
+               expected_version: int) -> int:
+    """Save the expert's draft scores; returns the draft's new version (pass it to the next
+    save). Refused with :class:`StaleWrite` when the draft changed since ``expected_version``."""
+    rows = score_rows(scores, f"draft of task {task_id}")
+    with writing(engine) as conn:
+        task = own_task(conn, actor, task_id, "save a draft for")
+        latest = _latest(conn, task_id)
+        stamp = now()
+        if latest is None:
+            if task["state"] not in ("accepted", "draft"):
+                raise InvalidState(f"task {task_id} is {task['state']}; accept it first")
+            if expected_version != 0:
+                raise StaleWrite(f"task {task_id} has no draft yet (expected version "
+                                 f"{expected_version}); reload it")
+            try:
+                with conn.begin_nested():
+                    eid = inserted_id(conn.execute(evaluations.insert().values(
+                        task_id=task_id, version_no=1, status="draft", row_version=1,
+                        created_at=stamp, updated_at=stamp)))
+            except sa.exc.IntegrityError as exc:
+                raise StaleWrite(f"another save created the draft of task {task_id} first; "
+                                 "reload it and apply your change again") from exc
+            conn.execute(tasks.update().where(tasks.c.task_id == task_id,
+                                              tasks.c.state == "accepted").values(
+                state="draft", updated_at=stamp))
+            new_version, before = 1, None
+        else:
+            if latest["status"] != "draft":
+                raise InvalidState(f"the evaluation of task {task_id} is submitted and frozen; "
+                                   "start a correction to change it")
+            eid = latest["evaluation_id"]
+            done = conn.execute(evaluations.update().where(
+                evaluations.c.evaluation_id == eid, evaluations.c.status == "draft",
+                evaluations.c.row_version == expected_version,
+            ).values(row_version=evaluations.c.row_version + 1, updated_at=stamp)).rowcount
+            if not done:
+                raise StaleWrite(f"the draft of task {task_id} was saved by someone else since "
+                                 f"version {expected_version}; reload it and apply your "
+                                 "change again")
+            new_version = expected_version + 1
+            before = {"version": expected_version}
+        _write_scores(conn, int(eid), rows)
+        record(conn, actor, "save_draft", "evaluation", eid, call_id=task["call_id"],
+               before=before, after={"version": new_version, "task_id": task_id, "scores": rows})
+        return new_version
+
+
+def submit_evaluation(engine: sa.Engine, actor: Actor, task_id: int, *,
+                      expected_version: int) -> None:
+    """Submit the draft saved at ``expected_version``; it is frozen from then on."""
+    with writing(engine) as conn:
+        task = own_task(conn, actor, task_id, "submit")
+        latest = _latest(conn, task_id)
+        if latest is None or latest["status"] != "draft":
+            raise InvalidState(f"task {task_id} has no draft to submit; save the scores first")
+        if not conn.execute(sa.select(sa.func.count()).select_from(evaluation_scores).where(
+                evaluation_scores.c.evaluation_id == latest["evaluation_id"])).scalar():
+            raise InvalidInput(f"the draft of task {task_id} has no scores; score it first")
+        stamp = now()
+        done = conn.execute(evaluations.update().where(
+            evaluations.c.evaluation_id == latest["evaluation_id"],
+            evaluations.c.status == "draft", evaluations.c.row_version == expected_version,
+        ).values(status="submitted", submitted_at=stamp, updated_at=stamp)).rowcount
+        if not done:
+            raise StaleWrite(f"the draft of task {task_id} changed since version "
+                             f"{expected_version}; reload it before submitting")
+        conn.execute(tasks.update().where(tasks.c.task_id == task_id,
+                                          tasks.c.state.in_(("draft", "submitted"))).values(
+            state="submitted", updated_at=stamp))
+        record(conn, actor, "submit", "evaluation", latest["evaluation_id"],
+               call_id=task["call_id"], before={"status": "draft"},
+               after={"status": "submitted", "version_no": latest["version_no"]})
+
+
+def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
+    """Open the next version of a submitted evaluation as a draft copy (the submitted version
+    is kept unchanged); returns the draft's version for :func:`save_draft`."""
+    with writing(engine) as conn:
+        task = own_task(conn, actor, task_id, "correct")
+        latest = _latest(conn, task_id)
+        if latest is None or latest["status"] != "submitted" or task["state"] != "submitted":
+            raise InvalidState(f"task {task_id} has no submitted evaluation to correct")
+        final = conn.execute(sa.select(consolidations.c.state).where(
+            consolidations.c.call_id == task["call_id"],
+            consolidations.c.proposal_id == task["proposal_id"])).scalar()
+        if final == "final":
+            raise InvalidState(f"the consolidation of {task['proposal_id']} is final; "
+                               "evaluations can no longer be corrected")
+        stamp = now()
+        eid = inserted_id(conn.execute(evaluations.insert().values(
+            task_id=task_id, version_no=latest["version_no"] + 1, status="draft", row_version=1,
+            created_at=stamp, updated_at=stamp)))
+        rows = conn.execute(sa.select(evaluation_scores.c.criterion, evaluation_scores.c.score,
+                                      evaluation_scores.c.comment).where(
+            evaluation_scores.c.evaluation_id == latest["evaluation_id"])).mappings().all()
+        _write_scores(conn, int(eid), [dict(r) for r in rows])
+        record(conn, actor, "start_correction", "evaluation", eid, call_id=task["call_id"],
+               after={"task_id": task_id, "version_no": latest["version_no"] + 1})
+        return 1
+
+
+def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, Any]:
+    """The latest version of a task's evaluation: ``task_id, version_no, status, version``
+    (the draft's optimistic version, 0 before the first save) and ``scores`` (a
+    ``criterion, score, comment`` frame). The expert's own task, or a manager of the call."""
+    with reading(engine) as conn:
+        task = own_task(conn, actor, task_id, "read the evaluation of", manager_too=True)
+        latest = _latest(conn, task_id)
+        if latest is None:
+            frame = pl.DataFrame(schema=CRITERION_SCHEMA)
+            return {"task_id": task_id, "state": task["state"], "version_no": 0,
+                    "status": None, "version": 0, "scores": frame}
+        frame = query_frame(conn, sa.select(
+            evaluation_scores.c.criterion, evaluation_scores.c.score, evaluation_scores.c.comment
+        ).where(evaluation_scores.c.evaluation_id == latest["evaluation_id"]),
+            CRITERION_SCHEMA, ["criterion"])
+        return {"task_id": task_id, "state": task["state"], "version_no": latest["version_no"],
+                "status": latest["status"], "version": latest["row_version"], "scores": frame}
+
+
+def _current_scores(conn: sa.Connection, call_id: str, proposal_id: str | None) -> pl.DataFrame:
+    latest = (sa.select(evaluations.c.task_id,
+                        sa.func.max(evaluations.c.version_no).label("version_no"))
+              .where(evaluations.c.status == "submitted").group_by(evaluations.c.task_id)
+              .subquery())
+    stmt = (sa.select(tasks.c.proposal_id, tasks.c.expert_id, evaluation_scores.c.criterion,
+                      evaluation_scores.c.score, evaluation_scores.c.comment)
+            .select_from(tasks.join(latest, latest.c.task_id == tasks.c.task_id)
+                         .join(evaluations, sa.and_(
+                             evaluations.c.task_id == latest.c.task_id,
+                             evaluations.c.version_no == latest.c.version_no))
+                         .join(evaluation_scores,
+                               evaluation_scores.c.evaluation_id == evaluations.c.evaluation_id))
+            .where(tasks.c.call_id == call_id, tasks.c.state == "submitted"))
+    if proposal_id is not None:
+        stmt = stmt.where(tasks.c.proposal_id == proposal_id)
+    return query_frame(conn, stmt, SCORE_SCHEMA, ["proposal_id", "expert_id", "criterion"])
+
+
+def scores_frame(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    """Every submitted evaluation that counts (latest version, task not declined), for the
+    call's managers — the input of the scoring package."""
+    with reading(engine) as conn:
+        require_manager(conn, actor, "read the scores of", call_id)
+        return _current_scores(conn, call_id, None)
+
+
+def peer_scores(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
+                ) -> pl.DataFrame:
+    """All experts' submitted scores on one proposal. An expert sees them only once their own
+    evaluation is submitted and the proposal's consolidation has started."""
+    with reading(engine) as conn:
+        if not manages(conn, actor, call_id):
+            expert_id = expert_of(conn, actor, call_id)
+            state = conn.execute(sa.select(tasks.c.state).where(
+                tasks.c.call_id == call_id, tasks.c.proposal_id == proposal_id,
+                tasks.c.expert_id == expert_id)).scalar()
+            if expert_id is None or state != "submitted":
+                deny(actor, "read peer scores of", "proposal", proposal_id,
+                     "other experts' scores open only after submitting your own",
+                     call_id=call_id)
+            started = conn.execute(sa.select(consolidations.c.consolidation_id).where(
+                consolidations.c.call_id == call_id,
+                consolidations.c.proposal_id == proposal_id)).first()
+            if started is None:
+                deny(actor, "read peer scores of", "proposal", proposal_id,
+                     "other experts' scores open only in consolidation", call_id=call_id)
+        return _current_scores(conn, call_id, proposal_id)

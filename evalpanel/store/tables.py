@@ -1,0 +1,387 @@
+"""SQLAlchemy Core tables of the evalpanel store (the schema the migrations create).
+
+Ids from the call folder (``call_id``, ``proposal_id``, ``expert_id``, ``lot_id``, ``org_id``)
+are strings; ids the store mints (users, batches, tasks, evaluations …) are integers.
+Multi-valued call-folder cells (fields, ecosystems, keywords, languages) are JSON lists.
+Money is in euros (float), scores in the scheme's points (float), times are UTC.
+
+Imported ``scores.csv`` rows are kept as they are in ``imported_scores`` (an import table,
+separate from the evaluation workflow): they are the record of what the folder said, and the
+workflow's own evaluations (``evaluations`` / ``evaluation_scores``) never mix with them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = sa.DateTime(timezone=True)
+ROLES = ("manager", "expert", "applicant")
+TASK_STATES = ("assigned", "accepted", "declined", "draft", "submitted", "withdrawn")
+
+
+def _call_fk(*cols: str, table: str, ondelete: str | None = "CASCADE") -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        ["call_id", *cols], [f"{table}.call_id", *(f"{table}.{c}" for c in cols)],
+        ondelete=ondelete,
+    )
+
+
+settings = sa.Table(
+    "settings", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(255), nullable=False),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("user_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(255), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.CheckConstraint("role IN ('manager', 'expert', 'applicant')", name="role"),
+)
+
+# Login identities: provider "local" keeps an argon2 hash; "oidc:<issuer>" rows keep none.
+identities = sa.Table(
+    "identities", metadata,
+    sa.Column("provider", sa.String(255), primary_key=True),
+    sa.Column("subject", sa.String(255), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("password_hash", sa.String(255), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+calls = sa.Table(
+    "calls", metadata,
+    sa.Column("call_id", sa.String(255), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("scheme", sa.String(255), nullable=False),
+    sa.Column("experts_per_proposal", sa.Integer, nullable=False),
+    sa.Column("deadline", sa.String(64), nullable=True),
+    sa.Column("scheme_overrides", sa.JSON, nullable=False),
+    sa.Column("content_hash", sa.String(128), nullable=False),
+    sa.Column("imported_at", TS, nullable=False),
+)
+
+call_managers = sa.Table(
+    "call_managers", metadata,
+    sa.Column("call_id", sa.String(255), sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"),
+              primary_key=True),
+)
+
+lots = sa.Table(
+    "lots", metadata,
+    sa.Column("call_id", sa.String(255), sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("lot_id", sa.String(255), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("budget_eur", sa.Float, nullable=False),
+    sa.Column("one_per", sa.String(64), nullable=True),
+    sa.Column("experts_per_proposal", sa.Integer, nullable=True),
+)
+
+proposals = sa.Table(
+    "proposals", metadata,
+    sa.Column("call_id", sa.String(255), primary_key=True),
+    sa.Column("proposal_id", sa.String(255), primary_key=True),
+    sa.Column("lot_id", sa.String(255), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("abstract", sa.Text, nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("fields", sa.JSON, nullable=False),
+    sa.Column("ecosystems", sa.JSON, nullable=False),
+    sa.Column("keywords", sa.JSON, nullable=False),
+    sa.Column("requested_eur", sa.Float, nullable=False),
+    _call_fk("lot_id", table="lots"),
+)
+
+partners = sa.Table(
+    "partners", metadata,
+    sa.Column("partner_row", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(255), nullable=False),
+    sa.Column("proposal_id", sa.String(255), nullable=False),
+    sa.Column("org_id", sa.String(255), nullable=True),
+    sa.Column("org_name", sa.Text, nullable=False),
+    sa.Column("country", sa.String(8), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    _call_fk("proposal_id", table="proposals"),
+    sa.Index(None, "call_id", "proposal_id"),
+)
+
+experts = sa.Table(
+    "experts", metadata,
+    sa.Column("call_id", sa.String(255), sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("expert_id", sa.String(255), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("email", sa.Text, nullable=False),
+    sa.Column("org_id", sa.String(255), nullable=True),
+    sa.Column("org_name", sa.Text, nullable=False),
+    sa.Column("country", sa.String(8), nullable=False),
+    sa.Column("nationality", sa.String(8), nullable=True),
+    sa.Column("gender", sa.String(64), nullable=True),
+    sa.Column("languages", sa.JSON, nullable=False),
+    sa.Column("fields", sa.JSON, nullable=False),
+    sa.Column("ecosystems", sa.JSON, nullable=False),
+    sa.Column("keywords", sa.JSON, nullable=False),
+    sa.Column("profile", sa.Text, nullable=False),
+    sa.Column("max_load", sa.Integer, nullable=False),
+    sa.Column("min_load", sa.Integer, nullable=False, server_default="0"),
+)
+
+# An expert user is linked to (at most) one expert row per call.
+expert_links = sa.Table(
+    "expert_links", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("call_id", sa.String(255), primary_key=True),
+    sa.Column("expert_id", sa.String(255), nullable=False),
+    _call_fk("expert_id", table="experts"),
+    sa.UniqueConstraint("call_id", "expert_id"),
+)
+
+# source: "import" (conflicts.csv) or "declared" (an expert's or manager's declaration later).
+conflicts = sa.Table(
+    "conflicts", metadata,
+    sa.Column("conflict_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(255), nullable=False),
+    sa.Column("expert_id", sa.String(255), nullable=False),
+    sa.Column("proposal_id", sa.String(255), nullable=True),
+    sa.Column("org_id", sa.String(255), nullable=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("since", sa.Date, nullable=True),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False, server_default="import"),
+    sa.Column("created_at", TS, nullable=False),
+    _call_fk("expert_id", table="experts"),
+    sa.Index(None, "call_id", "expert_id"),
+)
+
+affinities = sa.Table(
+    "affinities", metadata,
+    sa.Column("call_id", sa.String(255), primary_key=True),
+    sa.Column("proposal_id", sa.String(255), primary_key=True),
+    sa.Column("expert_id", sa.String(255), primary_key=True),
+    sa.Column("affinity", sa.Float, nullable=False),
+    _call_fk("proposal_id", table="proposals"),
+    _call_fk("expert_id", table="experts"),
+)
+
+imported_scores = sa.Table(
+    "imported_scores", metadata,
+    sa.Column("call_id", sa.String(255), primary_key=True),
+    sa.Column("proposal_id", sa.String(255), primary_key=True),
+    sa.Column("expert_id", sa.String(255), primary_key=True),
+    sa.Column("criterion", sa.String(255), primary_key=True),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    _call_fk("proposal_id", table="proposals"),
+)
+
+# An assignment run. status: "preview" → "published" (or "discarded"). ``base_hash`` is the hash
+# of the published pairs the change-set was computed against; publishing re-checks it.
+batches = sa.Table(
+    "batches", metadata,
+    sa.Column("batch_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(255), sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("solver", sa.String(255), nullable=False),
+    sa.Column("parameters", sa.JSON, nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=True),
+    sa.Column("inputs_hash", sa.String(128), nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),
+    sa.Column("elapsed_s", sa.Float, nullable=False),
+    sa.Column("base_hash", sa.String(64), nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.user_id"), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("published_at", TS, nullable=True),
+    sa.Column("published_by", sa.Integer, sa.ForeignKey("users.user_id"), nullable=True),
+)
+
+# change: "added" / "kept" (pairs of the batch) or "removed" (published pairs the batch drops).
+batch_pairs = sa.Table(
+    "batch_pairs", metadata,
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.batch_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("proposal_id", sa.String(255), primary_key=True),
+    sa.Column("expert_id", sa.String(255), primary_key=True),
+    sa.Column("affinity", sa.Float, nullable=True),
+    sa.Column("change", sa.String(16), nullable=False),
+)
+
+# One row per (proposal, expert) pair ever published; a withdrawn pair is reused if re-added.
+# origin: "batch", "replacement" or "extra" (a further expert for a divergent proposal).
+tasks = sa.Table(
+    "tasks", metadata,
+    sa.Column("task_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(255), nullable=False),
+    sa.Column("proposal_id", sa.String(255), nullable=False),
+    sa.Column("expert_id", sa.String(255), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.batch_id"), nullable=True),
+    sa.Column("affinity", sa.Float, nullable=True),
+    sa.Column("decline_reason", sa.Text, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    # No cascade: re-importing a call must never delete workflow records.
+    _call_fk("proposal_id", table="proposals", ondelete=None),
+    _call_fk("expert_id", table="experts", ondelete=None),
+    sa.UniqueConstraint("call_id", "proposal_id", "expert_id"),
+    sa.Index(None, "call_id", "expert_id"),
+    sa.CheckConstraint(
+        "state IN ('assigned', 'accepted', 'declined', 'draft', 'submitted', 'withdrawn')",
+        name="state",
+    ),
+)
+
+# A declined task or a new conflict needs another expert; the manager confirms the proposal.
+# state: "pending" → "proposed" (pairs stored) → "applied", or "dismissed".
+replacements = sa.Table(
+    "replacements", metadata,
+    sa.Column("replacement_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(255), nullable=False, index=True),
+    sa.Column("task_id", sa.Integer, sa.ForeignKey("tasks.task_id"), nullable=False),
+    sa.Column("proposal_id", sa.String(255), nullable=False),
+    sa.Column("expert_id", sa.String(255), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("resolved_at", TS, nullable=True),
+    sa.Column("resolved_by", sa.Integer, sa.ForeignKey("users.user_id"), nullable=True),
+)
+
+replacement_pairs = sa.Table(
+    "replacement_pairs", metadata,
+    sa.Column("replacement_id", sa.Integer,
+              sa.ForeignKey("replacements.replacement_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("proposal_id", sa.String(255), primary_key=True),
+    sa.Column("expert_id", sa.String(255), primary_key=True),
+    sa.Column("affinity", sa.Float, nullable=True),
+)
+
+# Versions of a task's evaluation. A submitted row is never changed again; a correction is the
+# next version_no. row_version is the optimistic lock of a draft (checked in the UPDATE).
+evaluations = sa.Table(
+    "evaluations", metadata,
+    sa.Column("evaluation_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.Integer, sa.ForeignKey("tasks.task_id"), nullable=False),
+    sa.Column("version_no", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("row_version", sa.Integer, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("submitted_at", TS, nullable=True),
+    sa.UniqueConstraint("task_id", "version_no"),
+    sa.CheckConstraint("status IN ('draft', 'submitted')", name="status"),
+)
+
+evaluation_scores = sa.Table(
+    "evaluation_scores", metadata,
+    sa.Column("evaluation_id", sa.Integer,
+              sa.ForeignKey("evaluations.evaluation_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("criterion", sa.String(255), primary_key=True),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+)
+
+# state: "drafting" → "approval" (consolidator submitted the draft) → "final".
+consolidations = sa.Table(
+    "consolidations", metadata,
+    sa.Column("consolidation_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(255), nullable=False),
+    sa.Column("proposal_id", sa.String(255), nullable=False),
+    sa.Column("consolidator", sa.String(255), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("row_version", sa.Integer, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("finalised_at", TS, nullable=True),
+    _call_fk("proposal_id", table="proposals", ondelete=None),
+    sa.UniqueConstraint("call_id", "proposal_id"),
+)
+
+consolidation_scores = sa.Table(
+    "consolidation_scores", metadata,
+    sa.Column("consolidation_id", sa.Integer,
+              sa.ForeignKey("consolidations.consolidation_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("criterion", sa.String(255), primary_key=True),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+)
+
+# Approvals hold for the draft's row_version they were given on.
+consolidation_approvals = sa.Table(
+    "consolidation_approvals", metadata,
+    sa.Column("consolidation_id", sa.Integer,
+              sa.ForeignKey("consolidations.consolidation_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("expert_id", sa.String(255), primary_key=True),
+    sa.Column("row_version", sa.Integer, nullable=False),
+    sa.Column("approved_at", TS, nullable=False),
+)
+
+rehearsals = sa.Table(
+    "rehearsals", metadata,
+    sa.Column("rehearsal_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("scheme_id", sa.String(255), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+rehearsal_scorers = sa.Table(
+    "rehearsal_scorers", metadata,
+    sa.Column("rehearsal_id", sa.Integer,
+              sa.ForeignKey("rehearsals.rehearsal_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("submitted_at", TS, nullable=True),
+)
+
+rehearsal_scores = sa.Table(
+    "rehearsal_scores", metadata,
+    sa.Column("rehearsal_id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, primary_key=True),
+    sa.Column("criterion", sa.String(255), primary_key=True),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["rehearsal_id", "user_id"],
+        ["rehearsal_scorers.rehearsal_id", "rehearsal_scorers.user_id"], ondelete="CASCADE",
+    ),
+)
+
+# Append-only: the services only ever INSERT here, in the transaction of the write they record.
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("audit_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("entity_id", sa.String(255), nullable=False),
+    sa.Column("call_id", sa.String(255), nullable=True, index=True),
+    sa.Column("before", sa.JSON, nullable=True),
+    sa.Column("after", sa.JSON, nullable=True),
+)
