@@ -14,8 +14,35 @@ import polars as pl
 
 from assignment.instance import AssignmentInstance, build_instance
 
-COUNTRIES = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU",
-             "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK")  # fmt: skip
+COUNTRIES = (
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "EL",
+    "ES",
+    "FI",
+    "FR",
+    "HR",
+    "HU",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+)
 REASONS = ("declared", "employment", "collaboration", "partner organisation", "preparation")
 
 
@@ -70,18 +97,92 @@ def synthetic_call(
     ce = rng.integers(0, n_experts, size=cp.size)
     pid = np.array([f"P{i:05d}" for i in range(n_proposals)])
     eid = np.array([f"X{i:05d}" for i in range(n_experts)])
-    proposals = pl.DataFrame({
-        "proposal_id": pid, "lot": rng.choice(["L1", "L2"], size=n_proposals),
-        "fields": [[f] for f in fields[pf].tolist()],
-    })  # fmt: skip
-    experts = pl.DataFrame({
-        "expert_id": eid, "max_load": max_load, "min_load": min_load,
-        "nationality": rng.choice(COUNTRIES, size=n_experts),
-        "org_id": [f"O{i:05d}" for i in rng.integers(0, max(1, n_experts // 3), n_experts)],
-        "gender": rng.choice(["F", "M"], size=n_experts),
-    })  # fmt: skip
-    conflicts = pl.DataFrame({
-        "proposal_id": pid[cp], "expert_id": eid[ce],
-        "reason": rng.choice(REASONS, size=cp.size), "detail": "",
-    }).unique(["proposal_id", "expert_id"])  # fmt: skip
+    proposals = pl.DataFrame(
+        {
+            "proposal_id": pid,
+            "lot": rng.choice(["L1", "L2"], size=n_proposals),
+            "fields": [[f] for f in fields[pf].tolist()],
+        }
+    )
+    experts = pl.DataFrame(
+        {
+            "expert_id": eid,
+            "max_load": max_load,
+            "min_load": min_load,
+            "nationality": rng.choice(COUNTRIES, size=n_experts),
+            "org_id": [f"O{i:05d}" for i in rng.integers(0, max(1, n_experts // 3), n_experts)],
+            "gender": rng.choice(["F", "M"], size=n_experts),
+        }
+    )
+    conflicts = pl.DataFrame(
+        {
+            "proposal_id": pid[cp],
+            "expert_id": eid[ce],
+            "reason": rng.choice(REASONS, size=cp.size),
+            "detail": "",
+        }
+    ).unique(["proposal_id", "expert_id"])
     return SyntheticCall(proposals, experts, aff, conflicts, k)
+
+
+def small_instance(
+    seed: int,
+    n_proposals: int,
+    n_experts: int,
+    k: int,
+    *,
+    conflict_rate: float = 0.15,
+    max_load: tuple[int, int] = (0, 4),
+    min_load_rate: float = 0.0,
+    pins: int = 0,
+    diversity_values: int = 3,
+) -> AssignmentInstance:
+    """A small random instance (for tests): affinities on a 0.01 grid, random conflicts,
+    loads, optional pinned pairs and expert attributes."""
+    rng = np.random.default_rng(seed)
+    aff = np.round(rng.random((n_proposals, n_experts)), 2)
+    pid = [f"P{i:03d}" for i in range(n_proposals)]
+    eid = [f"X{i:03d}" for i in range(n_experts)]
+    conflicted = rng.random((n_proposals, n_experts)) < conflict_rate
+    cp, ce = np.nonzero(conflicted)
+    loads = rng.integers(max_load[0], max_load[1] + 1, size=n_experts)
+    mins = np.where(rng.random(n_experts) < min_load_rate, np.minimum(loads, 1), 0)
+    free_p, free_e = np.nonzero(~conflicted)
+    pick = rng.permutation(free_p.size)[:pins]
+    pinned = pl.DataFrame(
+        {
+            "proposal_id": [pid[i] for i in free_p[pick]],
+            "expert_id": [eid[j] for j in free_e[pick]],
+        },
+        schema={"proposal_id": pl.String, "expert_id": pl.String},
+    )
+    values = [chr(65 + i) for i in range(diversity_values)]
+    nationality = rng.choice(values, n_experts)
+    # an organisation sits in one country: nest it in the nationality
+    org = [f"{n}-{o}" for n, o in zip(nationality, rng.choice(values, n_experts), strict=True)]
+    experts = pl.DataFrame(
+        {
+            "expert_id": eid,
+            "max_load": loads,
+            "min_load": mins,
+            "nationality": nationality,
+            "org_id": org,
+            "gender": rng.choice(["F", "M"], n_experts),
+        }
+    )
+    proposals = pl.DataFrame({"proposal_id": pid, "fields": [["0714"]] * n_proposals})
+    conflicts = pl.DataFrame(
+        {
+            "proposal_id": [pid[i] for i in cp],
+            "expert_id": [eid[j] for j in ce],
+            "reason": rng.choice(["declared", "employment"], cp.size).tolist(),
+            "detail": "",
+        },
+        schema={
+            "proposal_id": pl.String,
+            "expert_id": pl.String,
+            "reason": pl.String,
+            "detail": pl.String,
+        },
+    )
+    return build_instance(proposals, experts, aff, conflicts, k=k, pinned=pinned)

@@ -132,9 +132,10 @@ def solve_network(inst: AssignmentInstance, spec: FlowSpec, cand: IntArray) -> N
     if status == smcf.OPTIMAL:
         pass
     elif status == smcf.INFEASIBLE:
+        capped = " or raise q (each pair's probability cap)" if spec.pair_cap < spec.unit else ""
         raise InstanceError(
             "the minimum loads cannot all be met with the eligible pairs: lower min_load of "
-            "experts with few eligible proposals, or lift forbidden pairs"
+            f"experts with few eligible proposals, or lift forbidden pairs{capped}"
         )
     elif status == smcf.BAD_COST_RANGE or status == smcf.BAD_CAPACITY_RANGE:
         raise SolverFailure(
