@@ -56,6 +56,11 @@ def deficient_sets(
     edges_e: list[IntArray] = []
     while frontier.size:
         elig = _eligible_rows(inst, frontier, blocked)
+        # a proposal cannot take an expert already on its panel (no residual capacity)
+        row_of = np.full(n_p, -1)
+        row_of[frontier] = np.arange(frontier.size)
+        own = new_pairs[row_of[new_pairs[:, 0]] >= 0]
+        elig[row_of[own[:, 0]], own[:, 1]] = False
         fp, fe = np.nonzero(elig)
         edges_p.append(frontier[fp])
         edges_e.append(fe)
