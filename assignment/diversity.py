@@ -40,12 +40,14 @@ def chain_codes(inst: AssignmentInstance, attributes: tuple[str, ...]) -> tuple[
 def _repeat_free(p: IntArray, values: np.ndarray, n_p: int) -> tuple[int, int]:
     """Panels (with >= 2 known values) where no known value repeats: (kept, panels)."""
     known = values != ""
-    p, v = p[known], values[known]
-    sizes = np.bincount(p, minlength=n_p)
+    p = p[known]
     if p.size == 0:
         return 0, 0
-    uniq_pairs = np.unique(np.stack([p.astype(str), v]), axis=1)
-    distinct = np.bincount(uniq_pairs[0].astype(np.int64), minlength=n_p)
+    _, code = np.unique(values[known], return_inverse=True)
+    sizes = np.bincount(p, minlength=n_p)
+    distinct = np.bincount(
+        np.unique(p * (int(code.max()) + 1) + code) // (int(code.max()) + 1), minlength=n_p
+    )
     panels = sizes >= 2
     return int((distinct[panels] == sizes[panels]).sum()), int(panels.sum())
 

@@ -53,22 +53,26 @@ def initial_candidates(inst: AssignmentInstance, blocked: IntArray, m: int, r: i
         keep = np.take_along_axis(block, top, axis=1) >= 0
         p = np.arange(rows.start, rows.stop, dtype=np.int64)[:, None]
         parts.append((p * n_e + top)[keep].astype(np.int64))
-    if r > 0:
+    # for capacity: experts with fewer candidate arcs than r also get their r best proposals
+    row_cands = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    short = np.nonzero(np.bincount(row_cands % n_e, minlength=n_e) < r)[0]
+    if r > 0 and short.size:
         step = max(1, BLOCK // max(n_p, 1))
         bad_p, bad_e = blocked // n_e, blocked % n_e
-        for c0 in range(0, n_e, step):
-            c1 = min(c0 + step, n_e)
-            block = np.array(inst.affinity[:, c0:c1], dtype=np.float32)
-            sel = (bad_e >= c0) & (bad_e < c1)
-            block[bad_p[sel], bad_e[sel] - c0] = -1.0
+        for c0 in range(0, short.size, step):
+            cols = short[c0 : c0 + step]
+            block = np.array(inst.affinity[:, cols], dtype=np.float32)
+            where = np.full(n_e, -1)
+            where[cols] = np.arange(cols.size)
+            sel = where[bad_e] >= 0
+            block[bad_p[sel], where[bad_e[sel]]] = -1.0
             top = (
                 np.argpartition(-block, r - 1, axis=0)[:r]
                 if r < n_p
                 else np.broadcast_to(np.arange(n_p)[:, None], block.shape)
             )
             keep = np.take_along_axis(block, top, axis=0) >= 0
-            e = np.arange(c0, c1, dtype=np.int64)[None, :]
-            parts.append((top * n_e + e)[keep].astype(np.int64))
+            parts.append((top * n_e + cols[None, :])[keep].astype(np.int64))
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
