@@ -183,23 +183,28 @@ def potentials(
     raise SolverFailure("negative cycle in the residual graph: the flow is not optimal")
 
 
-def reduced_costs(
-    inst: AssignmentInstance,
-    spec: FlowSpec,
-    sol: NetworkSolution,
-    rows: slice,
+def pair_reduced_costs(
+    inst: AssignmentInstance, spec: FlowSpec, sol: NetworkSolution, p: IntArray, e: IntArray
 ) -> IntArray:
-    """(rows, E) reduced cost of adding the pair arc p → e for every pair in ``rows``."""
-    n_p, n_e = inst.n_proposals, inst.n_experts
-    p = np.arange(rows.start, rows.stop, dtype=np.int64)[:, None]
-    e = np.arange(n_e, dtype=np.int64)[None, :]
-    entry = np.broadcast_to(2 + p, (p.shape[0], n_e)).copy()
+    """(n,) reduced cost of adding the pair arcs p → e (entry: the deepest existing gadget node)."""
+    entry = 2 + p
     for codes, (uniq, nodes, groups) in zip(spec.levels, sol.level_keys, strict=True):
+        if uniq.size == 0:
+            continue
         key = p * groups + codes[e]
-        pos = np.clip(np.searchsorted(uniq, key), 0, max(uniq.size - 1, 0))
-        if uniq.size:
-            hit = uniq[pos] == key
-            entry[hit] = nodes[pos[hit]]
-    cost = -(spec.bonus + spec.pair_weights(inst.affinity[rows], p))
-    out: IntArray = cost + sol.potential[entry] - sol.potential[2 + n_p + e]
+        pos = np.clip(np.searchsorted(uniq, key), 0, uniq.size - 1)
+        hit = uniq[pos] == key
+        entry = np.where(hit, nodes[pos], entry)
+    cost = -(spec.bonus + spec.pair_weights(inst.affinity[p, e], p))
+    out: IntArray = cost + sol.potential[entry] - sol.potential[2 + inst.n_proposals + e]
     return out
+
+
+def lowest_entry_potential(inst: AssignmentInstance, sol: NetworkSolution) -> IntArray:
+    """(P,) lowest potential among a proposal's node and its gadget nodes: with it,
+    ``-(bonus + w) + low[p] - d[e] >= 0`` proves a pair arc cannot have negative reduced cost."""
+    n_p = inst.n_proposals
+    low = sol.potential[2 : 2 + n_p].copy()
+    for uniq, nodes, groups in sol.level_keys:
+        np.minimum.at(low, uniq // groups, sol.potential[nodes])
+    return low
