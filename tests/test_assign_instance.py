@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -73,3 +75,22 @@ def test_capacity_warning_and_partial_result() -> None:
     assert res.status == "partial" and res.coverage == pytest.approx(2 / 6)
     assert res.to_json_dict()["status"] == "partial"
     assert res.load_histogram == {1: 2}
+
+
+def test_result_summary_is_json_and_counts_main_field() -> None:
+    proposals, experts = frames(3, 3)
+    aff = np.array([[0.9, 0.1, 0.2], [0.1, 0.8, 0.3], [0.2, 0.1, 0.7]])
+    main = np.zeros((3, 3), dtype=bool)
+    main[0, 0] = main[1, 0] = True  # P0's best expert is in its field; P1's best is not
+    inst = build_instance(proposals, experts, aff, k=1, main_field=main)
+    res = assign(inst)
+    assert res.pairs.select("proposal_id", "expert_id").rows() == [
+        ("P0", "X0"),
+        ("P1", "X1"),
+        ("P2", "X2"),
+    ]
+    assert res.main_field_share == pytest.approx(1 / 3)
+    assert res.objective == pytest.approx(2.4)
+    assert res.min_proposal_affinity == pytest.approx(0.7)
+    text = json.dumps(res.to_json_dict())
+    assert json.loads(text)["certificate"]["violations"] == 0

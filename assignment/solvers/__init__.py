@@ -129,5 +129,8 @@ def assign(
             shortfalls = pl.DataFrame(rows, schema=shortfalls.schema, orient="row")
     else:
         shortfalls, messages = diagnose(inst, pairs)
+    warnings = inst.warnings()
+    if warnings:
+        details = {**details, "warnings": warnings}
     seconds = time.perf_counter() - start
     return make_result(inst, mode, pairs, cert, seconds, shortfalls, messages, details, marginals)
