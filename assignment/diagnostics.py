@@ -85,16 +85,21 @@ def deficient_sets(
 
 
 def _no_expert_reason(inst: AssignmentInstance, p: int) -> str:
+    name, field = inst.proposal_ids[p], inst.first_field[p]
+    where = f" in field {field}" if field else ""
+    if inst.n_experts == 0:
+        return f"{name} has no eligible expert: the expert pool is empty; add experts{where}"
     reasons = Counter(inst.conflicts.filter(pl.col("p") == p)["reason"].to_list())
     n_forbidden = int((inst.forbidden[:, 0] == p).sum())
     if n_forbidden:
         reasons["forbidden pair"] += n_forbidden
+    on_panel = int((inst.fixed_pairs()[:, 0] == p).sum())
     parts = [f"{r or 'conflict'} ({n})" for r, n in reasons.most_common(3)]
-    why = "; ".join(parts) if parts else "every expert is already on its panel"
+    if on_panel:
+        parts.append(f"already on its panel ({on_panel})")
     return (
-        f"{inst.proposal_ids[p]} has no eligible expert left: excluded by {why}; add experts "
-        + (f"in field {inst.first_field[p]} " if inst.first_field[p] else "")
-        + "without these conflicts"
+        f"{name} has no eligible expert left: all {inst.n_experts} experts are excluded, by "
+        f"{'; '.join(parts)}; add experts{where} without these conflicts"
     )
 
 
