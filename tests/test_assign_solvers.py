@@ -190,7 +190,10 @@ def test_fair_floor_matches_milp(seed: int, n_p: int, n_e: int, k: int) -> None:
 
 
 def test_sparsified_solution_is_certified_and_equals_dense() -> None:
-    inst = small_instance(7, 60, 40, 3, conflict_rate=0.1, max_load=(3, 6))
+    inst = small_instance(
+        7, 60, 40, 3, conflict_rate=0.1, max_load=(3, 6), min_load_rate=0.3, pins=6
+    )
+    assert inst.pinned.shape[0] == 6 and inst.free_min_load.sum() > 0
     dense = assign(inst, "max-total", dense=True)
     sparse = assign(inst, "max-total", dense=False, candidates=2)
     assert sparse.certificate.method == "reduced-costs"
