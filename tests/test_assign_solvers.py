@@ -253,3 +253,12 @@ def test_invalid_parameters_say_what_to_change() -> None:
     ):
         with pytest.raises(InstanceError, match=needle):
             assign(inst, **kwargs)  # type: ignore[arg-type]
+
+
+def test_gender_chain_mixes_panels() -> None:
+    inst = small_instance(9, 40, 30, 2, conflict_rate=0.0, max_load=(3, 5))
+    plain = assign(inst, "max-total")
+    mixed = assign(inst, "max-total", diversity=(("gender", 0.5), ("nationality", 0.1)))
+    assert mixed.slots_filled == plain.slots_filled
+    assert mixed.diversity["gender"]["kept"] > plain.diversity["gender"]["kept"]
+    assert mixed.diversity["gender"]["share"] == 1.0  # both genders have spare capacity here
