@@ -1,0 +1,387 @@
+"""The assignment instance: one object owns the id ↔ index mapping and the orientation.
+
+Orientation is always (proposals × experts): row ``i`` is ``proposal_ids[i]``, column ``j`` is
+``expert_ids[j]``, in the row order of the frames given to :func:`build_instance`.
+
+Shapes (P proposals, E experts, n pairs):
+
+- ``affinity``: (P, E) float in [0, 1], kept as given (float32 or float64, not copied);
+- ``k``: (P,) int64, panel size wanted per proposal (the call's default, overridable per lot);
+- ``max_load`` / ``min_load``: (E,) int64, total tasks per expert (existing tasks included);
+- ``conflicts``: frame ``p, e`` (Int64 indices), ``reason``, ``detail``: one row per excluded pair
+  and reason (a pair may have several rows);
+- ``forbidden`` / ``pinned`` / ``existing``: (n, 2) int64 index pairs ``(p, e)``;
+- ``nationality`` / ``org`` / ``gender``: (E,) str, ``""`` when unknown;
+- ``lots`` / ``first_field``: (P,) str; ``main_field``: optional (P, E) bool.
+
+Pairs are encoded as int64 codes ``p * E + e`` wherever sets of pairs are compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.floating[Any]]
+BoolArray = npt.NDArray[np.bool_]
+StrArray = npt.NDArray[np.str_]
+
+PAIR_COLUMNS = ("proposal_id", "expert_id")
+CONFLICT_COLUMNS = ("proposal_id", "expert_id", "reason", "detail")
+
+
+class InstanceError(ValueError):
+    """Bad input for an assignment; the message says what to change."""
+
+
+def _str_array(values: Any) -> StrArray:
+    return np.asarray(["" if v is None else str(v) for v in values], dtype=np.str_)
+
+
+def _pairs(n: int = 0) -> IntArray:
+    return np.zeros((n, 2), dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AssignmentInstance:
+    """Everything a solver needs, as arrays in (proposals × experts) orientation."""
+
+    proposal_ids: StrArray
+    expert_ids: StrArray
+    affinity: FloatArray
+    k: IntArray
+    max_load: IntArray
+    min_load: IntArray
+    conflicts: pl.DataFrame
+    forbidden: IntArray
+    pinned: IntArray
+    existing: IntArray
+    nationality: StrArray
+    org: StrArray
+    gender: StrArray
+    lots: StrArray
+    first_field: StrArray
+    main_field: BoolArray | None = None
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # -- sizes and codes -------------------------------------------------------------------
+    @property
+    def n_proposals(self) -> int:
+        return int(self.proposal_ids.shape[0])
+
+    @property
+    def n_experts(self) -> int:
+        return int(self.expert_ids.shape[0])
+
+    def codes(self, pairs: IntArray) -> IntArray:
+        """(n,) int64 codes ``p * E + e`` of (n, 2) index pairs."""
+        return pairs[:, 0].astype(np.int64) * self.n_experts + pairs[:, 1]
+
+    def conflict_pairs(self) -> IntArray:
+        """(n, 2) distinct conflicted index pairs."""
+        if self.conflicts.height == 0:
+            return _pairs()
+        arr = self.conflicts.select("p", "e").unique().to_numpy().astype(np.int64)
+        return arr.reshape(-1, 2)
+
+    def blocked_codes(self) -> IntArray:
+        """Sorted codes of pairs a solver may not choose freely (conflicted, forbidden, existing
+        or pinned: the last two are fixed, not chosen)."""
+        parts = [
+            self.codes(x)
+            for x in (self.conflict_pairs(), self.forbidden, self.existing, self.pinned)
+        ]
+        return np.unique(np.concatenate(parts)).astype(np.int64)
+
+    def ineligible_codes(self) -> IntArray:
+        """Sorted codes of pairs that can never be on a panel (conflicted or forbidden)."""
+        parts = [self.codes(self.conflict_pairs()), self.codes(self.forbidden)]
+        return np.unique(np.concatenate(parts)).astype(np.int64)
+
+    def eligible_mask(self) -> BoolArray:
+        """(P, E) bool: pairs that may be newly assigned. Dense: for small instances and tests."""
+        mask = np.ones((self.n_proposals, self.n_experts), dtype=bool)
+        mask.reshape(-1)[self.blocked_codes()] = False
+        return mask
+
+    # -- demand and capacity left for the solver -------------------------------------------
+    def _count(self, pairs: IntArray, axis: int) -> IntArray:
+        size = self.n_proposals if axis == 0 else self.n_experts
+        return np.bincount(pairs[:, axis], minlength=size).astype(np.int64)
+
+    @property
+    def demand(self) -> IntArray:
+        """(P,) experts still wanted per proposal: k minus existing assignments."""
+        out: IntArray = np.maximum(self.k - self._count(self.existing, 0), 0)
+        return out
+
+    @property
+    def free_demand(self) -> IntArray:
+        """(P,) slots the solver fills: demand minus pinned pairs."""
+        return self.demand - self._count(self.pinned, 0)
+
+    @property
+    def free_capacity(self) -> IntArray:
+        """(E,) tasks an expert can still take: max_load minus existing and pinned tasks."""
+        used = self._count(self.existing, 1) + self._count(self.pinned, 1)
+        return np.maximum(self.max_load - used, 0)
+
+    @property
+    def free_min_load(self) -> IntArray:
+        """(E,) tasks an expert must still get after existing and pinned ones."""
+        used = self._count(self.existing, 1) + self._count(self.pinned, 1)
+        return np.maximum(self.min_load - used, 0)
+
+    def fixed_pairs(self) -> IntArray:
+        """(n, 2) pairs present in every solution: existing then pinned."""
+        return np.concatenate([self.existing, self.pinned]).astype(np.int64).reshape(-1, 2)
+
+    def warnings(self) -> list[str]:
+        """Problems that leave demand uncovered without making the input invalid."""
+        out: list[str] = []
+        demand, cap = int(self.free_demand.sum()), int(self.free_capacity.sum())
+        if cap < demand:
+            out.append(
+                f"the experts have {cap} free slots in total but {demand} reviewer slots are "
+                f"demanded: raise max_load or add experts ({demand - cap} slots stay empty)"
+            )
+        return out
+
+    # -- derived instances -------------------------------------------------------------------
+    def with_pairs(
+        self,
+        *,
+        existing: IntArray | None = None,
+        pinned: IntArray | None = None,
+        forbidden: IntArray | None = None,
+    ) -> AssignmentInstance:
+        """A copy with other existing / pinned / forbidden index pairs."""
+        return replace(
+            self,
+            existing=self.existing if existing is None else existing.astype(np.int64),
+            pinned=self.pinned if pinned is None else pinned.astype(np.int64),
+            forbidden=self.forbidden if forbidden is None else forbidden.astype(np.int64),
+        )
+
+    def pair_indices(self, frame: pl.DataFrame | None, what: str) -> IntArray:
+        """(n, 2) index pairs of a frame with ``proposal_id, expert_id``; unknown ids raise."""
+        if frame is None or frame.height == 0:
+            return _pairs()
+        missing = [c for c in PAIR_COLUMNS if c not in frame.columns]
+        if missing:
+            raise InstanceError(f"the {what} frame needs columns {PAIR_COLUMNS}; missing {missing}")
+        p = _lookup(self.proposal_ids, frame["proposal_id"], f"{what}: proposal_id")
+        e = _lookup(self.expert_ids, frame["expert_id"], f"{what}: expert_id")
+        return np.unique(np.stack([p, e], axis=1), axis=0).astype(np.int64).reshape(-1, 2)
+
+    def pairs_frame(self, pairs: IntArray) -> pl.DataFrame:
+        """Frame ``proposal_id, expert_id, affinity`` of (n, 2) index pairs, sorted by ids."""
+        p, e = pairs[:, 0], pairs[:, 1]
+        return pl.DataFrame(
+            {
+                "proposal_id": self.proposal_ids[p].tolist(),
+                "expert_id": self.expert_ids[e].tolist(),
+                "affinity": np.asarray(self.affinity[p, e], dtype=np.float64),
+            },
+            schema={"proposal_id": pl.String, "expert_id": pl.String, "affinity": pl.Float64},
+        ).sort("proposal_id", "expert_id")
+
+
+def _lookup(ids: StrArray, values: pl.Series, what: str) -> IntArray:
+    order = np.argsort(ids)
+    vals = np.asarray(values.cast(pl.String).fill_null("").to_list(), dtype=np.str_)
+    pos = np.searchsorted(ids, vals, sorter=order)
+    pos = np.clip(pos, 0, max(len(ids) - 1, 0))
+    found = ids[order[pos]] == vals if len(ids) else np.zeros(len(vals), dtype=bool)
+    if not found.all():
+        bad = sorted(set(vals[~found].tolist()))[:5]
+        raise InstanceError(f"{what} has unknown ids {bad}: use ids present in the input frames")
+    return order[pos].astype(np.int64)
+
+
+def _fail(problems: list[str]) -> None:
+    if problems:
+        raise InstanceError("invalid assignment input:\n- " + "\n- ".join(problems))
+
+
+def _validate(inst: AssignmentInstance) -> None:
+    n_p, n_e = inst.n_proposals, inst.n_experts
+    problems: list[str] = []
+    if inst.affinity.shape != (n_p, n_e):
+        problems.append(
+            f"affinity has shape {inst.affinity.shape} but there are {n_p} proposals and "
+            f"{n_e} experts: pass a (proposals × experts) matrix in the frames' row order"
+        )
+        _fail(problems)
+    for name, ids in (("proposal_id", inst.proposal_ids), ("expert_id", inst.expert_ids)):
+        uniq, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            problems.append(f"{name} values must be unique; repeated: {uniq[counts > 1][:5]}")
+        if (ids == "").any():
+            problems.append(f"{name} values must be non-empty")
+    if inst.affinity.size:
+        lo, hi = float(np.min(inst.affinity)), float(np.max(inst.affinity))
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0.0 or hi > 1.0:
+            problems.append(f"affinity must be finite and in [0, 1]; found range [{lo}, {hi}]")
+    if (inst.k < 0).any():
+        problems.append("experts per proposal (k) must be >= 0 for every lot")
+    if (inst.max_load < 0).any() or (inst.min_load < 0).any():
+        problems.append("max_load and min_load must be >= 0")
+    over = inst.min_load > inst.max_load
+    if over.any():
+        problems.append(
+            f"min_load exceeds max_load for experts {inst.expert_ids[over][:5].tolist()}: "
+            "lower their min_load or raise their max_load"
+        )
+    _fail(problems)
+    _validate_pairs(inst)
+
+
+def _validate_pairs(inst: AssignmentInstance) -> None:
+    problems: list[str] = []
+    ineligible = inst.ineligible_codes()
+    for name, pairs in (("pinned", inst.pinned), ("existing", inst.existing)):
+        bad = np.isin(inst.codes(pairs), ineligible)
+        if bad.any():
+            p, e = pairs[bad][0]
+            problems.append(
+                f"{name} pair ({inst.proposal_ids[p]}, {inst.expert_ids[e]}) is conflicted or "
+                f"forbidden: remove it from the {name} pairs or lift the exclusion"
+            )
+    both = np.intersect1d(inst.codes(inst.pinned), inst.codes(inst.existing))
+    if both.size:
+        problems.append(f"{both.size} pairs are both pinned and existing: list each pair once")
+    over_p = inst.free_demand < 0
+    if over_p.any():
+        problems.append(
+            f"proposals {inst.proposal_ids[over_p][:5].tolist()} have more pinned and existing "
+            "experts than k: unpin some or raise k for their lot"
+        )
+    used = np.bincount(inst.fixed_pairs()[:, 1], minlength=inst.n_experts)
+    over_e = used > inst.max_load
+    if over_e.any():
+        problems.append(
+            f"experts {inst.expert_ids[over_e][:5].tolist()} have more pinned and existing "
+            "tasks than max_load: raise their max_load or unpin pairs"
+        )
+    need = int(inst.free_min_load.sum())
+    if need > int(inst.free_demand.clip(min=0).sum()):
+        problems.append(
+            f"min_load asks for {need} tasks but only {int(inst.free_demand.clip(min=0).sum())} "
+            "reviewer slots are open: lower min_load"
+        )
+    _fail(problems)
+
+
+def build_instance(
+    proposals: pl.DataFrame,
+    experts: pl.DataFrame,
+    affinity: FloatArray,
+    conflicts: pl.DataFrame | None = None,
+    *,
+    k: int,
+    k_by_lot: dict[str, int] | None = None,
+    pinned: pl.DataFrame | None = None,
+    forbidden: pl.DataFrame | None = None,
+    existing: pl.DataFrame | None = None,
+    main_field: BoolArray | None = None,
+) -> AssignmentInstance:
+    """Build an instance from frames; ``affinity[i, j]`` belongs to proposals row ``i`` and
+    experts row ``j`` (keep the frames in the order the affinity was computed in).
+
+    ``proposals``: ``proposal_id``, optional ``lot``, optional ``fields`` (List(String); the
+    first field names where to recruit in diagnostics). ``experts``: ``expert_id``, ``max_load``,
+    optional ``min_load``, ``nationality``, ``org_id``, ``gender``. ``conflicts``: ``proposal_id,
+    expert_id, reason, detail``. ``pinned`` / ``forbidden`` / ``existing``: ``proposal_id,
+    expert_id``. ``k`` is the call's panel size; ``k_by_lot`` overrides it per lot.
+    """
+    problems: list[str] = []
+    for name, frame, cols in (
+        ("proposals", proposals, ("proposal_id",)),
+        ("experts", experts, ("expert_id", "max_load")),
+    ):
+        miss = [c for c in cols if c not in frame.columns]
+        if miss:
+            problems.append(f"the {name} frame needs columns {miss}")
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        problems.append(f"the `k` parameter of build_instance must be an integer >= 1; got {k!r}")
+    _fail(problems)
+
+    n_p = proposals.height
+    lots = (
+        _str_array(proposals["lot"].to_list())
+        if "lot" in proposals.columns
+        else np.full(n_p, "", dtype=np.str_)
+    )
+    k_arr = np.full(n_p, k, dtype=np.int64)
+    for lot, lot_k in (k_by_lot or {}).items():
+        if not isinstance(lot_k, int) or lot_k < 1:
+            _fail([f"k for lot {lot!r} must be an integer >= 1; got {lot_k!r}"])
+        k_arr[lots == lot] = lot_k
+    first_field = np.full(n_p, "", dtype=np.str_)
+    if "fields" in proposals.columns:
+        col = proposals["fields"]
+        firsts = col.list.first() if col.dtype == pl.List(pl.String) else col.cast(pl.String)
+        first_field = _str_array(firsts.to_list())
+
+    def opt(col: str, default: str = "") -> StrArray:
+        if col not in experts.columns:
+            return np.full(experts.height, default, dtype=np.str_)
+        return _str_array(experts[col].cast(pl.String).to_list())
+
+    def ints(col: str) -> IntArray:
+        if col not in experts.columns:
+            return np.zeros(experts.height, dtype=np.int64)
+        return experts[col].fill_null(0).cast(pl.Int64).to_numpy().astype(np.int64)
+
+    base = AssignmentInstance(
+        proposal_ids=_str_array(proposals["proposal_id"].to_list()),
+        expert_ids=_str_array(experts["expert_id"].to_list()),
+        affinity=np.asarray(affinity),
+        k=k_arr,
+        max_load=ints("max_load"),
+        min_load=ints("min_load"),
+        conflicts=pl.DataFrame(
+            schema={"p": pl.Int64, "e": pl.Int64, "reason": pl.String, "detail": pl.String}
+        ),
+        forbidden=_pairs(),
+        pinned=_pairs(),
+        existing=_pairs(),
+        nationality=opt("nationality"),
+        org=opt("org_id"),
+        gender=opt("gender"),
+        lots=lots,
+        first_field=first_field,
+        main_field=None if main_field is None else np.asarray(main_field, dtype=bool),
+    )
+    if base.main_field is not None and base.main_field.shape != base.affinity.shape:
+        _fail([f"main_field must have the affinity's shape {base.affinity.shape}"])
+    conflicts_frame = base.conflicts
+    if conflicts is not None and conflicts.height:
+        miss = [c for c in CONFLICT_COLUMNS if c not in conflicts.columns]
+        if miss:
+            _fail([f"the conflicts frame needs columns {CONFLICT_COLUMNS}; missing {miss}"])
+        p = _lookup(base.proposal_ids, conflicts["proposal_id"], "conflicts: proposal_id")
+        e = _lookup(base.expert_ids, conflicts["expert_id"], "conflicts: expert_id")
+        conflicts_frame = pl.DataFrame(
+            {
+                "p": p,
+                "e": e,
+                "reason": conflicts["reason"].cast(pl.String).fill_null(""),
+                "detail": conflicts["detail"].cast(pl.String).fill_null(""),
+            }
+        ).sort("p", "e", "reason", "detail")
+    staged = replace(base, conflicts=conflicts_frame)
+    return replace(
+        staged,
+        forbidden=staged.pair_indices(forbidden, "forbidden"),
+        pinned=staged.pair_indices(pinned, "pinned"),
+        existing=staged.pair_indices(existing, "existing"),
+    )

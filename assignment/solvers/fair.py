@@ -1,0 +1,211 @@
+"""``fair``: cover as many slots as possible, raise the lowest panel total, then the total.
+
+Stage 0: the ``max-total`` flow gives the maximum coverage F, a feasible floor and a hint.
+Upper bound: every proposal's panel total is at most its fixed pairs plus its best
+``free_demand`` eligible affinities (scanned over the full (P, E) matrix); the floor is at most
+the lowest of these. When the max-total solution already reaches the bound it is optimal for
+both stages. Otherwise CP-SAT (integer weights, affinity × SCALE) solves
+``max z  s.t.  z <= panel_total[p]`` for every proposal with demand, coverage exactly F and the load
+bounds, over the candidate pairs (the m best eligible experts of each proposal and the max-total
+pairs), then maximises the total subject to ``z >= z*``. The floor is exact over the candidate set
+when stage 1 ends OPTIMAL, and proven over the full matrix when it equals the upper bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from assignment.instance import AssignmentInstance, IntArray
+from assignment.result import Certificate
+from assignment.solvers._network import SCALE, FlowSpec, NetworkSolution, solve_network, weights
+from assignment.solvers._sparse import _mask_in_block, _row_blocks, solve_certified
+from assignment.solvers.max_total import flow_spec
+
+
+def _top_sums(inst: AssignmentInstance, blocked: IntArray, count: IntArray) -> IntArray:
+    """(P,) int64 sum of each proposal's ``count[p]`` best eligible weights."""
+    out = np.zeros(inst.n_proposals, np.int64)
+    n_e = inst.n_experts
+    for rows in _row_blocks(inst):
+        w = weights(inst.affinity[rows])
+        bad = np.zeros(w.shape, dtype=bool)
+        _mask_in_block(blocked, rows, n_e, bad)
+        w[bad] = 0
+        kmax = int(min(count[rows].max(initial=0), n_e))
+        if kmax == 0:
+            continue
+        top = -np.sort(-np.partition(w, n_e - kmax, axis=1)[:, n_e - kmax :], axis=1)
+        take = np.arange(kmax)[None, :] < count[rows][:, None]
+        out[rows] = (top * take).sum(axis=1)
+    return out
+
+
+def _top_codes(inst: AssignmentInstance, blocked: IntArray, m: int) -> IntArray:
+    n_e = inst.n_experts
+    m = min(m, n_e)
+    parts = []
+    for rows in _row_blocks(inst):
+        w = np.array(inst.affinity[rows], dtype=np.float32)
+        bad = np.zeros(w.shape, dtype=bool)
+        _mask_in_block(blocked, rows, n_e, bad)
+        w[bad] = -1
+        top = np.argpartition(-w, m - 1, axis=1)[:, :m]
+        ok = np.take_along_axis(w, top, axis=1) >= 0
+        p = np.arange(rows.start, rows.stop, dtype=np.int64)[:, None]
+        parts.append((p * n_e + top)[ok])
+    return np.unique(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
+def _pairs_of(sol: NetworkSolution, n_e: int) -> IntArray:
+    chosen = sol.cand[sol.flow > 0]
+    return np.stack([chosen // n_e, chosen % n_e], axis=1).astype(np.int64)
+
+
+def _boosted(
+    inst: AssignmentInstance,
+    target: int,
+    fixed_w: IntArray,
+    scope: IntArray,
+    base_sol: NetworkSolution,
+    rounds: int,
+) -> tuple[IntArray, int]:
+    """Lagrangian-style boosting: raise the weights of proposals below ``target`` until every
+    proposal reaches it (or ``rounds`` run out). Returns the best pairs found and their floor."""
+    n_p, n_e = inst.n_proposals, inst.n_experts
+    boost = np.ones(n_p)
+    cand = base_sol.cand
+    pairs = _pairs_of(base_sol, n_e)
+    best, best_floor = pairs, -1
+    for _ in range(rounds):
+        w = weights(inst.affinity[pairs[:, 0], pairs[:, 1]])
+        totals = fixed_w + np.bincount(pairs[:, 0], weights=w, minlength=n_p).astype(np.int64)
+        floor = int(totals[scope].min())
+        if floor > best_floor:
+            best, best_floor = pairs, floor
+        if floor >= target:
+            break
+        low = scope[totals[scope] < target]
+        boost[low] = (boost[low] + 0.25) * 1.5
+        spec = flow_spec(inst)
+        spec = FlowSpec(spec.demand, spec.capacity, spec.low, boost=boost)
+        # a hint needs no certificate: solve on the certified candidate set, which holds a
+        # maximum-coverage solution, so coverage stays maximal
+        pairs = _pairs_of(solve_network(inst, spec, cand), n_e)
+    return best, best_floor
+
+
+def solve_fair(
+    inst: AssignmentInstance,
+    *,
+    candidates: int | None = None,
+    time_limit: float = 60.0,
+    workers: int = 2,
+    boost_rounds: int = 8,
+    gap_tolerance: float = 1e-4,
+) -> tuple[IntArray, Certificate, dict[str, Any]]:
+    """New (n, 2) pairs, the max-total certificate (coverage) and the floor's details.
+
+    Stage 2 (total under the floor) stops when within ``gap_tolerance`` (relative) of the
+    max-total optimum, an upper bound for it; CP-SAT gets ``time_limit / 2`` per stage.
+    """
+    base_sol, cert = solve_certified(inst, flow_spec(inst), candidates=candidates)
+    base = _pairs_of(base_sol, inst.n_experts)
+    n_p, n_e = inst.n_proposals, inst.n_experts
+    fixed = inst.fixed_pairs()
+    fixed_w = np.bincount(
+        fixed[:, 0], weights=weights(inst.affinity[fixed[:, 0], fixed[:, 1]]), minlength=n_p
+    ).astype(np.int64)
+    scope = np.nonzero(inst.demand > 0)[0]
+    if scope.size == 0:
+        return base, cert, {"floor_status": "no proposal has open slots"}
+    blocked = inst.blocked_codes()
+    bound = int((fixed_w + _top_sums(inst, blocked, inst.free_demand))[scope].min())
+    base_w = weights(inst.affinity[base[:, 0], base[:, 1]])
+    totals = fixed_w + np.bincount(base[:, 0], weights=base_w, minlength=n_p).astype(np.int64)
+    floor0 = int(totals[scope].min())
+    details: dict[str, Any] = {
+        "floor_upper_bound": bound / SCALE,
+        "floor_max_total": floor0 / SCALE,
+    }
+    if floor0 >= bound:
+        details.update(floor_status="proven: equals the upper bound", stage2_status="OPTIMAL")
+        return base, cert, details
+    hint, hint_floor = _boosted(inst, bound, fixed_w, scope, base_sol, boost_rounds)
+    details["floor_boosted"] = hint_floor / SCALE
+
+    m = candidates if candidates is not None else 2 * int(inst.free_demand.max()) + 4
+    cand = np.union1d(_top_codes(inst, blocked, m), base_sol.cand[base_sol.flow > 0])
+    cand = np.union1d(cand, hint[:, 0] * n_e + hint[:, 1])
+    cp, ce = cand // n_e, cand % n_e
+    w = weights(inst.affinity[cp, ce])
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{i}") for i in range(cand.size)]
+    in_hint = np.isin(cand, hint[:, 0] * n_e + hint[:, 1])
+    for var, h in zip(x, in_hint.tolist(), strict=True):
+        model.add_hint(var, h)
+    by_p = np.split(np.arange(cand.size), np.searchsorted(cp, np.arange(1, n_p)))
+    order_e = np.argsort(ce, kind="stable")
+    by_e = np.split(order_e, np.searchsorted(ce[order_e], np.arange(1, n_e)))
+    for p, idx in enumerate(by_p):
+        if idx.size:
+            model.add(sum(x[i] for i in idx) <= int(inst.free_demand[p]))
+    for e, idx in enumerate(by_e):
+        if idx.size:
+            load = sum(x[i] for i in idx)
+            model.add(load <= int(inst.free_capacity[e]))
+            if inst.free_min_load[e]:
+                model.add(load >= int(inst.free_min_load[e]))
+    model.add(sum(x) == int(base.shape[0]))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    floor = hint_floor
+    if hint_floor < bound:
+        z = model.new_int_var(max(floor0, hint_floor), bound, "floor")
+        for p in scope.tolist():
+            idx = by_p[p]
+            expr = cp_model.LinearExpr.weighted_sum([x[i] for i in idx], w[idx].tolist())
+            model.add(z <= int(fixed_w[p]) + expr)
+        model.maximize(z)
+        solver.parameters.max_time_in_seconds = time_limit / 2
+        status = solver.solve(model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            details.update(floor_status=f"CP-SAT {solver.status_name(status)}; boosted kept")
+            return hint, cert, details
+        floor = int(solver.value(z))
+        details["floor_status"] = (
+            "proven: equals the upper bound"
+            if floor >= bound
+            else "optimal over the candidate pairs"
+            if status == cp_model.OPTIMAL
+            else f"best found in {time_limit / 2:.0f} s (not proven)"
+        )
+        chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+        model.clear_hints()  # type: ignore[no-untyped-call]
+        for var, h in zip(x, chosen.tolist(), strict=True):
+            model.add_hint(var, h)
+        model.add(z >= floor)
+    else:
+        details["floor_status"] = "proven: equals the upper bound"
+        chosen = in_hint
+        for p in scope.tolist():
+            idx = by_p[p]
+            expr = cp_model.LinearExpr.weighted_sum([x[i] for i in idx], w[idx].tolist())
+            model.add(int(fixed_w[p]) + expr >= floor)
+    # the max-total optimum bounds the total from above: skip stage 2 when already close
+    upper, current = int(base_w.sum()), int(w[chosen].sum())
+    details["total_gap_to_max_total"] = (upper - current) / SCALE
+    if upper - current <= gap_tolerance * upper:
+        details["stage2_status"] = f"within {gap_tolerance:g} of the max-total bound"
+    else:
+        model.maximize(cp_model.LinearExpr.weighted_sum(x, w.tolist()))
+        solver.parameters.max_time_in_seconds = time_limit / 2
+        status2 = solver.solve(model)
+        details["stage2_status"] = solver.status_name(status2)
+        if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+            details["total_gap_to_max_total"] = (upper - int(w[chosen].sum())) / SCALE
+    pairs = np.stack([cp[chosen], ce[chosen]], axis=1).astype(np.int64)
+    return pairs, cert, details

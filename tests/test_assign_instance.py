@@ -1,0 +1,96 @@
+"""Instance building and input checks with messages that say what to change."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from assignment import InstanceError, assign, build_instance
+
+
+def frames(n_p: int = 3, n_e: int = 3) -> tuple[pl.DataFrame, pl.DataFrame]:
+    proposals = pl.DataFrame(
+        {"proposal_id": [f"P{i}" for i in range(n_p)], "lot": ["L1"] * (n_p - 1) + ["L2"]}
+    )
+    experts = pl.DataFrame(
+        {"expert_id": [f"X{i}" for i in range(n_e)], "max_load": [2] * n_e, "min_load": [0] * n_e}
+    )
+    return proposals, experts
+
+
+def test_orientation_and_k_per_lot() -> None:
+    proposals, experts = frames()
+    aff = np.arange(9, dtype=float).reshape(3, 3) / 10
+    inst = build_instance(proposals, experts, aff, k=2, k_by_lot={"L2": 1})
+    assert inst.k.tolist() == [2, 2, 1]
+    assert inst.pairs_frame(np.array([[2, 0]]))["affinity"].item() == pytest.approx(0.6)
+    assert inst.pairs_frame(np.array([[2, 0]]))["proposal_id"].item() == "P2"
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"affinity": np.full((2, 3), 0.5)}, "shape"),
+        ({"affinity": np.full((3, 3), 1.5)}, "in [0, 1]"),
+        ({"affinity": np.full((3, 3), np.nan)}, "finite"),
+        ({"k": 0}, "`k` parameter"),
+        ({"min_load": [3, 0, 0]}, "lower their min_load or raise their max_load"),
+        ({"min_load": [2, 2, 2]}, "lower min_load"),
+        ({"pinned": [("P0", "X9")]}, "unknown ids"),
+        ({"pinned": [("P0", "X0"), ("P0", "X1"), ("P0", "X2")]}, "raise k"),
+        ({"conflicted_pin": True}, "remove it from the pinned pairs"),
+    ],
+)
+def test_bad_input_says_what_to_change(change: dict[str, object], needle: str) -> None:
+    proposals, experts = frames()
+    aff = change.get("affinity", np.full((3, 3), 0.5))
+    if "min_load" in change:
+        experts = experts.with_columns(min_load=pl.Series(change["min_load"]))
+    pins = change.get("pinned", [("P0", "X0")] if "conflicted_pin" in change else [])
+    pinned = pl.DataFrame(pins, schema=["proposal_id", "expert_id"], orient="row")
+    conflicts = pl.DataFrame(
+        {"proposal_id": ["P0"], "expert_id": ["X0"], "reason": ["declared"], "detail": [""]}
+    )
+    with pytest.raises(InstanceError, match=needle.replace("[", r"\[").replace("]", r"\]")):
+        build_instance(
+            proposals,
+            experts,
+            aff,
+            conflicts,
+            k=change.get("k", 1),  # type: ignore[arg-type]
+            pinned=pinned,
+        )
+
+
+def test_capacity_warning_and_partial_result() -> None:
+    proposals, experts = frames(3, 2)
+    experts = experts.with_columns(max_load=pl.Series([1, 1]))
+    inst = build_instance(proposals, experts, np.full((3, 2), 0.5), k=2)
+    (warning,) = inst.warnings()
+    assert "raise max_load" in warning and "4 slots stay empty" in warning
+    res = assign(inst)
+    assert res.status == "partial" and res.coverage == pytest.approx(2 / 6)
+    assert res.to_json_dict()["status"] == "partial"
+    assert res.load_histogram == {1: 2}
+
+
+def test_result_summary_is_json_and_counts_main_field() -> None:
+    proposals, experts = frames(3, 3)
+    aff = np.array([[0.9, 0.1, 0.2], [0.1, 0.8, 0.3], [0.2, 0.1, 0.7]])
+    main = np.zeros((3, 3), dtype=bool)
+    main[0, 0] = main[1, 0] = True  # P0's best expert is in its field; P1's best is not
+    inst = build_instance(proposals, experts, aff, k=1, main_field=main)
+    res = assign(inst)
+    assert res.pairs.select("proposal_id", "expert_id").rows() == [
+        ("P0", "X0"),
+        ("P1", "X1"),
+        ("P2", "X2"),
+    ]
+    assert res.main_field_share == pytest.approx(1 / 3)
+    assert res.objective == pytest.approx(2.4)
+    assert res.min_proposal_affinity == pytest.approx(0.7)
+    text = json.dumps(res.to_json_dict())
+    assert json.loads(text)["certificate"]["violations"] == 0
