@@ -19,8 +19,9 @@ The affinity is a weighted mean of four components, each in [0, 1]:
   the sentence embeddings of ``evalpanel.embeddings``), divided by its row maximum so that the
   best textual match of each proposal scores 1 whatever the length of its texts.
 
-A component a proposal has no data for (no ecosystems, no keywords, no abstract and no expert
-profiles) is left out of that proposal's mean, so its weight goes to the others.
+A component a proposal has no data for (no ecosystems, no keywords, or a text similarity of 0 to
+every expert, e.g. when no expert has a profile) is left out of that proposal's mean, so its
+weight goes to the others.
 Memory: the result is float32 (10,000 × 4,000 → 160 MB); components are built in row blocks.
 """
 
@@ -146,15 +147,14 @@ def main_field_match(proposals: pl.DataFrame, experts: pl.DataFrame) -> np.ndarr
     return np.asarray((a @ b.T).toarray() > 0)
 
 
-def _row_weights(proposals: pl.DataFrame, experts: pl.DataFrame,
+def _row_weights(proposals: pl.DataFrame, has_text: np.ndarray,
                  w: AffinityWeights) -> np.ndarray:
     """``(P, 4)`` float32 weights of fields, ecosystems, keywords, text; rows sum to 1."""
-    has_text = any(expert_texts(experts))
     present = np.column_stack([
         _list(proposals, "fields").list.len().to_numpy() > 0,
         _list(proposals, "ecosystems").list.len().to_numpy() > 0,
         _list(proposals, "keywords").list.len().to_numpy() > 0,
-        np.full(proposals.height, has_text),
+        has_text,
     ])
     raw = np.array([w.fields, w.ecosystems, w.keywords, w.text], dtype=np.float64) * present
     total = raw.sum(axis=1, keepdims=True)
@@ -198,7 +198,7 @@ def compute_affinity(
     kw_norm_p = np.sqrt(np.asarray(kw_p.sum(axis=1)).ravel())
     kw_norm_e = np.sqrt(np.asarray(kw_e.sum(axis=1)).ravel())
     kw_inv_e = np.where(kw_norm_e > 0, 1.0 / np.where(kw_norm_e > 0, kw_norm_e, 1.0), 0.0)
-    rw = _row_weights(proposals, experts, w)
+    rw = _row_weights(proposals, row_max.ravel() > 0, w)
 
     out = np.zeros((p, e), dtype=np.float32)
     for s in range(0, p, _BLOCK):
