@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from .text import cosine, fit_text_model, fold, transform
+from .text import _fold_expr, cosine, fit_transform
 
 LEVELS: Final = (2, 3, 4)  # broad, narrow, detailed digits
 _BLOCK: Final = 2048  # proposals per block
@@ -115,9 +115,9 @@ def _isced_at(codes: pl.Series, digits: int) -> pl.Series:
 
 
 def _keyword_sets(frame: pl.DataFrame) -> pl.Series:
-    values = _list(frame, "keywords").to_list()
-    return pl.Series([[" ".join(fold(v).split()) for v in vs] for vs in values],
-                     dtype=pl.List(pl.String))
+    return _list(frame, "keywords").list.eval(
+        _fold_expr(pl.element()).str.replace_all(r"\s+", " ").str.strip_chars()
+    )
 
 
 def proposal_texts(proposals: pl.DataFrame) -> list[str]:
@@ -136,8 +136,8 @@ def expert_texts(experts: pl.DataFrame) -> list[str]:
 def tfidf_similarity(proposals: pl.DataFrame, experts: pl.DataFrame) -> np.ndarray:
     """``(P, E)`` float32 TF-IDF cosine of proposal texts to expert texts, in [0, 1]."""
     queries, docs = proposal_texts(proposals), expert_texts(experts)
-    model = fit_text_model([*queries, *docs], weighting="tfidf", bigrams=False)
-    return cosine(transform(model, queries), transform(model, docs))
+    _, matrix = fit_transform([*queries, *docs], weighting="tfidf", bigrams=False)
+    return cosine(matrix[: len(queries)], matrix[len(queries) :])
 
 
 def main_field_match(proposals: pl.DataFrame, experts: pl.DataFrame) -> np.ndarray:
@@ -186,33 +186,46 @@ def compute_affinity(
         if text.size and (not np.isfinite(text).all() or text.min() < 0 or text.max() > 1):
             raise ValueError("`text_similarity` values must lie in [0, 1]")
     row_max = text.max(axis=1, keepdims=True) if e else np.zeros((p, 1), np.float32)
-    text_scale = np.where(row_max > 0, 1.0 / np.where(row_max > 0, row_max, 1.0), 0.0)
 
+    f32 = np.float32
     p_fields, e_fields = _list(proposals, "fields"), _list(experts, "fields")
     credit = {2: w.broad, 3: w.narrow, 4: 1.0}
-    levels = [(credit[d], *_indicator(_isced_at(p_fields, d), _isced_at(e_fields, d)))
-              for d in LEVELS]
+    # few codes per proposal, few distinct codes: sparse (rows) times dense (K, E) products
+    levels = []
+    for d in LEVELS:
+        a, b = _indicator(_isced_at(p_fields, d), _isced_at(e_fields, d))
+        levels.append((f32(credit[d]), a, b.T.toarray()))
     eco_p, eco_e = _indicator(_list(proposals, "ecosystems"), _list(experts, "ecosystems"))
-    eco_count = np.asarray(eco_p.sum(axis=1)).ravel()
+    eco_e_t = eco_e.T.toarray()
     kw_p, kw_e = _indicator(_keyword_sets(proposals), _keyword_sets(experts))
-    kw_norm_p = np.sqrt(np.asarray(kw_p.sum(axis=1)).ravel())
     kw_norm_e = np.sqrt(np.asarray(kw_e.sum(axis=1)).ravel())
-    kw_inv_e = np.where(kw_norm_e > 0, 1.0 / np.where(kw_norm_e > 0, kw_norm_e, 1.0), 0.0)
+    kw_inv_e = np.where(kw_norm_e > 0, 1.0 / np.maximum(kw_norm_e, 1.0), 0.0).astype(f32)
     rw = _row_weights(proposals, row_max.ravel() > 0, w)
+    # per-row factors: component weight / normaliser
+    eco_f = rw[:, 1] / np.maximum(np.asarray(eco_p.sum(axis=1)).ravel(), 1.0)
+    kw_f = rw[:, 2] / np.sqrt(np.maximum(np.asarray(kw_p.sum(axis=1)).ravel(), 1.0))
+    text_f = np.where(row_max.ravel() > 0, rw[:, 3] / np.maximum(row_max.ravel(), 1e-30), 0.0)
+    factors = np.column_stack([rw[:, 0], eco_f, kw_f, text_f]).astype(f32)
 
-    out = np.zeros((p, e), dtype=np.float32)
+    out = np.zeros((p, e), dtype=f32)
     for s in range(0, p, _BLOCK):
         rows = slice(s, min(p, s + _BLOCK))
-        field = np.zeros((rows.stop - s, e), dtype=np.float32)
-        for value, a, b in levels:  # increasing credit: later levels overwrite
-            field[(a[rows] @ b.T).toarray() > 0] = value
-        block = rw[rows, 0:1] * field
-        eco = (eco_p[rows] @ eco_e.T).toarray()
-        block += rw[rows, 1:2] * eco / np.maximum(eco_count[rows], 1.0)[:, None]
-        kw = (kw_p[rows] @ kw_e.T).toarray()
-        kw *= (1.0 / np.maximum(kw_norm_p[rows], 1.0))[:, None] * kw_inv_e[None, :]
-        block += rw[rows, 2:3] * kw
-        block += rw[rows, 3:4] * (text[rows] * text_scale[rows])
+        block = np.zeros((rows.stop - s, e), dtype=f32)
+        for value, a, b_t in levels:  # best level: max of credit × match
+            hit = np.asarray(a[rows] @ b_t)
+            np.minimum(hit, 1.0, out=hit)
+            hit *= value
+            np.maximum(block, hit, out=block)
+        block *= factors[rows, 0:1]
+        part = np.asarray(eco_p[rows] @ eco_e_t)
+        part *= factors[rows, 1:2]
+        block += part
+        part = (kw_p[rows] @ kw_e.T).toarray()
+        part *= factors[rows, 2:3]
+        part *= kw_inv_e[None, :]
+        block += part
+        part = text[rows] * factors[rows, 3:4]
+        block += part
         out[rows] = block
     np.clip(out, 0.0, 1.0, out=out)
     return out

@@ -184,7 +184,7 @@ def find_conflicts(
     partners = partners.select(pl.col(list(_REQUIRED["partners"])).cast(pl.String))
     experts = experts.with_columns(pl.col("expert_id", "org_id", "org_name").cast(pl.String))
     proposals = proposals.with_columns(pl.col("proposal_id").cast(pl.String))
-    parts = [_institutional(partners, experts), _language(proposals, experts)]
+    parts = [_institutional(partners, experts)]
     if declared is not None and declared.height:
         _check_columns("declared conflicts", declared)
         declared = declared.with_columns(
@@ -196,13 +196,15 @@ def find_conflicts(
         parts.append(_coordinator_country(partners, experts))
     found = pl.concat([p.select(pl.col(c).cast(t) for c, t in _OUT_SCHEMA.items())
                        for p in parts])
-    if found.height == 0:
-        return _empty()
-    return (
-        found.group_by("proposal_id", "expert_id", "reason")
-        .agg(pl.col("detail").unique().sort().str.join("; "))
-        .sort("proposal_id", "expert_id", "reason")
+    # several rows of one reason (e.g. two shared organisations) become one, details joined;
+    # language rows are one per pair by construction and may be many, so they skip this step
+    merged = found.group_by("proposal_id", "expert_id", "reason").agg(
+        pl.col("detail").unique().sort().str.join("; ")
     )
+    language = _language(proposals, experts).select(
+        pl.col(c).cast(t) for c, t in _OUT_SCHEMA.items()
+    )
+    return pl.concat([merged, language]).sort("proposal_id", "expert_id", "reason")
 
 
 def conflict_mask(

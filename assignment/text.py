@@ -22,14 +22,13 @@ Both are L2-normalised, so long documents do not win by length.
 
 from __future__ import annotations
 
-import itertools
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 
 Weighting = Literal["tfidf", "bm25"]
@@ -53,7 +52,8 @@ STOP_WORDS: frozenset[str] = frozenset({
     "you", "your", "yours", "yourself", "yourselves",
 })  # fmt: skip
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_RAW_WORD = r"[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)?"
+_STOP_SERIES = pl.Series(sorted(STOP_WORDS), dtype=pl.String)
 
 
 def fold(text: str) -> str:
@@ -62,31 +62,102 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def s_stem(word: str) -> str:
+def _fold_expr(expr: pl.Expr) -> pl.Expr:
+    return (expr.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
+            .str.replace_all("ß", "ss"))
+
+
+def _s_stem_expr(word: pl.Expr) -> pl.Expr:
     """Harman's S-stemmer (1991): reduce English plurals, leave everything else alone."""
-    if len(word) <= 3:
-        return word
-    if word.endswith("ies") and not word.endswith(("eies", "aies")):
-        return word[:-3] + "y"
-    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
-        return word[:-1]
-    if word.endswith("s") and not word.endswith(("us", "ss", "is")):
-        return word[:-1]
-    return word
+    n = word.str.len_chars()
+    return (
+        pl.when(n <= 3).then(word)
+        .when(word.str.ends_with("ies") & ~word.str.ends_with("eies")
+              & ~word.str.ends_with("aies")).then(word.str.slice(0, n - 3) + "y")
+        .when(word.str.ends_with("es") & ~word.str.ends_with("aes") & ~word.str.ends_with("ees")
+              & ~word.str.ends_with("oes")).then(word.str.slice(0, n - 1))
+        .when(word.str.ends_with("s") & ~word.str.ends_with("us") & ~word.str.ends_with("ss")
+              & ~word.str.ends_with("is")).then(word.str.slice(0, n - 1))
+        .otherwise(word)
+    )
+
+
+def s_stem(word: str) -> str:
+    """:func:`_s_stem_expr` on one word."""
+    return str(pl.select(_s_stem_expr(pl.lit(word, dtype=pl.String))).item())
+
+
+def _normalise_words(words: pl.Series) -> pl.Series:
+    """The term of each distinct raw word: folded, without its apostrophe suffix, plural
+    stemmed; null for stop words, numbers and empty results."""
+    stop = pl.col("t").is_in(_STOP_SERIES) | (pl.col("t") == "") | pl.col("t").str.contains(
+        r"^\d+$")
+    return (
+        pl.DataFrame({"w": words})
+        .select(t=_fold_expr(pl.col("w")).str.replace(r"['’].*$", ""))
+        .select(t=pl.when(stop).then(None).otherwise(_s_stem_expr(pl.col("t"))))
+        .select(t=pl.when(stop).then(None).otherwise(pl.col("t")))
+        .to_series()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    """Term occurrences of a document set, unigrams in text order then bigrams."""
+
+    doc: np.ndarray  # (N,) int64 document index
+    term: np.ndarray  # (N,) int64 index into ``terms``
+    terms: list[str]  # distinct terms; unigrams sorted
+
+
+def _tokens(documents: Sequence[str], bigrams: bool) -> _Tokens:
+    raw = (
+        pl.DataFrame({"text": pl.Series(list(documents), dtype=pl.String)})
+        .with_row_index("doc")
+        .select("doc", w=pl.col("text").fill_null("").str.to_lowercase().str.extract_all(
+            _RAW_WORD))
+        .explode("w")
+        .drop_nulls("w")
+    )
+    if raw.height == 0:
+        return _Tokens(np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+    # normalise each distinct word once, not each occurrence
+    codes = raw["w"].cast(pl.Categorical).to_physical().to_numpy()
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    ranked = pl.DataFrame({"t": _normalise_words(raw["w"].gather(first))}).with_columns(
+        i=pl.col("t").rank("dense").cast(pl.Int64) - 1
+    )
+    terms = ranked.drop_nulls("t").sort("i").unique("i", keep="first", maintain_order=True)
+    word_term = ranked["i"].fill_null(-1).to_numpy()
+    term = word_term[inverse.ravel()]
+    keep = term >= 0
+    doc = raw["doc"].to_numpy().astype(np.int64)[keep]
+    term = term[keep]
+    names: list[str] = terms["t"].to_list()
+    if bigrams and term.size > 1:
+        same = doc[:-1] == doc[1:]
+        key = term[:-1][same] * len(names) + term[1:][same]
+        pairs, pair_inv = np.unique(key, return_inverse=True)
+        names = names + [f"{names[a]} {names[b]}" for a, b in
+                         zip((pairs // len(names)).tolist(), (pairs % len(names)).tolist(),
+                             strict=True)]
+        doc = np.concatenate([doc, doc[:-1][same]])
+        term = np.concatenate([term, len(terms) + pair_inv.ravel()])
+    return _Tokens(doc, term, names)
+
+
+def terms_frame(documents: Sequence[str], *, bigrams: bool = False) -> pl.DataFrame:
+    """The terms of each document: columns ``doc`` (index into ``documents``) and ``term``,
+    unigrams in text order, then bigrams. Terms are folded words without stop words or numbers,
+    plurals stemmed; with ``bigrams`` also ``"w1 w2"`` for each pair of adjacent kept words."""
+    tokens = _tokens(documents, bigrams)
+    names = pl.Series(tokens.terms, dtype=pl.String)
+    return pl.DataFrame({"doc": tokens.doc, "term": names.gather(tokens.term)})
 
 
 def tokenize(text: str, *, bigrams: bool = False) -> list[str]:
-    """The terms of ``text``: folded words without stop words, plurals stemmed; with ``bigrams``
-    also ``"w1 w2"`` for each pair of adjacent kept words."""
-    words = [
-        s_stem(w.replace("’", "'").split("'")[0])
-        for w in _WORD.findall(fold(text))
-        if w not in STOP_WORDS
-    ]
-    words = [w for w in words if w and w not in STOP_WORDS and not w.isdigit()]
-    if bigrams and len(words) > 1:
-        return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
-    return words
+    """The terms of one text (see :func:`terms_frame`)."""
+    return terms_frame([text], bigrams=bigrams)["term"].to_list()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,66 +166,52 @@ class TextModel:
 
     vocabulary: dict[str, int]
     idf: np.ndarray  # (V,) float64
-    weighting: Weighting = "bm25"
-    bigrams: bool = True
+    weighting: Weighting = "tfidf"
+    bigrams: bool = False
     avg_length: float = 1.0  # mean number of terms per fitted document (BM25 only)
     k1: float = 1.2
     b: float = 0.75
 
 
-def _counts(
-    documents: Sequence[str], vocabulary: dict[str, int] | None, bigrams: bool
-) -> tuple[sp.csr_matrix, dict[str, int], np.ndarray]:
-    """Term counts ``(D, V)``, the vocabulary (grown when ``None`` was given), and each
-    document's total number of terms ``(D,)`` (including terms outside the vocabulary)."""
-    grow = vocabulary is None
-    vocab: dict[str, int] = {} if vocabulary is None else vocabulary
-    rows: list[np.ndarray] = []
-    cols: list[int] = []
-    lengths = np.zeros(len(documents), dtype=np.float64)
-    for i, doc in enumerate(documents):
-        terms = tokenize(doc, bigrams=bigrams)
-        lengths[i] = len(terms)
-        ids = [vocab.setdefault(t, len(vocab)) for t in terms] if grow else [
-            vocab[t] for t in terms if t in vocab
-        ]
-        cols.extend(ids)
-        rows.append(np.full(len(ids), i, dtype=np.int64))
-    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    counts = sp.coo_matrix(
-        (np.ones(len(cols), dtype=np.float64), (row, np.asarray(cols, dtype=np.int64))),
-        shape=(len(documents), len(vocab)),
-    ).tocsr()
+def _counts(doc: np.ndarray, term: np.ndarray, n_docs: int, n_terms: int) -> sp.csr_matrix:
+    """``(D, V)`` term counts of the occurrences ``(doc, term)``."""
+    counts = sp.csr_matrix(
+        (np.ones(doc.size, dtype=np.float64), (doc, term)), shape=(n_docs, n_terms)
+    )
     counts.sum_duplicates()
-    return counts, vocab, lengths
+    return counts
+
+
+def _fit(
+    tokens: _Tokens, n_docs: int, weighting: Weighting, bigrams: bool, k1: float, b: float
+) -> tuple[TextModel, sp.csr_matrix]:
+    """The model, and the counts of the fitted documents over its vocabulary."""
+    if weighting not in ("tfidf", "bm25"):
+        raise ValueError(f"the `weighting` parameter must be 'tfidf' or 'bm25'; got {weighting!r}")
+    counts = _counts(tokens.doc, tokens.term, n_docs, len(tokens.terms))
+    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
+    if weighting == "tfidf":
+        idf = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+    else:
+        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+    avg = tokens.doc.size / n_docs if n_docs and tokens.doc.size else 1.0
+    vocab = dict(zip(tokens.terms, range(len(tokens.terms)), strict=True))
+    return TextModel(vocab, idf, weighting, bigrams, avg, k1, b), counts
 
 
 def fit_text_model(
     documents: Sequence[str],
     *,
-    weighting: Weighting = "bm25",
-    bigrams: bool = True,
+    weighting: Weighting = "tfidf",
+    bigrams: bool = False,
     k1: float = 1.2,
     b: float = 0.75,
 ) -> TextModel:
     """Learn the vocabulary and idf of ``documents`` (every text that will be compared)."""
-    if weighting not in ("tfidf", "bm25"):
-        raise ValueError(f"the `weighting` parameter must be 'tfidf' or 'bm25'; got {weighting!r}")
-    counts, vocab, lengths = _counts(documents, None, bigrams)
-    n = counts.shape[0]
-    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
-    if weighting == "tfidf":
-        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
-    else:
-        idf = np.log1p((n - df + 0.5) / (df + 0.5))
-    avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
-    return TextModel(vocab, idf, weighting, bigrams, avg, k1, b)
+    return _fit(_tokens(documents, bigrams), len(documents), weighting, bigrams, k1, b)[0]
 
 
-def transform(model: TextModel, documents: Sequence[str]) -> sp.csr_matrix:
-    """``(D, V)`` float32 CSR, rows L2-normalised (all-zero rows for documents without known
-    terms)."""
-    counts, _, lengths = _counts(documents, model.vocabulary, model.bigrams)
+def _weigh(model: TextModel, counts: sp.csr_matrix, lengths: np.ndarray) -> sp.csr_matrix:
     tf = counts.data
     row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
     if model.weighting == "tfidf":
@@ -165,17 +222,73 @@ def transform(model: TextModel, documents: Sequence[str]) -> sp.csr_matrix:
     weight = weight * model.idf[counts.indices]
     norms = np.sqrt(np.bincount(row_of, weights=weight**2, minlength=counts.shape[0]))
     weight = weight / np.where(norms > 0, norms, 1.0)[row_of]
-    out = sp.csr_matrix(
+    return sp.csr_matrix(
         (weight.astype(np.float32), counts.indices, counts.indptr), shape=counts.shape
     )
-    return out
+
+
+def transform(model: TextModel, documents: Sequence[str]) -> sp.csr_matrix:
+    """``(D, V)`` float32 CSR, rows L2-normalised (all-zero rows for documents without known
+    terms)."""
+    tokens = _tokens(documents, model.bigrams)
+    lengths = np.bincount(tokens.doc, minlength=len(documents)).astype(np.float64)
+    to_model = np.array([model.vocabulary.get(t, -1) for t in tokens.terms], dtype=np.int64)
+    term = to_model[tokens.term] if tokens.term.size else tokens.term
+    known = term >= 0
+    counts = _counts(tokens.doc[known], term[known], len(documents), len(model.vocabulary))
+    return _weigh(model, counts, lengths)
+
+
+def fit_transform(
+    documents: Sequence[str],
+    *,
+    weighting: Weighting = "tfidf",
+    bigrams: bool = False,
+    k1: float = 1.2,
+    b: float = 0.75,
+) -> tuple[TextModel, sp.csr_matrix]:
+    """:func:`fit_text_model` and :func:`transform` of the same documents, tokenising once."""
+    tokens = _tokens(documents, bigrams)
+    model, counts = _fit(tokens, len(documents), weighting, bigrams, k1, b)
+    lengths = np.bincount(tokens.doc, minlength=len(documents)).astype(np.float64)
+    return model, _weigh(model, counts, lengths)
+
+
+_DENSE_SHARE = 1.0 / 512.0  # a term goes to the dense product when df_a df_b > A B / 512
+_MAX_DENSE_TERMS = 2048
+_ROWS = 1024
 
 
 def cosine(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
-    """Dense ``(A, B)`` float32 cosine similarity of two row-normalised matrices, in [0, 1]."""
-    prod: np.ndarray = (a @ b.T).toarray().astype(np.float32, copy=False)
-    np.clip(prod, 0.0, 1.0, out=prod)
-    return prod
+    """Dense ``(A, B)`` float32 cosine similarity of two row-normalised matrices, in [0, 1].
+
+    A sparse product costs ``sum_t df_a(t) df_b(t)``, which frequent terms dominate; those
+    (at most 2048) are multiplied as dense blocks with BLAS instead, the rest sparsely, in
+    blocks of rows of ``a`` so temporaries stay small.
+    """
+    a = sp.csr_matrix(a, dtype=np.float32)
+    b = sp.csr_matrix(b, dtype=np.float32)
+    n_a, n_b = a.shape[0], b.shape[0]
+    df_a = np.bincount(a.indices, minlength=a.shape[1]).astype(np.float64)
+    df_b = np.bincount(b.indices, minlength=b.shape[1]).astype(np.float64)
+    cost = df_a * df_b
+    order = np.argsort(-cost, kind="stable")[:_MAX_DENSE_TERMS]
+    head = order[cost[order] > _DENSE_SHARE * n_a * n_b]
+    is_head = np.zeros(a.shape[1], dtype=bool)
+    is_head[head] = True
+    tail = np.flatnonzero(~is_head)
+    b_head = b[:, head].toarray().T.copy()  # (H, B)
+    b_tail_t = b[:, tail].T.tocsr()  # (T, B)
+    a_head, a_tail = a[:, head].tocsr(), a[:, tail].tocsr()
+    out = np.empty((n_a, n_b), dtype=np.float32)
+    for start in range(0, n_a, _ROWS):
+        rows = slice(start, min(n_a, start + _ROWS))
+        block = (a_tail[rows] @ b_tail_t).toarray()
+        if head.size:
+            block += a_head[rows].toarray() @ b_head
+        out[rows] = block
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
 
 
 def aggregate_by_owner(
@@ -218,8 +331,8 @@ def profile_similarity(
     queries: Sequence[str],
     profiles: Sequence[Sequence[str]],
     *,
-    weighting: Weighting = "bm25",
-    bigrams: bool = True,
+    weighting: Weighting = "tfidf",
+    bigrams: bool = False,
     how: Aggregation = "topk",
     k: int = 3,
 ) -> np.ndarray:
@@ -230,6 +343,6 @@ def profile_similarity(
     """
     docs = [d for prof in profiles for d in prof]
     owner = np.repeat(np.arange(len(profiles)), [len(p) for p in profiles])
-    model = fit_text_model([*queries, *docs], weighting=weighting, bigrams=bigrams)
-    sim = cosine(transform(model, queries), transform(model, docs))
+    _, matrix = fit_transform([*queries, *docs], weighting=weighting, bigrams=bigrams)
+    sim = cosine(matrix[: len(queries)], matrix[len(queries) :])
     return aggregate_by_owner(sim, owner, len(profiles), how=how, k=k)

@@ -4,6 +4,10 @@ Usage (from the repository root)::
 
     PYTHONPATH=$PWD python benchmarks/expertise.py [DATA_DIR] [--method tfidf|embeddings|hybrid]
         [--predictions OUT.csv] [--variants]
+    PYTHONPATH=$PWD python benchmarks/expertise.py --scale 10000 4000
+
+``--scale P E`` instead times ``compute_affinity`` and ``find_conflicts`` on a synthetic call of
+P proposals and E experts (Zipf-distributed words, ISCED codes, ecosystems, keywords).
 
 ``DATA_DIR`` (default ``../shared/data/expertise-goldstandard``) holds ``judgments.csv``
 (reviewer_id, paper_id, expertise), ``submissions.jsonl`` and ``profiles/<reviewer_id>.jsonl``
@@ -18,13 +22,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from assignment.affinity import compute_affinity
+from assignment.affinity import tfidf_similarity as call_text_similarity
+from assignment.conflicts import find_conflicts
 from assignment.text import Aggregation, Weighting, aggregate_by_owner, profile_similarity
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / (
@@ -102,6 +113,87 @@ def _rank01(x: np.ndarray) -> np.ndarray:
     return (order / max(1, x.shape[0] - 1)).astype(np.float32)
 
 
+def synthetic_call(p: int, e: int, seed: int = 0) -> tuple[pl.DataFrame, ...]:
+    """Proposals, partners, experts, declared conflicts of a random call (typed like a folder)."""
+    from evalpanel.callfolder.vocab import ECOSYSTEMS, ISCED_DETAILED
+
+    rng = np.random.default_rng(seed)
+    vocab = np.array([f"term{i}" for i in range(20_000)])
+    zipf = 1.0 / np.arange(1, vocab.size + 1)
+    zipf /= zipf.sum()
+    codes, ecos = np.array(sorted(ISCED_DETAILED)), np.array(ECOSYSTEMS)
+    keywords = np.array([f"keyword {i}" for i in range(2_000)])
+    langs = np.array(["en", "de", "fr", "es", "it", "pl"])
+
+    def texts(n: int, length: int) -> list[str]:
+        return [" ".join(row) for row in vocab[rng.choice(vocab.size, (n, length), p=zipf)]]
+
+    def lists(n: int, pool: np.ndarray, lo: int, hi: int) -> list[list[str]]:
+        return [pool[rng.choice(pool.size, rng.integers(lo, hi + 1), replace=False)].tolist()
+                for _ in range(n)]
+
+    orgs = [f"E{i:08d}" for i in range(3 * e)]
+    proposals = pl.DataFrame({
+        "proposal_id": [f"P{i:05d}" for i in range(p)], "title": texts(p, 10),
+        "abstract": texts(p, 200), "language": rng.choice(langs, p, p=[.7, .1, .1, .04, .03, .03]),
+        "fields": lists(p, codes, 1, 3), "ecosystems": lists(p, ecos, 0, 2),
+        "keywords": lists(p, keywords, 0, 6)})
+    n_part = rng.integers(3, 9, p)
+    partners = pl.DataFrame({
+        "proposal_id": np.repeat(proposals["proposal_id"].to_numpy(), n_part),
+        "org_id": rng.choice(orgs, n_part.sum()), "org_name": "Some Organisation",
+        "country": rng.choice(["BE", "DE", "FR", "ES", "IT", "PL"], n_part.sum()),
+        "role": "partner"}).with_columns(
+            org_name=pl.format("University of {}", pl.col("org_id")),
+            org_id=pl.when(pl.int_range(pl.len()) % 5 == 0).then(None).otherwise("org_id"))
+    experts = pl.DataFrame({
+        "expert_id": [f"X{i:05d}" for i in range(e)], "org_id": rng.choice(orgs, e),
+        "country": rng.choice(["BE", "DE", "FR", "ES", "IT", "PL"], e),
+        "languages": [["en", *extra] for extra in lists(e, langs[1:], 0, 2)],
+        "profile": texts(e, 150), "fields": lists(e, codes, 1, 4),
+        "ecosystems": lists(e, ecos, 0, 3), "keywords": lists(e, keywords, 0, 10)}).with_columns(
+            org_name=pl.format("Univ. of {}", pl.col("org_id")))
+    declared = pl.DataFrame({
+        "expert_id": rng.choice(experts["expert_id"].to_numpy(), e // 10),
+        "proposal_id": None, "org_id": rng.choice(orgs, e // 10), "kind": "employment",
+        "since": [date(2020 + int(y), 6, 1) for y in rng.integers(0, 6, e // 10)]},
+        schema_overrides={"proposal_id": pl.String})
+    return proposals, partners, experts, declared
+
+
+def _measure(label: str, fn: Callable[[], object], repeats: int) -> None:
+    walls, cpus, peaks = [], [], []
+    for _ in range(repeats):
+        tracemalloc.start()
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        peaks.append(tracemalloc.get_traced_memory()[1] / 2**20)
+        tracemalloc.stop()
+    print(f"{label:<44} wall median {np.median(walls):6.2f} s  cpu {np.median(cpus):6.2f} s  "
+          f"numpy/scipy peak {max(peaks):6.0f} MiB")
+
+
+def scale(p: int, e: int, repeats: int) -> None:
+    proposals, partners, experts, declared = synthetic_call(p, e)
+    print(f"synthetic call: {p} proposals, {e} experts, {partners.height} partners")
+    text = call_text_similarity(proposals, experts)
+    _measure("text similarity (TF-IDF)", lambda: call_text_similarity(proposals, experts),
+             repeats)
+    _measure("compute_affinity, given text similarity",
+             lambda: compute_affinity(proposals, experts, text_similarity=text), repeats)
+    _measure("compute_affinity (with TF-IDF)", lambda: compute_affinity(proposals, experts),
+             repeats)
+    found = find_conflicts(proposals, partners, experts, declared, today=date(2026, 3, 1))
+    _measure("find_conflicts", lambda: find_conflicts(proposals, partners, experts, declared,
+                                                      today=date(2026, 3, 1)), repeats)
+    counts = dict(found.group_by("reason").len().sort("reason").iter_rows())
+    print("conflict rows by reason:", counts)
+    print(f"result {p}x{e} float32 = {p * e * 4 / 2**20:.0f} MiB; process max RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
@@ -109,7 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--predictions", type=Path, default=None)
     ap.add_argument("--variants", action="store_true", help="also print the lexical variants")
     ap.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
+    ap.add_argument("--scale", nargs=2, type=int, metavar=("P", "E"), default=None,
+                    help="time affinity and conflicts on a synthetic P x E call instead")
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
+    if args.scale is not None:
+        scale(*args.scale, repeats=args.repeats)
+        return 0
     if not (args.data / "judgments.csv").is_file():
         print(f"error: {args.data} has no judgments.csv; pass the benchmark folder",
               file=sys.stderr)
