@@ -207,7 +207,8 @@ def compute_affinity(
     text_f = np.where(row_max.ravel() > 0, rw[:, 3] / np.maximum(row_max.ravel(), 1e-30), 0.0)
     factors = np.column_stack([rw[:, 0], eco_f, kw_f, text_f]).astype(f32)
 
-    out = np.zeros((p, e), dtype=f32)
+    # the TF-IDF matrix is ours: overwrite it block by block instead of a second (P, E) array
+    out = text if text_similarity is None else np.zeros((p, e), dtype=f32)
     for s in range(0, p, _BLOCK):
         rows = slice(s, min(p, s + _BLOCK))
         block = np.zeros((rows.stop - s, e), dtype=f32)

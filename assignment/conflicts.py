@@ -42,6 +42,7 @@ from .orgnames import org_keys
 
 REASONS: Final = ("declared", "family", "preparation", "other", "employment", "collaboration",
                   "organisation", "organisation_name", "language", "coordinator_country")
+_REASON_RANK: Final = {r: i for i, r in enumerate(sorted(REASONS))}  # output order: by name
 _DATED_KINDS: Final = ("employment", "collaboration")
 _OUT_SCHEMA: Final = {"proposal_id": pl.String, "expert_id": pl.String, "reason": pl.String,
                       "detail": pl.String}
@@ -138,18 +139,41 @@ def _institutional(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFram
 
 
 def _language(proposals: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFrame:
-    ex = experts.select("expert_id", languages=pl.col("languages").fill_null([]))
-    langs = proposals.select(pl.col("language").unique())
-    unreadable = langs.join(ex, how="cross").filter(
-        ~pl.col("languages").list.contains(pl.col("language"))
-    )
-    return proposals.select("proposal_id", "language").join(unreadable, on="language").select(
-        "proposal_id", "expert_id", reason=pl.lit("language"),
-        detail=pl.format("proposal is in {}; expert reads {}", pl.col("language"),
-                         pl.when(pl.col("languages").list.len() > 0)
-                         .then(pl.col("languages").list.join(", "))
-                         .otherwise(pl.lit("no listed language"))),
-    )
+    """The language rows, already in output order, with their sort ``key`` (see :func:`_key`).
+
+    Built with numpy from a ``(P, E)`` boolean "cannot read" matrix rather than a join: the
+    rows may be millions, and ``np.nonzero`` yields them sorted by (proposal, expert).
+    """
+    n_e = experts.height
+    langs = proposals["language"].cast(pl.String).fill_null("").unique().sort()
+    lang_of_p = langs.search_sorted(proposals["language"].cast(pl.String).fill_null("")).to_numpy()
+    spoken = experts.select("e_idx", lang=pl.col("languages").fill_null([])).explode("lang").join(
+        pl.DataFrame({"lang": langs, "l_idx": np.arange(langs.len())}), on="lang")
+    reads = np.zeros((langs.len(), n_e), dtype=bool)
+    reads[spoken["l_idx"].to_numpy(), spoken["e_idx"].to_numpy()] = True
+    rows, cols = np.nonzero(~reads[lang_of_p])
+    read_list = experts.select(
+        pl.when(pl.col("languages").list.len() > 0)
+        .then(pl.col("languages").fill_null([]).list.join(", "))
+        .otherwise(pl.lit("no listed language"))
+    ).to_series()
+    details = pl.DataFrame({
+        "lang": langs.gather(np.repeat(np.arange(langs.len()), n_e)),
+        "reads": read_list.gather(np.tile(np.arange(n_e), langs.len())),
+    }).select(pl.format("proposal is in {}; expert reads {}", "lang", "reads")).to_series()
+    return pl.DataFrame({
+        "proposal_id": proposals["proposal_id"].gather(rows),
+        "expert_id": experts["expert_id"].gather(cols),
+        "reason": pl.Series([], dtype=pl.String).extend_constant("language", rows.size),
+        "detail": details.gather(lang_of_p[rows] * n_e + cols),
+        "key": _key(rows, cols, _REASON_RANK["language"], n_e),
+    })
+
+
+def _key(p_idx: np.ndarray, e_idx: np.ndarray, reason: np.ndarray | int, n_e: int) -> np.ndarray:
+    """One int64 per row that sorts like (proposal_id, expert_id, reason)."""
+    key: np.ndarray = (p_idx.astype(np.int64) * n_e + e_idx) * len(REASONS) + reason
+    return key
 
 
 def _coordinator_country(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFrame:
@@ -183,10 +207,16 @@ def find_conflicts(
         _check_columns(name, frame)
     partners = partners.select(pl.col(list(_REQUIRED["partners"])).cast(pl.String))
     experts = experts.with_columns(pl.col("expert_id", "org_id", "org_name").cast(pl.String))
-    proposals = proposals.with_columns(pl.col("proposal_id").cast(pl.String))
+    proposals = proposals.with_columns(pl.col("proposal_id").cast(pl.String)).sort(
+        "proposal_id").with_columns(p_idx=pl.int_range(pl.len(), dtype=pl.Int64))
+    experts = experts.sort("expert_id").with_columns(e_idx=pl.int_range(pl.len(), dtype=pl.Int64))
     parts = [_institutional(partners, experts)]
     if declared is not None and declared.height:
         _check_columns("declared conflicts", declared)
+        unknown = set(declared["kind"].cast(pl.String).unique().to_list()) - set(REASONS[:6])
+        if unknown:
+            raise ValueError(f"unknown conflict kind(s) {sorted(map(str, unknown))} in the "
+                             f"declared conflicts; use one of {', '.join(REASONS[:6])}")
         declared = declared.with_columns(
             pl.col("expert_id", "proposal_id", "org_id", "kind").cast(pl.String)
         ).join(experts.select("expert_id"), on="expert_id", how="semi")
@@ -200,11 +230,16 @@ def find_conflicts(
     # language rows are one per pair by construction and may be many, so they skip this step
     merged = found.group_by("proposal_id", "expert_id", "reason").agg(
         pl.col("detail").unique().sort().str.join("; ")
+    ).join(proposals.select("proposal_id", "p_idx"), on="proposal_id").join(
+        experts.select("expert_id", "e_idx"), on="expert_id"
     )
-    language = _language(proposals, experts).select(
-        pl.col(c).cast(t) for c, t in _OUT_SCHEMA.items()
-    )
-    return pl.concat([merged, language]).sort("proposal_id", "expert_id", "reason")
+    merged = merged.with_columns(key=pl.Series(_key(
+        merged["p_idx"].to_numpy(), merged["e_idx"].to_numpy(),
+        merged["reason"].replace_strict(_REASON_RANK, return_dtype=pl.Int64).to_numpy(),
+        experts.height), dtype=pl.Int64)).sort("key").select(*_OUT_SCHEMA, "key")
+    # integer keys and a merge of two sorted frames: no string sort over millions of rows
+    language = _language(proposals, experts)
+    return merged.merge_sorted(language, key="key").drop("key")
 
 
 def conflict_mask(

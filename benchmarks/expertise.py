@@ -241,6 +241,14 @@ def main(argv: list[str] | None = None) -> int:
                     scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
                     print(f"variant {name:<24} loss {loss(scored, 'score'):.3f}")
 
+    if args.variants and args.method != "tfidf":
+        for how, k in (("max", 1), ("topk", 3), ("mean", 0)):
+            sim = embedding_similarity(paper_texts, profiles, how=how, k=k,
+                                       cache_dir=args.cache_dir)
+            name = f"embeddings {how}{k if how == 'topk' else ''}"
+            scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
+            print(f"variant {name:<24} loss {loss(scored, 'score'):.3f}")
+
     t0 = time.perf_counter()
     if args.method == "tfidf":
         sim = tfidf_similarity(paper_texts, profiles)

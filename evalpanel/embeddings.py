@@ -89,8 +89,10 @@ class EmbeddingBackend:
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             try:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
             except ImportError as exc:
                 raise EmbeddingsUnavailable(INSTALL_HINT) from exc
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             self._model = SentenceTransformer(str(self.model_path), device="cpu")
         return self._model
 
