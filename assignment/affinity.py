@@ -11,7 +11,8 @@ The affinity is a weighted mean of four components, each in [0, 1]:
 - ``fields``: ISCED-F 2013 overlap along the hierarchy, the best over the two lists — 1 for the
   same 4-digit detailed field, ``narrow`` (0.6) for the same 3-digit narrow field, ``broad``
   (0.3) for the same 2-digit broad field, else 0. "Not further defined" codes (``xxx0``,
-  ``xx00``), inter-disciplinary ``xx88`` and ``9999`` match only at the level they name;
+  ``xx00``) and inter-disciplinary ``xx88`` match only at the level they name (narrow, broad,
+  broad); ``9999`` (field unknown) matches nothing;
 - ``ecosystems``: the share of the proposal's industrial ecosystems the expert knows;
 - ``keywords``: cosine of the two keyword sets (folded, trimmed, exact phrase match);
 - ``text``: similarity of the proposal's title + abstract to the expert's profile + keywords

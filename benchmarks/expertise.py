@@ -175,8 +175,13 @@ def _measure(label: str, fn: Callable[[], object], repeats: int) -> None:
           f"numpy/scipy peak {max(peaks):6.0f} MiB")
 
 
+def _rss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def scale(p: int, e: int, repeats: int) -> None:
     proposals, partners, experts, declared = synthetic_call(p, e)
+    rss0 = _rss()
     print(f"synthetic call: {p} proposals, {e} experts, {partners.height} partners")
     text = call_text_similarity(proposals, experts)
     _measure("text similarity (TF-IDF)", lambda: call_text_similarity(proposals, experts),
@@ -185,13 +190,14 @@ def scale(p: int, e: int, repeats: int) -> None:
              lambda: compute_affinity(proposals, experts, text_similarity=text), repeats)
     _measure("compute_affinity (with TF-IDF)", lambda: compute_affinity(proposals, experts),
              repeats)
+    print(f"result {p}x{e} float32 = {p * e * 4 / 2**20:.0f} MiB; process max RSS after the "
+          f"affinity runs {_rss():.0f} MiB (synthetic call alone: {rss0:.0f} MiB)")
     found = find_conflicts(proposals, partners, experts, declared, today=date(2026, 3, 1))
     _measure("find_conflicts", lambda: find_conflicts(proposals, partners, experts, declared,
                                                       today=date(2026, 3, 1)), repeats)
     counts = dict(found.group_by("reason").len().sort("reason").iter_rows())
     print("conflict rows by reason:", counts)
-    print(f"result {p}x{e} float32 = {p * e * 4 / 2**20:.0f} MiB; process max RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"process max RSS after find_conflicts ({found.height} rows) {_rss():.0f} MiB")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from assignment.affinity import proposal_texts
+from assignment.affinity import expert_texts, proposal_texts
 from assignment.text import aggregate_by_owner
 
 INSTALL_HINT = (
@@ -145,16 +145,7 @@ def expert_similarity(
     profile and keywords, in the frames' row order (sort both by id first). Experts without a
     profile text get 0."""
     backend = backend or EmbeddingBackend()
-    queries = proposal_texts(proposals)
-    profile = experts.get_column("profile").fill_null("") if "profile" in experts.columns else (
-        pl.Series([""] * experts.height)
-    )
-    keywords = (
-        experts.get_column("keywords").fill_null([]).list.join("; ")
-        if "keywords" in experts.columns else pl.Series([""] * experts.height)
-    )
-    docs = [f"{p} {k}".strip() for p, k in zip(profile.to_list(), keywords.to_list(), strict=True)]
-    present = np.array([bool(d) for d in docs])
-    owner = np.flatnonzero(present)
-    sim = backend.similarity(queries, [d for d in docs if d])
+    docs = expert_texts(experts)
+    owner = np.flatnonzero([bool(d) for d in docs])
+    sim = backend.similarity(proposal_texts(proposals), [d for d in docs if d])
     return aggregate_by_owner(sim, owner, experts.height, how="max")

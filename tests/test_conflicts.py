@@ -227,3 +227,16 @@ def test_invariants(call: tuple[list[dict[str, Any]], ...], coord: bool) -> None
     eids = [e["expert_id"] for e in exps]
     mask = conflict_mask(out, pids, eids)
     assert {(pids[i], eids[j]) for i, j in zip(*np.nonzero(mask), strict=True)} == pairs(out)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from(["University", "of", "Ghent", "Applied", "Sciences", "Wien",
+                                 "Institute", "Technology", "GmbH", "Acme", "Ltd."]),
+                min_size=1, max_size=6),
+       st.randoms(use_true_random=False), st.sampled_from([" ", ", ", " - ", "  "]))
+def test_org_key_ignores_order_case_and_punctuation(words: list[str], rnd: Any,
+                                                    sep: str) -> None:
+    shuffled = words[:]
+    rnd.shuffle(shuffled)
+    variant = sep.join(w.upper() if rnd.random() < 0.5 else w.lower() for w in shuffled)
+    assert org_key(variant) == org_key(" ".join(words))
