@@ -1,10 +1,41 @@
-"""assignment."""
+"""assignment: conflicts of interest, expertise affinity, the instance, solvers, diagnostics.
 
-# solvers
-from assignment.instance import AssignmentInstance as AssignmentInstance
-from assignment.instance import InstanceError as InstanceError
-from assignment.instance import build_instance as build_instance
-from assignment.reassign import Reassignment as Reassignment
-from assignment.reassign import reassign as reassign
-from assignment.result import AssignmentResult as AssignmentResult
-from assignment.solvers import assign as assign
+A pure package: polars frames and numpy arrays in, results out; no I/O, no database.
+
+- conflicts: :func:`find_conflicts` -> frame ``proposal_id, expert_id, reason, detail``;
+- affinity: :func:`compute_affinity` -> (P, E) float32 in [0, 1], :func:`affinity_from_frame`;
+- instance: :func:`build_instance` -> :class:`AssignmentInstance` (owns ids and orientation);
+- solving: :func:`assign` (``max-total``, ``fair``, ``randomized``) -> :class:`AssignmentResult`;
+- repair: :func:`reassign` -> :class:`Reassignment`.
+"""
+
+from assignment.affinity import (
+    AffinityWeights,
+    affinity_from_frame,
+    compute_affinity,
+    main_field_match,
+)
+from assignment.conflicts import REASONS, conflict_mask, find_conflicts
+from assignment.instance import AssignmentInstance, InstanceError, build_instance
+from assignment.reassign import Reassignment, reassign
+from assignment.result import AssignmentResult
+from assignment.solvers import assign
+from assignment.text import profile_similarity
+
+__all__ = [
+    "REASONS",
+    "AffinityWeights",
+    "AssignmentInstance",
+    "AssignmentResult",
+    "InstanceError",
+    "Reassignment",
+    "affinity_from_frame",
+    "assign",
+    "build_instance",
+    "compute_affinity",
+    "conflict_mask",
+    "find_conflicts",
+    "main_field_match",
+    "profile_similarity",
+    "reassign",
+]

@@ -1,0 +1,256 @@
+"""Conflicts of interest: every (proposal, expert) pair that must never be assigned, with why.
+
+Inputs are the call-folder frames (``proposals``: ``proposal_id, language``; ``partners``:
+``proposal_id, org_id, org_name, country, role``; ``experts``: ``expert_id, org_id, org_name,
+country, languages``; ``declared``: the ``conflicts.csv`` rows ``expert_id, proposal_id, org_id,
+kind, since, note``). :func:`find_conflicts` returns one row per excluded pair and reason:
+
+=============== ======== ===============================================================
+column          dtype    meaning
+=============== ======== ===============================================================
+proposal_id     String
+expert_id       String
+reason          String   a code of :data:`REASONS`
+detail          String   a sentence for the call manager (several joined by ``"; "``)
+=============== ======== ===============================================================
+
+sorted by ``proposal_id, expert_id, reason``. Reasons:
+
+- ``declared``, ``family``, ``preparation``, ``other``: a ``conflicts.csv`` row of that kind, for
+  its proposal, or for every proposal in which its ``org_id`` is applicant or partner;
+- ``employment``, ``collaboration``: the same, but a dated row (``since``) only while
+  ``today - since`` is under ``window_years`` years (EU rule: 3); undated rows always conflict;
+- ``organisation``: the expert's ``org_id`` is a partner's ``org_id`` in the proposal;
+- ``organisation_name``: where either id is missing, the organisation names agree after
+  :func:`assignment.orgnames.org_key` normalisation;
+- ``language``: the expert does not read the proposal's language;
+- ``coordinator_country``: only with ``exclude_coordinator_country=True`` — the expert's country
+  is the coordinator's (off by default: EU practice treats nationality as a soft preference).
+
+All matching is done with polars joins; no loop runs over pairs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+import numpy as np
+import polars as pl
+
+from .orgnames import org_keys
+
+REASONS: Final = ("declared", "family", "preparation", "other", "employment", "collaboration",
+                  "organisation", "organisation_name", "language", "coordinator_country")
+_REASON_RANK: Final = {r: i for i, r in enumerate(sorted(REASONS))}  # output order: by name
+_DATED_KINDS: Final = ("employment", "collaboration")
+_OUT_SCHEMA: Final = {"proposal_id": pl.String, "expert_id": pl.String, "reason": pl.String,
+                      "detail": pl.String}
+_REQUIRED: Final = {
+    "proposals": ("proposal_id", "language"),
+    "partners": ("proposal_id", "org_id", "org_name", "country", "role"),
+    "experts": ("expert_id", "org_id", "org_name", "country", "languages"),
+    "declared conflicts": ("expert_id", "proposal_id", "org_id", "kind"),
+}
+
+
+def _check_columns(name: str, frame: pl.DataFrame) -> None:
+    missing = [c for c in _REQUIRED[name] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"the {name} table lacks the column(s) {', '.join(missing)}")
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day ``years`` earlier (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=_OUT_SCHEMA)
+
+
+def _org_label(id_col: str, name_col: str) -> pl.Expr:
+    """``"E12345678 (Ghent University)"``, or just the name when there is no id."""
+    name = pl.col(name_col).fill_null("")
+    return (
+        pl.when(pl.col(id_col).is_null())
+        .then(name)
+        .otherwise(pl.col(id_col)
+                   + pl.when(name != "").then(" (" + name + ")").otherwise(pl.lit("")))
+    )
+
+
+def _declared(declared: pl.DataFrame, partners: pl.DataFrame, proposal_ids: pl.DataFrame,
+              today: date, window_years: int) -> pl.DataFrame:
+    cutoff = years_before(today, window_years)
+    rows = declared.with_columns(
+        since=(pl.col("since").cast(pl.Date) if "since" in declared.columns
+               else pl.lit(None, dtype=pl.Date)),
+        note=(pl.col("note").fill_null("") if "note" in declared.columns else pl.lit("")),
+    ).filter(~pl.col("kind").is_in(_DATED_KINDS) | pl.col("since").is_null()
+             | (pl.col("since") > cutoff))
+    when = pl.when(pl.col("since").is_not_null()).then(
+        pl.lit(" since ") + pl.col("since").cast(pl.String)).otherwise(pl.lit(""))
+    note = pl.when(pl.col("note") != "").then(pl.lit(": ") + pl.col("note")).otherwise(pl.lit(""))
+    direct = rows.filter(pl.col("proposal_id").is_not_null()).join(
+        proposal_ids, on="proposal_id", how="semi"
+    ).select(
+        "proposal_id", "expert_id", reason=pl.col("kind"),
+        detail=pl.format("{} conflict with {}{}", pl.col("kind"), pl.col("proposal_id"),
+                         when) + note,
+    )
+    by_org = rows.filter(pl.col("proposal_id").is_null() & pl.col("org_id").is_not_null()).drop(
+        "proposal_id"
+    ).join(partners.filter(pl.col("org_id").is_not_null()), on="org_id").select(
+        "proposal_id", "expert_id", reason=pl.col("kind"),
+        detail=pl.format("{} conflict with organisation {}{}, {} of {}", pl.col("kind"),
+                         _org_label("org_id", "org_name"), when, pl.col("role"),
+                         pl.col("proposal_id")) + note,
+    )
+    return pl.concat([direct, by_org])
+
+
+def _institutional(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFrame:
+    ex = experts.select("expert_id", e_org_id="org_id", e_org_name="org_name")
+    by_id = ex.filter(pl.col("e_org_id").is_not_null()).join(
+        partners.filter(pl.col("org_id").is_not_null()), left_on="e_org_id", right_on="org_id"
+    ).select(
+        "proposal_id", "expert_id", reason=pl.lit("organisation"),
+        detail=pl.format("expert's organisation {} is {} of {}",
+                         _org_label("e_org_id", "e_org_name"), pl.col("role"),
+                         pl.col("proposal_id")),
+    )
+    ex = ex.with_columns(key=pl.Series(org_keys(ex["e_org_name"].to_list()), dtype=pl.String))
+    pa = partners.with_columns(
+        key=pl.Series(org_keys(partners["org_name"].to_list()), dtype=pl.String)
+    )
+    by_name = ex.filter(pl.col("key") != "").join(pa.filter(pl.col("key") != ""), on="key").filter(
+        pl.col("e_org_id").is_null() | pl.col("org_id").is_null()
+    ).select(
+        "proposal_id", "expert_id", reason=pl.lit("organisation_name"),
+        detail=pl.format("expert's organisation \"{}\" has the name of {} \"{}\" of {}",
+                         pl.col("e_org_name"), pl.col("role"), pl.col("org_name"),
+                         pl.col("proposal_id")),
+    )
+    return pl.concat([by_id, by_name])
+
+
+def _language(proposals: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFrame:
+    """The language rows, already in output order, with their sort ``key`` (see :func:`_key`).
+
+    Built with numpy from a ``(P, E)`` boolean "cannot read" matrix rather than a join: the
+    rows may be millions, and ``np.nonzero`` yields them sorted by (proposal, expert).
+    """
+    n_e = experts.height
+    langs = proposals["language"].cast(pl.String).fill_null("").unique().sort()
+    lang_of_p = langs.search_sorted(proposals["language"].cast(pl.String).fill_null("")).to_numpy()
+    spoken = experts.select("e_idx", lang=pl.col("languages").fill_null([])).explode("lang").join(
+        pl.DataFrame({"lang": langs, "l_idx": np.arange(langs.len())}), on="lang")
+    reads = np.zeros((langs.len(), n_e), dtype=bool)
+    reads[spoken["l_idx"].to_numpy(), spoken["e_idx"].to_numpy()] = True
+    rows, cols = np.nonzero(~reads[lang_of_p])
+    read_list = experts.select(
+        pl.when(pl.col("languages").list.len() > 0)
+        .then(pl.col("languages").fill_null([]).list.join(", "))
+        .otherwise(pl.lit("no listed language"))
+    ).to_series()
+    details = pl.DataFrame({
+        "lang": langs.gather(np.repeat(np.arange(langs.len()), n_e)),
+        "reads": read_list.gather(np.tile(np.arange(n_e), langs.len())),
+    }).select(pl.format("proposal is in {}; expert reads {}", "lang", "reads")).to_series()
+    return pl.DataFrame({
+        "proposal_id": proposals["proposal_id"].gather(rows),
+        "expert_id": experts["expert_id"].gather(cols),
+        "reason": pl.Series([], dtype=pl.String).extend_constant("language", rows.size),
+        "detail": details.gather(lang_of_p[rows] * n_e + cols),
+        "key": _key(rows, cols, _REASON_RANK["language"], n_e),
+    })
+
+
+def _key(p_idx: np.ndarray, e_idx: np.ndarray, reason: np.ndarray | int, n_e: int) -> np.ndarray:
+    """One int64 per row that sorts like (proposal_id, expert_id, reason)."""
+    key: np.ndarray = (p_idx.astype(np.int64) * n_e + e_idx) * len(REASONS) + reason
+    return key
+
+
+def _coordinator_country(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFrame:
+    coord = partners.filter(pl.col("role") == "coordinator").select(
+        "proposal_id", "country", "org_name"
+    )
+    return coord.join(experts.select("expert_id", "country"), on="country").select(
+        "proposal_id", "expert_id", reason=pl.lit("coordinator_country"),
+        detail=pl.format("expert is based in {}, the country of coordinator {}",
+                         pl.col("country"), pl.col("org_name")),
+    )
+
+
+def find_conflicts(
+    proposals: pl.DataFrame,
+    partners: pl.DataFrame,
+    experts: pl.DataFrame,
+    declared: pl.DataFrame | None = None,
+    *,
+    today: date,
+    window_years: int = 3,
+    exclude_coordinator_country: bool = False,
+) -> pl.DataFrame:
+    """Every excluded (proposal, expert) pair with its reason(s); see the module docstring."""
+    if isinstance(window_years, bool) or not isinstance(window_years, int) or window_years < 0:
+        raise ValueError("the `window_years` parameter of find_conflicts must be an integer >= 0;"
+                         f" got {window_years!r}")
+    if not isinstance(today, date):
+        raise ValueError(f"the `today` parameter of find_conflicts must be a date; got {today!r}")
+    for name, frame in (("proposals", proposals), ("partners", partners), ("experts", experts)):
+        _check_columns(name, frame)
+    partners = partners.select(pl.col(list(_REQUIRED["partners"])).cast(pl.String))
+    experts = experts.with_columns(pl.col("expert_id", "org_id", "org_name").cast(pl.String))
+    proposals = proposals.with_columns(pl.col("proposal_id").cast(pl.String)).sort(
+        "proposal_id").with_columns(p_idx=pl.int_range(pl.len(), dtype=pl.Int64))
+    experts = experts.sort("expert_id").with_columns(e_idx=pl.int_range(pl.len(), dtype=pl.Int64))
+    parts = [_institutional(partners, experts)]
+    if declared is not None and declared.height:
+        _check_columns("declared conflicts", declared)
+        unknown = set(declared["kind"].cast(pl.String).unique().to_list()) - set(REASONS[:6])
+        if unknown:
+            raise ValueError(f"unknown conflict kind(s) {sorted(map(str, unknown))} in the "
+                             f"declared conflicts; use one of {', '.join(REASONS[:6])}")
+        declared = declared.with_columns(
+            pl.col("expert_id", "proposal_id", "org_id", "kind").cast(pl.String)
+        ).join(experts.select("expert_id"), on="expert_id", how="semi")
+        parts.append(_declared(declared, partners, proposals.select("proposal_id"), today,
+                               window_years))
+    if exclude_coordinator_country:
+        parts.append(_coordinator_country(partners, experts))
+    found = pl.concat([p.select(pl.col(c).cast(t) for c, t in _OUT_SCHEMA.items())
+                       for p in parts])
+    # several rows of one reason (e.g. two shared organisations) become one, details joined;
+    # language rows are one per pair by construction and may be many, so they skip this step
+    merged = found.group_by("proposal_id", "expert_id", "reason").agg(
+        pl.col("detail").unique().sort().str.join("; ")
+    ).join(proposals.select("proposal_id", "p_idx"), on="proposal_id").join(
+        experts.select("expert_id", "e_idx"), on="expert_id"
+    )
+    merged = merged.with_columns(key=pl.Series(_key(
+        merged["p_idx"].to_numpy(), merged["e_idx"].to_numpy(),
+        merged["reason"].replace_strict(_REASON_RANK, return_dtype=pl.Int64).to_numpy(),
+        experts.height), dtype=pl.Int64)).sort("key").select(*_OUT_SCHEMA, "key")
+    # integer keys and a merge of two sorted frames: no string sort over millions of rows
+    language = _language(proposals, experts)
+    return merged.merge_sorted(language, key="key").drop("key")
+
+
+def conflict_mask(
+    conflicts: pl.DataFrame, proposal_ids: list[str], expert_ids: list[str]
+) -> np.ndarray:
+    """``(P, E)`` bool, True where the pair has any conflict, rows and columns in the order of
+    the id lists (pairs naming unknown ids are ignored)."""
+    p_index = pl.DataFrame({"proposal_id": proposal_ids, "row": np.arange(len(proposal_ids))})
+    e_index = pl.DataFrame({"expert_id": expert_ids, "col": np.arange(len(expert_ids))})
+    pairs = conflicts.select("proposal_id", "expert_id").unique().join(
+        p_index, on="proposal_id").join(e_index, on="expert_id")
+    mask = np.zeros((len(proposal_ids), len(expert_ids)), dtype=bool)
+    mask[pairs["row"].to_numpy(), pairs["col"].to_numpy()] = True
+    return mask

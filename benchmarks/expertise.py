@@ -1,0 +1,277 @@
+"""Expertise benchmark: how well the text affinity ranks what a reviewer knows best.
+
+Usage (from the repository root)::
+
+    PYTHONPATH=$PWD python benchmarks/expertise.py [DATA_DIR] [--method tfidf|embeddings|hybrid]
+        [--predictions OUT.csv] [--variants]
+    PYTHONPATH=$PWD python benchmarks/expertise.py --scale 10000 4000
+
+``--scale P E`` instead times ``compute_affinity`` and ``find_conflicts`` on a synthetic call of
+P proposals and E experts (Zipf-distributed words, ISCED codes, ecosystems, keywords).
+
+``DATA_DIR`` (default ``../shared/data/expertise-goldstandard``) holds ``judgments.csv``
+(reviewer_id, paper_id, expertise), ``submissions.jsonl`` and ``profiles/<reviewer_id>.jsonl``
+(one ``{"paper_id", "title", "abstract"}`` a line) and optionally ``baselines.csv``.
+Writes ``reviewer_id,paper_id,score`` for every judged pair and prints the loss (Stelmakh et al.
+2023): per reviewer, each pair of judged papers with different expertise is a comparison weighted
+by the expertise difference; the wrong order loses the weight, a tie half; loss = lost / total.
+The baselines' losses are computed with the same code as a check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from assignment.affinity import compute_affinity
+from assignment.affinity import tfidf_similarity as call_text_similarity
+from assignment.conflicts import find_conflicts
+from assignment.text import Aggregation, Weighting, aggregate_by_owner, profile_similarity
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / (
+    "expertise-goldstandard"
+)
+
+
+def loss(frame: pl.DataFrame, score: str) -> float:
+    """Weighted pairwise ranking loss of column ``score`` against ``expertise`` per reviewer."""
+    pairs = frame.join(frame, on="reviewer_id", suffix="_b").filter(
+        pl.col("expertise") > pl.col("expertise_b")
+    )
+    weight = (pairs["expertise"] - pairs["expertise_b"]).to_numpy()
+    s_a, s_b = pairs[score].to_numpy(), pairs[f"{score}_b"].to_numpy()
+    lost = np.where(s_a < s_b, weight, np.where(s_a == s_b, weight / 2.0, 0.0))
+    return float(lost.sum() / weight.sum())
+
+
+def _read_jsonl(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _text(paper: dict[str, str]) -> str:
+    return f"{paper.get('title') or ''}. {paper.get('abstract') or ''}"
+
+
+def load(data: Path) -> tuple[pl.DataFrame, dict[str, str], dict[str, list[str]]]:
+    """Judgments, submission texts by paper id, profile texts by reviewer id."""
+    judgments = pl.read_csv(data / "judgments.csv", schema_overrides={
+        "reviewer_id": pl.String, "paper_id": pl.String, "expertise": pl.Float64,
+    }).sort("reviewer_id", "paper_id")
+    papers = {p["paper_id"]: _text(p) for p in _read_jsonl(data / "submissions.jsonl")}
+    reviewers = judgments["reviewer_id"].unique().sort().to_list()
+    profiles = {r: [_text(p) for p in _read_jsonl(data / "profiles" / f"{r}.jsonl")]
+                for r in reviewers}
+    return judgments, papers, profiles
+
+
+def score_pairs(
+    judgments: pl.DataFrame, paper_ids: list[str], reviewer_ids: list[str], sim: np.ndarray
+) -> pl.DataFrame:
+    """Look up each judged pair's score in the ``(papers, reviewers)`` matrix ``sim``."""
+    p_index = {p: i for i, p in enumerate(paper_ids)}
+    r_index = {r: i for i, r in enumerate(reviewer_ids)}
+    rows = np.array([p_index[p] for p in judgments["paper_id"]])
+    cols = np.array([r_index[r] for r in judgments["reviewer_id"]])
+    return judgments.with_columns(score=pl.Series(sim[rows, cols].astype(np.float64)))
+
+
+def tfidf_similarity(
+    paper_texts: list[str], profiles: list[list[str]], *, weighting: Weighting = "tfidf",
+    bigrams: bool = False, how: Aggregation = "topk", k: int = 3,
+) -> np.ndarray:
+    return profile_similarity(paper_texts, profiles, weighting=weighting, bigrams=bigrams,
+                              how=how, k=k)
+
+
+def embedding_similarity(
+    paper_texts: list[str], profiles: list[list[str]], *, how: Aggregation = "topk", k: int = 3,
+    cache_dir: Path | None = None,
+) -> np.ndarray:
+    from evalpanel.embeddings import EmbeddingBackend
+
+    backend = EmbeddingBackend(cache_dir=cache_dir)
+    docs = [d for prof in profiles for d in prof]
+    owner = np.repeat(np.arange(len(profiles)), [len(p) for p in profiles])
+    sim = backend.similarity(paper_texts, docs)
+    return aggregate_by_owner(sim, owner, len(profiles), how=how, k=k)
+
+
+def _rank01(x: np.ndarray) -> np.ndarray:
+    """Per-column percentile ranks in [0, 1] (scale-free, so two methods can be averaged)."""
+    order = np.argsort(np.argsort(x, axis=0, kind="stable"), axis=0, kind="stable")
+    return (order / max(1, x.shape[0] - 1)).astype(np.float32)
+
+
+def synthetic_call(p: int, e: int, seed: int = 0) -> tuple[pl.DataFrame, ...]:
+    """Proposals, partners, experts, declared conflicts of a random call (typed like a folder)."""
+    from evalpanel.callfolder.vocab import ECOSYSTEMS, ISCED_DETAILED
+
+    rng = np.random.default_rng(seed)
+    vocab = np.array([f"term{i}" for i in range(20_000)])
+    zipf = 1.0 / np.arange(1, vocab.size + 1)
+    zipf /= zipf.sum()
+    codes, ecos = np.array(sorted(ISCED_DETAILED)), np.array(ECOSYSTEMS)
+    keywords = np.array([f"keyword {i}" for i in range(2_000)])
+    langs = np.array(["en", "de", "fr", "es", "it", "pl"])
+
+    def texts(n: int, length: int) -> list[str]:
+        return [" ".join(row) for row in vocab[rng.choice(vocab.size, (n, length), p=zipf)]]
+
+    def lists(n: int, pool: np.ndarray, lo: int, hi: int) -> list[list[str]]:
+        return [pool[rng.choice(pool.size, rng.integers(lo, hi + 1), replace=False)].tolist()
+                for _ in range(n)]
+
+    orgs = [f"E{i:08d}" for i in range(3 * e)]
+    proposals = pl.DataFrame({
+        "proposal_id": [f"P{i:05d}" for i in range(p)], "title": texts(p, 10),
+        "abstract": texts(p, 200), "language": rng.choice(langs, p, p=[.7, .1, .1, .04, .03, .03]),
+        "fields": lists(p, codes, 1, 3), "ecosystems": lists(p, ecos, 0, 2),
+        "keywords": lists(p, keywords, 0, 6)})
+    n_part = rng.integers(3, 9, p)
+    partners = pl.DataFrame({
+        "proposal_id": np.repeat(proposals["proposal_id"].to_numpy(), n_part),
+        "org_id": rng.choice(orgs, n_part.sum()), "org_name": "Some Organisation",
+        "country": rng.choice(["BE", "DE", "FR", "ES", "IT", "PL"], n_part.sum()),
+        "role": "partner"}).with_columns(
+            org_name=pl.format("University of {}", pl.col("org_id")),
+            org_id=pl.when(pl.int_range(pl.len()) % 5 == 0).then(None).otherwise("org_id"))
+    experts = pl.DataFrame({
+        "expert_id": [f"X{i:05d}" for i in range(e)], "org_id": rng.choice(orgs, e),
+        "country": rng.choice(["BE", "DE", "FR", "ES", "IT", "PL"], e),
+        "languages": [["en", *extra] for extra in lists(e, langs[1:], 0, 2)],
+        "profile": texts(e, 150), "fields": lists(e, codes, 1, 4),
+        "ecosystems": lists(e, ecos, 0, 3), "keywords": lists(e, keywords, 0, 10)}).with_columns(
+            org_name=pl.format("Univ. of {}", pl.col("org_id")))
+    declared = pl.DataFrame({
+        "expert_id": rng.choice(experts["expert_id"].to_numpy(), e // 10),
+        "proposal_id": None, "org_id": rng.choice(orgs, e // 10), "kind": "employment",
+        "since": [date(2020 + int(y), 6, 1) for y in rng.integers(0, 6, e // 10)]},
+        schema_overrides={"proposal_id": pl.String})
+    return proposals, partners, experts, declared
+
+
+def _measure(label: str, fn: Callable[[], object], repeats: int) -> None:
+    walls, cpus, peaks = [], [], []
+    for _ in range(repeats):
+        tracemalloc.start()
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        peaks.append(tracemalloc.get_traced_memory()[1] / 2**20)
+        tracemalloc.stop()
+    print(f"{label:<44} wall median {np.median(walls):6.2f} s  cpu {np.median(cpus):6.2f} s  "
+          f"numpy/scipy peak {max(peaks):6.0f} MiB")
+
+
+def _rss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scale(p: int, e: int, repeats: int) -> None:
+    proposals, partners, experts, declared = synthetic_call(p, e)
+    rss0 = _rss()
+    print(f"synthetic call: {p} proposals, {e} experts, {partners.height} partners")
+    text = call_text_similarity(proposals, experts)
+    _measure("text similarity (TF-IDF)", lambda: call_text_similarity(proposals, experts),
+             repeats)
+    _measure("compute_affinity, given text similarity",
+             lambda: compute_affinity(proposals, experts, text_similarity=text), repeats)
+    _measure("compute_affinity (with TF-IDF)", lambda: compute_affinity(proposals, experts),
+             repeats)
+    print(f"result {p}x{e} float32 = {p * e * 4 / 2**20:.0f} MiB; process max RSS after the "
+          f"affinity runs {_rss():.0f} MiB (synthetic call alone: {rss0:.0f} MiB)")
+    found = find_conflicts(proposals, partners, experts, declared, today=date(2026, 3, 1))
+    _measure("find_conflicts", lambda: find_conflicts(proposals, partners, experts, declared,
+                                                      today=date(2026, 3, 1)), repeats)
+    counts = dict(found.group_by("reason").len().sort("reason").iter_rows())
+    print("conflict rows by reason:", counts)
+    print(f"process max RSS after find_conflicts ({found.height} rows) {_rss():.0f} MiB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--method", choices=("tfidf", "embeddings", "hybrid"), default="tfidf")
+    ap.add_argument("--predictions", type=Path, default=None)
+    ap.add_argument("--variants", action="store_true", help="also print the lexical variants")
+    ap.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
+    ap.add_argument("--scale", nargs=2, type=int, metavar=("P", "E"), default=None,
+                    help="time affinity and conflicts on a synthetic P x E call instead")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    if args.scale is not None:
+        scale(*args.scale, repeats=args.repeats)
+        return 0
+    if not (args.data / "judgments.csv").is_file():
+        print(f"error: {args.data} has no judgments.csv; pass the benchmark folder",
+              file=sys.stderr)
+        return 2
+
+    judgments, papers, profile_map = load(args.data)
+    paper_ids = sorted(set(judgments["paper_id"]))
+    reviewer_ids = sorted(profile_map)
+    paper_texts = [papers[p] for p in paper_ids]
+    profiles = [profile_map[r] for r in reviewer_ids]
+    print(f"{judgments.height} judgments, {len(paper_ids)} papers, {len(reviewer_ids)} reviewers, "
+          f"{sum(map(len, profiles))} profile papers")
+
+    baselines = args.data / "baselines.csv"
+    if baselines.is_file():
+        base = pl.read_csv(baselines, schema_overrides={"reviewer_id": pl.String,
+                                                         "paper_id": pl.String})
+        base = judgments.join(base, on=["reviewer_id", "paper_id"], how="left")
+        for col in ("tpms", "specter", "specter_mfr", "acl", "elmo"):
+            if col in base.columns:
+                print(f"baseline {col:<12} loss {loss(base, col):.3f}")
+
+    if args.variants:
+        for weighting in ("tfidf", "bm25"):
+            for bigrams in (False, True):
+                for how, k in (("max", 1), ("topk", 3), ("mean", 0)):
+                    sim = tfidf_similarity(paper_texts, profiles, weighting=weighting,
+                                           bigrams=bigrams, how=how, k=k)
+                    name = f"{weighting}{'+bigrams' if bigrams else ''} {how}"
+                    name += str(k) if how == "topk" else ""
+                    scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
+                    print(f"variant {name:<24} loss {loss(scored, 'score'):.3f}")
+
+    if args.variants and args.method != "tfidf":
+        for how, k in (("max", 1), ("topk", 3), ("mean", 0)):
+            sim = embedding_similarity(paper_texts, profiles, how=how, k=k,
+                                       cache_dir=args.cache_dir)
+            name = f"embeddings {how}{k if how == 'topk' else ''}"
+            scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
+            print(f"variant {name:<24} loss {loss(scored, 'score'):.3f}")
+
+    t0 = time.perf_counter()
+    if args.method == "tfidf":
+        sim = tfidf_similarity(paper_texts, profiles)
+    elif args.method == "embeddings":
+        sim = embedding_similarity(paper_texts, profiles, cache_dir=args.cache_dir)
+    else:
+        lexical = tfidf_similarity(paper_texts, profiles)
+        dense = embedding_similarity(paper_texts, profiles, cache_dir=args.cache_dir)
+        sim = (_rank01(lexical) + _rank01(dense)) / 2.0
+    elapsed = time.perf_counter() - t0
+    scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
+    print(f"method {args.method:<10} loss {loss(scored, 'score'):.3f}  ({elapsed:.1f} s)")
+    if args.predictions is not None:
+        scored.select("reviewer_id", "paper_id", "score").write_csv(args.predictions)
+        print(f"wrote {args.predictions}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
