@@ -46,8 +46,11 @@ def worker_schema_url(url: str) -> str:
     with engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     engine.dispose()
-    return str(sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-               .render_as_string(hide_password=False))
+    return str(
+        sa.make_url(url)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
 
 
 def truncate_postgres(engine: sa.Engine) -> None:
@@ -74,7 +77,7 @@ def backend_url(backend: str, tmp_path: Path) -> str:
         return f"sqlite:///{target}"
     url = os.environ.get(PG_ENV)
     if not url:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV}; run `eval \"$(.ci/start-postgres)\"` first")
+        pytest.skip(f'PostgreSQL tests need {PG_ENV}; run `eval "$(.ci/start-postgres)"` first')
     url = worker_schema_url(url)
     if not _migrated.get("postgres"):
         reset_postgres(url)
@@ -104,47 +107,113 @@ def frame(table: str, rows: list[dict[str, object]]) -> pl.DataFrame:
 
 
 def make_call(
-    call_id: str = "AFI-2026", n_proposals: int = 4, n_experts: int = 6, *,
-    with_optional: bool = True, title: str = "Alliances for Innovation 2026",
+    call_id: str = "AFI-2026",
+    n_proposals: int = 4,
+    n_experts: int = 6,
+    *,
+    with_optional: bool = True,
+    title: str = "Alliances for Innovation 2026",
 ) -> CallFolder:
     """A small valid call: two lots, ``n_proposals`` proposals with two partners each,
     ``n_experts`` experts; expert E01 works at proposal P01's coordinator (a conflict)."""
-    lots = {"L1": Lot("L1", 1_000_000.0, "Education and enterprises"),
-            "L2": Lot("L2", 800_000.0, "Sectoral skills", one_per="ecosystem")}
-    props = [{"proposal_id": f"P{i:02d}", "lot": "L1" if i % 2 else "L2",
-              "title": f"Proposal {i}", "abstract": "=HYPERLINK(\"x\")" if i == 1 else "text",
-              "language": "en", "fields": ["0714"], "ecosystems": ["Digital"],
-              "keywords": ["ai", "skills"], "requested_eur": 400_000.0 + i}
-             for i in range(1, n_proposals + 1)]
-    parts = [{"proposal_id": f"P{i:02d}", "org_id": f"9000000{i:02d}{j}",
-              "org_name": f"Org {i}-{j}", "country": "DE" if j else "EL",
-              "role": "coordinator" if j == 0 else "partner"}
-             for i in range(1, n_proposals + 1) for j in range(2)]
-    exps = [{"expert_id": f"E{i:02d}", "name": f"Expert {i}", "email": f"e{i}@example.org",
-             "org_id": "9000000010" if i == 1 else f"8000000{i:02d}", "org_name": "",
-             "country": "FR", "nationality": None, "gender": None, "languages": ["en"],
-             "fields": ["0714"], "ecosystems": [], "keywords": [], "profile": "", "max_load": 4,
-             "min_load": 0} for i in range(1, n_experts + 1)]
-    conflicts = [{"expert_id": "E02", "proposal_id": "P02", "org_id": None,
-                  "kind": "preparation", "since": None, "note": "helped write it"}]
+    lots = {
+        "L1": Lot("L1", 1_000_000.0, "Education and enterprises"),
+        "L2": Lot("L2", 800_000.0, "Sectoral skills", one_per="ecosystem"),
+    }
+    props = [
+        {
+            "proposal_id": f"P{i:02d}",
+            "lot": "L1" if i % 2 else "L2",
+            "title": f"Proposal {i}",
+            "abstract": '=HYPERLINK("x")' if i == 1 else "text",
+            "language": "en",
+            "fields": ["0714"],
+            "ecosystems": ["Digital"],
+            "keywords": ["ai", "skills"],
+            "requested_eur": 400_000.0 + i,
+        }
+        for i in range(1, n_proposals + 1)
+    ]
+    parts = [
+        {
+            "proposal_id": f"P{i:02d}",
+            "org_id": f"9000000{i:02d}{j}",
+            "org_name": f"Org {i}-{j}",
+            "country": "DE" if j else "EL",
+            "role": "coordinator" if j == 0 else "partner",
+        }
+        for i in range(1, n_proposals + 1)
+        for j in range(2)
+    ]
+    exps = [
+        {
+            "expert_id": f"E{i:02d}",
+            "name": f"Expert {i}",
+            "email": f"e{i}@example.org",
+            "org_id": "9000000010" if i == 1 else f"8000000{i:02d}",
+            "org_name": "",
+            "country": "FR",
+            "nationality": None,
+            "gender": None,
+            "languages": ["en"],
+            "fields": ["0714"],
+            "ecosystems": [],
+            "keywords": [],
+            "profile": "",
+            "max_load": 4,
+            "min_load": 0,
+        }
+        for i in range(1, n_experts + 1)
+    ]
+    conflicts = [
+        {
+            "expert_id": "E02",
+            "proposal_id": "P02",
+            "org_id": None,
+            "kind": "preparation",
+            "since": None,
+            "note": "helped write it",
+        }
+    ]
     affinity = scores = None
     if with_optional:
-        affinity = frame("affinity", [
-            {"proposal_id": p["proposal_id"], "expert_id": e["expert_id"],
-             "affinity": round(0.1 + 0.8 * ((pi * 7 + ei * 3) % 10) / 10, 3)}
-            for pi, p in enumerate(props) for ei, e in enumerate(exps)])
-        scores = frame("scores", [
-            {"proposal_id": "P03", "expert_id": "E03", "criterion": c, "score": 10.0,
-             "comment": "@SUM(A1)"} for c in ("relevance", "quality")])
+        affinity = frame(
+            "affinity",
+            [
+                {
+                    "proposal_id": p["proposal_id"],
+                    "expert_id": e["expert_id"],
+                    "affinity": round(0.1 + 0.8 * ((pi * 7 + ei * 3) % 10) / 10, 3),
+                }
+                for pi, p in enumerate(props)
+                for ei, e in enumerate(exps)
+            ],
+        )
+        scores = frame(
+            "scores",
+            [
+                {
+                    "proposal_id": "P03",
+                    "expert_id": "E03",
+                    "criterion": c,
+                    "score": 10.0,
+                    "comment": "@SUM(A1)",
+                }
+                for c in ("relevance", "quality")
+            ],
+        )
     return CallFolder(
         path=Path("/nowhere"),
-        config=CallConfig(id=call_id, title=title, scheme="erasmus-afi", experts_per_proposal=2,
-                          lots=lots),
+        config=CallConfig(
+            id=call_id, title=title, scheme="erasmus-afi", experts_per_proposal=2, lots=lots
+        ),
         proposals=frame("proposals", props).sort("proposal_id"),
         partners=frame("partners", parts).sort("proposal_id", "org_id"),
         experts=frame("experts", exps).sort("expert_id"),
         conflicts=frame("conflicts", conflicts),
-        affinity=affinity, scores=scores, content_hash="sha256:" + call_id,
+        affinity=affinity,
+        scores=scores,
+        content_hash="sha256:" + call_id,
     )
 
 
@@ -187,15 +256,29 @@ def world(engine: sa.Engine) -> World:
 
 
 def pairs(rows: list[tuple[str, str]], affinity: float = 0.5) -> pl.DataFrame:
-    return pl.DataFrame({"proposal_id": [p for p, _ in rows], "expert_id": [e for _, e in rows],
-                         "affinity": [affinity] * len(rows)})
+    return pl.DataFrame(
+        {
+            "proposal_id": [p for p, _ in rows],
+            "expert_id": [e for _, e in rows],
+            "affinity": [affinity] * len(rows),
+        }
+    )
 
 
 def publish(w: World, rows: list[tuple[str, str]]) -> int:
     from evalpanel.store import create_batch, publish_batch
 
-    batch = create_batch(w.engine, w.manager, w.call_id, pairs(rows), solver="hand",
-                         parameters={"k": 2}, seed=1, summary={"status": "ok"}, elapsed_s=0.01)
+    batch = create_batch(
+        w.engine,
+        w.manager,
+        w.call_id,
+        pairs(rows),
+        solver="hand",
+        parameters={"k": 2},
+        seed=1,
+        summary={"status": "ok"},
+        elapsed_s=0.01,
+    )
     publish_batch(w.engine, w.manager, batch)
     return batch
 
@@ -209,11 +292,17 @@ def task_of(w: World, proposal_id: str, expert_id: str) -> int:
 
 
 def scores(values: dict[str, float], comment: str = "ok") -> pl.DataFrame:
-    return pl.DataFrame({"criterion": list(values), "score": list(values.values()),
-                         "comment": [comment] * len(values)})
+    return pl.DataFrame(
+        {
+            "criterion": list(values),
+            "score": list(values.values()),
+            "comment": [comment] * len(values),
+        }
+    )
 
 
 # Workers for the multi-process tests (module-level so that "spawn" can import them).
+
 
 def save_drafts_worker(url: str, user_id: int, task_id: int, n: int) -> int:
     """Save ``n`` successive drafts of a task (score i on save i); returns the last version."""
@@ -222,8 +311,13 @@ def save_drafts_worker(url: str, user_id: int, task_id: int, n: int) -> int:
     engine = make_engine(url, migrate=False)
     version = 0
     for i in range(1, n + 1):
-        version = save_draft(engine, Actor(user_id, "expert"), task_id,
-                             scores({"quality": float(i)}), expected_version=version)
+        version = save_draft(
+            engine,
+            Actor(user_id, "expert"),
+            task_id,
+            scores({"quality": float(i)}),
+            expected_version=version,
+        )
     engine.dispose()
     return version
 

@@ -33,19 +33,48 @@ def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema)
 
 
-def proposal(pid: str, fields: list[str], *, ecosystems: list[str] | None = None,
-             keywords: list[str] | None = None, title: str = "Skills for the green transition",
-             abstract: str = "") -> dict[str, Any]:
-    return {"proposal_id": pid, "lot": "L1", "title": title, "abstract": abstract,
-            "language": "en", "fields": fields, "ecosystems": ecosystems or [],
-            "keywords": keywords or [], "requested_eur": 1.0}
+def proposal(
+    pid: str,
+    fields: list[str],
+    *,
+    ecosystems: list[str] | None = None,
+    keywords: list[str] | None = None,
+    title: str = "Skills for the green transition",
+    abstract: str = "",
+) -> dict[str, Any]:
+    return {
+        "proposal_id": pid,
+        "lot": "L1",
+        "title": title,
+        "abstract": abstract,
+        "language": "en",
+        "fields": fields,
+        "ecosystems": ecosystems or [],
+        "keywords": keywords or [],
+        "requested_eur": 1.0,
+    }
 
 
-def expert(eid: str, fields: list[str], *, ecosystems: list[str] | None = None,
-           keywords: list[str] | None = None, profile: str = "") -> dict[str, Any]:
-    return {"expert_id": eid, "name": eid, "email": f"{eid}@x.eu", "country": "FR",
-            "languages": ["en"], "fields": fields, "ecosystems": ecosystems or [],
-            "keywords": keywords or [], "profile": profile, "max_load": 3}
+def expert(
+    eid: str,
+    fields: list[str],
+    *,
+    ecosystems: list[str] | None = None,
+    keywords: list[str] | None = None,
+    profile: str = "",
+) -> dict[str, Any]:
+    return {
+        "expert_id": eid,
+        "name": eid,
+        "email": f"{eid}@x.eu",
+        "country": "FR",
+        "languages": ["en"],
+        "fields": fields,
+        "ecosystems": ecosystems or [],
+        "keywords": keywords or [],
+        "profile": profile,
+        "max_load": 3,
+    }
 
 
 FIELDS_ONLY = AffinityWeights(fields=1.0, ecosystems=0.0, keywords=0.0, text=0.0)
@@ -53,8 +82,15 @@ FIELDS_ONLY = AffinityWeights(fields=1.0, ecosystems=0.0, keywords=0.0, text=0.0
 
 def test_field_hierarchy_orders_detailed_narrow_broad_none() -> None:
     props = frame("proposals", [proposal("P1", ["0714"])])
-    exps = frame("experts", [expert("D", ["0714"]), expert("N", ["0713"]),
-                             expert("B", ["0732"]), expert("Z", ["0111"])])
+    exps = frame(
+        "experts",
+        [
+            expert("D", ["0714"]),
+            expert("N", ["0713"]),
+            expert("B", ["0732"]),
+            expert("Z", ["0111"]),
+        ],
+    )
     for weights in (None, FIELDS_ONLY):
         aff = compute_affinity(props, exps, weights=weights)[0]
         assert aff[0] > aff[1] > aff[2] > aff[3] >= 0.0
@@ -65,22 +101,29 @@ def test_field_hierarchy_orders_detailed_narrow_broad_none() -> None:
 
 def test_best_match_over_the_lists_and_not_further_defined_codes() -> None:
     props = frame("proposals", [proposal("P1", ["0111", "0714"]), proposal("P2", ["0710"])])
-    exps = frame("experts", [expert("X", ["0312", "0714"]), expert("Y", ["0713"]),
-                             expert("Z", ["0700"])])
+    exps = frame(
+        "experts", [expert("X", ["0312", "0714"]), expert("Y", ["0713"]), expert("Z", ["0700"])]
+    )
     aff = compute_affinity(props, exps, weights=FIELDS_ONLY)
     w = AffinityWeights()
     # "0710" (engineering n.f.d.) matches 0713/0714 at the narrow level only; "0700" broad only
-    np.testing.assert_allclose(aff, [[1.0, w.narrow, w.broad], [w.narrow, w.narrow, w.broad]],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        aff, [[1.0, w.narrow, w.broad], [w.narrow, w.narrow, w.broad]], rtol=1e-6
+    )
 
 
 def test_ecosystem_and_keyword_components() -> None:
-    props = frame("proposals", [proposal("P1", ["0714"], ecosystems=["Digital", "Health"],
-                                         keywords=["AI", "Robotics"])])
-    exps = frame("experts", [
-        expert("X", ["0111"], ecosystems=["Health"], keywords=["ai", "Robotics", "Ethics"]),
-        expert("Y", ["0111"], ecosystems=["Digital", "Health", "Tourism"], keywords=[]),
-    ])
+    props = frame(
+        "proposals",
+        [proposal("P1", ["0714"], ecosystems=["Digital", "Health"], keywords=["AI", "Robotics"])],
+    )
+    exps = frame(
+        "experts",
+        [
+            expert("X", ["0111"], ecosystems=["Health"], keywords=["ai", "Robotics", "Ethics"]),
+            expert("Y", ["0111"], ecosystems=["Digital", "Health", "Tourism"], keywords=[]),
+        ],
+    )
     eco = compute_affinity(props, exps, weights=AffinityWeights(0, 1, 0, 0))[0]
     np.testing.assert_allclose(eco, [0.5, 1.0], rtol=1e-6)
     kw = compute_affinity(props, exps, weights=AffinityWeights(0, 0, 1, 0))[0]
@@ -96,13 +139,24 @@ def test_missing_component_gives_its_weight_to_the_others() -> None:
 
 
 def test_text_similarity_ranks_the_matching_profile_first() -> None:
-    props = frame("proposals", [proposal(
-        "P1", ["0714"], title="Battery recycling for electric vehicles",
-        abstract="Lithium battery recycling and circular supply chains for electric mobility.")])
-    exps = frame("experts", [
-        expert("X", ["0714"], profile="Medieval manuscripts and archival science."),
-        expert("Y", ["0714"], profile="Research on lithium battery recycling and recovery."),
-    ])
+    props = frame(
+        "proposals",
+        [
+            proposal(
+                "P1",
+                ["0714"],
+                title="Battery recycling for electric vehicles",
+                abstract="Lithium battery recycling and circular supply chains for electric mobility.",
+            )
+        ],
+    )
+    exps = frame(
+        "experts",
+        [
+            expert("X", ["0714"], profile="Medieval manuscripts and archival science."),
+            expert("Y", ["0714"], profile="Research on lithium battery recycling and recovery."),
+        ],
+    )
     aff = compute_affinity(props, exps)
     assert aff[0, 1] > aff[0, 0]
 
@@ -119,8 +173,14 @@ def test_external_text_similarity_is_used_and_checked() -> None:
         compute_affinity(props, exps, text_similarity=text * 2)
 
 
-@pytest.mark.parametrize("bad", [{"fields": -1.0}, {"fields": 0, "ecosystems": 0, "keywords": 0,
-                                                     "text": 0}, {"narrow": 0.1, "broad": 0.5}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"fields": -1.0},
+        {"fields": 0, "ecosystems": 0, "keywords": 0, "text": 0},
+        {"narrow": 0.1, "broad": 0.5},
+    ],
+)
 def test_bad_weights_are_rejected(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=r"weight|credits"):
         AffinityWeights(**bad)
@@ -133,8 +193,9 @@ def test_main_field_match_uses_the_first_field_only() -> None:
 
 
 def test_affinity_from_frame() -> None:
-    table = pl.DataFrame({"proposal_id": ["P2", "P1"], "expert_id": ["X", "Y"],
-                          "affinity": [0.25, 0.75]})
+    table = pl.DataFrame(
+        {"proposal_id": ["P2", "P1"], "expert_id": ["X", "Y"], "affinity": [0.25, 0.75]}
+    )
     out = affinity_from_frame(table, ["P1", "P2", "P3"], ["X", "Y"])
     np.testing.assert_array_equal(out, np.array([[0, 0.75], [0.25, 0], [0, 0]], np.float32))
     assert out.dtype == np.float32
@@ -156,18 +217,29 @@ def calls(draw: st.DrawFn) -> tuple[pl.DataFrame, pl.DataFrame]:
     lists = st.lists(st.sampled_from(WORDS), max_size=3)
     eco = st.lists(st.sampled_from(["Digital", "Health", "Tourism"]), max_size=2, unique=True)
     text = lists.map(" ".join)
-    props = [proposal(f"P{i}", draw(codes), ecosystems=draw(eco), keywords=draw(lists),
-                      title=draw(text), abstract=draw(text))
-             for i in range(draw(st.integers(1, 6)))]
-    exps = [expert(f"X{j}", draw(codes), ecosystems=draw(eco), keywords=draw(lists),
-                   profile=draw(text)) for j in range(draw(st.integers(1, 6)))]
+    props = [
+        proposal(
+            f"P{i}",
+            draw(codes),
+            ecosystems=draw(eco),
+            keywords=draw(lists),
+            title=draw(text),
+            abstract=draw(text),
+        )
+        for i in range(draw(st.integers(1, 6)))
+    ]
+    exps = [
+        expert(f"X{j}", draw(codes), ecosystems=draw(eco), keywords=draw(lists), profile=draw(text))
+        for j in range(draw(st.integers(1, 6)))
+    ]
     return frame("proposals", props), frame("experts", exps)
 
 
 @settings(max_examples=25, deadline=None)
 @given(calls(), st.randoms(use_true_random=False))
-def test_affinity_range_shape_and_column_order(call: tuple[pl.DataFrame, pl.DataFrame],
-                                               rnd: Any) -> None:
+def test_affinity_range_shape_and_column_order(
+    call: tuple[pl.DataFrame, pl.DataFrame], rnd: Any
+) -> None:
     props, exps = call
     aff = compute_affinity(props, exps)
     assert aff.shape == (props.height, exps.height) and aff.dtype == np.float32
@@ -186,15 +258,22 @@ def test_affinity_range_shape_and_column_order(call: tuple[pl.DataFrame, pl.Data
 
 def test_tokenize() -> None:
     assert tokenize("The Universities of Wien, and their Studies!") == [
-        "university", "wien", "study"]
+        "university",
+        "wien",
+        "study",
+    ]
     assert tokenize("Électricité") == ["electricite"]
     assert tokenize("solar cells", bigrams=True) == ["solar", "cell", "solar cell"]
 
 
 @pytest.mark.parametrize("weighting", ["tfidf", "bm25"])
 def test_tfidf_rows_are_unit_and_identical_texts_score_one(weighting: Any) -> None:
-    docs = ["solar energy storage", "teacher training in schools", "solar energy storage",
-            "the of and"]
+    docs = [
+        "solar energy storage",
+        "teacher training in schools",
+        "solar energy storage",
+        "the of and",
+    ]
     model = fit_text_model(docs, weighting=weighting)
     m = transform(model, docs)
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
@@ -204,13 +283,20 @@ def test_tfidf_rows_are_unit_and_identical_texts_score_one(weighting: Any) -> No
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.integers(1, 4), st.lists(st.integers(0, 3), min_size=1, max_size=12),
-       st.sampled_from(["max", "mean", "topk"]), st.integers(1, 4), st.data())
-def test_aggregate_by_owner_matches_brute_force(q: int, owner: list[int], how: Any, k: int,
-                                                data: st.DataObject) -> None:
+@given(
+    st.integers(1, 4),
+    st.lists(st.integers(0, 3), min_size=1, max_size=12),
+    st.sampled_from(["max", "mean", "topk"]),
+    st.integers(1, 4),
+    st.data(),
+)
+def test_aggregate_by_owner_matches_brute_force(
+    q: int, owner: list[int], how: Any, k: int, data: st.DataObject
+) -> None:
     n_owners = 4
-    values = data.draw(st.lists(st.floats(0, 1, width=32), min_size=q * len(owner),
-                                max_size=q * len(owner)))
+    values = data.draw(
+        st.lists(st.floats(0, 1, width=32), min_size=q * len(owner), max_size=q * len(owner))
+    )
     sim = np.array(values, dtype=np.float32).reshape(q, len(owner))
     out = aggregate_by_owner(sim, np.array(owner), n_owners, how=how, k=k)
     for r in range(n_owners):
@@ -224,8 +310,11 @@ def test_aggregate_by_owner_matches_brute_force(q: int, owner: list[int], how: A
 def test_profile_similarity_prefers_the_author_of_similar_papers() -> None:
     sim = profile_similarity(
         ["graph neural networks for molecules"],
-        [["medieval history of trade", "archives"],
-         ["graph neural networks", "molecules property prediction", "poetry"]])
+        [
+            ["medieval history of trade", "archives"],
+            ["graph neural networks", "molecules property prediction", "poetry"],
+        ],
+    )
     assert sim.shape == (1, 2) and sim[0, 1] > sim[0, 0]
 
 
@@ -246,9 +335,14 @@ def test_embedding_backend_caches_by_text_hash(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again.embed(texts), first)
     assert again._model is None
     props = frame("proposals", [proposal("P1", ["0714"], title="Recycling lithium batteries")])
-    exps = frame("experts", [expert("X", ["0714"], profile="Medieval manuscripts."),
-                             expert("Y", ["0714"], profile="Battery recycling processes."),
-                             expert("Z", ["0714"])])
+    exps = frame(
+        "experts",
+        [
+            expert("X", ["0714"], profile="Medieval manuscripts."),
+            expert("Y", ["0714"], profile="Battery recycling processes."),
+            expert("Z", ["0714"]),
+        ],
+    )
     sim = expert_similarity(props, exps, backend)
     assert sim.shape == (1, 3) and sim[0, 1] > sim[0, 0] and sim[0, 2] == 0.0
     aff = compute_affinity(props, exps, text_similarity=sim)

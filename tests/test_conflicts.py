@@ -25,25 +25,56 @@ def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
 
 
 def proposal(pid: str, language: str = "en") -> dict[str, Any]:
-    return {"proposal_id": pid, "lot": "L1", "title": f"T {pid}", "language": language,
-            "fields": ["0714"], "requested_eur": 1.0}
+    return {
+        "proposal_id": pid,
+        "lot": "L1",
+        "title": f"T {pid}",
+        "language": language,
+        "fields": ["0714"],
+        "requested_eur": 1.0,
+    }
 
 
-def partner(pid: str, org_id: str | None, name: str, country: str = "BE",
-            role: str = "partner") -> dict[str, Any]:
-    return {"proposal_id": pid, "org_id": org_id, "org_name": name, "country": country,
-            "role": role}
+def partner(
+    pid: str, org_id: str | None, name: str, country: str = "BE", role: str = "partner"
+) -> dict[str, Any]:
+    return {
+        "proposal_id": pid,
+        "org_id": org_id,
+        "org_name": name,
+        "country": country,
+        "role": role,
+    }
 
 
-def expert(eid: str, org_id: str | None = None, name: str = "Independent Consulting",
-           country: str = "FR", languages: tuple[str, ...] = ("en",)) -> dict[str, Any]:
-    return {"expert_id": eid, "name": eid, "email": f"{eid}@x.eu", "org_id": org_id,
-            "org_name": name, "country": country, "languages": list(languages),
-            "fields": ["0714"], "max_load": 5}
+def expert(
+    eid: str,
+    org_id: str | None = None,
+    name: str = "Independent Consulting",
+    country: str = "FR",
+    languages: tuple[str, ...] = ("en",),
+) -> dict[str, Any]:
+    return {
+        "expert_id": eid,
+        "name": eid,
+        "email": f"{eid}@x.eu",
+        "org_id": org_id,
+        "org_name": name,
+        "country": country,
+        "languages": list(languages),
+        "fields": ["0714"],
+        "max_load": 5,
+    }
 
 
-def declared(eid: str, kind: str, *, pid: str | None = None, org: str | None = None,
-             since: date | None = None) -> dict[str, Any]:
+def declared(
+    eid: str,
+    kind: str,
+    *,
+    pid: str | None = None,
+    org: str | None = None,
+    since: date | None = None,
+) -> dict[str, Any]:
     return {"expert_id": eid, "proposal_id": pid, "org_id": org, "kind": kind, "since": since}
 
 
@@ -53,44 +84,65 @@ def pairs(result: pl.DataFrame, reason: str | None = None) -> set[tuple[str, str
     return set(zip(result["proposal_id"], result["expert_id"], strict=True))
 
 
-def run(props: list[dict[str, Any]], parts: list[dict[str, Any]], exps: list[dict[str, Any]],
-        decl: list[dict[str, Any]] | None = None, **kw: Any) -> pl.DataFrame:
-    return find_conflicts(frame("proposals", props), frame("partners", parts),
-                          frame("experts", exps),
-                          frame("conflicts", decl) if decl is not None else None,
-                          today=kw.pop("today", TODAY), **kw)
+def run(
+    props: list[dict[str, Any]],
+    parts: list[dict[str, Any]],
+    exps: list[dict[str, Any]],
+    decl: list[dict[str, Any]] | None = None,
+    **kw: Any,
+) -> pl.DataFrame:
+    return find_conflicts(
+        frame("proposals", props),
+        frame("partners", parts),
+        frame("experts", exps),
+        frame("conflicts", decl) if decl is not None else None,
+        today=kw.pop("today", TODAY),
+        **kw,
+    )
 
 
 def test_org_id_match_names_the_organisation_and_role() -> None:
-    out = run([proposal("P1"), proposal("P2")],
-              [partner("P1", "E12345678", "Ghent University", role="coordinator"),
-               partner("P2", "999999999", "Other Org")],
-              [expert("X1", "E12345678", "Ghent University"),
-               expert("X2", "111111111", "Elsewhere")])
+    out = run(
+        [proposal("P1"), proposal("P2")],
+        [
+            partner("P1", "E12345678", "Ghent University", role="coordinator"),
+            partner("P2", "999999999", "Other Org"),
+        ],
+        [expert("X1", "E12345678", "Ghent University"), expert("X2", "111111111", "Elsewhere")],
+    )
     assert pairs(out) == {("P1", "X1")}
     row = out.row(0, named=True)
     assert row["reason"] == "organisation"
     assert "E12345678 (Ghent University)" in row["detail"] and "coordinator of P1" in row["detail"]
 
 
-@pytest.mark.parametrize(("expert_org", "partner_org"), [
-    ("Univ. of Ghent", "Ghent University"),
-    ("Universiteit Gent", "Ghent University (UGent)"),
-    ("Universität Wien", "University of Vienna"),
-    ("ACME Consulting GmbH", "Acme consulting S.A."),
-    ("Technische Universität München", "Technical University of Munich"),
-])
+@pytest.mark.parametrize(
+    ("expert_org", "partner_org"),
+    [
+        ("Univ. of Ghent", "Ghent University"),
+        ("Universiteit Gent", "Ghent University (UGent)"),
+        ("Universität Wien", "University of Vienna"),
+        ("ACME Consulting GmbH", "Acme consulting S.A."),
+        ("Technische Universität München", "Technical University of Munich"),
+    ],
+)
 def test_name_variants_match_when_an_id_is_missing(expert_org: str, partner_org: str) -> None:
-    out = run([proposal("P1")], [partner("P1", None, partner_org)],
-              [expert("X1", "E00000001", expert_org)])
+    out = run(
+        [proposal("P1")],
+        [partner("P1", None, partner_org)],
+        [expert("X1", "E00000001", expert_org)],
+    )
     assert pairs(out, "organisation_name") == {("P1", "X1")}
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("University of Vienna", "University of Applied Sciences Vienna"),
-    ("KU Leuven", "UCLouvain"),
-    ("Ghent University", "University of Antwerp"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("University of Vienna", "University of Applied Sciences Vienna"),
+        ("KU Leuven", "UCLouvain"),
+        ("Ghent University", "University of Antwerp"),
+    ],
+)
 def test_different_organisations_do_not_match(a: str, b: str) -> None:
     out = run([proposal("P1")], [partner("P1", None, a)], [expert("X1", None, b)])
     assert out.height == 0
@@ -98,30 +150,45 @@ def test_different_organisations_do_not_match(a: str, b: str) -> None:
 
 def test_names_are_not_compared_when_both_ids_are_known() -> None:
     # two different PICs under the same name are two organisations
-    out = run([proposal("P1")], [partner("P1", "111111111", "Ghent University")],
-              [expert("X1", "222222222", "Ghent University")])
+    out = run(
+        [proposal("P1")],
+        [partner("P1", "111111111", "Ghent University")],
+        [expert("X1", "222222222", "Ghent University")],
+    )
     assert out.height == 0
 
 
-@pytest.mark.parametrize(("kind", "years_ago", "conflicts"), [
-    ("employment", 2, True), ("employment", 4, False),
-    ("collaboration", 2, True), ("collaboration", 4, False),
-    ("employment", None, True),
-])
-def test_employment_and_collaboration_window(kind: str, years_ago: int | None,
-                                             conflicts: bool) -> None:
+@pytest.mark.parametrize(
+    ("kind", "years_ago", "conflicts"),
+    [
+        ("employment", 2, True),
+        ("employment", 4, False),
+        ("collaboration", 2, True),
+        ("collaboration", 4, False),
+        ("employment", None, True),
+    ],
+)
+def test_employment_and_collaboration_window(
+    kind: str, years_ago: int | None, conflicts: bool
+) -> None:
     since = None if years_ago is None else years_before(TODAY, years_ago)
-    out = run([proposal("P1"), proposal("P2")],
-              [partner("P1", "E1", "Org One"), partner("P2", "E2", "Org Two")],
-              [expert("X1")], [declared("X1", kind, org="E1", since=since)])
+    out = run(
+        [proposal("P1"), proposal("P2")],
+        [partner("P1", "E1", "Org One"), partner("P2", "E2", "Org Two")],
+        [expert("X1")],
+        [declared("X1", kind, org="E1", since=since)],
+    )
     assert pairs(out, kind) == ({("P1", "X1")} if conflicts else set())
 
 
 def test_window_boundary_and_parameter() -> None:
     props, parts, exps = [proposal("P1")], [partner("P1", "E1", "Org")], [expert("X1")]
     exactly = [declared("X1", "employment", org="E1", since=years_before(TODAY, 3))]
-    day_less = [declared("X1", "employment", org="E1",
-                         since=date(TODAY.year - 3, TODAY.month, TODAY.day + 1))]
+    day_less = [
+        declared(
+            "X1", "employment", org="E1", since=date(TODAY.year - 3, TODAY.month, TODAY.day + 1)
+        )
+    ]
     assert run(props, parts, exps, exactly).height == 0
     assert run(props, parts, exps, day_less).height == 1
     assert run(props, parts, exps, exactly, window_years=5).height == 1
@@ -129,11 +196,17 @@ def test_window_boundary_and_parameter() -> None:
 
 def test_declared_per_proposal_and_per_organisation() -> None:
     props = [proposal("P1"), proposal("P2"), proposal("P3")]
-    parts = [partner("P1", "E1", "Org One"), partner("P2", "E1", "Org One"),
-             partner("P3", "E3", "Org Three")]
+    parts = [
+        partner("P1", "E1", "Org One"),
+        partner("P2", "E1", "Org One"),
+        partner("P3", "E3", "Org Three"),
+    ]
     exps = [expert("X1"), expert("X2")]
-    decl = [declared("X1", "declared", pid="P3"), declared("X2", "family", org="E1"),
-            declared("X2", "preparation", pid="P3")]
+    decl = [
+        declared("X1", "declared", pid="P3"),
+        declared("X2", "family", org="E1"),
+        declared("X2", "preparation", pid="P3"),
+    ]
     out = run(props, parts, exps, decl)
     assert pairs(out, "declared") == {("P3", "X1")}
     assert pairs(out, "family") == {("P1", "X2"), ("P2", "X2")}
@@ -141,9 +214,15 @@ def test_declared_per_proposal_and_per_organisation() -> None:
 
 
 def test_language() -> None:
-    out = run([proposal("P1", "de"), proposal("P2", "en")], [],
-              [expert("X1", languages=("en", "fr")), expert("X2", languages=("de", "en")),
-               expert("X3", languages=())])
+    out = run(
+        [proposal("P1", "de"), proposal("P2", "en")],
+        [],
+        [
+            expert("X1", languages=("en", "fr")),
+            expert("X2", languages=("de", "en")),
+            expert("X3", languages=()),
+        ],
+    )
     assert pairs(out, "language") == {("P1", "X1"), ("P1", "X3"), ("P2", "X3")}
     detail = out.filter((pl.col("proposal_id") == "P1") & (pl.col("expert_id") == "X1"))["detail"]
     assert detail.item() == "proposal is in de; expert reads en, fr"
@@ -151,8 +230,10 @@ def test_language() -> None:
 
 def test_coordinator_country_only_when_asked() -> None:
     props = [proposal("P1")]
-    parts = [partner("P1", "E1", "Org", country="BE", role="coordinator"),
-             partner("P1", "E2", "Org Two", country="FR")]
+    parts = [
+        partner("P1", "E1", "Org", country="BE", role="coordinator"),
+        partner("P1", "E2", "Org Two", country="FR"),
+    ]
     exps = [expert("X1", country="BE"), expert("X2", country="FR")]
     assert run(props, parts, exps).height == 0
     on = run(props, parts, exps, exclude_coordinator_country=True)
@@ -160,9 +241,12 @@ def test_coordinator_country_only_when_asked() -> None:
 
 
 def test_several_reasons_for_one_pair_are_kept_and_sorted() -> None:
-    out = run([proposal("P1", "de")], [partner("P1", "E1", "Ghent University")],
-              [expert("X1", "E1", "Ghent University", languages=("en",))],
-              [declared("X1", "declared", pid="P1")])
+    out = run(
+        [proposal("P1", "de")],
+        [partner("P1", "E1", "Ghent University")],
+        [expert("X1", "E1", "Ghent University", languages=("en",))],
+        [declared("X1", "declared", pid="P1")],
+    )
     assert out["reason"].to_list() == ["declared", "language", "organisation"]
     assert out.columns == ["proposal_id", "expert_id", "reason", "detail"]
 
@@ -172,8 +256,12 @@ def test_bad_input_is_reported_clearly() -> None:
     with pytest.raises(ValueError, match="window_years"):
         run(props, parts, exps, window_years=-1)
     with pytest.raises(ValueError, match="experts table lacks the column"):
-        find_conflicts(frame("proposals", props), frame("partners", parts),
-                       frame("experts", exps).drop("languages"), today=TODAY)
+        find_conflicts(
+            frame("proposals", props),
+            frame("partners", parts),
+            frame("experts", exps).drop("languages"),
+            today=TODAY,
+        )
 
 
 def test_org_key_examples() -> None:
@@ -190,15 +278,27 @@ def calls(draw: st.DrawFn) -> tuple[list[dict[str, Any]], ...]:
     n_e = draw(st.integers(1, 5))
     props = [proposal(f"P{i}", draw(st.sampled_from(["en", "de"]))) for i in range(n_p)]
     orgs = st.tuples(st.sampled_from([None, "E1", "E2", "E3"]), st.sampled_from(ORGS))
-    parts = [partner(f"P{i}", *draw(orgs), role=draw(st.sampled_from(["coordinator", "partner"])))
-             for i in range(n_p) for _ in range(draw(st.integers(0, 3)))]
-    exps = [expert(f"X{j}", *draw(orgs),
-                   languages=tuple(draw(st.sets(st.sampled_from(["en", "de"]), max_size=2))))
-            for j in range(n_e)]
-    decl = [declared(f"X{draw(st.integers(0, n_e - 1))}",
-                     draw(st.sampled_from(["declared", "employment", "family"])),
-                     pid=f"P{draw(st.integers(0, n_p - 1))}")
-            for _ in range(draw(st.integers(0, 3)))]
+    parts = [
+        partner(f"P{i}", *draw(orgs), role=draw(st.sampled_from(["coordinator", "partner"])))
+        for i in range(n_p)
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    exps = [
+        expert(
+            f"X{j}",
+            *draw(orgs),
+            languages=tuple(draw(st.sets(st.sampled_from(["en", "de"]), max_size=2))),
+        )
+        for j in range(n_e)
+    ]
+    decl = [
+        declared(
+            f"X{draw(st.integers(0, n_e - 1))}",
+            draw(st.sampled_from(["declared", "employment", "family"])),
+            pid=f"P{draw(st.integers(0, n_p - 1))}",
+        )
+        for _ in range(draw(st.integers(0, 3)))
+    ]
     return props, parts, exps, decl
 
 
@@ -216,11 +316,19 @@ def test_invariants(call: tuple[list[dict[str, Any]], ...], coord: bool) -> None
     plain = run(props, parts, exps, decl)
     assert pairs(plain) <= pairs(out)
     # every same-id pair is found, brute force over the small call
-    expected = {(p["proposal_id"], e["expert_id"]) for p in parts for e in exps
-                if p["org_id"] is not None and p["org_id"] == e["org_id"]}
+    expected = {
+        (p["proposal_id"], e["expert_id"])
+        for p in parts
+        for e in exps
+        if p["org_id"] is not None and p["org_id"] == e["org_id"]
+    }
     assert pairs(out, "organisation") == expected
-    readable = {(p["proposal_id"], e["expert_id"]) for p in props for e in exps
-                if p["language"] not in e["languages"]}
+    readable = {
+        (p["proposal_id"], e["expert_id"])
+        for p in props
+        for e in exps
+        if p["language"] not in e["languages"]
+    }
     assert pairs(out, "language") == readable
     # the mask marks exactly the pairs found
     pids = [p["proposal_id"] for p in props]
@@ -230,12 +338,30 @@ def test_invariants(call: tuple[list[dict[str, Any]], ...], coord: bool) -> None
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.sampled_from(["University", "of", "Ghent", "Applied", "Sciences", "Wien",
-                                 "Institute", "Technology", "GmbH", "Acme", "Ltd."]),
-                min_size=1, max_size=6),
-       st.randoms(use_true_random=False), st.sampled_from([" ", ", ", " - ", "  "]))
-def test_org_key_ignores_order_case_and_punctuation(words: list[str], rnd: Any,
-                                                    sep: str) -> None:
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "University",
+                "of",
+                "Ghent",
+                "Applied",
+                "Sciences",
+                "Wien",
+                "Institute",
+                "Technology",
+                "GmbH",
+                "Acme",
+                "Ltd.",
+            ]
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.randoms(use_true_random=False),
+    st.sampled_from([" ", ", ", " - ", "  "]),
+)
+def test_org_key_ignores_order_case_and_punctuation(words: list[str], rnd: Any, sep: str) -> None:
     shuffled = words[:]
     rnd.shuffle(shuffled)
     variant = sep.join(w.upper() if rnd.random() < 0.5 else w.lower() for w in shuffled)

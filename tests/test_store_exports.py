@@ -27,15 +27,9 @@ from evalpanel.store.exports import (
     neutralise,
     write_frame,
 )
+from tests.store_fixtures import World, publish, scores, task_of
 
-try:
-    from tests.store_fixtures import *  # noqa: F403
-    from tests.store_fixtures import World, publish, scores, task_of
-except ImportError:  # a checkout where tests/ is not a package
-    from store_fixtures import *  # type: ignore[no-redef]  # noqa: F403
-    from store_fixtures import World, publish, scores, task_of  # type: ignore[no-redef]
-
-EVIL = ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", "=HYPERLINK(\"http://x\")"]
+EVIL = ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", '=HYPERLINK("http://x")']
 
 
 @given(st.lists(st.text(max_size=12), max_size=20))
@@ -81,29 +75,44 @@ def test_every_export_of_a_call(world: World, tmp_path: Path) -> None:
     for e in ("E03", "E04"):
         t = task_of(world, "P03", e)
         accept_task(world.engine, world.experts[e], t)
-        save_draft(world.engine, world.experts[e], t,
-                   scores({"relevance": 20}, "=cmd|' /C calc'!A0"), expected_version=0)
+        save_draft(
+            world.engine,
+            world.experts[e],
+            t,
+            scores({"relevance": 20}, "=cmd|' /C calc'!A0"),
+            expected_version=0,
+        )
         submit_evaluation(world.engine, world.experts[e], t, expected_version=1)
     cid = start_consolidation(world.engine, world.manager, world.call_id, "P03", "E03")
-    v = save_consensus(world.engine, world.experts["E03"], cid, scores({"relevance": 20}, "+1"),
-                       "-ok", expected_version=0)
+    v = save_consensus(
+        world.engine,
+        world.experts["E03"],
+        cid,
+        scores({"relevance": 20}, "+1"),
+        "-ok",
+        expected_version=0,
+    )
     submit_consensus(world.engine, world.experts["E03"], cid, expected_version=v)
     approve_consensus(world.engine, world.experts["E04"], cid, expected_version=v)
     for suffix in (".csv", ".xlsx"):
         m, call = world.manager, world.call_id
         paths = {
             "assignment": export_assignment(world.engine, m, call, tmp_path / f"a{suffix}"),
-            "queues": export_queues(world.engine, world.experts["E03"], call,
-                                    tmp_path / f"q{suffix}"),
+            "queues": export_queues(
+                world.engine, world.experts["E03"], call, tmp_path / f"q{suffix}"
+            ),
             "scores": export_scores(world.engine, m, call, tmp_path / f"s{suffix}"),
             "consolidated": export_consolidated(world.engine, m, call, tmp_path / f"c{suffix}"),
-            "ranking": export_ranking(pl.DataFrame({"proposal_id": ["P03"], "rank": [1]}),
-                                      tmp_path / f"r{suffix}"),
+            "ranking": export_ranking(
+                pl.DataFrame({"proposal_id": ["P03"], "rank": [1]}), tmp_path / f"r{suffix}"
+            ),
             "audit": export_audit(world.engine, m, call, tmp_path / f"l{suffix}"),
         }
         read = pl.read_csv if suffix == ".csv" else pl.read_excel
-        frames = {k: read(p, infer_schema_length=0) if suffix == ".csv" else read(p)
-                  for k, p in paths.items()}
+        frames = {
+            k: read(p, infer_schema_length=0) if suffix == ".csv" else read(p)
+            for k, p in paths.items()
+        }
         assert frames["assignment"].height == 2
         assert frames["queues"]["expert_id"].to_list() == ["E03"]
         assert frames["scores"]["comment"].to_list() == ["'=cmd|' /C calc'!A0"] * 2

@@ -16,19 +16,15 @@ from evalpanel.store import (
     import_call,
 )
 from evalpanel.store.tables import calls, metadata, proposals
-
-try:
-    from tests.store_fixtures import *  # noqa: F403
-    from tests.store_fixtures import World, make_call, publish
-except ImportError:  # a checkout where tests/ is not a package
-    from store_fixtures import *  # type: ignore[no-redef]  # noqa: F403
-    from store_fixtures import World, make_call, publish  # type: ignore[no-redef]
+from tests.store_fixtures import World, make_call, publish
 
 
 def _counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                for t in metadata.sorted_tables}
+        return {
+            t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+            for t in metadata.sorted_tables
+        }
 
 
 def test_import_round_trips_every_frame(engine: sa.Engine) -> None:
@@ -40,8 +36,9 @@ def test_import_round_trips_every_frame(engine: sa.Engine) -> None:
     for name in ("proposals", "partners", "experts", "conflicts", "affinity", "scores"):
         expected = getattr(call, name)
         assert expected is not None
-        assert_frame_equal(getattr(back, name), expected.sort(expected.columns[:2]),
-                           check_row_order=False)
+        assert_frame_equal(
+            getattr(back, name), expected.sort(expected.columns[:2]), check_row_order=False
+        )
 
 
 def test_import_without_optional_tables(engine: sa.Engine) -> None:
@@ -65,8 +62,12 @@ def test_second_import_is_refused_and_changes_nothing(engine: sa.Engine) -> None
 def test_replace_updates_without_duplicates(engine: sa.Engine) -> None:
     import_call(engine, make_call(n_proposals=4))
     smaller = make_call(n_proposals=3, title="Corrected title")
-    smaller = dataclasses.replace(smaller, proposals=smaller.proposals.with_columns(
-        title=pl.concat_str(pl.lit("Renamed "), "proposal_id")))
+    smaller = dataclasses.replace(
+        smaller,
+        proposals=smaller.proposals.with_columns(
+            title=pl.concat_str(pl.lit("Renamed "), "proposal_id")
+        ),
+    )
     import_call(engine, smaller, replace=True)
     back = call_folder(engine, SYSTEM, "AFI-2026")
     assert back.proposals["title"].to_list() == ["Renamed P01", "Renamed P02", "Renamed P03"]
@@ -74,8 +75,7 @@ def test_replace_updates_without_duplicates(engine: sa.Engine) -> None:
     assert counts["calls"] == 1
     assert counts["proposals"] == 3
     assert counts["partners"] == smaller.partners.height
-    assert counts["affinities"] == (smaller.affinity.height if smaller.affinity is not None
-                                    else 0)
+    assert counts["affinities"] == (smaller.affinity.height if smaller.affinity is not None else 0)
     with engine.connect() as conn:
         assert conn.execute(sa.select(calls.c.title)).scalar() == "Corrected title"
     log = audit_frame(engine, SYSTEM, "AFI-2026")
@@ -93,8 +93,12 @@ def test_replace_refuses_to_drop_a_proposal_with_tasks(world: World) -> None:
 def test_a_failing_import_leaves_nothing(engine: sa.Engine) -> None:
     call = make_call()
     assert call.affinity is not None
-    bad_affinity = pl.concat([call.affinity, pl.DataFrame(
-        {"proposal_id": ["P99"], "expert_id": ["E01"], "affinity": [0.5]})])
+    bad_affinity = pl.concat(
+        [
+            call.affinity,
+            pl.DataFrame({"proposal_id": ["P99"], "expert_id": ["E01"], "affinity": [0.5]}),
+        ]
+    )
     broken = dataclasses.replace(call, affinity=bad_affinity)
     with pytest.raises(sa.exc.IntegrityError):
         import_call(engine, broken)

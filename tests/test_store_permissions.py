@@ -30,13 +30,7 @@ from evalpanel.store import (
     submit_evaluation,
 )
 from evalpanel.store.audit import Actor
-
-try:
-    from tests.store_fixtures import *  # noqa: F403
-    from tests.store_fixtures import World, pairs, publish, scores, task_of
-except ImportError:  # a checkout where tests/ is not a package
-    from store_fixtures import *  # type: ignore[no-redef]  # noqa: F403
-    from store_fixtures import World, pairs, publish, scores, task_of  # type: ignore[no-redef]
+from tests.store_fixtures import World, pairs, publish, scores, task_of
 
 FIRST = [("P01", "E03"), ("P01", "E04"), ("P02", "E03"), ("P02", "E05")]
 
@@ -76,11 +70,19 @@ def test_the_proposal_opens_only_after_accepting_without_conflict(world: World) 
     assert get_proposal(world.engine, e03, world.call_id, "P01")["title"] == "Proposal 1"
     _refused(world, lambda: get_proposal(world.engine, e03, world.call_id, "P03"))
     _refused(world, lambda: get_evaluation(world.engine, e04, task))
-    _refused(world, lambda: save_draft(world.engine, e04, task, scores({"q": 1}),
-                                       expected_version=0))
+    _refused(
+        world, lambda: save_draft(world.engine, e04, task, scores({"q": 1}), expected_version=0)
+    )
     # A conflict declared later closes the proposal again.
-    declare_conflict(world.engine, e03, world.call_id, "E03", proposal_id="P01",
-                     kind="family", note="my cousin coordinates it")
+    declare_conflict(
+        world.engine,
+        e03,
+        world.call_id,
+        "E03",
+        proposal_id="P01",
+        kind="family",
+        note="my cousin coordinates it",
+    )
     _refused(world, lambda: get_proposal(world.engine, e03, world.call_id, "P01"))
     assert len(get_proposal(world.engine, world.manager, world.call_id, "P01")["partners"]) == 2
 
@@ -91,18 +93,15 @@ def test_peer_scores_open_after_submitting_and_only_in_consolidation(world: Worl
     for expert in ("E03", "E04"):
         task = task_of(world, "P01", expert)
         accept_task(world.engine, world.experts[expert], task)
-        save_draft(world.engine, world.experts[expert], task, scores({"q": 10}),
-                   expected_version=0)
+        save_draft(world.engine, world.experts[expert], task, scores({"q": 10}), expected_version=0)
     submit_evaluation(world.engine, e03, task_of(world, "P01", "E03"), expected_version=1)
     _refused(world, lambda: peer_scores(world.engine, e04, world.call_id, "P01"), "submitting")
-    _refused(world, lambda: peer_scores(world.engine, e03, world.call_id, "P01"),
-             "consolidation")
+    _refused(world, lambda: peer_scores(world.engine, e03, world.call_id, "P01"), "consolidation")
     submit_evaluation(world.engine, e04, task_of(world, "P01", "E04"), expected_version=1)
     start_consolidation(world.engine, world.manager, world.call_id, "P01", "E03")
     seen = peer_scores(world.engine, e03, world.call_id, "P01")
     assert set(seen["expert_id"]) == {"E03", "E04"}
-    _refused(world, lambda: peer_scores(world.engine, world.experts["E05"], world.call_id,
-                                        "P01"))
+    _refused(world, lambda: peer_scores(world.engine, world.experts["E05"], world.call_id, "P01"))
 
 
 def test_managers_see_only_their_calls(world: World) -> None:
@@ -111,9 +110,20 @@ def test_managers_see_only_their_calls(world: World) -> None:
     _refused(world, lambda: call_folder(world.engine, out, world.call_id))
     _refused(world, lambda: audit_frame(world.engine, out, world.call_id))
     _refused(world, lambda: audit_frame(world.engine, world.experts["E03"], world.call_id))
-    _refused(world, lambda: create_batch(world.engine, world.experts["E03"], world.call_id,
-                                         pairs([("P01", "E03")]), solver="x", parameters={},
-                                         seed=None, summary={}, elapsed_s=0.0))
+    _refused(
+        world,
+        lambda: create_batch(
+            world.engine,
+            world.experts["E03"],
+            world.call_id,
+            pairs([("P01", "E03")]),
+            solver="x",
+            parameters={},
+            seed=None,
+            summary={},
+            elapsed_s=0.0,
+        ),
+    )
     _refused(world, lambda: create_user(world.engine, world.manager, "boss", "manager"))
     assert audit_frame(world.engine, world.manager, world.call_id).height > 0
 
@@ -121,8 +131,14 @@ def test_managers_see_only_their_calls(world: World) -> None:
 def test_rehearsals_are_blind_and_private(world: World) -> None:
     colleague = Actor(create_user(world.engine, SYSTEM, "colleague", "applicant"), "applicant")
     other = Actor(create_user(world.engine, SYSTEM, "stranger", "applicant"), "applicant")
-    rid = create_rehearsal(world.engine, world.applicant, "erasmus-afi", "Our alliance",
-                           "What we plan", [colleague.user_id or 0, world.applicant.user_id or 0])
+    rid = create_rehearsal(
+        world.engine,
+        world.applicant,
+        "erasmus-afi",
+        "Our alliance",
+        "What we plan",
+        [colleague.user_id or 0, world.applicant.user_id or 0],
+    )
     save_rehearsal_scores(world.engine, colleague, rid, scores({"relevance": 20}), submit=True)
     save_rehearsal_scores(world.engine, world.applicant, rid, scores({"relevance": 14}))
     own = rehearsal_view(world.engine, world.applicant, rid)
@@ -151,8 +167,7 @@ def test_writes_are_audited_in_their_transaction(world: World) -> None:
     assert log.height == before, "a refused write must leave no audit line"
     save_draft(world.engine, e03, task, scores({"q": 5}), expected_version=1)
     last = audit_frame(world.engine, world.manager, world.call_id).row(-1, named=True)
-    assert (last["action"], last["role"], last["user_id"]) == ("save_draft", "expert",
-                                                               e03.user_id)
+    assert (last["action"], last["role"], last["user_id"]) == ("save_draft", "expert", e03.user_id)
     assert '"version": 1' in last["before"] and '"score": 5.0' in last["after"]
     actions = set(log["action"])
     assert {"import", "create", "publish", "accepted", "save_draft"} <= actions

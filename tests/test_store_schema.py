@@ -7,17 +7,13 @@ from alembic.runtime.migration import MigrationContext
 from evalpanel.store.engine import current_revision, head_revision, make_engine, upgrade
 from evalpanel.store.tables import metadata
 
-try:
-    from tests.store_fixtures import *  # noqa: F403
-except ImportError:  # a checkout where tests/ is not a package
-    from store_fixtures import *  # type: ignore[no-redef]  # noqa: F403
-
 
 def test_migrations_produce_the_metadata_schema(engine: sa.Engine) -> None:
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                     "compare_server_default": True})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
         assert compare_metadata(ctx, metadata) == []
     assert set(sa.inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
 

@@ -35,21 +35,23 @@ from evalpanel.store import (
     submit_evaluation,
 )
 from evalpanel.store.tables import evaluation_scores, evaluations
-
-try:
-    from tests.store_fixtures import *  # noqa: F403
-    from tests.store_fixtures import World, pairs, publish, scores, task_of
-except ImportError:  # a checkout where tests/ is not a package
-    from store_fixtures import *  # type: ignore[no-redef]  # noqa: F403
-    from store_fixtures import World, pairs, publish, scores, task_of  # type: ignore[no-redef]
+from tests.store_fixtures import World, pairs, publish, scores, task_of
 
 FIRST = [("P01", "E03"), ("P01", "E04"), ("P02", "E03"), ("P02", "E05")]
 
 
 def _batch(w: World, rows: list[tuple[str, str]], seed: int = 7) -> int:
-    return create_batch(w.engine, w.manager, w.call_id, pairs(rows), solver="min-cost-flow",
-                        parameters={"k": 2, "mode": "max-total"}, seed=seed,
-                        summary={"coverage": 1.0}, elapsed_s=0.25)
+    return create_batch(
+        w.engine,
+        w.manager,
+        w.call_id,
+        pairs(rows),
+        solver="min-cost-flow",
+        parameters={"k": 2, "mode": "max-total"},
+        seed=seed,
+        summary={"coverage": 1.0},
+        elapsed_s=0.25,
+    )
 
 
 def _keys(frame: pl.DataFrame) -> set[tuple[str, str]]:
@@ -61,8 +63,9 @@ def test_batch_preview_is_a_change_set_and_publish_applies_it(world: World) -> N
     second = [("P01", "E03"), ("P01", "E05"), ("P02", "E03"), ("P02", "E05"), ("P03", "E06")]
     batch = _batch(world, second)
     changes = batch_changes(world.engine, world.manager, batch)
-    by_change = {c: _keys(changes.filter(pl.col("change") == c))
-                 for c in ("added", "kept", "removed")}
+    by_change = {
+        c: _keys(changes.filter(pl.col("change") == c)) for c in ("added", "kept", "removed")
+    }
     assert by_change["added"] == set(second) - set(FIRST)
     assert by_change["kept"] == set(second) & set(FIRST)
     assert by_change["removed"] == set(FIRST) - set(second)
@@ -139,17 +142,21 @@ def test_draft_versions_submission_and_correction(world: World) -> None:
     submit_evaluation(world.engine, me, task, expected_version=cv + 1)
     assert scores_frame(world.engine, world.manager, world.call_id)["score"].to_list() == [15.0]
     with world.engine.connect() as conn:
-        kept = conn.execute(sa.select(evaluations.c.version_no, evaluation_scores.c.score)
-                            .join(evaluation_scores).where(evaluations.c.task_id == task)
-                            .order_by(evaluations.c.version_no)).all()
+        kept = conn.execute(
+            sa.select(evaluations.c.version_no, evaluation_scores.c.score)
+            .join(evaluation_scores)
+            .where(evaluations.c.task_id == task)
+            .order_by(evaluations.c.version_no)
+        ).all()
     assert [tuple(r) for r in kept] == [(1, 12.0), (2, 15.0)]
 
 
 def test_decline_opens_a_replacement_that_the_manager_confirms(world: World) -> None:
     publish(world, FIRST)
     task = task_of(world, "P02", "E05")
-    rid = decline_task(world.engine, world.experts["E05"], task, "my former employer",
-                       kind="employment")
+    rid = decline_task(
+        world.engine, world.experts["E05"], task, "my former employer", kind="employment"
+    )
     pending = list_replacements(world.engine, world.manager, world.call_id, state="pending")
     assert pending["replacement_id"].to_list() == [rid]
     assert pending["expert_id"].to_list() == ["E05"]
@@ -165,23 +172,37 @@ def test_decline_opens_a_replacement_that_the_manager_confirms(world: World) -> 
     assert row["expert_id"].item() == "E06" and row["origin"].item() == "replacement"
     assert tasks.filter(pl.col("task_id") == task)["state"].item() == "declined"
     assert list_replacements(world.engine, world.manager, world.call_id)["state"].to_list() == [
-        "applied"]
+        "applied"
+    ]
 
 
 def test_a_new_conflict_on_an_organisation_declines_its_tasks(world: World) -> None:
     publish(world, FIRST)
-    opened = declare_conflict(world.engine, world.manager, world.call_id, "E03",
-                              org_id="9000000020", kind="collaboration", note="joint project")
+    opened = declare_conflict(
+        world.engine,
+        world.manager,
+        world.call_id,
+        "E03",
+        org_id="9000000020",
+        kind="collaboration",
+        note="joint project",
+    )
     assert len(opened) == 1  # P02's coordinator; E03's task on P01 is untouched
     tasks = list_tasks(world.engine, world.manager, world.call_id)
-    e03 = dict(tasks.filter(pl.col("expert_id") == "E03").select("proposal_id", "state")
-               .iter_rows())
+    e03 = dict(
+        tasks.filter(pl.col("expert_id") == "E03").select("proposal_id", "state").iter_rows()
+    )
     assert e03 == {"P01": "assigned", "P02": "declined"}
 
     def solver(call, pending, current):  # type: ignore[no-untyped-def]
         assert set(pending["proposal_id"]) == {"P02"}
-        return pl.DataFrame({"replacement_id": pending["replacement_id"],
-                             "proposal_id": pending["proposal_id"], "expert_id": ["E06"]})
+        return pl.DataFrame(
+            {
+                "replacement_id": pending["replacement_id"],
+                "proposal_id": pending["proposal_id"],
+                "expert_id": ["E06"],
+            }
+        )
 
     assert propose_with(world.engine, world.manager, world.call_id, solver) == opened
     confirm_replacement(world.engine, world.manager, opened[0])
@@ -202,20 +223,33 @@ def test_consolidation_needs_every_other_expert_to_approve(world: World) -> None
     assert extra == task_of(world, "P01", "E06")
     cid = start_consolidation(world.engine, world.manager, world.call_id, "P01", "E03")
     cons = world.experts["E03"]
-    v = save_consensus(world.engine, cons, cid, scores({"relevance": 18, "quality": 21}),
-                       "agreed", expected_version=0)
+    v = save_consensus(
+        world.engine,
+        cons,
+        cid,
+        scores({"relevance": 18, "quality": 21}),
+        "agreed",
+        expected_version=0,
+    )
     assert submit_consensus(world.engine, cons, cid, expected_version=v) == "approval"
-    assert approve_consensus(world.engine, world.experts["E04"], cid,
-                             expected_version=v) == "approval"
+    assert (
+        approve_consensus(world.engine, world.experts["E04"], cid, expected_version=v) == "approval"
+    )
     # The consolidator edits: the approval given on the old version no longer counts.
-    v = save_consensus(world.engine, cons, cid, scores({"relevance": 17, "quality": 21}),
-                       "agreed again", expected_version=v)
+    v = save_consensus(
+        world.engine,
+        cons,
+        cid,
+        scores({"relevance": 17, "quality": 21}),
+        "agreed again",
+        expected_version=v,
+    )
     submit_consensus(world.engine, cons, cid, expected_version=v)
-    assert approve_consensus(world.engine, world.experts["E06"], cid,
-                             expected_version=v) == "approval"
+    assert (
+        approve_consensus(world.engine, world.experts["E06"], cid, expected_version=v) == "approval"
+    )
     assert consolidated_frame(world.engine, world.manager, world.call_id).is_empty()
-    assert approve_consensus(world.engine, world.experts["E04"], cid,
-                             expected_version=v) == "final"
+    assert approve_consensus(world.engine, world.experts["E04"], cid, expected_version=v) == "final"
     final = consolidated_frame(world.engine, world.manager, world.call_id)
     assert final.select("criterion", "score").rows() == [("quality", 21.0), ("relevance", 17.0)]
     got = get_consolidation(world.engine, world.experts["E06"], world.call_id, "P01")
