@@ -11,6 +11,7 @@ has, and is refused when that would drop a proposal or expert that already has t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from assignment.conflicts import DATED_KINDS, WINDOW_YEARS, years_before
 from evalpanel.callfolder.model import CallConfig, CallFolder, Lot
 from evalpanel.callfolder.schema import polars_schema
 from evalpanel.store.accounts import expert_of
@@ -235,6 +237,17 @@ def import_call(
         )
 
 
+def in_force(today: dt.date | None = None) -> sa.ColumnElement[bool]:
+    """A recorded conflict still counts: dated employment and collaborations conflict for
+    ``WINDOW_YEARS`` after their ``since`` date, the same rule as the assignment's."""
+    cutoff = years_before(today or dt.date.today(), WINDOW_YEARS)
+    return sa.or_(
+        conflicts.c.since.is_(None),
+        conflicts.c.kind.not_in(DATED_KINDS),
+        conflicts.c.since > cutoff,
+    )
+
+
 def conflict_reasons(
     conn: sa.Connection, call_id: str, expert_id: str, proposal_id: str
 ) -> list[str]:
@@ -250,6 +263,7 @@ def conflict_reasons(
             conflicts.c.call_id == call_id,
             conflicts.c.expert_id == expert_id,
             sa.or_(conflicts.c.proposal_id == proposal_id, conflicts.c.org_id.in_(orgs)),
+            in_force(),
         )
     ).all()
     reasons = [f"{r.kind}: {r.note}" if r.note else r.kind for r in rows]
@@ -424,8 +438,8 @@ _CONFLICT_SCHEMA: dict[str, pl.DataType] = {
 def conflicted_pairs(conn: sa.Connection, call_id: str) -> pl.DataFrame:
     """Every recorded exclusion of the call: ``proposal_id, expert_id, reason`` (one row per
     pair, reasons joined by "; "), from conflicts on a proposal, conflicts on an organisation
-    taking part in it, and experts whose own organisation takes part. (Dating of past
-    employment is the assignment package's rule; the store counts every recorded conflict.)"""
+    taking part in it, and experts whose own organisation takes part. Past employment and
+    collaborations count while they are in force (:func:`in_force`)."""
     str_ = pl.String()
     part = rows_frame(
         conn.execute(
@@ -443,7 +457,7 @@ def conflicted_pairs(conn: sa.Connection, call_id: str) -> pl.DataFrame:
                 conflicts.c.expert_id,
                 conflicts.c.kind,
                 conflicts.c.note,
-            ).where(conflicts.c.call_id == call_id)
+            ).where(conflicts.c.call_id == call_id, in_force())
         ),
         {"proposal_id": str_, "org_id": str_, "expert_id": str_, "kind": str_, "note": str_},
     )
