@@ -89,10 +89,11 @@ def validate(call_dir: Path) -> None:
 
 
 def _register() -> None:
-    from evalpanel.commands import assign, demo, score
+    from evalpanel.commands import assign, demo, importing, score
 
     cli.add_command(assign.assign)
     cli.add_command(demo.demo)
+    cli.add_command(importing.import_)
     cli.add_command(score.score)
 
 
