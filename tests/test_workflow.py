@@ -14,6 +14,7 @@ from click.testing import CliRunner
 import scoring
 from evalpanel.callfolder import read_call
 from evalpanel.cli import cli
+from evalpanel.planning import conflicts_of
 from evalpanel.store import (
     SYSTEM,
     Actor,
@@ -30,7 +31,6 @@ from evalpanel.store import (
     save_draft,
     submit_evaluation,
 )
-from evalpanel.planning import conflicts_of
 from evalpanel.workflow import (
     add_extra_experts,
     propose_replacements,
