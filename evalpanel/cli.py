@@ -89,10 +89,12 @@ def validate(call_dir: Path) -> None:
 
 
 def _register() -> None:
+    from evalpanel.commands import dashboard as dashboard_command
     from evalpanel.commands import demo, score
 
     cli.add_command(demo.demo)
     cli.add_command(score.score)
+    cli.add_command(dashboard_command.dashboard)
 
 
 _register()

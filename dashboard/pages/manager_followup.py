@@ -1,0 +1,5 @@
+"""TODO."""
+
+import streamlit as st
+
+st.title("manager_followup")
