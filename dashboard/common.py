@@ -7,8 +7,10 @@ assignments.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
+from types import ModuleType
 from typing import ParamSpec, TypeVar
 
 import polars as pl
@@ -107,3 +109,12 @@ def band_of(scheme: Scheme, score: float, maximum: float) -> str:
 def bump() -> None:
     """Mark the data as changed (pages cache per data version)."""
     st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1
+
+
+def workflow() -> ModuleType:
+    """The application services that compute (assignment runs, ranking, reliability)."""
+    try:
+        return importlib.import_module("evalpanel.workflow")
+    except ImportError:
+        st.info("This page needs evalpanel.workflow, which this installation lacks.")
+        st.stop()

@@ -106,12 +106,12 @@ def sidebar(engine: sa.Engine, current: Session) -> None:
             ids = calls["call_id"].to_list()
             if ids:
                 titles = dict(zip(ids, calls["title"].to_list(), strict=True))
-                wanted = st.session_state.pop("select_call", None)
-                if wanted in ids:
-                    st.session_state["call_id"] = wanted
-                if st.session_state.get("call_id") not in ids:
-                    st.session_state["call_id"] = ids[0]
-                st.selectbox("Call", ids, key="call_id", format_func=lambda c: titles[c])
+                chosen = st.session_state.get("call_id")
+                if chosen not in ids:
+                    chosen = ids[0]
+                # Not bound to a widget key: widget state does not survive every page switch.
+                st.session_state["call_id"] = st.selectbox(
+                    "Call", ids, index=ids.index(chosen), format_func=lambda c: titles[c])
             else:
                 st.session_state["call_id"] = None
         st.button("Sign out", on_click=sign_out, icon=":material/logout:")

@@ -74,3 +74,10 @@ def texts(at: AppTest) -> str:
     parts = [e.value for kind in ("title", "markdown", "caption", "info", "success", "warning",
                                   "error", "subheader") for e in getattr(at, kind)]
     return "\n".join(str(p) for p in parts)
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    """Click the (first) button labelled ``label`` and run the app."""
+    button = next((b for b in at.button if b.label == label), None)
+    assert button is not None, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
+    return button.click().run()

@@ -51,7 +51,7 @@ if waiting.is_empty():
     st.caption("Every task is accepted or declined; open the Scoring form to evaluate.")
     st.stop()
 st.subheader("Confirm or decline")
-task_id = st.selectbox("Task", waiting["task_id"].to_list(),
+task_id = st.selectbox("Task", waiting["task_id"].to_list(), key="queue_task",
                        format_func=lambda t: f"task {t} · "
                        + waiting.filter(pl.col("task_id") == t)["proposal_id"].item())
 accept_col, decline_col = st.columns(2)

@@ -42,5 +42,5 @@ if files and st.button("Check and import", type="primary"):
         status.update(label="Imported", state="complete")
     st.success(f"Imported {call.config.id}: {call.proposals.height} proposals, "
                f"{call.experts.height} experts, {call.partners.height} partner rows.")
-    st.session_state["select_call"] = call.config.id
+    st.session_state["call_id"] = call.config.id
     bump()
