@@ -43,7 +43,8 @@ from .orgnames import org_keys
 REASONS: Final = ("declared", "family", "preparation", "other", "employment", "collaboration",
                   "organisation", "organisation_name", "language", "coordinator_country")
 _REASON_RANK: Final = {r: i for i, r in enumerate(sorted(REASONS))}  # output order: by name
-_DATED_KINDS: Final = ("employment", "collaboration")
+DATED_KINDS: Final = ("employment", "collaboration")  # conflict for a window after `since`
+WINDOW_YEARS: Final = 3  # EU expert code of conduct: past links conflict for 3 years
 _OUT_SCHEMA: Final = {"proposal_id": pl.String, "expert_id": pl.String, "reason": pl.String,
                       "detail": pl.String}
 _REQUIRED: Final = {
@@ -90,7 +91,7 @@ def _declared(declared: pl.DataFrame, partners: pl.DataFrame, proposal_ids: pl.D
         since=(pl.col("since").cast(pl.Date) if "since" in declared.columns
                else pl.lit(None, dtype=pl.Date)),
         note=(pl.col("note").fill_null("") if "note" in declared.columns else pl.lit("")),
-    ).filter(~pl.col("kind").is_in(_DATED_KINDS) | pl.col("since").is_null()
+    ).filter(~pl.col("kind").is_in(DATED_KINDS) | pl.col("since").is_null()
              | (pl.col("since") > cutoff))
     when = pl.when(pl.col("since").is_not_null()).then(
         pl.lit(" since ") + pl.col("since").cast(pl.String)).otherwise(pl.lit(""))
@@ -194,7 +195,7 @@ def find_conflicts(
     declared: pl.DataFrame | None = None,
     *,
     today: date,
-    window_years: int = 3,
+    window_years: int = WINDOW_YEARS,
     exclude_coordinator_country: bool = False,
 ) -> pl.DataFrame:
     """Every excluded (proposal, expert) pair with its reason(s); see the module docstring."""

@@ -135,9 +135,16 @@ class AssignmentInstance:
 
     @property
     def free_min_load(self) -> IntArray:
-        """(E,) tasks an expert must still get after existing and pinned ones."""
+        """(E,) tasks an expert must still get after existing and pinned ones.
+
+        When fixed pairs (existing or pinned) leave fewer open slots than the minimum loads
+        still ask for, as in a repair of a published assignment, the minimum loads cannot all
+        be met by any solution and are not enforced (see :meth:`warnings`)."""
         used = self._count(self.existing, 1) + self._count(self.pinned, 1)
-        return np.maximum(self.min_load - used, 0)
+        rest = np.maximum(self.min_load - used, 0)
+        if len(self.fixed_pairs()) and int(rest.sum()) > int(self.free_demand.clip(min=0).sum()):
+            return np.zeros_like(rest)
+        return rest
 
     def fixed_pairs(self) -> IntArray:
         """(n, 2) pairs present in every solution: existing then pinned."""
@@ -151,6 +158,14 @@ class AssignmentInstance:
             out.append(
                 f"the experts have {cap} free slots in total but {demand} reviewer slots are "
                 f"demanded: raise max_load or add experts ({demand - cap} slots stay empty)"
+            )
+        used = self._count(self.existing, 1) + self._count(self.pinned, 1)
+        rest = int(np.maximum(self.min_load - used, 0).sum())
+        if rest and not self.free_min_load.any():
+            out.append(
+                f"min_load asks for {rest} more tasks but the pinned and existing pairs leave "
+                f"{int(self.free_demand.clip(min=0).sum())} open slots: minimum loads are not "
+                "enforced in this run"
             )
         return out
 

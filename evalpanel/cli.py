@@ -89,10 +89,12 @@ def validate(call_dir: Path) -> None:
 
 
 def _register() -> None:
+    from evalpanel.commands import assign, demo, importing, score
     from evalpanel.commands import dashboard as dashboard_command
-    from evalpanel.commands import demo, score
 
+    cli.add_command(assign.assign)
     cli.add_command(demo.demo)
+    cli.add_command(importing.import_)
     cli.add_command(score.score)
     cli.add_command(dashboard_command.dashboard)
 
@@ -103,7 +105,9 @@ _register()
 def main() -> None:
     """Console entry point: no traceback reaches the user unless EVALPANEL_DEBUG is set."""
     try:
-        cli.main(standalone_mode=False)
+        status = cli.main(standalone_mode=False)  # an Exit(n) comes back as n
+        if isinstance(status, int) and status:
+            sys.exit(status)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)

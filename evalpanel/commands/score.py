@@ -15,26 +15,7 @@ from evalpanel.callfolder.check import check_table
 from evalpanel.callfolder.schema import SCORES
 from evalpanel.callfolder.scheme import check_score_rows
 from evalpanel.callfolder.tables import LINE, read_table
-
-
-def lot_rules(call: CallFolder) -> dict[str, scoring.LotRules]:
-    """evalpanel's lots as the scoring package's rules."""
-    return {
-        lot.id: scoring.LotRules(
-            budget_eur=lot.budget_eur,
-            one_per=lot.one_per,
-            experts_per_proposal=call.experts_per_proposal(lot.id),
-        )
-        for lot in call.config.lots.values()
-    }
-
-
-def score_call(
-    call: CallFolder, scores: pl.DataFrame, consensus: pl.DataFrame | None = None
-) -> scoring.ScoreResult:
-    """Score a validated call's evaluations by its scheme, lots and budgets."""
-    assert call.scheme is not None
-    return scoring.score_call(scores, call.scheme, call.proposals, lot_rules(call), consensus)
+from evalpanel.workflow import lot_rules
 
 
 def result_table(result: scoring.ScoreResult) -> pl.DataFrame:

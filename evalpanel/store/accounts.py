@@ -34,7 +34,11 @@ _hasher = PasswordHasher()
 
 
 def _insert_user(
-    conn: sa.Connection, actor: Actor, username: str, role: str, password_hash: str | None,
+    conn: sa.Connection,
+    actor: Actor,
+    username: str,
+    role: str,
+    password_hash: str | None,
     display_name: str,
 ) -> int:
     if role not in ROLES:
@@ -44,51 +48,86 @@ def _insert_user(
     taken = conn.execute(sa.select(users.c.user_id).where(users.c.username == username)).first()
     if taken is not None:
         raise InvalidInput(f"the username {username!r} is taken; choose another one")
-    user_id = inserted_id(conn.execute(
-        users.insert().values(username=username, display_name=display_name or username,
-                              role=role, created_at=now())
-    ))
+    user_id = inserted_id(
+        conn.execute(
+            users.insert().values(
+                username=username,
+                display_name=display_name or username,
+                role=role,
+                created_at=now(),
+            )
+        )
+    )
     if password_hash is not None:
-        conn.execute(identities.insert().values(
-            provider=LOCAL, subject=username, user_id=user_id, password_hash=password_hash,
-            created_at=now()))
-    record(conn, actor, "create", "user", user_id,
-           after={"username": username, "role": role, "local_login": password_hash is not None})
+        conn.execute(
+            identities.insert().values(
+                provider=LOCAL,
+                subject=username,
+                user_id=user_id,
+                password_hash=password_hash,
+                created_at=now(),
+            )
+        )
+    record(
+        conn,
+        actor,
+        "create",
+        "user",
+        user_id,
+        after={"username": username, "role": role, "local_login": password_hash is not None},
+    )
     return int(user_id)
 
 
 def create_user(
-    engine: sa.Engine, actor: Actor, username: str, role: Role, *,
-    password: str | None = None, display_name: str = "",
+    engine: sa.Engine,
+    actor: Actor,
+    username: str,
+    role: Role,
+    *,
+    password: str | None = None,
+    display_name: str = "",
 ) -> int:
     """Create a user (system actor or any manager; only the system creates managers) and return
     its id. Without ``password`` the user has no local login (e.g. an OIDC identity later)."""
     with writing(engine) as conn:
         if actor.role != "system" and not (actor.role == "manager" and role != "manager"):
-            deny(actor, "create", "user", username, "only managers create expert and applicant "
-                 "accounts, and only the local operator creates managers")
+            deny(
+                actor,
+                "create",
+                "user",
+                username,
+                "only managers create expert and applicant "
+                "accounts, and only the local operator creates managers",
+            )
         hashed = None if password is None else _hasher.hash(password)
         return _insert_user(conn, actor, username, role, hashed, display_name)
 
 
-def add_identity(engine: sa.Engine, actor: Actor, user_id: int, provider: str,
-                 subject: str) -> None:
+def add_identity(
+    engine: sa.Engine, actor: Actor, user_id: int, provider: str, subject: str
+) -> None:
     """Link an external login (``provider`` e.g. ``"oidc:https://issuer"``, ``subject``)."""
     with writing(engine) as conn:
         if actor.role != "system":
             deny(actor, "link", "identity", f"{provider}:{subject}", "only the local operator")
-        conn.execute(identities.insert().values(provider=provider, subject=subject,
-                                                user_id=user_id, created_at=now()))
-        record(conn, actor, "create", "identity", f"{provider}:{subject}",
-               after={"user_id": user_id})
+        conn.execute(
+            identities.insert().values(
+                provider=provider, subject=subject, user_id=user_id, created_at=now()
+            )
+        )
+        record(
+            conn, actor, "create", "identity", f"{provider}:{subject}", after={"user_id": user_id}
+        )
 
 
 def actor_for_identity(engine: sa.Engine, provider: str, subject: str) -> Actor:
     """The actor of an already verified external identity (the OIDC callback's job)."""
     with reading(engine) as conn:
         row = conn.execute(
-            sa.select(users.c.user_id, users.c.role).join(identities).where(
-                identities.c.provider == provider, identities.c.subject == subject)
+            sa.select(users.c.user_id, users.c.role)
+            .join(identities)
+            .where(identities.c.provider == provider, identities.c.subject == subject)
         ).first()
     if row is None:
         raise NotFound(f"no user has the identity {provider}:{subject}")
@@ -111,8 +150,13 @@ def authenticate(engine: sa.Engine, username: str, password: str) -> Actor:
             except (VerificationError, InvalidHashError):
                 ok = False
         if not ok or row is None:
-            deny(Actor(None, "applicant"), "log in as", "user", username,
-                 "unknown username or wrong password")
+            deny(
+                Actor(None, "applicant"),
+                "log in as",
+                "user",
+                username,
+                "unknown username or wrong password",
+            )
     return Actor(int(row.user_id), row.role)
 
 
@@ -125,12 +169,21 @@ def set_password(engine: sa.Engine, actor: Actor, user_id: int, password: str) -
         if name is None:
             raise NotFound(f"no user {user_id}")
         hashed = _hasher.hash(password)
-        updated = conn.execute(identities.update().where(
-            identities.c.provider == LOCAL, identities.c.user_id == user_id
-        ).values(password_hash=hashed)).rowcount
+        updated = conn.execute(
+            identities.update()
+            .where(identities.c.provider == LOCAL, identities.c.user_id == user_id)
+            .values(password_hash=hashed)
+        ).rowcount
         if not updated:
-            conn.execute(identities.insert().values(provider=LOCAL, subject=name, user_id=user_id,
-                                                    password_hash=hashed, created_at=now()))
+            conn.execute(
+                identities.insert().values(
+                    provider=LOCAL,
+                    subject=name,
+                    user_id=user_id,
+                    password_hash=hashed,
+                    created_at=now(),
+                )
+            )
         record(conn, actor, "set_password", "user", user_id)
 
 
@@ -146,13 +199,20 @@ def grant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) -> N
         record(conn, actor, "grant", "call", call_id, call_id=call_id, after={"user_id": user_id})
 
 
-def link_expert(engine: sa.Engine, actor: Actor, user_id: int, call_id: str,
-                expert_id: str) -> None:
+def link_expert(
+    engine: sa.Engine, actor: Actor, user_id: int, call_id: str, expert_id: str
+) -> None:
     """Link an expert user to the expert ``expert_id`` of ``call_id``."""
     with writing(engine) as conn:
         if not manages(conn, actor, call_id):
-            deny(actor, "link experts of", "call", call_id, "only a manager of this call",
-                 call_id=call_id)
+            deny(
+                actor,
+                "link experts of",
+                "call",
+                call_id,
+                "only a manager of this call",
+                call_id=call_id,
+            )
         _link(conn, actor, user_id, call_id, expert_id)
 
 
@@ -160,8 +220,9 @@ def _link(conn: sa.Connection, actor: Actor, user_id: int, call_id: str, expert_
     role = conn.execute(sa.select(users.c.role).where(users.c.user_id == user_id)).scalar()
     if role != "expert":
         raise InvalidInput(f"user {user_id} is not an expert (role {role!r})")
-    conn.execute(expert_links.insert().values(user_id=user_id, call_id=call_id,
-                                              expert_id=expert_id))
+    conn.execute(
+        expert_links.insert().values(user_id=user_id, call_id=call_id, expert_id=expert_id)
+    )
     record(conn, actor, "link", "expert", expert_id, call_id=call_id, after={"user_id": user_id})
 
 
@@ -169,23 +230,30 @@ def expert_of(conn: sa.Connection, actor: Actor, call_id: str) -> str | None:
     """The expert id the actor is in ``call_id`` (None when not an expert there)."""
     if actor.role != "expert" or actor.user_id is None:
         return None
-    value = conn.execute(sa.select(expert_links.c.expert_id).where(
-        expert_links.c.user_id == actor.user_id, expert_links.c.call_id == call_id)).scalar()
+    value = conn.execute(
+        sa.select(expert_links.c.expert_id).where(
+            expert_links.c.user_id == actor.user_id, expert_links.c.call_id == call_id
+        )
+    ).scalar()
     return None if value is None else str(value)
 
 
 def is_demo_database(engine: sa.Engine) -> bool:
     with reading(engine) as conn:
-        return conn.execute(sa.select(settings.c.value).where(settings.c.key == DEMO_FLAG)
-                            ).scalar() == "1"
+        return (
+            conn.execute(sa.select(settings.c.value).where(settings.c.key == DEMO_FLAG)).scalar()
+            == "1"
+        )
 
 
 def mark_demo_database(engine: sa.Engine) -> None:
     """Flag a database as the demo database; refused once any user exists."""
     with writing(engine) as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(users)).scalar():
-            raise InvalidState("only a database without users can become the demo database; "
-                               "use a new database file for the demo")
+            raise InvalidState(
+                "only a database without users can become the demo database; "
+                "use a new database file for the demo"
+            )
         conn.execute(settings.insert().values(key=DEMO_FLAG, value="1"))
         record(conn, SYSTEM, "mark_demo", "database", "demo")
 
@@ -197,19 +265,31 @@ def create_demo_accounts(
     id) and ``applicant``, all with the password ``demo``; returns username → user id.
     Only on a database flagged by :func:`mark_demo_database`."""
     if not is_demo_database(engine):
-        raise InvalidState("demo accounts (password 'demo') can only be created in the demo "
-                           "database; this database is not flagged as one")
+        raise InvalidState(
+            "demo accounts (password 'demo') can only be created in the demo "
+            "database; this database is not flagged as one"
+        )
     with writing(engine) as conn:
         if call_id is None:
             ids = conn.execute(sa.select(calls.c.call_id)).scalars().all()
             if len(ids) != 1:
                 raise InvalidInput(f"name the call for the demo accounts ({len(ids)} calls here)")
             call_id = str(ids[0])
-        pool = conn.execute(sa.select(experts.c.expert_id).where(experts.c.call_id == call_id)
-                            .order_by(experts.c.expert_id).limit(n_experts)).scalars().all()
+        pool = (
+            conn.execute(
+                sa.select(experts.c.expert_id)
+                .where(experts.c.call_id == call_id)
+                .order_by(experts.c.expert_id)
+                .limit(n_experts)
+            )
+            .scalars()
+            .all()
+        )
         if len(pool) < n_experts:
-            raise InvalidInput(f"the call {call_id!r} has {len(pool)} experts; "
-                               f"ask for at most that many demo experts, not {n_experts}")
+            raise InvalidInput(
+                f"the call {call_id!r} has {len(pool)} experts; "
+                f"ask for at most that many demo experts, not {n_experts}"
+            )
         hashed = _hasher.hash(DEMO_PASSWORD)
         made = {"manager": _insert_user(conn, SYSTEM, "manager", "manager", hashed, "Demo manager")}
         conn.execute(call_managers.insert().values(call_id=call_id, user_id=made["manager"]))
@@ -217,6 +297,7 @@ def create_demo_accounts(
             name = f"expert{i}"
             made[name] = _insert_user(conn, SYSTEM, name, "expert", hashed, name)
             _link(conn, SYSTEM, made[name], call_id, str(expert_id))
-        made["applicant"] = _insert_user(conn, SYSTEM, "applicant", "applicant", hashed,
-                                         "Demo applicant")
+        made["applicant"] = _insert_user(
+            conn, SYSTEM, "applicant", "applicant", hashed, "Demo applicant"
+        )
         return made

@@ -67,24 +67,41 @@ def record(
     """Append one line to the audit log, inside the caller's transaction."""
     conn.execute(
         audit_log.insert().values(
-            at=now(), user_id=actor.user_id, role=actor.role, action=action, entity=entity,
-            entity_id=str(entity_id), call_id=call_id,
-            before=_jsonable(before), after=_jsonable(after),
+            at=now(),
+            user_id=actor.user_id,
+            role=actor.role,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            call_id=call_id,
+            before=_jsonable(before),
+            after=_jsonable(after),
         )
     )
 
 
 def deny(
-    actor: Actor, action: str, entity: str, entity_id: object, why: str,
-    *, call_id: str | None = None,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: object,
+    why: str,
+    *,
+    call_id: str | None = None,
 ) -> NoReturn:
     """Raise :class:`PermissionDenied`; :func:`~evalpanel.store.engine.writing` and
     :func:`~evalpanel.store.engine.reading` log it once their transaction has rolled back."""
     raise PermissionDenied(
         f"{actor} may not {action} {entity} {entity_id}: {why}",
-        audit={"user_id": actor.user_id, "role": actor.role, "action": "denied:" + action,
-               "entity": entity, "entity_id": str(entity_id), "call_id": call_id,
-               "after": {"reason": why}},
+        audit={
+            "user_id": actor.user_id,
+            "role": actor.role,
+            "action": "denied:" + action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "call_id": call_id,
+            "after": {"reason": why},
+        },
     )
 
 
@@ -104,14 +121,27 @@ def manages(conn: sa.Connection, actor: Actor, call_id: str) -> bool:
 
 def require_manager(conn: sa.Connection, actor: Actor, action: str, call_id: str) -> None:
     if not manages(conn, actor, call_id):
-        deny(actor, action, "call", call_id, "only a manager of this call may do this",
-             call_id=call_id)
+        deny(
+            actor,
+            action,
+            "call",
+            call_id,
+            "only a manager of this call may do this",
+            call_id=call_id,
+        )
 
 
 AUDIT_SCHEMA: dict[str, pl.DataType] = {
-    "audit_id": pl.Int64(), "at": pl.String(), "user_id": pl.Int64(), "role": pl.String(),
-    "action": pl.String(), "entity": pl.String(), "entity_id": pl.String(),
-    "call_id": pl.String(), "before": pl.String(), "after": pl.String(),
+    "audit_id": pl.Int64(),
+    "at": pl.String(),
+    "user_id": pl.Int64(),
+    "role": pl.String(),
+    "action": pl.String(),
+    "entity": pl.String(),
+    "entity_id": pl.String(),
+    "call_id": pl.String(),
+    "before": pl.String(),
+    "after": pl.String(),
 }
 
 
@@ -120,16 +150,30 @@ def audit_frame(engine: sa.Engine, actor: Actor, call_id: str | None = None) -> 
     with reading(engine) as conn:
         allowed = actor.role == "system" if call_id is None else manages(conn, actor, call_id)
         if not allowed:
-            deny(actor, "read", "audit_log", call_id or "*",
-                 "only the call's managers may read its audit log", call_id=call_id)
+            deny(
+                actor,
+                "read",
+                "audit_log",
+                call_id or "*",
+                "only the call's managers may read its audit log",
+                call_id=call_id,
+            )
         stmt = sa.select(audit_log).order_by(audit_log.c.audit_id)
         if call_id is not None:
             stmt = stmt.where(audit_log.c.call_id == call_id)
         rows = [
-            (r.audit_id, r.at.isoformat() if r.at else None, r.user_id, r.role, r.action,
-             r.entity, r.entity_id, r.call_id,
-             None if r.before is None else json.dumps(r.before, sort_keys=True),
-             None if r.after is None else json.dumps(r.after, sort_keys=True))
+            (
+                r.audit_id,
+                r.at.isoformat() if r.at else None,
+                r.user_id,
+                r.role,
+                r.action,
+                r.entity,
+                r.entity_id,
+                r.call_id,
+                None if r.before is None else json.dumps(r.before, sort_keys=True),
+                None if r.after is None else json.dumps(r.after, sort_keys=True),
+            )
             for r in conn.execute(stmt)
         ]
     return pl.DataFrame(rows, schema=AUDIT_SCHEMA, orient="row")

@@ -27,16 +27,28 @@ from evalpanel.store.tables import batch_pairs, batches, calls, experts, proposa
 
 ACTIVE = ("assigned", "accepted", "draft", "submitted")
 PAIR_SCHEMA: dict[str, pl.DataType] = {
-    "proposal_id": pl.String(), "expert_id": pl.String(), "affinity": pl.Float64()}
+    "proposal_id": pl.String(),
+    "expert_id": pl.String(),
+    "affinity": pl.Float64(),
+}
 CHANGE_SCHEMA = {**PAIR_SCHEMA, "change": pl.String()}
-TASK_PAIR_SCHEMA = {"task_id": pl.Int64(), **PAIR_SCHEMA, "state": pl.String(),
-                    "origin": pl.String()}
+TASK_PAIR_SCHEMA = {
+    "task_id": pl.Int64(),
+    **PAIR_SCHEMA,
+    "state": pl.String(),
+    "origin": pl.String(),
+}
 
 
 def _published(conn: sa.Connection, call_id: str) -> pl.DataFrame:
-    stmt = sa.select(tasks.c.task_id, tasks.c.proposal_id, tasks.c.expert_id, tasks.c.affinity,
-                     tasks.c.state, tasks.c.origin).where(
-        tasks.c.call_id == call_id, tasks.c.state.in_(ACTIVE))
+    stmt = sa.select(
+        tasks.c.task_id,
+        tasks.c.proposal_id,
+        tasks.c.expert_id,
+        tasks.c.affinity,
+        tasks.c.state,
+        tasks.c.origin,
+    ).where(tasks.c.call_id == call_id, tasks.c.state.in_(ACTIVE))
     return query_frame(conn, stmt, TASK_PAIR_SCHEMA, ["proposal_id", "expert_id"])
 
 
@@ -50,61 +62,105 @@ def _check_pairs(conn: sa.Connection, call_id: str, pairs: pl.DataFrame) -> pl.D
     require_columns(pairs, ["proposal_id", "expert_id"], "a batch's pair frame")
     if "affinity" not in pairs.columns:
         pairs = pairs.with_columns(affinity=pl.lit(None, pl.Float64))
-    pairs = pairs.select(pl.col("proposal_id").cast(pl.String), pl.col("expert_id").cast(pl.String),
-                         pl.col("affinity").cast(pl.Float64))
+    pairs = pairs.select(
+        pl.col("proposal_id").cast(pl.String),
+        pl.col("expert_id").cast(pl.String),
+        pl.col("affinity").cast(pl.Float64),
+    )
     dup = pairs.filter(pl.struct("proposal_id", "expert_id").is_duplicated())
     if dup.height:
-        raise InvalidInput(f"the pair frame repeats {dup.height} rows, e.g. "
-                           f"{dup.row(0)[:2]}; each (proposal_id, expert_id) at most once")
+        raise InvalidInput(
+            f"the pair frame repeats {dup.height} rows, e.g. "
+            f"{dup.row(0)[:2]}; each (proposal_id, expert_id) at most once"
+        )
     for col, table in (("proposal_id", proposals), ("expert_id", experts)):
-        known = set(conn.execute(sa.select(table.c[col]).where(table.c.call_id == call_id)
-                                 ).scalars())
+        known = set(
+            conn.execute(sa.select(table.c[col]).where(table.c.call_id == call_id)).scalars()
+        )
         unknown = sorted(set(pairs[col].to_list()) - known)
         if unknown:
-            raise InvalidInput(f"the pair frame names {col} values not in call {call_id!r}: "
-                               f"{unknown[:5]}")
+            raise InvalidInput(
+                f"the pair frame names {col} values not in call {call_id!r}: {unknown[:5]}"
+            )
     bad = pairs.join(conflicted_pairs(conn, call_id), on=["proposal_id", "expert_id"])
     if bad.height:
         first = bad.row(0, named=True)
-        raise InvalidInput(f"{bad.height} pairs have a conflict of interest, e.g. "
-                           f"{first['proposal_id']}–{first['expert_id']} ({first['reason']}); "
-                           "remove them (the solver must exclude conflicted pairs)")
+        raise InvalidInput(
+            f"{bad.height} pairs have a conflict of interest, e.g. "
+            f"{first['proposal_id']}–{first['expert_id']} ({first['reason']}); "
+            "remove them (the solver must exclude conflicted pairs)"
+        )
     return pairs.sort("proposal_id", "expert_id")
 
 
 def create_batch(
-    engine: sa.Engine, actor: Actor, call_id: str, pairs: pl.DataFrame, *, solver: str,
-    parameters: Mapping[str, Any], seed: int | None, summary: Mapping[str, Any],
-    elapsed_s: float, inputs_hash: str | None = None,
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    pairs: pl.DataFrame,
+    *,
+    solver: str,
+    parameters: Mapping[str, Any],
+    seed: int | None,
+    summary: Mapping[str, Any],
+    elapsed_s: float,
+    inputs_hash: str | None = None,
 ) -> int:
     """Store a solver's assignment as a preview batch and return its id. ``inputs_hash``
     defaults to the stored call's content hash."""
     with writing(engine) as conn:
         require_manager(conn, actor, "create a batch for", call_id)
-        call_hash = conn.execute(sa.select(calls.c.content_hash).where(calls.c.call_id == call_id)
-                                 ).scalar()
+        call_hash = conn.execute(
+            sa.select(calls.c.content_hash).where(calls.c.call_id == call_id)
+        ).scalar()
         if call_hash is None:
             raise NotFound(f"no call {call_id!r} in this database; import it first")
         pairs = _check_pairs(conn, call_id, pairs)
         published = _published(conn, call_id).select(*PAIR_SCHEMA)
         keys = ["proposal_id", "expert_id"]
-        changes = pl.concat([
-            pairs.join(published, on=keys, how="anti").with_columns(change=pl.lit("added")),
-            pairs.join(published, on=keys, how="semi").with_columns(change=pl.lit("kept")),
-            published.join(pairs, on=keys, how="anti").with_columns(change=pl.lit("removed")),
-        ])
-        batch_id = inserted_id(conn.execute(batches.insert().values(
-            call_id=call_id, status="preview", solver=solver, parameters=dict(parameters),
-            seed=seed, inputs_hash=inputs_hash or call_hash, summary=dict(summary),
-            elapsed_s=float(elapsed_s), base_hash=_pairs_hash(published),
-            created_by=actor.user_id, created_at=now())))
+        changes = pl.concat(
+            [
+                pairs.join(published, on=keys, how="anti").with_columns(change=pl.lit("added")),
+                pairs.join(published, on=keys, how="semi").with_columns(change=pl.lit("kept")),
+                published.join(pairs, on=keys, how="anti").with_columns(change=pl.lit("removed")),
+            ]
+        )
+        batch_id = inserted_id(
+            conn.execute(
+                batches.insert().values(
+                    call_id=call_id,
+                    status="preview",
+                    solver=solver,
+                    parameters=dict(parameters),
+                    seed=seed,
+                    inputs_hash=inputs_hash or call_hash,
+                    summary=dict(summary),
+                    elapsed_s=float(elapsed_s),
+                    base_hash=_pairs_hash(published),
+                    created_by=actor.user_id,
+                    created_at=now(),
+                )
+            )
+        )
         if changes.height:
-            bulk_insert(conn, batch_pairs,
-                        changes.with_columns(batch_id=pl.lit(batch_id)).to_dicts())
+            bulk_insert(
+                conn, batch_pairs, changes.with_columns(batch_id=pl.lit(batch_id)).to_dicts()
+            )
         counts = changes.group_by("change").len().sort("change")
-        record(conn, actor, "create", "batch", batch_id, call_id=call_id, after={
-            "solver": solver, "seed": seed, "parameters": dict(parameters),
-            "changes": dict(counts.iter_rows())})
+        record(
+            conn,
+            actor,
+            "create",
+            "batch",
+            batch_id,
+            call_id=call_id,
+            after={
+                "solver": solver,
+                "seed": seed,
+                "parameters": dict(parameters),
+                "changes": dict(counts.iter_rows()),
+            },
+        )
         return int(batch_id)
 
 
@@ -120,9 +176,12 @@ def batch_changes(engine: sa.Engine, actor: Actor, batch_id: int) -> pl.DataFram
     with reading(engine) as conn:
         row = _batch(conn, batch_id)
         require_manager(conn, actor, "read batches of", row["call_id"])
-        stmt = sa.select(batch_pairs.c.proposal_id, batch_pairs.c.expert_id,
-                         batch_pairs.c.affinity, batch_pairs.c.change).where(
-            batch_pairs.c.batch_id == batch_id)
+        stmt = sa.select(
+            batch_pairs.c.proposal_id,
+            batch_pairs.c.expert_id,
+            batch_pairs.c.affinity,
+            batch_pairs.c.change,
+        ).where(batch_pairs.c.batch_id == batch_id)
         return query_frame(conn, stmt, CHANGE_SCHEMA, ["proposal_id", "expert_id"])
 
 
@@ -145,52 +204,104 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
         call_id = row["call_id"]
         require_manager(conn, actor, "publish batches of", call_id)
         # Serialise publishers of one call (PostgreSQL; SQLite's write lock already does).
-        conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id)
-                     .with_for_update())
+        conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id).with_for_update())
         if row["status"] != "preview":
             raise InvalidState(f"batch {batch_id} is {row['status']}; only a preview is published")
         published = _published(conn, call_id)
         if _pairs_hash(published) != row["base_hash"]:
-            raise StaleWrite(f"the published assignment of {call_id!r} changed after batch "
-                             f"{batch_id} was previewed; create a new batch from the current one")
-        changes = query_frame(conn, sa.select(
-            batch_pairs.c.proposal_id, batch_pairs.c.expert_id, batch_pairs.c.affinity,
-            batch_pairs.c.change).where(batch_pairs.c.batch_id == batch_id), CHANGE_SCHEMA)
+            raise StaleWrite(
+                f"the published assignment of {call_id!r} changed after batch "
+                f"{batch_id} was previewed; create a new batch from the current one"
+            )
+        changes = query_frame(
+            conn,
+            sa.select(
+                batch_pairs.c.proposal_id,
+                batch_pairs.c.expert_id,
+                batch_pairs.c.affinity,
+                batch_pairs.c.change,
+            ).where(batch_pairs.c.batch_id == batch_id),
+            CHANGE_SCHEMA,
+        )
         keys = ["proposal_id", "expert_id"]
-        removed = published.join(changes.filter(pl.col("change") == "removed"), on=keys,
-                                 how="semi")
+        removed = published.join(changes.filter(pl.col("change") == "removed"), on=keys, how="semi")
         frozen = removed.filter(pl.col("state") == "submitted")
         if frozen.height:
-            raise InvalidState(f"batch {batch_id} removes {frozen.height} pairs whose evaluation "
-                               f"is submitted, e.g. {frozen.row(0)[1:3]}; keep them in the batch")
+            raise InvalidState(
+                f"batch {batch_id} removes {frozen.height} pairs whose evaluation "
+                f"is submitted, e.g. {frozen.row(0)[1:3]}; keep them in the batch"
+            )
         stamp = now()
         if removed.height:
-            conn.execute(tasks.update().where(tasks.c.task_id.in_(removed["task_id"].to_list()))
-                         .values(state="withdrawn", updated_at=stamp))
+            conn.execute(
+                tasks.update()
+                .where(tasks.c.task_id.in_(removed["task_id"].to_list()))
+                .values(state="withdrawn", updated_at=stamp)
+            )
         added = changes.filter(pl.col("change") == "added")
-        existing = query_frame(conn, sa.select(tasks.c.task_id, tasks.c.proposal_id,
-                                               tasks.c.expert_id).where(tasks.c.call_id == call_id),
-                               {"task_id": pl.Int64(), "proposal_id": pl.String(),
-                                "expert_id": pl.String()})
+        existing = query_frame(
+            conn,
+            sa.select(tasks.c.task_id, tasks.c.proposal_id, tasks.c.expert_id).where(
+                tasks.c.call_id == call_id
+            ),
+            {"task_id": pl.Int64(), "proposal_id": pl.String(), "expert_id": pl.String()},
+        )
         reuse = added.join(existing, on=keys)
         if reuse.height:  # withdrawn earlier, assigned again
-            conn.execute(tasks.update().where(tasks.c.task_id == sa.bindparam("t_id")).values(
-                state="assigned", origin="batch", batch_id=batch_id,
-                affinity=sa.bindparam("t_aff"), decline_reason=None, updated_at=stamp),
-                [{"t_id": t, "t_aff": a} for t, a in reuse.select("task_id", "affinity")
-                 .iter_rows()])
+            conn.execute(
+                tasks.update()
+                .where(tasks.c.task_id == sa.bindparam("t_id"))
+                .values(
+                    state="assigned",
+                    origin="batch",
+                    batch_id=batch_id,
+                    affinity=sa.bindparam("t_aff"),
+                    decline_reason=None,
+                    updated_at=stamp,
+                ),
+                [
+                    {"t_id": t, "t_aff": a}
+                    for t, a in reuse.select("task_id", "affinity").iter_rows()
+                ],
+            )
         fresh = added.join(existing, on=keys, how="anti")
         if fresh.height:
-            bulk_insert(conn, tasks, [
-                {**r, "call_id": call_id, "state": "assigned", "origin": "batch",
-                 "batch_id": batch_id, "created_at": stamp, "updated_at": stamp}
-                for r in fresh.select(*PAIR_SCHEMA).to_dicts()])
-        conn.execute(batches.update().where(batches.c.batch_id == batch_id).values(
-            status="published", published_at=stamp, published_by=actor.user_id))
-        counts = {"added": added.height, "removed": removed.height,
-                  "kept": changes.filter(pl.col("change") == "kept").height}
-        record(conn, actor, "publish", "batch", batch_id, call_id=call_id,
-               before={"status": "preview"}, after={"status": "published", **counts})
+            bulk_insert(
+                conn,
+                tasks,
+                [
+                    {
+                        **r,
+                        "call_id": call_id,
+                        "state": "assigned",
+                        "origin": "batch",
+                        "batch_id": batch_id,
+                        "created_at": stamp,
+                        "updated_at": stamp,
+                    }
+                    for r in fresh.select(*PAIR_SCHEMA).to_dicts()
+                ],
+            )
+        conn.execute(
+            batches.update()
+            .where(batches.c.batch_id == batch_id)
+            .values(status="published", published_at=stamp, published_by=actor.user_id)
+        )
+        counts = {
+            "added": added.height,
+            "removed": removed.height,
+            "kept": changes.filter(pl.col("change") == "kept").height,
+        }
+        record(
+            conn,
+            actor,
+            "publish",
+            "batch",
+            batch_id,
+            call_id=call_id,
+            before={"status": "preview"},
+            after={"status": "published", **counts},
+        )
         return counts
 
 
@@ -201,10 +312,19 @@ def discard_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> None:
         require_manager(conn, actor, "discard batches of", row["call_id"])
         if row["status"] != "preview":
             raise InvalidState(f"batch {batch_id} is {row['status']}; only a preview is discarded")
-        conn.execute(batches.update().where(batches.c.batch_id == batch_id)
-                     .values(status="discarded"))
-        record(conn, actor, "discard", "batch", batch_id, call_id=row["call_id"],
-               before={"status": "preview"}, after={"status": "discarded"})
+        conn.execute(
+            batches.update().where(batches.c.batch_id == batch_id).values(status="discarded")
+        )
+        record(
+            conn,
+            actor,
+            "discard",
+            "batch",
+            batch_id,
+            call_id=row["call_id"],
+            before={"status": "preview"},
+            after={"status": "discarded"},
+        )
 
 
 def published_pairs(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:

@@ -11,6 +11,7 @@ has, and is refused when that would drop a proposal or expert that already has t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from assignment.conflicts import DATED_KINDS, WINDOW_YEARS, years_before
 from evalpanel.callfolder.model import CallConfig, CallFolder, Lot
 from evalpanel.callfolder.schema import polars_schema
 from evalpanel.store.accounts import expert_of
@@ -41,8 +43,9 @@ from evalpanel.store.tables import (
 _LISTS = ("fields", "ecosystems", "keywords", "languages")
 
 
-def _records(frame: pl.DataFrame | None, call_id: str, rename: dict[str, str] | None = None
-             ) -> list[dict[str, Any]]:
+def _records(
+    frame: pl.DataFrame | None, call_id: str, rename: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     if frame is None or frame.is_empty():
         return []
     out = []
@@ -55,8 +58,9 @@ def _records(frame: pl.DataFrame | None, call_id: str, rename: dict[str, str] | 
     return out
 
 
-def _clean(rows: list[dict[str, Any]], table: sa.Table, defaults: dict[str, Any]
-           ) -> list[dict[str, Any]]:
+def _clean(
+    rows: list[dict[str, Any]], table: sa.Table, defaults: dict[str, Any]
+) -> list[dict[str, Any]]:
     names = set(table.c.keys())
     cleaned = []
     for row in rows:
@@ -68,39 +72,56 @@ def _clean(rows: list[dict[str, Any]], table: sa.Table, defaults: dict[str, Any]
     return cleaned
 
 
-def _sync(conn: sa.Connection, table: sa.Table, key: Sequence[str], rows: list[dict[str, Any]],
-          call_id: str, *, delete: bool = True) -> None:
+def _sync(
+    conn: sa.Connection,
+    table: sa.Table,
+    key: Sequence[str],
+    rows: list[dict[str, Any]],
+    call_id: str,
+    *,
+    delete: bool = True,
+) -> None:
     """Make the call's rows of ``table`` equal ``rows``: update by key, insert, delete."""
     key_cols = [table.c[k] for k in key]
-    existing = {tuple(r) for r in conn.execute(
-        sa.select(*key_cols).where(table.c.call_id == call_id))}
+    existing = {
+        tuple(r) for r in conn.execute(sa.select(*key_cols).where(table.c.call_id == call_id))
+    }
     wanted = {tuple(r[k] for k in key): r for r in rows}
     gone = existing - wanted.keys() if delete else set()
     for gone_key in gone:
-        conn.execute(table.delete().where(table.c.call_id == call_id,
-                                          *(c == v for c, v in zip(key_cols, gone_key,
-                                                                   strict=True))))
+        conn.execute(
+            table.delete().where(
+                table.c.call_id == call_id,
+                *(c == v for c, v in zip(key_cols, gone_key, strict=True)),
+            )
+        )
     updates = [r for k, r in wanted.items() if k in existing]
     inserts = [r for k, r in wanted.items() if k not in existing]
     if updates:
         params = [{**{f"k_{c}": r[c] for c in ("call_id", *key)}, **r} for r in updates]
         value_cols = [c for c in updates[0] if c not in ("call_id", *key)]
-        stmt = table.update().where(
-            *(table.c[c] == sa.bindparam(f"k_{c}") for c in ("call_id", *key))
-        ).values({c: sa.bindparam(c) for c in value_cols})
+        stmt = (
+            table.update()
+            .where(*(table.c[c] == sa.bindparam(f"k_{c}") for c in ("call_id", *key)))
+            .values({c: sa.bindparam(c) for c in value_cols})
+        )
         conn.execute(stmt, params)
     if inserts:
         conn.execute(table.insert(), inserts)
 
 
 def _with_tasks(conn: sa.Connection, call_id: str, column: str, keep: set[str]) -> list[str]:
-    used = conn.execute(sa.select(tasks.c[column]).distinct().where(tasks.c.call_id == call_id)
-                        ).scalars().all()
+    used = (
+        conn.execute(sa.select(tasks.c[column]).distinct().where(tasks.c.call_id == call_id))
+        .scalars()
+        .all()
+    )
     return sorted(str(u) for u in used if u not in keep)
 
 
-def import_call(engine: sa.Engine, call: CallFolder, *, replace: bool = False,
-                actor: Actor = SYSTEM) -> None:
+def import_call(
+    engine: sa.Engine, call: CallFolder, *, replace: bool = False, actor: Actor = SYSTEM
+) -> None:
     """Store ``call`` in one transaction (all or nothing). A manager actor becomes a manager
     of a newly imported call; replacing needs a manager of the call (or the system actor)."""
     cfg = call.config
@@ -112,47 +133,72 @@ def import_call(engine: sa.Engine, call: CallFolder, *, replace: bool = False,
         if old is not None and not replace:
             raise AlreadyImported(
                 f"the call {call_id!r} is already in the database (imported {old['imported_at']}); "
-                "pass replace=True (--replace) to update it, or change the id in call.toml")
+                "pass replace=True (--replace) to update it, or change the id in call.toml"
+            )
         if old is not None and not manages(conn, actor, call_id):
-            deny(actor, "replace", "call", call_id, "only a manager of this call",
-                 call_id=call_id)
-        call_row = {"title": cfg.title, "scheme": cfg.scheme,
-                    "experts_per_proposal": cfg.experts_per_proposal, "deadline": cfg.deadline,
-                    "scheme_overrides": dict(cfg.scheme_overrides),
-                    "content_hash": call.content_hash, "imported_at": now()}
-        proposal_rows = _clean(_records(call.proposals, call_id, {"lot": "lot_id"}), proposals,
-                               {"abstract": "", "ecosystems": [], "keywords": []})
-        expert_rows = _clean(_records(call.experts, call_id), experts,
-                             {"org_name": "", "profile": "", "min_load": 0, "ecosystems": [],
-                              "keywords": []})
+            deny(actor, "replace", "call", call_id, "only a manager of this call", call_id=call_id)
+        call_row = {
+            "title": cfg.title,
+            "scheme": cfg.scheme,
+            "experts_per_proposal": cfg.experts_per_proposal,
+            "deadline": cfg.deadline,
+            "scheme_overrides": dict(cfg.scheme_overrides),
+            "content_hash": call.content_hash,
+            "imported_at": now(),
+        }
+        proposal_rows = _clean(
+            _records(call.proposals, call_id, {"lot": "lot_id"}),
+            proposals,
+            {"abstract": "", "ecosystems": [], "keywords": []},
+        )
+        expert_rows = _clean(
+            _records(call.experts, call_id),
+            experts,
+            {"org_name": "", "profile": "", "min_load": 0, "ecosystems": [], "keywords": []},
+        )
         if old is None:
             conn.execute(calls.insert().values(call_id=call_id, **call_row))
             if actor.role == "manager" and actor.user_id is not None:
-                conn.execute(call_managers.insert().values(call_id=call_id,
-                                                           user_id=actor.user_id))
+                conn.execute(call_managers.insert().values(call_id=call_id, user_id=actor.user_id))
         else:
-            dropped_p = _with_tasks(conn, call_id, "proposal_id",
-                                    {r["proposal_id"] for r in proposal_rows})
-            dropped_e = _with_tasks(conn, call_id, "expert_id",
-                                    {r["expert_id"] for r in expert_rows})
+            dropped_p = _with_tasks(
+                conn, call_id, "proposal_id", {r["proposal_id"] for r in proposal_rows}
+            )
+            dropped_e = _with_tasks(
+                conn, call_id, "expert_id", {r["expert_id"] for r in expert_rows}
+            )
             if dropped_p or dropped_e:
                 raise InvalidState(
                     f"the new folder of call {call_id!r} drops proposals {dropped_p} and experts "
-                    f"{dropped_e} that already have tasks; keep them in the folder")
+                    f"{dropped_e} that already have tasks; keep them in the folder"
+                )
             conn.execute(calls.update().where(calls.c.call_id == call_id).values(**call_row))
             for table in (imported_scores, affinities, partners):
                 conn.execute(table.delete().where(table.c.call_id == call_id))
-            conn.execute(conflicts.delete().where(conflicts.c.call_id == call_id,
-                                                  conflicts.c.source == "import"))
-        lot_rows = [{"call_id": call_id, "lot_id": lot.id, "title": lot.title,
-                     "budget_eur": lot.budget_eur, "one_per": lot.one_per,
-                     "experts_per_proposal": lot.experts_per_proposal}
-                    for lot in cfg.lots.values()]
+            conn.execute(
+                conflicts.delete().where(
+                    conflicts.c.call_id == call_id, conflicts.c.source == "import"
+                )
+            )
+        lot_rows = [
+            {
+                "call_id": call_id,
+                "lot_id": lot.id,
+                "title": lot.title,
+                "budget_eur": lot.budget_eur,
+                "one_per": lot.one_per,
+                "experts_per_proposal": lot.experts_per_proposal,
+            }
+            for lot in cfg.lots.values()
+        ]
         # Foreign keys: new lots before the proposals move into them, old lots after.
         _sync(conn, lots, ["lot_id"], lot_rows, call_id, delete=False)
         _sync(conn, proposals, ["proposal_id"], proposal_rows, call_id)
-        conn.execute(lots.delete().where(lots.c.call_id == call_id,
-                                         lots.c.lot_id.not_in([r["lot_id"] for r in lot_rows])))
+        conn.execute(
+            lots.delete().where(
+                lots.c.call_id == call_id, lots.c.lot_id.not_in([r["lot_id"] for r in lot_rows])
+            )
+        )
         _sync(conn, experts, ["expert_id"], expert_rows, call_id)
         partner_rows = _clean(_records(call.partners, call_id), partners, {})
         if partner_rows:
@@ -165,31 +211,69 @@ def import_call(engine: sa.Engine, call: CallFolder, *, replace: bool = False,
         if call.affinity is not None and not call.affinity.is_empty():
             bulk_insert(conn, affinities, _records(call.affinity, call_id))
         if call.scores is not None and not call.scores.is_empty():
-            bulk_insert(conn, imported_scores,
-                        _clean(_records(call.scores, call_id), imported_scores, {"comment": ""}))
-        counts = {"proposals": len(proposal_rows), "experts": len(expert_rows),
-                  "partners": call.partners.height, "conflicts": len(conflict_rows),
-                  "affinity": 0 if call.affinity is None else call.affinity.height,
-                  "scores": 0 if call.scores is None else call.scores.height,
-                  "content_hash": call.content_hash}
-        record(conn, actor, "replace" if old is not None else "import", "call", call_id,
-               call_id=call_id, before=None if old is None else dict(old), after=counts)
+            bulk_insert(
+                conn,
+                imported_scores,
+                _clean(_records(call.scores, call_id), imported_scores, {"comment": ""}),
+            )
+        counts = {
+            "proposals": len(proposal_rows),
+            "experts": len(expert_rows),
+            "partners": call.partners.height,
+            "conflicts": len(conflict_rows),
+            "affinity": 0 if call.affinity is None else call.affinity.height,
+            "scores": 0 if call.scores is None else call.scores.height,
+            "content_hash": call.content_hash,
+        }
+        record(
+            conn,
+            actor,
+            "replace" if old is not None else "import",
+            "call",
+            call_id,
+            call_id=call_id,
+            before=None if old is None else dict(old),
+            after=counts,
+        )
 
 
-def conflict_reasons(conn: sa.Connection, call_id: str, expert_id: str, proposal_id: str
-                     ) -> list[str]:
+def in_force(today: dt.date | None = None) -> sa.ColumnElement[bool]:
+    """A recorded conflict still counts: dated employment and collaborations conflict for
+    ``WINDOW_YEARS`` after their ``since`` date, the same rule as the assignment's."""
+    cutoff = years_before(today or dt.date.today(), WINDOW_YEARS)
+    return sa.or_(
+        conflicts.c.since.is_(None),
+        conflicts.c.kind.not_in(DATED_KINDS),
+        conflicts.c.since > cutoff,
+    )
+
+
+def conflict_reasons(
+    conn: sa.Connection, call_id: str, expert_id: str, proposal_id: str
+) -> list[str]:
     """Why ``expert_id`` may not see ``proposal_id``: recorded conflicts on the proposal or on
     one of its organisations, and the expert's own organisation among its partners."""
     orgs = sa.select(partners.c.org_id).where(
-        partners.c.call_id == call_id, partners.c.proposal_id == proposal_id,
-        partners.c.org_id.is_not(None))
-    rows = conn.execute(sa.select(conflicts.c.kind, conflicts.c.note).where(
-        conflicts.c.call_id == call_id, conflicts.c.expert_id == expert_id,
-        sa.or_(conflicts.c.proposal_id == proposal_id, conflicts.c.org_id.in_(orgs)))).all()
+        partners.c.call_id == call_id,
+        partners.c.proposal_id == proposal_id,
+        partners.c.org_id.is_not(None),
+    )
+    rows = conn.execute(
+        sa.select(conflicts.c.kind, conflicts.c.note).where(
+            conflicts.c.call_id == call_id,
+            conflicts.c.expert_id == expert_id,
+            sa.or_(conflicts.c.proposal_id == proposal_id, conflicts.c.org_id.in_(orgs)),
+            in_force(),
+        )
+    ).all()
     reasons = [f"{r.kind}: {r.note}" if r.note else r.kind for r in rows]
-    own = conn.execute(sa.select(experts.c.org_id).where(
-        experts.c.call_id == call_id, experts.c.expert_id == expert_id,
-        experts.c.org_id.in_(orgs))).scalar()
+    own = conn.execute(
+        sa.select(experts.c.org_id).where(
+            experts.c.call_id == call_id,
+            experts.c.expert_id == expert_id,
+            experts.c.org_id.in_(orgs),
+        )
+    ).scalar()
     if own is not None:
         reasons.append(f"the expert's organisation {own} takes part in the proposal")
     return reasons
@@ -203,16 +287,28 @@ def _require_call(conn: sa.Connection, call_id: str) -> None:
 def list_calls(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
     """``call_id, title, scheme`` of the calls the actor manages or is an expert in."""
     with reading(engine) as conn:
-        rows = conn.execute(sa.select(calls.c.call_id, calls.c.title, calls.c.scheme)
-                            .order_by(calls.c.call_id)).all()
-        visible = [tuple(r) for r in rows
-                   if manages(conn, actor, r.call_id) or expert_of(conn, actor, r.call_id)]
-    return pl.DataFrame(visible, schema={"call_id": pl.String(), "title": pl.String(),
-                                         "scheme": pl.String()}, orient="row")
+        rows = conn.execute(
+            sa.select(calls.c.call_id, calls.c.title, calls.c.scheme).order_by(calls.c.call_id)
+        ).all()
+        visible = [
+            tuple(r)
+            for r in rows
+            if manages(conn, actor, r.call_id) or expert_of(conn, actor, r.call_id)
+        ]
+    return pl.DataFrame(
+        visible,
+        schema={"call_id": pl.String(), "title": pl.String(), "scheme": pl.String()},
+        orient="row",
+    )
 
 
-def _table_frame(conn: sa.Connection, table: sa.Table, call_id: str, schema_name: str,
-                 rename: dict[str, str] | None = None) -> pl.DataFrame:
+def _table_frame(
+    conn: sa.Connection,
+    table: sa.Table,
+    call_id: str,
+    schema_name: str,
+    rename: dict[str, str] | None = None,
+) -> pl.DataFrame:
     schema = polars_schema(schema_name)
     back = {v: k for k, v in (rename or {}).items()}
     cols = [table.c[back.get(name, name)] for name in schema]
@@ -229,18 +325,33 @@ def call_folder(engine: sa.Engine, actor: Actor, call_id: str) -> CallFolder:
         if not manages(conn, actor, call_id):
             deny(actor, "read", "call", call_id, "only a manager of this call", call_id=call_id)
         c = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().one()
-        lot_map = {r.lot_id: Lot(id=r.lot_id, budget_eur=r.budget_eur, title=r.title,
-                                 one_per=r.one_per, experts_per_proposal=r.experts_per_proposal)
-                   for r in conn.execute(sa.select(lots).where(lots.c.call_id == call_id)
-                                         .order_by(lots.c.lot_id))}
-        cfg = CallConfig(id=call_id, title=c["title"], scheme=c["scheme"],
-                         experts_per_proposal=c["experts_per_proposal"], lots=lot_map,
-                         deadline=c["deadline"], scheme_overrides=dict(c["scheme_overrides"]))
+        lot_map = {
+            r.lot_id: Lot(
+                id=r.lot_id,
+                budget_eur=r.budget_eur,
+                title=r.title,
+                one_per=r.one_per,
+                experts_per_proposal=r.experts_per_proposal,
+            )
+            for r in conn.execute(
+                sa.select(lots).where(lots.c.call_id == call_id).order_by(lots.c.lot_id)
+            )
+        }
+        cfg = CallConfig(
+            id=call_id,
+            title=c["title"],
+            scheme=c["scheme"],
+            experts_per_proposal=c["experts_per_proposal"],
+            lots=lot_map,
+            deadline=c["deadline"],
+            scheme_overrides=dict(c["scheme_overrides"]),
+        )
         conflict_frame = _table_frame(conn, conflicts, call_id, "conflicts")
         affinity = _table_frame(conn, affinities, call_id, "affinity")
         scores = _table_frame(conn, imported_scores, call_id, "scores")
         return CallFolder(
-            path=Path(f"store:{call_id}"), config=cfg,
+            path=Path(f"store:{call_id}"),
+            config=cfg,
             proposals=_table_frame(conn, proposals, call_id, "proposals", {"lot_id": "lot"}),
             partners=_table_frame(conn, partners, call_id, "partners"),
             experts=_table_frame(conn, experts, call_id, "experts"),
@@ -251,8 +362,7 @@ def call_folder(engine: sa.Engine, actor: Actor, call_id: str) -> CallFolder:
         )
 
 
-def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
-                 ) -> dict[str, Any]:
+def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str) -> dict[str, Any]:
     """One proposal with its partners (``partners``: list of dicts). Managers of the call see
     every proposal; an expert only one they accepted without conflict; nobody else."""
     with reading(engine) as conn:
@@ -260,65 +370,129 @@ def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
         if not manages(conn, actor, call_id):
             expert_id = expert_of(conn, actor, call_id)
             if expert_id is None:
-                deny(actor, "read", "proposal", proposal_id, "not a manager or expert of the "
-                     "call", call_id=call_id)
-            state = conn.execute(sa.select(tasks.c.state).where(
-                tasks.c.call_id == call_id, tasks.c.proposal_id == proposal_id,
-                tasks.c.expert_id == expert_id)).scalar()
+                deny(
+                    actor,
+                    "read",
+                    "proposal",
+                    proposal_id,
+                    "not a manager or expert of the call",
+                    call_id=call_id,
+                )
+            state = conn.execute(
+                sa.select(tasks.c.state).where(
+                    tasks.c.call_id == call_id,
+                    tasks.c.proposal_id == proposal_id,
+                    tasks.c.expert_id == expert_id,
+                )
+            ).scalar()
             if state not in ("accepted", "draft", "submitted"):
-                deny(actor, "read", "proposal", proposal_id,
-                     "the proposal opens only after accepting its task without a conflict",
-                     call_id=call_id)
+                deny(
+                    actor,
+                    "read",
+                    "proposal",
+                    proposal_id,
+                    "the proposal opens only after accepting its task without a conflict",
+                    call_id=call_id,
+                )
             if conflict_reasons(conn, call_id, expert_id, proposal_id):
-                deny(actor, "read", "proposal", proposal_id, "a conflict of interest is recorded",
-                     call_id=call_id)
-        row = conn.execute(sa.select(proposals).where(
-            proposals.c.call_id == call_id, proposals.c.proposal_id == proposal_id)
-        ).mappings().first()
+                deny(
+                    actor,
+                    "read",
+                    "proposal",
+                    proposal_id,
+                    "a conflict of interest is recorded",
+                    call_id=call_id,
+                )
+        row = (
+            conn.execute(
+                sa.select(proposals).where(
+                    proposals.c.call_id == call_id, proposals.c.proposal_id == proposal_id
+                )
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFound(f"no proposal {proposal_id!r} in call {call_id!r}")
         found = dict(row)
-        found["partners"] = [dict(r) for r in conn.execute(
-            sa.select(partners.c.org_id, partners.c.org_name, partners.c.country, partners.c.role)
-            .where(partners.c.call_id == call_id, partners.c.proposal_id == proposal_id)
-            .order_by(partners.c.partner_row)).mappings()]
+        found["partners"] = [
+            dict(r)
+            for r in conn.execute(
+                sa.select(
+                    partners.c.org_id, partners.c.org_name, partners.c.country, partners.c.role
+                )
+                .where(partners.c.call_id == call_id, partners.c.proposal_id == proposal_id)
+                .order_by(partners.c.partner_row)
+            ).mappings()
+        ]
         return found
 
 
-
-
 _CONFLICT_SCHEMA: dict[str, pl.DataType] = {
-    "proposal_id": pl.String(), "expert_id": pl.String(), "reason": pl.String()}
+    "proposal_id": pl.String(),
+    "expert_id": pl.String(),
+    "reason": pl.String(),
+}
 
 
 def conflicted_pairs(conn: sa.Connection, call_id: str) -> pl.DataFrame:
     """Every recorded exclusion of the call: ``proposal_id, expert_id, reason`` (one row per
     pair, reasons joined by "; "), from conflicts on a proposal, conflicts on an organisation
-    taking part in it, and experts whose own organisation takes part. (Dating of past
-    employment is the assignment package's rule; the store counts every recorded conflict.)"""
+    taking part in it, and experts whose own organisation takes part. Past employment and
+    collaborations count while they are in force (:func:`in_force`)."""
     str_ = pl.String()
-    part = rows_frame(conn.execute(sa.select(partners.c.proposal_id, partners.c.org_id).where(
-        partners.c.call_id == call_id, partners.c.org_id.is_not(None))),
-        {"proposal_id": str_, "org_id": str_}).unique()
-    conf = rows_frame(conn.execute(sa.select(
-        conflicts.c.proposal_id, conflicts.c.org_id, conflicts.c.expert_id, conflicts.c.kind,
-        conflicts.c.note).where(conflicts.c.call_id == call_id)),
-        {"proposal_id": str_, "org_id": str_, "expert_id": str_, "kind": str_, "note": str_})
-    conf = conf.with_columns(reason=pl.when(pl.col("note").fill_null("") == "")
-                             .then(pl.col("kind"))
-                             .otherwise(pl.concat_str("kind", pl.lit(": "), "note")))
-    own = rows_frame(conn.execute(sa.select(experts.c.expert_id, experts.c.org_id).where(
-        experts.c.call_id == call_id, experts.c.org_id.is_not(None))),
-        {"expert_id": str_, "org_id": str_})
+    part = rows_frame(
+        conn.execute(
+            sa.select(partners.c.proposal_id, partners.c.org_id).where(
+                partners.c.call_id == call_id, partners.c.org_id.is_not(None)
+            )
+        ),
+        {"proposal_id": str_, "org_id": str_},
+    ).unique()
+    conf = rows_frame(
+        conn.execute(
+            sa.select(
+                conflicts.c.proposal_id,
+                conflicts.c.org_id,
+                conflicts.c.expert_id,
+                conflicts.c.kind,
+                conflicts.c.note,
+            ).where(conflicts.c.call_id == call_id, in_force())
+        ),
+        {"proposal_id": str_, "org_id": str_, "expert_id": str_, "kind": str_, "note": str_},
+    )
+    conf = conf.with_columns(
+        reason=pl.when(pl.col("note").fill_null("") == "")
+        .then(pl.col("kind"))
+        .otherwise(pl.concat_str("kind", pl.lit(": "), "note"))
+    )
+    own = rows_frame(
+        conn.execute(
+            sa.select(experts.c.expert_id, experts.c.org_id).where(
+                experts.c.call_id == call_id, experts.c.org_id.is_not(None)
+            )
+        ),
+        {"expert_id": str_, "org_id": str_},
+    )
     parts = [
         conf.filter(pl.col("proposal_id").is_not_null()).select(*_CONFLICT_SCHEMA),
-        conf.filter(pl.col("org_id").is_not_null()).drop("proposal_id").join(part, on="org_id")
+        conf.filter(pl.col("org_id").is_not_null())
+        .drop("proposal_id")
+        .join(part, on="org_id")
         .select(*_CONFLICT_SCHEMA),
         own.join(part, on="org_id").select(
-            "proposal_id", "expert_id",
-            reason=pl.concat_str(pl.lit("the expert's organisation "), "org_id",
-                                 pl.lit(" takes part in the proposal"))),
+            "proposal_id",
+            "expert_id",
+            reason=pl.concat_str(
+                pl.lit("the expert's organisation "),
+                "org_id",
+                pl.lit(" takes part in the proposal"),
+            ),
+        ),
     ]
-    return (pl.concat(parts).group_by("proposal_id", "expert_id")
-            .agg(pl.col("reason").unique().sort().str.join("; "))
-            .sort("proposal_id", "expert_id"))
+    return (
+        pl.concat(parts)
+        .group_by("proposal_id", "expert_id")
+        .agg(pl.col("reason").unique().sort().str.join("; "))
+        .sort("proposal_id", "expert_id")
+    )

@@ -31,49 +31,88 @@ from evalpanel.store.tables import (
 )
 
 CONSOLIDATED_SCHEMA: dict[str, pl.DataType] = {
-    "proposal_id": pl.String(), "criterion": pl.String(), "score": pl.Float64(),
-    "comment": pl.String(), "state": pl.String()}
+    "proposal_id": pl.String(),
+    "criterion": pl.String(),
+    "score": pl.Float64(),
+    "comment": pl.String(),
+    "state": pl.String(),
+}
 
 
 def _panel(conn: sa.Connection, call_id: str, proposal_id: str) -> tuple[list[str], list[str]]:
     """(experts with a submitted task, experts with an active task not yet submitted)."""
-    rows = conn.execute(sa.select(tasks.c.expert_id, tasks.c.state).where(
-        tasks.c.call_id == call_id, tasks.c.proposal_id == proposal_id,
-        tasks.c.state.in_(("assigned", "accepted", "draft", "submitted")))).all()
+    rows = conn.execute(
+        sa.select(tasks.c.expert_id, tasks.c.state).where(
+            tasks.c.call_id == call_id,
+            tasks.c.proposal_id == proposal_id,
+            tasks.c.state.in_(("assigned", "accepted", "draft", "submitted")),
+        )
+    ).all()
     done = sorted(r.expert_id for r in rows if r.state == "submitted")
     return done, sorted(r.expert_id for r in rows if r.state != "submitted")
 
 
 def _load(conn: sa.Connection, consolidation_id: int) -> sa.RowMapping:
-    row = conn.execute(sa.select(consolidations).where(
-        consolidations.c.consolidation_id == consolidation_id)).mappings().first()
+    row = (
+        conn.execute(
+            sa.select(consolidations).where(consolidations.c.consolidation_id == consolidation_id)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"no consolidation {consolidation_id}")
     return row
 
 
-def start_consolidation(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str,
-                        consolidator: str) -> int:
+def start_consolidation(
+    engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str, consolidator: str
+) -> int:
     """Open the consolidation of a fully evaluated proposal; returns its id."""
     with writing(engine) as conn:
         require_manager(conn, actor, "start consolidations in", call_id)
         done, waiting = _panel(conn, call_id, proposal_id)
         if waiting or not done:
-            raise InvalidState(f"{proposal_id} still waits for the evaluations of "
-                               f"{', '.join(waiting) or 'its experts'}")
+            raise InvalidState(
+                f"{proposal_id} still waits for the evaluations of "
+                f"{', '.join(waiting) or 'its experts'}"
+            )
         if consolidator not in done:
-            raise InvalidInput(f"the consolidator must be one of {proposal_id}'s experts "
-                               f"({', '.join(done)}); got {consolidator!r}")
-        if conn.execute(sa.select(consolidations.c.consolidation_id).where(
-                consolidations.c.call_id == call_id,
-                consolidations.c.proposal_id == proposal_id)).first() is not None:
+            raise InvalidInput(
+                f"the consolidator must be one of {proposal_id}'s experts "
+                f"({', '.join(done)}); got {consolidator!r}"
+            )
+        if (
+            conn.execute(
+                sa.select(consolidations.c.consolidation_id).where(
+                    consolidations.c.call_id == call_id, consolidations.c.proposal_id == proposal_id
+                )
+            ).first()
+            is not None
+        ):
             raise InvalidState(f"{proposal_id} is already in consolidation")
-        cid = inserted_id(conn.execute(consolidations.insert().values(
-            call_id=call_id, proposal_id=proposal_id, consolidator=consolidator,
-            state="drafting", comment="", row_version=0, created_at=now())
-        ))
-        record(conn, actor, "start", "consolidation", cid, call_id=call_id,
-               after={"proposal_id": proposal_id, "consolidator": consolidator})
+        cid = inserted_id(
+            conn.execute(
+                consolidations.insert().values(
+                    call_id=call_id,
+                    proposal_id=proposal_id,
+                    consolidator=consolidator,
+                    state="drafting",
+                    comment="",
+                    row_version=0,
+                    created_at=now(),
+                )
+            )
+        )
+        record(
+            conn,
+            actor,
+            "start",
+            "consolidation",
+            cid,
+            call_id=call_id,
+            after={"proposal_id": proposal_id, "consolidator": consolidator},
+        )
         return int(cid)
 
 
@@ -81,66 +120,125 @@ def _participant(conn: sa.Connection, actor: Actor, row: sa.RowMapping, action: 
     expert_id = expert_of(conn, actor, row["call_id"])
     done, _ = _panel(conn, row["call_id"], row["proposal_id"])
     if expert_id is None or expert_id not in done:
-        deny(actor, action, "consolidation", row["consolidation_id"],
-             "only the proposal's experts who submitted take part", call_id=row["call_id"])
+        deny(
+            actor,
+            action,
+            "consolidation",
+            row["consolidation_id"],
+            "only the proposal's experts who submitted take part",
+            call_id=row["call_id"],
+        )
     return expert_id
 
 
-def save_consensus(engine: sa.Engine, actor: Actor, consolidation_id: int,
-                   scores: pl.DataFrame, comment: str, *, expected_version: int) -> int:
+def save_consensus(
+    engine: sa.Engine,
+    actor: Actor,
+    consolidation_id: int,
+    scores: pl.DataFrame,
+    comment: str,
+    *,
+    expected_version: int,
+) -> int:
     """The consolidator saves the consensus draft; returns its new version."""
     rows = score_rows(scores, f"consensus of consolidation {consolidation_id}")
     with writing(engine) as conn:
         row = _load(conn, consolidation_id)
         if _participant(conn, actor, row, "draft") != row["consolidator"]:
-            deny(actor, "draft", "consolidation", consolidation_id,
-                 "only the consolidator drafts the consensus", call_id=row["call_id"])
-        done = conn.execute(consolidations.update().where(
-            consolidations.c.consolidation_id == consolidation_id,
-            consolidations.c.state.in_(("drafting", "approval")),
-            consolidations.c.row_version == expected_version,
-        ).values(row_version=consolidations.c.row_version + 1, comment=comment,
-                 state="drafting")).rowcount
+            deny(
+                actor,
+                "draft",
+                "consolidation",
+                consolidation_id,
+                "only the consolidator drafts the consensus",
+                call_id=row["call_id"],
+            )
+        done = conn.execute(
+            consolidations.update()
+            .where(
+                consolidations.c.consolidation_id == consolidation_id,
+                consolidations.c.state.in_(("drafting", "approval")),
+                consolidations.c.row_version == expected_version,
+            )
+            .values(row_version=consolidations.c.row_version + 1, comment=comment, state="drafting")
+        ).rowcount
         if not done:
             if row["state"] == "final":
                 raise InvalidState(f"consolidation {consolidation_id} is final")
-            raise StaleWrite(f"consolidation {consolidation_id} changed since version "
-                             f"{expected_version}; reload it")
-        conn.execute(consolidation_scores.delete().where(
-            consolidation_scores.c.consolidation_id == consolidation_id))
-        conn.execute(consolidation_scores.insert(),
-                     [{**r, "consolidation_id": consolidation_id} for r in rows])
-        record(conn, actor, "save", "consolidation", consolidation_id, call_id=row["call_id"],
-               before={"version": expected_version, "state": row["state"]},
-               after={"version": expected_version + 1, "scores": rows, "comment": comment})
+            raise StaleWrite(
+                f"consolidation {consolidation_id} changed since version "
+                f"{expected_version}; reload it"
+            )
+        conn.execute(
+            consolidation_scores.delete().where(
+                consolidation_scores.c.consolidation_id == consolidation_id
+            )
+        )
+        conn.execute(
+            consolidation_scores.insert(),
+            [{**r, "consolidation_id": consolidation_id} for r in rows],
+        )
+        record(
+            conn,
+            actor,
+            "save",
+            "consolidation",
+            consolidation_id,
+            call_id=row["call_id"],
+            before={"version": expected_version, "state": row["state"]},
+            after={"version": expected_version + 1, "scores": rows, "comment": comment},
+        )
         return expected_version + 1
 
 
-def submit_consensus(engine: sa.Engine, actor: Actor, consolidation_id: int, *,
-                     expected_version: int) -> str:
+def submit_consensus(
+    engine: sa.Engine, actor: Actor, consolidation_id: int, *, expected_version: int
+) -> str:
     """The consolidator asks the others to approve; returns the new state (``final`` at once
     when the consolidator is the only expert)."""
     with writing(engine) as conn:
         row = _load(conn, consolidation_id)
         if _participant(conn, actor, row, "submit") != row["consolidator"]:
-            deny(actor, "submit", "consolidation", consolidation_id,
-                 "only the consolidator submits the consensus", call_id=row["call_id"])
+            deny(
+                actor,
+                "submit",
+                "consolidation",
+                consolidation_id,
+                "only the consolidator submits the consensus",
+                call_id=row["call_id"],
+            )
         if row["row_version"] == 0:
             raise InvalidState("save the consensus scores before submitting them")
-        done = conn.execute(consolidations.update().where(
-            consolidations.c.consolidation_id == consolidation_id,
-            consolidations.c.state == "drafting",
-            consolidations.c.row_version == expected_version).values(state="approval")).rowcount
+        done = conn.execute(
+            consolidations.update()
+            .where(
+                consolidations.c.consolidation_id == consolidation_id,
+                consolidations.c.state == "drafting",
+                consolidations.c.row_version == expected_version,
+            )
+            .values(state="approval")
+        ).rowcount
         if not done:
-            raise StaleWrite(f"consolidation {consolidation_id} changed since version "
-                             f"{expected_version} (or is not a draft); reload it")
-        record(conn, actor, "submit", "consolidation", consolidation_id, call_id=row["call_id"],
-               before={"state": "drafting"}, after={"state": "approval"})
+            raise StaleWrite(
+                f"consolidation {consolidation_id} changed since version "
+                f"{expected_version} (or is not a draft); reload it"
+            )
+        record(
+            conn,
+            actor,
+            "submit",
+            "consolidation",
+            consolidation_id,
+            call_id=row["call_id"],
+            before={"state": "drafting"},
+            after={"state": "approval"},
+        )
         return _finalise_if_approved(conn, actor, row)
 
 
-def approve_consensus(engine: sa.Engine, actor: Actor, consolidation_id: int, *,
-                      expected_version: int) -> str:
+def approve_consensus(
+    engine: sa.Engine, actor: Actor, consolidation_id: int, *, expected_version: int
+) -> str:
     """Another expert approves the consensus version they read; returns the new state."""
     with writing(engine) as conn:
         row = _load(conn, consolidation_id)
@@ -148,17 +246,34 @@ def approve_consensus(engine: sa.Engine, actor: Actor, consolidation_id: int, *,
         if expert_id == row["consolidator"]:
             raise InvalidInput("the consolidator's own approval is implied; others approve")
         if row["state"] != "approval" or row["row_version"] != expected_version:
-            raise StaleWrite(f"consolidation {consolidation_id} is {row['state']} at version "
-                             f"{row['row_version']}, not the version {expected_version} you "
-                             "read; reload it")
-        conn.execute(consolidation_approvals.delete().where(
-            consolidation_approvals.c.consolidation_id == consolidation_id,
-            consolidation_approvals.c.expert_id == expert_id))
-        conn.execute(consolidation_approvals.insert().values(
-            consolidation_id=consolidation_id, expert_id=expert_id, row_version=expected_version,
-            approved_at=now()))
-        record(conn, actor, "approve", "consolidation", consolidation_id, call_id=row["call_id"],
-               after={"expert_id": expert_id, "version": expected_version})
+            raise StaleWrite(
+                f"consolidation {consolidation_id} is {row['state']} at version "
+                f"{row['row_version']}, not the version {expected_version} you "
+                "read; reload it"
+            )
+        conn.execute(
+            consolidation_approvals.delete().where(
+                consolidation_approvals.c.consolidation_id == consolidation_id,
+                consolidation_approvals.c.expert_id == expert_id,
+            )
+        )
+        conn.execute(
+            consolidation_approvals.insert().values(
+                consolidation_id=consolidation_id,
+                expert_id=expert_id,
+                row_version=expected_version,
+                approved_at=now(),
+            )
+        )
+        record(
+            conn,
+            actor,
+            "approve",
+            "consolidation",
+            consolidation_id,
+            call_id=row["call_id"],
+            after={"expert_id": expert_id, "version": expected_version},
+        )
         return _finalise_if_approved(conn, actor, row)
 
 
@@ -166,53 +281,103 @@ def _finalise_if_approved(conn: sa.Connection, actor: Actor, row: sa.RowMapping)
     cid = row["consolidation_id"]
     current = _load(conn, cid)
     done, _ = _panel(conn, row["call_id"], row["proposal_id"])
-    approved = set(conn.execute(sa.select(consolidation_approvals.c.expert_id).where(
-        consolidation_approvals.c.consolidation_id == cid,
-        consolidation_approvals.c.row_version == current["row_version"])).scalars())
+    approved = set(
+        conn.execute(
+            sa.select(consolidation_approvals.c.expert_id).where(
+                consolidation_approvals.c.consolidation_id == cid,
+                consolidation_approvals.c.row_version == current["row_version"],
+            )
+        ).scalars()
+    )
     if current["state"] == "approval" and set(done) - {row["consolidator"]} <= approved:
-        conn.execute(consolidations.update().where(
-            consolidations.c.consolidation_id == cid, consolidations.c.state == "approval",
-            consolidations.c.row_version == current["row_version"],
-        ).values(state="final", finalised_at=now()))
-        record(conn, actor, "finalise", "consolidation", cid, call_id=row["call_id"],
-               before={"state": "approval"}, after={"state": "final"})
+        conn.execute(
+            consolidations.update()
+            .where(
+                consolidations.c.consolidation_id == cid,
+                consolidations.c.state == "approval",
+                consolidations.c.row_version == current["row_version"],
+            )
+            .values(state="final", finalised_at=now())
+        )
+        record(
+            conn,
+            actor,
+            "finalise",
+            "consolidation",
+            cid,
+            call_id=row["call_id"],
+            before={"state": "approval"},
+            after={"state": "final"},
+        )
         return "final"
     return str(current["state"])
 
 
-def get_consolidation(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
-                      ) -> dict[str, Any]:
+def get_consolidation(
+    engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
+) -> dict[str, Any]:
     """``consolidation_id, state, consolidator, version, comment, scores`` (frame) and
     ``approved`` (expert ids approving the current version); for participants and managers."""
     with reading(engine) as conn:
-        row = conn.execute(sa.select(consolidations).where(
-            consolidations.c.call_id == call_id, consolidations.c.proposal_id == proposal_id)
-        ).mappings().first()
+        row = (
+            conn.execute(
+                sa.select(consolidations).where(
+                    consolidations.c.call_id == call_id, consolidations.c.proposal_id == proposal_id
+                )
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFound(f"{proposal_id} has no consolidation yet")
         if not manages(conn, actor, call_id):
             _participant(conn, actor, row, "read")
         cid = row["consolidation_id"]
-        scores = query_frame(conn, sa.select(
-            consolidation_scores.c.criterion, consolidation_scores.c.score,
-            consolidation_scores.c.comment).where(consolidation_scores.c.consolidation_id == cid),
-            CRITERION_SCHEMA, ["criterion"])
-        approved = sorted(conn.execute(sa.select(consolidation_approvals.c.expert_id).where(
-            consolidation_approvals.c.consolidation_id == cid,
-            consolidation_approvals.c.row_version == row["row_version"])).scalars())
-        return {"consolidation_id": cid, "state": row["state"],
-                "consolidator": row["consolidator"], "version": row["row_version"],
-                "comment": row["comment"], "scores": scores, "approved": approved}
+        scores = query_frame(
+            conn,
+            sa.select(
+                consolidation_scores.c.criterion,
+                consolidation_scores.c.score,
+                consolidation_scores.c.comment,
+            ).where(consolidation_scores.c.consolidation_id == cid),
+            CRITERION_SCHEMA,
+            ["criterion"],
+        )
+        approved = sorted(
+            conn.execute(
+                sa.select(consolidation_approvals.c.expert_id).where(
+                    consolidation_approvals.c.consolidation_id == cid,
+                    consolidation_approvals.c.row_version == row["row_version"],
+                )
+            ).scalars()
+        )
+        return {
+            "consolidation_id": cid,
+            "state": row["state"],
+            "consolidator": row["consolidator"],
+            "version": row["row_version"],
+            "comment": row["comment"],
+            "scores": scores,
+            "approved": approved,
+        }
 
 
-def consolidated_frame(engine: sa.Engine, actor: Actor, call_id: str, *,
-                       final_only: bool = True) -> pl.DataFrame:
+def consolidated_frame(
+    engine: sa.Engine, actor: Actor, call_id: str, *, final_only: bool = True
+) -> pl.DataFrame:
     """Consensus scores of the call's proposals (only final ones unless ``final_only`` is
     false), for managers."""
-    stmt = sa.select(consolidations.c.proposal_id, consolidation_scores.c.criterion,
-                     consolidation_scores.c.score, consolidation_scores.c.comment,
-                     consolidations.c.state).join(consolidation_scores).where(
-        consolidations.c.call_id == call_id)
+    stmt = (
+        sa.select(
+            consolidations.c.proposal_id,
+            consolidation_scores.c.criterion,
+            consolidation_scores.c.score,
+            consolidation_scores.c.comment,
+            consolidations.c.state,
+        )
+        .join(consolidation_scores)
+        .where(consolidations.c.call_id == call_id)
+    )
     if final_only:
         stmt = stmt.where(consolidations.c.state == "final")
     with reading(engine) as conn:

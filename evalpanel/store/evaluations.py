@@ -28,8 +28,12 @@ from evalpanel.store.tables import consolidations, evaluation_scores, evaluation
 from evalpanel.store.tasks import own_task
 
 SCORE_SCHEMA: dict[str, pl.DataType] = {
-    "proposal_id": pl.String(), "expert_id": pl.String(), "criterion": pl.String(),
-    "score": pl.Float64(), "comment": pl.String()}
+    "proposal_id": pl.String(),
+    "expert_id": pl.String(),
+    "criterion": pl.String(),
+    "score": pl.Float64(),
+    "comment": pl.String(),
+}
 CRITERION_SCHEMA = {k: SCORE_SCHEMA[k] for k in ("criterion", "score", "comment")}
 
 
@@ -38,8 +42,11 @@ def score_rows(scores: pl.DataFrame, what: str) -> list[dict[str, Any]]:
     require_columns(scores, ["criterion", "score"], what)
     if "comment" not in scores.columns:
         scores = scores.with_columns(comment=pl.lit(""))
-    rows = scores.select(pl.col("criterion").cast(pl.String), pl.col("score").cast(pl.Float64),
-                         pl.col("comment").cast(pl.String).fill_null("")).to_dicts()
+    rows = scores.select(
+        pl.col("criterion").cast(pl.String),
+        pl.col("score").cast(pl.Float64),
+        pl.col("comment").cast(pl.String).fill_null(""),
+    ).to_dicts()
     seen: set[str] = set()
     for row in rows:
         crit, score = row["criterion"], row["score"]
@@ -54,20 +61,31 @@ def score_rows(scores: pl.DataFrame, what: str) -> list[dict[str, Any]]:
 
 
 def _latest(conn: sa.Connection, task_id: int) -> sa.RowMapping | None:
-    return conn.execute(sa.select(evaluations).where(evaluations.c.task_id == task_id)
-                        .order_by(evaluations.c.version_no.desc()).limit(1)).mappings().first()
+    return (
+        conn.execute(
+            sa.select(evaluations)
+            .where(evaluations.c.task_id == task_id)
+            .order_by(evaluations.c.version_no.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
 
 
 def _write_scores(conn: sa.Connection, evaluation_id: int, rows: list[dict[str, Any]]) -> None:
-    conn.execute(evaluation_scores.delete().where(
-        evaluation_scores.c.evaluation_id == evaluation_id))
+    conn.execute(
+        evaluation_scores.delete().where(evaluation_scores.c.evaluation_id == evaluation_id)
+    )
     if rows:
-        conn.execute(evaluation_scores.insert(),
-                     [{**r, "evaluation_id": evaluation_id} for r in rows])
+        conn.execute(
+            evaluation_scores.insert(), [{**r, "evaluation_id": evaluation_id} for r in rows]
+        )
 
 
-def save_draft(engine: sa.Engine, actor: Actor, task_id: int, scores: pl.DataFrame, *,
-               expected_version: int) -> int:
+def save_draft(
+    engine: sa.Engine, actor: Actor, task_id: int, scores: pl.DataFrame, *, expected_version: int
+) -> int:
     """Save the expert's draft scores; returns the draft's new version (pass it to the next
     save). Refused with :class:`StaleWrite` when the draft changed since ``expected_version``."""
     rows = score_rows(scores, f"draft of task {task_id}")
@@ -79,66 +97,118 @@ def save_draft(engine: sa.Engine, actor: Actor, task_id: int, scores: pl.DataFra
             if task["state"] not in ("accepted", "draft"):
                 raise InvalidState(f"task {task_id} is {task['state']}; accept it first")
             if expected_version != 0:
-                raise StaleWrite(f"task {task_id} has no draft yet (expected version "
-                                 f"{expected_version}); reload it")
+                raise StaleWrite(
+                    f"task {task_id} has no draft yet (expected version "
+                    f"{expected_version}); reload it"
+                )
             try:
                 with conn.begin_nested():
-                    eid = inserted_id(conn.execute(evaluations.insert().values(
-                        task_id=task_id, version_no=1, status="draft", row_version=1,
-                        created_at=stamp, updated_at=stamp)))
+                    eid = inserted_id(
+                        conn.execute(
+                            evaluations.insert().values(
+                                task_id=task_id,
+                                version_no=1,
+                                status="draft",
+                                row_version=1,
+                                created_at=stamp,
+                                updated_at=stamp,
+                            )
+                        )
+                    )
             except sa.exc.IntegrityError as exc:
-                raise StaleWrite(f"another save created the draft of task {task_id} first; "
-                                 "reload it and apply your change again") from exc
-            conn.execute(tasks.update().where(tasks.c.task_id == task_id,
-                                              tasks.c.state == "accepted").values(
-                state="draft", updated_at=stamp))
+                raise StaleWrite(
+                    f"another save created the draft of task {task_id} first; "
+                    "reload it and apply your change again"
+                ) from exc
+            conn.execute(
+                tasks.update()
+                .where(tasks.c.task_id == task_id, tasks.c.state == "accepted")
+                .values(state="draft", updated_at=stamp)
+            )
             new_version, before = 1, None
         else:
             if latest["status"] != "draft":
-                raise InvalidState(f"the evaluation of task {task_id} is submitted and frozen; "
-                                   "start a correction to change it")
+                raise InvalidState(
+                    f"the evaluation of task {task_id} is submitted and frozen; "
+                    "start a correction to change it"
+                )
             eid = latest["evaluation_id"]
-            done = conn.execute(evaluations.update().where(
-                evaluations.c.evaluation_id == eid, evaluations.c.status == "draft",
-                evaluations.c.row_version == expected_version,
-            ).values(row_version=evaluations.c.row_version + 1, updated_at=stamp)).rowcount
+            done = conn.execute(
+                evaluations.update()
+                .where(
+                    evaluations.c.evaluation_id == eid,
+                    evaluations.c.status == "draft",
+                    evaluations.c.row_version == expected_version,
+                )
+                .values(row_version=evaluations.c.row_version + 1, updated_at=stamp)
+            ).rowcount
             if not done:
-                raise StaleWrite(f"the draft of task {task_id} was saved by someone else since "
-                                 f"version {expected_version}; reload it and apply your "
-                                 "change again")
+                raise StaleWrite(
+                    f"the draft of task {task_id} was saved by someone else since "
+                    f"version {expected_version}; reload it and apply your "
+                    "change again"
+                )
             new_version = expected_version + 1
             before = {"version": expected_version}
         _write_scores(conn, int(eid), rows)
-        record(conn, actor, "save_draft", "evaluation", eid, call_id=task["call_id"],
-               before=before, after={"version": new_version, "task_id": task_id, "scores": rows})
+        record(
+            conn,
+            actor,
+            "save_draft",
+            "evaluation",
+            eid,
+            call_id=task["call_id"],
+            before=before,
+            after={"version": new_version, "task_id": task_id, "scores": rows},
+        )
         return new_version
 
 
-def submit_evaluation(engine: sa.Engine, actor: Actor, task_id: int, *,
-                      expected_version: int) -> None:
+def submit_evaluation(
+    engine: sa.Engine, actor: Actor, task_id: int, *, expected_version: int
+) -> None:
     """Submit the draft saved at ``expected_version``; it is frozen from then on."""
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "submit")
         latest = _latest(conn, task_id)
         if latest is None or latest["status"] != "draft":
             raise InvalidState(f"task {task_id} has no draft to submit; save the scores first")
-        if not conn.execute(sa.select(sa.func.count()).select_from(evaluation_scores).where(
-                evaluation_scores.c.evaluation_id == latest["evaluation_id"])).scalar():
+        if not conn.execute(
+            sa.select(sa.func.count())
+            .select_from(evaluation_scores)
+            .where(evaluation_scores.c.evaluation_id == latest["evaluation_id"])
+        ).scalar():
             raise InvalidInput(f"the draft of task {task_id} has no scores; score it first")
         stamp = now()
-        done = conn.execute(evaluations.update().where(
-            evaluations.c.evaluation_id == latest["evaluation_id"],
-            evaluations.c.status == "draft", evaluations.c.row_version == expected_version,
-        ).values(status="submitted", submitted_at=stamp, updated_at=stamp)).rowcount
+        done = conn.execute(
+            evaluations.update()
+            .where(
+                evaluations.c.evaluation_id == latest["evaluation_id"],
+                evaluations.c.status == "draft",
+                evaluations.c.row_version == expected_version,
+            )
+            .values(status="submitted", submitted_at=stamp, updated_at=stamp)
+        ).rowcount
         if not done:
-            raise StaleWrite(f"the draft of task {task_id} changed since version "
-                             f"{expected_version}; reload it before submitting")
-        conn.execute(tasks.update().where(tasks.c.task_id == task_id,
-                                          tasks.c.state.in_(("draft", "submitted"))).values(
-            state="submitted", updated_at=stamp))
-        record(conn, actor, "submit", "evaluation", latest["evaluation_id"],
-               call_id=task["call_id"], before={"status": "draft"},
-               after={"status": "submitted", "version_no": latest["version_no"]})
+            raise StaleWrite(
+                f"the draft of task {task_id} changed since version "
+                f"{expected_version}; reload it before submitting"
+            )
+        conn.execute(
+            tasks.update()
+            .where(tasks.c.task_id == task_id, tasks.c.state.in_(("draft", "submitted")))
+            .values(state="submitted", updated_at=stamp)
+        )
+        record(
+            conn,
+            actor,
+            "submit",
+            "evaluation",
+            latest["evaluation_id"],
+            call_id=task["call_id"],
+            before={"status": "draft"},
+            after={"status": "submitted", "version_no": latest["version_no"]},
+        )
 
 
 def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
@@ -149,22 +219,51 @@ def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
         latest = _latest(conn, task_id)
         if latest is None or latest["status"] != "submitted" or task["state"] != "submitted":
             raise InvalidState(f"task {task_id} has no submitted evaluation to correct")
-        final = conn.execute(sa.select(consolidations.c.state).where(
-            consolidations.c.call_id == task["call_id"],
-            consolidations.c.proposal_id == task["proposal_id"])).scalar()
+        final = conn.execute(
+            sa.select(consolidations.c.state).where(
+                consolidations.c.call_id == task["call_id"],
+                consolidations.c.proposal_id == task["proposal_id"],
+            )
+        ).scalar()
         if final == "final":
-            raise InvalidState(f"the consolidation of {task['proposal_id']} is final; "
-                               "evaluations can no longer be corrected")
+            raise InvalidState(
+                f"the consolidation of {task['proposal_id']} is final; "
+                "evaluations can no longer be corrected"
+            )
         stamp = now()
-        eid = inserted_id(conn.execute(evaluations.insert().values(
-            task_id=task_id, version_no=latest["version_no"] + 1, status="draft", row_version=1,
-            created_at=stamp, updated_at=stamp)))
-        rows = conn.execute(sa.select(evaluation_scores.c.criterion, evaluation_scores.c.score,
-                                      evaluation_scores.c.comment).where(
-            evaluation_scores.c.evaluation_id == latest["evaluation_id"])).mappings().all()
+        eid = inserted_id(
+            conn.execute(
+                evaluations.insert().values(
+                    task_id=task_id,
+                    version_no=latest["version_no"] + 1,
+                    status="draft",
+                    row_version=1,
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+            )
+        )
+        rows = (
+            conn.execute(
+                sa.select(
+                    evaluation_scores.c.criterion,
+                    evaluation_scores.c.score,
+                    evaluation_scores.c.comment,
+                ).where(evaluation_scores.c.evaluation_id == latest["evaluation_id"])
+            )
+            .mappings()
+            .all()
+        )
         _write_scores(conn, int(eid), [dict(r) for r in rows])
-        record(conn, actor, "start_correction", "evaluation", eid, call_id=task["call_id"],
-               after={"task_id": task_id, "version_no": latest["version_no"] + 1})
+        record(
+            conn,
+            actor,
+            "start_correction",
+            "evaluation",
+            eid,
+            call_id=task["call_id"],
+            after={"task_id": task_id, "version_no": latest["version_no"] + 1},
+        )
         return 1
 
 
@@ -177,30 +276,64 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
         latest = _latest(conn, task_id)
         if latest is None:
             frame = pl.DataFrame(schema=CRITERION_SCHEMA)
-            return {"task_id": task_id, "state": task["state"], "version_no": 0,
-                    "status": None, "version": 0, "scores": frame}
-        frame = query_frame(conn, sa.select(
-            evaluation_scores.c.criterion, evaluation_scores.c.score, evaluation_scores.c.comment
-        ).where(evaluation_scores.c.evaluation_id == latest["evaluation_id"]),
-            CRITERION_SCHEMA, ["criterion"])
-        return {"task_id": task_id, "state": task["state"], "version_no": latest["version_no"],
-                "status": latest["status"], "version": latest["row_version"], "scores": frame}
+            return {
+                "task_id": task_id,
+                "state": task["state"],
+                "version_no": 0,
+                "status": None,
+                "version": 0,
+                "scores": frame,
+            }
+        frame = query_frame(
+            conn,
+            sa.select(
+                evaluation_scores.c.criterion,
+                evaluation_scores.c.score,
+                evaluation_scores.c.comment,
+            ).where(evaluation_scores.c.evaluation_id == latest["evaluation_id"]),
+            CRITERION_SCHEMA,
+            ["criterion"],
+        )
+        return {
+            "task_id": task_id,
+            "state": task["state"],
+            "version_no": latest["version_no"],
+            "status": latest["status"],
+            "version": latest["row_version"],
+            "scores": frame,
+        }
 
 
 def _current_scores(conn: sa.Connection, call_id: str, proposal_id: str | None) -> pl.DataFrame:
-    latest = (sa.select(evaluations.c.task_id,
-                        sa.func.max(evaluations.c.version_no).label("version_no"))
-              .where(evaluations.c.status == "submitted").group_by(evaluations.c.task_id)
-              .subquery())
-    stmt = (sa.select(tasks.c.proposal_id, tasks.c.expert_id, evaluation_scores.c.criterion,
-                      evaluation_scores.c.score, evaluation_scores.c.comment)
-            .select_from(tasks.join(latest, latest.c.task_id == tasks.c.task_id)
-                         .join(evaluations, sa.and_(
-                             evaluations.c.task_id == latest.c.task_id,
-                             evaluations.c.version_no == latest.c.version_no))
-                         .join(evaluation_scores,
-                               evaluation_scores.c.evaluation_id == evaluations.c.evaluation_id))
-            .where(tasks.c.call_id == call_id, tasks.c.state == "submitted"))
+    latest = (
+        sa.select(evaluations.c.task_id, sa.func.max(evaluations.c.version_no).label("version_no"))
+        .where(evaluations.c.status == "submitted")
+        .group_by(evaluations.c.task_id)
+        .subquery()
+    )
+    stmt = (
+        sa.select(
+            tasks.c.proposal_id,
+            tasks.c.expert_id,
+            evaluation_scores.c.criterion,
+            evaluation_scores.c.score,
+            evaluation_scores.c.comment,
+        )
+        .select_from(
+            tasks.join(latest, latest.c.task_id == tasks.c.task_id)
+            .join(
+                evaluations,
+                sa.and_(
+                    evaluations.c.task_id == latest.c.task_id,
+                    evaluations.c.version_no == latest.c.version_no,
+                ),
+            )
+            .join(
+                evaluation_scores, evaluation_scores.c.evaluation_id == evaluations.c.evaluation_id
+            )
+        )
+        .where(tasks.c.call_id == call_id, tasks.c.state == "submitted")
+    )
     if proposal_id is not None:
         stmt = stmt.where(tasks.c.proposal_id == proposal_id)
     return query_frame(conn, stmt, SCORE_SCHEMA, ["proposal_id", "expert_id", "criterion"])
@@ -214,24 +347,40 @@ def scores_frame(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
         return _current_scores(conn, call_id, None)
 
 
-def peer_scores(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
-                ) -> pl.DataFrame:
+def peer_scores(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str) -> pl.DataFrame:
     """All experts' submitted scores on one proposal. An expert sees them only once their own
     evaluation is submitted and the proposal's consolidation has started."""
     with reading(engine) as conn:
         if not manages(conn, actor, call_id):
             expert_id = expert_of(conn, actor, call_id)
-            state = conn.execute(sa.select(tasks.c.state).where(
-                tasks.c.call_id == call_id, tasks.c.proposal_id == proposal_id,
-                tasks.c.expert_id == expert_id)).scalar()
+            state = conn.execute(
+                sa.select(tasks.c.state).where(
+                    tasks.c.call_id == call_id,
+                    tasks.c.proposal_id == proposal_id,
+                    tasks.c.expert_id == expert_id,
+                )
+            ).scalar()
             if expert_id is None or state != "submitted":
-                deny(actor, "read peer scores of", "proposal", proposal_id,
-                     "other experts' scores open only after submitting your own",
-                     call_id=call_id)
-            started = conn.execute(sa.select(consolidations.c.consolidation_id).where(
-                consolidations.c.call_id == call_id,
-                consolidations.c.proposal_id == proposal_id)).first()
+                deny(
+                    actor,
+                    "read peer scores of",
+                    "proposal",
+                    proposal_id,
+                    "other experts' scores open only after submitting your own",
+                    call_id=call_id,
+                )
+            started = conn.execute(
+                sa.select(consolidations.c.consolidation_id).where(
+                    consolidations.c.call_id == call_id, consolidations.c.proposal_id == proposal_id
+                )
+            ).first()
             if started is None:
-                deny(actor, "read peer scores of", "proposal", proposal_id,
-                     "other experts' scores open only in consolidation", call_id=call_id)
+                deny(
+                    actor,
+                    "read peer scores of",
+                    "proposal",
+                    proposal_id,
+                    "other experts' scores open only in consolidation",
+                    call_id=call_id,
+                )
         return _current_scores(conn, call_id, proposal_id)

@@ -28,9 +28,12 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with every dangerous string cell prefixed by ``'`` (other cells unchanged)."""
     pattern = r"^[=+\-@\t\r]"
     return frame.with_columns(
-        pl.when(pl.col(c).str.contains(pattern)).then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c)).alias(c)
-        for c, dtype in frame.schema.items() if dtype == pl.String
+        pl.when(pl.col(c).str.contains(pattern))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, dtype in frame.schema.items()
+        if dtype == pl.String
     )
 
 
@@ -40,16 +43,18 @@ def write_frame(frame: pl.DataFrame, path: str | Path, *, sheet: str = "export")
     safe = neutralise(frame)
     # Nested values (lists) become "a;b" as in the call-folder format.
     safe = safe.with_columns(
-        pl.col(c).list.join(";") for c, dtype in safe.schema.items()
+        pl.col(c).list.join(";")
+        for c, dtype in safe.schema.items()
         if isinstance(dtype, pl.List) and dtype.inner == pl.String
     )
     suffix = path.suffix.lower()
     if suffix == ".csv":
         safe.write_csv(path)
     elif suffix == ".xlsx":
-        with xlsxwriter.Workbook(str(path), {"strings_to_formulas": False,
-                                             "strings_to_urls": False,
-                                             "strings_to_numbers": False}) as book:
+        with xlsxwriter.Workbook(
+            str(path),
+            {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+        ) as book:
             safe.write_excel(book, worksheet=sheet, autofit=True)
     else:
         raise InvalidInput(f"export to a .csv or .xlsx file; got {path.name!r}")
@@ -72,8 +77,7 @@ def export_scores(engine: sa.Engine, actor: Actor, call_id: str, path: str | Pat
     return write_frame(scores_frame(engine, actor, call_id), path, sheet="scores")
 
 
-def export_consolidated(engine: sa.Engine, actor: Actor, call_id: str, path: str | Path
-                        ) -> Path:
+def export_consolidated(engine: sa.Engine, actor: Actor, call_id: str, path: str | Path) -> Path:
     """Final consensus scores (``proposal_id, criterion, score, comment, state``)."""
     return write_frame(consolidated_frame(engine, actor, call_id), path, sheet="consolidated")
 

@@ -18,7 +18,9 @@ def rows_frame(
 
 
 def query_frame(
-    conn: sa.Connection, stmt: sa.Select[Any], schema: dict[str, pl.DataType],
+    conn: sa.Connection,
+    stmt: sa.Select[Any],
+    schema: dict[str, pl.DataType],
     sort: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Run ``stmt`` (its columns in ``schema`` order) and return the rows as a frame."""
@@ -30,8 +32,10 @@ def require_columns(frame: pl.DataFrame, columns: Sequence[str], what: str) -> N
 
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise InvalidInput(f"{what} needs the columns {', '.join(columns)}; "
-                           f"missing {', '.join(missing)} (got {', '.join(frame.columns)})")
+        raise InvalidInput(
+            f"{what} needs the columns {', '.join(columns)}; "
+            f"missing {', '.join(missing)} (got {', '.join(frame.columns)})"
+        )
 
 
 def inserted_id(result: sa.CursorResult[Any]) -> int:
@@ -54,7 +58,8 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
         return
     names = list(rows[0])
     plain = all(isinstance(v, _SCALARS) for v in rows[0].values()) and not any(
-        isinstance(table.c[n].type, sa.JSON | sa.DateTime | sa.Date) for n in names)
+        isinstance(table.c[n].type, sa.JSON | sa.DateTime | sa.Date) for n in names
+    )
     dialect = conn.dialect.name
     if not plain or dialect not in ("postgresql", "sqlite"):
         conn.execute(table.insert(), list(rows))

@@ -23,49 +23,94 @@ from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.tables import rehearsal_scorers, rehearsal_scores, rehearsals, users
 
 REHEARSAL_SCORE_SCHEMA: dict[str, pl.DataType] = {
-    "user_id": pl.Int64(), "criterion": pl.String(), "score": pl.Float64(),
-    "comment": pl.String()}
+    "user_id": pl.Int64(),
+    "criterion": pl.String(),
+    "score": pl.Float64(),
+    "comment": pl.String(),
+}
 
 
-def create_rehearsal(engine: sa.Engine, actor: Actor, scheme_id: str, title: str,
-                     description: str, scorers: Sequence[int]) -> int:
+def create_rehearsal(
+    engine: sa.Engine,
+    actor: Actor,
+    scheme_id: str,
+    title: str,
+    description: str,
+    scorers: Sequence[int],
+) -> int:
     """An applicant opens a rehearsal and invites ``scorers`` (user ids); returns its id."""
     with writing(engine) as conn:
         if actor.role != "applicant" or actor.user_id is None:
             deny(actor, "create", "rehearsal", title, "rehearsals are for applicants")
-        known = set(conn.execute(sa.select(users.c.user_id).where(
-            users.c.user_id.in_(list(scorers)))).scalars())
+        known = set(
+            conn.execute(
+                sa.select(users.c.user_id).where(users.c.user_id.in_(list(scorers)))
+            ).scalars()
+        )
         missing = sorted(set(scorers) - known)
         if missing:
             raise InvalidInput(f"no users {missing} to invite; create their accounts first")
-        rid = inserted_id(conn.execute(rehearsals.insert().values(
-            owner_id=actor.user_id, scheme_id=scheme_id, title=title, description=description,
-            created_at=now())))
+        rid = inserted_id(
+            conn.execute(
+                rehearsals.insert().values(
+                    owner_id=actor.user_id,
+                    scheme_id=scheme_id,
+                    title=title,
+                    description=description,
+                    created_at=now(),
+                )
+            )
+        )
         if scorers:
-            conn.execute(rehearsal_scorers.insert(),
-                         [{"rehearsal_id": rid, "user_id": u} for u in sorted(set(scorers))])
-        record(conn, actor, "create", "rehearsal", rid,
-               after={"scheme_id": scheme_id, "title": title, "scorers": sorted(set(scorers))})
+            conn.execute(
+                rehearsal_scorers.insert(),
+                [{"rehearsal_id": rid, "user_id": u} for u in sorted(set(scorers))],
+            )
+        record(
+            conn,
+            actor,
+            "create",
+            "rehearsal",
+            rid,
+            after={"scheme_id": scheme_id, "title": title, "scorers": sorted(set(scorers))},
+        )
         return int(rid)
 
 
 def _rehearsal(conn: sa.Connection, rehearsal_id: int) -> sa.RowMapping:
-    row = conn.execute(sa.select(rehearsals).where(rehearsals.c.rehearsal_id == rehearsal_id)
-                       ).mappings().first()
+    row = (
+        conn.execute(sa.select(rehearsals).where(rehearsals.c.rehearsal_id == rehearsal_id))
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"no rehearsal {rehearsal_id}")
     return row
 
 
-def _invitation(conn: sa.Connection, rehearsal_id: int, user_id: int | None
-                ) -> sa.RowMapping | None:
-    return conn.execute(sa.select(rehearsal_scorers).where(
-        rehearsal_scorers.c.rehearsal_id == rehearsal_id,
-        rehearsal_scorers.c.user_id == user_id)).mappings().first()
+def _invitation(
+    conn: sa.Connection, rehearsal_id: int, user_id: int | None
+) -> sa.RowMapping | None:
+    return (
+        conn.execute(
+            sa.select(rehearsal_scorers).where(
+                rehearsal_scorers.c.rehearsal_id == rehearsal_id,
+                rehearsal_scorers.c.user_id == user_id,
+            )
+        )
+        .mappings()
+        .first()
+    )
 
 
-def save_rehearsal_scores(engine: sa.Engine, actor: Actor, rehearsal_id: int,
-                          scores: pl.DataFrame, *, submit: bool = False) -> None:
+def save_rehearsal_scores(
+    engine: sa.Engine,
+    actor: Actor,
+    rehearsal_id: int,
+    scores: pl.DataFrame,
+    *,
+    submit: bool = False,
+) -> None:
     """An invited scorer saves (and with ``submit`` freezes) their blind scores."""
     rows = score_rows(scores, f"scores of rehearsal {rehearsal_id}")
     with writing(engine) as conn:
@@ -75,17 +120,33 @@ def save_rehearsal_scores(engine: sa.Engine, actor: Actor, rehearsal_id: int,
             deny(actor, "score", "rehearsal", rehearsal_id, "you were not invited to score it")
         if invite["submitted_at"] is not None:
             raise InvalidState(f"your scores of rehearsal {rehearsal_id} are submitted")
-        conn.execute(rehearsal_scores.delete().where(
-            rehearsal_scores.c.rehearsal_id == rehearsal_id,
-            rehearsal_scores.c.user_id == actor.user_id))
-        conn.execute(rehearsal_scores.insert(), [
-            {**r, "rehearsal_id": rehearsal_id, "user_id": actor.user_id} for r in rows])
+        conn.execute(
+            rehearsal_scores.delete().where(
+                rehearsal_scores.c.rehearsal_id == rehearsal_id,
+                rehearsal_scores.c.user_id == actor.user_id,
+            )
+        )
+        conn.execute(
+            rehearsal_scores.insert(),
+            [{**r, "rehearsal_id": rehearsal_id, "user_id": actor.user_id} for r in rows],
+        )
         if submit:
-            conn.execute(rehearsal_scorers.update().where(
-                rehearsal_scorers.c.rehearsal_id == rehearsal_id,
-                rehearsal_scorers.c.user_id == actor.user_id).values(submitted_at=now()))
-        record(conn, actor, "submit" if submit else "save", "rehearsal_scores", rehearsal_id,
-               after={"scores": rows})
+            conn.execute(
+                rehearsal_scorers.update()
+                .where(
+                    rehearsal_scorers.c.rehearsal_id == rehearsal_id,
+                    rehearsal_scorers.c.user_id == actor.user_id,
+                )
+                .values(submitted_at=now())
+            )
+        record(
+            conn,
+            actor,
+            "submit" if submit else "save",
+            "rehearsal_scores",
+            rehearsal_id,
+            after={"scores": rows},
+        )
 
 
 def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[str, Any]:
@@ -95,18 +156,32 @@ def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[s
         row = _rehearsal(conn, rehearsal_id)
         owner = actor.user_id == row["owner_id"] and actor.role == "applicant"
         if not owner and _invitation(conn, rehearsal_id, actor.user_id) is None:
-            deny(actor, "read", "rehearsal", rehearsal_id,
-                 "only its applicant and invited scorers see a rehearsal")
-        stmt = sa.select(rehearsal_scores.c.user_id, rehearsal_scores.c.criterion,
-                         rehearsal_scores.c.score, rehearsal_scores.c.comment).where(
-            rehearsal_scores.c.rehearsal_id == rehearsal_id)
+            deny(
+                actor,
+                "read",
+                "rehearsal",
+                rehearsal_id,
+                "only its applicant and invited scorers see a rehearsal",
+            )
+        stmt = sa.select(
+            rehearsal_scores.c.user_id,
+            rehearsal_scores.c.criterion,
+            rehearsal_scores.c.score,
+            rehearsal_scores.c.comment,
+        ).where(rehearsal_scores.c.rehearsal_id == rehearsal_id)
         if not owner:
             stmt = stmt.where(rehearsal_scores.c.user_id == actor.user_id)
-        scorers = {int(u): s is not None for u, s in conn.execute(sa.select(
-            rehearsal_scorers.c.user_id, rehearsal_scorers.c.submitted_at).where(
-            rehearsal_scorers.c.rehearsal_id == rehearsal_id))}
-        view = {k: row[k] for k in ("rehearsal_id", "scheme_id", "title", "description",
-                                    "owner_id")}
+        scorers = {
+            int(u): s is not None
+            for u, s in conn.execute(
+                sa.select(rehearsal_scorers.c.user_id, rehearsal_scorers.c.submitted_at).where(
+                    rehearsal_scorers.c.rehearsal_id == rehearsal_id
+                )
+            )
+        }
+        view = {
+            k: row[k] for k in ("rehearsal_id", "scheme_id", "title", "description", "owner_id")
+        }
         view["scorers"] = scorers if owner else {}
         view["scores"] = query_frame(conn, stmt, REHEARSAL_SCORE_SCHEMA, ["user_id", "criterion"])
         return view
@@ -115,11 +190,23 @@ def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[s
 def list_rehearsals(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
     """``rehearsal_id, scheme_id, title, owner`` (bool) of rehearsals the actor owns or scores."""
     invited = sa.select(rehearsal_scorers.c.rehearsal_id).where(
-        rehearsal_scorers.c.user_id == actor.user_id)
-    stmt = sa.select(rehearsals.c.rehearsal_id, rehearsals.c.scheme_id, rehearsals.c.title,
-                     (rehearsals.c.owner_id == actor.user_id).label("owner")).where(
-        sa.or_(rehearsals.c.owner_id == actor.user_id, rehearsals.c.rehearsal_id.in_(invited)))
+        rehearsal_scorers.c.user_id == actor.user_id
+    )
+    stmt = sa.select(
+        rehearsals.c.rehearsal_id,
+        rehearsals.c.scheme_id,
+        rehearsals.c.title,
+        (rehearsals.c.owner_id == actor.user_id).label("owner"),
+    ).where(sa.or_(rehearsals.c.owner_id == actor.user_id, rehearsals.c.rehearsal_id.in_(invited)))
     with reading(engine) as conn:
-        return query_frame(conn, stmt, {"rehearsal_id": pl.Int64(), "scheme_id": pl.String(),
-                                        "title": pl.String(), "owner": pl.Boolean()},
-                           ["rehearsal_id"])
+        return query_frame(
+            conn,
+            stmt,
+            {
+                "rehearsal_id": pl.Int64(),
+                "scheme_id": pl.String(),
+                "title": pl.String(),
+                "owner": pl.Boolean(),
+            },
+            ["rehearsal_id"],
+        )

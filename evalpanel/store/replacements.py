@@ -31,23 +31,33 @@ from evalpanel.store.tasks import insert_task
 ReplacementSolver = Callable[[CallFolder, pl.DataFrame, pl.DataFrame], pl.DataFrame]
 
 REQUEST_SCHEMA: dict[str, pl.DataType] = {
-    "replacement_id": pl.Int64(), "proposal_id": pl.String(), "expert_id": pl.String(),
-    "reason": pl.String(), "state": pl.String(), "task_id": pl.Int64()}
+    "replacement_id": pl.Int64(),
+    "proposal_id": pl.String(),
+    "expert_id": pl.String(),
+    "reason": pl.String(),
+    "state": pl.String(),
+    "task_id": pl.Int64(),
+}
 
 
 def _request(conn: sa.Connection, replacement_id: int) -> sa.RowMapping:
-    row = conn.execute(sa.select(replacements).where(
-        replacements.c.replacement_id == replacement_id)).mappings().first()
+    row = (
+        conn.execute(sa.select(replacements).where(replacements.c.replacement_id == replacement_id))
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"no replacement request {replacement_id}")
     return row
 
 
-def list_replacements(engine: sa.Engine, actor: Actor, call_id: str, *,
-                      state: str | None = None) -> pl.DataFrame:
+def list_replacements(
+    engine: sa.Engine, actor: Actor, call_id: str, *, state: str | None = None
+) -> pl.DataFrame:
     """The call's replacement requests (optionally only those in ``state``), for managers."""
     stmt = sa.select(*(replacements.c[c] for c in REQUEST_SCHEMA)).where(
-        replacements.c.call_id == call_id)
+        replacements.c.call_id == call_id
+    )
     if state is not None:
         stmt = stmt.where(replacements.c.state == state)
     with reading(engine) as conn:
@@ -55,8 +65,9 @@ def list_replacements(engine: sa.Engine, actor: Actor, call_id: str, *,
         return query_frame(conn, stmt, REQUEST_SCHEMA, ["replacement_id"])
 
 
-def propose_replacement(engine: sa.Engine, actor: Actor, replacement_id: int,
-                        pairs: pl.DataFrame) -> None:
+def propose_replacement(
+    engine: sa.Engine, actor: Actor, replacement_id: int, pairs: pl.DataFrame
+) -> None:
     """Store proposed pairs (``proposal_id, expert_id[, affinity]``) for a pending or already
     proposed request (a new proposal replaces the previous one)."""
     require_columns(pairs, ["proposal_id", "expert_id"], "a replacement proposal")
@@ -69,41 +80,60 @@ def propose_replacement(engine: sa.Engine, actor: Actor, replacement_id: int,
             raise InvalidState(f"replacement request {replacement_id} is {req['state']}")
         if pairs.height == 0:
             raise InvalidInput("a replacement proposal needs at least one pair")
-        conn.execute(replacement_pairs.delete().where(
-            replacement_pairs.c.replacement_id == replacement_id))
+        conn.execute(
+            replacement_pairs.delete().where(replacement_pairs.c.replacement_id == replacement_id)
+        )
         rows = pairs.select(*PAIR_SCHEMA).unique(["proposal_id", "expert_id"]).to_dicts()
-        conn.execute(replacement_pairs.insert(),
-                     [{**r, "replacement_id": replacement_id} for r in rows])
-        conn.execute(replacements.update().where(
-            replacements.c.replacement_id == replacement_id).values(state="proposed"))
-        record(conn, actor, "propose", "replacement", replacement_id, call_id=req["call_id"],
-               before={"state": req["state"]}, after={"state": "proposed", "pairs": rows})
+        conn.execute(
+            replacement_pairs.insert(), [{**r, "replacement_id": replacement_id} for r in rows]
+        )
+        conn.execute(
+            replacements.update()
+            .where(replacements.c.replacement_id == replacement_id)
+            .values(state="proposed")
+        )
+        record(
+            conn,
+            actor,
+            "propose",
+            "replacement",
+            replacement_id,
+            call_id=req["call_id"],
+            before={"state": req["state"]},
+            after={"state": "proposed", "pairs": rows},
+        )
 
 
 def proposed_pairs(engine: sa.Engine, actor: Actor, replacement_id: int) -> pl.DataFrame:
     with reading(engine) as conn:
         req = _request(conn, replacement_id)
         require_manager(conn, actor, "read replacements of", req["call_id"])
-        stmt = sa.select(replacement_pairs.c.proposal_id, replacement_pairs.c.expert_id,
-                         replacement_pairs.c.affinity).where(
-            replacement_pairs.c.replacement_id == replacement_id)
+        stmt = sa.select(
+            replacement_pairs.c.proposal_id,
+            replacement_pairs.c.expert_id,
+            replacement_pairs.c.affinity,
+        ).where(replacement_pairs.c.replacement_id == replacement_id)
         return query_frame(conn, stmt, PAIR_SCHEMA, ["proposal_id", "expert_id"])
 
 
-def propose_with(engine: sa.Engine, actor: Actor, call_id: str,
-                 solver: ReplacementSolver) -> list[int]:
+def propose_with(
+    engine: sa.Engine, actor: Actor, call_id: str, solver: ReplacementSolver
+) -> list[int]:
     """Run a replacement solver on every pending request of the call and store what it proposes;
     returns the ids of the requests that got a proposal."""
     pending = list_replacements(engine, actor, call_id, state="pending")
     if pending.is_empty():
         return []
-    proposal = solver(call_folder(engine, actor, call_id), pending,
-                      published_pairs(engine, actor, call_id))
-    require_columns(proposal, ["replacement_id", "proposal_id", "expert_id"],
-                    "the replacement solver's result")
+    proposal = solver(
+        call_folder(engine, actor, call_id), pending, published_pairs(engine, actor, call_id)
+    )
+    require_columns(
+        proposal, ["replacement_id", "proposal_id", "expert_id"], "the replacement solver's result"
+    )
     done = []
-    for (rid,), group in proposal.sort("replacement_id").group_by("replacement_id",
-                                                                    maintain_order=True):
+    for (rid,), group in proposal.sort("replacement_id").group_by(
+        "replacement_id", maintain_order=True
+    ):
         propose_replacement(engine, actor, int(rid), group.drop("replacement_id"))
         done.append(int(rid))
     return done
@@ -116,20 +146,50 @@ def confirm_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) ->
         call_id = req["call_id"]
         require_manager(conn, actor, "confirm replacements in", call_id)
         if req["state"] != "proposed":
-            raise InvalidState(f"replacement request {replacement_id} is {req['state']}; "
-                               "propose pairs for it first")
-        pairs = conn.execute(sa.select(replacement_pairs).where(
-            replacement_pairs.c.replacement_id == replacement_id).order_by(
-            replacement_pairs.c.proposal_id, replacement_pairs.c.expert_id)).mappings().all()
-        created = [insert_task(conn, actor, call_id, p["proposal_id"], p["expert_id"],
-                               origin="replacement", affinity=p["affinity"]) for p in pairs]
-        done = conn.execute(replacements.update().where(
-            replacements.c.replacement_id == replacement_id, replacements.c.state == "proposed"
-        ).values(state="applied", resolved_at=now(), resolved_by=actor.user_id)).rowcount
+            raise InvalidState(
+                f"replacement request {replacement_id} is {req['state']}; "
+                "propose pairs for it first"
+            )
+        pairs = (
+            conn.execute(
+                sa.select(replacement_pairs)
+                .where(replacement_pairs.c.replacement_id == replacement_id)
+                .order_by(replacement_pairs.c.proposal_id, replacement_pairs.c.expert_id)
+            )
+            .mappings()
+            .all()
+        )
+        created = [
+            insert_task(
+                conn,
+                actor,
+                call_id,
+                p["proposal_id"],
+                p["expert_id"],
+                origin="replacement",
+                affinity=p["affinity"],
+            )
+            for p in pairs
+        ]
+        done = conn.execute(
+            replacements.update()
+            .where(
+                replacements.c.replacement_id == replacement_id, replacements.c.state == "proposed"
+            )
+            .values(state="applied", resolved_at=now(), resolved_by=actor.user_id)
+        ).rowcount
         if not done:
             raise InvalidState(f"replacement request {replacement_id} changed meanwhile")
-        record(conn, actor, "apply", "replacement", replacement_id, call_id=call_id,
-               before={"state": "proposed"}, after={"state": "applied", "tasks": created})
+        record(
+            conn,
+            actor,
+            "apply",
+            "replacement",
+            replacement_id,
+            call_id=call_id,
+            before={"state": "proposed"},
+            after={"state": "applied", "tasks": created},
+        )
         return created
 
 
@@ -140,8 +200,18 @@ def dismiss_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) ->
         require_manager(conn, actor, "dismiss replacements in", req["call_id"])
         if req["state"] not in ("pending", "proposed"):
             raise InvalidState(f"replacement request {replacement_id} is {req['state']}")
-        conn.execute(replacements.update().where(
-            replacements.c.replacement_id == replacement_id).values(
-            state="dismissed", resolved_at=now(), resolved_by=actor.user_id))
-        record(conn, actor, "dismiss", "replacement", replacement_id, call_id=req["call_id"],
-               before={"state": req["state"]}, after={"state": "dismissed"})
+        conn.execute(
+            replacements.update()
+            .where(replacements.c.replacement_id == replacement_id)
+            .values(state="dismissed", resolved_at=now(), resolved_by=actor.user_id)
+        )
+        record(
+            conn,
+            actor,
+            "dismiss",
+            "replacement",
+            replacement_id,
+            call_id=req["call_id"],
+            before={"state": req["state"]},
+            after={"state": "dismissed"},
+        )

@@ -31,19 +31,22 @@ TASK_STATES = ("assigned", "accepted", "declined", "draft", "submitted", "withdr
 
 def _call_fk(*cols: str, table: str, ondelete: str | None = "CASCADE") -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(
-        ["call_id", *cols], [f"{table}.call_id", *(f"{table}.{c}" for c in cols)],
+        ["call_id", *cols],
+        [f"{table}.call_id", *(f"{table}.{c}" for c in cols)],
         ondelete=ondelete,
     )
 
 
 settings = sa.Table(
-    "settings", metadata,
+    "settings",
+    metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(255), nullable=False),
 )
 
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("user_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("username", sa.String(255), nullable=False, unique=True),
     sa.Column("display_name", sa.String(255), nullable=False),
@@ -54,17 +57,24 @@ users = sa.Table(
 
 # Login identities: provider "local" keeps an argon2 hash; "oidc:<issuer>" rows keep none.
 identities = sa.Table(
-    "identities", metadata,
+    "identities",
+    metadata,
     sa.Column("provider", sa.String(255), primary_key=True),
     sa.Column("subject", sa.String(255), primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.user_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("password_hash", sa.String(255), nullable=True),
     sa.Column("created_at", TS, nullable=False),
 )
 
 calls = sa.Table(
-    "calls", metadata,
+    "calls",
+    metadata,
     sa.Column("call_id", sa.String(255), primary_key=True),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("scheme", sa.String(255), nullable=False),
@@ -76,17 +86,28 @@ calls = sa.Table(
 )
 
 call_managers = sa.Table(
-    "call_managers", metadata,
-    sa.Column("call_id", sa.String(255), sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
-              primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"),
-              primary_key=True),
+    "call_managers",
+    metadata,
+    sa.Column(
+        "call_id",
+        sa.String(255),
+        sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
 )
 
 lots = sa.Table(
-    "lots", metadata,
-    sa.Column("call_id", sa.String(255), sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
-              primary_key=True),
+    "lots",
+    metadata,
+    sa.Column(
+        "call_id",
+        sa.String(255),
+        sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("lot_id", sa.String(255), primary_key=True),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("budget_eur", sa.Float, nullable=False),
@@ -95,7 +116,8 @@ lots = sa.Table(
 )
 
 proposals = sa.Table(
-    "proposals", metadata,
+    "proposals",
+    metadata,
     sa.Column("call_id", sa.String(255), primary_key=True),
     sa.Column("proposal_id", sa.String(255), primary_key=True),
     sa.Column("lot_id", sa.String(255), nullable=False),
@@ -110,7 +132,8 @@ proposals = sa.Table(
 )
 
 partners = sa.Table(
-    "partners", metadata,
+    "partners",
+    metadata,
     sa.Column("partner_row", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("call_id", sa.String(255), nullable=False),
     sa.Column("proposal_id", sa.String(255), nullable=False),
@@ -123,9 +146,14 @@ partners = sa.Table(
 )
 
 experts = sa.Table(
-    "experts", metadata,
-    sa.Column("call_id", sa.String(255), sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
-              primary_key=True),
+    "experts",
+    metadata,
+    sa.Column(
+        "call_id",
+        sa.String(255),
+        sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("expert_id", sa.String(255), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("email", sa.Text, nullable=False),
@@ -145,9 +173,11 @@ experts = sa.Table(
 
 # An expert user is linked to (at most) one expert row per call.
 expert_links = sa.Table(
-    "expert_links", metadata,
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"),
-              primary_key=True),
+    "expert_links",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("call_id", sa.String(255), primary_key=True),
     sa.Column("expert_id", sa.String(255), nullable=False),
     _call_fk("expert_id", table="experts"),
@@ -156,7 +186,8 @@ expert_links = sa.Table(
 
 # source: "import" (conflicts.csv) or "declared" (an expert's or manager's declaration later).
 conflicts = sa.Table(
-    "conflicts", metadata,
+    "conflicts",
+    metadata,
     sa.Column("conflict_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("call_id", sa.String(255), nullable=False),
     sa.Column("expert_id", sa.String(255), nullable=False),
@@ -172,7 +203,8 @@ conflicts = sa.Table(
 )
 
 affinities = sa.Table(
-    "affinities", metadata,
+    "affinities",
+    metadata,
     sa.Column("call_id", sa.String(255), primary_key=True),
     sa.Column("proposal_id", sa.String(255), primary_key=True),
     sa.Column("expert_id", sa.String(255), primary_key=True),
@@ -182,7 +214,8 @@ affinities = sa.Table(
 )
 
 imported_scores = sa.Table(
-    "imported_scores", metadata,
+    "imported_scores",
+    metadata,
     sa.Column("call_id", sa.String(255), primary_key=True),
     sa.Column("proposal_id", sa.String(255), primary_key=True),
     sa.Column("expert_id", sa.String(255), primary_key=True),
@@ -195,10 +228,16 @@ imported_scores = sa.Table(
 # An assignment run. status: "preview" → "published" (or "discarded"). ``base_hash`` is the hash
 # of the published pairs the change-set was computed against; publishing re-checks it.
 batches = sa.Table(
-    "batches", metadata,
+    "batches",
+    metadata,
     sa.Column("batch_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("call_id", sa.String(255), sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "call_id",
+        sa.String(255),
+        sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("solver", sa.String(255), nullable=False),
     sa.Column("parameters", sa.JSON, nullable=False),
@@ -215,9 +254,14 @@ batches = sa.Table(
 
 # change: "added" / "kept" (pairs of the batch) or "removed" (published pairs the batch drops).
 batch_pairs = sa.Table(
-    "batch_pairs", metadata,
-    sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.batch_id", ondelete="CASCADE"),
-              primary_key=True),
+    "batch_pairs",
+    metadata,
+    sa.Column(
+        "batch_id",
+        sa.Integer,
+        sa.ForeignKey("batches.batch_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("proposal_id", sa.String(255), primary_key=True),
     sa.Column("expert_id", sa.String(255), primary_key=True),
     sa.Column("affinity", sa.Float, nullable=True),
@@ -227,7 +271,8 @@ batch_pairs = sa.Table(
 # One row per (proposal, expert) pair ever published; a withdrawn pair is reused if re-added.
 # origin: "batch", "replacement" or "extra" (a further expert for a divergent proposal).
 tasks = sa.Table(
-    "tasks", metadata,
+    "tasks",
+    metadata,
     sa.Column("task_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("call_id", sa.String(255), nullable=False),
     sa.Column("proposal_id", sa.String(255), nullable=False),
@@ -253,7 +298,8 @@ tasks = sa.Table(
 # A declined task or a new conflict needs another expert; the manager confirms the proposal.
 # state: "pending" → "proposed" (pairs stored) → "applied", or "dismissed".
 replacements = sa.Table(
-    "replacements", metadata,
+    "replacements",
+    metadata,
     sa.Column("replacement_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("call_id", sa.String(255), nullable=False, index=True),
     sa.Column("task_id", sa.Integer, sa.ForeignKey("tasks.task_id"), nullable=False),
@@ -267,9 +313,14 @@ replacements = sa.Table(
 )
 
 replacement_pairs = sa.Table(
-    "replacement_pairs", metadata,
-    sa.Column("replacement_id", sa.Integer,
-              sa.ForeignKey("replacements.replacement_id", ondelete="CASCADE"), primary_key=True),
+    "replacement_pairs",
+    metadata,
+    sa.Column(
+        "replacement_id",
+        sa.Integer,
+        sa.ForeignKey("replacements.replacement_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("proposal_id", sa.String(255), primary_key=True),
     sa.Column("expert_id", sa.String(255), primary_key=True),
     sa.Column("affinity", sa.Float, nullable=True),
@@ -278,7 +329,8 @@ replacement_pairs = sa.Table(
 # Versions of a task's evaluation. A submitted row is never changed again; a correction is the
 # next version_no. row_version is the optimistic lock of a draft (checked in the UPDATE).
 evaluations = sa.Table(
-    "evaluations", metadata,
+    "evaluations",
+    metadata,
     sa.Column("evaluation_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("task_id", sa.Integer, sa.ForeignKey("tasks.task_id"), nullable=False),
     sa.Column("version_no", sa.Integer, nullable=False),
@@ -292,9 +344,14 @@ evaluations = sa.Table(
 )
 
 evaluation_scores = sa.Table(
-    "evaluation_scores", metadata,
-    sa.Column("evaluation_id", sa.Integer,
-              sa.ForeignKey("evaluations.evaluation_id", ondelete="CASCADE"), primary_key=True),
+    "evaluation_scores",
+    metadata,
+    sa.Column(
+        "evaluation_id",
+        sa.Integer,
+        sa.ForeignKey("evaluations.evaluation_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("criterion", sa.String(255), primary_key=True),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("comment", sa.Text, nullable=False),
@@ -302,7 +359,8 @@ evaluation_scores = sa.Table(
 
 # state: "drafting" → "approval" (consolidator submitted the draft) → "final".
 consolidations = sa.Table(
-    "consolidations", metadata,
+    "consolidations",
+    metadata,
     sa.Column("consolidation_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("call_id", sa.String(255), nullable=False),
     sa.Column("proposal_id", sa.String(255), nullable=False),
@@ -317,10 +375,14 @@ consolidations = sa.Table(
 )
 
 consolidation_scores = sa.Table(
-    "consolidation_scores", metadata,
-    sa.Column("consolidation_id", sa.Integer,
-              sa.ForeignKey("consolidations.consolidation_id", ondelete="CASCADE"),
-              primary_key=True),
+    "consolidation_scores",
+    metadata,
+    sa.Column(
+        "consolidation_id",
+        sa.Integer,
+        sa.ForeignKey("consolidations.consolidation_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("criterion", sa.String(255), primary_key=True),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("comment", sa.Text, nullable=False),
@@ -328,20 +390,30 @@ consolidation_scores = sa.Table(
 
 # Approvals hold for the draft's row_version they were given on.
 consolidation_approvals = sa.Table(
-    "consolidation_approvals", metadata,
-    sa.Column("consolidation_id", sa.Integer,
-              sa.ForeignKey("consolidations.consolidation_id", ondelete="CASCADE"),
-              primary_key=True),
+    "consolidation_approvals",
+    metadata,
+    sa.Column(
+        "consolidation_id",
+        sa.Integer,
+        sa.ForeignKey("consolidations.consolidation_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("expert_id", sa.String(255), primary_key=True),
     sa.Column("row_version", sa.Integer, nullable=False),
     sa.Column("approved_at", TS, nullable=False),
 )
 
 rehearsals = sa.Table(
-    "rehearsals", metadata,
+    "rehearsals",
+    metadata,
     sa.Column("rehearsal_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "owner_id",
+        sa.Integer,
+        sa.ForeignKey("users.user_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("scheme_id", sa.String(255), nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("description", sa.Text, nullable=False),
@@ -349,16 +421,23 @@ rehearsals = sa.Table(
 )
 
 rehearsal_scorers = sa.Table(
-    "rehearsal_scorers", metadata,
-    sa.Column("rehearsal_id", sa.Integer,
-              sa.ForeignKey("rehearsals.rehearsal_id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"),
-              primary_key=True),
+    "rehearsal_scorers",
+    metadata,
+    sa.Column(
+        "rehearsal_id",
+        sa.Integer,
+        sa.ForeignKey("rehearsals.rehearsal_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("submitted_at", TS, nullable=True),
 )
 
 rehearsal_scores = sa.Table(
-    "rehearsal_scores", metadata,
+    "rehearsal_scores",
+    metadata,
     sa.Column("rehearsal_id", sa.Integer, primary_key=True),
     sa.Column("user_id", sa.Integer, primary_key=True),
     sa.Column("criterion", sa.String(255), primary_key=True),
@@ -366,15 +445,21 @@ rehearsal_scores = sa.Table(
     sa.Column("comment", sa.Text, nullable=False),
     sa.ForeignKeyConstraint(
         ["rehearsal_id", "user_id"],
-        ["rehearsal_scorers.rehearsal_id", "rehearsal_scorers.user_id"], ondelete="CASCADE",
+        ["rehearsal_scorers.rehearsal_id", "rehearsal_scorers.user_id"],
+        ondelete="CASCADE",
     ),
 )
 
 # Append-only: the services only ever INSERT here, in the transaction of the write they record.
 audit_log = sa.Table(
-    "audit_log", metadata,
-    sa.Column("audit_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-              autoincrement=True),
+    "audit_log",
+    metadata,
+    sa.Column(
+        "audit_id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
     sa.Column("at", TS, nullable=False),
     sa.Column("user_id", sa.Integer, nullable=True),
     sa.Column("role", sa.String(16), nullable=False),

@@ -25,9 +25,15 @@ from evalpanel.store.tables import conflicts, partners, proposals, replacements,
 
 CONFLICT_KINDS = ("declared", "employment", "collaboration", "family", "preparation", "other")
 TASK_SCHEMA: dict[str, pl.DataType] = {
-    "task_id": pl.Int64(), "proposal_id": pl.String(), "expert_id": pl.String(),
-    "state": pl.String(), "origin": pl.String(), "batch_id": pl.Int64(),
-    "affinity": pl.Float64(), "decline_reason": pl.String()}
+    "task_id": pl.Int64(),
+    "proposal_id": pl.String(),
+    "expert_id": pl.String(),
+    "state": pl.String(),
+    "origin": pl.String(),
+    "batch_id": pl.Int64(),
+    "affinity": pl.Float64(),
+    "decline_reason": pl.String(),
+}
 
 
 def load_task(conn: sa.Connection, task_id: int) -> sa.RowMapping:
@@ -37,16 +43,16 @@ def load_task(conn: sa.Connection, task_id: int) -> sa.RowMapping:
     return row
 
 
-def own_task(conn: sa.Connection, actor: Actor, task_id: int, action: str, *,
-             manager_too: bool = False) -> sa.RowMapping:
+def own_task(
+    conn: sa.Connection, actor: Actor, task_id: int, action: str, *, manager_too: bool = False
+) -> sa.RowMapping:
     """The task, when it is the actor's own (or the actor manages its call and ``manager_too``);
     otherwise the access is refused."""
     task = load_task(conn, task_id)
     if manager_too and manages(conn, actor, task["call_id"]):
         return task
     if expert_of(conn, actor, task["call_id"]) != task["expert_id"]:
-        deny(actor, action, "task", task_id, "it is not one of your tasks",
-             call_id=task["call_id"])
+        deny(actor, action, "task", task_id, "it is not one of your tasks", call_id=task["call_id"])
     return task
 
 
@@ -57,25 +63,50 @@ def list_tasks(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
         if not manages(conn, actor, call_id):
             expert_id = expert_of(conn, actor, call_id)
             if expert_id is None:
-                deny(actor, "list", "tasks", call_id, "not a manager or expert of the call",
-                     call_id=call_id)
+                deny(
+                    actor,
+                    "list",
+                    "tasks",
+                    call_id,
+                    "not a manager or expert of the call",
+                    call_id=call_id,
+                )
             stmt = stmt.where(tasks.c.expert_id == expert_id)
         return query_frame(conn, stmt, TASK_SCHEMA, ["proposal_id", "expert_id"])
 
 
-def _set_state(conn: sa.Connection, actor: Actor, task: sa.RowMapping, allowed: tuple[str, ...],
-               new: str, **values: Any) -> None:
+def _set_state(
+    conn: sa.Connection,
+    actor: Actor,
+    task: sa.RowMapping,
+    allowed: tuple[str, ...],
+    new: str,
+    **values: Any,
+) -> None:
     """Move a task to ``new`` if it is (still) in one of ``allowed`` — checked in the UPDATE."""
-    done = conn.execute(tasks.update().where(
-        tasks.c.task_id == task["task_id"], tasks.c.state.in_(allowed)
-    ).values(state=new, updated_at=now(), **values)).rowcount
+    done = conn.execute(
+        tasks.update()
+        .where(tasks.c.task_id == task["task_id"], tasks.c.state.in_(allowed))
+        .values(state=new, updated_at=now(), **values)
+    ).rowcount
     if not done:
-        current = conn.execute(sa.select(tasks.c.state).where(
-            tasks.c.task_id == task["task_id"])).scalar()
-        raise InvalidState(f"task {task['task_id']} is {current}; it can become {new} only "
-                           f"from {' or '.join(allowed)}")
-    record(conn, actor, new, "task", task["task_id"], call_id=task["call_id"],
-           before={"state": task["state"]}, after={"state": new, **values})
+        current = conn.execute(
+            sa.select(tasks.c.state).where(tasks.c.task_id == task["task_id"])
+        ).scalar()
+        raise InvalidState(
+            f"task {task['task_id']} is {current}; it can become {new} only "
+            f"from {' or '.join(allowed)}"
+        )
+    record(
+        conn,
+        actor,
+        new,
+        "task",
+        task["task_id"],
+        call_id=task["call_id"],
+        before={"state": task["state"]},
+        after={"state": new, **values},
+    )
 
 
 def accept_task(engine: sa.Engine, actor: Actor, task_id: int) -> None:
@@ -84,51 +115,92 @@ def accept_task(engine: sa.Engine, actor: Actor, task_id: int) -> None:
         task = own_task(conn, actor, task_id, "accept")
         reasons = conflict_reasons(conn, task["call_id"], task["expert_id"], task["proposal_id"])
         if reasons:
-            raise InvalidState(f"a conflict of interest is recorded for task {task_id} "
-                               f"({'; '.join(reasons)}); decline it instead")
+            raise InvalidState(
+                f"a conflict of interest is recorded for task {task_id} "
+                f"({'; '.join(reasons)}); decline it instead"
+            )
         _set_state(conn, actor, task, ("assigned",), "accepted")
 
 
-def _open_replacement(conn: sa.Connection, actor: Actor, task: sa.RowMapping, reason: str
-                      ) -> int:
-    rid = inserted_id(conn.execute(replacements.insert().values(
-        call_id=task["call_id"], task_id=task["task_id"], proposal_id=task["proposal_id"],
-        expert_id=task["expert_id"], reason=reason, state="pending", created_at=now())
-    ))
-    record(conn, actor, "create", "replacement", rid, call_id=task["call_id"],
-           after={"task_id": task["task_id"], "reason": reason, "state": "pending"})
+def _open_replacement(conn: sa.Connection, actor: Actor, task: sa.RowMapping, reason: str) -> int:
+    rid = inserted_id(
+        conn.execute(
+            replacements.insert().values(
+                call_id=task["call_id"],
+                task_id=task["task_id"],
+                proposal_id=task["proposal_id"],
+                expert_id=task["expert_id"],
+                reason=reason,
+                state="pending",
+                created_at=now(),
+            )
+        )
+    )
+    record(
+        conn,
+        actor,
+        "create",
+        "replacement",
+        rid,
+        call_id=task["call_id"],
+        after={"task_id": task["task_id"], "reason": reason, "state": "pending"},
+    )
     return int(rid)
 
 
-def _add_conflict(conn: sa.Connection, actor: Actor, call_id: str, expert_id: str,
-                  proposal_id: str | None, org_id: str | None, kind: str, note: str) -> None:
+def _add_conflict(
+    conn: sa.Connection,
+    actor: Actor,
+    call_id: str,
+    expert_id: str,
+    proposal_id: str | None,
+    org_id: str | None,
+    kind: str,
+    note: str,
+) -> None:
     if kind not in CONFLICT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(CONFLICT_KINDS)}; got {kind!r}")
-    values = {"call_id": call_id, "expert_id": expert_id, "proposal_id": proposal_id,
-              "org_id": org_id, "kind": kind, "note": note, "source": "declared"}
-    cid = inserted_id(conn.execute(conflicts.insert().values(created_at=now(), **values)
-                       ))
+    values = {
+        "call_id": call_id,
+        "expert_id": expert_id,
+        "proposal_id": proposal_id,
+        "org_id": org_id,
+        "kind": kind,
+        "note": note,
+        "source": "declared",
+    }
+    cid = inserted_id(conn.execute(conflicts.insert().values(created_at=now(), **values)))
     record(conn, actor, "create", "conflict", cid, call_id=call_id, after=values)
 
 
-def decline_task(engine: sa.Engine, actor: Actor, task_id: int, reason: str, *,
-                 kind: str = "declared") -> int:
+def decline_task(
+    engine: sa.Engine, actor: Actor, task_id: int, reason: str, *, kind: str = "declared"
+) -> int:
     """Decline a task by declaring a conflict (its ``kind`` and ``reason``); returns the id of
     the pending replacement request. The expert or a manager of the call may do this."""
     if not reason.strip():
         raise InvalidInput("say why the task is declined (the conflict's reason)")
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "decline", manager_too=True)
-        _set_state(conn, actor, task, ("assigned", "accepted", "draft"), "declined",
-                   decline_reason=reason)
-        _add_conflict(conn, actor, task["call_id"], task["expert_id"], task["proposal_id"], None,
-                      kind, reason)
+        _set_state(
+            conn, actor, task, ("assigned", "accepted", "draft"), "declined", decline_reason=reason
+        )
+        _add_conflict(
+            conn, actor, task["call_id"], task["expert_id"], task["proposal_id"], None, kind, reason
+        )
         return _open_replacement(conn, actor, task, f"declined: {reason}")
 
 
 def declare_conflict(
-    engine: sa.Engine, actor: Actor, call_id: str, expert_id: str, *, kind: str, note: str,
-    proposal_id: str | None = None, org_id: str | None = None,
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    expert_id: str,
+    *,
+    kind: str,
+    note: str,
+    proposal_id: str | None = None,
+    org_id: str | None = None,
 ) -> list[int]:
     """Record a new conflict (on a proposal or an organisation) for an expert — the expert
     themself or a manager. Every task of that expert it touches is declined (a submitted one
@@ -138,17 +210,30 @@ def declare_conflict(
         raise InvalidInput("give either proposal_id or org_id for a conflict, not both or none")
     with writing(engine) as conn:
         if not manages(conn, actor, call_id) and expert_of(conn, actor, call_id) != expert_id:
-            deny(actor, "declare a conflict for", "expert", expert_id,
-                 "only the expert themself or a manager of the call", call_id=call_id)
+            deny(
+                actor,
+                "declare a conflict for",
+                "expert",
+                expert_id,
+                "only the expert themself or a manager of the call",
+                call_id=call_id,
+            )
         _add_conflict(conn, actor, call_id, expert_id, proposal_id, org_id, kind, note)
         hit = sa.select(tasks).where(
-            tasks.c.call_id == call_id, tasks.c.expert_id == expert_id,
-            tasks.c.state.in_(("assigned", "accepted", "draft", "submitted")))
+            tasks.c.call_id == call_id,
+            tasks.c.expert_id == expert_id,
+            tasks.c.state.in_(("assigned", "accepted", "draft", "submitted")),
+        )
         if proposal_id is not None:
             hit = hit.where(tasks.c.proposal_id == proposal_id)
         else:
-            hit = hit.where(tasks.c.proposal_id.in_(sa.select(partners.c.proposal_id).where(
-                partners.c.call_id == call_id, partners.c.org_id == org_id)))
+            hit = hit.where(
+                tasks.c.proposal_id.in_(
+                    sa.select(partners.c.proposal_id).where(
+                        partners.c.call_id == call_id, partners.c.org_id == org_id
+                    )
+                )
+            )
         opened = []
         for task in conn.execute(hit.order_by(tasks.c.task_id)).mappings().all():
             reason = f"conflict ({kind}): {note}"
@@ -158,48 +243,100 @@ def declare_conflict(
 
 
 def add_task(
-    engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str, expert_id: str, *,
-    origin: str = "extra", affinity: float | None = None,
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    proposal_id: str,
+    expert_id: str,
+    *,
+    origin: str = "extra",
+    affinity: float | None = None,
 ) -> int:
     """A manager adds one task (e.g. a further expert for a divergent proposal); refused for a
     conflicted pair or one that already has an active task. Returns the task id."""
     with writing(engine) as conn:
         require_manager(conn, actor, "add tasks to", call_id)
-        return insert_task(conn, actor, call_id, proposal_id, expert_id, origin=origin,
-                           affinity=affinity)
+        return insert_task(
+            conn, actor, call_id, proposal_id, expert_id, origin=origin, affinity=affinity
+        )
 
 
 def insert_task(
-    conn: sa.Connection, actor: Actor, call_id: str, proposal_id: str, expert_id: str, *,
-    origin: str, affinity: float | None, batch_id: int | None = None,
+    conn: sa.Connection,
+    actor: Actor,
+    call_id: str,
+    proposal_id: str,
+    expert_id: str,
+    *,
+    origin: str,
+    affinity: float | None,
+    batch_id: int | None = None,
 ) -> int:
     """Create (or revive a withdrawn) task inside the caller's transaction."""
-    found = conn.execute(sa.select(proposals.c.proposal_id).where(
-        proposals.c.call_id == call_id, proposals.c.proposal_id == proposal_id)).first()
+    found = conn.execute(
+        sa.select(proposals.c.proposal_id).where(
+            proposals.c.call_id == call_id, proposals.c.proposal_id == proposal_id
+        )
+    ).first()
     if found is None:
         raise NotFound(f"no proposal {proposal_id!r} in call {call_id!r}")
     reasons = conflict_reasons(conn, call_id, expert_id, proposal_id)
     if reasons:
-        raise InvalidInput(f"{expert_id} has a conflict with {proposal_id} "
-                           f"({'; '.join(reasons)}); choose another expert")
-    old = conn.execute(sa.select(tasks).where(
-        tasks.c.call_id == call_id, tasks.c.proposal_id == proposal_id,
-        tasks.c.expert_id == expert_id)).mappings().first()
+        raise InvalidInput(
+            f"{expert_id} has a conflict with {proposal_id} "
+            f"({'; '.join(reasons)}); choose another expert"
+        )
+    old = (
+        conn.execute(
+            sa.select(tasks).where(
+                tasks.c.call_id == call_id,
+                tasks.c.proposal_id == proposal_id,
+                tasks.c.expert_id == expert_id,
+            )
+        )
+        .mappings()
+        .first()
+    )
     stamp = now()
-    values = {"state": "assigned", "origin": origin, "affinity": affinity, "batch_id": batch_id,
-              "decline_reason": None, "updated_at": stamp}
+    values = {
+        "state": "assigned",
+        "origin": origin,
+        "affinity": affinity,
+        "batch_id": batch_id,
+        "decline_reason": None,
+        "updated_at": stamp,
+    }
     if old is None:
-        task_id = inserted_id(conn.execute(tasks.insert().values(
-            call_id=call_id, proposal_id=proposal_id, expert_id=expert_id, created_at=stamp,
-            **values)))
+        task_id = inserted_id(
+            conn.execute(
+                tasks.insert().values(
+                    call_id=call_id,
+                    proposal_id=proposal_id,
+                    expert_id=expert_id,
+                    created_at=stamp,
+                    **values,
+                )
+            )
+        )
     elif old["state"] == "withdrawn":
         task_id = old["task_id"]
-        conn.execute(tasks.update().where(tasks.c.task_id == task_id,
-                                          tasks.c.state == "withdrawn").values(**values))
+        conn.execute(
+            tasks.update()
+            .where(tasks.c.task_id == task_id, tasks.c.state == "withdrawn")
+            .values(**values)
+        )
     else:
-        raise InvalidState(f"{expert_id} already has task {old['task_id']} on {proposal_id} "
-                           f"({old['state']})")
-    record(conn, actor, "create", "task", task_id, call_id=call_id,
-           before=None if old is None else {"state": old["state"]},
-           after={"proposal_id": proposal_id, "expert_id": expert_id, "origin": origin})
+        raise InvalidState(
+            f"{expert_id} already has task {old['task_id']} on {proposal_id} ({old['state']})"
+        )
+    record(
+        conn,
+        actor,
+        "create",
+        "task",
+        task_id,
+        call_id=call_id,
+        before=None if old is None else {"state": old["state"]},
+        after={"proposal_id": proposal_id, "expert_id": expert_id, "origin": origin},
+    )
     return int(task_id)

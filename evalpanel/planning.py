@@ -1,0 +1,91 @@
+"""From a validated call to an assignment instance: conflicts, affinity, panel sizes.
+
+Shared by the ``evalpanel assign`` command and the stored workflow, so that both assign a call
+the same way. Frames from the reader are sorted by id, which fixes the (proposals × experts)
+orientation of every matrix built here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+import assignment
+from evalpanel.callfolder import CallFolder
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """An instance ready for :func:`assignment.assign`, with what went into it."""
+
+    instance: assignment.AssignmentInstance
+    conflicts: pl.DataFrame  # proposal_id, expert_id, reason, detail
+    affinity_source: str  # "affinity file" or "computed"
+
+
+def conflicts_of(
+    call: CallFolder, *, today: dt.date | None = None, exclude_coordinator_country: bool = False
+) -> pl.DataFrame:
+    """Every excluded pair of the call with its reason(s)."""
+    return assignment.find_conflicts(
+        call.proposals,
+        call.partners,
+        call.experts,
+        call.conflicts,
+        today=today or dt.date.today(),
+        exclude_coordinator_country=exclude_coordinator_country,
+    )
+
+
+def affinity_of(
+    call: CallFolder, text_similarity: np.ndarray | None = None
+) -> tuple[np.ndarray, str]:
+    """(P, E) float32 affinity: the call's affinity file when given, else computed."""
+    proposal_ids = call.proposals["proposal_id"].to_list()
+    expert_ids = call.experts["expert_id"].to_list()
+    if call.affinity is not None:
+        return assignment.affinity_from_frame(call.affinity, proposal_ids, expert_ids), (
+            "affinity file"
+        )
+    return assignment.compute_affinity(
+        call.proposals, call.experts, text_similarity=text_similarity
+    ), "computed"
+
+
+def plan(
+    call: CallFolder,
+    *,
+    k: int | None = None,
+    today: dt.date | None = None,
+    exclude_coordinator_country: bool = False,
+    pinned: pl.DataFrame | None = None,
+    forbidden: pl.DataFrame | None = None,
+    existing: pl.DataFrame | None = None,
+    text_similarity: np.ndarray | None = None,
+) -> Plan:
+    """The instance for ``call``; ``k`` overrides every lot's panel size when given."""
+    conflicts = conflicts_of(
+        call, today=today, exclude_coordinator_country=exclude_coordinator_country
+    )
+    affinity, source = affinity_of(call, text_similarity)
+    if k is None:
+        default = call.config.experts_per_proposal
+        by_lot = {lot: call.experts_per_proposal(lot) for lot in call.config.lots}
+    else:
+        default, by_lot = k, {}
+    instance = assignment.build_instance(
+        call.proposals,
+        call.experts,
+        affinity,
+        conflicts,
+        k=default,
+        k_by_lot=by_lot,
+        pinned=pinned,
+        forbidden=forbidden,
+        existing=existing,
+        main_field=assignment.main_field_match(call.proposals, call.experts),
+    )
+    return Plan(instance, conflicts, source)

@@ -1,0 +1,226 @@
+"""Application services that compute: assignment batches, replacements, extra experts, ranking.
+
+They read the stored call (:mod:`evalpanel.store`), run the pure packages and write the result
+back through the store's services, which check permissions and audit every write. The dashboard
+and the CLI call these; neither computes an assignment or a score itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+import sqlalchemy as sa
+
+import assignment
+import scoring
+from evalpanel.callfolder import CallFolder
+from evalpanel.planning import conflicts_of, plan
+from evalpanel.store import (
+    Actor,
+    InvalidInput,
+    add_task,
+    batch_record,
+    call_folder,
+    consolidated_frame,
+    create_batch,
+    list_replacements,
+    propose_with,
+    published_pairs,
+    scores_frame,
+)
+
+PAIR_KEYS = ["proposal_id", "expert_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRun:
+    batch_id: int
+    result: assignment.AssignmentResult
+
+
+def scheme_of(call: CallFolder) -> scoring.Scheme:
+    """The call's scheme: its preset with call.toml's overrides."""
+    if call.scheme is not None:
+        return call.scheme
+    return scoring.load_scheme(call.config.scheme, call.config.scheme_overrides or None)
+
+
+def lot_rules(call: CallFolder) -> dict[str, scoring.LotRules]:
+    """The call's lots as the scoring package's rules."""
+    return {
+        lot.id: scoring.LotRules(
+            budget_eur=lot.budget_eur,
+            one_per=lot.one_per,
+            experts_per_proposal=call.experts_per_proposal(lot.id),
+        )
+        for lot in call.config.lots.values()
+    }
+
+
+def _pairs_frame(rows: list[list[str]] | pl.DataFrame | None) -> pl.DataFrame | None:
+    if rows is None:
+        return None
+    if isinstance(rows, pl.DataFrame):
+        return rows.select(PAIR_KEYS)
+    return pl.DataFrame(rows, schema=PAIR_KEYS, orient="row")
+
+
+def run_batch(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    *,
+    mode: str = "max-total",
+    k: int | None = None,
+    seed: int = 0,
+    q: float = 0.5,
+    diversity: bool = False,
+    pinned: pl.DataFrame | list[list[str]] | None = None,
+    forbidden: pl.DataFrame | list[list[str]] | None = None,
+    today: dt.date | None = None,
+) -> BatchRun:
+    """Solve the stored call and store the result as a preview batch (a change-set against what
+    is published). The record holds everything needed to reproduce it."""
+    call = call_folder(engine, actor, call_id)
+    day = today or dt.date.today()
+    pin, forbid = _pairs_frame(pinned), _pairs_frame(forbidden)
+    try:
+        prepared = plan(call, k=k, today=day, pinned=pin, forbidden=forbid)
+        result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
+    except assignment.InstanceError as exc:
+        raise InvalidInput(str(exc)) from None
+    parameters: dict[str, Any] = {
+        "mode": mode,
+        "k": k,
+        "q": q,
+        "seed": seed,
+        "diversity": diversity,
+        "today": day.isoformat(),
+        "affinity": prepared.affinity_source,
+        "pinned": [] if pin is None else pin.rows(),
+        "forbidden": [] if forbid is None else forbid.rows(),
+    }
+    batch_id = create_batch(
+        engine,
+        actor,
+        call_id,
+        result.pairs.select(*PAIR_KEYS, "affinity"),
+        solver=f"ortools-{mode}",
+        parameters=parameters,
+        seed=seed,
+        summary=result.to_json_dict(),
+        elapsed_s=result.seconds,
+        inputs_hash=call.content_hash,
+    )
+    return BatchRun(batch_id, result)
+
+
+def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[bool, pl.DataFrame]:
+    """Re-run a batch from its record; (same pairs?, the pairs obtained now)."""
+    record = batch_record(engine, actor, batch_id)
+    params = record["parameters"]
+    call = call_folder(engine, actor, record["call_id"])
+    if call.content_hash != record["inputs_hash"]:
+        raise InvalidInput(
+            f"batch {batch_id} was made from other inputs than the stored call's "
+            "(the call was re-imported since); it cannot be reproduced"
+        )
+    prepared = plan(
+        call,
+        k=params["k"],
+        today=dt.date.fromisoformat(params["today"]),
+        pinned=_pairs_frame(params["pinned"] or None),
+        forbidden=_pairs_frame(params["forbidden"] or None),
+    )
+    result = assignment.assign(
+        prepared.instance,
+        params["mode"],
+        q=params["q"],
+        seed=params["seed"],
+        diversity=params["diversity"],
+    )
+    now = result.pairs.select(PAIR_KEYS).sort(PAIR_KEYS)
+    then = record["pairs"].select(PAIR_KEYS).sort(PAIR_KEYS)
+    return now.equals(then), now
+
+
+def conflict_table(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    """Every excluded pair of the stored call with its reason(s)."""
+    return conflicts_of(call_folder(engine, actor, call_id))
+
+
+def rank_call(engine: sa.Engine, actor: Actor, call_id: str) -> scoring.ScoreResult:
+    """The call's decisions from submitted evaluations and final consolidations."""
+    call = call_folder(engine, actor, call_id)
+    scores = scores_frame(engine, actor, call_id)
+    consensus = consolidated_frame(engine, actor, call_id, final_only=True)
+    return scoring.score_call(
+        scores,
+        scheme_of(call),
+        call.proposals,
+        lot_rules(call),
+        consensus.select("proposal_id", "criterion", "score") if consensus.height else None,
+    )
+
+
+def reliability_report(engine: sa.Engine, actor: Actor, call_id: str) -> scoring.ReliabilityReport:
+    """Agreement and expert leniency (advisory)."""
+    call = call_folder(engine, actor, call_id)
+    return scoring.reliability(rank_call(engine, actor, call_id), call.proposals, lot_rules(call))
+
+
+def _active_pairs(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    return published_pairs(engine, actor, call_id).select(PAIR_KEYS).unique().sort(PAIR_KEYS)
+
+
+def add_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> list[int]:
+    """One more task for each proposal whose experts diverge, with the best eligible expert that
+    has a free slot; every existing task is kept. Returns the new task ids."""
+    needy = rank_call(engine, actor, call_id).proposals.filter(pl.col("needs_expert"))
+    if needy.is_empty():
+        return []
+    call = call_folder(engine, actor, call_id)
+    current = _active_pairs(engine, actor, call_id)
+    prepared = plan(call, existing=current)
+    inst = prepared.instance
+    panel = np.bincount(inst.existing[:, 0], minlength=inst.n_proposals).astype(np.int64)
+    wants = np.isin(inst.proposal_ids, needy["proposal_id"].to_numpy())
+    k = np.maximum(panel + wants.astype(np.int64), 1)
+    result = assignment.assign(dataclasses.replace(inst, k=k), "max-total")
+    new = result.pairs.join(current, on=PAIR_KEYS, how="anti")
+    return [
+        add_task(engine, actor, call_id, pid, eid, origin="extra", affinity=float(aff))
+        for pid, eid, aff in new.select(*PAIR_KEYS, "affinity").iter_rows()
+    ]
+
+
+def _replacement_solver(
+    call: CallFolder, pending: pl.DataFrame, published: pl.DataFrame
+) -> pl.DataFrame:
+    declined = pending.select(PAIR_KEYS)
+    current = pl.concat([published.select(PAIR_KEYS), declined]).unique().sort(PAIR_KEYS)
+    repaired = assignment.reassign(plan(call).instance, current, declined=declined)
+    added = repaired.added.sort(PAIR_KEYS).with_columns(
+        slot=pl.int_range(pl.len()).over("proposal_id")
+    )
+    requests = pending.sort("replacement_id").with_columns(
+        slot=pl.int_range(pl.len()).over("proposal_id")
+    )
+    return (
+        requests.select("replacement_id", "proposal_id", "slot")
+        .join(added, on=["proposal_id", "slot"])
+        .select("replacement_id", *PAIR_KEYS, "affinity")
+    )
+
+
+def propose_replacements(engine: sa.Engine, actor: Actor, call_id: str) -> int:
+    """Propose a replacement expert for every pending decline or new conflict, changing only
+    those pairs; the manager confirms each. Returns how many requests got a proposal."""
+    if list_replacements(engine, actor, call_id, state="pending").is_empty():
+        return 0
+    return len(propose_with(engine, actor, call_id, _replacement_solver))
