@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from evalpanel.store import SYSTEM, set_password
+from dashboard.auth import Session
+from evalpanel.store import SYSTEM, Actor, set_password
 from tests.store_fixtures import World, backend_url, build_world, make_engine, publish
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -63,6 +64,15 @@ def signed_in(username: str, password: str = PASSWORD) -> AppTest:
     at.text_input[1].input(password)
     at.button[0].click().run()
     return at
+
+
+def as_user(actor: Actor, name: str) -> AppTest:
+    """An AppTest already signed in as ``actor`` (skips the password check, which is slow on
+    purpose; the login tests go through the form)."""
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.session_state["session"] = Session(actor, name)
+    at.session_state["token"] = "unused"
+    return at.run()
 
 
 def open_page(at: AppTest, page: str) -> AppTest:

@@ -8,10 +8,10 @@ from evalpanel.store import get_evaluation, list_tasks
 from tests.dashboard_fixtures import (
     DashWorld,
     _dash_template,
+    as_user,
     click,
     dash,
     open_page,
-    signed_in,
     texts,
 )
 
@@ -26,7 +26,7 @@ def _task(d: DashWorld, proposal_id: str, expert_id: str) -> int:
 
 
 def test_queue_lists_only_own_tasks(dash: DashWorld) -> None:
-    at = signed_in("user-E03")
+    at = as_user(dash.world.experts["E03"], "user-E03")
     assert not at.exception
     shown = at.dataframe[0].value
     assert sorted(shown["proposal_id"]) == ["P03", "P04"]
@@ -35,7 +35,7 @@ def test_queue_lists_only_own_tasks(dash: DashWorld) -> None:
 
 
 def test_expert_without_tasks_sees_an_empty_queue(dash: DashWorld) -> None:
-    at = signed_in("user-E05")
+    at = as_user(dash.world.experts["E05"], "user-E05")
     assert not at.exception
     assert "No task is assigned to you" in texts(at)
     assert not at.dataframe
@@ -44,7 +44,7 @@ def test_expert_without_tasks_sees_an_empty_queue(dash: DashWorld) -> None:
 def test_accept_then_score_and_submit(dash: DashWorld) -> None:
     w = dash.world
     task = _task(dash, "P03", "E03")
-    at = signed_in("user-E03")
+    at = as_user(dash.world.experts["E03"], "user-E03")
     at.selectbox(key="queue_task").set_value(task).run()
     click(at, "Accept the task")
     assert not at.exception
@@ -76,7 +76,7 @@ def test_draft_save_keeps_the_version(dash: DashWorld) -> None:
     from evalpanel.store import accept_task
 
     accept_task(w.engine, w.experts["E04"], task)
-    at = open_page(signed_in("user-E04"), "expert_evaluate.py")
+    at = open_page(as_user(dash.world.experts["E04"], "user-E04"), "expert_evaluate.py")
     at.selectbox(key="score_task").set_value(task).run()
     at.number_input[0].set_value(7.0).run()
     click(at, "Save draft")
@@ -89,7 +89,7 @@ def test_draft_save_keeps_the_version(dash: DashWorld) -> None:
 def test_declining_records_the_conflict(dash: DashWorld) -> None:
     w = dash.world
     task = _task(dash, "P04", "E03")
-    at = signed_in("user-E03")
+    at = as_user(dash.world.experts["E03"], "user-E03")
     at.selectbox(key="queue_task").set_value(task).run()
     at.text_area[0].input("I advised the coordinator")
     click(at, "Declare a conflict and decline")
@@ -100,13 +100,13 @@ def test_declining_records_the_conflict(dash: DashWorld) -> None:
 
 
 def test_scoring_form_refuses_nothing_before_acceptance(dash: DashWorld) -> None:
-    at = open_page(signed_in("user-E04"), "expert_evaluate.py")
+    at = open_page(as_user(dash.world.experts["E04"], "user-E04"), "expert_evaluate.py")
     assert not at.exception
     assert "Accept a task in My queue first" in texts(at)
     assert not at.number_input
 
 
 def test_consolidation_page_without_consolidation(dash: DashWorld) -> None:
-    at = open_page(signed_in("user-E03"), "expert_consolidation.py")
+    at = open_page(as_user(dash.world.experts["E03"], "user-E03"), "expert_consolidation.py")
     assert not at.exception
     assert "None of your proposals is in consolidation" in texts(at)
