@@ -53,4 +53,8 @@ actions = sorted(log["action"].unique().to_list())
 chosen = st.multiselect("Actions", actions)
 if chosen:
     log = log.filter(pl.col("action").is_in(chosen))
-st.dataframe(log.sort("audit_id", descending=True), hide_index=True, height=400)
+latest = st.number_input("Latest lines", 100, max(100, log.height), min(1000, max(100, log.height)),
+                         step=100)
+st.caption(f"{log.height} lines; the export above holds all of them.")
+st.dataframe(log.sort("audit_id", descending=True).head(int(latest)), hide_index=True,
+             height=400)

@@ -23,9 +23,12 @@ st.caption(f"Pass mark {scheme.total_threshold:g}; funding {scheme.funding}; tie
 DECISIONS = ["funded", "reserve", "rejected", "pending"]
 COLOURS = ["#2e7d32", "#f9a825", "#9e9e9e", "#90caf9"]
 
-tabs = st.tabs([f"{lot_id}" for lot_id in lots])
-for tab, (lot_id, lot) in zip(tabs, lots.items(), strict=True):
-    with tab:
+# One lot at a time: tabs would render every lot's charts on each run.
+chosen = st.radio("Lot", list(lots), horizontal=True, key="ranking_lot")
+for lot_id, lot in lots.items():
+    if lot_id != chosen:
+        continue
+    with st.container():
         rows = frame.filter(pl.col("lot") == lot_id).sort("rank", nulls_last=True)
         funded = rows.filter(pl.col("decision") == "funded")
         cols = st.columns(4)
