@@ -90,11 +90,13 @@ def validate(call_dir: Path) -> None:
 
 def _register() -> None:
     from evalpanel.commands import assign, demo, importing, score
+    from evalpanel.commands import dashboard as dashboard_command
 
     cli.add_command(assign.assign)
     cli.add_command(demo.demo)
     cli.add_command(importing.import_)
     cli.add_command(score.score)
+    cli.add_command(dashboard_command.dashboard)
 
 
 _register()

@@ -1,0 +1,29 @@
+"""The evalpanel dashboard (``streamlit run dashboard/app.py``; use ``evalpanel dashboard``).
+
+Sign-in comes first; the navigation is then built for the signed-in role only (see
+:mod:`dashboard.nav`), so pages of other roles are not reachable by URL.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from dashboard import login  # noqa: E402
+from dashboard.common import engine  # noqa: E402
+from dashboard.nav import pages_for  # noqa: E402
+
+st.set_page_config(page_title="evalpanel", page_icon=":material/balance:", layout="wide")
+
+current = login.current_session(engine())
+if current is None:
+    st.navigation([st.Page(login.login_page, title="Sign in", icon=":material/login:")]).run()
+else:
+    login.sidebar(engine(), current)
+    st.navigation(pages_for(current.actor.role)).run()

@@ -1,0 +1,120 @@
+"""What every page shares: the engine, the signed-in session, the selected call, and a way to
+call a service that shows a user's mistake as a message instead of a traceback.
+
+Pages only call ``evalpanel`` services and render their results; they never compute scores or
+assignments.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import ParamSpec, TypeVar
+
+import polars as pl
+import sqlalchemy as sa
+import streamlit as st
+
+from dashboard.auth import Session
+from evalpanel.store import (
+    Actor,
+    StoreError,
+    call_folder,
+    default_url,
+    list_calls,
+    make_engine,
+)
+from scoring import Scheme, SchemeError, load_scheme
+
+DB_ENV = "EVALPANEL_DB_URL"
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str) -> sa.Engine:
+    return make_engine(url)
+
+
+def engine() -> sa.Engine:
+    """The engine of ``$EVALPANEL_DB_URL`` (set by ``evalpanel dashboard``), else the default."""
+    return _engine(os.environ.get(DB_ENV, "").strip() or default_url())
+
+
+def session() -> Session:
+    """The signed-in session (the app signs in before any page runs)."""
+    found = st.session_state.get("session")
+    if not isinstance(found, Session):
+        st.error("Sign in first.")
+        st.stop()
+    return found
+
+
+def actor() -> Actor:
+    return session().actor
+
+
+def call_id() -> str:
+    """The call chosen in the sidebar; stops the page with a hint when there is none."""
+    chosen = st.session_state.get("call_id")
+    if not chosen:
+        st.info("No call is open for you yet. A manager imports a call on the Import page.")
+        st.stop()
+    return str(chosen)
+
+
+def attempt(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+    """``fn(*args, **kwargs)``, or None after showing a refused or invalid step as an error."""
+    try:
+        return fn(*args, **kwargs)
+    except (StoreError, SchemeError) as exc:
+        st.error(str(exc))
+        return None
+
+
+def act(fn: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> bool:
+    """Run a step for its effect; True when it went through, else False after showing why."""
+    try:
+        fn(*args, **kwargs)
+    except (StoreError, SchemeError) as exc:
+        st.error(str(exc))
+        return False
+    return True
+
+
+def call_scheme(cid: str) -> Scheme:
+    """The call's scheme: the call's own overrides for its managers; the preset as named by
+    the call for others (the store does not show experts the overrides yet)."""
+    calls = list_calls(engine(), actor()).filter(pl.col("call_id") == cid)
+    if calls.is_empty():
+        st.error(f"The call {cid} is not open to you.")
+        st.stop()
+    overrides = None
+    if actor().role == "manager":
+        overrides = call_folder(engine(), actor(), cid).config.scheme_overrides
+    return load_scheme(str(calls["scheme"].item()), overrides)
+
+
+def band_of(scheme: Scheme, score: float, maximum: float) -> str:
+    """The band label of a criterion score (bands are configuration of the scheme)."""
+    share = score / maximum if maximum else 0.0
+    for band in sorted(scheme.bands, key=lambda b: -b.min_share):
+        if share >= band.min_share - 1e-9:
+            return band.label
+    return scheme.bands[-1].label if scheme.bands else ""
+
+
+def bump() -> None:
+    """Mark the data as changed (pages cache per data version)."""
+    st.session_state["data_version"] = st.session_state.get("data_version", 0) + 1
+
+
+def workflow() -> ModuleType:
+    """The application services that compute (assignment runs, ranking, reliability)."""
+    try:
+        return importlib.import_module("evalpanel.workflow")
+    except ImportError:
+        st.info("This page needs evalpanel.workflow, which this installation lacks.")
+        st.stop()

@@ -1,0 +1,51 @@
+"""Score a rehearsal you were invited to, blind (you see only your own scores)."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.common import act, actor, attempt, bump, engine
+from evalpanel.store import list_rehearsals, rehearsal_view
+from evalpanel.store import save_rehearsal_scores as save_scores
+from scoring import load_scheme
+
+st.title("Score a rehearsal")
+if "score_note" in st.session_state:
+    st.success(st.session_state.pop("score_note"))
+listed = list_rehearsals(engine(), actor())
+if listed.is_empty():
+    st.info("You are not invited to score any rehearsal.")
+    st.stop()
+labels = {r: f"{r} · {t}" for r, t in listed.select("rehearsal_id", "title").rows()}
+rid = int(st.selectbox("Rehearsal", list(labels), format_func=lambda r: labels[r]))
+view = attempt(rehearsal_view, engine(), actor(), rid)
+if view is None:
+    st.stop()
+scheme = load_scheme(view["scheme_id"])
+st.markdown(f"### {view['title']}")
+st.write(view["description"] or "(no description)")
+own = view["scores"].filter(pl.col("user_id") == actor().user_id)
+saved = {c: (s, m) for _, c, s, m in own.rows()}
+values, comments = {}, {}
+for crit in scheme.criteria:
+    with st.container(border=True):
+        st.markdown(f"**{crit.label}** · 0–{crit.max:g}, at least {crit.min_pass:g} to pass")
+        for q in crit.questions:
+            st.markdown(f"- {q}")
+        old = saved.get(crit.id, (0.0, ""))
+        values[crit.id] = st.number_input("Score", 0.0, float(crit.max), float(old[0]),
+                                          float(crit.step), key=f"r{rid}-{crit.id}")
+        comments[crit.id] = st.text_input("Comment", old[1], key=f"r{rid}c-{crit.id}")
+st.metric("Your total", f"{sum(values.values()):g}",
+          f"{sum(values.values()) - scheme.total_threshold:+g} vs pass mark")
+frame = pl.DataFrame({"criterion": list(values), "score": list(values.values()),
+                      "comment": list(comments.values())})
+left, right = st.columns(2)
+if left.button("Save") and act(save_scores, engine(), actor(), rid, frame):
+    st.success("Saved.")
+if right.button("Submit", type="primary") and act(save_scores, engine(), actor(), rid, frame,
+                                                  submit=True):
+    bump()
+    st.session_state["score_note"] = "Submitted; the applicant sees it in the report."
+    st.rerun()

@@ -1,0 +1,87 @@
+"""Consolidation for experts: the consolidator drafts the consensus and submits it; the others
+read the panel's scores and approve the version they read."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.common import act, actor, attempt, bump, call_id, call_scheme, engine
+from evalpanel.store import (
+    NotFound,
+    approve_consensus,
+    get_consolidation,
+    list_tasks,
+    peer_scores,
+    save_consensus,
+    submit_consensus,
+)
+
+st.title("Consolidation")
+cid = call_id()
+mine = list_tasks(engine(), actor(), cid).filter(pl.col("state") == "submitted")
+found: dict[str, dict[str, object]] = {}
+for proposal_id in mine["proposal_id"].to_list():
+    try:
+        found[proposal_id] = get_consolidation(engine(), actor(), cid, proposal_id)
+    except NotFound:
+        continue
+if not found:
+    st.info("None of your proposals is in consolidation yet. The manager starts it once every "
+            "expert of a proposal has submitted.")
+    st.stop()
+me = mine["expert_id"][0]
+labels = {p: f"{p} · {c['state']}" + (" · you consolidate" if c["consolidator"] == me else "")
+          for p, c in found.items()}
+proposal_id = st.selectbox("Proposal", list(labels), format_func=lambda p: labels[p])
+cons = found[proposal_id]
+scheme = call_scheme(cid)
+st.caption(f"Consolidator {cons['consolidator']} · state {cons['state']} · version "
+           f"{cons['version']} · approved by {', '.join(cons['approved']) or 'nobody yet'}")
+
+peers = attempt(peer_scores, engine(), actor(), cid, proposal_id)
+if peers is not None:
+    st.markdown("**The panel's individual scores**")
+    st.dataframe(peers.pivot("expert_id", index="criterion", values="score"), hide_index=True)
+
+saved = {c: (s, m) for c, s, m in cons["scores"].rows()}
+is_consolidator = cons["consolidator"] == me
+editable = is_consolidator and cons["state"] != "final"
+means = {} if peers is None else dict(
+    peers.group_by("criterion").agg(pl.col("score").mean()).rows())
+values, comments = {}, {}
+for crit in scheme.criteria:
+    default = saved.get(crit.id, (means.get(crit.id, 0.0), ""))
+    cols = st.columns([1, 3])
+    values[crit.id] = cols[0].number_input(
+        f"{crit.label} (0–{crit.max:g})", 0.0, float(crit.max), float(default[0]),
+        float(crit.step), key=f"cons-{proposal_id}-{crit.id}", disabled=not editable)
+    comments[crit.id] = cols[1].text_area(
+        "Consensus comment", default[1], key=f"consc-{proposal_id}-{crit.id}",
+        disabled=not editable, height=80)
+overall = st.text_area("Overall comment", str(cons["comment"]), disabled=not editable)
+st.metric("Consensus total", f"{sum(values.values()):g}",
+          f"{sum(values.values()) - scheme.total_threshold:+g} vs pass mark")
+frame = pl.DataFrame({"criterion": list(values), "score": list(values.values()),
+                      "comment": list(comments.values())})
+cid_ = int(cons["consolidation_id"])  # type: ignore[call-overload]
+if editable:
+    left, right = st.columns(2)
+    if left.button("Save the consensus") and act(save_consensus, engine(), actor(), cid_, frame,
+                                                  overall, expected_version=cons["version"]):
+        bump()
+        st.rerun()
+    if right.button("Submit for approval", type="primary"):
+        version = attempt(save_consensus, engine(), actor(), cid_, frame, overall,
+                          expected_version=cons["version"])
+        if version is not None and act(submit_consensus, engine(), actor(), cid_,
+                                       expected_version=version):
+            bump()
+            st.rerun()
+elif cons["state"] == "approval" and me not in cons["approved"] and not is_consolidator:
+    if st.button("Approve this consensus", type="primary") and act(
+            approve_consensus, engine(), actor(), cid_, expected_version=cons["version"]):
+        bump()
+        st.rerun()
+elif cons["state"] == "final":
+    st.success("The consensus is final.")

@@ -1,0 +1,73 @@
+"""An expert's queue: their own tasks only; accept a task or declare a conflict."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.common import act, actor, bump, call_id, engine
+from evalpanel.store import (
+    PermissionDenied,
+    accept_task,
+    decline_task,
+    get_proposal,
+    list_tasks,
+)
+from evalpanel.store.tasks import CONFLICT_KINDS
+
+st.title("My queue")
+cid = call_id()
+if "queue_note" in st.session_state:
+    st.success(st.session_state.pop("queue_note"))
+tasks = list_tasks(engine(), actor(), cid).filter(pl.col("state") != "withdrawn")
+if tasks.is_empty():
+    st.info("No task is assigned to you in this call yet.")
+    st.stop()
+
+
+def _details(proposal_id: str) -> tuple[str, str]:
+    """Title and lot; a proposal opens to an expert only after accepting its task."""
+    try:
+        found = get_proposal(engine(), actor(), cid, proposal_id)
+    except PermissionDenied:
+        return "(opens once you accept)", ""
+    return str(found["title"]), str(found["lot_id"])
+
+
+opened = [_details(p) if s in ("accepted", "draft", "submitted") else
+          ("(opens once you accept)", "") for p, s in tasks.select("proposal_id", "state").rows()]
+queue = tasks.select("task_id", "proposal_id", "state").with_columns(
+    title=pl.Series([t for t, _ in opened], dtype=pl.String),
+    lot=pl.Series([lot for _, lot in opened], dtype=pl.String),
+)
+counts = dict(queue.group_by("state").len().rows())
+cols = st.columns(4)
+for col, state in zip(cols, ("assigned", "accepted", "draft", "submitted"), strict=True):
+    col.metric(state.capitalize(), counts.get(state, 0))
+st.dataframe(queue, hide_index=True, column_config={"task_id": "Task", "proposal_id": "Proposal"})
+
+waiting = queue.filter(pl.col("state") == "assigned")
+if waiting.is_empty():
+    st.caption("Every task is accepted or declined; open the Scoring form to evaluate.")
+    st.stop()
+st.subheader("Confirm or decline")
+task_id = st.selectbox("Task", waiting["task_id"].to_list(), key="queue_task",
+                       format_func=lambda t: f"task {t} · "
+                       + waiting.filter(pl.col("task_id") == t)["proposal_id"].item())
+accept_col, decline_col = st.columns(2)
+with accept_col:
+    st.markdown("I confirm that I have no conflict of interest with this proposal: neither my "
+                "organisation nor I take part in it, prepared it, or worked with its partners "
+                "in the last 3 years.")
+    if st.button("Accept the task", type="primary") and act(
+            accept_task, engine(), actor(), int(task_id)):
+        bump()
+        st.rerun()
+with decline_col, st.form("declare"):
+    kind = st.selectbox("Conflict", CONFLICT_KINDS)
+    reason = st.text_area("Reason", placeholder="e.g. I advised the coordinator in 2025")
+    declined = st.form_submit_button("Declare a conflict and decline")
+    if declined and act(decline_task, engine(), actor(), int(task_id), reason, kind=kind):
+        bump()
+        st.session_state["queue_note"] = "Declined; the call manager will find another expert."
+        st.rerun()

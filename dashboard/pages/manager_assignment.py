@@ -1,0 +1,112 @@
+"""Assignment: parameters, a run with progress, the change-set preview, diagnostics and plots,
+pinned and forbidden pairs, then publishing."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from evalpanel.store import batch_changes, discard_batch, publish_batch
+
+st.title("Assignment")
+cid = call_id()
+if "assign_note" in st.session_state:
+    st.success(st.session_state.pop("assign_note"))
+wf = workflow()
+PAIR_COLUMNS = {"proposal_id": st.column_config.TextColumn("Proposal"),
+                "expert_id": st.column_config.TextColumn("Expert")}
+EMPTY = pl.DataFrame(schema={"proposal_id": pl.String, "expert_id": pl.String})
+
+with st.form("assign"):
+    cols = st.columns(4)
+    mode = cols[0].selectbox("Objective", ["max-total", "fair", "randomized"],
+                             help="max-total: most total affinity; fair: raise the worst-covered "
+                             "proposal first; randomized: cap each pair's probability")
+    k = cols[1].number_input("Experts per proposal (0 = the call's)", 0, 10, 0)
+    seed = cols[2].number_input("Seed", 0, 2**31 - 1, 0)
+    q = cols[3].slider("Pair probability cap (randomized)", 0.1, 1.0, 0.5, 0.05)
+    diversity = st.checkbox("Prefer diverse panels (countries, gender)")
+    pin_col, forbid_col = st.columns(2)
+    with pin_col:
+        st.markdown("**Pinned pairs** (always assigned)")
+        pinned = st.data_editor(EMPTY, num_rows="dynamic", key="pinned",
+                                column_config=PAIR_COLUMNS, hide_index=True)
+    with forbid_col:
+        st.markdown("**Forbidden pairs** (never assigned)")
+        forbidden = st.data_editor(EMPTY, num_rows="dynamic", key="forbidden",
+                                   column_config=PAIR_COLUMNS, hide_index=True)
+    run = st.form_submit_button("Run the assignment", type="primary")
+
+
+def _pairs(frame: pl.DataFrame) -> pl.DataFrame | None:
+    frame = frame.drop_nulls()
+    return frame if frame.height else None
+
+
+if run:
+    with st.status("Running the assignment…", expanded=True) as status:
+        st.write("Computing conflicts, affinities and the optimal assignment")
+        batch = attempt(wf.run_batch, engine(), actor(), cid, mode=mode, k=int(k) or None,
+                        seed=int(seed), q=float(q), diversity=diversity,
+                        pinned=_pairs(pinned), forbidden=_pairs(forbidden))
+        if batch is None:
+            status.update(label="The assignment could not run", state="error")
+            st.stop()
+        st.write(f"Stored as preview batch {batch.batch_id}")
+        status.update(label=f"Batch {batch.batch_id}: {batch.result.status}, "
+                      f"{batch.result.seconds:.1f} s", state="complete", expanded=False)
+    st.session_state["batch"] = batch
+
+batch = st.session_state.get("batch")
+if batch is None:
+    st.info("Set the parameters and run the assignment; the result is a preview until you "
+            "publish it.")
+    st.stop()
+result = batch.result
+st.subheader(f"Preview of batch {batch.batch_id}")
+cols = st.columns(5)
+cols[0].metric("Status", result.status)
+cols[1].metric("Coverage", f"{result.coverage:.1%}")
+cols[2].metric("Slots filled", f"{result.slots_filled} / {result.slots_demanded}")
+cols[3].metric("Total affinity", f"{result.objective:.1f}")
+cols[4].metric("Worst panel affinity", f"{result.min_proposal_affinity:.2f}")
+for message in result.messages:
+    st.warning(message)
+if result.shortfalls.height:
+    st.markdown("**Proposals without their full panel**")
+    st.dataframe(result.shortfalls, hide_index=True)
+
+changes = attempt(batch_changes, engine(), actor(), batch.batch_id)
+if changes is not None:
+    counts = dict(changes.group_by("change").len().rows())
+    st.markdown("**Change-set against the published assignment:** "
+                + ", ".join(f"{counts.get(c, 0)} {c}" for c in ("added", "kept", "removed")))
+    st.dataframe(changes, hide_index=True, height=260)
+
+left, right = st.columns(2)
+with left:
+    st.markdown("**Affinity of the assigned pairs**")
+    st.altair_chart(alt.Chart(result.pairs.select("affinity")).mark_bar().encode(
+        alt.X("affinity:Q", bin=alt.Bin(maxbins=20), title="affinity"),
+        alt.Y("count():Q", title="pairs")).properties(height=220))
+with right:
+    st.markdown("**Expert load**")
+    loads = pl.DataFrame({"load": list(result.load_histogram),
+                          "experts": list(result.load_histogram.values())})
+    st.altair_chart(alt.Chart(loads).mark_bar().encode(
+        alt.X("load:O", title="proposals per expert"),
+        alt.Y("experts:Q", title="experts")).properties(height=220))
+
+publish_col, discard_col = st.columns(2)
+if publish_col.button("Publish this batch", type="primary", icon=":material/publish:"):
+    done = attempt(publish_batch, engine(), actor(), batch.batch_id)
+    if done is not None:
+        st.session_state.pop("batch")
+        bump()
+        st.session_state["assign_note"] = f"Batch {batch.batch_id} published: {done}"
+        st.rerun()
+if discard_col.button("Discard") and act(discard_batch, engine(), actor(), batch.batch_id):
+    st.session_state.pop("batch")
+    st.rerun()

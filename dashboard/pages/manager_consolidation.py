@@ -1,0 +1,42 @@
+"""Consolidation: proposals whose evaluations are all in, start their consolidation, follow
+their state."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.common import act, actor, bump, call_id, engine
+from evalpanel.store import consolidated_frame, list_tasks, start_consolidation
+
+st.title("Consolidation")
+cid = call_id()
+tasks = list_tasks(engine(), actor(), cid).filter(
+    pl.col("state").is_in(["assigned", "accepted", "draft", "submitted"]))
+panels = tasks.group_by("proposal_id").agg(
+    experts=pl.len(), submitted=(pl.col("state") == "submitted").sum(),
+    submitted_by=pl.col("expert_id").filter(pl.col("state") == "submitted").sort())
+states = consolidated_frame(engine(), actor(), cid, final_only=False).select(
+    "proposal_id", "state").unique()
+board = panels.join(states, on="proposal_id", how="left").with_columns(
+    state=pl.col("state").fill_null(
+        pl.when(pl.col("submitted") == pl.col("experts")).then(pl.lit("ready"))
+        .otherwise(pl.lit("waiting")))).sort("proposal_id")
+counts = dict(board.group_by("state").len().rows())
+for col, state in zip(st.columns(5), ("waiting", "ready", "drafting", "approval", "final"),
+                      strict=True):
+    col.metric(state.capitalize(), counts.get(state, 0))
+st.dataframe(board, hide_index=True, height=300)
+
+ready = board.filter(pl.col("state") == "ready")
+if ready.is_empty():
+    st.caption("No proposal is ready to consolidate (all its experts submitted).")
+    st.stop()
+st.subheader("Start a consolidation")
+proposal = st.selectbox("Proposal", ready["proposal_id"].to_list())
+panel = ready.filter(pl.col("proposal_id") == proposal)["submitted_by"].item().to_list()
+consolidator = st.selectbox("Consolidator (rapporteur)", panel)
+if st.button("Start", type="primary") and act(start_consolidation, engine(), actor(), cid,
+                                              str(proposal), str(consolidator)):
+    bump()
+    st.rerun()

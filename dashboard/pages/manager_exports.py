@@ -1,0 +1,60 @@
+"""Exports (CSV or XLSX, with formula-like cells neutralised) and the audit log."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from dashboard.common import actor, attempt, call_id, engine, workflow
+from evalpanel.store import audit_frame
+from evalpanel.store.exports import (
+    export_assignment,
+    export_audit,
+    export_consolidated,
+    export_queues,
+    export_ranking,
+    export_scores,
+)
+
+st.title("Exports and audit log")
+cid = call_id()
+fmt = st.radio("Format", ["csv", "xlsx"], horizontal=True)
+MIME = {"csv": "text/csv",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _ranking(engine_: object, actor_: object, call: str, path: Path) -> Path:
+    result = workflow().rank_call(engine_, actor_, call)
+    return export_ranking(result.proposals, path)
+
+
+EXPORTS: dict[str, Callable[..., Path]] = {
+    "assignment": export_assignment, "queues": export_queues, "scores": export_scores,
+    "consolidated": export_consolidated, "ranking": _ranking, "audit": export_audit,
+}
+what = st.selectbox("Export", list(EXPORTS))
+if st.button("Prepare the file", icon=":material/description:"):
+    with tempfile.TemporaryDirectory(prefix="evalpanel-export-") as tmp:
+        path = attempt(EXPORTS[what], engine(), actor(), cid, Path(tmp) / f"{what}.{fmt}")
+        if path is not None:
+            st.session_state["export"] = (f"{cid}-{what}.{fmt}", path.read_bytes(), MIME[fmt])
+if "export" in st.session_state:
+    name, data, mime = st.session_state["export"]
+    st.download_button(f"Download {name}", data, file_name=name, mime=mime,
+                       icon=":material/download:")
+
+st.subheader("Audit log")
+log = audit_frame(engine(), actor(), cid)
+actions = sorted(log["action"].unique().to_list())
+chosen = st.multiselect("Actions", actions)
+if chosen:
+    log = log.filter(pl.col("action").is_in(chosen))
+latest = st.number_input("Latest lines", 100, max(100, log.height), min(1000, max(100, log.height)),
+                         step=100)
+st.caption(f"{log.height} lines; the export above holds all of them.")
+st.dataframe(log.sort("audit_id", descending=True).head(int(latest)), hide_index=True,
+             height=400)

@@ -1,0 +1,81 @@
+"""Follow-up: tasks by state, declines with their proposed replacement to confirm, and
+divergent proposals with their extra expert."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from evalpanel.store import (
+    confirm_replacement,
+    dismiss_replacement,
+    list_replacements,
+    list_tasks,
+    proposed_pairs,
+)
+
+st.title("Follow-up")
+cid = call_id()
+if "followup_note" in st.session_state:
+    st.success(st.session_state.pop("followup_note"))
+tasks = list_tasks(engine(), actor(), cid)
+
+st.subheader("Tasks by state")
+states = ["assigned", "accepted", "declined", "draft", "submitted", "withdrawn"]
+counts = dict(tasks.group_by("state").len().rows())
+for col, state in zip(st.columns(len(states)), states, strict=True):
+    col.metric(state.capitalize(), counts.get(state, 0))
+shown = st.multiselect("Show states", states, default=["assigned", "accepted", "draft"])
+st.dataframe(tasks.filter(pl.col("state").is_in(shown)), hide_index=True, height=260)
+
+st.subheader("Declines and replacements")
+requests = list_replacements(engine(), actor(), cid)
+open_requests = requests.filter(pl.col("state").is_in(["pending", "proposed"]))
+if open_requests.is_empty():
+    st.caption("No open replacement request.")
+else:
+    if (open_requests["state"] == "pending").any() and st.button(
+            "Propose replacements for pending declines", icon=":material/auto_fix_high:"):
+        with st.status("Finding replacement experts…") as status:
+            n = attempt(workflow().propose_replacements, engine(), actor(), cid)
+            status.update(label=f"{n or 0} replacement(s) proposed", state="complete")
+        bump()
+        st.rerun()
+    for rid, proposal, expert, reason, state, _task in open_requests.rows():
+        with st.container(border=True):
+            st.markdown(f"**{proposal}**: {expert} declined ({reason}) · request {rid}, "
+                        f"{state}")
+            if state != "proposed":
+                continue
+            pairs = proposed_pairs(engine(), actor(), rid)
+            st.dataframe(pairs, hide_index=True)
+            ok_col, no_col = st.columns(2)
+            if ok_col.button("Confirm", key=f"confirm{rid}", type="primary") and act(
+                    confirm_replacement, engine(), actor(), rid):
+                st.session_state["followup_note"] = f"Replacement {rid} confirmed."
+                bump()
+                st.rerun()
+            if no_col.button("Dismiss", key=f"dismiss{rid}") and act(
+                    dismiss_replacement, engine(), actor(), rid):
+                bump()
+                st.rerun()
+
+st.subheader("Divergent proposals")
+ranked = attempt(workflow().rank_call, engine(), actor(), cid)
+if ranked is not None:
+    gap = ranked.scheme.divergence.total_gap
+    need = ranked.proposals.filter(pl.col("needs_expert"))
+    st.caption(f"Expert totals {gap:g} points or more apart need a further expert "
+               "(unless every total is below the pass mark).")
+    extra = tasks.filter(pl.col("origin") == "extra").select(
+        "proposal_id", extra_expert="expert_id", extra_state="state")
+    divergent = ranked.proposals.filter(pl.col("divergent")).select(
+        "proposal_id", "lot", "total", "needs_expert").join(extra, on="proposal_id", how="left")
+    st.dataframe(divergent, hide_index=True)
+    if need.height and st.button(f"Add an extra expert to {need.height} proposal(s)"):
+        added = attempt(workflow().add_extra_experts, engine(), actor(), cid)
+        if added is not None:
+            st.session_state["followup_note"] = f"{len(added)} extra task(s) added."
+            bump()
+            st.rerun()
