@@ -26,7 +26,8 @@ def app_path() -> Path:
 def streamlit_command(port: int | None, *, headless: bool) -> list[str]:
     """The ``streamlit run`` command line for the app."""
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path()),
-           "--browser.gatherUsageStats", "false", "--server.headless", str(headless).lower()]
+           "--browser.gatherUsageStats", "false", "--server.headless", str(headless).lower(),
+           "--client.toolbarMode", "viewer"]
     if port is not None:
         cmd += ["--server.port", str(port)]
     return cmd
