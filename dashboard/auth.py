@@ -3,8 +3,9 @@
 A session token lets a login survive a page reload: it is kept in the URL (``?session=``) and
 verified server-side on every new session. Token = base64url(JSON payload) "." base64url(HMAC
 SHA-256 of the payload); payload ``{"u": user id, "r": role, "n": display name, "e": expiry
-(Unix seconds)}``. The HMAC key is a random 32-byte secret kept in the database ``settings``
-table (made on first use), or ``$EVALPANEL_SESSION_SECRET`` when set; none is in the code.
+(Unix seconds)}``. The HMAC key is the store's random server secret
+(:func:`evalpanel.store.server_secret`, made once in the database), or
+``$EVALPANEL_SESSION_SECRET`` when set; none is in the code.
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from evalpanel.store import Actor, reading, writing
-from evalpanel.store.tables import settings
+from evalpanel.store import Actor
+from evalpanel.store import server_secret as stored_secret
 
-SECRET_KEY = "dashboard_session_secret"
 SECRET_ENV = "EVALPANEL_SESSION_SECRET"
 TOKEN_TTL_S = 12 * 3600
 
@@ -38,23 +37,11 @@ class Session:
 
 
 def server_secret(engine: sa.Engine) -> bytes:
-    """The HMAC key of session tokens (created in the ``settings`` table on first use)."""
+    """The HMAC key of session tokens: ``$EVALPANEL_SESSION_SECRET``, else the store's."""
     env = os.environ.get(SECRET_ENV, "")
     if env:
         return env.encode()
-    stmt = sa.select(settings.c.value).where(settings.c.key == SECRET_KEY)
-    with reading(engine) as conn:
-        value = conn.execute(stmt).scalar()
-    if value is None:
-        try:
-            with writing(engine) as conn:
-                conn.execute(settings.insert().values(key=SECRET_KEY,
-                                                      value=secrets.token_hex(32)))
-        except sa.exc.IntegrityError:
-            pass  # another server process made it first
-        with reading(engine) as conn:
-            value = conn.execute(stmt).scalar()
-    return bytes.fromhex(str(value))
+    return bytes.fromhex(stored_secret(engine))
 
 
 def _b64(data: bytes) -> str:

@@ -13,19 +13,11 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import ParamSpec, TypeVar
 
-import polars as pl
 import sqlalchemy as sa
 import streamlit as st
 
 from dashboard.auth import Session
-from evalpanel.store import (
-    Actor,
-    StoreError,
-    call_folder,
-    default_url,
-    list_calls,
-    make_engine,
-)
+from evalpanel.store import Actor, StoreError, call_info, default_url, make_engine
 from scoring import Scheme, SchemeError, load_scheme
 
 DB_ENV = "EVALPANEL_DB_URL"
@@ -85,16 +77,11 @@ def act(fn: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> bool:
 
 
 def call_scheme(cid: str) -> Scheme:
-    """The call's scheme: the call's own overrides for its managers; the preset as named by
-    the call for others (the store does not show experts the overrides yet)."""
-    calls = list_calls(engine(), actor()).filter(pl.col("call_id") == cid)
-    if calls.is_empty():
-        st.error(f"The call {cid} is not open to you.")
+    """The call's scheme as its experts score by: the preset with the call's overrides."""
+    info = attempt(call_info, engine(), actor(), cid)
+    if info is None:
         st.stop()
-    overrides = None
-    if actor().role == "manager":
-        overrides = call_folder(engine(), actor(), cid).config.scheme_overrides
-    return load_scheme(str(calls["scheme"].item()), overrides)
+    return load_scheme(str(info["scheme"]), info["scheme_overrides"] or None)
 
 
 def band_of(scheme: Scheme, score: float, maximum: float) -> str:

@@ -23,6 +23,7 @@ from evalpanel.planning import conflicts_of, plan
 from evalpanel.store import (
     Actor,
     InvalidInput,
+    InvalidState,
     add_task,
     batch_record,
     call_folder,
@@ -32,6 +33,7 @@ from evalpanel.store import (
     propose_with,
     published_pairs,
     scores_frame,
+    submitted_rehearsal_scores,
 )
 
 PAIR_KEYS = ["proposal_id", "expert_id"]
@@ -224,3 +226,15 @@ def propose_replacements(engine: sa.Engine, actor: Actor, call_id: str) -> int:
     if list_replacements(engine, actor, call_id, state="pending").is_empty():
         return 0
     return len(propose_with(engine, actor, call_id, _replacement_solver))
+
+
+def rehearsal_report(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> scoring.MockReport:
+    """The mock-evaluation report of a rehearsal from its scorers' submitted scores, for the
+    applicant who made it; refused with :class:`InvalidState` while nobody has submitted."""
+    scheme_id, scores = submitted_rehearsal_scores(engine, actor, rehearsal_id)
+    if scores.is_empty():
+        raise InvalidState(
+            f"no scorer of rehearsal {rehearsal_id} has submitted yet; the report needs at "
+            "least one submitted evaluation"
+        )
+    return scoring.mock_report(scores, scoring.load_scheme(scheme_id))

@@ -8,8 +8,7 @@ import re
 import streamlit as st
 
 from dashboard.common import actor, attempt, bump, engine, session
-from dashboard.lookups import user_ids
-from evalpanel.store import create_rehearsal, list_rehearsals
+from evalpanel.store import create_rehearsal, list_rehearsals, user_ids
 from scoring import list_presets, load_scheme
 
 st.title("Mock evaluation")
@@ -39,7 +38,7 @@ with st.form("new_rehearsal"):
     create = st.form_submit_button("Create", type="primary")
 if create:
     names = [n for n in re.split(r"[,;\s]+", invited) if n]
-    found = user_ids(engine(), names)
+    found = attempt(user_ids, engine(), actor(), names) or {}
     missing = sorted(set(names) - set(found))
     if not title.strip():
         st.error("Give the proposal a title.")

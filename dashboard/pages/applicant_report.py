@@ -1,5 +1,6 @@
-"""The mock-evaluation report (scoring.mock_report): each criterion against its minimum and
-maximum, bands, the distance to the pass mark, and where the scorers disagree."""
+"""The mock-evaluation report (``evalpanel.workflow.rehearsal_report``): each criterion against
+its minimum and maximum, bands, the distance to the pass mark, and where the scorers disagree.
+The page only renders it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dashboard.common import actor, attempt, engine
+from dashboard.common import actor, attempt, engine, workflow
 from evalpanel.store import list_rehearsals, rehearsal_view
-from scoring import load_scheme, mock_report
 
 st.title("Mock evaluation report")
 owned = list_rehearsals(engine(), actor()).filter(pl.col("owner"))
@@ -27,10 +27,9 @@ st.caption(f"{len(done)} of {len(view['scorers'])} scorers submitted; only submi
 if not done:
     st.info("No scorer has submitted yet.")
     st.stop()
-scores = view["scores"].filter(pl.col("user_id").is_in(done)).select(
-    proposal_id=pl.lit(str(rid)), expert_id=pl.col("user_id").cast(pl.String),
-    criterion="criterion", score="score")
-report = mock_report(scores, load_scheme(view["scheme_id"]))
+report = attempt(workflow().rehearsal_report, engine(), actor(), rid)
+if report is None:
+    st.stop()
 
 cols = st.columns(4)
 cols[0].metric("Outcome", "passes" if report.passed else "fails")

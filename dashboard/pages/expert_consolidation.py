@@ -8,9 +8,9 @@ import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, call_scheme, engine
 from evalpanel.store import (
-    NotFound,
     approve_consensus,
     get_consolidation,
+    list_consolidations,
     list_tasks,
     peer_scores,
     save_consensus,
@@ -19,22 +19,18 @@ from evalpanel.store import (
 
 st.title("Consolidation")
 cid = call_id()
-mine = list_tasks(engine(), actor(), cid).filter(pl.col("state") == "submitted")
-found: dict[str, dict[str, object]] = {}
-for proposal_id in mine["proposal_id"].to_list():
-    try:
-        found[proposal_id] = get_consolidation(engine(), actor(), cid, proposal_id)
-    except NotFound:
-        continue
-if not found:
+listed = list_consolidations(engine(), actor(), cid)
+if listed.is_empty():
     st.info("None of your proposals is in consolidation yet. The manager starts it once every "
             "expert of a proposal has submitted.")
     st.stop()
-me = mine["expert_id"][0]
-labels = {p: f"{p} · {c['state']}" + (" · you consolidate" if c["consolidator"] == me else "")
-          for p, c in found.items()}
+me = list_tasks(engine(), actor(), cid)["expert_id"][0]
+labels = {p: f"{p} · {s}" + (" · you consolidate" if c == me else "")
+          for p, c, s in listed.select("proposal_id", "consolidator", "state").rows()}
 proposal_id = st.selectbox("Proposal", list(labels), format_func=lambda p: labels[p])
-cons = found[proposal_id]
+cons = attempt(get_consolidation, engine(), actor(), cid, proposal_id)
+if cons is None:
+    st.stop()
 scheme = call_scheme(cid)
 st.caption(f"Consolidator {cons['consolidator']} · state {cons['state']} · version "
            f"{cons['version']} · approved by {', '.join(cons['approved']) or 'nobody yet'}")
@@ -64,7 +60,7 @@ st.metric("Consensus total", f"{sum(values.values()):g}",
           f"{sum(values.values()) - scheme.total_threshold:+g} vs pass mark")
 frame = pl.DataFrame({"criterion": list(values), "score": list(values.values()),
                       "comment": list(comments.values())})
-cid_ = int(cons["consolidation_id"])  # type: ignore[call-overload]
+cid_ = int(cons["consolidation_id"])
 if editable:
     left, right = st.columns(2)
     if left.button("Save the consensus") and act(save_consensus, engine(), actor(), cid_, frame,

@@ -79,7 +79,10 @@ cols[1].metric("Criteria below their minimum", len(failing))
 cols[2].metric("Outcome", "passes" if passes else "fails")
 if failing:
     st.warning("Below the minimum: " + ", ".join(failing))
-st.caption("Internal comments (not for the applicant) are not stored yet.")
+internal = st.text_area(
+    "Internal comment (for the call manager only, never shown to the applicant)",
+    value=str(evaluation["internal_comment"]), key=f"t{task_id}v{evaluation['version_no']}-i",
+    disabled=frozen, height=80)
 
 frame = pl.DataFrame({"criterion": list(values), "score": list(values.values()),
                       "comment": [comments[c] for c in values]})
@@ -94,7 +97,7 @@ save_col, submit_col = st.columns(2)
 if save_col.button("Save draft", icon=":material/save:"):
     try:
         version = save_draft(engine(), actor(), task_id, frame,
-                             expected_version=evaluation["version"])
+                             expected_version=evaluation["version"], internal_comment=internal)
     except StaleWrite as exc:
         st.error(f"{exc}. Your entries are still on the form; reload the page to see the "
                  "newer draft.")
@@ -103,7 +106,7 @@ if save_col.button("Save draft", icon=":material/save:"):
         bump()
 if submit_col.button("Submit", type="primary", icon=":material/send:"):
     version = attempt(save_draft, engine(), actor(), task_id, frame,
-                      expected_version=evaluation["version"])
+                      expected_version=evaluation["version"], internal_comment=internal)
     if version is not None and act(submit_evaluation, engine(), actor(), task_id,
                                    expected_version=version):
         bump()

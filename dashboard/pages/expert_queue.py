@@ -1,4 +1,5 @@
-"""An expert's queue: their own tasks only; accept a task or declare a conflict."""
+"""An expert's queue: their own tasks only, each with its proposal's title and lot and the
+call's deadline; accept a task or declare a conflict."""
 
 from __future__ import annotations
 
@@ -6,45 +7,29 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, bump, call_id, engine
-from evalpanel.store import (
-    PermissionDenied,
-    accept_task,
-    decline_task,
-    get_proposal,
-    list_tasks,
-)
+from evalpanel.store import accept_task, decline_task, task_queue
 from evalpanel.store.tasks import CONFLICT_KINDS
 
 st.title("My queue")
 cid = call_id()
 if "queue_note" in st.session_state:
     st.success(st.session_state.pop("queue_note"))
-tasks = list_tasks(engine(), actor(), cid).filter(pl.col("state") != "withdrawn")
-if tasks.is_empty():
+queue = task_queue(engine(), actor(), cid).filter(pl.col("state") != "withdrawn").select(
+    "task_id", "proposal_id", "title", "lot", "state", "deadline")
+if queue.is_empty():
     st.info("No task is assigned to you in this call yet.")
     st.stop()
-
-
-def _details(proposal_id: str) -> tuple[str, str]:
-    """Title and lot; a proposal opens to an expert only after accepting its task."""
-    try:
-        found = get_proposal(engine(), actor(), cid, proposal_id)
-    except PermissionDenied:
-        return "(opens once you accept)", ""
-    return str(found["title"]), str(found["lot_id"])
-
-
-opened = [_details(p) if s in ("accepted", "draft", "submitted") else
-          ("(opens once you accept)", "") for p, s in tasks.select("proposal_id", "state").rows()]
-queue = tasks.select("task_id", "proposal_id", "state").with_columns(
-    title=pl.Series([t for t, _ in opened], dtype=pl.String),
-    lot=pl.Series([lot for _, lot in opened], dtype=pl.String),
-)
+deadline = queue["deadline"].drop_nulls().first()
+if deadline:
+    st.caption(f"Evaluations are due by the call's deadline, {deadline}. The abstract and the "
+               "partners open once you accept a task.")
 counts = dict(queue.group_by("state").len().rows())
 cols = st.columns(4)
 for col, state in zip(cols, ("assigned", "accepted", "draft", "submitted"), strict=True):
     col.metric(state.capitalize(), counts.get(state, 0))
-st.dataframe(queue, hide_index=True, column_config={"task_id": "Task", "proposal_id": "Proposal"})
+st.dataframe(queue.drop("deadline"), hide_index=True,
+             column_config={"task_id": "Task", "proposal_id": "Proposal", "title": "Title",
+                            "lot": "Lot", "state": "State"})
 
 waiting = queue.filter(pl.col("state") == "assigned")
 if waiting.is_empty():
@@ -52,8 +37,9 @@ if waiting.is_empty():
     st.stop()
 st.subheader("Confirm or decline")
 task_id = st.selectbox("Task", waiting["task_id"].to_list(), key="queue_task",
-                       format_func=lambda t: f"task {t} · "
-                       + waiting.filter(pl.col("task_id") == t)["proposal_id"].item())
+                       format_func=lambda t: "task {} · {} · {} (lot {})".format(
+                           t, *waiting.filter(pl.col("task_id") == t)
+                           .select("proposal_id", "title", "lot").row(0)))
 accept_col, decline_col = st.columns(2)
 with accept_col:
     st.markdown("I confirm that I have no conflict of interest with this proposal: neither my "

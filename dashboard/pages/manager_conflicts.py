@@ -1,4 +1,5 @@
-"""Conflicts of interest: every excluded pair with its reasons; declare a new conflict."""
+"""Conflicts of interest: every excluded pair with its reasons; declare a new conflict or
+remove a declared one."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
-from evalpanel.store import call_folder, declare_conflict
+from evalpanel.store import call_folder, declare_conflict, list_conflicts, remove_conflict
 from evalpanel.store.tasks import CONFLICT_KINDS
 
 st.title("Conflicts of interest")
@@ -23,6 +24,8 @@ with left:
 with right:
     st.dataframe(reasons, hide_index=True)
 
+if "conflict_note" in st.session_state:
+    st.success(st.session_state.pop("conflict_note"))
 st.subheader("Declare a conflict")
 call = call_folder(engine(), actor(), cid)
 with st.form("declare_conflict"):
@@ -40,4 +43,22 @@ with st.form("declare_conflict"):
         st.success("Recorded; the expert's tasks it touches are declined and wait for a "
                    "replacement on the Follow-up page.")
         bump()
-st.caption("Removing a recorded conflict is not offered: the store keeps conflicts as a record.")
+
+st.subheader("Remove a declared conflict")
+declared = list_conflicts(engine(), actor(), cid).filter(pl.col("source") == "declared")
+if declared.is_empty():
+    st.caption("No conflict was declared after the import. Conflicts from conflicts.csv change "
+               "by re-importing the call folder.")
+    st.stop()
+st.dataframe(declared.drop("source"), hide_index=True)
+labels = {c: f"#{c} · {e} · {p or o} · {k}: {n}" for c, e, p, o, k, n in declared.select(
+    "conflict_id", "expert_id", "proposal_id", "org_id", "kind", "note").rows()}
+chosen = st.selectbox("Declared conflict", list(labels), format_func=lambda c: labels[c],
+                      key="remove_conflict")
+st.caption("Removing it lets the assignment propose the pair again; tasks already declined "
+           "stay declined. The audit log keeps the removed record.")
+if st.button("Remove", icon=":material/delete:") and act(
+        remove_conflict, engine(), actor(), int(chosen)):
+    bump()
+    st.session_state["conflict_note"] = f"Conflict #{chosen} removed."
+    st.rerun()

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, bump, call_id, engine
-from evalpanel.store import consolidated_frame, list_tasks, start_consolidation
+from evalpanel.store import list_consolidations, list_tasks, start_consolidation
 
 st.title("Consolidation")
 cid = call_id()
@@ -16,8 +16,8 @@ tasks = list_tasks(engine(), actor(), cid).filter(
 panels = tasks.group_by("proposal_id").agg(
     experts=pl.len(), submitted=(pl.col("state") == "submitted").sum(),
     submitted_by=pl.col("expert_id").filter(pl.col("state") == "submitted").sort())
-states = consolidated_frame(engine(), actor(), cid, final_only=False).select(
-    "proposal_id", "state").unique()
+states = list_consolidations(engine(), actor(), cid).select(
+    "proposal_id", "state", "consolidator", "version")
 board = panels.join(states, on="proposal_id", how="left").with_columns(
     state=pl.col("state").fill_null(
         pl.when(pl.col("submitted") == pl.col("experts")).then(pl.lit("ready"))

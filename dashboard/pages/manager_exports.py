@@ -15,6 +15,7 @@ from evalpanel.store.exports import (
     export_assignment,
     export_audit,
     export_consolidated,
+    export_internal_comments,
     export_queues,
     export_ranking,
     export_scores,
@@ -34,14 +35,16 @@ def _ranking(engine_: object, actor_: object, call: str, path: Path) -> Path:
 
 EXPORTS: dict[str, Callable[..., Path]] = {
     "assignment": export_assignment, "queues": export_queues, "scores": export_scores,
-    "consolidated": export_consolidated, "ranking": _ranking, "audit": export_audit,
+    "internal comments": export_internal_comments, "consolidated": export_consolidated,
+    "ranking": _ranking, "audit": export_audit,
 }
 what = st.selectbox("Export", list(EXPORTS))
 if st.button("Prepare the file", icon=":material/description:"):
     with tempfile.TemporaryDirectory(prefix="evalpanel-export-") as tmp:
         path = attempt(EXPORTS[what], engine(), actor(), cid, Path(tmp) / f"{what}.{fmt}")
         if path is not None:
-            st.session_state["export"] = (f"{cid}-{what}.{fmt}", path.read_bytes(), MIME[fmt])
+            name = f"{cid}-{what.replace(' ', '-')}.{fmt}"
+            st.session_state["export"] = (name, path.read_bytes(), MIME[fmt])
 if "export" in st.session_state:
     name, data, mime = st.session_state["export"]
     st.download_button(f"Download {name}", data, file_name=name, mime=mime,

@@ -14,7 +14,9 @@ from evalpanel.store.accounts import (
     is_demo_database,
     link_expert,
     mark_demo_database,
+    server_secret,
     set_password,
+    user_ids,
 )
 from evalpanel.store.audit import SYSTEM, Actor, audit_frame
 from evalpanel.store.batches import (
@@ -26,10 +28,12 @@ from evalpanel.store.batches import (
     published_pairs,
 )
 from evalpanel.store.calls import call_folder, get_proposal, import_call, list_calls
+from evalpanel.store.conflict_records import list_conflicts, remove_conflict
 from evalpanel.store.consolidation import (
     approve_consensus,
     consolidated_frame,
     get_consolidation,
+    list_consolidations,
     save_consensus,
     start_consolidation,
     submit_consensus,
@@ -46,17 +50,20 @@ from evalpanel.store.errors import (
 )
 from evalpanel.store.evaluations import (
     get_evaluation,
+    internal_comments,
     peer_scores,
     save_draft,
     scores_frame,
     start_correction,
     submit_evaluation,
 )
+from evalpanel.store.queue import call_info, task_queue
 from evalpanel.store.rehearsals import (
     create_rehearsal,
     list_rehearsals,
     rehearsal_view,
     save_rehearsal_scores,
+    submitted_rehearsal_scores,
 )
 from evalpanel.store.replacements import (
     ReplacementSolver,
@@ -72,15 +79,16 @@ from evalpanel.store.tasks import accept_task, add_task, declare_conflict, decli
 __all__ = [
     "SYSTEM", "Actor", "AlreadyImported", "InvalidInput", "InvalidState", "NotFound",
     "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError", "accept_task",
-    "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",
-    "batch_changes", "batch_record", "call_folder", "confirm_replacement", "consolidated_frame",
+    "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate", "batch_changes",
+    "batch_record", "call_folder", "call_info", "confirm_replacement", "consolidated_frame",
     "create_batch", "create_demo_accounts", "create_rehearsal", "create_user", "declare_conflict",
     "decline_task", "default_url", "discard_batch", "dismiss_replacement", "get_consolidation",
-    "get_evaluation", "get_proposal", "grant_call", "import_call", "is_demo_database",
-    "link_expert", "list_calls", "list_rehearsals", "list_replacements", "list_tasks",
-    "make_engine", "mark_demo_database", "peer_scores", "propose_replacement", "propose_with",
-    "proposed_pairs", "publish_batch", "published_pairs", "reading", "rehearsal_view",
-    "save_consensus", "save_draft", "save_rehearsal_scores", "scores_frame", "set_password",
+    "get_evaluation", "get_proposal", "grant_call", "import_call", "internal_comments",
+    "is_demo_database", "link_expert", "list_calls", "list_conflicts", "list_consolidations",
+    "list_rehearsals", "list_replacements", "list_tasks", "make_engine", "mark_demo_database",
+    "peer_scores", "propose_replacement", "propose_with", "proposed_pairs", "publish_batch",
+    "published_pairs", "reading", "rehearsal_view", "remove_conflict", "save_consensus",
+    "save_draft", "save_rehearsal_scores", "scores_frame", "server_secret", "set_password",
     "start_consolidation", "start_correction", "submit_consensus", "submit_evaluation",
-    "upgrade", "writing",
+    "submitted_rehearsal_scores", "task_queue", "upgrade", "user_ids", "writing",
 ]  # fmt: skip

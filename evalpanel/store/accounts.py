@@ -8,6 +8,9 @@ expert row of the call folder (``expert_links``); managers are granted calls (``
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,6 +31,7 @@ from evalpanel.store.tables import (
 )
 
 LOCAL = "local"
+SECRET_KEY = "dashboard_session_secret"
 DEMO_FLAG = "demo_database"
 DEMO_PASSWORD = "demo"
 _hasher = PasswordHasher()
@@ -301,3 +305,38 @@ def create_demo_accounts(
             conn, SYSTEM, "applicant", "applicant", hashed, "Demo applicant"
         )
         return made
+
+
+def user_ids(engine: sa.Engine, actor: Actor, usernames: Iterable[str]) -> dict[str, int]:
+    """username → user id of the exactly named accounts that exist, for an applicant inviting
+    colleagues to a rehearsal. Nothing else about an account is returned; other roles are
+    refused (they have no invitations to make)."""
+    names = sorted({n.strip() for n in usernames if n.strip()})
+    with reading(engine) as conn:
+        if actor.role != "applicant" or actor.user_id is None:
+            deny(actor, "look up", "users", ",".join(names) or "-", "only applicants invite users")
+        if not names:
+            return {}
+        rows = conn.execute(
+            sa.select(users.c.username, users.c.user_id).where(users.c.username.in_(names))
+        ).all()
+    return {str(n): int(u) for n, u in rows}
+
+
+def server_secret(engine: sa.Engine) -> str:
+    """The server's random secret (64 hex digits, e.g. the key signing dashboard sessions):
+    made on first use and kept in the ``settings`` table, the same for every server process
+    on the database afterwards."""
+    stmt = sa.select(settings.c.value).where(settings.c.key == SECRET_KEY)
+    with reading(engine) as conn:
+        value = conn.execute(stmt).scalar()
+    if value is not None:
+        return str(value)
+    try:
+        with writing(engine) as conn:
+            conn.execute(settings.insert().values(key=SECRET_KEY, value=secrets.token_hex(32)))
+            record(conn, SYSTEM, "create", "setting", SECRET_KEY)
+    except sa.exc.IntegrityError:
+        pass  # another process made it first; theirs is the one
+    with reading(engine) as conn:
+        return str(conn.execute(stmt).scalar_one())

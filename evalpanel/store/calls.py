@@ -285,10 +285,13 @@ def _require_call(conn: sa.Connection, call_id: str) -> None:
 
 
 def list_calls(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
-    """``call_id, title, scheme`` of the calls the actor manages or is an expert in."""
+    """``call_id, title, scheme, deadline`` of the calls the actor manages or is an expert in
+    (:func:`~evalpanel.store.queue.call_info` adds the scheme overrides of one call)."""
     with reading(engine) as conn:
         rows = conn.execute(
-            sa.select(calls.c.call_id, calls.c.title, calls.c.scheme).order_by(calls.c.call_id)
+            sa.select(calls.c.call_id, calls.c.title, calls.c.scheme, calls.c.deadline).order_by(
+                calls.c.call_id
+            )
         ).all()
         visible = [
             tuple(r)
@@ -297,7 +300,12 @@ def list_calls(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
         ]
     return pl.DataFrame(
         visible,
-        schema={"call_id": pl.String(), "title": pl.String(), "scheme": pl.String()},
+        schema={
+            "call_id": pl.String(),
+            "title": pl.String(),
+            "scheme": pl.String(),
+            "deadline": pl.String(),
+        },
         orient="row",
     )
 

@@ -7,7 +7,8 @@ submits it for approval; each other expert approves the version they saw. When a
 approved the current version it is ``final``. Editing after submission goes back to
 ``drafting`` and earlier approvals no longer count (they name an older version).
 :func:`consolidated_frame` returns ``proposal_id, criterion, score, comment, state`` sorted by
-``proposal_id, criterion``.
+``proposal_id, criterion``; :func:`list_consolidations` returns ``consolidation_id,
+proposal_id, consolidator, state, version`` sorted by ``proposal_id``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWrite
 from evalpanel.store.evaluations import CRITERION_SCHEMA, score_rows
 from evalpanel.store.frames import inserted_id, query_frame
+from evalpanel.store.queue import call_member
 from evalpanel.store.tables import (
     consolidation_approvals,
     consolidation_scores,
@@ -383,3 +385,37 @@ def consolidated_frame(
     with reading(engine) as conn:
         require_manager(conn, actor, "read consolidated scores of", call_id)
         return query_frame(conn, stmt, CONSOLIDATED_SCHEMA, ["proposal_id", "criterion"])
+
+
+LIST_SCHEMA: dict[str, pl.DataType] = {
+    "consolidation_id": pl.Int64(),
+    "proposal_id": pl.String(),
+    "consolidator": pl.String(),
+    "state": pl.String(),
+    "version": pl.Int64(),
+}
+
+
+def list_consolidations(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    """The call's consolidations for its managers; for an expert, those of the proposals on
+    whose panel they submitted an evaluation. Anyone else is refused."""
+    stmt = sa.select(
+        consolidations.c.consolidation_id,
+        consolidations.c.proposal_id,
+        consolidations.c.consolidator,
+        consolidations.c.state,
+        consolidations.c.row_version,
+    ).where(consolidations.c.call_id == call_id)
+    with reading(engine) as conn:
+        expert_id = call_member(conn, actor, call_id, "list", "consolidations")
+        if expert_id is not None:
+            stmt = stmt.where(
+                consolidations.c.proposal_id.in_(
+                    sa.select(tasks.c.proposal_id).where(
+                        tasks.c.call_id == call_id,
+                        tasks.c.expert_id == expert_id,
+                        tasks.c.state == "submitted",
+                    )
+                )
+            )
+        return query_frame(conn, stmt, LIST_SCHEMA, ["proposal_id"])

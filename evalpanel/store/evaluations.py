@@ -8,7 +8,11 @@ submitted version is never changed; :func:`start_correction` opens the next vers
 copy, and the latest submitted version is the one that counts.
 
 Read frames: :func:`scores_frame` and :func:`peer_scores` return ``proposal_id, expert_id,
-criterion, score, comment`` (the ``scores.csv`` columns) sorted by those ids.
+criterion, score, comment`` (the ``scores.csv`` columns, comments for the applicant) sorted by
+those ids. An evaluation also has one internal comment (for the call's managers, never for the
+applicant): :func:`save_draft` takes it, :func:`get_evaluation` returns it, and
+:func:`internal_comments` lists the counted ones apart (``proposal_id, expert_id, version_no,
+internal_comment``).
 """
 
 from __future__ import annotations
@@ -84,11 +88,20 @@ def _write_scores(conn: sa.Connection, evaluation_id: int, rows: list[dict[str, 
 
 
 def save_draft(
-    engine: sa.Engine, actor: Actor, task_id: int, scores: pl.DataFrame, *, expected_version: int
+    engine: sa.Engine,
+    actor: Actor,
+    task_id: int,
+    scores: pl.DataFrame,
+    *,
+    expected_version: int,
+    internal_comment: str | None = None,
 ) -> int:
     """Save the expert's draft scores; returns the draft's new version (pass it to the next
-    save). Refused with :class:`StaleWrite` when the draft changed since ``expected_version``."""
+    save). Refused with :class:`StaleWrite` when the draft changed since ``expected_version``.
+    ``internal_comment`` (for the call's managers, never for the applicant) replaces the saved
+    one when given; None keeps it."""
     rows = score_rows(scores, f"draft of task {task_id}")
+    internal = {} if internal_comment is None else {"internal_comment": internal_comment}
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "save a draft for")
         latest = _latest(conn, task_id)
@@ -112,6 +125,7 @@ def save_draft(
                                 row_version=1,
                                 created_at=stamp,
                                 updated_at=stamp,
+                                **internal,
                             )
                         )
                     )
@@ -140,7 +154,7 @@ def save_draft(
                     evaluations.c.status == "draft",
                     evaluations.c.row_version == expected_version,
                 )
-                .values(row_version=evaluations.c.row_version + 1, updated_at=stamp)
+                .values(row_version=evaluations.c.row_version + 1, updated_at=stamp, **internal)
             ).rowcount
             if not done:
                 raise StaleWrite(
@@ -159,7 +173,7 @@ def save_draft(
             eid,
             call_id=task["call_id"],
             before=before,
-            after={"version": new_version, "task_id": task_id, "scores": rows},
+            after={"version": new_version, "task_id": task_id, "scores": rows, **internal},
         )
         return new_version
 
@@ -238,6 +252,7 @@ def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
                     version_no=latest["version_no"] + 1,
                     status="draft",
                     row_version=1,
+                    internal_comment=latest["internal_comment"],
                     created_at=stamp,
                     updated_at=stamp,
                 )
@@ -269,8 +284,9 @@ def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
 
 def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, Any]:
     """The latest version of a task's evaluation: ``task_id, version_no, status, version``
-    (the draft's optimistic version, 0 before the first save) and ``scores`` (a
-    ``criterion, score, comment`` frame). The expert's own task, or a manager of the call."""
+    (the draft's optimistic version, 0 before the first save), ``internal_comment`` (str, not
+    for the applicant) and ``scores`` (a ``criterion, score, comment`` frame). The expert's own
+    task, or a manager of the call."""
     with reading(engine) as conn:
         task = own_task(conn, actor, task_id, "read the evaluation of", manager_too=True)
         latest = _latest(conn, task_id)
@@ -282,6 +298,7 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
                 "version_no": 0,
                 "status": None,
                 "version": 0,
+                "internal_comment": "",
                 "scores": frame,
             }
         frame = query_frame(
@@ -300,17 +317,59 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
             "version_no": latest["version_no"],
             "status": latest["status"],
             "version": latest["row_version"],
+            "internal_comment": latest["internal_comment"],
             "scores": frame,
         }
 
 
-def _current_scores(conn: sa.Connection, call_id: str, proposal_id: str | None) -> pl.DataFrame:
-    latest = (
+def _counted() -> sa.Subquery:
+    """(task_id, version_no) of each task's latest submitted evaluation."""
+    return (
         sa.select(evaluations.c.task_id, sa.func.max(evaluations.c.version_no).label("version_no"))
         .where(evaluations.c.status == "submitted")
         .group_by(evaluations.c.task_id)
         .subquery()
     )
+
+
+INTERNAL_SCHEMA: dict[str, pl.DataType] = {
+    "proposal_id": pl.String(),
+    "expert_id": pl.String(),
+    "version_no": pl.Int64(),
+    "internal_comment": pl.String(),
+}
+
+
+def internal_comments(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    """``proposal_id, expert_id, version_no, internal_comment`` of every submitted evaluation
+    that counts (as :func:`scores_frame`), for the call's managers; kept apart from the
+    applicant's comments. Sorted by ``proposal_id, expert_id``."""
+    latest = _counted()
+    stmt = (
+        sa.select(
+            tasks.c.proposal_id,
+            tasks.c.expert_id,
+            evaluations.c.version_no,
+            evaluations.c.internal_comment,
+        )
+        .select_from(
+            tasks.join(latest, latest.c.task_id == tasks.c.task_id).join(
+                evaluations,
+                sa.and_(
+                    evaluations.c.task_id == latest.c.task_id,
+                    evaluations.c.version_no == latest.c.version_no,
+                ),
+            )
+        )
+        .where(tasks.c.call_id == call_id, tasks.c.state == "submitted")
+    )
+    with reading(engine) as conn:
+        require_manager(conn, actor, "read the internal comments of", call_id)
+        return query_frame(conn, stmt, INTERNAL_SCHEMA, ["proposal_id", "expert_id"])
+
+
+def _current_scores(conn: sa.Connection, call_id: str, proposal_id: str | None) -> pl.DataFrame:
+    latest = _counted()
     stmt = (
         sa.select(
             tasks.c.proposal_id,

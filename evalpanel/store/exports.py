@@ -18,7 +18,7 @@ from evalpanel.store.audit import Actor, audit_frame
 from evalpanel.store.batches import published_pairs
 from evalpanel.store.consolidation import consolidated_frame
 from evalpanel.store.errors import InvalidInput
-from evalpanel.store.evaluations import scores_frame
+from evalpanel.store.evaluations import internal_comments, scores_frame
 from evalpanel.store.tasks import list_tasks
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -75,6 +75,14 @@ def export_queues(engine: sa.Engine, actor: Actor, call_id: str, path: str | Pat
 def export_scores(engine: sa.Engine, actor: Actor, call_id: str, path: str | Path) -> Path:
     """Submitted individual scores in the ``scores.csv`` columns."""
     return write_frame(scores_frame(engine, actor, call_id), path, sheet="scores")
+
+
+def export_internal_comments(
+    engine: sa.Engine, actor: Actor, call_id: str, path: str | Path
+) -> Path:
+    """The experts' internal comments (never for applicants), apart from the scores export:
+    ``proposal_id, expert_id, version_no, internal_comment``."""
+    return write_frame(internal_comments(engine, actor, call_id), path, sheet="internal")
 
 
 def export_consolidated(engine: sa.Engine, actor: Actor, call_id: str, path: str | Path) -> Path:

@@ -210,3 +210,49 @@ def list_rehearsals(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
             },
             ["rehearsal_id"],
         )
+
+
+def submitted_rehearsal_scores(
+    engine: sa.Engine, actor: Actor, rehearsal_id: int
+) -> tuple[str, pl.DataFrame]:
+    """(scheme id, the submitted scores) of a rehearsal, for its owner only — the input of the
+    mock-evaluation report. Scores: ``proposal_id`` (the rehearsal id as text), ``expert_id``
+    (the scorer's user id as text), ``criterion, score``, sorted by scorer and criterion;
+    scorers who have not submitted are left out."""
+    with reading(engine) as conn:
+        row = _rehearsal(conn, rehearsal_id)
+        if actor.role != "applicant" or actor.user_id != row["owner_id"]:
+            deny(
+                actor,
+                "read the report of",
+                "rehearsal",
+                rehearsal_id,
+                "only the applicant who made the rehearsal sees its report",
+            )
+        stmt = (
+            sa.select(
+                rehearsal_scores.c.user_id,
+                rehearsal_scores.c.criterion,
+                rehearsal_scores.c.score,
+                rehearsal_scores.c.comment,
+            )
+            .join(
+                rehearsal_scorers,
+                sa.and_(
+                    rehearsal_scorers.c.rehearsal_id == rehearsal_scores.c.rehearsal_id,
+                    rehearsal_scorers.c.user_id == rehearsal_scores.c.user_id,
+                ),
+            )
+            .where(
+                rehearsal_scores.c.rehearsal_id == rehearsal_id,
+                rehearsal_scorers.c.submitted_at.is_not(None),
+            )
+        )
+        frame = query_frame(conn, stmt, REHEARSAL_SCORE_SCHEMA, ["user_id", "criterion"])
+    scores = frame.select(
+        proposal_id=pl.lit(str(rehearsal_id), dtype=pl.String),
+        expert_id=pl.col("user_id").cast(pl.String),
+        criterion="criterion",
+        score="score",
+    )
+    return str(row["scheme_id"]), scores

@@ -326,7 +326,8 @@ replacement_pairs = sa.Table(
     sa.Column("affinity", sa.Float, nullable=True),
 )
 
-# Versions of a task's evaluation. A submitted row is never changed again; a correction is the
+# Versions of a task's evaluation (scores and comments for the applicant in evaluation_scores,
+# an internal comment here). A submitted row is never changed again; a correction is the
 # next version_no. row_version is the optimistic lock of a draft (checked in the UPDATE).
 evaluations = sa.Table(
     "evaluations",
@@ -336,6 +337,8 @@ evaluations = sa.Table(
     sa.Column("version_no", sa.Integer, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("row_version", sa.Integer, nullable=False),
+    # For the call's managers only: never shown to applicants, exported on its own.
+    sa.Column("internal_comment", sa.Text, nullable=False, server_default=sa.text("''")),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("submitted_at", TS, nullable=True),
