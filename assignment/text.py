@@ -90,8 +90,11 @@ def s_stem(word: str) -> str:
 def _normalise_words(words: pl.Series) -> pl.Series:
     """The term of each distinct raw word: folded, without its apostrophe suffix, plural
     stemmed; null for stop words, numbers and empty results."""
-    stop = pl.col("t").is_in(_STOP_SERIES) | (pl.col("t") == "") | pl.col("t").str.contains(
-        r"^\d+$")
+    stop = (
+        pl.col("t").is_in(_STOP_SERIES.implode())
+        | (pl.col("t") == "")
+        | pl.col("t").str.contains(r"^\d+$")
+    )
     return (
         pl.DataFrame({"w": words})
         .select(t=_fold_expr(pl.col("w")).str.replace(r"['’].*$", ""))
