@@ -113,6 +113,98 @@ def run_baseline(folder: Path, k: int) -> dict[str, Any]:
     return out
 
 
+def conflicts_workload(folder: Path, n_p: int, n_e: int, seed: int) -> Path:
+    """Frames of a generated call with languages spread so that about a quarter of all pairs
+    is a language conflict (10 M rows at 10,000 × 4,000): 60 % of proposals in English, the
+    rest in fr/de/es/it; 90 % of experts read English, each reads two of the four others."""
+    import numpy as np
+    import polars as pl
+
+    from evalpanel.callfolder import read_call
+    from fixtures.generate import write_call
+
+    write_call(folder, seed=seed, n_proposals=n_p, n_experts=n_e)
+    (folder / "scores.csv").unlink(missing_ok=True)
+    call = read_call(folder)
+    rng = np.random.default_rng(seed)
+    others = np.array(["fr", "de", "es", "it"])
+    language = np.where(rng.random(n_p) < 0.6, "en", others[rng.integers(0, 4, n_p)])
+    two = np.argsort(rng.random((n_e, 4)), axis=1)[:, :2]
+    english = rng.random(n_e) < 0.9
+    reads = [(["en"] if english[i] else []) + others[two[i]].tolist() for i in range(n_e)]
+    out = folder / "frames"
+    out.mkdir(exist_ok=True)
+    call.proposals.with_columns(language=pl.Series(language.tolist())).write_parquet(
+        out / "proposals.parquet"
+    )
+    call.experts.with_columns(languages=pl.Series(reads, dtype=pl.List(pl.String))).write_parquet(
+        out / "experts.parquet"
+    )
+    call.partners.write_parquet(out / "partners.parquet")
+    call.conflicts.write_parquet(out / "conflicts.parquet")
+    return out
+
+
+def child_conflicts(frames_dir: Path, impl: Path | None) -> None:
+    """Peak RSS of one ``find_conflicts`` call on the saved frames; print a JSON line."""
+    import datetime as dt
+    import importlib.util
+    import resource
+
+    import polars as pl
+
+    import assignment
+
+    find = assignment.find_conflicts
+    if impl is not None:  # another version of assignment/conflicts.py, e.g. the one before
+        spec = importlib.util.spec_from_file_location("assignment._conflicts_other", impl)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        find = module.find_conflicts
+    frames = {
+        name: pl.read_parquet(frames_dir / f"{name}.parquet")
+        for name in ("proposals", "partners", "experts", "conflicts")
+    }
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+    before = rss_mb()
+    t = time.perf_counter()
+    found = find(frames["proposals"], frames["partners"], frames["experts"], frames["conflicts"],
+                 today=dt.date(2026, 3, 1))  # fmt: skip
+    seconds = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    language = found.filter(pl.col("reason") == "language").height
+    print(json.dumps({"rows": found.height, "seconds": seconds, "rss_before_mb": before,
+                      "peak_mb": peak, "result_mb": found.estimated_size("mb"),
+                      "language_rows": language}))  # fmt: skip
+
+
+def conflicts_memory(args: argparse.Namespace) -> int:
+    n_p, n_e = map(int, args.conflicts_memory.split("x"))
+    tmp = Path(tempfile.mkdtemp(prefix="assign_conflicts_"))
+    try:
+        frames_dir = conflicts_workload(tmp / "call", n_p, n_e, args.seed)
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--conflicts-child",
+               str(frames_dir)]  # fmt: skip
+        if args.conflicts_impl is not None:
+            cmd += ["--conflicts-impl", str(args.conflicts_impl)]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT,
+                              check=True)  # fmt: skip
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"find_conflicts at {n_p} x {n_e}: {out['rows']:,} rows ({out['language_rows']:,} "
+              f"language), {out['seconds']:.2f} s; peak RSS {out['peak_mb']:.0f} MB, "
+              f"{out['peak_mb'] - out['rss_before_mb']:.0f} MB above the "
+              f"{out['rss_before_mb']:.0f} MB before the call; result frame "
+              f"{out['result_mb']:.0f} MB")  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--proposals", type=int, default=5000)
@@ -121,11 +213,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--folder", type=Path, help="keep the call folder here (default: temp)")
+    parser.add_argument(
+        "--conflicts-memory",
+        metavar="PxE",
+        help="instead: peak memory of find_conflicts on a call of that size with many "
+        "language conflicts (e.g. 10000x4000)",
+    )
     parser.add_argument("--baseline-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--conflicts-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--conflicts-impl", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.baseline_child is not None:
         child_baseline(args.baseline_child, args.k)
         return 0
+    if args.conflicts_child is not None:
+        child_conflicts(args.conflicts_child, args.conflicts_impl)
+        return 0
+    if args.conflicts_memory:
+        return conflicts_memory(args)
 
     tmp = Path(tempfile.mkdtemp(prefix="assign_process_"))
     folder = args.folder or tmp / "call"
