@@ -241,22 +241,40 @@ def affinity_from_frame(
     missing = {"proposal_id", "expert_id", "affinity"} - set(frame.columns)
     if missing:
         raise ValueError(f"the affinity table needs the columns {sorted(missing)}")
-    p_index = pl.DataFrame({"proposal_id": proposal_ids, "row": np.arange(len(proposal_ids))})
-    e_index = pl.DataFrame({"expert_id": expert_ids, "col": np.arange(len(expert_ids))})
-    joined = frame.select("proposal_id", "expert_id", "affinity").join(
-        p_index, on="proposal_id", how="left"
-    ).join(e_index, on="expert_id", how="left")
-    unknown = joined.filter(pl.col("row").is_null() | pl.col("col").is_null())
+    rows = _positions(frame["proposal_id"], proposal_ids)
+    cols = _positions(frame["expert_id"], expert_ids)
+    unknown = frame.filter((rows.is_null() | cols.is_null()).to_numpy())
     if unknown.height:
         first = unknown.row(0, named=True)
         raise ValueError(f"the affinity table names {unknown.height} pair(s) with an unknown "
                          f"proposal or expert, e.g. ({first['proposal_id']}, "
                          f"{first['expert_id']}); remove them or add the proposal/expert")
-    if joined.select(pl.struct("row", "col").is_duplicated().any()).item():
-        raise ValueError("the affinity table lists a (proposal_id, expert_id) pair twice")
-    values = joined["affinity"].cast(pl.Float64).to_numpy()
+    row, col = rows.to_numpy().astype(np.int64), cols.to_numpy().astype(np.int64)
+    codes = row * len(expert_ids) + col
+    # a table sorted by the id lists' order (as written by most tools) needs no sort here
+    if codes.size > 1 and not (codes[1:] > codes[:-1]).all():
+        ordered = np.sort(codes)
+        if (ordered[1:] == ordered[:-1]).any():
+            raise ValueError("the affinity table lists a (proposal_id, expert_id) pair twice")
+    values = frame["affinity"].cast(pl.Float64).to_numpy()
     if values.size and (np.isnan(values).any() or values.min() < 0 or values.max() > 1):
         raise ValueError("affinity values must lie in [0, 1]")
     out = np.zeros((len(proposal_ids), len(expert_ids)), dtype=np.float32)
-    out[joined["row"].to_numpy(), joined["col"].to_numpy()] = values
+    out.reshape(-1)[codes] = values
     return out
+
+
+def _positions(values: pl.Series, ids: list[str]) -> pl.Series:
+    """Position of each value in ``ids`` (UInt32/Int64), null where it is not there.
+
+    An Enum cast: one hash of the few ids, then a lookup per value (millions of affinity rows);
+    a join when the ids repeat (invalid for an Enum; the instance then reports them)."""
+    values = values.cast(pl.String)
+    try:
+        return values.cast(pl.Enum(ids), strict=False).to_physical().cast(pl.Int64)
+    except (ValueError, pl.exceptions.PolarsError):
+        index = pl.DataFrame({"id": ids, "pos": np.arange(len(ids), dtype=np.int64)})
+        index = index.unique("id", keep="first")
+        found = pl.DataFrame({"id": values}).join(index, on="id", how="left",
+                                                  maintain_order="left")
+        return found["pos"]

@@ -139,20 +139,37 @@ def _institutional(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFram
     return pl.concat([by_id, by_name])
 
 
-def _language(proposals: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFrame:
-    """The language rows, already in output order, with their sort ``key`` (see :func:`_key`).
+_BLOCK: Final = 1 << 22  # pairs of the (P, E) "cannot read" matrix looked at per step
 
-    Built with numpy from a ``(P, E)`` boolean "cannot read" matrix rather than a join: the
-    rows may be millions, and ``np.nonzero`` yields them sorted by (proposal, expert).
+
+def _language(
+    proposals: pl.DataFrame, experts: pl.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series]:
+    """The language conflicts as arrays, not yet as rows (they may be tens of millions).
+
+    Returns ``rows, cols``: (N,) uint32 proposal and expert indices of every pair whose expert
+    does not read the proposal's language, sorted by (proposal, expert); ``detail_idx``: (N,)
+    uint32 index of each pair's sentence in ``details``, a (L * E,) String series with one
+    sentence per (proposal language, expert), so each sentence is built once.
     """
-    n_e = experts.height
+    n_p, n_e = proposals.height, experts.height
     langs = proposals["language"].cast(pl.String).fill_null("").unique().sort()
     lang_of_p = langs.search_sorted(proposals["language"].cast(pl.String).fill_null("")).to_numpy()
     spoken = experts.select("e_idx", lang=pl.col("languages").fill_null([])).explode("lang").join(
         pl.DataFrame({"lang": langs, "l_idx": np.arange(langs.len())}), on="lang")
     reads = np.zeros((langs.len(), n_e), dtype=bool)
     reads[spoken["l_idx"].to_numpy(), spoken["e_idx"].to_numpy()] = True
-    rows, cols = np.nonzero(~reads[lang_of_p])
+    # uint32 indices: half the memory of np.nonzero's int64, built a block of proposals at a time
+    per_row = (~reads).sum(axis=1)[lang_of_p]
+    total = int(per_row.sum())
+    rows = np.repeat(np.arange(n_p, dtype=np.uint32), per_row)
+    cols = np.empty(total, dtype=np.uint32)
+    step, at = max(1, _BLOCK // max(n_e, 1)), 0
+    for start in range(0, n_p, step):
+        _, c = np.nonzero(~reads[lang_of_p[start:start + step]])
+        cols[at:at + c.size] = c
+        at += c.size
+    detail_idx = lang_of_p.astype(np.uint32)[rows] * np.uint32(n_e) + cols
     read_list = experts.select(
         pl.when(pl.col("languages").list.len() > 0)
         .then(pl.col("languages").fill_null([]).list.join(", "))
@@ -162,13 +179,49 @@ def _language(proposals: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFrame:
         "lang": langs.gather(np.repeat(np.arange(langs.len()), n_e)),
         "reads": read_list.gather(np.tile(np.arange(n_e), langs.len())),
     }).select(pl.format("proposal is in {}; expert reads {}", "lang", "reads")).to_series()
-    return pl.DataFrame({
-        "proposal_id": proposals["proposal_id"].gather(rows),
-        "expert_id": experts["expert_id"].gather(cols),
-        "reason": pl.Series([], dtype=pl.String).extend_constant("language", rows.size),
-        "detail": details.gather(lang_of_p[rows] * n_e + cols),
-        "key": _key(rows, cols, _REASON_RANK["language"], n_e),
-    })
+    return rows, cols, detail_idx, details
+
+
+def _assemble(merged: pl.DataFrame, proposals: pl.DataFrame, experts: pl.DataFrame,
+              language: tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series]) -> pl.DataFrame:
+    """The output rows: ``merged`` (few rows, sorted by ``key``, with ``p_idx, e_idx, rank``)
+    interleaved with the language conflicts in (proposal, expert, reason) order.
+
+    Every column is gathered once from a small dictionary (the ids, the reason names, the
+    sentences) by an integer index in output order, so the tens of millions of language rows
+    are never copied, sorted or merged as strings."""
+    rows, cols, detail_idx, details = language
+    n_e, n_lang, n_merged = experts.height, rows.size, merged.height
+    m_p = merged["p_idx"].to_numpy().astype(np.uint32)
+    m_e = merged["e_idx"].to_numpy().astype(np.uint32)
+    m_rank = merged["rank"].to_numpy().astype(np.uint32)
+    language_rank = _REASON_RANK["language"]
+    # where each merged row goes among the language rows: before a language row of the same
+    # pair when its reason sorts first
+    codes = rows.astype(np.int64) * n_e + cols
+    m_codes = m_p.astype(np.int64) * n_e + m_e
+    before = np.searchsorted(codes, m_codes, side="left")
+    after = np.searchsorted(codes, m_codes, side="right")
+    del codes
+    at = np.where(m_rank < language_rank, before, after) + np.arange(n_merged)
+    is_language = np.ones(n_lang + n_merged, dtype=bool)
+    is_language[at] = False
+
+    def column(dictionary: pl.Series, lang_values: np.ndarray | int,
+               merged_values: np.ndarray) -> pl.Series:
+        index = np.empty(n_lang + n_merged, dtype=np.uint32)
+        index[is_language] = lang_values
+        index[at] = merged_values
+        return dictionary.gather(index)
+
+    names = pl.Series(sorted(REASONS), dtype=pl.String)
+    return pl.DataFrame([
+        column(proposals["proposal_id"], rows, m_p).alias("proposal_id"),
+        column(experts["expert_id"], cols, m_e).alias("expert_id"),
+        column(names, language_rank, m_rank).alias("reason"),
+        column(pl.concat([details, merged["detail"]]), detail_idx,
+               details.len() + np.arange(n_merged)).alias("detail"),
+    ])
 
 
 def _key(p_idx: np.ndarray, e_idx: np.ndarray, reason: np.ndarray | int, n_e: int) -> np.ndarray:
@@ -229,18 +282,19 @@ def find_conflicts(
                        for p in parts])
     # several rows of one reason (e.g. two shared organisations) become one, details joined;
     # language rows are one per pair by construction and may be many, so they skip this step
+    # and are only interleaved at the end (see _assemble)
     merged = found.group_by("proposal_id", "expert_id", "reason").agg(
         pl.col("detail").unique().sort().str.join("; ")
     ).join(proposals.select("proposal_id", "p_idx"), on="proposal_id").join(
         experts.select("expert_id", "e_idx"), on="expert_id"
     )
+    merged = merged.with_columns(
+        rank=pl.col("reason").replace_strict(_REASON_RANK, return_dtype=pl.Int64)
+    )
     merged = merged.with_columns(key=pl.Series(_key(
-        merged["p_idx"].to_numpy(), merged["e_idx"].to_numpy(),
-        merged["reason"].replace_strict(_REASON_RANK, return_dtype=pl.Int64).to_numpy(),
-        experts.height), dtype=pl.Int64)).sort("key").select(*_OUT_SCHEMA, "key")
-    # integer keys and a merge of two sorted frames: no string sort over millions of rows
-    language = _language(proposals, experts)
-    return merged.merge_sorted(language, key="key").drop("key")
+        merged["p_idx"].to_numpy(), merged["e_idx"].to_numpy(), merged["rank"].to_numpy(),
+        experts.height), dtype=pl.Int64)).sort("key")
+    return _assemble(merged, proposals, experts, _language(proposals, experts))
 
 
 def conflict_mask(

@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from assignment import _sets
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.floating[Any]]
 BoolArray = npt.NDArray[np.bool_]
@@ -88,8 +90,10 @@ class AssignmentInstance:
         """(n, 2) distinct conflicted index pairs."""
         if self.conflicts.height == 0:
             return _pairs()
-        arr = self.conflicts.select("p", "e").unique().to_numpy().astype(np.int64)
-        return arr.reshape(-1, 2)
+        codes = _sets.unique(
+            self.conflicts["p"].to_numpy() * self.n_experts + self.conflicts["e"].to_numpy()
+        )
+        return np.stack([codes // self.n_experts, codes % self.n_experts], axis=1)
 
     def blocked_codes(self) -> IntArray:
         """Sorted codes of pairs a solver may not choose freely (conflicted, forbidden, existing
@@ -98,12 +102,12 @@ class AssignmentInstance:
             self.codes(x)
             for x in (self.conflict_pairs(), self.forbidden, self.existing, self.pinned)
         ]
-        return np.unique(np.concatenate(parts)).astype(np.int64)
+        return _sets.unique(np.concatenate(parts))
 
     def ineligible_codes(self) -> IntArray:
         """Sorted codes of pairs that can never be on a panel (conflicted or forbidden)."""
         parts = [self.codes(self.conflict_pairs()), self.codes(self.forbidden)]
-        return np.unique(np.concatenate(parts)).astype(np.int64)
+        return _sets.unique(np.concatenate(parts))
 
     def eligible_mask(self) -> BoolArray:
         """(P, E) bool: pairs that may be newly assigned. Dense: for small instances and tests."""
@@ -210,6 +214,12 @@ class AssignmentInstance:
 
 
 def _lookup(ids: StrArray, values: pl.Series, what: str) -> IntArray:
+    try:  # an Enum of the ids maps each value to its position in one hashed pass
+        codes = values.cast(pl.String).cast(pl.Enum(ids.tolist()), strict=False).to_physical()
+        if codes.null_count() == 0:
+            return codes.cast(pl.Int64).to_numpy().astype(np.int64)
+    except (ValueError, pl.exceptions.PolarsError):  # repeated ids: the search below
+        pass
     order = np.argsort(ids)
     vals = np.asarray(values.cast(pl.String).fill_null("").to_list(), dtype=np.str_)
     pos = np.searchsorted(ids, vals, sorter=order)
@@ -263,7 +273,7 @@ def _validate_pairs(inst: AssignmentInstance) -> None:
     problems: list[str] = []
     ineligible = inst.ineligible_codes()
     for name, pairs in (("pinned", inst.pinned), ("existing", inst.existing)):
-        bad = np.isin(inst.codes(pairs), ineligible)
+        bad = _sets.member(inst.codes(pairs), ineligible)
         if bad.any():
             p, e = pairs[bad][0]
             problems.append(

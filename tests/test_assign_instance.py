@@ -94,3 +94,58 @@ def test_result_summary_is_json_and_counts_main_field() -> None:
     assert res.min_proposal_affinity == pytest.approx(0.7)
     text = json.dumps(res.to_json_dict())
     assert json.loads(text)["certificate"]["violations"] == 0
+
+
+def pins(*pairs: tuple[str, str]) -> pl.DataFrame:
+    return pl.DataFrame(list(pairs), schema=["proposal_id", "expert_id"], orient="row")
+
+
+def test_min_load_beyond_open_slots_is_a_warning_when_pairs_are_pinned() -> None:
+    # every proposal is pinned: no slot is open, yet X0 and X1 still ask for tasks
+    proposals, experts = frames(3, 3)
+    experts = experts.with_columns(min_load=pl.Series([2, 1, 0]))
+    aff = np.full((3, 3), 0.5)
+    pinned = pins(("P0", "X2"), ("P1", "X2"), ("P2", "X1"))
+    inst = build_instance(proposals, experts, aff, k=1, pinned=pinned)
+    assert inst.free_min_load.tolist() == [0, 0, 0]
+    (warning,) = inst.warnings()
+    assert "min_load asks for 2 more tasks" in warning
+    assert "0 open slots" in warning and "not enforced" in warning
+    res = assign(inst)
+    assert res.status == "complete"
+    assert set(res.pairs.select("proposal_id", "expert_id").rows()) == {
+        ("P0", "X2"),
+        ("P1", "X2"),
+        ("P2", "X1"),
+    }
+    assert res.details["warnings"] == [warning]
+
+
+def test_unenforced_min_load_leaves_the_open_slot_to_the_best_expert() -> None:
+    # one open slot (P2) but X1 asks for 2 tasks: the slot goes by affinity, not to X1
+    proposals, experts = frames(3, 3)
+    experts = experts.with_columns(min_load=pl.Series([0, 2, 0]))
+    aff = np.array([[0.5, 0.1, 0.1], [0.5, 0.1, 0.1], [0.1, 0.2, 0.9]])
+    inst = build_instance(proposals, experts, aff, k=1, pinned=pins(("P0", "X0"), ("P1", "X0")))
+    assert inst.warnings() and "not enforced" in inst.warnings()[0]
+    res = assign(inst)
+    assert ("P2", "X2") in res.pairs.select("proposal_id", "expert_id").rows()
+
+
+def test_min_load_that_fits_is_still_enforced_next_to_pinned_pairs() -> None:
+    proposals, experts = frames(3, 3)
+    experts = experts.with_columns(min_load=pl.Series([0, 0, 1]))
+    aff = np.array([[0.9, 0.8, 0.1], [0.1, 0.9, 0.2], [0.1, 0.9, 0.2]])
+    inst = build_instance(proposals, experts, aff, k=1, pinned=pins(("P0", "X0")))
+    assert inst.warnings() == [] and inst.free_min_load.tolist() == [0, 0, 1]
+    res = assign(inst)
+    loads = res.pairs.group_by("expert_id").len()
+    assert dict(loads.iter_rows())["X2"] == 1
+
+
+def test_min_load_above_demand_without_fixed_pairs_is_refused() -> None:
+    proposals, experts = frames(3, 3)
+    experts = experts.with_columns(min_load=pl.Series([2, 2, 0]))
+    with pytest.raises(InstanceError, match="lower min_load") as info:
+        build_instance(proposals, experts, np.full((3, 3), 0.5), k=1)
+    assert "min_load asks for 4 tasks but only 3 reviewer slots are open" in str(info.value)

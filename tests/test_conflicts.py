@@ -366,3 +366,50 @@ def test_org_key_ignores_order_case_and_punctuation(words: list[str], rnd: Any, 
     rnd.shuffle(shuffled)
     variant = sep.join(w.upper() if rnd.random() < 0.5 else w.lower() for w in shuffled)
     assert org_key(variant) == org_key(" ".join(words))
+
+
+@settings(max_examples=40, deadline=None)
+@given(calls())
+def test_language_rows_interleave_with_the_other_reasons(
+    call: tuple[list[dict[str, Any]], ...],
+) -> None:
+    props, parts, exps, decl = call
+    out = run(props, parts, exps, decl)
+    # each language row carries its own pair's sentence, and no other row carries one
+    language_of = {p["proposal_id"]: p["language"] for p in props}
+    reads = {e["expert_id"]: e["languages"] for e in exps}
+    for pid, eid, reason, detail in out.iter_rows():
+        if reason == "language":
+            listed = ", ".join(reads[eid]) if reads[eid] else "no listed language"
+            assert detail == f"proposal is in {language_of[pid]}; expert reads {listed}"
+        else:
+            assert not detail.startswith("proposal is in")
+    # the other rows are exactly those found when every expert reads every language
+    polyglots = [{**e, "languages": ["de", "en"]} for e in exps]
+    others = run(props, parts, polyglots, decl)
+    assert others.filter(pl.col("reason") == "language").height == 0
+    assert out.filter(pl.col("reason") != "language").equals(others)
+
+
+def test_language_and_other_reasons_in_order_across_many_pairs() -> None:
+    # expert X1 shares P1's and P3's organisation and cannot read German: its rows for P1 and
+    # P3 hold two reasons each, around the single-reason rows of the other experts
+    props = [proposal("P1", "de"), proposal("P2", "de"), proposal("P3", "en")]
+    parts = [partner("P1", "E1", "Ghent University"), partner("P3", "E1", "Ghent University")]
+    exps = [
+        expert("X0", languages=("en",)),
+        expert("X1", "E1", "Ghent University", languages=("en",)),
+        expert("X2", languages=("de",)),
+    ]
+    out = run(props, parts, exps, [declared("X2", "declared", pid="P1")])
+    assert out.select("proposal_id", "expert_id", "reason").rows() == [
+        ("P1", "X0", "language"),
+        ("P1", "X1", "language"),
+        ("P1", "X1", "organisation"),
+        ("P1", "X2", "declared"),
+        ("P2", "X0", "language"),
+        ("P2", "X1", "language"),
+        ("P3", "X1", "organisation"),
+        ("P3", "X2", "language"),
+    ]
+    assert out["detail"][3] == "declared conflict with P1"

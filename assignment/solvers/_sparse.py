@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
 from assignment.solvers._network import (
@@ -39,7 +40,7 @@ def _mask_in_block(codes: IntArray, rows: slice, n_e: int, out: np.ndarray) -> N
 def eligible_codes(inst: AssignmentInstance, blocked: IntArray) -> IntArray:
     """Sorted codes of every freely choosable pair (dense instances only)."""
     allc = np.arange(inst.n_proposals * inst.n_experts, dtype=np.int64)
-    return np.setdiff1d(allc, blocked, assume_unique=True)
+    return _sets.difference(allc, blocked)
 
 
 def initial_candidates(inst: AssignmentInstance, blocked: IntArray, m: int, r: int) -> IntArray:
@@ -80,7 +81,7 @@ def initial_candidates(inst: AssignmentInstance, blocked: IntArray, m: int, r: i
             )
             keep = np.take_along_axis(block, top, axis=0) >= 0
             parts.append((top * n_e + cols[None, :])[keep].astype(np.int64))
-    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    return _sets.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
 def violating_pairs(
@@ -124,7 +125,7 @@ def violating_pairs(
         pp, codes = pp[order], codes[order]
         first = np.searchsorted(pp, pp)  # index of each proposal's first violation
         found.append(codes[np.arange(pp.size) - first < per_row])
-    viol = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    viol = _sets.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
     return viol, checked
 
 
@@ -162,6 +163,6 @@ def solve_certified(
         viol, checked = violating_pairs(inst, spec, sol, blocked, per_row=max(m, 4))
         if viol.size == 0:
             return sol, Certificate("reduced-costs", int(cand.size), checked, 0, rounds)
-        cand = np.union1d(cand, viol)
+        cand = _sets.union(cand, viol)
     sol = solve_network(inst, spec, eligible_codes(inst, blocked))
     return sol, Certificate("dense", int(sol.cand.size), 0, 0, max_rounds + 1)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
@@ -141,6 +140,10 @@ def solve_fair(
     cand = np.union1d(cand, hint[:, 0] * n_e + hint[:, 1])
     cp, ce = cand // n_e, cand % n_e
     w = weights(inst.affinity[cp, ce])
+    # imported here: CP-SAT (and the pandas it loads) costs about a second at start-up, and
+    # only this stage of the fair mode needs it
+    from ortools.sat.python import cp_model
+
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{i}") for i in range(cand.size)]
     in_hint = np.isin(cand, hint[:, 0] * n_e + hint[:, 1])

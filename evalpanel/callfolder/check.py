@@ -71,7 +71,7 @@ def check_table(raw: RawTable, columns: tuple[Column, ...]) -> tuple[pl.DataFram
                 Problem(raw.file, 1, name, f"missing column (the columns are: {expected})")
             )
     stripped = frame.with_columns(
-        pl.col(c.name).str.strip_chars() for c in columns if c.name in frame.columns
+        _as_text(pl.col(c.name), frame[c.name], c) for c in columns if c.name in frame.columns
     )
     if stripped.height == 0:
         problems.append(Problem(raw.file, None, "", "has a header but no rows"))
@@ -85,6 +85,25 @@ def check_table(raw: RawTable, columns: tuple[Column, ...]) -> tuple[pl.DataFram
         typed.append(series)
     out = pl.DataFrame(typed).with_columns(stripped[LINE])
     return out, problems
+
+
+def _native(dtype: pl.DataType, col: Column) -> bool:
+    """A numeric column declared as a number: checked without going through strings."""
+    return col.kind in ("int", "float") and dtype.is_numeric()
+
+
+def _as_text(expr: pl.Expr, values: pl.Series, col: Column) -> pl.Expr:
+    """The column as stripped strings, or as it is when it is checked as a number."""
+    if _native(values.dtype, col):
+        return expr
+    if values.dtype.is_numeric():  # e.g. numeric ids in a Parquet file
+        return expr.cast(pl.String)
+    # look at the distinct values first: a column of millions of rows (the ids of a dense
+    # affinity table) has a few thousand, and usually none to strip
+    distinct = values.unique()
+    if not (distinct.str.strip_chars() != distinct).any():
+        return expr
+    return expr.str.strip_chars()
 
 
 def _default_series(col: Column, height: int) -> pl.Series:
@@ -114,6 +133,8 @@ def _report(file: str, column: str, lines: pl.Series, messages: pl.Series) -> li
 def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series, list[Problem]]:
     name = col.name
     cell = pl.col(name)
+    if _native(sub.schema[name], col):
+        return _check_native_number(file, sub, col)
     empty = cell.is_null() | (cell == "")
     problems: list[Problem] = []
     if not col.nullable:
@@ -178,6 +199,8 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
 
     kind = col.kind
     if kind in ("id", "text"):
+        if col.default is None and not sub.select(empty.any()).item():
+            return sub[name], problems
         series = sub.select(
             pl.when(empty).then(pl.lit(col.default, dtype=pl.String)).otherwise(cell).alias(name)
         ).to_series()
@@ -245,6 +268,39 @@ def _check_number(
         pl.col(name).alias("__raw__"),
         empty.alias("__empty__"),
     )
+    return _number_problems(file, checks, col, problems)
+
+
+def _check_native_number(
+    file: str, sub: pl.DataFrame, col: Column
+) -> tuple[pl.Series, list[Problem]]:
+    """A column that is numeric already (Parquet): null is empty, NaN is not a number; the raw
+    value is shown as polars formats it (``1.5``, ``7.0``, ``-3``)."""
+    name = col.name
+    problems: list[Problem] = []
+    checks = sub.select(
+        pl.col(name).cast(pl.Float64).alias("__num__"),
+        pl.col(LINE),
+        pl.col(name).alias("__raw__"),
+        pl.col(name).is_null().alias("__empty__"),
+    )
+    if not col.nullable:
+        bad = checks.filter(pl.col("__empty__"))
+        problems += _report(
+            file,
+            name,
+            bad[LINE],
+            pl.repeat("is empty; a value is required", bad.height, eager=True),
+        )
+    return _number_problems(file, checks, col, problems)
+
+
+def _number_problems(
+    file: str, checks: pl.DataFrame, col: Column, problems: list[Problem]
+) -> tuple[pl.Series, list[Problem]]:
+    """``checks``: ``__num__`` (Float64, null when unparsable), LINE, ``__raw__`` (the cell as
+    given), ``__empty__`` (Boolean). Returns the typed column and the problems."""
+    name = col.name
     present = ~pl.col("__empty__")
     messages = [
         (present & pl.col("__num__").is_null(), pl.format('"{}" is not a number', "__raw__")),
@@ -272,11 +328,19 @@ def _check_number(
             )
         )
     bad_any = pl.lit(False)
-    for condition, message in messages:
-        bad = checks.filter(condition.fill_null(False) & ~bad_any.fill_null(False))
-        problems += _report(file, name, bad[LINE], bad.select(message).to_series())
+    for condition, _ in messages:
         bad_any = bad_any | condition.fill_null(False)
-    value = pl.when(bad_any).then(None).otherwise(pl.col("__num__"))
+    if not checks.select(bad_any.any()).item():
+        value = pl.col("__num__")  # the common case: one pass over the column, no messages
+    else:
+        bad_any = pl.lit(False)
+        for condition, message in messages:
+            bad = checks.filter(condition.fill_null(False) & ~bad_any)
+            problems += _report(
+                file, name, bad[LINE], bad.select(message.cast(pl.String)).to_series()
+            )
+            bad_any = bad_any | condition.fill_null(False)
+        value = pl.when(bad_any).then(None).otherwise(pl.col("__num__"))
     if col.default is not None:
         value = pl.when(pl.col("__empty__")).then(pl.lit(col.default)).otherwise(value)
     series = checks.select(value.cast(col.dtype).alias(name)).to_series()

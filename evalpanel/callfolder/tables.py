@@ -1,9 +1,12 @@
-"""Read one table of a call folder as an all-string frame, with the file line of every row.
+"""Read one table of a call folder as a raw frame, with the file line of every row.
 
 Formats: ``NAME.csv`` (UTF-8, header row), ``NAME.xlsx`` (first sheet, header row) and
 ``NAME.parquet``. The returned frame has every column as ``String`` plus ``__line__`` (Int64):
 the 1-based line of the row in a CSV file (a quoted cell may span lines), the spreadsheet row in
-an XLSX file, or the 1-based record number in a Parquet file.
+an XLSX file, or the 1-based record number in a Parquet file. The one exception: a Parquet column
+that is already numeric (integer or float) is kept as it is, so that a large numeric column (a
+dense ``affinity.parquet`` has P × E rows) is checked natively, without a round trip through
+strings (see :mod:`.check`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ LINE = "__line__"
 @dataclass(frozen=True, slots=True)
 class RawTable:
     file: str  # the file name shown in messages
-    frame: pl.DataFrame  # all String columns plus LINE
+    frame: pl.DataFrame  # String columns (numeric ones from Parquet kept) plus LINE
 
 
 def find_table(folder: Path, name: str) -> tuple[Path | None, list[Problem]]:
@@ -195,7 +198,7 @@ def _read_parquet(path: Path) -> tuple[RawTable | None, list[Problem]]:
     for col, dtype in frame.schema.items():
         if isinstance(dtype, pl.List):
             casts.append(pl.col(col).list.eval(pl.element().cast(pl.String)).list.join(";"))
-        else:
+        elif not dtype.is_numeric() and dtype != pl.String:
             casts.append(pl.col(col).cast(pl.String))
     frame = frame.with_columns(casts)
     lines = pl.int_range(1, frame.height + 1, eager=True, dtype=pl.Int64)

@@ -1,0 +1,280 @@
+"""The whole ``evalpanel assign`` process against a dense min-cost flow, side by side.
+
+One command: ``python benchmarks/assign_process.py`` (defaults: 5,000 proposals × 2,000 experts,
+k = 3, 3 runs). It writes a generated call folder (``fixtures.generate.write_call``, without
+``scores.csv``: a call is assigned before anyone scores) and a dense ``affinity.parquet`` with all
+P × E pairs (the computed affinity, ``assignment.compute_affinity``, sorted by ids) into a
+temporary folder, then times, each in its own subprocess so every run starts cold:
+
+- the process: ``python -m evalpanel.cli assign CALL -k 3 --json -o pairs.csv`` (read and check
+  the folder, conflicts, affinity from the file, instance, solve, certificate, write the pairs);
+- the baseline: the same instance built the same way (``read_call`` then ``evalpanel.planning
+  .plan``), solved by :func:`assignment.solvers.solve_dense_baseline`, one min-cost flow over every
+  eligible pair. Its child reports the solve alone and the whole child (read, check, plan, solve).
+
+Two ratios, process wall / baseline wall: against the baseline's solve alone (the issue's target,
+<= 1/3) and against the baseline child's whole wall time (the like-for-like process comparison).
+The objectives are asserted equal to 1e-6 relative and the process's certificate must report 0
+violations. Wall times are medians of ``--runs`` runs; the machine is shared, so they are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGET = 1 / 3
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def write_folder(folder: Path, n_p: int, n_e: int, seed: int) -> dict[str, float]:
+    """The call folder plus its dense affinity.parquet; returns seconds spent and sizes."""
+    import polars as pl
+
+    import assignment
+    from evalpanel.callfolder import read_call
+    from fixtures.generate import write_call
+
+    t = time.perf_counter()
+    write_call(folder, seed=seed, n_proposals=n_p, n_experts=n_e)
+    (folder / "scores.csv").unlink(missing_ok=True)
+    call = read_call(folder)
+    aff = assignment.compute_affinity(call.proposals, call.experts)
+    pids, eids = call.proposals["proposal_id"], call.experts["expert_id"]
+    frame = pl.DataFrame(
+        {
+            "proposal_id": pids.gather(pl.int_range(0, n_p * n_e, eager=True) // n_e),
+            "expert_id": eids.gather(pl.int_range(0, n_p * n_e, eager=True) % n_e),
+            "affinity": aff.reshape(-1).astype("float64"),
+        }
+    )
+    frame.write_parquet(folder / "affinity.parquet")
+    return {
+        "setup_s": time.perf_counter() - t,
+        "rows": float(frame.height),
+        "parquet_mb": (folder / "affinity.parquet").stat().st_size / 2**20,
+    }
+
+
+def run_process(folder: Path, k: int, out: Path) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "evalpanel.cli", "assign", str(folder), "-k", str(k), "--json",
+           "-o", str(out)]  # fmt: skip
+    t = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT)
+    wall = time.perf_counter() - t
+    if done.returncode not in (0, 3):
+        raise SystemExit(f"evalpanel assign failed ({done.returncode}):\n{done.stderr}")
+    summary: dict[str, Any] = json.loads(done.stdout)
+    summary["wall_s"] = wall
+    return summary
+
+
+def child_baseline(folder: Path, k: int) -> None:
+    """Read, check, plan and solve densely; print a JSON line (run as a subprocess)."""
+    t0 = time.perf_counter()
+    from assignment.solvers import solve_dense_baseline
+    from evalpanel.callfolder import read_call
+    from evalpanel.planning import plan
+
+    inst = plan(read_call(folder), k=k).instance
+    t1 = time.perf_counter()
+    pairs, total = solve_dense_baseline(inst)
+    t2 = time.perf_counter()
+    print(json.dumps({"prepare_s": t1 - t0, "solve_s": t2 - t1, "objective": total,
+                      "pairs": int(pairs.shape[0])}))  # fmt: skip
+
+
+def run_baseline(folder: Path, k: int) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--baseline-child", str(folder),
+           "-k", str(k)]  # fmt: skip
+    t = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT, check=True)
+    wall = time.perf_counter() - t
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    out["wall_s"] = wall
+    return out
+
+
+def conflicts_workload(folder: Path, n_p: int, n_e: int, seed: int) -> Path:
+    """Frames of a generated call with languages spread so that about a quarter of all pairs
+    is a language conflict (10 M rows at 10,000 × 4,000): 60 % of proposals in English, the
+    rest in fr/de/es/it; 90 % of experts read English, each reads two of the four others."""
+    import numpy as np
+    import polars as pl
+
+    from evalpanel.callfolder import read_call
+    from fixtures.generate import write_call
+
+    write_call(folder, seed=seed, n_proposals=n_p, n_experts=n_e)
+    (folder / "scores.csv").unlink(missing_ok=True)
+    call = read_call(folder)
+    rng = np.random.default_rng(seed)
+    others = np.array(["fr", "de", "es", "it"])
+    language = np.where(rng.random(n_p) < 0.6, "en", others[rng.integers(0, 4, n_p)])
+    two = np.argsort(rng.random((n_e, 4)), axis=1)[:, :2]
+    english = rng.random(n_e) < 0.9
+    reads = [(["en"] if english[i] else []) + others[two[i]].tolist() for i in range(n_e)]
+    out = folder / "frames"
+    out.mkdir(exist_ok=True)
+    call.proposals.with_columns(language=pl.Series(language.tolist())).write_parquet(
+        out / "proposals.parquet"
+    )
+    call.experts.with_columns(languages=pl.Series(reads, dtype=pl.List(pl.String))).write_parquet(
+        out / "experts.parquet"
+    )
+    call.partners.write_parquet(out / "partners.parquet")
+    call.conflicts.write_parquet(out / "conflicts.parquet")
+    return out
+
+
+def child_conflicts(frames_dir: Path, impl: Path | None) -> None:
+    """Peak RSS of one ``find_conflicts`` call on the saved frames; print a JSON line."""
+    import datetime as dt
+    import importlib.util
+    import resource
+
+    import polars as pl
+
+    import assignment
+
+    find = assignment.find_conflicts
+    if impl is not None:  # another version of assignment/conflicts.py, e.g. the one before
+        spec = importlib.util.spec_from_file_location("assignment._conflicts_other", impl)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        find = module.find_conflicts
+    frames = {
+        name: pl.read_parquet(frames_dir / f"{name}.parquet")
+        for name in ("proposals", "partners", "experts", "conflicts")
+    }
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+    before = rss_mb()
+    t = time.perf_counter()
+    found = find(frames["proposals"], frames["partners"], frames["experts"], frames["conflicts"],
+                 today=dt.date(2026, 3, 1))  # fmt: skip
+    seconds = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    language = found.filter(pl.col("reason") == "language").height
+    print(json.dumps({"rows": found.height, "seconds": seconds, "rss_before_mb": before,
+                      "peak_mb": peak, "result_mb": found.estimated_size("mb"),
+                      "language_rows": language}))  # fmt: skip
+
+
+def conflicts_memory(args: argparse.Namespace) -> int:
+    n_p, n_e = map(int, args.conflicts_memory.split("x"))
+    tmp = Path(tempfile.mkdtemp(prefix="assign_conflicts_"))
+    try:
+        frames_dir = conflicts_workload(tmp / "call", n_p, n_e, args.seed)
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--conflicts-child",
+               str(frames_dir)]  # fmt: skip
+        if args.conflicts_impl is not None:
+            cmd += ["--conflicts-impl", str(args.conflicts_impl)]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT,
+                              check=True)  # fmt: skip
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"find_conflicts at {n_p} x {n_e}: {out['rows']:,} rows ({out['language_rows']:,} "
+              f"language), {out['seconds']:.2f} s; peak RSS {out['peak_mb']:.0f} MB, "
+              f"{out['peak_mb'] - out['rss_before_mb']:.0f} MB above the "
+              f"{out['rss_before_mb']:.0f} MB before the call; result frame "
+              f"{out['result_mb']:.0f} MB")  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--proposals", type=int, default=5000)
+    parser.add_argument("--experts", type=int, default=2000)
+    parser.add_argument("-k", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--folder", type=Path, help="keep the call folder here (default: temp)")
+    parser.add_argument(
+        "--conflicts-memory",
+        metavar="PxE",
+        help="instead: peak memory of find_conflicts on a call of that size with many "
+        "language conflicts (e.g. 10000x4000)",
+    )
+    parser.add_argument("--baseline-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--conflicts-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--conflicts-impl", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.baseline_child is not None:
+        child_baseline(args.baseline_child, args.k)
+        return 0
+    if args.conflicts_child is not None:
+        child_conflicts(args.conflicts_child, args.conflicts_impl)
+        return 0
+    if args.conflicts_memory:
+        return conflicts_memory(args)
+
+    tmp = Path(tempfile.mkdtemp(prefix="assign_process_"))
+    folder = args.folder or tmp / "call"
+    try:
+        setup = write_folder(folder, args.proposals, args.experts, args.seed)
+        print(f"call {args.proposals} x {args.experts}, k = {args.k}: "
+              f"{int(setup['rows']):,} affinity rows, affinity.parquet "
+              f"{setup['parquet_mb']:.0f} MB (written in {setup['setup_s']:.0f} s)")  # fmt: skip
+        procs, bases = [], []
+        for i in range(args.runs):
+            procs.append(run_process(folder, args.k, tmp / "pairs.csv"))
+            bases.append(run_baseline(folder, args.k))
+            print(f"  run {i + 1}: process {procs[-1]['wall_s']:.2f} s "
+                  f"(solver {procs[-1]['solver_seconds']:.2f} s); baseline solve "
+                  f"{bases[-1]['solve_s']:.2f} s, whole baseline child "
+                  f"{bases[-1]['wall_s']:.2f} s")  # fmt: skip
+        proc_wall = statistics.median(p["wall_s"] for p in procs)
+        solve_only = statistics.median(b["solve_s"] for b in bases)
+        base_wall = statistics.median(b["wall_s"] for b in bases)
+        prepare = statistics.median(b["prepare_s"] for b in bases)
+        objective, base_obj = procs[0]["objective"], bases[0]["objective"]
+        cert = procs[0]["certificate"]
+        same = abs(objective - base_obj) <= 1e-6 * max(1.0, abs(base_obj))
+        print(f"median of {args.runs} runs:")
+        print(f"  evalpanel assign process (wall, subprocess): {proc_wall:8.2f} s")
+        print(f"  dense baseline, solve alone:                 {solve_only:8.2f} s")
+        print(f"  dense baseline child, read + plan + solve:   {base_wall:8.2f} s "
+              f"(read + check + plan {prepare:.2f} s)")  # fmt: skip
+        r1, r2 = proc_wall / solve_only, proc_wall / base_wall
+        print(f"  process / baseline solve alone:  {r1:.3f} (target <= {TARGET:.3f}: "
+              f"{'ok' if r1 <= TARGET else 'MISSED'})")  # fmt: skip
+        print(f"  process / whole baseline child:  {r2:.3f} "
+              f"({'ok' if r2 <= TARGET else 'MISSED'})")  # fmt: skip
+        verdict = "equal" if same else "DIFFERENT"
+        print(f"  objective: process {objective:.6f}, baseline {base_obj:.6f} ({verdict} to "
+              f"1e-6 relative); {procs[0]['status']}, pairs {procs[0]['pairs']} vs "
+              f"{bases[0]['pairs']}")  # fmt: skip
+        print(f"  certificate: {cert}")
+        assert same, f"objectives differ: {objective} != {base_obj}"
+        assert cert["violations"] == 0, "the certificate found violations"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
