@@ -7,9 +7,11 @@ in one line; set ``EVALPANEL_DEBUG=1`` for the traceback).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -65,7 +67,32 @@ def describe(call: CallFolder) -> str:
     return "\n".join(lines)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (or help lists it), so that
+    `evalpanel assign` does not pay for the database layer and `evalpanel import` not for the
+    solver."""
+
+    commands_by_name: ClassVar[dict[str, str]] = {
+        "assign": "evalpanel.commands.assign:assign",
+        "dashboard": "evalpanel.commands.dashboard:dashboard",
+        "demo": "evalpanel.commands.demo:demo",
+        "import": "evalpanel.commands.importing:import_",
+        "score": "evalpanel.commands.score:score",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.commands_by_name])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.commands_by_name.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, attr = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evalpanel")
 def cli() -> None:
     """Evaluation scoring and reviewer assignment for competitive grant calls.
@@ -86,20 +113,6 @@ def validate(call_dir: Path) -> None:
     call = load_call(call_dir)
     click.echo(describe(call))
     click.echo(f"{call_dir}: valid")
-
-
-def _register() -> None:
-    from evalpanel.commands import assign, demo, importing, score
-    from evalpanel.commands import dashboard as dashboard_command
-
-    cli.add_command(assign.assign)
-    cli.add_command(demo.demo)
-    cli.add_command(importing.import_)
-    cli.add_command(score.score)
-    cli.add_command(dashboard_command.dashboard)
-
-
-_register()
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import click
 import polars as pl
 
 import assignment
-from evalpanel.commands.score import write_table
+from evalpanel.commands._output import write_table
 from evalpanel.planning import plan
 
 EXIT_PARTIAL = 3

@@ -15,6 +15,7 @@ from evalpanel.callfolder.check import check_table
 from evalpanel.callfolder.schema import SCORES
 from evalpanel.callfolder.scheme import check_score_rows
 from evalpanel.callfolder.tables import LINE, read_table
+from evalpanel.commands._output import write_table
 from evalpanel.workflow import lot_rules
 
 
@@ -170,13 +171,3 @@ def score(
         click.echo(table.write_csv(), nl=False)
     if as_json:
         click.echo(json.dumps(summary(result), indent=2))
-
-
-def write_table(table: pl.DataFrame, path: Path) -> None:
-    """Write by extension: .xlsx, .parquet, else CSV."""
-    if path.suffix == ".xlsx":
-        table.write_excel(path)
-    elif path.suffix == ".parquet":
-        table.write_parquet(path)
-    else:
-        table.write_csv(path)
