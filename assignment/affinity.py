@@ -61,11 +61,14 @@ class AffinityWeights:
                     f"the `{f.name}` affinity weight must be a non-negative number; got {value!r}"
                 )
         if self.fields + self.ecosystems + self.keywords + self.text <= 0:
-            raise ValueError("at least one affinity weight (fields, ecosystems, keywords, text) "
-                             "must be positive")
+            raise ValueError(
+                "at least one affinity weight (fields, ecosystems, keywords, text) must be positive"
+            )
         if not self.broad <= self.narrow <= 1.0:
-            raise ValueError("field credits must satisfy 0 <= broad <= narrow <= 1; got "
-                             f"broad={self.broad}, narrow={self.narrow}")
+            raise ValueError(
+                "field credits must satisfy 0 <= broad <= narrow <= 1; got "
+                f"broad={self.broad}, narrow={self.narrow}"
+            )
 
 
 def _list(frame: pl.DataFrame, column: str) -> pl.Series:
@@ -83,10 +86,16 @@ def _text(frame: pl.DataFrame, column: str) -> pl.Series:
 def _indicator(a: pl.Series, b: pl.Series) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Binary ``(len(a), K)`` and ``(len(b), K)`` matrices over the K distinct values of two
     ``List(String)`` series (empty strings ignored)."""
-    long = pl.concat([
-        pl.DataFrame({"row": np.arange(len(a)), "side": 0, "value": a}),
-        pl.DataFrame({"row": np.arange(len(b)), "side": 1, "value": b}),
-    ]).explode("value").filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
+    long = (
+        pl.concat(
+            [
+                pl.DataFrame({"row": np.arange(len(a)), "side": 0, "value": a}),
+                pl.DataFrame({"row": np.arange(len(b)), "side": 1, "value": b}),
+            ]
+        )
+        .explode("value")
+        .filter(pl.col("value").is_not_null() & (pl.col("value") != ""))
+    )
     long = long.unique(["side", "row", "value"]).with_columns(
         key=pl.col("value").rank("dense").cast(pl.Int64) - 1
     )
@@ -94,25 +103,30 @@ def _indicator(a: pl.Series, b: pl.Series) -> tuple[sp.csr_matrix, sp.csr_matrix
     out = []
     for side, n in ((0, len(a)), (1, len(b))):
         part = long.filter(pl.col("side") == side)
-        out.append(sp.csr_matrix(
-            (np.ones(part.height, dtype=np.float32), (part["row"].to_numpy(),
-                                                      part["key"].to_numpy())),
-            shape=(n, k),
-        ))
+        out.append(
+            sp.csr_matrix(
+                (
+                    np.ones(part.height, dtype=np.float32),
+                    (part["row"].to_numpy(), part["key"].to_numpy()),
+                ),
+                shape=(n, k),
+            )
+        )
     return out[0], out[1]
 
 
 def _isced_at(codes: pl.Series, digits: int) -> pl.Series:
     """Each code cut to ``digits`` when it is at least that precise, else dropped."""
     precision = (
-        pl.when(pl.element() == "9999").then(0)
-        .when(pl.element().str.ends_with("00") | pl.element().str.ends_with("88")).then(2)
-        .when(pl.element().str.ends_with("0")).then(3)
+        pl.when(pl.element() == "9999")
+        .then(0)
+        .when(pl.element().str.ends_with("00") | pl.element().str.ends_with("88"))
+        .then(2)
+        .when(pl.element().str.ends_with("0"))
+        .then(3)
         .otherwise(pl.element().str.len_chars())
     )
-    return codes.list.eval(
-        pl.element().filter(precision >= digits).str.slice(0, digits)
-    )
+    return codes.list.eval(pl.element().filter(precision >= digits).str.slice(0, digits))
 
 
 def _keyword_sets(frame: pl.DataFrame) -> pl.Series:
@@ -123,15 +137,21 @@ def _keyword_sets(frame: pl.DataFrame) -> pl.Series:
 
 def proposal_texts(proposals: pl.DataFrame) -> list[str]:
     """Title and abstract of each proposal, ``(P,)`` strings."""
-    return [f"{t}. {a}" for t, a in zip(_text(proposals, "title").to_list(),
-                                        _text(proposals, "abstract").to_list(), strict=True)]
+    return [
+        f"{t}. {a}"
+        for t, a in zip(
+            _text(proposals, "title").to_list(), _text(proposals, "abstract").to_list(), strict=True
+        )
+    ]
 
 
 def expert_texts(experts: pl.DataFrame) -> list[str]:
     """Profile and keywords of each expert, ``(E,)`` strings (empty when both are missing)."""
     keywords = _list(experts, "keywords").list.join("; ").to_list()
-    return [f"{p} {k}".strip() for p, k in zip(_text(experts, "profile").to_list(), keywords,
-                                                strict=True)]
+    return [
+        f"{p} {k}".strip()
+        for p, k in zip(_text(experts, "profile").to_list(), keywords, strict=True)
+    ]
 
 
 def tfidf_similarity(proposals: pl.DataFrame, experts: pl.DataFrame) -> np.ndarray:
@@ -148,15 +168,16 @@ def main_field_match(proposals: pl.DataFrame, experts: pl.DataFrame) -> np.ndarr
     return np.asarray((a @ b.T).toarray() > 0)
 
 
-def _row_weights(proposals: pl.DataFrame, has_text: np.ndarray,
-                 w: AffinityWeights) -> np.ndarray:
+def _row_weights(proposals: pl.DataFrame, has_text: np.ndarray, w: AffinityWeights) -> np.ndarray:
     """``(P, 4)`` float32 weights of fields, ecosystems, keywords, text; rows sum to 1."""
-    present = np.column_stack([
-        _list(proposals, "fields").list.len().to_numpy() > 0,
-        _list(proposals, "ecosystems").list.len().to_numpy() > 0,
-        _list(proposals, "keywords").list.len().to_numpy() > 0,
-        has_text,
-    ])
+    present = np.column_stack(
+        [
+            _list(proposals, "fields").list.len().to_numpy() > 0,
+            _list(proposals, "ecosystems").list.len().to_numpy() > 0,
+            _list(proposals, "keywords").list.len().to_numpy() > 0,
+            has_text,
+        ]
+    )
     raw = np.array([w.fields, w.ecosystems, w.keywords, w.text], dtype=np.float64) * present
     total = raw.sum(axis=1, keepdims=True)
     out: np.ndarray = (raw / np.where(total > 0, total, 1.0)).astype(np.float32)
@@ -182,8 +203,10 @@ def compute_affinity(
     else:
         text = np.asarray(text_similarity, dtype=np.float32)
         if text.shape != (p, e):
-            raise ValueError(f"`text_similarity` must have shape (proposals, experts) = ({p}, {e});"
-                             f" got {text.shape}")
+            raise ValueError(
+                f"`text_similarity` must have shape (proposals, experts) = ({p}, {e});"
+                f" got {text.shape}"
+            )
         if text.size and (not np.isfinite(text).all() or text.min() < 0 or text.max() > 1):
             raise ValueError("`text_similarity` values must lie in [0, 1]")
     row_max = text.max(axis=1, keepdims=True) if e else np.zeros((p, 1), np.float32)
@@ -241,14 +264,19 @@ def affinity_from_frame(
     missing = {"proposal_id", "expert_id", "affinity"} - set(frame.columns)
     if missing:
         raise ValueError(f"the affinity table needs the columns {sorted(missing)}")
+    dense = _dense_in_order(frame, proposal_ids, expert_ids)
+    if dense is not None:
+        return dense
     rows = _positions(frame["proposal_id"], proposal_ids)
     cols = _positions(frame["expert_id"], expert_ids)
     unknown = frame.filter((rows.is_null() | cols.is_null()).to_numpy())
     if unknown.height:
         first = unknown.row(0, named=True)
-        raise ValueError(f"the affinity table names {unknown.height} pair(s) with an unknown "
-                         f"proposal or expert, e.g. ({first['proposal_id']}, "
-                         f"{first['expert_id']}); remove them or add the proposal/expert")
+        raise ValueError(
+            f"the affinity table names {unknown.height} pair(s) with an unknown "
+            f"proposal or expert, e.g. ({first['proposal_id']}, "
+            f"{first['expert_id']}); remove them or add the proposal/expert"
+        )
     row, col = rows.to_numpy().astype(np.int64), cols.to_numpy().astype(np.int64)
     codes = row * len(expert_ids) + col
     # a table sorted by the id lists' order (as written by most tools) needs no sort here
@@ -264,6 +292,31 @@ def affinity_from_frame(
     return out
 
 
+def _dense_in_order(
+    frame: pl.DataFrame, proposal_ids: list[str], expert_ids: list[str]
+) -> np.ndarray | None:
+    """The matrix straight from the values when the table lists every pair exactly once in the
+    id lists' order (a dense export), checked by run lengths instead of per-row lookups; None
+    otherwise."""
+    n_p, n_e = len(proposal_ids), len(expert_ids)
+    if frame.height != n_p * n_e or frame.height == 0:
+        return None
+    runs = frame["proposal_id"].cast(pl.String).rle().struct.unnest()
+    if runs.height != n_p or not (runs["len"] == n_e).all():
+        return None
+    if runs["value"].to_list() != proposal_ids:
+        return None
+    experts = frame["expert_id"].cast(pl.String)
+    if experts.head(n_e).to_list() != expert_ids:
+        return None
+    if n_p > 1 and not (experts.slice(n_e) == experts.slice(0, frame.height - n_e)).all():
+        return None
+    values = frame["affinity"].cast(pl.Float64).to_numpy()
+    if np.isnan(values).any() or values.min() < 0 or values.max() > 1:
+        raise ValueError("affinity values must lie in [0, 1]")
+    return values.astype(np.float32).reshape(n_p, n_e)
+
+
 def _positions(values: pl.Series, ids: list[str]) -> pl.Series:
     """Position of each value in ``ids`` (UInt32/Int64), null where it is not there.
 
@@ -275,6 +328,5 @@ def _positions(values: pl.Series, ids: list[str]) -> pl.Series:
     except (ValueError, pl.exceptions.PolarsError):
         index = pl.DataFrame({"id": ids, "pos": np.arange(len(ids), dtype=np.int64)})
         index = index.unique("id", keep="first")
-        found = pl.DataFrame({"id": values}).join(index, on="id", how="left",
-                                                  maintain_order="left")
+        found = pl.DataFrame({"id": values}).join(index, on="id", how="left", maintain_order="left")
         return found["pos"]

@@ -347,3 +347,25 @@ def test_embedding_backend_caches_by_text_hash(tmp_path: Path) -> None:
     assert sim.shape == (1, 3) and sim[0, 1] > sim[0, 0] and sim[0, 2] == 0.0
     aff = compute_affinity(props, exps, text_similarity=sim)
     assert aff[0, 1] > aff[0, 0]
+
+
+def test_dense_table_in_order_reads_like_any_order() -> None:
+    import numpy as np
+    import polars as pl
+
+    from assignment import affinity_from_frame
+
+    rng = np.random.default_rng(5)
+    pids, eids = [f"P{i}" for i in range(7)], [f"X{j}" for j in range(5)]
+    grid = pl.DataFrame({"proposal_id": np.repeat(pids, 5), "expert_id": np.tile(eids, 7),
+                         "affinity": rng.random(35)})
+    dense = affinity_from_frame(grid, pids, eids)
+    shuffled = affinity_from_frame(grid.sample(fraction=1.0, seed=3), pids, eids)
+    assert np.array_equal(dense, shuffled)
+    assert dense[2, 3] == np.float32(grid["affinity"][2 * 5 + 3])
+    # a full-size table that repeats one pair (and so misses another) is not taken as dense
+    broken = grid.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("X0")).otherwise("expert_id")
+        .alias("expert_id"))
+    with pytest.raises(ValueError, match="twice"):
+        affinity_from_frame(broken, pids, eids)
