@@ -207,54 +207,25 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
         return series, problems
     if kind in ("isced", "ecosystem", "language", "country"):
         key, mapping, expected = _vocabulary(kind)
-        typed = sub.select(
-            key(cell).replace_strict(mapping, default=None, return_dtype=pl.String).alias(name),
-            pl.col(LINE),
-            cell.alias("__raw__"),
-            empty.alias("__empty__"),
+        parsed = key(cell).replace_strict(mapping, default=None, return_dtype=pl.String)
+        message = pl.format('"{}" ', "__raw__") + pl.lit(expected)
+    elif kind == "choice":
+        choices = {c: c for c in col.choices}
+        parsed = cell.str.to_lowercase().replace_strict(
+            choices, default=None, return_dtype=pl.String
         )
-        bad = typed.filter(pl.col(name).is_null() & ~pl.col("__empty__"))
-        problems += _report(
-            file,
-            name,
-            bad[LINE],
-            bad.select(pl.format('"{}" ', "__raw__") + pl.lit(expected)).to_series(),
-        )
-        return typed[name], problems
-    if kind == "choice":
-        typed = sub.select(
-            cell.str.to_lowercase()
-            .replace_strict({c: c for c in col.choices}, default=None, return_dtype=pl.String)
-            .alias(name),
-            pl.col(LINE),
-            cell.alias("__raw__"),
-            empty.alias("__empty__"),
-        )
-        bad = typed.filter(pl.col(name).is_null() & ~pl.col("__empty__"))
-        expected = "is not one of: " + ", ".join(col.choices)
-        problems += _report(
-            file,
-            name,
-            bad[LINE],
-            bad.select(pl.format('"{}" ', "__raw__") + pl.lit(expected)).to_series(),
-        )
-        return typed[name], problems
-    if kind == "date":
-        typed = sub.select(
-            cell.str.to_date("%Y-%m-%d", strict=False).alias(name),
-            pl.col(LINE),
-            cell.alias("__raw__"),
-            empty.alias("__empty__"),
-        )
-        bad = typed.filter(pl.col(name).is_null() & ~pl.col("__empty__"))
-        problems += _report(
-            file,
-            name,
-            bad[LINE],
-            bad.select(pl.format('"{}" is not an ISO date (YYYY-MM-DD)', "__raw__")).to_series(),
-        )
-        return typed[name], problems
-    return _check_number(file, sub, col, empty, problems)
+        message = pl.format('"{}" is not one of: ', "__raw__") + pl.lit(", ".join(col.choices))
+    elif kind == "date":
+        parsed = cell.str.to_date("%Y-%m-%d", strict=False)
+        message = pl.format('"{}" is not an ISO date (YYYY-MM-DD)', "__raw__")
+    else:
+        return _check_number(file, sub, col, empty, problems)
+    typed = sub.select(
+        parsed.alias(name), pl.col(LINE), cell.alias("__raw__"), empty.alias("__empty__")
+    )
+    bad = typed.filter(pl.col(name).is_null() & ~pl.col("__empty__"))
+    problems += _report(file, name, bad[LINE], bad.select(message).to_series())
+    return typed[name], problems
 
 
 def _check_number(
