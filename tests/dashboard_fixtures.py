@@ -43,8 +43,9 @@ def _dash_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Worl
 
 
 @pytest.fixture
-def dash(_dash_template: tuple[Path, World], tmp_path: Path,
-         monkeypatch: pytest.MonkeyPatch) -> Iterator[DashWorld]:
+def dash(
+    _dash_template: tuple[Path, World], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DashWorld]:
     """The store fixtures' small call with passwords, and P03/P04 assigned to E03 and E04."""
     template, w = _dash_template
     target = tmp_path / "dash.sqlite"
@@ -81,8 +82,20 @@ def open_page(at: AppTest, page: str) -> AppTest:
 
 def texts(at: AppTest) -> str:
     """Every markdown, title, caption, info, success, warning and error text of the run."""
-    parts = [e.value for kind in ("title", "markdown", "caption", "info", "success", "warning",
-                                  "error", "subheader") for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in (
+            "title",
+            "markdown",
+            "caption",
+            "info",
+            "success",
+            "warning",
+            "error",
+            "subheader",
+        )
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 

@@ -357,15 +357,23 @@ def test_dense_table_in_order_reads_like_any_order() -> None:
 
     rng = np.random.default_rng(5)
     pids, eids = [f"P{i}" for i in range(7)], [f"X{j}" for j in range(5)]
-    grid = pl.DataFrame({"proposal_id": np.repeat(pids, 5), "expert_id": np.tile(eids, 7),
-                         "affinity": rng.random(35)})
+    grid = pl.DataFrame(
+        {
+            "proposal_id": np.repeat(pids, 5),
+            "expert_id": np.tile(eids, 7),
+            "affinity": rng.random(35),
+        }
+    )
     dense = affinity_from_frame(grid, pids, eids)
     shuffled = affinity_from_frame(grid.sample(fraction=1.0, seed=3), pids, eids)
     assert np.array_equal(dense, shuffled)
     assert dense[2, 3] == np.float32(grid["affinity"][2 * 5 + 3])
     # a full-size table that repeats one pair (and so misses another) is not taken as dense
     broken = grid.with_columns(
-        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("X0")).otherwise("expert_id")
-        .alias("expert_id"))
+        pl.when(pl.int_range(pl.len()) == 1)
+        .then(pl.lit("X0"))
+        .otherwise("expert_id")
+        .alias("expert_id")
+    )
     with pytest.raises(ValueError, match="twice"):
         affinity_from_frame(broken, pids, eids)

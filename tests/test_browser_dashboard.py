@@ -24,15 +24,25 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMES: dict[str, float] = {}
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="browser tests need Debian's chromium at "
-                       "/usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="browser tests need Debian's chromium at "
+        "/usr/bin/chromium (apt-get install chromium)",
+    ),
 ]
 
 
@@ -71,8 +81,13 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         break
     assert task_id is not None
     engine.dispose()
-    return {"url": url, "call_id": summary.call_id, "task_id": task_id,
-            "proposal_id": proposal_id, "accounts": summary.accounts}
+    return {
+        "url": url,
+        "call_id": summary.call_id,
+        "task_id": task_id,
+        "proposal_id": proposal_id,
+        "accounts": summary.accounts,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +97,22 @@ def server(demo_db: dict[str, Any]) -> Iterator[str]:
     log_path = Path(demo_db["url"].removeprefix("sqlite:///")).with_suffix(".log")
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "evalpanel.cli", "dashboard", "--db", demo_db["url"],
-         "--port", str(port), "--headless"], cwd=ROOT, env=env, stdout=log,
-        stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "evalpanel.cli",
+            "dashboard",
+            "--db",
+            demo_db["url"],
+            "--port",
+            str(port),
+            "--headless",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -108,6 +136,9 @@ def server(demo_db: dict[str, Any]) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+        # stopping the command stops the server itself: nothing is left answering
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
 
 
 @pytest.fixture(scope="module")
@@ -127,10 +158,12 @@ def settle(page: Any) -> None:
     """Wait until the app has finished its run (no running indicator for a moment)."""
     page.wait_for_timeout(100)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
+    )
     page.wait_for_timeout(100)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
+    )
 
 
 def open_page(page: Any, user: str, link: str, marker: str) -> float:
@@ -141,8 +174,7 @@ def open_page(page: Any, user: str, link: str, marker: str) -> float:
     settle(page)
     elapsed = time.perf_counter() - start
     TIMES[f"{user}: {link}"] = round(elapsed, 3)
-    page.screenshot(path=str(ARTIFACTS / f"{user}-{link.replace(' ', '_')}.png"),
-                    full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{user}-{link.replace(' ', '_')}.png"), full_page=True)
     return elapsed
 
 
@@ -203,14 +235,20 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     page = sign_in(browser, server, "manager")
     open_page(page, "manager", "Overview", "Call overview")
     open_page(page, "manager", "Follow-up", "Tasks by state")
-    submitted = list_tasks(engine, manager, demo_db["call_id"]).filter(
-        pl.col("state") == "submitted").height
+    submitted = (
+        list_tasks(engine, manager, demo_db["call_id"])
+        .filter(pl.col("state") == "submitted")
+        .height
+    )
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="Submitted")
     assert metric.inner_text().split()[-1] == str(submitted)
-    for link, marker in (("Import", "Import a call"), ("Conflicts", "Declare a conflict"),
-                         ("Consolidation", "Drafting"),
-                         ("Reliability", "Expert leniency"),
-                         ("Exports and audit", "Audit log")):
+    for link, marker in (
+        ("Import", "Import a call"),
+        ("Conflicts", "Declare a conflict"),
+        ("Consolidation", "Drafting"),
+        ("Reliability", "Expert leniency"),
+        ("Exports and audit", "Audit log"),
+    ):
         open_page(page, "manager", link, marker)
     open_page(page, "manager", "Assignment", "Run the assignment")
     before = {"pairs": list_tasks(engine, manager, demo_db["call_id"]).height}
@@ -230,7 +268,9 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     page = sign_in(browser, server, "applicant")
     open_page(page, "applicant", "Rehearsals", "New rehearsal")
     page.get_by_role("textbox", name="Proposal title").fill("Green skills alliance")
-    page.get_by_role("textbox", name="Describe the proposal").fill("Vocational schools and SMEs together.")
+    page.get_by_role("textbox", name="Describe the proposal").fill(
+        "Vocational schools and SMEs together."
+    )
     page.get_by_role("button", name="Create").click()
     page.get_by_text("created").first.wait_for(timeout=60_000)
     settle(page)
@@ -239,8 +279,10 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     page.get_by_role("button", name="Submit").click()
     page.get_by_text("Submitted; the applicant").wait_for(timeout=60_000)
     open_page(page, "applicant", "Report", "Each criterion")
-    assert page.locator('[data-testid="stMetric"]').filter(has_text="Outcome").inner_text() \
-        .split()[-1] == "fails"
+    assert (
+        page.locator('[data-testid="stMetric"]').filter(has_text="Outcome").inner_text().split()[-1]
+        == "fails"
+    )
     page.close()
     engine.dispose()
     # Times are recorded (tests/artifacts/page_times.json, benchmarks/RESULTS.md), not asserted.

@@ -48,8 +48,9 @@ def test_accept_then_score_and_submit(dash: DashWorld) -> None:
     at.selectbox(key="queue_task").set_value(task).run()
     click(at, "Accept the task")
     assert not at.exception
-    states = dict(list_tasks(w.engine, w.experts["E03"], w.call_id)
-                  .select("task_id", "state").rows())
+    states = dict(
+        list_tasks(w.engine, w.experts["E03"], w.call_id).select("task_id", "state").rows()
+    )
     assert states[task] == "accepted"
 
     at = open_page(at, "expert_evaluate.py")

@@ -74,8 +74,10 @@ def test_token_round_trip_and_expiry() -> None:
     assert read_token(secret, body + "." + sig[:-2] + "AA", now=1001.0) is None
 
 
-@pytest.mark.parametrize("page", ["manager_overview.py", "manager_assignment.py",
-                                  "manager_exports.py", "applicant_report.py"])
+@pytest.mark.parametrize(
+    "page",
+    ["manager_overview.py", "manager_assignment.py", "manager_exports.py", "applicant_report.py"],
+)
 def test_expert_cannot_open_other_roles_pages(dash: DashWorld, page: str) -> None:
     at = signed_in("user-E03")
     with pytest.raises(ValueError, match="registered"):
@@ -99,8 +101,9 @@ def test_sign_out(dash: DashWorld) -> None:
 def test_every_page_file_is_in_some_navigation() -> None:
     from dashboard.nav import PAGES
 
-    listed = {f for sections in PAGES.values() for entries in sections.values()
-              for f, _, _ in entries}
+    listed = {
+        f for sections in PAGES.values() for entries in sections.values() for f, _, _ in entries
+    }
     on_disk = {p.name for p in (Path(APP).parent / "pages").glob("*.py")}
     assert listed == on_disk
 

@@ -44,14 +44,23 @@ def test_run_preview_and_publish_a_batch(dash: DashWorld) -> None:
     # Every proposal gets the call's 2 experts, and the four published pairs remain.
     assert active.group_by("proposal_id").len()["len"].to_list() == [2] * 4
     assert set(before.select("proposal_id", "expert_id").rows()) <= set(
-        after.select("proposal_id", "expert_id").rows())
+        after.select("proposal_id", "expert_id").rows()
+    )
     assert "published" in texts(at)
 
 
-@pytest.mark.parametrize("page", ["manager_conflicts.py", "manager_followup.py",
-                                  "manager_consolidation.py", "manager_ranking.py",
-                                  "manager_reliability.py", "manager_exports.py",
-                                  "manager_import.py"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "manager_conflicts.py",
+        "manager_followup.py",
+        "manager_consolidation.py",
+        "manager_ranking.py",
+        "manager_reliability.py",
+        "manager_exports.py",
+        "manager_import.py",
+    ],
+)
 def test_pages_render(dash: DashWorld, page: str) -> None:
     at = open_page(as_user(dash.world.manager, "manager"), page)
     assert not at.exception, at.exception

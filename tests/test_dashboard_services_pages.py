@@ -59,8 +59,9 @@ def test_queue_shows_title_lot_and_deadline_before_accepting(dash: DashWorld) ->
 
 
 def test_scoring_form_uses_the_call_overrides(dash: DashWorld) -> None:
-    _set_call(dash, scheme_overrides={"total_threshold": 75,
-                                      "criteria": {"relevance": {"max": 30}}})
+    _set_call(
+        dash, scheme_overrides={"total_threshold": 75, "criteria": {"relevance": {"max": 30}}}
+    )
     w = dash.world
     task = _task(dash, "P03", "E03")
     accept_task(w.engine, w.experts["E03"], task)
@@ -116,10 +117,14 @@ def test_consolidation_pages_list_the_stored_consolidations(dash: DashWorld) -> 
 
 def test_conflicts_page_removes_a_declared_conflict(dash: DashWorld) -> None:
     w = dash.world
-    declare_conflict(w.engine, w.manager, w.call_id, "E06", kind="declared", note="mistake",
-                     proposal_id="P01")
-    declared = list_conflicts(w.engine, w.manager, w.call_id).filter(
-        pl.col("source") == "declared")["conflict_id"].item()
+    declare_conflict(
+        w.engine, w.manager, w.call_id, "E06", kind="declared", note="mistake", proposal_id="P01"
+    )
+    declared = (
+        list_conflicts(w.engine, w.manager, w.call_id)
+        .filter(pl.col("source") == "declared")["conflict_id"]
+        .item()
+    )
     at = open_page(as_user(w.manager, "manager"), "manager_conflicts.py")
     assert not at.exception
     at.selectbox(key="remove_conflict").set_value(declared).run()
@@ -143,7 +148,8 @@ def test_no_direct_table_access_left_in_the_dashboard() -> None:
 
     root = Path(__file__).resolve().parent.parent / "dashboard"
     offenders = [
-        str(p.relative_to(root)) for p in root.rglob("*.py")
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
         if "evalpanel.store.tables" in p.read_text(encoding="utf-8")
         or "reading(" in p.read_text(encoding="utf-8")
         or "writing(" in p.read_text(encoding="utf-8")

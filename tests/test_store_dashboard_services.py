@@ -135,7 +135,11 @@ def test_internal_comment_is_kept_apart_from_the_applicant_comments(world: World
     task = task_of(w, "P01", "E03")
     accept_task(w.engine, e03, task)
     v1 = save_draft(
-        w.engine, e03, task, scores(AFI, "for the applicant"), expected_version=0,
+        w.engine,
+        e03,
+        task,
+        scores(AFI, "for the applicant"),
+        expected_version=0,
         internal_comment="budget looks inflated",
     )
     assert get_evaluation(w.engine, e03, task)["internal_comment"] == "budget looks inflated"
@@ -221,7 +225,11 @@ def test_rehearsal_report_counts_submitted_scorers_for_the_owner_only(world: Wor
     w = world
     a, b, c = (w.experts[e] for e in ("E03", "E04", "E05"))
     rid = create_rehearsal(
-        w.engine, w.applicant, "erasmus-afi", "Draft", "text",
+        w.engine,
+        w.applicant,
+        "erasmus-afi",
+        "Draft",
+        "text",
         [int(x.user_id or 0) for x in (a, b, c)],
     )
     with pytest.raises(InvalidState):
@@ -246,7 +254,12 @@ def test_rehearsal_report_counts_submitted_scorers_for_the_owner_only(world: Wor
 def test_a_manager_removes_a_declared_conflict_only(world: World) -> None:
     w = world
     declare_conflict(
-        w.engine, w.experts["E06"], w.call_id, "E06", kind="declared", note="my cousin",
+        w.engine,
+        w.experts["E06"],
+        w.call_id,
+        "E06",
+        kind="declared",
+        note="my cousin",
         proposal_id="P03",
     )
     with pytest.raises(InvalidInput):

@@ -7,7 +7,6 @@ embedded SQLite file of :func:`evalpanel.store.default_url` unless ``--db`` is g
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -60,10 +59,7 @@ def dashboard(db_url: str | None, port: int | None, headless: bool) -> None:
     root = str(app_path().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     click.echo(f"evalpanel dashboard on {url}")
-    try:
-        completed = subprocess.run(streamlit_command(port, headless=headless), env=env,
-                                   check=False)
-    except KeyboardInterrupt:
-        return
-    if completed.returncode not in (0, -2, 130):
-        raise click.ClickException(f"streamlit stopped with status {completed.returncode}")
+    # Become the Streamlit server (no child process): a stop signal sent to this process, by a
+    # service manager or a test, reaches the server itself and leaves nothing running.
+    command = streamlit_command(port, headless=headless)
+    os.execve(command[0], command, env)
