@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 import scoring
 from evalpanel.callfolder import CallFolder, read_call
+from evalpanel.planning import scheme_of
 from evalpanel.store import (
     SYSTEM,
     Actor,
@@ -50,7 +51,6 @@ from evalpanel.workflow import (
     propose_replacements,
     rank_call,
     run_batch,
-    scheme_of,
 )
 
 DECLINES = 3  # tasks declined with a declared conflict, to show reassignment

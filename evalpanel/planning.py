@@ -1,4 +1,5 @@
-"""From a validated call to an assignment instance: conflicts, affinity, panel sizes.
+"""From a validated call to what the pure packages take: an assignment instance (conflicts,
+affinity, panel sizes), and the scheme and lot rules for scoring.
 
 Shared by the ``evalpanel assign`` command and the stored workflow, so that both assign a call
 the same way. Frames from the reader are sorted by id, which fixes the (proposals × experts)
@@ -14,6 +15,7 @@ import numpy as np
 import polars as pl
 
 import assignment
+import scoring
 from evalpanel.callfolder import CallFolder
 
 
@@ -89,3 +91,22 @@ def plan(
         main_field=assignment.main_field_match(call.proposals, call.experts),
     )
     return Plan(instance, conflicts, source)
+
+
+def scheme_of(call: CallFolder) -> scoring.Scheme:
+    """The call's scheme: its preset with call.toml's overrides."""
+    if call.scheme is not None:
+        return call.scheme
+    return scoring.load_scheme(call.config.scheme, call.config.scheme_overrides or None)
+
+
+def lot_rules(call: CallFolder) -> dict[str, scoring.LotRules]:
+    """The call's lots as the scoring package's rules."""
+    return {
+        lot.id: scoring.LotRules(
+            budget_eur=lot.budget_eur,
+            one_per=lot.one_per,
+            experts_per_proposal=call.experts_per_proposal(lot.id),
+        )
+        for lot in call.config.lots.values()
+    }

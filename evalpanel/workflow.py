@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import assignment
 import scoring
 from evalpanel.callfolder import CallFolder
-from evalpanel.planning import conflicts_of, plan
+from evalpanel.planning import conflicts_of, lot_rules, plan, scheme_of
 from evalpanel.store import (
     Actor,
     InvalidInput,
@@ -43,25 +43,6 @@ PAIR_KEYS = ["proposal_id", "expert_id"]
 class BatchRun:
     batch_id: int
     result: assignment.AssignmentResult
-
-
-def scheme_of(call: CallFolder) -> scoring.Scheme:
-    """The call's scheme: its preset with call.toml's overrides."""
-    if call.scheme is not None:
-        return call.scheme
-    return scoring.load_scheme(call.config.scheme, call.config.scheme_overrides or None)
-
-
-def lot_rules(call: CallFolder) -> dict[str, scoring.LotRules]:
-    """The call's lots as the scoring package's rules."""
-    return {
-        lot.id: scoring.LotRules(
-            budget_eur=lot.budget_eur,
-            one_per=lot.one_per,
-            experts_per_proposal=call.experts_per_proposal(lot.id),
-        )
-        for lot in call.config.lots.values()
-    }
 
 
 def _pairs_frame(rows: list[list[str]] | pl.DataFrame | None) -> pl.DataFrame | None:

@@ -6,15 +6,11 @@ from __future__ import annotations
 from evalpanel.store import list_rehearsals, rehearsal_view
 from tests.dashboard_fixtures import (
     DashWorld,
-    _dash_template,
     as_user,
     click,
-    dash,
     open_page,
     texts,
 )
-
-__all__ = ["_dash_template", "dash"]
 
 
 def _create(d: DashWorld, invite: str = "") -> int:

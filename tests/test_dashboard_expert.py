@@ -7,15 +7,11 @@ import polars as pl
 from evalpanel.store import get_evaluation, list_tasks
 from tests.dashboard_fixtures import (
     DashWorld,
-    _dash_template,
     as_user,
     click,
-    dash,
     open_page,
     texts,
 )
-
-__all__ = ["_dash_template", "dash"]
 
 
 def _task(d: DashWorld, proposal_id: str, expert_id: str) -> int:

@@ -12,14 +12,9 @@ from evalpanel.store import Actor
 from tests.dashboard_fixtures import (
     APP,
     DashWorld,
-    _dash_template,
-    dash,
-    open_page,
     signed_in,
     texts,
 )
-
-__all__ = ["_dash_template", "dash"]
 
 
 def test_login_page_comes_first(dash: DashWorld) -> None:
@@ -107,5 +102,3 @@ def test_every_page_file_is_in_some_navigation() -> None:
     on_disk = {p.name for p in (Path(APP).parent / "pages").glob("*.py")}
     assert listed == on_disk
 
-
-__all__ += ["open_page"]

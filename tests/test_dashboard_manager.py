@@ -9,15 +9,11 @@ import pytest
 from evalpanel.store import list_tasks
 from tests.dashboard_fixtures import (
     DashWorld,
-    _dash_template,
     as_user,
     click,
-    dash,
     open_page,
     texts,
 )
-
-__all__ = ["_dash_template", "dash"]
 
 
 def test_overview_counts(dash: DashWorld) -> None:

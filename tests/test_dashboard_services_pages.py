@@ -19,16 +19,13 @@ from evalpanel.store import (
 from evalpanel.store.tables import calls
 from tests.dashboard_fixtures import (
     DashWorld,
-    _dash_template,
     as_user,
     click,
-    dash,
     open_page,
     texts,
 )
 from tests.store_fixtures import scores
 
-__all__ = ["_dash_template", "dash"]
 AFI = {"relevance": 20.0, "quality": 24.0, "partnership": 15.0, "impact": 20.0}
 
 

@@ -16,7 +16,7 @@ from evalpanel.callfolder.schema import SCORES
 from evalpanel.callfolder.scheme import check_score_rows
 from evalpanel.callfolder.tables import LINE, read_table
 from evalpanel.commands._output import write_table
-from evalpanel.workflow import lot_rules
+from evalpanel.planning import lot_rules
 
 
 def result_table(result: scoring.ScoreResult) -> pl.DataFrame:
