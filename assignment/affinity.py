@@ -29,11 +29,13 @@ Memory: the result is float32 (10,000 × 4,000 → 160 MB); components are built
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 from .text import _fold_expr, cosine, fit_transform
 
@@ -86,6 +88,8 @@ def _text(frame: pl.DataFrame, column: str) -> pl.Series:
 def _indicator(a: pl.Series, b: pl.Series) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Binary ``(len(a), K)`` and ``(len(b), K)`` matrices over the K distinct values of two
     ``List(String)`` series (empty strings ignored)."""
+    import scipy.sparse as sp  # imported when text is compared, not with the package
+
     long = (
         pl.concat(
             [
@@ -257,13 +261,20 @@ def compute_affinity(
 
 
 def affinity_from_frame(
-    frame: pl.DataFrame, proposal_ids: list[str], expert_ids: list[str]
+    frame: pl.DataFrame, proposal_ids: list[str], expert_ids: list[str], *, grid: bool = False
 ) -> np.ndarray:
     """``(P, E)`` float32 matrix from an ``affinity.csv`` frame (proposal_id, expert_id,
-    affinity), rows and columns in the order of the id lists; pairs not in the frame are 0."""
+    affinity), rows and columns in the order of the id lists; pairs not in the frame are 0.
+
+    ``grid=True`` says the caller has proven that the frame lists every pair exactly once in the
+    id lists' order (the call-folder reader does): the values are then taken as they are."""
     missing = {"proposal_id", "expert_id", "affinity"} - set(frame.columns)
     if missing:
         raise ValueError(f"the affinity table needs the columns {sorted(missing)}")
+    if grid:
+        if frame.height != len(proposal_ids) * len(expert_ids):
+            raise ValueError("grid=True, but the affinity table does not have P x E rows")
+        return _values(frame, len(proposal_ids), len(expert_ids))
     dense = _dense_in_order(frame, proposal_ids, expert_ids)
     if dense is not None:
         return dense
@@ -309,10 +320,16 @@ def _dense_in_order(
     experts = frame["expert_id"].cast(pl.String)
     if experts.head(n_e).to_list() != expert_ids:
         return None
-    if n_p > 1 and not (experts.slice(n_e) == experts.slice(0, frame.height - n_e)).all():
+    rest = frame.height - n_e
+    if n_p > 1 and not experts.slice(n_e).eq_missing(experts.slice(0, rest)).all():
         return None
+    return _values(frame, n_p, n_e)
+
+
+def _values(frame: pl.DataFrame, n_p: int, n_e: int) -> np.ndarray:
+    """The affinity column as a (P, E) matrix, checked to lie in [0, 1]."""
     values = frame["affinity"].cast(pl.Float64).to_numpy()
-    if np.isnan(values).any() or values.min() < 0 or values.max() > 1:
+    if values.size and (np.isnan(values).any() or values.min() < 0 or values.max() > 1):
         raise ValueError("affinity values must lie in [0, 1]")
     return values.astype(np.float32).reshape(n_p, n_e)
 

@@ -17,8 +17,6 @@ from collections import Counter
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from assignment.instance import AssignmentInstance, IntArray
 
@@ -77,6 +75,9 @@ def deficient_sets(
     if edges_p or seen_p.any():
         ep = np.concatenate(edges_p) if edges_p else np.zeros(0, np.int64)
         ee = np.concatenate(edges_e) if edges_e else np.zeros(0, np.int64)
+        from scipy.sparse import coo_matrix  # only runs when some demand is short
+        from scipy.sparse.csgraph import connected_components
+
         graph = coo_matrix((np.ones(ep.size), (ep, n_p + ee)), shape=(n_p + n_e, n_p + n_e))
         _, labels = connected_components(graph, directed=False)
         comp_p = np.where(seen_p, labels[:n_p], -1)

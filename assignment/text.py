@@ -25,11 +25,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 Weighting = Literal["tfidf", "bm25"]
 Aggregation = Literal["max", "mean", "topk"]
@@ -178,6 +180,8 @@ class TextModel:
 
 def _counts(doc: np.ndarray, term: np.ndarray, n_docs: int, n_terms: int) -> sp.csr_matrix:
     """``(D, V)`` term counts of the occurrences ``(doc, term)``."""
+    import scipy.sparse as sp  # imported when text is compared, not with the package
+
     counts = sp.csr_matrix(
         (np.ones(doc.size, dtype=np.float64), (doc, term)), shape=(n_docs, n_terms)
     )
@@ -215,6 +219,8 @@ def fit_text_model(
 
 
 def _weigh(model: TextModel, counts: sp.csr_matrix, lengths: np.ndarray) -> sp.csr_matrix:
+    import scipy.sparse as sp  # imported when text is compared, not with the package
+
     tf = counts.data
     row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
     if model.weighting == "tfidf":
@@ -269,6 +275,8 @@ def cosine(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
     (at most 2048) are multiplied as dense blocks with BLAS instead, the rest sparsely, in
     blocks of rows of ``a`` so temporaries stay small.
     """
+    import scipy.sparse as sp  # imported when text is compared, not with the package
+
     a = sp.csr_matrix(a, dtype=np.float32)
     b = sp.csr_matrix(b, dtype=np.float32)
     n_a, n_b = a.shape[0], b.shape[0]

@@ -49,9 +49,10 @@ def affinity_of(
     proposal_ids = call.proposals["proposal_id"].to_list()
     expert_ids = call.experts["expert_id"].to_list()
     if call.affinity is not None:
-        return assignment.affinity_from_frame(call.affinity, proposal_ids, expert_ids), (
-            "affinity file"
+        matrix = assignment.affinity_from_frame(
+            call.affinity, proposal_ids, expert_ids, grid=call.affinity_grid
         )
+        return matrix, "affinity file"
     return assignment.compute_affinity(
         call.proposals, call.experts, text_similarity=text_similarity
     ), "computed"

@@ -19,12 +19,13 @@ one-way ANOVA only need per-unit counts, means and sums of squares.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_matrix, csc_matrix, csr_matrix, diags
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import splu
+
+if TYPE_CHECKING:
+    from scipy.sparse import csc_matrix
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -134,6 +135,11 @@ def fit_leniency(proposal: IntArray, expert: IntArray, y: FloatArray, n_proposal
     component is held at 0, the rest solved by sparse LU (all measures at once), then offsets are
     centred per component. Same minimiser as LSQR on the full design, without its iterations.
     """
+    # scipy's sparse linear algebra takes a while to import; only this fit needs it
+    from scipy.sparse import coo_matrix, csr_matrix, diags
+    from scipy.sparse.csgraph import connected_components
+    from scipy.sparse.linalg import splu
+
     n = proposal.size
     y2 = np.asarray(y, dtype=np.float64)
     y2 = y2 if y2.ndim == 2 else y2[:, None]

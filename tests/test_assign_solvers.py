@@ -266,3 +266,46 @@ def test_gender_chain_mixes_panels() -> None:
     assert mixed.slots_filled == plain.slots_filled
     assert mixed.diversity["gender"]["kept"] > plain.diversity["gender"]["kept"]
     assert mixed.diversity["gender"]["share"] == 1.0  # both genders have spare capacity here
+
+
+def test_filling_every_slot_and_the_coverage_bonus_reach_the_same_optimum() -> None:
+    from assignment.solvers import solve_dense_baseline
+    from assignment.solvers._network import Uncoverable
+
+    coverable = small_instance(5, 30, 20, 2, conflict_rate=0.2, max_load=(3, 5))
+    assert max_coverage(coverable) == coverable.free_demand.sum()
+    bonus_pairs, bonus_total = solve_dense_baseline(coverable)
+    exact_pairs, exact_total = solve_dense_baseline(coverable, exact=True)
+    ref = milp_max_total(coverable)
+    assert ref is not None
+    assert len(bonus_pairs) == len(exact_pairs) == ref[1]
+    assert bonus_total == pytest.approx(ref[0], abs=1e-6) and exact_total == pytest.approx(ref[0])
+
+    short = small_instance(5, 30, 20, 3, conflict_rate=0.2, max_load=(0, 2))
+    assert max_coverage(short) < short.free_demand.sum()
+    with pytest.raises(Uncoverable):
+        solve_dense_baseline(short, exact=True)
+    ref = milp_max_total(short)
+    assert ref is not None
+    pairs, total = solve_dense_baseline(short)
+    assert len(pairs) == ref[1] and total == pytest.approx(ref[0], abs=1e-6)
+
+
+def test_a_first_candidate_set_that_cannot_fill_every_slot_is_grown_until_it_can() -> None:
+    from assignment.solvers._sparse import solve_certified
+    from assignment.solvers.max_total import flow_spec
+
+    # the first candidates are one expert per proposal with k = 3: the first flow cannot fill
+    # every slot, the full matrix can; the rounds must end at the dense optimum
+    inst = small_instance(3, 80, 40, 3, conflict_rate=0.1, max_load=(6, 9))
+    assert max_coverage(inst) == inst.free_demand.sum()
+    n_e = inst.n_experts
+    top = np.argmax(np.where(inst.eligible_mask(), inst.affinity, -1.0), axis=1)
+    first = np.sort(np.arange(inst.n_proposals) * n_e + top).astype(np.int64)
+    sol, cert = solve_certified(inst, flow_spec(inst), dense=False, initial=first)
+    assert cert.method == "reduced-costs" and cert.violations == 0 and cert.rounds > 1
+    chosen = sol.cand[sol.flow > 0]
+    assert chosen.size == inst.free_demand.sum()
+    dense = assign(inst, "max-total", dense=True)
+    total = float(inst.affinity[chosen // n_e, chosen % n_e].astype(np.float64).sum())
+    assert total == pytest.approx(dense.objective, abs=1e-5)

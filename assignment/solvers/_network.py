@@ -15,6 +15,11 @@ Weights ``w`` are affinities × ``SCALE`` rounded to int64 (OR-Tools truncates f
 ``bonus`` per unit of flow exceeds any weight difference, so a minimum-cost flow first covers as
 many slots as possible, then maximises weight.
 
+With ``exact`` every slot must be filled: no bypass arc and no bonus (the supplies are met
+exactly or the solver reports the network infeasible, :class:`Uncoverable`). When every slot can
+be filled, both formulations have the same optima; the exact one has a cost range about 10^4
+times smaller, which the cost-scaling solver takes 2-3 times less time on.
+
 Potentials ``d`` (shortest distances in the residual graph from a virtual root) prove optimality:
 every residual arc has reduced cost ``c + d[tail] - d[head] >= 0``. An arc left out of a candidate
 set is certified when its reduced cost is >= 0 as well (LP complementary slackness).
@@ -36,6 +41,10 @@ class SolverFailure(RuntimeError):
     """The flow solver returned a status other than OPTIMAL for a well-formed network."""
 
 
+class Uncoverable(Exception):
+    """An ``exact`` network cannot fill every slot (or meet every minimum load)."""
+
+
 @dataclass(frozen=True, slots=True)
 class FlowSpec:
     """Demand and capacities in flow units; ``unit`` flow units make one expert."""
@@ -48,6 +57,7 @@ class FlowSpec:
     levels: tuple[IntArray, ...] = ()  # (E,) nested group code per diversity level
     penalties: tuple[int, ...] = ()  # cost per flow unit beyond the first expert of a group
     boost: FloatArray | None = None  # (P,) weight multiplier per proposal (fair mode), >= 1
+    exact: bool = False  # fill every slot: no bypass arc, no coverage bonus
 
     def pair_weights(self, affinity: FloatArray, p: IntArray) -> IntArray:
         """int64 weights of pairs with affinities ``affinity`` and proposal indices ``p``
@@ -59,6 +69,8 @@ class FlowSpec:
 
     @property
     def bonus(self) -> int:
+        if self.exact:
+            return 0
         top = 1.0 if self.boost is None else float(self.boost.max(initial=1.0))
         per_unit = int(np.ceil(SCALE * top)) + sum(self.penalties)
         return int(self.demand.sum()) * per_unit + 1
@@ -77,8 +89,11 @@ def weights(affinity_rows: FloatArray) -> IntArray:
     return np.rint(np.asarray(affinity_rows, dtype=np.float64) * SCALE).astype(np.int64)
 
 
-def solve_network(inst: AssignmentInstance, spec: FlowSpec, cand: IntArray) -> NetworkSolution:
-    """Min-cost flow on the candidate pairs ``cand`` (sorted codes)."""
+def solve_network(
+    inst: AssignmentInstance, spec: FlowSpec, cand: IntArray, *, with_potentials: bool = True
+) -> NetworkSolution:
+    """Min-cost flow on the candidate pairs ``cand`` (sorted codes); the node potentials that
+    certify it are computed unless ``with_potentials`` is False (then all zero)."""
     n_p, n_e = inst.n_proposals, inst.n_experts
     cp, ce = cand // n_e, cand % n_e
     w = spec.pair_weights(inst.affinity[cp, ce], cp)
@@ -98,7 +113,8 @@ def solve_network(inst: AssignmentInstance, spec: FlowSpec, cand: IntArray) -> N
     prop_nodes = 2 + np.arange(n_p, dtype=np.int64)
     exp_nodes = 2 + n_p + np.arange(n_e, dtype=np.int64)
     add(np.zeros(n_p, np.int64), prop_nodes, spec.demand, np.zeros(n_p, np.int64))
-    add(np.array([0]), np.array([1]), np.array([total]), np.array([0]))
+    if not spec.exact:
+        add(np.array([0]), np.array([1]), np.array([total]), np.array([0]))
     parent = 2 + cp
     next_node = 2 + n_p + n_e
     level_keys: list[tuple[IntArray, IntArray, int]] = []
@@ -131,6 +147,8 @@ def solve_network(inst: AssignmentInstance, spec: FlowSpec, cand: IntArray) -> N
     status = smcf.solve()
     if status == smcf.OPTIMAL:
         pass
+    elif status == smcf.INFEASIBLE and spec.exact:
+        raise Uncoverable
     elif status == smcf.INFEASIBLE:
         capped = " or raise q (each pair's probability cap)" if spec.pair_cap < spec.unit else ""
         raise InstanceError(
@@ -145,7 +163,11 @@ def solve_network(inst: AssignmentInstance, spec: FlowSpec, cand: IntArray) -> N
     else:  # NOT_SOLVED, UNBALANCED, BAD_RESULT, FEASIBLE: not expected on a balanced network
         raise SolverFailure(f"min-cost flow solver returned status {status}")
     flow = smcf.flows(np.arange(tail.size, dtype=np.int64)).astype(np.int64)
-    pot = potentials(next_node, tail, head, cap, cost, flow)
+    pot = (
+        potentials(next_node, tail, head, cap, cost, flow)
+        if with_potentials
+        else np.zeros(next_node, np.int64)
+    )
     pair_flow = flow[n_fixed : n_fixed + cand.size]
     return NetworkSolution(cand, pair_flow, pot, tuple(level_keys), int(smcf.optimal_cost()))
 

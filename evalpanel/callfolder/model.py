@@ -58,6 +58,8 @@ class CallFolder:
     scores: pl.DataFrame | None
     content_hash: str = ""  # sha256 over the folder's input files, for batch records
     scheme: Scheme | None = None  # the preset named in call.toml with its overrides applied
+    # the affinity table lists every (proposal, expert) pair once, in the frames' id order
+    affinity_grid: bool = False
 
     def experts_per_proposal(self, lot: str) -> int:
         """k for a lot: the lot's own value, else the call's."""

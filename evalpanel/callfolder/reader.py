@@ -15,11 +15,12 @@ import polars as pl
 from evalpanel.callfolder.check import check_table
 from evalpanel.callfolder.config import FILE as CONFIG_FILE
 from evalpanel.callfolder.config import parse_call_toml
+from evalpanel.callfolder.grid import is_grid
 from evalpanel.callfolder.model import CallConfig, CallFolder
 from evalpanel.callfolder.problems import CallFolderError, Problem
-from evalpanel.callfolder.schema import REQUIRED_TABLES, TABLES, polars_schema
+from evalpanel.callfolder.schema import REQUIRED_TABLES, TABLES, Column, polars_schema
 from evalpanel.callfolder.scheme import check_score_rows, scheme_for
-from evalpanel.callfolder.tables import FORMATS, LINE, find_table, read_table
+from evalpanel.callfolder.tables import FORMATS, LINE, RawTable, find_table, read_table
 
 SORT_KEYS = {
     "proposals": ["proposal_id"],
@@ -56,6 +57,7 @@ def read_call(folder: str | Path) -> CallFolder:
 
     frames: dict[str, pl.DataFrame] = {}
     files: dict[str, str] = {}
+    grid: set[str] = set()  # pair tables proven to list every pair once, in id order
     used: list[Path] = [config_path] if config_path.is_file() else []
     for table, columns in TABLES.items():
         path, found = find_table(folder, table)
@@ -76,19 +78,24 @@ def read_call(folder: str | Path) -> CallFolder:
         problems += found
         if raw is None:
             continue
-        typed, found = check_table(raw, columns)
+        if table == "affinity" and _grid_of(raw, columns, frames):
+            grid.add(table)
+            typed, found = _check_grid(raw, columns)
+        else:
+            typed, found = check_table(raw, columns)
         problems += found
         frames[table] = typed
         files[table] = raw.file
 
     # tables already in strictly increasing key order (e.g. an affinity.parquet of millions of
     # rows written sorted by ids) need neither a duplicate search on those keys nor a sort
-    ordered = {
+    ordered = grid | {
         table
         for table, frame in frames.items()
-        if _in_order(frame.select(SORT_KEYS[table]), SORT_KEYS[table], strict=True)
+        if table not in grid
+        and _in_order(frame.select(SORT_KEYS[table]), SORT_KEYS[table], strict=True)
     }
-    problems += _cross_checks(frames, files, config, ordered)
+    problems += _cross_checks(frames, files, config, ordered, grid)
     scheme = None
     if config is not None:
         scheme, found = scheme_for(config, config_text)
@@ -99,7 +106,7 @@ def read_call(folder: str | Path) -> CallFolder:
         raise CallFolderError(problems)
 
     def final(table: str) -> pl.DataFrame:
-        frame = frames[table].drop(LINE)
+        frame = _columns(frames[table], exclude=[LINE])
         return frame if table in ordered else frame.sort(SORT_KEYS[table], nulls_last=True)
 
     conflicts = (
@@ -115,10 +122,37 @@ def read_call(folder: str | Path) -> CallFolder:
         experts=final("experts"),
         conflicts=conflicts,
         affinity=final("affinity") if "affinity" in frames else None,
+        affinity_grid="affinity" in grid,
         scores=final("scores") if "scores" in frames else None,
         content_hash=_hash_files(used),
         scheme=scheme,
     )
+
+
+def _grid_of(
+    raw: RawTable, columns: tuple[Column, ...], frames: dict[str, pl.DataFrame]
+) -> bool:
+    """Whether the pair table ``raw`` has its columns and is the full grid of the proposals ×
+    experts read so far (see :mod:`evalpanel.callfolder.grid`)."""
+    if "proposals" not in frames or "experts" not in frames:
+        return False
+    if any(c.required and c.name not in raw.frame.columns for c in columns):
+        return False
+    return is_grid(raw.frame, frames["proposals"]["proposal_id"], frames["experts"]["expert_id"])
+
+
+def _check_grid(raw: RawTable, columns: tuple[Column, ...]) -> tuple[pl.DataFrame, list[Problem]]:
+    """A grid's cells: its id columns are proven by :func:`_grid_of`; the rest are checked."""
+    ids = [c.name for c in columns if c.kind == "id"]
+    rest = tuple(c for c in columns if c.kind != "id")
+    typed, found = check_table(RawTable(raw.file, _columns(raw.frame, exclude=ids)), rest)
+    return pl.DataFrame([raw.frame[c] for c in ids] + typed.get_columns()), found
+
+
+def _columns(frame: pl.DataFrame, *, exclude: list[str]) -> pl.DataFrame:
+    """``frame`` without the ``exclude`` columns, sharing its memory (an eager ``drop`` or
+    ``select`` first copies a many-chunk frame, as read from a large Parquet file, into one)."""
+    return pl.DataFrame([s for s in frame.get_columns() if s.name not in exclude])
 
 
 def _hash_files(paths: list[Path]) -> str:
@@ -184,9 +218,10 @@ def _cross_checks(
     files: dict[str, str],
     config: CallConfig | None,
     ordered: set[str],
+    grid: set[str],
 ) -> list[Problem]:
     """References between tables and repeated keys; tables in ``ordered`` are known to have
-    no repeated key (see :func:`_in_order`)."""
+    no repeated key (see :func:`_in_order`), tables in ``grid`` only known ids."""
     problems: list[Problem] = []
     proposals = frames.get("proposals")
     experts = frames.get("experts")
@@ -287,7 +322,7 @@ def _cross_checks(
         )
     for table in ("affinity", "scores"):
         frame = frames.get(table)
-        if frame is None:
+        if frame is None or table in grid:
             continue
         if proposal_ids is not None:
             problems += _unknown(files[table], frame, "proposal_id", proposal_ids, "proposals")
