@@ -88,7 +88,7 @@ def _text(frame: pl.DataFrame, column: str) -> pl.Series:
 def _indicator(a: pl.Series, b: pl.Series) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Binary ``(len(a), K)`` and ``(len(b), K)`` matrices over the K distinct values of two
     ``List(String)`` series (empty strings ignored)."""
-    import scipy.sparse as sp  # imported when text is compared, not with the package
+    import scipy.sparse as sp  # imported when affinity is computed, not with the package
 
     long = (
         pl.concat(
@@ -167,9 +167,21 @@ def tfidf_similarity(proposals: pl.DataFrame, experts: pl.DataFrame) -> np.ndarr
 
 def main_field_match(proposals: pl.DataFrame, experts: pl.DataFrame) -> np.ndarray:
     """``(P, E)`` bool: the expert lists the proposal's first (main) field, detailed level."""
-    first = _list(proposals, "fields").list.slice(0, 1)
-    a, b = _indicator(first, _list(experts, "fields"))
-    return np.asarray((a @ b.T).toarray() > 0)
+    first = _list(proposals, "fields").list.first().fill_null("")
+    held = pl.DataFrame({"e": np.arange(experts.height), "field": _list(experts, "fields")})
+    held = held.explode("field").filter(pl.col("field").is_not_null() & (pl.col("field") != ""))
+    codes = pl.concat([first, held["field"]]).unique().sort()  # "" first when present
+    key = codes.to_frame("field").with_row_index("k")
+    # (K + 1, E): row k holds the experts listing field k; the last row (no field) holds none
+    has = np.zeros((codes.len() + 1, experts.height), dtype=bool)
+    pairs = held.join(key, on="field")
+    has[pairs["k"].to_numpy(), pairs["e"].to_numpy()] = True
+    own = first.to_frame("field").join(key, on="field", how="left", maintain_order="left")
+    row = own.select(
+        pl.when(pl.col("field") == "").then(codes.len()).otherwise(pl.col("k")).cast(pl.Int64)
+    ).to_series()
+    out: np.ndarray = has[row.to_numpy()]
+    return out
 
 
 def _row_weights(proposals: pl.DataFrame, has_text: np.ndarray, w: AffinityWeights) -> np.ndarray:

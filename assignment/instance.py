@@ -271,7 +271,9 @@ def _validate(inst: AssignmentInstance) -> None:
 
 def _validate_pairs(inst: AssignmentInstance) -> None:
     problems: list[str] = []
-    ineligible = inst.ineligible_codes()
+    # the (possibly millions of) excluded pairs are gathered only when a fixed pair can hit one
+    fixed = inst.pinned.shape[0] + inst.existing.shape[0] > 0
+    ineligible = inst.ineligible_codes() if fixed else np.zeros(0, np.int64)
     for name, pairs in (("pinned", inst.pinned), ("existing", inst.existing)):
         bad = _sets.member(inst.codes(pairs), ineligible)
         if bad.any():

@@ -60,6 +60,8 @@ _STOP_SERIES = pl.Series(sorted(STOP_WORDS), dtype=pl.String)
 
 def fold(text: str) -> str:
     """Lower-case ``text`` and strip accents ("Universität" → "universitat")."""
+    if text.isascii():  # nothing to decompose
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

@@ -8,13 +8,17 @@ temporary folder, then times, each in its own subprocess so every run starts col
 
 - the process: ``python -m evalpanel.cli assign CALL -k 3 --json -o pairs.csv`` (read and check
   the folder, conflicts, affinity from the file, instance, solve, certificate, write the pairs);
-- the baseline: the same instance built the same way (``read_call`` then ``evalpanel.planning
-  .plan``), solved by :func:`assignment.solvers.solve_dense_baseline`, one min-cost flow over every
-  eligible pair. Its child reports the solve alone and the whole child (read, check, plan, solve).
+- two baselines: the same instance built the same way (``read_call`` then ``evalpanel.planning
+  .plan``), solved by :func:`assignment.solvers.solve_dense_baseline`, one OR-Tools min-cost flow
+  over every eligible pair (9 M arcs), with no candidate set and no certificate. ``bonus`` is the
+  one-flow formulation of the issue's objective (cover as many slots as possible, then maximise
+  affinity: a coverage bonus per unit and a bypass arc); ``exact`` requires every slot filled
+  (supplies met exactly), which is only valid because this call can fill every slot. Each child
+  reports its solve alone (arcs built, solved, flows read) and its whole wall time.
 
-Two ratios, process wall / baseline wall: against the baseline's solve alone (the issue's target,
-<= 1/3) and against the baseline child's whole wall time (the like-for-like process comparison).
-The objectives are asserted equal to 1e-6 relative and the process's certificate must report 0
+Ratios, process wall / baseline: against each baseline's solve alone (the issue's target, <= 1/3)
+and against each baseline child's whole wall time (the like-for-like process comparison). The
+objectives are asserted equal to 1e-6 relative and the process's certificate must report 0
 violations. Wall times are medians of ``--runs`` runs; the machine is shared, so they are noisy.
 """
 
@@ -37,6 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 TARGET = 1 / 3
+FORMULATIONS = ("bonus", "exact")
 
 
 def _env() -> dict[str, str]:
@@ -87,7 +92,7 @@ def run_process(folder: Path, k: int, out: Path) -> dict[str, Any]:
     return summary
 
 
-def child_baseline(folder: Path, k: int) -> None:
+def child_baseline(folder: Path, k: int, exact: bool) -> None:
     """Read, check, plan and solve densely; print a JSON line (run as a subprocess)."""
     t0 = time.perf_counter()
     from assignment.solvers import solve_dense_baseline
@@ -96,15 +101,15 @@ def child_baseline(folder: Path, k: int) -> None:
 
     inst = plan(read_call(folder), k=k).instance
     t1 = time.perf_counter()
-    pairs, total = solve_dense_baseline(inst)
+    pairs, total = solve_dense_baseline(inst, exact=exact)
     t2 = time.perf_counter()
     print(json.dumps({"prepare_s": t1 - t0, "solve_s": t2 - t1, "objective": total,
                       "pairs": int(pairs.shape[0])}))  # fmt: skip
 
 
-def run_baseline(folder: Path, k: int) -> dict[str, Any]:
+def run_baseline(folder: Path, k: int, formulation: str) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--baseline-child", str(folder),
-           "-k", str(k)]  # fmt: skip
+           "-k", str(k), "--formulation", formulation]  # fmt: skip
     t = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT, check=True)
     wall = time.perf_counter() - t
@@ -219,12 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         help="instead: peak memory of find_conflicts on a call of that size with many "
         "language conflicts (e.g. 10000x4000)",
     )
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --folder: use the call already written there"
+    )
     parser.add_argument("--baseline-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--formulation", choices=FORMULATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--conflicts-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--conflicts-impl", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.baseline_child is not None:
-        child_baseline(args.baseline_child, args.k)
+        child_baseline(args.baseline_child, args.k, args.formulation == "exact")
         return 0
     if args.conflicts_child is not None:
         child_conflicts(args.conflicts_child, args.conflicts_impl)
@@ -235,41 +244,46 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="assign_process_"))
     folder = args.folder or tmp / "call"
     try:
-        setup = write_folder(folder, args.proposals, args.experts, args.seed)
-        print(f"call {args.proposals} x {args.experts}, k = {args.k}: "
-              f"{int(setup['rows']):,} affinity rows, affinity.parquet "
-              f"{setup['parquet_mb']:.0f} MB (written in {setup['setup_s']:.0f} s)")  # fmt: skip
-        procs, bases = [], []
+        if args.reuse and args.folder and (folder / "affinity.parquet").is_file():
+            print(f"call {args.proposals} x {args.experts}, k = {args.k}: reusing {folder}")
+        else:
+            setup = write_folder(folder, args.proposals, args.experts, args.seed)
+            size, rows = f"{args.proposals} x {args.experts}", int(setup["rows"])
+            mb, secs = setup["parquet_mb"], setup["setup_s"]
+            print(f"call {size}, k = {args.k}: {rows:,} affinity rows, affinity.parquet "
+                  f"{mb:.0f} MB (written in {secs:.0f} s)")  # fmt: skip
+        procs: list[dict[str, Any]] = []
+        bases: dict[str, list[dict[str, Any]]] = {f: [] for f in FORMULATIONS}
         for i in range(args.runs):
             procs.append(run_process(folder, args.k, tmp / "pairs.csv"))
-            bases.append(run_baseline(folder, args.k))
-            print(f"  run {i + 1}: process {procs[-1]['wall_s']:.2f} s "
-                  f"(solver {procs[-1]['solver_seconds']:.2f} s); baseline solve "
-                  f"{bases[-1]['solve_s']:.2f} s, whole baseline child "
-                  f"{bases[-1]['wall_s']:.2f} s")  # fmt: skip
+            line = f"  run {i + 1}: process {procs[-1]['wall_s']:.2f} s " \
+                   f"(solver {procs[-1]['solver_seconds']:.2f} s)"  # fmt: skip
+            for f in FORMULATIONS:
+                bases[f].append(run_baseline(folder, args.k, f))
+                line += f"; {f} solve {bases[f][-1]['solve_s']:.2f} s " \
+                        f"(child {bases[f][-1]['wall_s']:.2f} s)"  # fmt: skip
+            print(line)
         proc_wall = statistics.median(p["wall_s"] for p in procs)
-        solve_only = statistics.median(b["solve_s"] for b in bases)
-        base_wall = statistics.median(b["wall_s"] for b in bases)
-        prepare = statistics.median(b["prepare_s"] for b in bases)
-        objective, base_obj = procs[0]["objective"], bases[0]["objective"]
-        cert = procs[0]["certificate"]
-        same = abs(objective - base_obj) <= 1e-6 * max(1.0, abs(base_obj))
+        objective, cert = procs[0]["objective"], procs[0]["certificate"]
         print(f"median of {args.runs} runs:")
         print(f"  evalpanel assign process (wall, subprocess): {proc_wall:8.2f} s")
-        print(f"  dense baseline, solve alone:                 {solve_only:8.2f} s")
-        print(f"  dense baseline child, read + plan + solve:   {base_wall:8.2f} s "
-              f"(read + check + plan {prepare:.2f} s)")  # fmt: skip
-        r1, r2 = proc_wall / solve_only, proc_wall / base_wall
-        print(f"  process / baseline solve alone:  {r1:.3f} (target <= {TARGET:.3f}: "
-              f"{'ok' if r1 <= TARGET else 'MISSED'})")  # fmt: skip
-        print(f"  process / whole baseline child:  {r2:.3f} "
-              f"({'ok' if r2 <= TARGET else 'MISSED'})")  # fmt: skip
-        verdict = "equal" if same else "DIFFERENT"
-        print(f"  objective: process {objective:.6f}, baseline {base_obj:.6f} ({verdict} to "
-              f"1e-6 relative); {procs[0]['status']}, pairs {procs[0]['pairs']} vs "
-              f"{bases[0]['pairs']}")  # fmt: skip
-        print(f"  certificate: {cert}")
-        assert same, f"objectives differ: {objective} != {base_obj}"
+        for f in FORMULATIONS:
+            solve_only = statistics.median(b["solve_s"] for b in bases[f])
+            base_wall = statistics.median(b["wall_s"] for b in bases[f])
+            prepare = statistics.median(b["prepare_s"] for b in bases[f])
+            r1, r2 = proc_wall / solve_only, proc_wall / base_wall
+            print(f"  dense {f} baseline: solve alone {solve_only:.2f} s, whole child "
+                  f"{base_wall:.2f} s (read + check + plan {prepare:.2f} s)")  # fmt: skip
+            print(f"    process / solve alone: {r1:.3f} (target <= {TARGET:.3f}: "
+                  f"{'ok' if r1 <= TARGET else 'MISSED'}); process / whole child: "
+                  f"{r2:.3f}")  # fmt: skip
+            base_obj = bases[f][0]["objective"]
+            same = abs(objective - base_obj) <= 1e-6 * max(1.0, abs(base_obj))
+            print(f"    objective: process {objective:.6f}, baseline {base_obj:.6f} "
+                  f"({'equal' if same else 'DIFFERENT'} to 1e-6 relative); pairs "
+                  f"{procs[0]['pairs']} vs {bases[f][0]['pairs']}")  # fmt: skip
+            assert same, f"objectives differ: {objective} != {base_obj}"
+        print(f"  process: {procs[0]['status']}; certificate: {cert}")
         assert cert["violations"] == 0, "the certificate found violations"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

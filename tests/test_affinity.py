@@ -377,3 +377,12 @@ def test_dense_table_in_order_reads_like_any_order() -> None:
     )
     with pytest.raises(ValueError, match="twice"):
         affinity_from_frame(broken, pids, eids)
+
+
+def test_main_field_match_without_a_first_field_matches_no_one() -> None:
+    props = pl.DataFrame({"fields": [["0714", "0521"], [], None, [""], ["0999"]]})
+    exps = pl.DataFrame({"fields": [["0714"], ["0521", ""], None, ["0999", "0714"]]})
+    expected = np.zeros((5, 4), dtype=bool)
+    expected[0, [0, 3]] = True  # 0714 is P0's first field; its second (0521) does not count
+    expected[4, 3] = True
+    np.testing.assert_array_equal(main_field_match(props, exps), expected)

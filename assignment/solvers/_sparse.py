@@ -8,12 +8,16 @@ At large sizes the flow is solved on a candidate set: the ``m`` best eligible ex
 proposal plus, for capacity, the ``r`` best proposals of every expert. The solution is then
 certified on every eligible pair left out (reduced cost from the node potentials >= 0); pairs that
 violate the certificate are added and the flow re-solved until none does.
-Matrices are scanned in row blocks of about ``BLOCK`` cells to bound memory.
+Matrices are scanned in row blocks of about ``BLOCK`` cells to bound memory, two blocks at a
+time (numpy releases the GIL in these array operations, so two threads use two cores).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -30,13 +34,24 @@ from assignment.solvers._network import (
     solve_network,
 )
 
-BLOCK = 4_000_000
+BLOCK = 1_000_000
 DENSE_LIMIT = 250_000  # eligible pairs up to which the full pair set is solved directly
+THREADS = 2
+
+T = TypeVar("T")
 
 
 def _row_blocks(inst: AssignmentInstance) -> list[slice]:
     step = max(1, BLOCK // max(inst.n_experts, 1))
     return [slice(i, min(i + step, inst.n_proposals)) for i in range(0, inst.n_proposals, step)]
+
+
+def _map_blocks(fn: Callable[[slice], T], blocks: list[slice]) -> list[T]:
+    """``fn`` over the row blocks, in order, on up to :data:`THREADS` threads."""
+    if len(blocks) < 2 or THREADS < 2:
+        return [fn(rows) for rows in blocks]
+    with ThreadPoolExecutor(THREADS) as pool:
+        return list(pool.map(fn, blocks))
 
 
 def _mask_in_block(codes: IntArray, rows: slice, n_e: int, out: np.ndarray) -> None:
@@ -53,9 +68,9 @@ def eligible_codes(inst: AssignmentInstance, blocked: IntArray) -> IntArray:
 def initial_candidates(inst: AssignmentInstance, blocked: IntArray, m: int, r: int) -> IntArray:
     """Top-``m`` eligible experts per proposal and top-``r`` eligible proposals per expert."""
     n_p, n_e = inst.n_proposals, inst.n_experts
-    parts: list[IntArray] = []
     m, r = min(m, n_e), min(r, n_p)
-    for rows in _row_blocks(inst):
+
+    def best_of_rows(rows: slice) -> IntArray:
         block = np.array(inst.affinity[rows], dtype=np.float32)
         bad = np.zeros(block.shape, dtype=bool)
         _mask_in_block(blocked, rows, n_e, bad)
@@ -67,7 +82,9 @@ def initial_candidates(inst: AssignmentInstance, blocked: IntArray, m: int, r: i
         )
         keep = np.take_along_axis(block, top, axis=1) >= 0
         p = np.arange(rows.start, rows.stop, dtype=np.int64)[:, None]
-        parts.append((p * n_e + top)[keep].astype(np.int64))
+        return (p * n_e + top)[keep].astype(np.int64)
+
+    parts = _map_blocks(best_of_rows, _row_blocks(inst))
     # for capacity: experts with fewer candidate arcs than r also get their r best proposals
     row_cands = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     short = np.nonzero(np.bincount(row_cands % n_e, minlength=n_e) < r)[0]
@@ -109,17 +126,16 @@ def violating_pairs(
     low = lowest_entry_potential(inst, sol).astype(np.float64) - spec.bonus
     d_e = sol.potential[2 + n_p : 2 + n_p + n_e].astype(np.float64)
     scale = SCALE * (np.ones(n_p) if spec.boost is None else spec.boost)
-    found: list[IntArray] = []
-    checked = 0
-    for rows in _row_blocks(inst):
+
+    def scan(rows: slice) -> tuple[IntArray, int]:
         start, stop = rows.start * n_e, rows.stop * n_e
         inside = [np.searchsorted(c, [start, stop]) for c in (blocked, sol.cand)]
-        checked += (stop - start) - sum(int(hi - lo) for lo, hi in inside)
+        checked = (stop - start) - sum(int(hi - lo) for lo, hi in inside)
         thr = (low[rows, None] - d_e[None, :]) - 2.0
         maybe = np.asarray(inst.affinity[rows], dtype=np.float64) * scale[rows, None] > thr
         pp, ee = np.nonzero(maybe)
         if pp.size == 0:
-            continue
+            return np.zeros(0, np.int64), checked
         pp = pp.astype(np.int64) + rows.start
         ee = ee.astype(np.int64)
         codes = pp * n_e + ee
@@ -131,7 +147,11 @@ def violating_pairs(
         order = np.lexsort((rc, pp))  # by proposal, most negative first
         pp, codes = pp[order], codes[order]
         first = np.searchsorted(pp, pp)  # index of each proposal's first violation
-        found.append(codes[np.arange(pp.size) - first < per_row])
+        return codes[np.arange(pp.size) - first < per_row], checked
+
+    scanned = _map_blocks(scan, _row_blocks(inst))
+    found = [codes for codes, _ in scanned]
+    checked = sum(n for _, n in scanned)
     viol = _sets.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
     return viol, checked
 
