@@ -65,6 +65,17 @@ def test_json_summary_and_k_override() -> None:
     assert summary["certificate"]["violations"] == 0
     for key in ("objective", "min_proposal_affinity", "shortfalls", "seconds"):
         assert key in summary
+    found = conflicts_of(read_call(TINY)).select("proposal_id", "expert_id").unique()
+    assert summary["conflicted_pairs"] == found.height > 0
+
+
+def test_json_counts_each_conflicted_pair_once() -> None:
+    demo = ROOT / "fixtures" / "demo"
+    code, text = run("assign", str(demo), "--json")
+    assert code in (0, 3), text
+    found = conflicts_of(read_call(demo)).select("proposal_id", "expert_id")
+    assert found.height > found.unique().height  # some pairs have two reasons
+    assert json.loads(text)["conflicted_pairs"] == found.unique().height
 
 
 def test_short_capacity_exits_3_writes_the_rest_and_explains(tmp_path: Path) -> None:

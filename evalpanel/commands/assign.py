@@ -104,9 +104,7 @@ def assign(
         summary["solver_seconds"] = summary.pop("seconds")
         summary["seconds"] = round(time.perf_counter() - start, 3)
         summary["affinity_source"] = prepared.affinity_source
-        summary["conflicted_pairs"] = (
-            prepared.conflicts.select("proposal_id", "expert_id").unique().height
-        )
+        summary["conflicted_pairs"] = int(prepared.instance.conflict_pairs().shape[0])
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(
