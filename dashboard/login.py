@@ -1,4 +1,14 @@
-"""The sign-in page, the restoring of a session from its token, and the sidebar."""
+"""The sign-in page, the restoring of a session from its token, and the sidebar.
+
+OIDC sign-in (Streamlit's ``st.login``) is offered when the secrets hold an ``[auth]`` section:
+start the server with ``evalpanel dashboard --secrets FILE`` (or put the file at
+``.streamlit/secrets.toml``); the keys are in :mod:`evalpanel.commands.dashboard`. After the
+provider's redirect, ``st.user`` holds the id token's claims; its ``iss`` and ``sub`` select the
+account linked with ``add_identity(engine, SYSTEM, user_id, "oidc:" + iss, sub)``. An identity
+that is not linked gets an error and no access. Signing out ends the dashboard session and, for
+an OIDC login, Streamlit's login cookie too (``st.logout``, which also calls the provider's
+``end_session_endpoint`` when it has one).
+"""
 
 from __future__ import annotations
 

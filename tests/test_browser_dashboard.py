@@ -8,12 +8,8 @@ and reads the ranking; the applicant runs a mock evaluation.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
+import re
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,35 +17,19 @@ from typing import Any
 import polars as pl
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser_support import (
+    ARTIFACTS,
+    chromium,
+    click_until,
+    dashboard_server,
+    needs_chromium,
+    settle,
+    visible,
+)
+
 TIMES: dict[str, float] = {}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="browser tests need Debian's chromium at "
-        "/usr/bin/chromium (apt-get install chromium)",
-    ),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
@@ -92,93 +72,38 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(demo_db: dict[str, Any]) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    log_path = Path(demo_db["url"].removeprefix("sqlite:///")).with_suffix(".log")
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "evalpanel.cli",
-            "dashboard",
-            "--db",
-            demo_db["url"],
-            "--port",
-            str(port),
-            "--headless",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = log_path.read_text(errors="replace")
-                pytest.fail(f"the dashboard did not start:\n{out}")
-            time.sleep(0.3)
+    log = Path(demo_db["url"].removeprefix("sqlite:///")).with_suffix(".log")
+    with dashboard_server(demo_db["url"], log) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        # stopping the command stops the server itself: nothing is left answering
-        with pytest.raises(OSError):
-            urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / ".gitignore").write_text("*\n")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
     (ARTIFACTS / "page_times.json").write_text(json.dumps(TIMES, indent=1, sort_keys=True))
 
 
-def settle(page: Any) -> None:
-    """Wait until the app has finished its run (no running indicator for a moment)."""
-    page.wait_for_timeout(100)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
-    )
-    page.wait_for_timeout(100)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
-    )
-
-
 def accept(page: Any) -> None:
-    """Accept the selected task and wait until the queue counts it as accepted; a click that
-    lands while the app is still rerunning is lost, so it is repeated once the page is idle."""
+    """Accept the selected task and wait until the queue counts it as accepted."""
     accepted = page.locator('[data-testid="stMetric"]').filter(has_text="Accepted")
-    for _ in range(3):
-        page.get_by_role("button", name="Accept the task").click()
-        settle(page)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if accepted.first.inner_text().split()[-1] == "1":
-                return
-            page.wait_for_timeout(250)
-    pytest.fail("the task was never counted as accepted")
+    click_until(
+        page,
+        page.get_by_role("button", name="Accept the task").click,
+        lambda: accepted.first.inner_text().split()[-1] == "1",
+        "counting the task as accepted",
+    )
+
+
+def press(page: Any, button: str, result: str | re.Pattern[str]) -> None:
+    """Click the button named ``button`` until the text ``result`` is shown (a click made during
+    a rerun is lost and repeated; see :func:`tests.browser_support.click_until`)."""
+    click_until(
+        page,
+        page.get_by_role("button", name=button).click,
+        lambda: visible(page.get_by_text(result)),
+        f"{result} after clicking {button!r}",
+    )
 
 
 def open_page(page: Any, user: str, link: str, marker: str) -> float:
@@ -196,11 +121,16 @@ def open_page(page: Any, user: str, link: str, marker: str) -> float:
 def sign_in(browser: Any, base: str, user: str) -> Any:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(base)
+    page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
+    settle(page)
     page.get_by_role("textbox", name="Username").fill(user)
     page.get_by_role("textbox", name="Password").fill("demo")
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Sign out").wait_for(timeout=60_000)
-    settle(page)
+    click_until(
+        page,
+        page.get_by_role("button", name="Sign in", exact=True).click,
+        lambda: visible(page.get_by_text("Sign out")),
+        f"signing in as {user}",
+    )
     return page
 
 
@@ -237,8 +167,7 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     fill_scores(page, [21, 24, 16, 20])
     page.get_by_text("81", exact=True).first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "expert1-Scoring_form-filled.png"), full_page=True)
-    page.get_by_role("button", name="Submit").click()
-    page.get_by_text(f"Task {task_id} submitted.").wait_for(timeout=60_000)
+    press(page, "Submit", f"Task {task_id} submitted.")
     open_page(page, "expert1", "Consolidation", "Consolidation")
     page.close()
     ev = get_evaluation(engine, manager, task_id)
@@ -265,15 +194,18 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     ):
         open_page(page, "manager", link, marker)
     open_page(page, "manager", "Assignment", "Run the assignment")
-    before = {"pairs": list_tasks(engine, manager, demo_db["call_id"]).height}
-    page.get_by_role("button", name="Run the assignment").click()
-    page.get_by_text("Preview of batch").wait_for(timeout=120_000)
-    settle(page)
+    before = list_tasks(engine, manager, demo_db["call_id"]).sort("task_id")
+    press(page, "Run the assignment", "Preview of batch")
     page.screenshot(path=str(ARTIFACTS / "manager-Assignment-preview.png"), full_page=True)
-    page.get_by_role("button", name="Publish this batch").click()
-    page.get_by_text("published").first.wait_for(timeout=120_000)
-    settle(page)
-    assert list_tasks(engine, manager, demo_db["call_id"]).height >= before["pairs"]
+    # A fresh run does not keep the pairs whose evaluation is already submitted (nothing pins
+    # them), and the demo call has such pairs: publishing is refused by the store's guard, with
+    # the message on the page, and the published assignment stays as it was.
+    press(page, "Publish this batch",
+          re.compile(r"Batch \d+ published|pairs whose evaluation is submitted"))
+    page.screenshot(path=str(ARTIFACTS / "manager-Assignment-publish.png"), full_page=True)
+    assert visible(page.get_by_text(re.compile(r"removes \d+ pairs whose evaluation is "
+                                               r"submitted.*keep them in the batch")))
+    assert list_tasks(engine, manager, demo_db["call_id"]).sort("task_id").equals(before)
     open_page(page, "manager", "Ranking", "Funding line")
     assert page.get_by_role("radio").count() == 3
     page.close()
@@ -285,13 +217,10 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     page.get_by_role("textbox", name="Describe the proposal").fill(
         "Vocational schools and SMEs together."
     )
-    page.get_by_role("button", name="Create").click()
-    page.get_by_text("created").first.wait_for(timeout=60_000)
-    settle(page)
+    press(page, "Create", re.compile(r"Rehearsal \d+ created"))
     open_page(page, "applicant", "Score a rehearsal", "Your total")
     fill_scores(page, [20, 12, 15, 20])
-    page.get_by_role("button", name="Submit").click()
-    page.get_by_text("Submitted; the applicant").wait_for(timeout=60_000)
+    press(page, "Submit", "Submitted; the applicant")
     open_page(page, "applicant", "Report", "Each criterion")
     assert (
         page.locator('[data-testid="stMetric"]').filter(has_text="Outcome").inner_text().split()[-1]

@@ -102,3 +102,61 @@ def test_every_page_file_is_in_some_navigation() -> None:
     on_disk = {p.name for p in (Path(APP).parent / "pages").glob("*.py")}
     assert listed == on_disk
 
+
+
+ISSUER = "https://idp.example.org/realms/panel"
+AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback",
+                 "cookie_secret": "c" * 32, "client_id": "panel", "client_secret": "s",
+                 "server_metadata_url": f"{ISSUER}/.well-known/openid-configuration"}}
+
+
+def oidc_app(sub: str, email: str, name: str) -> AppTest:
+    """An AppTest whose browser carries Streamlit's OIDC login of ``sub`` at ``ISSUER``."""
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.secrets = AUTH
+    at.user = {"is_logged_in": True, "iss": ISSUER, "sub": sub, "email": email, "name": name,
+               "provider": "default"}
+    return at
+
+
+def test_oidc_login_of_a_linked_identity_signs_in(dash: DashWorld) -> None:
+    from evalpanel.store import SYSTEM, add_identity
+
+    manager = dash.world.manager
+    add_identity(dash.world.engine, SYSTEM, manager.user_id or 0, f"oidc:{ISSUER}", "u-42")
+    at = oidc_app("u-42", "ada@example.org", "Ada Lovelace").run()
+    assert not at.exception
+    assert at.session_state["session"] == Session(manager, "Ada Lovelace")
+    assert read_token(b"test-secret", at.query_params["session"]) == Session(
+        manager, "Ada Lovelace")
+    assert "**Ada Lovelace** · manager" in texts(at)
+    assert "Call overview" in texts(at)
+
+
+def test_oidc_login_of_an_unlinked_identity_gets_no_access(dash: DashWorld) -> None:
+    from evalpanel.store import SYSTEM, add_identity
+
+    # Linked at another issuer: the same subject elsewhere is a different person.
+    add_identity(dash.world.engine, SYSTEM, dash.world.manager.user_id or 0,
+                 "oidc:https://other.example.org", "u-42")
+    at = oidc_app("u-42", "someone@example.org", "Someone").run()
+    assert not at.exception
+    assert "session" not in at.session_state
+    assert "session" not in at.query_params
+    assert "someone@example.org" in texts(at) and "not linked" in texts(at)
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_sign_out_ends_the_oidc_login_too(dash: DashWorld) -> None:
+    from evalpanel.store import SYSTEM, add_identity
+
+    add_identity(dash.world.engine, SYSTEM, dash.world.experts["E03"].user_id or 0,
+                 f"oidc:{ISSUER}", "u-7")
+    at = oidc_app("u-7", "e03@example.org", "Expert Three").run()
+    assert at.session_state["session"].actor == dash.world.experts["E03"]
+    at.sidebar.button[0].click().run()
+    assert not at.exception
+    assert "session" not in at.session_state
+    assert "session" not in at.query_params
+    assert at.user["is_logged_in"] is False  # st.logout() ran: Streamlit drops its cookie
+    assert not at.sidebar.button and "Expert Three" not in texts(at)

@@ -2,12 +2,31 @@
 
 The database URL reaches the app through the ``EVALPANEL_DB_URL`` environment variable (the
 embedded SQLite file of :func:`evalpanel.store.default_url` unless ``--db`` is given).
+
+Sign-in through an OpenID Connect provider (Streamlit's ``st.login``; needs the ``oidc`` extra,
+i.e. Authlib) is configured in a Streamlit secrets file with one ``[auth]`` section::
+
+    [auth]
+    redirect_uri = "https://panel.example.org/oauth2callback"   # this server + /oauth2callback
+    cookie_secret = "<a long random string>"  # signs the login cookie
+    client_id = "<the client registered at the provider>"
+    client_secret = "<its secret>"
+    server_metadata_url = "https://idp.example.org/.well-known/openid-configuration"
+
+``redirect_uri`` may contain ``{port}`` (replaced by the served port) and must be registered at
+the provider; the browser must open the dashboard on the same scheme, host and port. Pass the file
+with ``--secrets FILE`` (checked before the server starts; Streamlit then reads that file only),
+or put it where Streamlit looks by default: ``.streamlit/secrets.toml`` in the directory the
+command is started from, or ``~/.streamlit/secrets.toml``. Each person who signs in this way is
+linked once to an evalpanel account with :func:`evalpanel.store.add_identity` (provider
+``"oidc:" + the provider's issuer``, subject = the ``sub`` claim).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 import click
@@ -22,13 +41,53 @@ def app_path() -> Path:
     return Path(dashboard.__file__).resolve().parent / "app.py"
 
 
-def streamlit_command(port: int | None, *, headless: bool) -> list[str]:
-    """The ``streamlit run`` command line for the app."""
+AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret",
+             "server_metadata_url")
+
+
+def check_secrets(path: Path) -> Path:
+    """The absolute path of a secrets file whose ``[auth]`` section has every key ``st.login``
+    needs (:data:`AUTH_KEYS`); a :class:`click.ClickException` saying what to fix otherwise."""
+    path = path.expanduser().resolve()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise click.ClickException(f"cannot read the secrets file {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"the secrets file {path} is not valid TOML: {exc}") from None
+    auth = data.get("auth")
+    if not isinstance(auth, dict):
+        raise click.ClickException(
+            f"the secrets file {path} has no [auth] section; OIDC sign-in needs one with "
+            f"{', '.join(AUTH_KEYS)}")
+    missing = [k for k in AUTH_KEYS if not str(auth.get(k, "")).strip()]
+    if missing:
+        raise click.ClickException(
+            f"the [auth] section of {path} lacks {', '.join(missing)} (one provider, keys "
+            "directly under [auth])")
+    if not str(auth["redirect_uri"]).endswith("/oauth2callback"):
+        raise click.ClickException(
+            f"redirect_uri in {path} must end with /oauth2callback (the dashboard's address "
+            "followed by /oauth2callback, as registered at the provider)")
+    try:
+        import authlib  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "OIDC sign-in needs Authlib: pip install 'evalpanel[oidc]'") from None
+    return path
+
+
+def streamlit_command(
+    port: int | None, *, headless: bool, secrets: Path | None = None
+) -> list[str]:
+    """The ``streamlit run`` command line for the app (reading only ``secrets`` if given)."""
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path()),
            "--browser.gatherUsageStats", "false", "--server.headless", str(headless).lower(),
            "--client.toolbarMode", "viewer"]
     if port is not None:
         cmd += ["--server.port", str(port)]
+    if secrets is not None:
+        cmd += ["--secrets.files", str(secrets)]
     return cmd
 
 
@@ -39,9 +98,22 @@ def streamlit_command(port: int | None, *, headless: bool) -> list[str]:
               help="Port to serve on (default: Streamlit's, 8501).")
 @click.option("--headless/--browser", default=False,
               help="Do not open a browser window (for servers and tests).")
-def dashboard(db_url: str | None, port: int | None, headless: bool) -> None:
-    """Start the dashboard (Streamlit) on the embedded database unless --db is given."""
+@click.option("--secrets", "secrets_file", type=click.Path(path_type=Path), default=None,
+              metavar="FILE",
+              help="Streamlit secrets file with an [auth] section (redirect_uri, cookie_secret, "
+                   "client_id, client_secret, server_metadata_url) to offer OIDC sign-in "
+                   "(default: .streamlit/secrets.toml here or in your home, if present).")
+def dashboard(
+    db_url: str | None, port: int | None, headless: bool, secrets_file: Path | None
+) -> None:
+    """Start the dashboard (Streamlit) on the embedded database unless --db is given.
+
+    OIDC sign-in: see --secrets; link each person once with evalpanel.store.add_identity
+    (provider "oidc:<issuer>", subject = their "sub" claim).
+    """
     from evalpanel.store import default_url, make_engine
+
+    secrets = None if secrets_file is None else check_secrets(secrets_file)
 
     if db_url is None:
         url = default_url()
@@ -61,5 +133,5 @@ def dashboard(db_url: str | None, port: int | None, headless: bool) -> None:
     click.echo(f"evalpanel dashboard on {url}")
     # Become the Streamlit server (no child process): a stop signal sent to this process, by a
     # service manager or a test, reaches the server itself and leaves nothing running.
-    command = streamlit_command(port, headless=headless)
+    command = streamlit_command(port, headless=headless, secrets=secrets)
     os.execve(command[0], command, env)

@@ -1,0 +1,63 @@
+"""`evalpanel dashboard --secrets FILE`: the secrets file is checked before the server starts
+and handed to Streamlit as its only secrets file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from evalpanel.commands.dashboard import AUTH_KEYS, check_secrets, streamlit_command
+
+GOOD = {
+    "redirect_uri": "http://127.0.0.1:{port}/oauth2callback",
+    "cookie_secret": "x" * 32,
+    "client_id": "panel",
+    "client_secret": "s3cret",
+    "server_metadata_url": "https://idp.example.org/.well-known/openid-configuration",
+}
+
+
+def write(path: Path, auth: dict[str, str] | None) -> Path:
+    lines = [] if auth is None else ["[auth]", *(f'{k} = "{v}"' for k, v in auth.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_complete_auth_section_is_accepted(tmp_path: Path) -> None:
+    pytest.importorskip("authlib")
+    found = check_secrets(write(tmp_path / "secrets.toml", GOOD))
+    assert found == (tmp_path / "secrets.toml").resolve()
+    cmd = streamlit_command(8600, headless=True, secrets=found)
+    assert cmd[cmd.index("--secrets.files") + 1] == str(found)
+    assert "--secrets.files" not in streamlit_command(8600, headless=True)
+
+
+@pytest.mark.parametrize("key", AUTH_KEYS)
+def test_a_missing_key_is_named(tmp_path: Path, key: str) -> None:
+    auth = {k: v for k, v in GOOD.items() if k != key}
+    with pytest.raises(click.ClickException, match=f"lacks {key}"):
+        check_secrets(write(tmp_path / "secrets.toml", auth))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no \\[auth\\] section"),
+        ({**GOOD, "redirect_uri": "http://127.0.0.1:8501/"}, "must end with /oauth2callback"),
+    ],
+)
+def test_bad_files_say_what_to_fix(
+    tmp_path: Path, content: dict[str, str] | None, message: str
+) -> None:
+    with pytest.raises(click.ClickException, match=message):
+        check_secrets(write(tmp_path / "secrets.toml", content))
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(click.ClickException, match="cannot read the secrets file"):
+        check_secrets(tmp_path / "absent.toml")
+    (tmp_path / "bad.toml").write_text("[auth\n", encoding="utf-8")
+    with pytest.raises(click.ClickException, match="not valid TOML"):
+        check_secrets(tmp_path / "bad.toml")
