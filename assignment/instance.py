@@ -292,7 +292,10 @@ def _validate_pairs(inst: AssignmentInstance) -> None:
             "experts than k: unpin some or raise k for their lot"
         )
     used = np.bincount(inst.fixed_pairs()[:, 1], minlength=inst.n_experts)
-    over_e = used > inst.max_load
+    # existing work over max_load is a fact (e.g. a task added by hand) and leaves no free slot;
+    # only pinning more than max_load is refused
+    pins = np.bincount(inst.pinned[:, 1], minlength=inst.n_experts)
+    over_e = (used > inst.max_load) & (pins > 0)
     if over_e.any():
         problems.append(
             f"experts {inst.expert_ids[over_e][:5].tolist()} have more pinned and existing "

@@ -30,6 +30,7 @@ from evalpanel.store import (
     consolidated_frame,
     create_batch,
     list_replacements,
+    list_tasks,
     propose_with,
     published_pairs,
     scores_frame,
@@ -37,6 +38,7 @@ from evalpanel.store import (
 )
 
 PAIR_KEYS = ["proposal_id", "expert_id"]
+STARTED = ("accepted", "draft", "submitted")  # tasks a new batch keeps as they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,23 @@ def _pairs_frame(rows: list[list[str]] | pl.DataFrame | None) -> pl.DataFrame | 
     if isinstance(rows, pl.DataFrame):
         return rows.select(PAIR_KEYS)
     return pl.DataFrame(rows, schema=PAIR_KEYS, orient="row")
+
+
+def _both(a: pl.DataFrame | None, b: pl.DataFrame | None) -> pl.DataFrame | None:
+    frames = [f for f in (a, b) if f is not None and f.height]
+    return pl.concat(frames).unique().sort(PAIR_KEYS) if frames else None
+
+
+def _standing(engine: sa.Engine, actor: Actor, call_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What a new batch must respect: the pairs whose task has started (accepted, draft or
+    submitted: the expert's work stays, and counts in the panel and the expert's load), and the
+    pairs whose expert declined (never proposed again)."""
+    tasks = list_tasks(engine, actor, call_id)
+
+    def pairs(state: pl.Expr) -> pl.DataFrame:
+        return tasks.filter(state).select(PAIR_KEYS).unique().sort(PAIR_KEYS)
+
+    return pairs(pl.col("state").is_in(STARTED)), pairs(pl.col("state") == "declined")
 
 
 def run_batch(
@@ -68,12 +87,23 @@ def run_batch(
     today: dt.date | None = None,
 ) -> BatchRun:
     """Solve the stored call and store the result as a preview batch (a change-set against what
-    is published). The record holds everything needed to reproduce it."""
+    is published). Started tasks are kept and declined pairs are not proposed again
+    (:func:`_standing`). The record holds everything needed to reproduce it."""
     call = call_folder(engine, actor, call_id)
     day = today or dt.date.today()
     pin, forbid = _pairs_frame(pinned), _pairs_frame(forbidden)
+    kept, declined = _standing(engine, actor, call_id)
+    if pin is not None:  # a started task is already on its panel
+        pin = pin.join(kept, on=PAIR_KEYS, how="anti")
     try:
-        prepared = plan(call, k=k, today=day, pinned=pin, forbidden=forbid)
+        prepared = plan(
+            call,
+            k=k,
+            today=day,
+            pinned=pin,
+            forbidden=_both(forbid, declined),
+            existing=kept if kept.height else None,
+        )
         result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
     except assignment.InstanceError as exc:
         raise InvalidInput(str(exc)) from None
@@ -87,6 +117,8 @@ def run_batch(
         "affinity": prepared.affinity_source,
         "pinned": [] if pin is None else pin.rows(),
         "forbidden": [] if forbid is None else forbid.rows(),
+        "kept": kept.rows(),
+        "declined": declined.rows(),
     }
     batch_id = create_batch(
         engine,
@@ -118,7 +150,11 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
         k=params["k"],
         today=dt.date.fromisoformat(params["today"]),
         pinned=_pairs_frame(params["pinned"] or None),
-        forbidden=_pairs_frame(params["forbidden"] or None),
+        forbidden=_both(
+            _pairs_frame(params["forbidden"] or None),
+            _pairs_frame(params.get("declined") or None),
+        ),
+        existing=_pairs_frame(params.get("kept") or None),
     )
     result = assignment.assign(
         prepared.instance,

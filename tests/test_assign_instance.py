@@ -149,3 +149,18 @@ def test_min_load_above_demand_without_fixed_pairs_is_refused() -> None:
     with pytest.raises(InstanceError, match="lower min_load") as info:
         build_instance(proposals, experts, np.full((3, 3), 0.5), k=1)
     assert "min_load asks for 4 tasks but only 3 reviewer slots are open" in str(info.value)
+
+
+def test_existing_work_beyond_max_load_is_kept_and_takes_no_new_slot() -> None:
+    proposals, experts = frames(n_p=3, n_e=3)
+    aff = np.full((3, 3), 0.1)
+    aff[:, 0] = 0.9  # everyone's favourite
+    existing = pl.DataFrame({"proposal_id": ["P0", "P1", "P2"], "expert_id": ["X0"] * 3})
+    inst = build_instance(proposals, experts, aff, k=2, existing=existing)  # X0: 3 tasks, max 2
+    assert inst.free_capacity.tolist() == [0, 2, 2]
+    result = assign(inst)
+    assert result.status == "complete"
+    assert result.pairs.filter(pl.col("expert_id") == "X0").height == 3  # kept, none added
+    pinned = pl.DataFrame({"proposal_id": ["P0", "P1", "P2"], "expert_id": ["X0"] * 3})
+    with pytest.raises(InstanceError, match="more pinned and existing tasks than max_load"):
+        build_instance(proposals, experts, aff, k=2, pinned=pinned)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+import assignment
 import scoring
 from evalpanel.callfolder import read_call
 from evalpanel.cli import cli
-from evalpanel.planning import conflicts_of
+from evalpanel.planning import conflicts_of, plan
 from evalpanel.store import (
     SYSTEM,
     Actor,
@@ -86,6 +88,53 @@ def test_decline_is_repaired_without_touching_other_pairs(engine: sa.Engine) -> 
     assert old <= new and len(new - old) == 1
     ((new_pid, new_eid),) = new - old
     assert new_pid == pid and new_eid != eid
+
+
+def test_a_new_batch_keeps_started_work_and_leaves_declined_pairs_out(engine: sa.Engine) -> None:
+    call_id, manager, experts = setup(engine)
+    # two pairs a fresh run would never choose: each proposal's least related eligible expert
+    inst = plan(read_call(TINY)).instance
+    fresh = set(assignment.assign(inst).pairs.select(KEYS).iter_rows())
+    worst = np.where(inst.eligible_mask(), inst.affinity, np.inf).argmin(axis=1)
+    odd = [
+        (str(inst.proposal_ids[p]), str(inst.expert_ids[worst[p]]))
+        for p in range(inst.n_proposals)
+        if (str(inst.proposal_ids[p]), str(inst.expert_ids[worst[p]])) not in fresh
+    ][:2]
+    assert len(odd) == 2
+    first = run_batch(engine, manager, call_id, pinned=[list(pair) for pair in odd])
+    publish_batch(engine, manager, first.batch_id)
+    tasks = list_tasks(engine, manager, call_id)
+
+    def task(pair: tuple[str, str]) -> int:
+        row = tasks.filter((pl.col("proposal_id") == pair[0]) & (pl.col("expert_id") == pair[1]))
+        return int(row["task_id"][0])
+
+    accepted, submitted = task(odd[0]), task(odd[1])
+    accept_task(engine, experts[odd[0][1]], accepted)
+    sheet = pl.DataFrame(
+        {"criterion": ["relevance", "quality", "partnership", "impact"], "score": [20.0] * 4}
+    )
+    author = experts[odd[1][1]]
+    accept_task(engine, author, submitted)
+    version = save_draft(engine, author, submitted, sheet, expected_version=0)
+    submit_evaluation(engine, author, submitted, expected_version=version)
+    gone = tasks.filter(~pl.col("task_id").is_in([accepted, submitted])).row(0, named=True)
+    decline_task(engine, experts[gone["expert_id"]], gone["task_id"], "no time")
+
+    second = run_batch(engine, manager, call_id)
+    pairs = set(second.result.pairs.select(KEYS).iter_rows())
+    assert set(odd) <= pairs
+    assert (gone["proposal_id"], gone["expert_id"]) not in pairs
+    assert second.result.status == "complete"
+    publish_batch(engine, manager, second.batch_id)
+    after = list_tasks(engine, manager, call_id)
+    states = dict(zip(after["task_id"].to_list(), after["state"].to_list(), strict=True))
+    assert states[accepted] == "accepted" and states[submitted] == "submitted"
+    active = after.filter(pl.col("state").is_in(["assigned", "accepted", "draft", "submitted"]))
+    assert active.group_by("proposal_id").len()["len"].to_list() == [2] * inst.n_proposals
+    same, _ = reproduce_batch(engine, manager, second.batch_id)
+    assert same
 
 
 def _submit_all(

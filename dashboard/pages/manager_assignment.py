@@ -52,7 +52,7 @@ if run:
                         seed=int(seed), q=float(q), diversity=diversity,
                         pinned=_pairs(pinned), forbidden=_pairs(forbidden))
         if batch is None:
-            status.update(label="The assignment could not run", state="error")
+            status.update(label="The assignment could not run", state="error", expanded=True)
             st.stop()
         st.write(f"Stored as preview batch {batch.batch_id}")
         status.update(label=f"Batch {batch.batch_id}: {batch.result.status}, "
