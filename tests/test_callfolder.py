@@ -264,3 +264,12 @@ def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
         check=False,
     )
     assert missing.returncode == 2 and "is not a folder" in missing.stderr
+
+
+def test_language_codes_are_pycountrys_iso_639_1_codes() -> None:
+    import pycountry
+
+    from evalpanel.callfolder.vocab import LANGUAGE_CODES
+
+    listed = {lang.alpha_2 for lang in pycountry.languages if getattr(lang, "alpha_2", None)}
+    assert listed == LANGUAGE_CODES

@@ -202,7 +202,8 @@ def _read_parquet(path: Path) -> tuple[RawTable | None, list[Problem]]:
             casts.append(pl.col(col).cast(pl.String))
     frame = frame.with_columns(casts)
     lines = pl.int_range(1, frame.height + 1, eager=True, dtype=pl.Int64)
-    return RawTable(path.name, frame.with_columns(lines.alias(LINE))), []
+    # built from the columns: with_columns would first copy the many chunks of a large file
+    return RawTable(path.name, pl.DataFrame([*frame.get_columns(), lines.alias(LINE)])), []
 
 
 def _check_header(name: str, columns: list[str]) -> list[Problem]:
