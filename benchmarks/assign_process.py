@@ -11,15 +11,17 @@ temporary folder, then times, each in its own subprocess so every run starts col
 - two baselines: the same instance built the same way (``read_call`` then ``evalpanel.planning
   .plan``), solved by :func:`assignment.solvers.solve_dense_baseline`, one OR-Tools min-cost flow
   over every eligible pair (9 M arcs), with no candidate set and no certificate. ``bonus`` is the
-  one-flow formulation of the issue's objective (cover as many slots as possible, then maximise
-  affinity: a coverage bonus per unit and a bypass arc); ``exact`` requires every slot filled
+  one-flow formulation of the assignment's objective (cover as many slots as possible, then
+  maximise affinity: a coverage bonus per unit and a bypass arc); ``exact`` requires every slot filled
   (supplies met exactly), which is only valid because this call can fill every slot. Each child
   reports its solve alone (arcs built, solved, flows read) and its whole wall time.
 
-Ratios, process wall / baseline: against each baseline's solve alone (the issue's target, <= 1/3)
-and against each baseline child's whole wall time (the like-for-like process comparison). The
-objectives are asserted equal to 1e-6 relative and the process's certificate must report 0
-violations. Wall times are medians of ``--runs`` runs; the machine is shared, so they are noisy.
+Ratios, process wall / baseline: against each baseline's solve alone and against each baseline
+child's whole wall time (the like-for-like process comparison). The target (<= 1/3 of the solve
+alone) is judged against ``bonus``, the dense flow of the same problem the process solves;
+``exact`` is printed for reference. The objectives are asserted equal to 1e-6 relative and the
+process's certificate must report 0 violations. Wall times are medians of ``--runs`` runs; the
+machine is shared, so they are noisy.
 """
 
 from __future__ import annotations
@@ -274,8 +276,10 @@ def main(argv: list[str] | None = None) -> int:
             r1, r2 = proc_wall / solve_only, proc_wall / base_wall
             print(f"  dense {f} baseline: solve alone {solve_only:.2f} s, whole child "
                   f"{base_wall:.2f} s (read + check + plan {prepare:.2f} s)")  # fmt: skip
-            print(f"    process / solve alone: {r1:.3f} (target <= {TARGET:.3f}: "
-                  f"{'ok' if r1 <= TARGET else 'MISSED'}); process / whole child: "
+            verdict = f"target <= {TARGET:.3f}: {'ok' if r1 <= TARGET else 'MISSED'}"
+            if f == "exact":  # a different problem: valid only when every slot can be filled
+                verdict = f"for reference, {'under' if r1 <= TARGET else 'above'} 1/3"
+            print(f"    process / solve alone: {r1:.3f} ({verdict}); process / whole child: "
                   f"{r2:.3f}")  # fmt: skip
             base_obj = bases[f][0]["objective"]
             same = abs(objective - base_obj) <= 1e-6 * max(1.0, abs(base_obj))

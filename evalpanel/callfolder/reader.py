@@ -8,6 +8,7 @@ vocabularies, ranges), then the references between tables. All problems come in 
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -58,34 +59,45 @@ def read_call(folder: str | Path) -> CallFolder:
     frames: dict[str, pl.DataFrame] = {}
     files: dict[str, str] = {}
     grid: set[str] = set()  # pair tables proven to list every pair once, in id order
-    used: list[Path] = [config_path] if config_path.is_file() else []
-    for table, columns in TABLES.items():
-        path, found = find_table(folder, table)
-        problems += found
-        if path is None:
-            if table in REQUIRED_TABLES and not found:
-                problems.append(
-                    Problem(
-                        table + ".csv",
-                        None,
-                        "",
-                        f"missing: the call needs {table}.csv (or .xlsx, .parquet)",
+    located = {table: find_table(folder, table) for table in TABLES}
+    used = [config_path] if config_path.is_file() else []
+    used += [path for path, _ in located.values() if path is not None]
+    # Parquet files (polars reads them without holding the GIL) are read, and every file
+    # hashed, in the background while the CSV files are parsed and checked
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        early = {
+            table: pool.submit(read_table, path)
+            for table, (path, _) in located.items()
+            if path is not None and path.suffix == ".parquet"
+        }
+        hashing = pool.submit(_hash_files, used)
+        for table, columns in TABLES.items():
+            path, found = located[table]
+            problems += found
+            if path is None:
+                if table in REQUIRED_TABLES and not found:
+                    problems.append(
+                        Problem(
+                            table + ".csv",
+                            None,
+                            "",
+                            f"missing: the call needs {table}.csv (or .xlsx, .parquet)",
+                        )
                     )
-                )
-            continue
-        used.append(path)
-        raw, found = read_table(path)
-        problems += found
-        if raw is None:
-            continue
-        if table == "affinity" and _grid_of(raw, columns, frames):
-            grid.add(table)
-            typed, found = _check_grid(raw, columns)
-        else:
-            typed, found = check_table(raw, columns)
-        problems += found
-        frames[table] = typed
-        files[table] = raw.file
+                continue
+            raw, found = early[table].result() if table in early else read_table(path)
+            problems += found
+            if raw is None:
+                continue
+            if table == "affinity" and _grid_of(raw, columns, frames):
+                grid.add(table)
+                typed, found = _check_grid(raw, columns)
+            else:
+                typed, found = check_table(raw, columns)
+            problems += found
+            frames[table] = typed
+            files[table] = raw.file
+        content_hash = hashing.result()
 
     # tables already in strictly increasing key order (e.g. an affinity.parquet of millions of
     # rows written sorted by ids) need neither a duplicate search on those keys nor a sort
@@ -124,7 +136,7 @@ def read_call(folder: str | Path) -> CallFolder:
         affinity=final("affinity") if "affinity" in frames else None,
         affinity_grid="affinity" in grid,
         scores=final("scores") if "scores" in frames else None,
-        content_hash=_hash_files(used),
+        content_hash=content_hash,
         scheme=scheme,
     )
 
