@@ -32,6 +32,7 @@ from evalpanel.store import (
     list_users,
     make_engine,
     set_password,
+    upgrade,
 )
 from evalpanel.store.audit import Role
 
@@ -64,10 +65,14 @@ def _shown(url: str) -> str:
 
 
 def open_engine(url: str | None) -> sa.Engine:
-    """The engine on ``url`` (default: the embedded database), or exit 2 naming the URL."""
+    """The engine on ``url`` (default: the embedded database), its schema brought up to date,
+    or exit 2 naming the URL. The engine is disposed of when the command ends."""
     target = url or default_url()
     try:
-        return make_engine(target)
+        engine = make_engine(target, migrate=False)
+        click.get_current_context().call_on_close(engine.dispose)
+        upgrade(engine)
+        return engine
     except Exception as exc:  # parse, driver and connection errors vary by backend
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _invalid(
