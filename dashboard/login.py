@@ -4,13 +4,16 @@ OIDC sign-in (Streamlit's ``st.login``) is offered when the secrets hold an ``[a
 start the server with ``evalpanel dashboard --secrets FILE`` (or put the file at
 ``.streamlit/secrets.toml``); the keys are in :mod:`evalpanel.commands.dashboard`. After the
 provider's redirect, ``st.user`` holds the id token's claims; its ``iss`` and ``sub`` select the
-account linked with ``add_identity(engine, SYSTEM, user_id, "oidc:" + iss, sub)``. An identity
-that is not linked gets an error and no access. Signing out ends the dashboard session and, for
-an OIDC login, Streamlit's login cookie too (``st.logout``, which also calls the provider's
-``end_session_endpoint`` when it has one).
+account the operator linked with ``evalpanel user link-oidc USERNAME ISSUER SUBJECT`` (ISSUER
+exactly the token's ``iss``, SUBJECT its ``sub``; stored as provider ``"oidc:" + iss``). An
+identity that is not linked gets an error and no access. Signing out ends the dashboard session
+and, for an OIDC login, Streamlit's login cookie too (``st.logout``, which also calls the
+provider's ``end_session_endpoint`` when it has one).
 """
 
 from __future__ import annotations
+
+import re
 
 import sqlalchemy as sa
 import streamlit as st
@@ -20,6 +23,17 @@ from evalpanel.store import NotFound, PermissionDenied, authenticate, is_demo_da
 from evalpanel.store.accounts import actor_for_identity
 
 TOKEN_PARAM = "session"
+# Characters that start markup anywhere in a line of Streamlit markdown: CommonMark emphasis,
+# code, links, HTML and entities, GFM tables and strikethrough, and Streamlit's own LaTeX ($),
+# emoji shortcodes, colours and icons (:name:, :red[...]). Line-start markers (#, -, +, 1.)
+# cannot occur inside a sentence.
+_MARKUP = re.compile(r"([\\`*_~\[\]<>|$:&{}])")
+
+
+def plain_markdown(text: str) -> str:
+    """``text`` escaped for use inside a sentence of Streamlit markdown, so that it shows as
+    typed (an address like ``first_last*x@example.org`` stays one plain word)."""
+    return _MARKUP.sub(r"\\\1", text)
 
 
 def _oidc_configured() -> bool:
@@ -58,8 +72,8 @@ def current_session(engine: sa.Engine) -> Session | None:
             actor = actor_for_identity(engine, f"oidc:{issuer}", subject)
         except NotFound:
             st.session_state["oidc_error"] = (
-                f"Your sign-in ({st.user.get('email', subject)}) is not linked to an evalpanel "
-                "account. Ask the operator to link it, then sign in again.")
+                f"Your sign-in ({plain_markdown(str(st.user.get('email', subject)))}) is not "
+                "linked to an evalpanel account. Ask the operator to link it, then sign in again.")
             return None
         name = str(st.user.get("name") or st.user.get("email") or subject)
         _start(engine, Session(actor, name))

@@ -78,6 +78,7 @@ class LazyGroup(click.Group):
         "demo": "evalpanel.commands.demo:demo",
         "import": "evalpanel.commands.importing:import_",
         "score": "evalpanel.commands.score:score",
+        "user": "evalpanel.commands.users:user",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

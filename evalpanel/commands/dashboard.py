@@ -18,8 +18,9 @@ the provider; the browser must open the dashboard on the same scheme, host and p
 with ``--secrets FILE`` (checked before the server starts; Streamlit then reads that file only),
 or put it where Streamlit looks by default: ``.streamlit/secrets.toml`` in the directory the
 command is started from, or ``~/.streamlit/secrets.toml``. Each person who signs in this way is
-linked once to an evalpanel account with :func:`evalpanel.store.add_identity` (provider
-``"oidc:" + the provider's issuer``, subject = the ``sub`` claim).
+linked once to an evalpanel account with ``evalpanel user link-oidc USERNAME ISSUER SUBJECT``
+(ISSUER exactly the id token's ``iss`` claim, SUBJECT its ``sub``; stored as provider
+``"oidc:" + iss``).
 """
 
 from __future__ import annotations
@@ -108,8 +109,8 @@ def dashboard(
 ) -> None:
     """Start the dashboard (Streamlit) on the embedded database unless --db is given.
 
-    OIDC sign-in: see --secrets; link each person once with evalpanel.store.add_identity
-    (provider "oidc:<issuer>", subject = their "sub" claim).
+    OIDC sign-in: see --secrets; link each person once to an account with
+    `evalpanel user link-oidc USERNAME ISSUER SUBJECT` (the id token's "iss" and "sub").
     """
     from evalpanel.store import default_url, make_engine
 

@@ -8,12 +8,9 @@ Reads return polars frames sorted by their id columns.
 from evalpanel.store.accounts import (
     add_identity,
     authenticate,
-    create_demo_accounts,
     create_user,
     grant_call,
-    is_demo_database,
     link_expert,
-    mark_demo_database,
     server_secret,
     set_password,
     user_ids,
@@ -37,6 +34,11 @@ from evalpanel.store.consolidation import (
     save_consensus,
     start_consolidation,
     submit_consensus,
+)
+from evalpanel.store.demo_accounts import (
+    create_demo_accounts,
+    is_demo_database,
+    mark_demo_database,
 )
 from evalpanel.store.engine import default_url, make_engine, reading, upgrade, writing
 from evalpanel.store.errors import (
@@ -74,21 +76,23 @@ from evalpanel.store.replacements import (
     propose_with,
     proposed_pairs,
 )
+from evalpanel.store.roster import find_user, list_users
 from evalpanel.store.tasks import accept_task, add_task, declare_conflict, decline_task, list_tasks
 
 __all__ = [
     "SYSTEM", "Actor", "AlreadyImported", "InvalidInput", "InvalidState", "NotFound",
     "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError", "accept_task",
-    "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate", "batch_changes",
-    "batch_record", "call_folder", "call_info", "confirm_replacement", "consolidated_frame",
-    "create_batch", "create_demo_accounts", "create_rehearsal", "create_user", "declare_conflict",
-    "decline_task", "default_url", "discard_batch", "dismiss_replacement", "get_consolidation",
-    "get_evaluation", "get_proposal", "grant_call", "import_call", "internal_comments",
-    "is_demo_database", "link_expert", "list_calls", "list_conflicts", "list_consolidations",
-    "list_rehearsals", "list_replacements", "list_tasks", "make_engine", "mark_demo_database",
-    "peer_scores", "propose_replacement", "propose_with", "proposed_pairs", "publish_batch",
-    "published_pairs", "reading", "rehearsal_view", "remove_conflict", "save_consensus",
-    "save_draft", "save_rehearsal_scores", "scores_frame", "server_secret", "set_password",
+    "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",
+    "batch_changes", "batch_record", "call_folder", "call_info", "confirm_replacement",
+    "consolidated_frame", "create_batch", "create_demo_accounts", "create_rehearsal",
+    "create_user", "declare_conflict", "decline_task", "default_url", "discard_batch",
+    "dismiss_replacement", "find_user", "get_consolidation", "get_evaluation", "get_proposal",
+    "grant_call", "import_call", "internal_comments", "is_demo_database", "link_expert",
+    "list_calls", "list_conflicts", "list_consolidations", "list_rehearsals", "list_replacements",
+    "list_tasks", "list_users", "make_engine", "mark_demo_database", "peer_scores",
+    "propose_replacement", "propose_with", "proposed_pairs", "publish_batch", "published_pairs",
+    "reading", "rehearsal_view", "remove_conflict", "save_consensus", "save_draft",
+    "save_rehearsal_scores", "scores_frame", "server_secret", "set_password",
     "start_consolidation", "start_correction", "submit_consensus", "submit_evaluation",
-    "submitted_rehearsal_scores", "task_queue", "upgrade", "user_ids", "writing",
+    "submitted_rehearsal_scores", "task_queue", "upgrade", "user_ids", "writing"
 ]  # fmt: skip

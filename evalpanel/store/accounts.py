@@ -1,9 +1,12 @@
-"""Users, login identities and the demo accounts.
+"""Users, login identities, managed calls and expert links.
 
 A user has one role (manager, expert, applicant). Logins are rows of ``identities`` keyed by
 ``(provider, subject)``: provider ``"local"`` with the username as subject and an argon2 hash of
-the password; other providers (OIDC later) store no secret. Experts are linked per call to an
-expert row of the call folder (``expert_links``); managers are granted calls (``call_managers``).
+the password; other providers (``"oidc:" + issuer``) store no secret. Experts are linked per call
+to an expert row of the call folder (``expert_links``); managers are granted calls
+(``call_managers``). Linking twice is a no-op (the functions return False); linking what belongs
+to someone else is refused with :class:`InvalidInput`. The demo accounts are in
+:mod:`evalpanel.store.demo_accounts`, the operator's listing in :mod:`evalpanel.store.roster`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from evalpanel.store.audit import SYSTEM, Actor, Role, deny, manages, now, record
 from evalpanel.store.engine import reading, writing
-from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
+from evalpanel.store.errors import InvalidInput, NotFound
 from evalpanel.store.frames import inserted_id
 from evalpanel.store.tables import (
     ROLES,
@@ -32,8 +35,6 @@ from evalpanel.store.tables import (
 
 LOCAL = "local"
 SECRET_KEY = "dashboard_session_secret"
-DEMO_FLAG = "demo_database"
-DEMO_PASSWORD = "demo"
 _hasher = PasswordHasher()
 
 
@@ -104,17 +105,37 @@ def create_user(
                 "only managers create expert and applicant "
                 "accounts, and only the local operator creates managers",
             )
-        hashed = None if password is None else _hasher.hash(password)
+        hashed = None if password is None else _hash(password)
         return _insert_user(conn, actor, username, role, hashed, display_name)
 
 
 def add_identity(
     engine: sa.Engine, actor: Actor, user_id: int, provider: str, subject: str
-) -> None:
-    """Link an external login (``provider`` e.g. ``"oidc:https://issuer"``, ``subject``)."""
+) -> bool:
+    """Link an external login (``provider`` e.g. ``"oidc:https://issuer"``, ``subject``); False
+    when the user had it already. An identity of another user, or a ``"local"`` one, is
+    refused (local logins come from a password)."""
     with writing(engine) as conn:
         if actor.role != "system":
             deny(actor, "link", "identity", f"{provider}:{subject}", "only the local operator")
+        name, _ = _user(conn, user_id)
+        if not provider.strip() or not subject.strip() or provider == LOCAL:
+            raise InvalidInput(
+                "an external identity needs a provider other than 'local' (e.g. "
+                f"'oidc:https://issuer') and a subject; got {provider!r}, {subject!r}"
+            )
+        owner = conn.execute(
+            sa.select(users.c.user_id, users.c.username)
+            .join(identities)
+            .where(identities.c.provider == provider, identities.c.subject == subject)
+        ).first()
+        if owner is not None:
+            if owner.user_id == user_id:
+                return False
+            raise InvalidInput(
+                f"the identity {provider} {subject} is already linked to the user "
+                f"{owner.username!r}, not {name!r}"
+            )
         conn.execute(
             identities.insert().values(
                 provider=provider, subject=subject, user_id=user_id, created_at=now()
@@ -123,6 +144,7 @@ def add_identity(
         record(
             conn, actor, "create", "identity", f"{provider}:{subject}", after={"user_id": user_id}
         )
+        return True
 
 
 def actor_for_identity(engine: sa.Engine, provider: str, subject: str) -> Actor:
@@ -169,10 +191,8 @@ def set_password(engine: sa.Engine, actor: Actor, user_id: int, password: str) -
     with writing(engine) as conn:
         if actor.role != "system" and actor.user_id != user_id:
             deny(actor, "set the password of", "user", user_id, "only the user themself")
-        name = conn.execute(sa.select(users.c.username).where(users.c.user_id == user_id)).scalar()
-        if name is None:
-            raise NotFound(f"no user {user_id}")
-        hashed = _hasher.hash(password)
+        name, _ = _user(conn, user_id)
+        hashed = _hash(password)
         updated = conn.execute(
             identities.update()
             .where(identities.c.provider == LOCAL, identities.c.user_id == user_id)
@@ -191,22 +211,35 @@ def set_password(engine: sa.Engine, actor: Actor, user_id: int, password: str) -
         record(conn, actor, "set_password", "user", user_id)
 
 
-def grant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) -> None:
-    """Make a manager user a manager of ``call_id`` (system actor or a manager of the call)."""
+def grant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) -> bool:
+    """Make a manager user a manager of ``call_id`` (system actor or a manager of the call);
+    False when the user manages it already."""
     with writing(engine) as conn:
         if not manages(conn, actor, call_id):
             deny(actor, "grant", "call", call_id, "only a manager of this call", call_id=call_id)
-        role = conn.execute(sa.select(users.c.role).where(users.c.user_id == user_id)).scalar()
+        _require_call(conn, call_id)
+        name, role = _user(conn, user_id)
         if role != "manager":
-            raise InvalidInput(f"user {user_id} is not a manager (role {role!r})")
+            raise InvalidInput(
+                f"the user {name!r} is an {role}, not a manager; only managers are granted calls"
+            )
+        granted = conn.execute(
+            sa.select(call_managers.c.user_id).where(
+                call_managers.c.call_id == call_id, call_managers.c.user_id == user_id
+            )
+        ).first()
+        if granted is not None:
+            return False
         conn.execute(call_managers.insert().values(call_id=call_id, user_id=user_id))
         record(conn, actor, "grant", "call", call_id, call_id=call_id, after={"user_id": user_id})
+        return True
 
 
 def link_expert(
     engine: sa.Engine, actor: Actor, user_id: int, call_id: str, expert_id: str
-) -> None:
-    """Link an expert user to the expert ``expert_id`` of ``call_id``."""
+) -> bool:
+    """Link an expert user to the expert ``expert_id`` of ``call_id``; False when exactly this
+    link exists already. A user is one expert per call, and an expert one user."""
     with writing(engine) as conn:
         if not manages(conn, actor, call_id):
             deny(
@@ -217,17 +250,49 @@ def link_expert(
                 "only a manager of this call",
                 call_id=call_id,
             )
-        _link(conn, actor, user_id, call_id, expert_id)
+        _require_call(conn, call_id)
+        return _link(conn, actor, user_id, call_id, expert_id)
 
 
-def _link(conn: sa.Connection, actor: Actor, user_id: int, call_id: str, expert_id: str) -> None:
-    role = conn.execute(sa.select(users.c.role).where(users.c.user_id == user_id)).scalar()
+def _link(conn: sa.Connection, actor: Actor, user_id: int, call_id: str, expert_id: str) -> bool:
+    name, role = _user(conn, user_id)
     if role != "expert":
-        raise InvalidInput(f"user {user_id} is not an expert (role {role!r})")
+        raise InvalidInput(
+            f"the user {name!r} is {'an' if role == 'applicant' else 'a'} {role}, not an expert; "
+            "only expert accounts are linked to experts"
+        )
+    found = conn.execute(
+        sa.select(experts.c.expert_id).where(
+            experts.c.call_id == call_id, experts.c.expert_id == expert_id
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"the call {call_id!r} has no expert {expert_id!r} (see its experts.csv)")
+    taken = conn.execute(
+        sa.select(expert_links.c.user_id, expert_links.c.expert_id, users.c.username)
+        .join(users)
+        .where(
+            expert_links.c.call_id == call_id,
+            (expert_links.c.user_id == user_id) | (expert_links.c.expert_id == expert_id),
+        )
+    ).all()
+    for row in taken:
+        if row.user_id == user_id and row.expert_id == expert_id:
+            return False
+        if row.user_id == user_id:
+            raise InvalidInput(
+                f"the user {name!r} is already the expert {row.expert_id!r} of the call "
+                f"{call_id!r}; a user is one expert per call"
+            )
+        raise InvalidInput(
+            f"the expert {expert_id!r} of the call {call_id!r} is already linked to the user "
+            f"{row.username!r}"
+        )
     conn.execute(
         expert_links.insert().values(user_id=user_id, call_id=call_id, expert_id=expert_id)
     )
     record(conn, actor, "link", "expert", expert_id, call_id=call_id, after={"user_id": user_id})
+    return True
 
 
 def expert_of(conn: sa.Connection, actor: Actor, call_id: str) -> str | None:
@@ -242,69 +307,25 @@ def expert_of(conn: sa.Connection, actor: Actor, call_id: str) -> str | None:
     return None if value is None else str(value)
 
 
-def is_demo_database(engine: sa.Engine) -> bool:
-    with reading(engine) as conn:
-        return (
-            conn.execute(sa.select(settings.c.value).where(settings.c.key == DEMO_FLAG)).scalar()
-            == "1"
-        )
+def _user(conn: sa.Connection, user_id: int) -> tuple[str, str]:
+    """``(username, role)`` of a user, or :class:`NotFound`."""
+    row = conn.execute(
+        sa.select(users.c.username, users.c.role).where(users.c.user_id == user_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no user has the id {user_id}")
+    return str(row.username), str(row.role)
 
 
-def mark_demo_database(engine: sa.Engine) -> None:
-    """Flag a database as the demo database; refused once any user exists."""
-    with writing(engine) as conn:
-        if conn.execute(sa.select(sa.func.count()).select_from(users)).scalar():
-            raise InvalidState(
-                "only a database without users can become the demo database; "
-                "use a new database file for the demo"
-            )
-        conn.execute(settings.insert().values(key=DEMO_FLAG, value="1"))
-        record(conn, SYSTEM, "mark_demo", "database", "demo")
+def _require_call(conn: sa.Connection, call_id: str) -> None:
+    if conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id)).first() is None:
+        raise NotFound(f"no call {call_id!r} is stored; import it first (evalpanel import)")
 
 
-def create_demo_accounts(
-    engine: sa.Engine, n_experts: int, *, call_id: str | None = None
-) -> dict[str, int]:
-    """Create ``manager``, ``expert1``…``expertN`` (linked to the call's first N experts by
-    id) and ``applicant``, all with the password ``demo``; returns username → user id.
-    Only on a database flagged by :func:`mark_demo_database`."""
-    if not is_demo_database(engine):
-        raise InvalidState(
-            "demo accounts (password 'demo') can only be created in the demo "
-            "database; this database is not flagged as one"
-        )
-    with writing(engine) as conn:
-        if call_id is None:
-            ids = conn.execute(sa.select(calls.c.call_id)).scalars().all()
-            if len(ids) != 1:
-                raise InvalidInput(f"name the call for the demo accounts ({len(ids)} calls here)")
-            call_id = str(ids[0])
-        pool = (
-            conn.execute(
-                sa.select(experts.c.expert_id)
-                .where(experts.c.call_id == call_id)
-                .order_by(experts.c.expert_id)
-                .limit(n_experts)
-            )
-            .scalars()
-            .all()
-        )
-        if len(pool) < n_experts:
-            raise InvalidInput(
-                f"the call {call_id!r} has {len(pool)} experts; "
-                f"ask for at most that many demo experts, not {n_experts}"
-            )
-        hashed = _hasher.hash(DEMO_PASSWORD)
-        made = {"manager": _insert_user(conn, SYSTEM, "manager", "manager", hashed, "Demo manager")}
-        conn.execute(call_managers.insert().values(call_id=call_id, user_id=made["manager"]))
-        for i, expert_id in enumerate(pool, start=1):
-            name = f"expert{i}"
-            made[name] = _insert_user(conn, SYSTEM, name, "expert", hashed, name)
-            _link(conn, SYSTEM, made[name], call_id, str(expert_id))
-        made["applicant"] = _insert_user(
-            conn, SYSTEM, "applicant", "applicant", hashed, "Demo applicant"
-        )
-        return made
+def _hash(password: str) -> str:
+    if not password:
+        raise InvalidInput("a password must not be empty")
+    return _hasher.hash(password)
 
 
 def user_ids(engine: sa.Engine, actor: Actor, usernames: Iterable[str]) -> dict[str, int]:
