@@ -12,9 +12,9 @@ temporary folder, then times, each in its own subprocess so every run starts col
   .plan``), solved by :func:`assignment.solvers.solve_dense_baseline`, one OR-Tools min-cost flow
   over every eligible pair (9 M arcs), with no candidate set and no certificate. ``bonus`` is the
   one-flow formulation of the assignment's objective (cover as many slots as possible, then
-  maximise affinity: a coverage bonus per unit and a bypass arc); ``exact`` requires every slot filled
-  (supplies met exactly), which is only valid because this call can fill every slot. Each child
-  reports its solve alone (arcs built, solved, flows read) and its whole wall time.
+  maximise affinity: a coverage bonus per unit and a bypass arc); ``exact`` requires every slot
+  filled (supplies met exactly), which is only valid because this call can fill every slot. Each
+  child reports its solve alone (arcs built, solved, flows read) and its whole wall time.
 
 Ratios, process wall / baseline: against each baseline's solve alone and against each baseline
 child's whole wall time (the like-for-like process comparison). The target (<= 1/3 of the solve

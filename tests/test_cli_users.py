@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import gc
-import warnings
 from pathlib import Path
 
 import polars as pl
@@ -54,11 +52,6 @@ def imported(url: str) -> sa.Engine:
     """``evalpanel import fixtures/tiny --db URL``, then an engine on the database."""
     result = CliRunner().invoke(cli, ["import", str(TINY), "--db", url])
     assert result.exit_code == 0, result.output
-    # `evalpanel import` leaves its engine to the garbage collector (harmless in a process that
-    # ends next); collect it here rather than let a later test see its pooled connection.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
     return make_engine(url)
 
 

@@ -34,11 +34,14 @@ def import_(call_dir: Path, url: str | None, replace: bool) -> None:
 
     call = load_call(call_dir)
     target = url or default_url()
+    engine = make_engine(target)
     try:
-        import_call(make_engine(target), call, replace=replace)
+        import_call(engine, call, replace=replace)
     except AlreadyImported as exc:
         raise InvalidInput(f"{call_dir}: {exc} (use --replace to update it)") from None
     except StoreError as exc:
         raise InvalidInput(f"{call_dir}: {exc}") from None
+    finally:
+        engine.dispose()
     click.echo(describe(call))
     click.echo(f"{'updated' if replace else 'imported'} into {target}")
