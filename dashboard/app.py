@@ -13,6 +13,9 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+# scipy's sparse linear algebra is imported by the scoring package only when leniency is fitted;
+# the server imports it once at start so that the reliability page's first visit does not pay it
+import scipy.sparse.linalg  # noqa: E402, F401
 import streamlit as st  # noqa: E402
 
 from dashboard import login  # noqa: E402
