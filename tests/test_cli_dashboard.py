@@ -61,3 +61,16 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("[auth\n", encoding="utf-8")
     with pytest.raises(click.ClickException, match="not valid TOML"):
         check_secrets(tmp_path / "bad.toml")
+
+
+def test_an_unusable_secrets_file_exits_2_before_any_server_starts(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from evalpanel.cli import cli
+
+    db = f"sqlite:///{tmp_path / 'panel.sqlite'}"
+    bad = write(tmp_path / "secrets.toml", None)
+    result = CliRunner().invoke(cli, ["dashboard", "--db", db, "--secrets", str(bad)])
+    assert result.exit_code == 2
+    assert "has no [auth] section" in result.output
+    assert "evalpanel dashboard on" not in result.output  # the server was never started

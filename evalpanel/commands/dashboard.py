@@ -35,6 +35,12 @@ import click
 DB_ENV = "EVALPANEL_DB_URL"
 
 
+class Unusable(click.ClickException):
+    """A secrets file or database the server cannot start with: exit 2, as for bad input."""
+
+    exit_code = 2
+
+
 def app_path() -> Path:
     """The Streamlit entry script, ``dashboard/app.py`` next to the ``evalpanel`` package."""
     import dashboard
@@ -48,32 +54,32 @@ AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret",
 
 def check_secrets(path: Path) -> Path:
     """The absolute path of a secrets file whose ``[auth]`` section has every key ``st.login``
-    needs (:data:`AUTH_KEYS`); a :class:`click.ClickException` saying what to fix otherwise."""
+    needs (:data:`AUTH_KEYS`); an :class:`Unusable` error saying what to fix otherwise."""
     path = path.expanduser().resolve()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise click.ClickException(f"cannot read the secrets file {path}: {exc.strerror}") from None
+        raise Unusable(f"cannot read the secrets file {path}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"the secrets file {path} is not valid TOML: {exc}") from None
+        raise Unusable(f"the secrets file {path} is not valid TOML: {exc}") from None
     auth = data.get("auth")
     if not isinstance(auth, dict):
-        raise click.ClickException(
+        raise Unusable(
             f"the secrets file {path} has no [auth] section; OIDC sign-in needs one with "
             f"{', '.join(AUTH_KEYS)}")
     missing = [k for k in AUTH_KEYS if not str(auth.get(k, "")).strip()]
     if missing:
-        raise click.ClickException(
+        raise Unusable(
             f"the [auth] section of {path} lacks {', '.join(missing)} (one provider, keys "
             "directly under [auth])")
     if not str(auth["redirect_uri"]).endswith("/oauth2callback"):
-        raise click.ClickException(
+        raise Unusable(
             f"redirect_uri in {path} must end with /oauth2callback (the dashboard's address "
             "followed by /oauth2callback, as registered at the provider)")
     try:
         import authlib  # noqa: F401
     except ImportError:
-        raise click.ClickException(
+        raise Unusable(
             "OIDC sign-in needs Authlib: pip install 'evalpanel[oidc]'") from None
     return path
 
@@ -126,7 +132,7 @@ def dashboard(
     try:
         make_engine(url).dispose()
     except Exception as exc:  # the driver's own errors vary by backend
-        raise click.ClickException(f"cannot open the database {url}: {exc}") from None
+        raise Unusable(f"cannot open the database {url}: {exc}") from None
     env = dict(os.environ)
     env[DB_ENV] = url
     root = str(app_path().parent.parent)
