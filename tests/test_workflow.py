@@ -218,6 +218,11 @@ def test_import_command_is_all_or_nothing(tmp_path: Path) -> None:
     assert _digest(db) == before
     replaced = runner.invoke(cli, ["import", str(TINY), "--db", url, "--replace"])
     assert replaced.exit_code == 0, replaced.output
+    garbage = tmp_path / "notes.sqlite"
+    garbage.write_text("not a database\n")
+    unusable = runner.invoke(cli, ["import", str(TINY), "--db", f"sqlite:///{garbage}"])
+    assert unusable.exit_code == 2 and "cannot open the database" in unusable.output
+    assert garbage.read_text() == "not a database\n"
 
 
 @pytest.mark.slow

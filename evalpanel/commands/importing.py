@@ -6,18 +6,13 @@ from pathlib import Path
 
 import click
 
-from evalpanel.store import AlreadyImported, StoreError, default_url, import_call, make_engine
+from evalpanel.commands._database import db_option, open_engine
+from evalpanel.store import AlreadyImported, StoreError, import_call
 
 
 @click.command(name="import")
 @click.argument("call_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--db",
-    "url",
-    metavar="URL",
-    help="Database URL (default: the embedded SQLite file, $EVALPANEL_DB or "
-    "./evalpanel.sqlite); e.g. postgresql+psycopg://user@host/evalpanel.",
-)
+@db_option
 @click.option(
     "--replace",
     is_flag=True,
@@ -33,15 +28,13 @@ def import_(call_dir: Path, url: str | None, replace: bool) -> None:
     from evalpanel.cli import InvalidInput, describe, load_call
 
     call = load_call(call_dir)
-    target = url or default_url()
-    engine = make_engine(target)
+    engine = open_engine(url)
     try:
         import_call(engine, call, replace=replace)
     except AlreadyImported as exc:
         raise InvalidInput(f"{call_dir}: {exc} (use --replace to update it)") from None
     except StoreError as exc:
         raise InvalidInput(f"{call_dir}: {exc}") from None
-    finally:
-        engine.dispose()
     click.echo(describe(call))
-    click.echo(f"{'updated' if replace else 'imported'} into {target}")
+    click.echo(f"{'updated' if replace else 'imported'} into "
+               f"{engine.url.render_as_string(hide_password=True)}")

@@ -11,13 +11,14 @@ that cannot be opened) ends with one line saying what to fix and exit status 2.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar, cast
+from typing import cast
 
 import click
 import sqlalchemy as sa
 
+from evalpanel.commands._database import db_option, open_engine
 from evalpanel.store import (
     SYSTEM,
     Actor,
@@ -25,18 +26,14 @@ from evalpanel.store import (
     StoreError,
     add_identity,
     create_user,
-    default_url,
     find_user,
     grant_call,
     link_expert,
     list_users,
-    make_engine,
     set_password,
-    upgrade,
 )
 from evalpanel.store.audit import Role
 
-F = TypeVar("F", bound=Callable[..., object])
 ROLES = ("manager", "expert", "applicant")
 LIST_HINT = "`evalpanel user list` shows the accounts"
 
@@ -45,40 +42,6 @@ def _invalid(message: str) -> click.ClickException:
     from evalpanel.cli import InvalidInput
 
     return InvalidInput(f"evalpanel user: {message}")
-
-
-def db_option(command: F) -> F:
-    return click.option(
-        "--db",
-        "url",
-        metavar="URL",
-        help="Database URL (default: the embedded SQLite file, $EVALPANEL_DB or "
-        "./evalpanel.sqlite); e.g. postgresql+psycopg://user@host/evalpanel.",
-    )(command)
-
-
-def _shown(url: str) -> str:
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
-
-
-def open_engine(url: str | None) -> sa.Engine:
-    """The engine on ``url`` (default: the embedded database), its schema brought up to date,
-    or exit 2 naming the URL. The engine is disposed of when the command ends."""
-    target = url or default_url()
-    try:
-        engine = make_engine(target, migrate=False)
-        click.get_current_context().call_on_close(engine.dispose)
-        upgrade(engine)
-        return engine
-    except Exception as exc:  # parse, driver and connection errors vary by backend
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _invalid(
-            f"cannot open the database {_shown(target)}: {reason}; give --db a SQLAlchemy URL "
-            "such as sqlite:////srv/evalpanel.sqlite or postgresql+psycopg://user@host/evalpanel"
-        ) from None
 
 
 @contextmanager
@@ -280,8 +243,8 @@ def list_(url: str | None) -> None:
         table = list_users(engine, SYSTEM)
     if table.is_empty():
         click.echo(
-            f"no accounts in {_shown(engine.url.render_as_string())} yet; create one with "
-            "`evalpanel user add USERNAME --role ROLE`"
+            f"no accounts in {engine.url.render_as_string(hide_password=True)} yet; create "
+            "one with `evalpanel user add USERNAME --role ROLE`"
         )
         return
     header = ("username", "role", "id", "password", "identities", "calls")
