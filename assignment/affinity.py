@@ -319,23 +319,52 @@ def _dense_in_order(
     frame: pl.DataFrame, proposal_ids: list[str], expert_ids: list[str]
 ) -> np.ndarray | None:
     """The matrix straight from the values when the table lists every pair exactly once in the
-    id lists' order (a dense export), checked by run lengths instead of per-row lookups; None
-    otherwise."""
-    n_p, n_e = len(proposal_ids), len(expert_ids)
-    if frame.height != n_p * n_e or frame.height == 0:
+    id lists' order (a dense export), checked by :func:`lists_every_pair`; None otherwise."""
+    if frame.height == 0 or not lists_every_pair(
+        frame, pl.Series(proposal_ids, dtype=pl.String), pl.Series(expert_ids, dtype=pl.String)
+    ):
         return None
+    return _values(frame, len(proposal_ids), len(expert_ids))
+
+
+def lists_every_pair(frame: pl.DataFrame, proposal_ids: pl.Series, expert_ids: pl.Series) -> bool:
+    """Whether the ``proposal_id`` and ``expert_id`` columns of ``frame`` list every pair of the
+    two id series exactly once, proposals in their order, each with all experts in theirs.
+
+    Proven by whole-column comparisons instead of a lookup per row: ``proposal_id`` is P runs of
+    E rows whose values are the proposal ids, the first E ``expert_id`` cells are the expert ids,
+    and every expert cell equals the one E rows before it."""
+    n_p, n_e = proposal_ids.len(), expert_ids.len()
+    if frame.height != n_p * n_e or n_e == 0 or expert_ids.null_count():
+        return False
     runs = frame["proposal_id"].cast(pl.String).rle().struct.unnest()
     if runs.height != n_p or not (runs["len"] == n_e).all():
-        return None
-    if runs["value"].to_list() != proposal_ids:
-        return None
+        return False
+    if not runs["value"].equals(proposal_ids.cast(pl.String), check_names=False):
+        return False
     experts = frame["expert_id"].cast(pl.String)
-    if experts.head(n_e).to_list() != expert_ids:
-        return None
-    rest = frame.height - n_e
-    if n_p > 1 and not experts.slice(n_e).eq_missing(experts.slice(0, rest)).all():
-        return None
-    return _values(frame, n_p, n_e)
+    if not experts.head(n_e).equals(expert_ids.cast(pl.String), check_names=False):
+        return False
+    # the first block has no null (it equals the ids), so no null may hide in a later one
+    return experts.null_count() == 0 and _repeats_every(experts, n_e)
+
+
+def _repeats_every(values: pl.Series, period: int) -> bool:
+    """Whether every value equals the one ``period`` rows before it (nulls not handled).
+
+    Compared one stored chunk at a time: a column read from a large Parquet file has many, and
+    comparing two whole slices of it would first copy both into single chunks (160 MB each at
+    10 M rows, several times slower than the comparisons)."""
+    start = 0
+    for chunk in values.get_chunks():
+        n = chunk.len()
+        first = max(start, period)  # the first row of this chunk with a row `period` before it
+        if first < start + n:
+            later = chunk.slice(first - start)
+            if not (later == values.slice(first - period, later.len())).all():
+                return False
+        start += n
+    return True
 
 
 def _values(frame: pl.DataFrame, n_p: int, n_e: int) -> np.ndarray:

@@ -39,33 +39,7 @@ def is_grid(frame: pl.DataFrame, proposal_ids: pl.Series, expert_ids: pl.Series)
     p_ids, e_ids = sorted_ids(proposal_ids), sorted_ids(expert_ids)
     if p_ids is None or e_ids is None:
         return False
-    n_e = e_ids.len()
-    if frame.height != p_ids.len() * n_e:
-        return False
-    runs = props.rle().struct.unnest()
-    if runs.height != p_ids.len() or not (runs["len"] == n_e).all():
-        return False
-    if not runs["value"].equals(p_ids, check_names=False):
-        return False
-    if not experts.head(n_e).equals(e_ids, check_names=False):
-        return False
-    # the first block has no null (it equals the ids), so no null may hide in a later one
-    return experts.null_count() == 0 and _repeats_every(experts, n_e)
+    # the assignment package (and OR-Tools with it) loads only when a call has a pair table
+    from assignment.affinity import lists_every_pair
 
-
-def _repeats_every(values: pl.Series, period: int) -> bool:
-    """Whether every value equals the one ``period`` rows before it (nulls not handled).
-
-    Compared one stored chunk at a time: a column read from a large Parquet file has many, and
-    comparing two whole slices of it would first copy both into single chunks (160 MB each at
-    10 M rows, several times slower than the comparisons)."""
-    start = 0
-    for chunk in values.get_chunks():
-        n = chunk.len()
-        first = max(start, period)  # the first row of this chunk with a row `period` before it
-        if first < start + n:
-            later = chunk.slice(first - start)
-            if not (later == values.slice(first - period, later.len())).all():
-                return False
-        start += n
-    return True
+    return lists_every_pair(frame, p_ids, e_ids)
