@@ -21,6 +21,7 @@ import scoring
 from evalpanel.callfolder import CallFolder
 from evalpanel.planning import conflicts_of, lot_rules, plan, scheme_of
 from evalpanel.store import (
+    STARTED_STATES,
     Actor,
     InvalidInput,
     InvalidState,
@@ -38,7 +39,6 @@ from evalpanel.store import (
 )
 
 PAIR_KEYS = ["proposal_id", "expert_id"]
-STARTED = ("accepted", "draft", "submitted")  # tasks a new batch keeps as they are
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ def _standing(engine: sa.Engine, actor: Actor, call_id: str) -> tuple[pl.DataFra
     def pairs(state: pl.Expr) -> pl.DataFrame:
         return tasks.filter(state).select(PAIR_KEYS).unique().sort(PAIR_KEYS)
 
-    return pairs(pl.col("state").is_in(STARTED)), pairs(pl.col("state") == "declined")
+    return pairs(pl.col("state").is_in(STARTED_STATES)), pairs(pl.col("state") == "declined")
 
 
 def run_batch(

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard.common import act, actor, attempt, band_of, bump, call_id, call_scheme, engine
 from evalpanel.store import (
+    STARTED_STATES,
     StaleWrite,
     get_evaluation,
     get_proposal,
@@ -22,7 +23,7 @@ cid = call_id()
 if "submitted_note" in st.session_state:
     st.success(st.session_state.pop("submitted_note"))
 mine = list_tasks(engine(), actor(), cid).filter(
-    pl.col("state").is_in(["accepted", "draft", "submitted"]))
+    pl.col("state").is_in(STARTED_STATES))
 if mine.is_empty():
     st.info("Accept a task in My queue first; its scoring form opens here.")
     st.stop()

@@ -7,12 +7,12 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, bump, call_id, engine
-from evalpanel.store import list_consolidations, list_tasks, start_consolidation
+from evalpanel.store import ACTIVE_STATES, list_consolidations, list_tasks, start_consolidation
 
 st.title("Consolidation")
 cid = call_id()
 tasks = list_tasks(engine(), actor(), cid).filter(
-    pl.col("state").is_in(["assigned", "accepted", "draft", "submitted"]))
+    pl.col("state").is_in(ACTIVE_STATES))
 panels = tasks.group_by("proposal_id").agg(
     experts=pl.len(), submitted=(pl.col("state") == "submitted").sum(),
     submitted_by=pl.col("expert_id").filter(pl.col("state") == "submitted").sort())

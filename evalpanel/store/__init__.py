@@ -77,10 +77,12 @@ from evalpanel.store.replacements import (
     proposed_pairs,
 )
 from evalpanel.store.roster import find_user, list_users
+from evalpanel.store.tables import ACTIVE_STATES, STARTED_STATES
 from evalpanel.store.tasks import accept_task, add_task, declare_conflict, decline_task, list_tasks
 
 __all__ = [
-    "SYSTEM", "Actor", "AlreadyImported", "InvalidInput", "InvalidState", "NotFound",
+    "ACTIVE_STATES", "STARTED_STATES", "SYSTEM", "Actor", "AlreadyImported", "InvalidInput",
+    "InvalidState", "NotFound",
     "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError", "accept_task",
     "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",
     "batch_changes", "batch_record", "call_folder", "call_info", "confirm_replacement",

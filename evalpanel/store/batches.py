@@ -23,9 +23,16 @@ from evalpanel.store.calls import conflicted_pairs
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWrite
 from evalpanel.store.frames import bulk_insert, inserted_id, query_frame, require_columns
-from evalpanel.store.tables import batch_pairs, batches, calls, experts, proposals, tasks
+from evalpanel.store.tables import (
+    ACTIVE_STATES,
+    batch_pairs,
+    batches,
+    calls,
+    experts,
+    proposals,
+    tasks,
+)
 
-ACTIVE = ("assigned", "accepted", "draft", "submitted")
 PAIR_SCHEMA: dict[str, pl.DataType] = {
     "proposal_id": pl.String(),
     "expert_id": pl.String(),
@@ -48,7 +55,7 @@ def _published(conn: sa.Connection, call_id: str) -> pl.DataFrame:
         tasks.c.affinity,
         tasks.c.state,
         tasks.c.origin,
-    ).where(tasks.c.call_id == call_id, tasks.c.state.in_(ACTIVE))
+    ).where(tasks.c.call_id == call_id, tasks.c.state.in_(ACTIVE_STATES))
     return query_frame(conn, stmt, TASK_PAIR_SCHEMA, ["proposal_id", "expert_id"])
 
 

@@ -28,6 +28,7 @@ from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import AlreadyImported, InvalidState, NotFound
 from evalpanel.store.frames import bulk_insert, rows_frame
 from evalpanel.store.tables import (
+    STARTED_STATES,
     affinities,
     call_managers,
     calls,
@@ -393,7 +394,7 @@ def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
                     tasks.c.expert_id == expert_id,
                 )
             ).scalar()
-            if state not in ("accepted", "draft", "submitted"):
+            if state not in STARTED_STATES:
                 deny(
                     actor,
                     "read",

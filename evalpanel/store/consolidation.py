@@ -26,6 +26,7 @@ from evalpanel.store.evaluations import CRITERION_SCHEMA, score_rows
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.queue import call_member
 from evalpanel.store.tables import (
+    ACTIVE_STATES,
     consolidation_approvals,
     consolidation_scores,
     consolidations,
@@ -47,7 +48,7 @@ def _panel(conn: sa.Connection, call_id: str, proposal_id: str) -> tuple[list[st
         sa.select(tasks.c.expert_id, tasks.c.state).where(
             tasks.c.call_id == call_id,
             tasks.c.proposal_id == proposal_id,
-            tasks.c.state.in_(("assigned", "accepted", "draft", "submitted")),
+            tasks.c.state.in_(ACTIVE_STATES),
         )
     ).all()
     done = sorted(r.expert_id for r in rows if r.state == "submitted")

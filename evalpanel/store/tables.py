@@ -27,6 +27,8 @@ metadata = sa.MetaData(
 TS = sa.DateTime(timezone=True)
 ROLES = ("manager", "expert", "applicant")
 TASK_STATES = ("assigned", "accepted", "declined", "draft", "submitted", "withdrawn")
+STARTED_STATES = ("accepted", "draft", "submitted")  # the expert has taken the task on
+ACTIVE_STATES = ("assigned", *STARTED_STATES)  # on the published assignment
 
 
 def _call_fk(*cols: str, table: str, ondelete: str | None = "CASCADE") -> sa.ForeignKeyConstraint:

@@ -21,7 +21,14 @@ from evalpanel.store.calls import conflict_reasons
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.frames import inserted_id, query_frame
-from evalpanel.store.tables import conflicts, partners, proposals, replacements, tasks
+from evalpanel.store.tables import (
+    ACTIVE_STATES,
+    conflicts,
+    partners,
+    proposals,
+    replacements,
+    tasks,
+)
 
 CONFLICT_KINDS = ("declared", "employment", "collaboration", "family", "preparation", "other")
 TASK_SCHEMA: dict[str, pl.DataType] = {
@@ -222,7 +229,7 @@ def declare_conflict(
         hit = sa.select(tasks).where(
             tasks.c.call_id == call_id,
             tasks.c.expert_id == expert_id,
-            tasks.c.state.in_(("assigned", "accepted", "draft", "submitted")),
+            tasks.c.state.in_(ACTIVE_STATES),
         )
         if proposal_id is not None:
             hit = hit.where(tasks.c.proposal_id == proposal_id)
