@@ -371,6 +371,20 @@ def call_folder(engine: sa.Engine, actor: Actor, call_id: str) -> CallFolder:
         )
 
 
+def task_state(
+    conn: sa.Connection, call_id: str, proposal_id: str, expert_id: str | None
+) -> str | None:
+    """The state of the expert's task on the proposal, None when there is none."""
+    state = conn.execute(
+        sa.select(tasks.c.state).where(
+            tasks.c.call_id == call_id,
+            tasks.c.proposal_id == proposal_id,
+            tasks.c.expert_id == expert_id,
+        )
+    ).scalar()
+    return None if state is None else str(state)
+
+
 def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str) -> dict[str, Any]:
     """One proposal with its partners (``partners``: list of dicts). Managers of the call see
     every proposal; an expert only one they accepted without conflict; nobody else."""
@@ -387,13 +401,7 @@ def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
                     "not a manager or expert of the call",
                     call_id=call_id,
                 )
-            state = conn.execute(
-                sa.select(tasks.c.state).where(
-                    tasks.c.call_id == call_id,
-                    tasks.c.proposal_id == proposal_id,
-                    tasks.c.expert_id == expert_id,
-                )
-            ).scalar()
+            state = task_state(conn, call_id, proposal_id, expert_id)
             if state not in STARTED_STATES:
                 deny(
                     actor,

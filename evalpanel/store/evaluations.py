@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from evalpanel.store.accounts import expert_of
 from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
+from evalpanel.store.calls import task_state
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, StaleWrite
 from evalpanel.store.frames import inserted_id, query_frame, require_columns
@@ -412,13 +413,7 @@ def peer_scores(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str)
     with reading(engine) as conn:
         if not manages(conn, actor, call_id):
             expert_id = expert_of(conn, actor, call_id)
-            state = conn.execute(
-                sa.select(tasks.c.state).where(
-                    tasks.c.call_id == call_id,
-                    tasks.c.proposal_id == proposal_id,
-                    tasks.c.expert_id == expert_id,
-                )
-            ).scalar()
+            state = task_state(conn, call_id, proposal_id, expert_id)
             if expert_id is None or state != "submitted":
                 deny(
                     actor,
