@@ -8,20 +8,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from click.testing import CliRunner
 
 from evalpanel.callfolder import read_call
-from evalpanel.cli import cli
 from evalpanel.planning import conflicts_of
-
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "fixtures" / "tiny"
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.output
+from tests.cli_support import ROOT, TINY, run
 
 
 def copy_tiny(tmp_path: Path) -> Path:

@@ -8,19 +8,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from click.testing import CliRunner
 
-from evalpanel.cli import cli
 from tests.callfolder_factory import CALL_TOML, SCORES, replace_line, write_call
-
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "fixtures" / "tiny"
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.output
+from tests.cli_support import TINY, run
 
 
 def test_scores_the_tiny_call_by_its_rules(tmp_path: Path) -> None:
