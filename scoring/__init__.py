@@ -10,11 +10,13 @@ reads files (presets ship as package data) nor imports evalpanel. Public surface
 - reliability (advisory): :func:`reliability` -> :class:`ReliabilityReport`, and on arrays
   :func:`alpha_interval`, :func:`alpha_interval_matrix`, :func:`icc_oneway` -> :class:`Icc`,
   :func:`fit_leniency` -> :class:`Leniency`;
+- one evaluation form: :func:`check_form` -> :class:`FormCheck`, :func:`band_label`;
 - rehearsal: :func:`mock_report` -> :class:`MockReport`.
 """
 
 from __future__ import annotations
 
+from ._form import CriterionCheck, FormCheck, allowed_values, band_label, check_form
 from ._mock import MockReport, mock_report
 from ._ranking import LotRules
 from ._reliability import ReliabilityReport, reliability
@@ -35,7 +37,9 @@ __all__ = [
     "NO_LOT",
     "Band",
     "Criterion",
+    "CriterionCheck",
     "Divergence",
+    "FormCheck",
     "Icc",
     "Leniency",
     "LotRules",
@@ -44,8 +48,11 @@ __all__ = [
     "Scheme",
     "SchemeError",
     "ScoreResult",
+    "allowed_values",
     "alpha_interval",
     "alpha_interval_matrix",
+    "band_label",
+    "check_form",
     "check_scores",
     "fit_leniency",
     "icc_oneway",

@@ -27,6 +27,8 @@ A scheme file (a preset, or a custom file a call manager writes) is one TOML doc
     min_pass = 13                       # points, 0 <= min_pass <= max
     step = 1                            # 1 or 0.5: scores are multiples of it
     questions = ["..."]                 # guiding questions shown to experts
+    comment_required = true             # optional (default true): every score needs a comment
+    comment_min_words = 0               # optional: words a comment needs at least
 
     [[bands]]                           # from the highest; min_share of a criterion's max
     label = "Very good"
@@ -88,6 +90,8 @@ class Criterion:
     step: float  # 1.0 or 0.5
     questions: tuple[str, ...] = ()
     rank_weight: float = 1.0  # multiplies the score when ranking only
+    comment_required: bool = True  # a score below min_pass always needs a comment
+    comment_min_words: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +215,8 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any], path: tuple[str, ...],
 _TOP = ("id", "title", "source", "status", "unconfirmed", "total_threshold", "experts_per_proposal",
         "third_expert_rule", "tie_break", "funding", "one_per", "divergence", "ranking_weights",
         "criteria", "bands")  # fmt: skip
-_CRITERION = ("label", "max", "min_pass", "step", "questions")
+_CRITERION = ("label", "max", "min_pass", "step", "questions", "comment_required",
+              "comment_min_words")
 
 
 def _criteria(doc: Mapping[str, Any], check: Checker) -> list[Criterion]:
@@ -258,9 +263,19 @@ def _criteria(doc: Mapping[str, Any], check: Checker) -> list[Criterion]:
                 check.add(f"{show(value)} is not a multiple of the step {show(step)}",
                           (*path, name), (*path, "step"))
         questions = texts(spec, "questions", path, check)
-        if None not in (label, step, cmax, min_pass, weight):
+        required = spec.get("comment_required", True)
+        if not isinstance(required, bool):
+            check.add(f"{show(required)} is not true or false", (*path, "comment_required"))
+        min_words = spec.get("comment_min_words", 0)
+        if isinstance(min_words, bool) or not isinstance(min_words, int) or min_words < 0:
+            check.add(f"{show(min_words)} is not a whole number of words (0 or more)",
+                      (*path, "comment_min_words"))
+            min_words = None
+        if None not in (label, step, cmax, min_pass, weight, min_words) and isinstance(
+                required, bool):
             out.append(Criterion(cid, str(label), float(cmax or 0), float(min_pass or 0),
-                                 float(step or 1), questions, float(weight or 1)))
+                                 float(step or 1), questions, float(weight or 1), required,
+                                 int(min_words or 0)))
     return out
 
 
