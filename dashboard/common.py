@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import streamlit as st
 
 from dashboard.auth import Session
+from evalpanel.schemes import Scheme, SchemeError, band_label, load_scheme
 from evalpanel.store import Actor, StoreError, call_info, default_url, make_engine
-from scoring import Scheme, SchemeError, load_scheme
 
 DB_ENV = "EVALPANEL_DB_URL"
 P = ParamSpec("P")
@@ -85,12 +85,8 @@ def call_scheme(cid: str) -> Scheme:
 
 
 def band_of(scheme: Scheme, score: float, maximum: float) -> str:
-    """The band label of a criterion score (bands are configuration of the scheme)."""
-    share = score / maximum if maximum else 0.0
-    for band in sorted(scheme.bands, key=lambda b: -b.min_share):
-        if share >= band.min_share - 1e-9:
-            return band.label
-    return scheme.bands[-1].label if scheme.bands else ""
+    """The band label of a criterion score, as the scoring engine decides it."""
+    return band_label(scheme, score, maximum)
 
 
 def bump() -> None:

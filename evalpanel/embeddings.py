@@ -94,7 +94,7 @@ class EmbeddingBackend:
                 from transformers.utils import logging as hf_logging
             except ImportError as exc:
                 raise EmbeddingsUnavailable(INSTALL_HINT) from exc
-            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call,unused-ignore]
             self._model = SentenceTransformer(str(self.model_path), device="cpu")
         return self._model
 

@@ -8,8 +8,8 @@ import re
 import streamlit as st
 
 from dashboard.common import actor, attempt, bump, engine, session
+from evalpanel.schemes import list_presets, load_scheme
 from evalpanel.store import create_rehearsal, list_rehearsals, user_ids
-from scoring import list_presets, load_scheme
 
 st.title("Mock evaluation")
 st.caption("Rehearse a proposal before the deadline: colleagues score it blind, like real "

@@ -6,9 +6,9 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, engine
+from evalpanel.schemes import load_scheme
 from evalpanel.store import list_rehearsals, rehearsal_view
 from evalpanel.store import save_rehearsal_scores as save_scores
-from scoring import load_scheme
 
 st.title("Score a rehearsal")
 if "score_note" in st.session_state:

@@ -25,6 +25,7 @@ linked once to an evalpanel account with ``evalpanel user link-oidc USERNAME ISS
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import tomllib
@@ -42,10 +43,14 @@ class Unusable(click.ClickException):
 
 
 def app_path() -> Path:
-    """The Streamlit entry script, ``dashboard/app.py`` next to the ``evalpanel`` package."""
-    import dashboard
+    """The Streamlit entry script, ``dashboard/app.py`` of the installed ``dashboard`` package.
 
-    return Path(dashboard.__file__).resolve().parent / "app.py"
+    Found by its import spec, without importing it: the command line sits below the dashboard
+    in the layers and never runs its code (the Streamlit server does)."""
+    spec = importlib.util.find_spec("dashboard")
+    if spec is None or spec.origin is None:
+        raise Unusable("the dashboard package is not installed with evalpanel")
+    return Path(spec.origin).resolve().parent / "app.py"
 
 
 AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret",
