@@ -77,6 +77,7 @@ class LazyGroup(click.Group):
         "dashboard": "evalpanel.commands.dashboard:dashboard",
         "demo": "evalpanel.commands.demo:demo",
         "import": "evalpanel.commands.importing:import_",
+        "notify": "evalpanel.commands.notify:notify",
         "score": "evalpanel.commands.score:score",
         "user": "evalpanel.commands.users:user",
     }

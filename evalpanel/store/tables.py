@@ -475,3 +475,55 @@ audit_log = sa.Table(
     sa.Column("before", sa.JSON, nullable=True),
     sa.Column("after", sa.JSON, nullable=True),
 )
+
+# Deadlines a manager sets beyond the call's own (``calls.deadline`` is the individual-evaluation
+# deadline from call.toml): kind "evaluation" or "consolidation" for the whole call, or one task's
+# evaluation deadline (``task_id`` set, ``kind`` "evaluation"). Dates are the last day allowed.
+DEADLINE_KINDS = ("evaluation", "consolidation")
+deadlines = sa.Table(
+    "deadlines",
+    metadata,
+    sa.Column("deadline_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "call_id", sa.String(255), sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column(
+        "task_id", sa.Integer, sa.ForeignKey("tasks.task_id", ondelete="CASCADE"), nullable=True
+    ),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("set_at", TS, nullable=False),
+    sa.UniqueConstraint("call_id", "kind", "task_id"),
+    sa.CheckConstraint("kind IN ('evaluation', 'consolidation')", name="kind"),
+)
+
+# The notification outbox. ``dedupe_key`` names the event (e.g. "assigned:17"), so an event is
+# queued once however often the planner runs. status: pending -> sending -> sent; a failed
+# attempt goes back to pending with ``next_attempt_at`` later (backoff), or to failed after the
+# last attempt. A message left in "sending" (the sender stopped mid-send) is never sent again
+# automatically: it is "in doubt" until the operator looks at it.
+NOTIFICATION_STATES = ("pending", "sending", "sent", "failed")
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("notification_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dedupe_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("call_id", sa.String(255), nullable=True, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("recipient_name", sa.Text, nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("next_attempt_at", TS, nullable=False),
+    sa.Column("claimed_at", TS, nullable=True),
+    sa.Column("sent_at", TS, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.CheckConstraint(
+        "status IN ('pending', 'sending', 'sent', 'failed')", name="status"
+    ),
+)

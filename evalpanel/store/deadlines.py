@@ -1,0 +1,128 @@
+"""Deadlines: the call's for individual evaluations and for consolidation, and per-task overrides.
+
+A task's evaluation deadline is, in order: its own override, the call's ``evaluation`` deadline set
+by a manager, the ``deadline`` of call.toml. The consolidation deadline is the call's
+``consolidation`` deadline (none unless set). Dates are the last day allowed, in UTC: a task is
+overdue from the day after. Setting a deadline is a manager's action, audited.
+
+:func:`task_deadlines` returns ``task_id, call_id, proposal_id, expert_id, state, due_on``
+(``due_on`` a date or null) for the open tasks of a call (assigned, accepted or draft): what the
+queue shows as time left, what reminders are planned from, and what the overdue view lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import polars as pl
+import sqlalchemy as sa
+
+from evalpanel.store.audit import Actor, now, record, require_manager
+from evalpanel.store.engine import reading, writing
+from evalpanel.store.errors import InvalidInput, NotFound
+from evalpanel.store.tables import ACTIVE_STATES, calls, deadlines, tasks
+
+DeadlineKind = Literal["evaluation", "consolidation"]
+# assigned, accepted, draft: on the published assignment with work still due
+OPEN_STATES = tuple(s for s in ACTIVE_STATES if s != "submitted")
+
+DEADLINE_SCHEMA: dict[str, pl.DataType] = {
+    "task_id": pl.Int64(),
+    "call_id": pl.String(),
+    "proposal_id": pl.String(),
+    "expert_id": pl.String(),
+    "state": pl.String(),
+    "due_on": pl.Date(),
+}
+
+
+def set_deadline(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    kind: DeadlineKind,
+    due_on: dt.date,
+    *,
+    task_id: int | None = None,
+) -> None:
+    """Set (or move) the call's ``kind`` deadline, or one task's evaluation deadline."""
+    if kind not in ("evaluation", "consolidation"):
+        raise InvalidInput(f"{kind!r} is not a deadline kind; choose evaluation or consolidation")
+    if task_id is not None and kind != "evaluation":
+        raise InvalidInput("a task has an evaluation deadline only")
+    with writing(engine) as conn:
+        require_manager(conn, actor, "set a deadline of", call_id)
+        if conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id)).first() \
+                is None:
+            raise NotFound(f"no call {call_id!r} in this database; import it first")
+        if task_id is not None:
+            owner = conn.execute(
+                sa.select(tasks.c.call_id).where(tasks.c.task_id == task_id)).scalar()
+            if owner != call_id:
+                raise NotFound(f"no task {task_id} in the call {call_id!r}")
+        where = sa.and_(
+            deadlines.c.call_id == call_id, deadlines.c.kind == kind,
+            deadlines.c.task_id.is_(None) if task_id is None else deadlines.c.task_id == task_id)
+        before = conn.execute(sa.select(deadlines.c.due_on).where(where)).scalar()
+        conn.execute(deadlines.delete().where(where))
+        conn.execute(deadlines.insert().values(
+            call_id=call_id, kind=kind, task_id=task_id, due_on=due_on, set_at=now()))
+        record(conn, actor, "set_deadline", "task" if task_id else "call",
+               task_id if task_id else call_id, call_id=call_id,
+               before={"kind": kind, "due_on": before}, after={"kind": kind, "due_on": due_on})
+
+
+def _call_file_deadline(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def open_task_deadlines(conn: sa.Connection, call_id: str | None = None) -> pl.DataFrame:
+    """:data:`DEADLINE_SCHEMA` rows of every open task (of one call, or of all calls), inside the
+    caller's transaction (no permission check: callers check)."""
+    stmt = sa.select(tasks.c.task_id, tasks.c.call_id, tasks.c.proposal_id, tasks.c.expert_id,
+                     tasks.c.state).where(tasks.c.state.in_(OPEN_STATES))
+    if call_id is not None:
+        stmt = stmt.where(tasks.c.call_id == call_id)
+    rows = conn.execute(stmt).all()
+    if not rows:
+        return pl.DataFrame(schema=DEADLINE_SCHEMA)
+    file_deadline = {
+        cid: _call_file_deadline(text)
+        for cid, text in conn.execute(sa.select(calls.c.call_id, calls.c.deadline))}
+    set_rows = conn.execute(
+        sa.select(deadlines.c.call_id, deadlines.c.task_id, deadlines.c.due_on)
+        .where(deadlines.c.kind == "evaluation")).all()
+    per_call = {c: d for c, t, d in set_rows if t is None}
+    per_task = {t: d for _, t, d in set_rows if t is not None}
+    out = [
+        (t, c, p, e, s, per_task.get(t) or per_call.get(c) or file_deadline.get(c))
+        for t, c, p, e, s in rows
+    ]
+    return pl.DataFrame(out, schema=DEADLINE_SCHEMA, orient="row").sort("task_id")
+
+
+def consolidation_deadline(conn: sa.Connection, call_id: str) -> dt.date | None:
+    return conn.execute(sa.select(deadlines.c.due_on).where(
+        deadlines.c.call_id == call_id, deadlines.c.kind == "consolidation",
+        deadlines.c.task_id.is_(None))).scalar()
+
+
+def task_deadlines(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    """The open tasks of a call with their evaluation deadline (managers of the call)."""
+    with reading(engine) as conn:
+        require_manager(conn, actor, "read the deadlines of", call_id)
+        return open_task_deadlines(conn, call_id)
+
+
+def overdue_tasks(
+    engine: sa.Engine, actor: Actor, call_id: str, today: dt.date | None = None
+) -> pl.DataFrame:
+    """The open tasks whose deadline has passed, with ``days_overdue`` (managers of the call)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    frame = task_deadlines(engine, actor, call_id)
+    return frame.filter(pl.col("due_on") < today).with_columns(
+        days_overdue=(pl.lit(today) - pl.col("due_on")).dt.total_days())
