@@ -11,11 +11,13 @@ reads files (presets ship as package data) nor imports evalpanel. Public surface
   :func:`alpha_interval`, :func:`alpha_interval_matrix`, :func:`icc_oneway` -> :class:`Icc`,
   :func:`fit_leniency` -> :class:`Leniency`;
 - one evaluation form: :func:`check_form` -> :class:`FormCheck`, :func:`band_label`;
+- advisory comment checks: :func:`comment_checks` (copied, contradicts_band, off_panel);
 - rehearsal: :func:`mock_report` -> :class:`MockReport`.
 """
 
 from __future__ import annotations
 
+from ._comments import comment_checks
 from ._form import CriterionCheck, FormCheck, allowed_values, band_label, check_form
 from ._mock import MockReport, mock_report
 from ._ranking import LotRules
@@ -54,6 +56,7 @@ __all__ = [
     "band_label",
     "check_form",
     "check_scores",
+    "comment_checks",
     "fit_leniency",
     "icc_oneway",
     "list_presets",
