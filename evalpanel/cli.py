@@ -78,6 +78,7 @@ class LazyGroup(click.Group):
         "demo": "evalpanel.commands.demo:demo",
         "import": "evalpanel.commands.importing:import_",
         "notify": "evalpanel.commands.notify:notify",
+        "report": "evalpanel.commands.report:report",
         "score": "evalpanel.commands.score:score",
         "user": "evalpanel.commands.users:user",
     }

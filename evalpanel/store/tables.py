@@ -527,3 +527,43 @@ notifications = sa.Table(
         "status IN ('pending', 'sending', 'sent', 'failed')", name="status"
     ),
 )
+
+# An applicant account linked to the proposals it may read the results of (the coordinator's
+# contact), set by a manager of the call or the operator.
+proposal_contacts = sa.Table(
+    "proposal_contacts",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("call_id", sa.String(255), primary_key=True),
+    sa.Column("proposal_id", sa.String(255), primary_key=True),
+    _call_fk("proposal_id", table="proposals"),
+)
+
+# A lot's results, released by a manager: the Evaluation Summary Reports of its consolidated
+# proposals as they were at release (a snapshot; a later change needs a new release).
+releases = sa.Table(
+    "releases",
+    metadata,
+    sa.Column("release_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(255), nullable=False),
+    sa.Column("lot_id", sa.String(255), nullable=False),
+    sa.Column("released_at", TS, nullable=False),
+    sa.Column("released_by", sa.Integer, nullable=True),
+    _call_fk("lot_id", table="lots"),
+    sa.UniqueConstraint("call_id", "lot_id"),
+)
+
+released_reports = sa.Table(
+    "released_reports",
+    metadata,
+    sa.Column(
+        "release_id", sa.Integer, sa.ForeignKey("releases.release_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("proposal_id", sa.String(255), primary_key=True),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("pdf", sa.LargeBinary, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)

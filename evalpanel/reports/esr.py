@@ -1,0 +1,170 @@
+"""What an Evaluation Summary Report says, from the store through the scoring engine.
+
+For every proposal with a final consolidation, :func:`build_esrs` returns an :class:`Esr`: per
+criterion the consolidated score, its band and the consolidated comment; the total against the
+pass mark, with every threshold missed; the rank in its lot and the decision with its reason.
+Scores, bands, thresholds, ranks and decisions are the scoring engine's
+(:func:`evalpanel.workflow.rank_call`); nothing is recomputed here. The issue date is the call's
+deadline when it has one, else the day it was imported, so the same data gives the same report.
+A rehearsal's mock report becomes the same kind of report (:func:`rehearsal_esr`), marked as a
+rehearsal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+import sqlalchemy as sa
+
+from evalpanel.store import Actor, call_folder, call_info, consolidated_frame
+from evalpanel.store.audit import record
+from evalpanel.store.engine import writing
+from evalpanel.store.tables import calls
+from scoring import MockReport
+
+
+@dataclass(frozen=True, slots=True)
+class EsrCriterion:
+    id: str
+    label: str
+    score: float | None  # points; None when the criterion was not scored
+    max: float
+    min_pass: float
+    band: str
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class Esr:
+    """One Evaluation Summary Report."""
+
+    call_id: str
+    call_title: str
+    lot_id: str
+    lot_title: str
+    proposal_id: str
+    proposal_title: str
+    coordinator: str
+    criteria: tuple[EsrCriterion, ...]
+    total: float | None
+    total_max: float
+    total_threshold: float
+    passed: bool
+    failures: tuple[str, ...]
+    rank: int | None
+    decision: str  # funded | reserve | rejected | pending | passed
+    decision_reason: str
+    issued_on: dt.date
+    rehearsal: bool = False
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def decision_reason(row: dict[str, object], lot_title: str) -> str:
+    """The decision of one ranked proposal, with its reason, in words."""
+    decision = str(row["decision"])
+    failures = list(row.get("fail_reasons") or [])  # type: ignore[call-overload]
+    lot = lot_title or str(row.get("lot"))
+    if decision == "funded":
+        return f"Funded: rank {row['rank']} in {lot}, within the lot's budget."
+    if decision == "reserve":
+        return (f"Reserve list, position {row['reserve_position']}: the proposal passes every "
+                f"threshold, but the budget of {lot} is committed to higher-ranked proposals.")
+    if decision == "rejected":
+        return "Not funded: " + "; ".join(failures) + "." if failures else "Not funded."
+    if decision == "pending":
+        return f"Pending: {row.get('pending_reason') or 'the evaluation is not complete'}."
+    return "Passes every threshold."
+
+
+def _issued_on(engine: sa.Engine, call_id: str, deadline: str | None) -> dt.date:
+    if deadline:
+        try:
+            return dt.date.fromisoformat(deadline)
+        except ValueError:
+            pass
+    with engine.connect() as conn:
+        imported = conn.execute(
+            sa.select(calls.c.imported_at).where(calls.c.call_id == call_id)).scalar()
+    return imported.date() if imported is not None else dt.date(1970, 1, 1)
+
+
+def build_esrs(
+    engine: sa.Engine, actor: Actor, call_id: str, proposal_ids: Sequence[str] | None = None,
+    *, lot_id: str | None = None,
+) -> list[Esr]:
+    """The reports of the call's consolidated proposals (managers of the call), sorted by
+    proposal id; only ``proposal_ids`` or one lot's when given. Audited as a read."""
+    from evalpanel.planning import scheme_of
+    from evalpanel.workflow import rank_call
+
+    info = call_info(engine, actor, call_id)
+    call = call_folder(engine, actor, call_id)
+    scheme = scheme_of(call)
+    ranked = rank_call(engine, actor, call_id).proposals
+    consensus = consolidated_frame(engine, actor, call_id, final_only=True)
+    comments = {(p, c): t for p, c, t in consensus.select(
+        "proposal_id", "criterion", "comment").iter_rows()}
+    done = set(consensus["proposal_id"].to_list())
+    titles = dict(call.proposals.select("proposal_id", "title").iter_rows())
+    coordinators = dict(
+        call.partners.filter(pl.col("role") == "coordinator")
+        .select("proposal_id", pl.concat_str("org_name", pl.lit(" ("), "country", pl.lit(")")))
+        .iter_rows())
+    wanted = set(proposal_ids) if proposal_ids is not None else None
+    issued = _issued_on(engine, call_id, info["deadline"])
+    reports = []
+    for row in ranked.sort("proposal_id").iter_rows(named=True):
+        pid = str(row["proposal_id"])
+        if pid not in done or (wanted is not None and pid not in wanted) or (
+                lot_id is not None and row["lot"] != lot_id):
+            continue
+        lot = call.config.lots.get(str(row["lot"]))
+        lot_title = lot.title if lot and lot.title else str(row["lot"])
+        criteria = tuple(
+            EsrCriterion(c.id, c.label, _float(row[c.id]), c.max, c.min_pass,
+                         str(row[f"{c.id}_band"] or ""), comments.get((pid, c.id), ""))
+            for c in scheme.criteria)
+        reports.append(Esr(
+            call_id, str(info["title"]), str(row["lot"]), lot_title, pid, str(titles.get(pid, "")),
+            str(coordinators.get(pid, "")), criteria, _float(row["total"]), scheme.total_max,
+            scheme.total_threshold, bool(row["passed"]), tuple(row["fail_reasons"] or ()),
+            row["rank"], str(row["decision"]), decision_reason(row, lot_title), issued))
+    with writing(engine) as conn:
+        record(conn, actor, "build_reports", "call", call_id, call_id=call_id,
+               after={"reports": len(reports), "lot": lot_id})
+    return reports
+
+
+def rehearsal_esr(view: dict[str, object], report: MockReport, issued_on: dt.date) -> Esr:
+    """A rehearsal's mock report as an ESR marked as a rehearsal: the scorers' mean per
+    criterion with its band, their comments, and the engine's pass/fail. ``view`` is
+    :func:`~evalpanel.store.rehearsal_view`'s result, ``report`` the mock report of
+    :func:`~evalpanel.workflow.rehearsal_report`."""
+    from evalpanel.schemes import load_scheme
+
+    scheme = load_scheme(str(view["scheme_id"]))
+    by_id = {r["criterion"]: r for r in report.criteria.iter_rows(named=True)}
+    comment_of: dict[str, list[str]] = {}
+    scores = view.get("scores")
+    if isinstance(scores, pl.DataFrame) and {"criterion", "comment"} <= set(scores.columns):
+        for crit, text in scores.select("criterion", "comment").iter_rows():
+            if text and text.strip():
+                comment_of.setdefault(str(crit), []).append(text.strip())
+    criteria = tuple(
+        EsrCriterion(c.id, c.label, _float(by_id.get(c.id, {}).get("mean")), c.max, c.min_pass,
+                     str(by_id.get(c.id, {}).get("band") or ""),
+                     "\n\n".join(comment_of.get(c.id, [])))
+        for c in scheme.criteria)
+    title = str(view.get("title") or "")
+    return Esr(
+        "rehearsal", "Rehearsal (mock evaluation)", "-", "", f"R{view.get('rehearsal_id')}",
+        title, "", criteria, report.total, scheme.total_max, report.total_threshold,
+        report.passed, report.fail_reasons, None, "rehearsal",
+        "A rehearsal: mock scores by invited colleagues, not an evaluation of the call.",
+        issued_on, rehearsal=True)

@@ -1,0 +1,31 @@
+"""Releasing a lot's results: its reports built, rendered and stored as they are at release."""
+
+from __future__ import annotations
+
+import polars as pl
+import sqlalchemy as sa
+
+from evalpanel.reports.esr import build_esrs
+from evalpanel.reports.render import esr_html, esr_pdf
+from evalpanel.store import Actor
+from evalpanel.store.releases import RenderedReport, released_reports_of, save_release
+
+
+def release_lot(
+    engine: sa.Engine, actor: Actor, call_id: str, lot_id: str, *, language: str = "en",
+    replace: bool = False,
+) -> int:
+    """Release the results of one lot (managers of the call): the Evaluation Summary Report of
+    each of its consolidated proposals, rendered now and kept as released. The number of
+    reports released."""
+    reports = [
+        RenderedReport(esr.proposal_id, esr_html(esr, language), esr_pdf(esr, language))
+        for esr in build_esrs(engine, actor, call_id, lot_id=lot_id)
+    ]
+    save_release(engine, actor, call_id, lot_id, reports, replace=replace)
+    return len(reports)
+
+
+def my_reports(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
+    """The released reports the actor may read (an applicant: their own proposals')."""
+    return released_reports_of(engine, actor)

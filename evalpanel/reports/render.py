@@ -1,0 +1,175 @@
+"""Rendering an :class:`~evalpanel.reports.esr.Esr`: HTML, PDF (typst) and a zip of many.
+
+Every text of a report comes from outside (titles, organisation names, comments): the HTML escapes
+all of it, and the PDF receives it as JSON data that the typst template sets as plain text, never
+as markup. The same report gives the same bytes: the PDF's dates are the report's issue date, the
+fonts are typst's own (no system font is looked up), and the zip's entries carry fixed times.
+Labels come in English, French and German (``language``).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import zipfile
+from collections.abc import Sequence
+from importlib import resources
+
+from evalpanel.reports.esr import Esr
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "heading": "Evaluation Summary Report", "proposal": "Proposal", "lot": "Lot",
+        "coordinator": "Coordinator", "issued": "Issued", "total": "Total score",
+        "thresholds": "Thresholds", "rank": "Rank in the lot", "decision": "Decision",
+        "points": "points", "minimum": "minimum to pass", "no_comment": "(no comment)",
+        "not_scored": "not scored", "passed": "every threshold reached",
+        "failed": "not reached", "of": "of",
+        "rehearsal_banner": "Rehearsal: mock evaluation by invited colleagues, not an "
+                            "evaluation of the call.",
+    },
+    "fr": {
+        "heading": "Rapport de synthèse d'évaluation", "proposal": "Proposition", "lot": "Lot",
+        "coordinator": "Coordinateur", "issued": "Émis le", "total": "Note totale",
+        "thresholds": "Seuils", "rank": "Rang dans le lot", "decision": "Décision",
+        "points": "points", "minimum": "minimum requis", "no_comment": "(pas de commentaire)",
+        "not_scored": "non noté", "passed": "tous les seuils atteints",
+        "failed": "non atteints", "of": "sur",
+        "rehearsal_banner": "Répétition : évaluation fictive par des collègues invités, pas une "
+                            "évaluation de l'appel.",
+    },
+    "de": {
+        "heading": "Zusammenfassender Bewertungsbericht", "proposal": "Antrag", "lot": "Los",
+        "coordinator": "Koordination", "issued": "Ausgestellt am", "total": "Gesamtpunktzahl",
+        "thresholds": "Schwellenwerte", "rank": "Rang im Los", "decision": "Entscheidung",
+        "points": "Punkte", "minimum": "Mindestpunktzahl", "no_comment": "(kein Kommentar)",
+        "not_scored": "nicht bewertet", "passed": "alle Schwellenwerte erreicht",
+        "failed": "nicht erreicht", "of": "von",
+        "rehearsal_banner": "Probelauf: Scheinbewertung durch eingeladene Kolleginnen und "
+                            "Kollegen, keine Bewertung des Aufrufs.",
+    },
+}
+LANGUAGES = tuple(LABELS)
+
+
+def _points(value: float | None, labels: dict[str, str]) -> str:
+    return labels["not_scored"] if value is None else f"{value:g}"
+
+
+def _texts(esr: Esr, language: str) -> dict[str, object]:
+    """Every text of the report in ``language`` (plain strings)."""
+    lab = LABELS.get(language, LABELS["en"])
+    criteria = [
+        {
+            "label": c.label,
+            "score_text": f"{_points(c.score, lab)} / {c.max:g} {lab['points']}",
+            "band": c.band,
+            "threshold_text": f"{lab['minimum']}: {c.min_pass:g}",
+            "comment": c.comment or lab["no_comment"],
+        }
+        for c in esr.criteria
+    ]
+    thresholds = lab["passed"] if esr.passed else (
+        f"{lab['failed']}: " + "; ".join(esr.failures) if esr.failures else lab["failed"])
+    return {
+        "lang": language if language in LABELS else "en",
+        "labels": lab,
+        "title": f"{lab['heading']} — {esr.proposal_id}",
+        "call_id": esr.call_id,
+        "call_title": esr.call_title,
+        "proposal_id": esr.proposal_id,
+        "proposal_title": esr.proposal_title,
+        "lot": f"{esr.lot_id} — {esr.lot_title}" if esr.lot_title else esr.lot_id,
+        "coordinator": esr.coordinator or "-",
+        "issued": [esr.issued_on.year, esr.issued_on.month, esr.issued_on.day],
+        "issued_text": esr.issued_on.isoformat(),
+        "criteria": criteria,
+        "total_text": f"{_points(esr.total, lab)} / {esr.total_max:g} {lab['points']} "
+                      f"({lab['minimum']}: {esr.total_threshold:g})",
+        "thresholds_text": thresholds,
+        "rank_text": "" if esr.rank is None else str(esr.rank),
+        "decision_text": esr.decision_reason,
+        "rehearsal": esr.rehearsal,
+    }
+
+
+def esr_html(esr: Esr, language: str = "en") -> str:
+    """The report as a standalone HTML page (no script, no remote resource)."""
+    t = _texts(esr, language)
+    lab = t["labels"]
+    assert isinstance(lab, dict)
+    e = html.escape
+
+    def row(key: str, value: object) -> str:
+        return f"<tr><th>{e(lab[key])}</th><td>{e(str(value))}</td></tr>"
+
+    parts = [
+        "<!DOCTYPE html>",
+        f'<html lang="{e(str(t["lang"]))}"><head><meta charset="utf-8">',
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'\">",
+        f"<title>{e(str(t['title']))}</title>",
+        "<style>body{font-family:serif;max-width:48em;margin:2em auto;line-height:1.4}"
+        "th{text-align:left;padding-right:1em;vertical-align:top}"
+        ".criterion{border-top:1px solid #ccc;margin-top:1em;padding-top:.5em}"
+        ".comment{white-space:pre-wrap;margin-left:1em}"
+        ".rehearsal{background:#fff3cd;padding:.5em;font-weight:bold}</style></head><body>",
+    ]
+    if esr.rehearsal:
+        parts.append(f'<p class="rehearsal">{e(lab["rehearsal_banner"])}</p>')
+    parts += [
+        f"<p>{e(esr.call_title)} — {e(esr.call_id)}</p>",
+        f"<h1>{e(lab['heading'])}</h1>",
+        "<table>",
+        row("proposal", f"{esr.proposal_id} — {esr.proposal_title}"),
+        row("lot", t["lot"]),
+        row("coordinator", t["coordinator"]),
+        row("issued", t["issued_text"]),
+        "</table>",
+    ]
+    for c in t["criteria"]:  # type: ignore[attr-defined]
+        parts.append(
+            f'<div class="criterion"><h2>{e(c["label"])}</h2>'
+            f"<p><strong>{e(c['score_text'])}</strong> · {e(c['band'])} · "
+            f"{e(c['threshold_text'])}</p>"
+            f'<p class="comment">{e(c["comment"])}</p></div>')
+    parts += ["<table>", row("total", t["total_text"]), row("thresholds", t["thresholds_text"])]
+    if t["rank_text"]:
+        parts.append(row("rank", t["rank_text"]))
+    parts += [row("decision", t["decision_text"]), "</table></body></html>"]
+    return "\n".join(parts) + "\n"
+
+
+def esr_pdf(esr: Esr, language: str = "en") -> bytes:
+    """The report as a PDF (typst; deterministic, see the module docstring)."""
+    import typst
+
+    template = resources.files("evalpanel.reports").joinpath("esr.typ").read_bytes()
+    data = json.dumps(_texts(esr, language), ensure_ascii=False)
+    pdf: bytes = typst.compile(template, sys_inputs={"data": data}, ignore_system_fonts=True)
+    return pdf
+
+
+def safe_name(proposal_id: str) -> str:
+    """A file name for a proposal id from outside (no path separators, no leading dot)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", proposal_id).lstrip(".") or "proposal"
+
+
+def esr_zip(reports: Sequence[Esr], language: str = "en") -> bytes:
+    """A zip with ``<proposal_id>.pdf`` and ``<proposal_id>.html`` for each report, in proposal
+    order, every entry dated with its report's issue date."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for esr in sorted(reports, key=lambda r: r.proposal_id):
+            when = (esr.issued_on.year, esr.issued_on.month, esr.issued_on.day, 0, 0, 0)
+            stem = safe_name(esr.proposal_id)
+            for name, payload in ((f"{stem}.pdf", esr_pdf(esr, language)),
+                                  (f"{stem}.html",
+                                   esr_html(esr, language).encode("utf-8"))):
+                info = zipfile.ZipInfo(name, date_time=when)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, payload)
+    return buffer.getvalue()

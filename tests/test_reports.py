@@ -1,0 +1,161 @@
+"""Evaluation Summary Reports from the store through the scoring engine, their HTML and PDF,
+and the release of a lot's results to the proposal's applicant contact only."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import polars as pl
+import pytest
+
+from evalpanel.reports import build_esrs, esr_html, esr_pdf, esr_zip, my_reports, release_lot
+from evalpanel.schemes import band_label, load_scheme
+from evalpanel.store import (
+    SYSTEM,
+    Actor,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    accept_task,
+    approve_consensus,
+    audit_frame,
+    create_user,
+    save_consensus,
+    save_draft,
+    start_consolidation,
+    submit_consensus,
+    submit_evaluation,
+)
+from evalpanel.store.releases import link_contact, read_released_report
+from evalpanel.store.tables import proposals
+from tests.store_fixtures import World, publish, scores, task_of
+
+pypdf = pytest.importorskip("pypdf")
+
+HOSTILE = 'Skills <script>alert(1)</script> ![x](http://tracker.example/p.png) $x$ #emph[y]'
+FULL = {"relevance": 22, "quality": 24, "partnership": 18, "impact": 17}
+LOW = {"relevance": 10, "quality": 24, "partnership": 18, "impact": 17}
+
+
+def _consolidate(w: World, proposal: str, values: dict[str, float], comment: str) -> None:
+    for expert in ("E03", "E04"):
+        task = task_of(w, proposal, expert)
+        actor = w.experts[expert]
+        accept_task(w.engine, actor, task)
+        version = save_draft(w.engine, actor, task, scores(values), expected_version=0)
+        submit_evaluation(w.engine, actor, task, expected_version=version)
+    cid = start_consolidation(w.engine, w.manager, w.call_id, proposal, "E03")
+    v = save_consensus(w.engine, w.experts["E03"], cid, scores(values, comment), "agreed",
+                       expected_version=0)
+    submit_consensus(w.engine, w.experts["E03"], cid, expected_version=v)
+    assert approve_consensus(w.engine, w.experts["E04"], cid, expected_version=v) == "final"
+
+
+@pytest.fixture
+def consolidated(world: World) -> World:
+    with world.engine.begin() as conn:
+        conn.execute(proposals.update().where(proposals.c.proposal_id == "P03")
+                     .values(title=HOSTILE))
+    publish(world, [("P03", "E03"), ("P03", "E04"), ("P04", "E03"), ("P04", "E04"),
+                    ("P01", "E03"), ("P01", "E04")])
+    _consolidate(world, "P03", FULL, "Strong needs analysis — Zespół Szkół nr 1, Ελληνικά.")
+    _consolidate(world, "P01", LOW, "The link to EU policies is weak.")
+    return world
+
+
+def test_a_report_per_consolidated_proposal_with_the_engines_numbers(consolidated: World) -> None:
+    w = consolidated
+    reports = {r.proposal_id: r for r in build_esrs(w.engine, w.manager, w.call_id)}
+    assert set(reports) == {"P01", "P03"}  # P04 has no consolidation: no report
+    good, bad = reports["P03"], reports["P01"]
+    scheme = load_scheme("erasmus-afi")
+    assert [(c.id, c.score, c.band) for c in good.criteria] == [
+        (c.id, float(FULL[c.id]), band_label(scheme, FULL[c.id], c.max)) for c in scheme.criteria]
+    assert good.total == sum(FULL.values()) and good.passed
+    assert good.coordinator == "Org 3-0 (EL)"
+    assert good.decision in ("funded", "reserve") and good.rank == 1
+    assert bad.passed is False and bad.decision == "rejected"
+    assert any(f.startswith("relevance 10") for f in bad.failures)
+    assert bad.decision_reason.startswith("Not funded: relevance 10")
+    assert all(c.comment == "The link to EU policies is weak." for c in bad.criteria)
+
+
+def test_the_html_escapes_every_outside_text(consolidated: World) -> None:
+    w = consolidated
+    esr = build_esrs(w.engine, w.manager, w.call_id, ["P03"])[0]
+    page = esr_html(esr)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img" not in page and "http://tracker.example" in page  # as text only
+    assert "Zespół Szkół nr 1, Ελληνικά." in page
+    assert "Content-Security-Policy" in page
+
+
+def test_the_pdf_is_deterministic_and_says_what_the_report_says(consolidated: World) -> None:
+    w = consolidated
+    esr = build_esrs(w.engine, w.manager, w.call_id, ["P03"])[0]
+    first, again = esr_pdf(esr), esr_pdf(build_esrs(w.engine, w.manager, w.call_id, ["P03"])[0])
+    assert first == again
+    reader = pypdf.PdfReader(io.BytesIO(first))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    for expected in ("Evaluation Summary Report", "P03", "22 / 25 points", "Very good",
+                     "81 / 100 points", "Zespół Szkół nr 1", "Ελληνικά", "<script>", "$x$",
+                     "#emph[y]"):
+        assert expected in text, expected
+    assert reader.metadata["/CreationDate"] == reader.metadata["/ModDate"]
+    french = pypdf.PdfReader(io.BytesIO(esr_pdf(esr, "fr"))).pages[0].extract_text()
+    assert "Rapport de synthèse d'évaluation" in french
+
+
+def test_a_lot_in_one_zip(consolidated: World) -> None:
+    w = consolidated
+    lot = build_esrs(w.engine, w.manager, w.call_id, ["P03"])[0].lot_id
+    reports = build_esrs(w.engine, w.manager, w.call_id, lot_id=lot)
+    archive = zipfile.ZipFile(io.BytesIO(esr_zip(reports)))
+    names = sorted(archive.namelist())
+    assert names == sorted(f"{r.proposal_id}.{ext}" for r in reports for ext in ("pdf", "html"))
+    assert esr_zip(reports) == esr_zip(list(reversed(reports)))
+
+
+def test_only_managers_build_reports(consolidated: World) -> None:
+    w = consolidated
+    for actor in (w.outsider, w.experts["E03"], w.applicant):
+        with pytest.raises(PermissionDenied):
+            build_esrs(w.engine, actor, w.call_id)
+
+
+def test_after_release_the_contact_reads_only_their_own_report(consolidated: World) -> None:
+    w = consolidated
+    other = Actor(create_user(w.engine, SYSTEM, "other-applicant", "applicant"), "applicant")
+    assert link_contact(w.engine, w.manager, w.applicant.user_id or 0, w.call_id, "P03")
+    assert not link_contact(w.engine, w.manager, w.applicant.user_id or 0, w.call_id, "P03")
+    with pytest.raises(InvalidInput, match="only an applicant account"):
+        link_contact(w.engine, w.manager, w.experts["E03"].user_id or 0, w.call_id, "P03")
+    # before the release nobody reads any report
+    with pytest.raises(NotFound, match="not released"):
+        read_released_report(w.engine, w.applicant, w.call_id, "P03")
+    assert my_reports(w.engine, w.applicant).is_empty()
+
+    lot = build_esrs(w.engine, w.manager, w.call_id, ["P03"])[0].lot_id
+    with pytest.raises(PermissionDenied):
+        release_lot(w.engine, w.experts["E03"], w.call_id, lot)
+    assert release_lot(w.engine, w.manager, w.call_id, lot) >= 1
+    with pytest.raises(InvalidState, match="already released"):
+        release_lot(w.engine, w.manager, w.call_id, lot)
+
+    mine = my_reports(w.engine, w.applicant)
+    assert mine["proposal_id"].to_list() == ["P03"]
+    pdf = read_released_report(w.engine, w.applicant, w.call_id, "P03")
+    assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF")
+    html = read_released_report(w.engine, w.applicant, w.call_id, "P03", "html")
+    assert isinstance(html, str) and "Evaluation Summary Report" in html
+    for actor, proposal in ((w.applicant, "P01"), (other, "P03"), (w.experts["E03"], "P03"),
+                            (w.outsider, "P03")):
+        with pytest.raises(PermissionDenied):
+            read_released_report(w.engine, actor, w.call_id, proposal)
+    assert my_reports(w.engine, other).is_empty()
+    audit = audit_frame(w.engine, SYSTEM, w.call_id)
+    assert audit.filter(pl.col("action") == "read_report").height == 2
+    assert audit.filter(pl.col("action") == "release_results").height == 1
+    assert audit.filter(pl.col("action") == "denied:read the report of").height == 4
