@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import click
 
@@ -37,6 +37,24 @@ def load_call(path: str | Path) -> CallFolder:
         lines = [str(p.relocated(Path(path))) for p in exc.problems]
         lines.append(f"{path}: {n} problem{'s' if n != 1 else ''} found; nothing was used")
         raise InvalidInput("\n".join(lines)) from None
+
+
+def load_documents(path: str | Path, call: CallFolder) -> list[Any]:
+    """The checked documents of a valid call folder (``documents/<proposal_id>/*.pdf``), or
+    :class:`InvalidInput` with every problem."""
+    from evalpanel.documents import limits_of, scan_documents
+
+    folder = Path(path)
+    config = folder / "call.toml"
+    limits, problems = limits_of(config.read_text(encoding="utf-8-sig"))
+    files, found = scan_documents(folder, call.proposals["proposal_id"].to_list(), limits)
+    problems += found
+    if problems:
+        lines = [str(p.relocated(folder)) for p in problems]
+        n = len(problems)
+        lines.append(f"{path}: {n} problem{'s' if n != 1 else ''} found; nothing was used")
+        raise InvalidInput("\n".join(lines))
+    return files
 
 
 def describe(call: CallFolder) -> str:
@@ -114,7 +132,10 @@ def validate(call_dir: Path) -> None:
     file:line: column: problem.
     """
     call = load_call(call_dir)
+    files = load_documents(call_dir, call)
     click.echo(describe(call))
+    if files:
+        click.echo(f"  {len(files)} documents of {len({f.proposal_id for f in files})} proposals")
     click.echo(f"{call_dir}: valid")
 
 

@@ -25,16 +25,23 @@ def import_(call_dir: Path, url: str | None, replace: bool) -> None:
     Exit 0 when imported, 2 when the folder is invalid or the call exists already (the
     database is then left unchanged).
     """
-    from evalpanel.cli import InvalidInput, describe, load_call
+    from evalpanel.cli import InvalidInput, describe, load_call, load_documents
+    from evalpanel.store import SYSTEM
+    from evalpanel.store.documents import blob_store, store_documents
 
     call = load_call(call_dir)
+    files = load_documents(call_dir, call)  # the whole folder is checked before any write
     engine = open_engine(url)
     try:
+        store = blob_store()
         import_call(engine, call, replace=replace)
+        stored = store_documents(engine, SYSTEM, call.config.id, files, store)
     except AlreadyImported as exc:
         raise InvalidInput(f"{call_dir}: {exc} (use --replace to update it)") from None
     except StoreError as exc:
         raise InvalidInput(f"{call_dir}: {exc}") from None
     click.echo(describe(call))
+    if stored:
+        click.echo(f"  {stored} documents stored")
     click.echo(f"{'updated' if replace else 'imported'} into "
                f"{engine.url.render_as_string(hide_password=True)}")

@@ -567,3 +567,26 @@ released_reports = sa.Table(
     sa.Column("pdf", sa.LargeBinary, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
 )
+
+# Proposal documents, content-addressed: ``documents`` lists each proposal's files by name with
+# the sha256 of their bytes; the bytes live in ``blobs`` (the database backend) or in a folder or
+# an S3-compatible bucket named by the deployment (see evalpanel.store.documents).
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("call_id", sa.String(255), primary_key=True),
+    sa.Column("proposal_id", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("pages", sa.Integer, nullable=False),
+    sa.Column("added_at", TS, nullable=False),
+    _call_fk("proposal_id", table="proposals"),
+)
+
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
