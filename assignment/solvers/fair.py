@@ -8,7 +8,13 @@ both stages. Otherwise CP-SAT (integer weights, affinity × SCALE) solves
 ``max z  s.t.  z <= panel_total[p]`` for every proposal with demand, coverage exactly F and the load
 bounds, over the candidate pairs (the m best eligible experts of each proposal and the max-total
 pairs), then maximises the total subject to ``z >= z*``. The floor is exact over the candidate set
-when stage 1 ends OPTIMAL, and proven over the full matrix when it equals the upper bound.
+when stage 1 ends OPTIMAL, and proven over the full matrix when it equals the upper bound or
+the floor of its LP relaxation over every eligible pair (:mod:`assignment.solvers.fair_bound`,
+column generation priced over the whole matrix), or when CP-SAT is optimal over a candidate set
+that holds every pair able to raise the floor (reduced-cost fixing against that LP). Pairs found
+by either pass join the candidates and stage 1 runs again (at most three times), so a candidate
+set too small for the true floor is caught rather than reported as optimal; ``floor_status``
+says which proof holds.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
 from assignment.solvers._network import SCALE, FlowSpec, NetworkSolution, solve_network, weights
 from assignment.solvers._sparse import _mask_in_block, _row_blocks, solve_certified
+from assignment.solvers.fair_bound import could_raise, floor_bound
 from assignment.solvers.max_total import flow_spec
 
 
@@ -96,6 +103,75 @@ def _boosted(
     return best, best_floor
 
 
+class _Stage:
+    """The CP-SAT model of the fair stages over one candidate set (codes ``cand``)."""
+
+    def __init__(self, inst: AssignmentInstance, cand: IntArray, hint_codes: IntArray,
+                 n_new: int, workers: int) -> None:
+        from ortools.sat.python import cp_model  # about a second at start-up: only here
+
+        n_p, n_e = inst.n_proposals, inst.n_experts
+        self.cp_model = cp_model
+        self.cand, self.cp, self.ce = cand, cand // n_e, cand % n_e
+        self.w = weights(inst.affinity[self.cp, self.ce])
+        model = cp_model.CpModel()
+        self.x = x = [model.new_bool_var(f"x{i}") for i in range(cand.size)]
+        self.in_hint = np.isin(cand, hint_codes)
+        for var, h in zip(x, self.in_hint.tolist(), strict=True):
+            model.add_hint(var, h)
+        self.by_p = np.split(np.arange(cand.size), np.searchsorted(self.cp, np.arange(1, n_p)))
+        order_e = np.argsort(self.ce, kind="stable")
+        by_e = np.split(order_e, np.searchsorted(self.ce[order_e], np.arange(1, n_e)))
+        for p, idx in enumerate(self.by_p):
+            if idx.size:
+                model.add(sum(x[i] for i in idx) <= int(inst.free_demand[p]))
+        for e, idx in enumerate(by_e):
+            if idx.size:
+                load = sum(x[i] for i in idx)
+                model.add(load <= int(inst.free_capacity[e]))
+                if inst.free_min_load[e]:
+                    model.add(load >= int(inst.free_min_load[e]))
+        model.add(sum(x) == n_new)
+        self.model = model
+        self.solver = cp_model.CpSolver()
+        self.solver.parameters.num_workers = workers
+        self.status_name = ""
+
+    def _panel(self, p: int, fixed_w: IntArray) -> Any:
+        idx = self.by_p[p]
+        return int(fixed_w[p]) + self.cp_model.LinearExpr.weighted_sum(
+            [self.x[i] for i in idx], self.w[idx].tolist())
+
+    def codes_of(self, chosen: np.ndarray) -> IntArray:
+        return np.asarray(self.cand[chosen], dtype=np.int64)
+
+    def raise_floor(self, fixed_w: IntArray, scope: IntArray, lo: int, hi: int,
+                    seconds: float) -> tuple[str, int, np.ndarray]:
+        """Stage 1: maximise the floor; ("optimal" | "feasible" | "failed", floor, chosen)."""
+        cp_model = self.cp_model
+        z = self.model.new_int_var(lo, hi, "floor")
+        for p in scope.tolist():
+            self.model.add(z <= self._panel(p, fixed_w))
+        self.model.maximize(z)
+        self.solver.parameters.max_time_in_seconds = seconds
+        status = self.solver.solve(self.model)
+        self.status_name = self.solver.status_name(status)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return "failed", lo, self.in_hint
+        floor = int(self.solver.value(z))
+        chosen = np.array([self.solver.boolean_value(v) for v in self.x], dtype=bool)
+        self.model.clear_hints()  # type: ignore[no-untyped-call]
+        for var, h in zip(self.x, chosen.tolist(), strict=True):
+            self.model.add_hint(var, h)
+        self.model.add(z >= floor)
+        return ("optimal" if status == cp_model.OPTIMAL else "feasible"), floor, chosen
+
+    def require_floor(self, fixed_w: IntArray, scope: IntArray, floor: int) -> np.ndarray:
+        for p in scope.tolist():
+            self.model.add(self._panel(p, fixed_w) >= floor)
+        return self.in_hint
+
+
 def solve_fair(
     inst: AssignmentInstance,
     *,
@@ -138,65 +214,52 @@ def solve_fair(
     m = candidates if candidates is not None else 2 * int(inst.free_demand.max()) + 4
     cand = np.union1d(_top_codes(inst, blocked, m), base_sol.cand[base_sol.flow > 0])
     cand = np.union1d(cand, hint[:, 0] * n_e + hint[:, 1])
-    cp, ce = cand // n_e, cand % n_e
-    w = weights(inst.affinity[cp, ce])
-    # imported here: CP-SAT (and the pandas it loads) costs about a second at start-up, and
-    # only this stage of the fair mode needs it
-    from ortools.sat.python import cp_model
-
-    model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x{i}") for i in range(cand.size)]
-    in_hint = np.isin(cand, hint[:, 0] * n_e + hint[:, 1])
-    for var, h in zip(x, in_hint.tolist(), strict=True):
-        model.add_hint(var, h)
-    by_p = np.split(np.arange(cand.size), np.searchsorted(cp, np.arange(1, n_p)))
-    order_e = np.argsort(ce, kind="stable")
-    by_e = np.split(order_e, np.searchsorted(ce[order_e], np.arange(1, n_e)))
-    for p, idx in enumerate(by_p):
-        if idx.size:
-            model.add(sum(x[i] for i in idx) <= int(inst.free_demand[p]))
-    for e, idx in enumerate(by_e):
-        if idx.size:
-            load = sum(x[i] for i in idx)
-            model.add(load <= int(inst.free_capacity[e]))
-            if inst.free_min_load[e]:
-                model.add(load >= int(inst.free_min_load[e]))
-    model.add(sum(x) == int(base.shape[0]))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = workers
+    hint_codes = hint[:, 0] * n_e + hint[:, 1]
+    n_new = int(base.shape[0])
     floor = hint_floor
-    if hint_floor < bound:
-        z = model.new_int_var(max(floor0, hint_floor), bound, "floor")
-        for p in scope.tolist():
-            idx = by_p[p]
-            expr = cp_model.LinearExpr.weighted_sum([x[i] for i in idx], w[idx].tolist())
-            model.add(z <= int(fixed_w[p]) + expr)
-        model.maximize(z)
-        solver.parameters.max_time_in_seconds = time_limit / 2
-        status = solver.solve(model)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            details.update(floor_status=f"CP-SAT {solver.status_name(status)}; boosted kept")
+    for attempt in range(1, 4):
+        stage = _Stage(inst, cand, hint_codes, n_new, workers)
+        if hint_floor >= bound:
+            details["floor_status"] = "proven: equals the upper bound"
+            chosen = stage.require_floor(fixed_w, scope, floor)
+            break
+        status, floor, chosen = stage.raise_floor(
+            fixed_w, scope, max(floor0, hint_floor), bound, time_limit / 2)
+        if status == "failed":
+            details.update(floor_status=f"CP-SAT {stage.status_name}; boosted kept")
             return hint, cert, details
-        floor = int(solver.value(z))
-        details["floor_status"] = (
-            "proven: equals the upper bound"
-            if floor >= bound
-            else "optimal over the candidate pairs"
-            if status == cp_model.OPTIMAL
-            else f"best found in {time_limit / 2:.0f} s (not proven)"
-        )
-        chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
-        model.clear_hints()  # type: ignore[no-untyped-call]
-        for var, h in zip(x, chosen.tolist(), strict=True):
-            model.add_hint(var, h)
-        model.add(z >= floor)
-    else:
-        details["floor_status"] = "proven: equals the upper bound"
-        chosen = in_hint
-        for p in scope.tolist():
-            idx = by_p[p]
-            expr = cp_model.LinearExpr.weighted_sum([x[i] for i in idx], w[idx].tolist())
-            model.add(int(fixed_w[p]) + expr >= floor)
+        if floor >= bound:
+            details["floor_status"] = "proven: equals the upper bound"
+            break
+        if status != "optimal":
+            details["floor_status"] = f"best found in {time_limit / 2:.0f} s (not proven)"
+            break
+        # optimal over the candidates: can a pair outside them raise the floor?
+        lp = floor_bound(inst, cand, fixed_w, scope, n_new)
+        lp_floor = int(np.floor(lp.bound + 1e-6)) if np.isfinite(lp.bound) else None
+        details["floor_lp_bound"] = None if lp_floor is None else lp.bound / SCALE
+        details["floor_certificate_rounds"] = attempt
+        if lp_floor is not None and floor >= lp_floor:
+            details["floor_status"] = "proven over the full matrix: equals its LP bound"
+            break
+        extra = could_raise(inst, lp, floor, limit=max(20 * n_p, 1000))
+        missing = np.setdiff1d(np.union1d(lp.added, extra if extra is not None else []), cand)
+        if extra is not None and missing.size == 0:
+            details["floor_status"] = ("proven over the full matrix: optimal over every pair "
+                                       "that could raise it (reduced-cost fixing)")
+            break
+        if attempt == 3 or missing.size == 0:
+            details["floor_status"] = (
+                "optimal over the candidate pairs; the full-matrix LP bound is "
+                f"{lp.bound / SCALE:.6f}" if lp_floor is not None
+                else f"optimal over the candidate pairs; full-matrix bound: {lp.status}")
+            break
+        # pairs the candidates lacked could raise the floor: search again with them
+        details["floor_pairs_added"] = details.get("floor_pairs_added", 0) + int(missing.size)
+        hint_codes = stage.codes_of(chosen)
+        cand = np.union1d(cand, missing.astype(np.int64))
+    model, x, w, cp, ce, solver = stage.model, stage.x, stage.w, stage.cp, stage.ce, stage.solver
+    cp_model = stage.cp_model
     # the max-total optimum bounds the total from above: skip stage 2 when already close
     upper, current = int(base_w.sum()), int(w[chosen].sum())
     details["total_gap_to_max_total"] = (upper - current) / SCALE
