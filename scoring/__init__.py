@@ -17,6 +17,7 @@ reads files (presets ship as package data) nor imports evalpanel. Public surface
 
 from __future__ import annotations
 
+from ._comments import FLAG_SCHEMA as COMMENT_FLAG_SCHEMA
 from ._comments import comment_checks
 from ._form import CriterionCheck, FormCheck, allowed_values, band_label, check_form
 from ._mock import MockReport, mock_report
@@ -36,6 +37,7 @@ from ._score import NO_LOT, ScoreResult, check_scores, score_call, score_evaluat
 from ._stats import Icc, Leniency, alpha_interval, alpha_interval_matrix, fit_leniency, icc_oneway
 
 __all__ = [
+    "COMMENT_FLAG_SCHEMA",
     "NO_LOT",
     "Band",
     "Criterion",

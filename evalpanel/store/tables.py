@@ -590,3 +590,16 @@ blobs = sa.Table(
     sa.Column("sha256", sa.String(64), primary_key=True),
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
+
+# A manager's mark that a proposal's consolidated evaluation was checked for quality (scores and
+# comments coherent, comments fit for the applicant) before its lot's results are released.
+quality_checks = sa.Table(
+    "quality_checks",
+    metadata,
+    sa.Column("call_id", sa.String(255), primary_key=True),
+    sa.Column("proposal_id", sa.String(255), primary_key=True),
+    sa.Column("checked_by", sa.Integer, nullable=True),
+    sa.Column("checked_at", TS, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    _call_fk("proposal_id", table="proposals"),
+)
