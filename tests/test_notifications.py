@@ -5,20 +5,13 @@ and that nothing is sent twice, even when the sender is killed mid-send."""
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from email.message import Message as EmailMessage
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -29,55 +22,12 @@ from evalpanel.store import SYSTEM, PermissionDenied, audit_frame
 from evalpanel.store.deadlines import overdue_tasks, set_deadline, task_deadlines
 from evalpanel.store.notifications import list_notifications, plan_notifications
 from evalpanel.store.tables import experts, notifications
+from tests.smtp_support import SENDER, Inbox, free_port, smtp_config
 from tests.store_fixtures import World, publish
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
 PAIRS = [("P01", "E03"), ("P01", "E04"), ("P02", "E03"), ("P02", "E05")]
-SENDER = "Evaluation panel <panel@agency.example.eu>"
-
-
-@dataclass
-class Inbox:
-    """What the loopback SMTP server received; ``on_data`` may answer instead of 250."""
-
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
-    on_data: Callable[[EmailMessage], str | None] | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        answer = self.on_data(message) if self.on_data else None
-        if answer is not None and not answer.startswith("250"):
-            return answer
-        with self.lock:
-            self.messages.append(message)
-            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        return answer or "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    box = Inbox()
-    port = _free_port()
-    controller = aiosmtpd_controller.Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-def _config(port: int, **notify: Any) -> NotifyConfig:
-    return NotifyConfig(SmtpConfig("127.0.0.1", SENDER, port=port, starttls=False, timeout=10),
-                        **notify)
 
 
 def _outbox(w: World) -> pl.DataFrame:
@@ -92,9 +42,9 @@ def test_assignments_are_queued_once_and_arrive_once(world: World,
     today = dt.date(2031, 1, 10)
     assert plan_notifications(world.engine, SYSTEM, today=today) == len(PAIRS)
     assert plan_notifications(world.engine, SYSTEM, today=today) == 0  # nothing twice
-    report = send_due(world.engine, SYSTEM, _config(port))
+    report = send_due(world.engine, SYSTEM, smtp_config(port))
     assert (report.sent, report.retrying, report.failed) == (len(PAIRS), 0, 0)
-    assert send_due(world.engine, SYSTEM, _config(port)).sent == 0
+    assert send_due(world.engine, SYSTEM, smtp_config(port)).sent == 0
     assert len(box.messages) == len(PAIRS)
 
     expected = sorted((f"Expert {int(e[1:])} <e{int(e[1:])}@example.org>",
@@ -126,7 +76,7 @@ def test_a_message_is_written_in_the_experts_language(world: World,
                      .values(languages=["mt", "de"]))  # no Maltese template: German
     publish(world, PAIRS[:2])
     plan_notifications(world.engine, SYSTEM)
-    send_due(world.engine, SYSTEM, _config(port))
+    send_due(world.engine, SYSTEM, smtp_config(port))
     by_to = {m["To"]: m for m in box.messages}
     french = by_to["Expert 3 <e3@example.org>"]
     german = by_to["Expert 4 <e4@example.org>"]
@@ -196,14 +146,14 @@ def test_a_refused_delivery_is_retried_later_then_given_up(world: World,
     box.on_data = lambda m: "451 4.3.0 try again later"
     publish(world, PAIRS[:1])
     plan_notifications(world.engine, SYSTEM)
-    report = send_due(world.engine, SYSTEM, _config(port, max_attempts=2))
+    report = send_due(world.engine, SYSTEM, smtp_config(port, max_attempts=2))
     assert (report.sent, report.retrying, report.failed) == (0, 1, 0)
     row = _outbox(world).row(0, named=True)
     assert row["status"] == "pending" and row["attempts"] == 1 and "451" in row["last_error"]
     # not due again before its delay
-    assert send_due(world.engine, SYSTEM, _config(port, max_attempts=2)).retrying == 0
+    assert send_due(world.engine, SYSTEM, smtp_config(port, max_attempts=2)).retrying == 0
     _time_passes(world)
-    assert send_due(world.engine, SYSTEM, _config(port, max_attempts=2)).failed == 1
+    assert send_due(world.engine, SYSTEM, smtp_config(port, max_attempts=2)).failed == 1
     assert _outbox(world)["status"].to_list() == ["failed"]
     assert box.messages == []
 
@@ -217,12 +167,12 @@ def _time_passes(w: World) -> None:
 def test_an_unreachable_server_costs_one_attempt_and_keeps_the_rest(world: World) -> None:
     publish(world, PAIRS)
     plan_notifications(world.engine, SYSTEM)
-    report = send_due(world.engine, SYSTEM, _config(_free_port()))
+    report = send_due(world.engine, SYSTEM, smtp_config(free_port()))
     assert (report.sent, report.retrying) == (0, 1)
     assert sorted(_outbox(world)["attempts"].to_list()) == [0, 0, 0, 1]
 
 
-def _write_config(path: Path, port: int, extra: str = "") -> Path:
+def _writesmtp_config(path: Path, port: int, extra: str = "") -> Path:
     path.write_text(
         f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nstarttls = false\n'
         f'sender = "{SENDER}"\ntimeout = 10\n{extra}', encoding="utf-8")
@@ -241,7 +191,7 @@ def test_nothing_is_sent_twice_when_the_sender_is_killed_mid_send(
         world: World, inbox: tuple[Inbox, int], db_url: str, tmp_path: Path) -> None:
     box, port = inbox
     publish(world, PAIRS)
-    config = _write_config(tmp_path / "evalpanel.toml", port)
+    config = _writesmtp_config(tmp_path / "evalpanel.toml", port)
     victim: dict[str, subprocess.Popen[str]] = {}
 
     def kill_the_sender(message: EmailMessage) -> str | None:
@@ -303,7 +253,7 @@ def test_starttls_with_the_configured_ca(world: World, tmp_path: Path) -> None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     box = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = aiosmtpd_controller.Controller(
         box, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
     controller.start()

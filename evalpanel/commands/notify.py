@@ -113,3 +113,35 @@ def deadline(call_id: str, kind: str, due_on: str, task_id: int | None, url: str
         raise _invalid(str(exc)) from None
     target = f"task {task_id}" if task_id else f"the call {call_id!r}"
     click.echo(f"the {kind} deadline of {target} is now {day}")
+
+
+@notify.command(name="invite")
+@click.argument("call_id")
+@click.option("--expert", "expert_ids", multiple=True, metavar="EXPERT_ID",
+              help="Only these experts (repeat the option); default: the whole pool.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The configuration file whose [notify] dashboard_url the links point to.")
+@db_option
+def invite(call_id: str, expert_ids: tuple[str, ...], config_path: Path | None,
+           url: str | None) -> None:
+    """Invite the call's expert pool: an account per expert and a one-time link by e-mail
+    (sent by the next `evalpanel notify run`)."""
+    from evalpanel.mailer import ConfigError, default_config_path, load_config
+    from evalpanel.store.invitations import invite_experts
+
+    path = config_path or default_config_path()
+    try:
+        config = load_config(path, required=config_path is not None)
+    except ConfigError as exc:
+        from evalpanel.cli import InvalidInput
+
+        raise InvalidInput("\n".join(exc.problems)) from None
+    engine = open_engine(url)
+    try:
+        invited = invite_experts(engine, SYSTEM, call_id, expert_ids=expert_ids or None,
+                                 dashboard_url=config.dashboard_url)
+    except StoreError as exc:
+        raise _invalid(f"{exc} ([notify] dashboard_url in {path})") from None
+    created = sum(i.created for i in invited)
+    click.echo(f"invited {len(invited)} experts ({created} new accounts); the links go out "
+               "with the next `evalpanel notify run`")

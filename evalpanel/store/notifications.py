@@ -52,10 +52,12 @@ from evalpanel.store.tables import (
     tasks,
 )
 
-KINDS = ("assigned", "replaced", "further_expert", "reminder", "overdue", "consolidation_ready")
+KINDS = ("assigned", "replaced", "further_expert", "reminder", "overdue", "consolidation_ready",
+         "invitation")
 ORIGIN_KIND = {"batch": "assigned", "replacement": "replaced", "extra": "further_expert"}
 DEFAULT_LANGUAGE = "en"
 RETRY_MINUTES = (1, 4, 16, 64)
+REDACTED = "(sent; the one-time link is not kept)"
 
 NOTIFICATION_SCHEMA: dict[str, pl.DataType] = {
     "notification_id": pl.Int64(),
@@ -279,7 +281,10 @@ def mark_sent(engine: sa.Engine, actor: Actor, message: Message) -> None:
     with writing(engine) as conn:
         conn.execute(notifications.update()
                      .where(notifications.c.notification_id == message.notification_id)
-                     .values(status="sent", sent_at=now(), last_error=None))
+                     .values(status="sent", sent_at=now(), last_error=None,
+                             # an invitation's one-time link is not kept once sent
+                             body=sa.case((notifications.c.kind == "invitation", REDACTED),
+                                          else_=notifications.c.body)))
         record(conn, actor, "send_notification", "notification", message.dedupe_key,
                call_id=message.call_id,
                after={"recipient": message.recipient, "attempt": message.attempts})

@@ -97,7 +97,7 @@ def save_release(
         if old is not None:
             before = dict(conn.execute(sa.select(
                 released_reports.c.proposal_id, released_reports.c.sha256).where(
-                released_reports.c.release_id == old)).tuples().all())
+                released_reports.c.release_id == old)).all())
             conn.execute(releases.delete().where(releases.c.release_id == old))
         release_id = conn.execute(releases.insert().values(
             call_id=call_id, lot_id=lot_id, released_at=now(), released_by=actor.user_id,

@@ -603,3 +603,20 @@ quality_checks = sa.Table(
     sa.Column("note", sa.Text, nullable=False),
     _call_fk("proposal_id", table="proposals"),
 )
+
+# One-time invitations of experts: the link's token is kept only as its sha256.
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("invitation_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("call_id", sa.String(255), nullable=False),
+    sa.Column("expert_id", sa.String(255), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS, nullable=True),
+    _call_fk("expert_id", table="experts"),
+)
