@@ -6,7 +6,8 @@ reads files (presets ship as package data) nor imports evalpanel. Public surface
 - schemes: :func:`load_scheme`, :func:`list_presets`, :func:`preset_text`, :class:`Scheme`,
   :class:`Criterion`, :class:`Divergence`, :class:`Band`, :class:`SchemeError`;
 - scoring a call: :func:`score_call` -> :class:`ScoreResult`, :func:`check_scores`,
-  :func:`score_evaluations`, :class:`LotRules`;
+  :func:`score_evaluations`, :class:`LotRules`, :class:`TieOrder` (a manager's order of
+  ex-aequo proposals);
 - reliability (advisory): :func:`reliability` -> :class:`ReliabilityReport`, and on arrays
   :func:`alpha_interval`, :func:`alpha_interval_matrix`, :func:`icc_oneway` -> :class:`Icc`,
   :func:`fit_leniency` -> :class:`Leniency`;
@@ -16,7 +17,7 @@ reads files (presets ship as package data) nor imports evalpanel. Public surface
 from __future__ import annotations
 
 from ._mock import MockReport, mock_report
-from ._ranking import LotRules
+from ._ranking import LotRules, TieOrder
 from ._reliability import ReliabilityReport, reliability
 from ._scheme import (
     Band,
@@ -44,6 +45,7 @@ __all__ = [
     "Scheme",
     "SchemeError",
     "ScoreResult",
+    "TieOrder",
     "alpha_interval",
     "alpha_interval_matrix",
     "check_scores",

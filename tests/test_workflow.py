@@ -163,8 +163,8 @@ def test_divergent_proposals_get_a_further_expert_and_ranking_matches_scoring(
     publish_batch(engine, manager, run_batch(engine, manager, call_id).batch_id)
     # half of the experts harsh (total 40), half generous (total 95): most panels diverge
     ids = sorted(experts)
-    low = {"relevance": 10.0, "quality": 12.0, "partnership": 8.0, "impact": 10.0}
-    high = {"relevance": 24.0, "quality": 28.0, "partnership": 19.0, "impact": 24.0}
+    low = {"relevance": 10.0, "quality": 12.0, "partnership": 10.0, "impact": 8.0}
+    high = {"relevance": 24.0, "quality": 28.0, "partnership": 24.0, "impact": 19.0}
     sheet = {eid: (low if i % 2 else high) for i, eid in enumerate(ids)}
     _submit_all(engine, manager, experts, call_id, sheet)
     ranked = rank_call(engine, manager, call_id).proposals
