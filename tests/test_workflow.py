@@ -243,6 +243,14 @@ def test_demo_runs_the_whole_story_and_refuses_other_databases(tmp_path: Path) -
             "requested_eur"
         ].sum()
         assert spent <= lot.budget_eur
+        # every lot ends with a funded list, a reserve list and rejected proposals
+        decisions = set(table.filter(pl.col("lot") == lot.id)["decision"])
+        assert {"funded", "reserve", "rejected"} <= decisions, lot.id
+    assert sorted(call.config.lots) == ["LOT1", "LOT2", "LOT3"]
+    # ex-aequo proposals stay tied (sharing a rank), never ordered by the engine
+    tied = table.filter(pl.col("tied").fill_null(False))
+    assert tied.group_by("lot", "rank").len()["len"].min() >= 2 if tied.height else True
+    assert table["tie_order_note"].null_count() == table.height
     assert run_demo(url).result.proposals.height == 240  # a demo database is rebuilt
     other = f"sqlite:///{tmp_path / 'real.sqlite'}"
     import_call(make_engine(other), read_call(TINY))
