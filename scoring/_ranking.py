@@ -130,8 +130,10 @@ def _ranked(candidates: pl.DataFrame, keys: list[str], tie_orders: Sequence[TieO
     ).with_columns(pl.len().over("_tie").alias("_size"))
     position: dict[str, int] = {}
     notes: dict[str, str] = {}
-    ties = {pid: (lot, tie, size) for pid, lot, tie, size in
-            ordered.select("proposal_id", "lot", "_tie", "_size").iter_rows()}
+    named = {pid for order in tie_orders for pid in order.proposal_ids}
+    ties = {pid: (lot, tie, size) for pid, lot, tie, size in  # only the proposals orders name
+            ordered.filter(pl.col("proposal_id").is_in(list(named)))
+            .select("proposal_id", "lot", "_tie", "_size").iter_rows()}
     for order in tie_orders:
         ids = order.proposal_ids
         where = {ties.get(pid) for pid in ids}
