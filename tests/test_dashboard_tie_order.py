@@ -39,6 +39,9 @@ def test_a_manager_orders_a_tie_on_the_ranking_page(dash: DashWorld) -> None:
     shown = dict(zip(ranked["proposal_id"], ranked["tie_order_note"], strict=True))
     assert shown["P03"] == WHY and shown["P01"] == WHY
     assert "No proposals of this lot are tied" in texts(at)
+    listed = next(pl.from_pandas(d.value) for d in at.dataframe
+                  if "justification" in d.value.columns)
+    assert listed["justification"].to_list() == [WHY]
 
 
 def test_an_incomplete_order_is_refused_with_the_reason(dash: DashWorld) -> None:

@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
-from evalpanel.store import call_folder
+from evalpanel.store import call_folder, list_tie_orders
 
 st.title("Ranking")
 cid = call_id()
@@ -74,6 +74,11 @@ for lot_id, lot in lots.items():
         ties = [(rank, ids) for lot_, rank, ids in workflow().ex_aequo_groups(ranked)
                 if lot_ == lot_id]
         st.markdown(f"**Ex-aequo proposals** ({len(ties)} unresolved tie(s))")
+        recorded = attempt(list_tie_orders, engine(), actor(), cid)
+        if recorded is not None and recorded.filter(pl.col("lot_id") == lot_id).height:
+            st.caption("Recorded orders (best first) and their justification")
+            st.dataframe(recorded.filter(pl.col("lot_id") == lot_id).select(
+                "proposal_ids", "justification", "recorded_at"), hide_index=True)
         if not ties:
             st.caption("No proposals of this lot are tied after " + ", ".join(scheme.tie_break)
                        + ".")
