@@ -69,6 +69,8 @@ def describe(call: CallFolder) -> str:
     ]
     for lot in cfg.lots.values():
         extra = f", one funded per {lot.one_per}" if lot.one_per else ""
+        if lot.max_grant_eur is not None:
+            extra += f", at most EUR {lot.max_grant_eur:,.0f} per proposal"
         lines.append(
             f"  lot {lot.id}: {counts.get(lot.id, 0)} proposals, budget "
             f"EUR {lot.budget_eur:,.0f}{extra}" + (f" ({lot.title})" if lot.title else "")

@@ -32,8 +32,10 @@ from evalpanel.store import (
     create_batch,
     list_replacements,
     list_tasks,
+    list_tie_orders,
     propose_with,
     published_pairs,
+    record_tie_order,
     scores_frame,
     submitted_rehearsal_scores,
 )
@@ -174,16 +176,63 @@ def conflict_table(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFram
 
 
 def rank_call(engine: sa.Engine, actor: Actor, call_id: str) -> scoring.ScoreResult:
-    """The call's decisions from submitted evaluations and final consolidations."""
+    """The call's decisions from submitted evaluations, final consolidations and the managers'
+    recorded orders of ex-aequo proposals (shown in ``tie_order_note``)."""
     call = call_folder(engine, actor, call_id)
     scores = scores_frame(engine, actor, call_id)
     consensus = consolidated_frame(engine, actor, call_id, final_only=True)
+    orders = [
+        scoring.TieOrder(lot, tuple(ids), note)
+        for lot, ids, note in list_tie_orders(engine, actor, call_id)
+        .select("lot_id", "proposal_ids", "justification")
+        .iter_rows()
+    ]
     return scoring.score_call(
         scores,
         scheme_of(call),
         call.proposals,
         lot_rules(call),
         consensus.select("proposal_id", "criterion", "score") if consensus.height else None,
+        tie_orders=orders,
+    )
+
+
+def ex_aequo_groups(result: scoring.ScoreResult) -> list[tuple[str, int, list[str]]]:
+    """``(lot, shared rank, proposal ids)`` of every tie no recorded order resolves."""
+    tied = result.proposals.filter(pl.col("tied").fill_null(False))
+    groups = tied.group_by("lot", "rank", maintain_order=True).agg("proposal_id")
+    return [(str(lot), int(rank), list(ids)) for lot, rank, ids in groups.iter_rows()]
+
+
+def order_ties(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    lot_id: str,
+    proposal_ids: list[str],
+    justification: str,
+) -> int:
+    """Record a manager's order (best first) of proposals that are ex aequo now: exactly the
+    proposals of one tie of ``lot_id`` in the current ranking. Returns the order's id."""
+    current = rank_call(engine, actor, call_id)
+    wanted = set(proposal_ids)
+    placed = set(current.proposals.filter(pl.col("tie_order_note").is_not_null())["proposal_id"])
+    for lot, ids in list_tie_orders(engine, actor, call_id).select(
+        "lot_id", "proposal_ids"
+    ).iter_rows():
+        if lot == lot_id and set(ids) == wanted and wanted <= placed:  # re-ordering an order
+            return record_tie_order(engine, actor, call_id, lot_id, proposal_ids, justification)
+    for lot, rank, ids in ex_aequo_groups(current):
+        if lot == lot_id and set(ids) == wanted and len(ids) == len(proposal_ids):
+            return record_tie_order(engine, actor, call_id, lot_id, proposal_ids, justification)
+        if lot == lot_id and wanted & set(ids):
+            raise InvalidInput(
+                f"the proposals tied at rank {rank} of lot {lot_id} are {', '.join(ids)}: "
+                "order all of them, and only them"
+            )
+    raise InvalidState(
+        f"{', '.join(proposal_ids)} are not ex aequo in lot {lot_id} now (their scores or "
+        "tie-break criteria differ, or an order is already applied): nothing to order"
     )
 
 

@@ -6,7 +6,8 @@ reads files (presets ship as package data) nor imports evalpanel. Public surface
 - schemes: :func:`load_scheme`, :func:`list_presets`, :func:`preset_text`, :class:`Scheme`,
   :class:`Criterion`, :class:`Divergence`, :class:`Band`, :class:`SchemeError`;
 - scoring a call: :func:`score_call` -> :class:`ScoreResult`, :func:`check_scores`,
-  :func:`score_evaluations`, :class:`LotRules`;
+  :func:`score_evaluations`, :class:`LotRules`, :class:`TieOrder` (a manager's order of
+  ex-aequo proposals);
 - reliability (advisory): :func:`reliability` -> :class:`ReliabilityReport`, and on arrays
   :func:`alpha_interval`, :func:`alpha_interval_matrix`, :func:`icc_oneway` -> :class:`Icc`,
   :func:`fit_leniency` -> :class:`Leniency`;
@@ -21,7 +22,7 @@ from ._comments import FLAG_SCHEMA as COMMENT_FLAG_SCHEMA
 from ._comments import comment_checks
 from ._form import CriterionCheck, FormCheck, allowed_values, band_label, check_form
 from ._mock import MockReport, mock_report
-from ._ranking import LotRules
+from ._ranking import LotRules, TieOrder
 from ._reliability import ReliabilityReport, reliability
 from ._scheme import (
     Band,
@@ -52,6 +53,7 @@ __all__ = [
     "Scheme",
     "SchemeError",
     "ScoreResult",
+    "TieOrder",
     "allowed_values",
     "alpha_interval",
     "alpha_interval_matrix",

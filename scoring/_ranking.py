@@ -6,12 +6,21 @@ pending_reason, requested_eur (EUR, nullable), group`` where ``group`` is what `
 
 - ranked: proposals that pass and are not pending, per lot, by ``rank_score`` (the total with the
   scheme's ranking weights: Σ weight × criterion score; equal to the total when every weight is 1),
-  then by each ``tie_break`` criterion (higher first), then by ``proposal_id``: ``rank`` 1, 2, …
+  then by each ``tie_break`` criterion (higher first): ``rank`` 1, 2, … Proposals equal on all
+  of these are ex aequo: the engine does not order them. They share one rank (the best of
+  theirs; the next proposal's rank counts them all, 1, 2, 2, 4) and ``tied`` is true, until a
+  manager's :class:`TieOrder` lists exactly the proposals of that tie: then they take
+  consecutive ranks in that order and ``tie_order_note`` carries its justification. An order
+  that no longer matches a tie (scores changed since) is not applied, with a warning.
+  Within a tie, rows are listed by ``proposal_id`` (listing only, never a decision).
 - funded in rank order while the lot's budget lasts: ``strict`` stops at the first proposal whose
   ``requested_eur`` does not fit (everything after it is reserve), ``skip`` passes over it and
-  looks further down. With ``one_per``, a proposal whose group already has a funded proposal is
-  passed over (reserve) under either rule. Ranked proposals not funded form the reserve list,
-  ``reserve_position`` 1, 2, … in rank order.
+  looks further down. Proposals still tied are funded together or not at all: when they do not
+  all fit (or ``one_per`` would allow only one of them), none is funded, the walk treats them as
+  one proposal that does not fit, and a warning asks for an order. With ``one_per``, a proposal
+  whose group already has a funded proposal is passed over (reserve) under either rule. Ranked
+  proposals not funded form the reserve list, ``reserve_position`` 1, 2, … in rank order (tied
+  proposals share a position).
 - ``decision``: ``pending`` (needs evaluations or consolidation), ``rejected`` (fails a
   threshold), ``funded`` / ``reserve`` (lot with a budget), ``passed`` (passes, but the lot has
   no budget given: funding is not decided).
@@ -19,7 +28,7 @@ pending_reason, requested_eur (EUR, nullable), group`` where ``group`` is what `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -42,10 +51,22 @@ class LotRules:
     experts_per_proposal: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TieOrder:
+    """A manager's order of proposals that are ex aequo in ``lot`` after every tie-break key,
+    best first, with the written justification (``note``) shown next to the ranking."""
+
+    lot: str
+    proposal_ids: tuple[str, ...]
+    note: str
+
+
 def rank_and_fund(
     frame: pl.DataFrame, scheme: Scheme, lots: Mapping[str, LotRules] | None,
+    tie_orders: Sequence[TieOrder] = (),
 ) -> tuple[pl.DataFrame, list[dict[str, str | None]]]:
-    """Adds ``rank_score, rank (Int64, null unless ranked), decision, reserve_position``."""
+    """Adds ``rank_score, rank (Int64, null unless ranked), tied (Boolean, null unless ranked),
+    tie_order_note (String), decision, reserve_position``."""
     weights = {c.id: c.rank_weight for c in scheme.criteria}
     score = pl.sum_horizontal([pl.col(c) * w for c, w in weights.items()]).round(6)
     frame = frame.with_columns(
@@ -53,14 +74,9 @@ def rank_and_fund(
         (pl.col("passed") & pl.col("pending_reason").is_null()).alias("_ranked"),
     )
     keys = ["rank_score", *scheme.tie_break]
-    ranked = (
-        frame.filter("_ranked")
-        .with_columns(pl.col(list(scheme.tie_break)).round(6))
-        .sort(["lot", *keys, "proposal_id"], descending=[False, *[True] * len(keys), False])
-        .select("proposal_id", "lot", "requested_eur", "group")
-        .with_columns((pl.int_range(pl.len()).over("lot") + 1).cast(pl.Int64).alias("rank"))
-    )
     warnings: list[dict[str, str | None]] = []
+    ranked = _ranked(frame.filter("_ranked").with_columns(pl.col(list(scheme.tie_break)).round(6)),
+                     keys, tie_orders, warnings)
     funded: list[str] = []
     budgeted: list[str] = []
     for lot, part in ranked.partition_by("lot", as_dict=True).items():
@@ -73,7 +89,7 @@ def rank_and_fund(
             continue
         budgeted.append(lot_id)
         one_per = rules.one_per or scheme.one_per
-        funded += _walk(part.sort("rank"), rules.budget_eur, scheme.funding, one_per, warnings)
+        funded += _walk(part, lot_id, rules.budget_eur, scheme.funding, one_per, warnings)
     pending = frame.filter(pl.col("pending_reason").is_not_null()).group_by("lot").len()
     for lot_id, n in pending.sort("lot").iter_rows():
         if lot_id in budgeted:
@@ -89,43 +105,114 @@ def rank_and_fund(
         .otherwise(pl.lit("passed"))
     )
     out = (
-        frame.join(ranked.select("proposal_id", "rank"), on="proposal_id", how="left")
+        frame.join(ranked.select("proposal_id", "rank", "tied", "tie_order_note", "_order"),
+                   on="proposal_id", how="left")
         .with_columns(decision.alias("decision"))
-        .sort("lot", "rank", "proposal_id", nulls_last=True)
+        .sort("lot", "_order", "proposal_id", nulls_last=True)
     )
-    reserve = pl.col("decision") == "reserve"
-    out = out.with_columns(
-        pl.when(reserve).then(reserve.cast(pl.Int64).cum_sum().over("lot"))
-        .alias("reserve_position"))
-    return out.drop("_ranked"), warnings
+    # tied proposals share a rank, hence a reserve position ("min" ranking of the reserve ranks)
+    reserve = out.filter(pl.col("decision") == "reserve").select(
+        "proposal_id",
+        pl.col("rank").rank("min").over("lot").cast(pl.Int64).alias("reserve_position"))
+    out = out.join(reserve, on="proposal_id", how="left", maintain_order="left")
+    return out.drop("_ranked", "_order"), warnings
 
 
-def _walk(part: pl.DataFrame, budget: float, funding: str, one_per: str | None,
+def _ranked(candidates: pl.DataFrame, keys: list[str], tie_orders: Sequence[TieOrder],
+            warnings: list[dict[str, str | None]]) -> pl.DataFrame:
+    """``proposal_id, lot, requested_eur, group, rank, tied, tie_order_note, _unit, _order``
+    of the proposals to rank, in rank order per lot. ``_unit`` numbers the funding units (a
+    proposal, or the proposals of a tie no order resolves), ``_order`` the listing order."""
+    ordered = candidates.sort(["lot", *keys, "proposal_id"],
+                              descending=[False, *[True] * len(keys), False])
+    ordered = ordered.with_columns(
+        pl.struct(["lot", *keys]).rle_id().alias("_tie"),
+    ).with_columns(pl.len().over("_tie").alias("_size"))
+    position: dict[str, int] = {}
+    notes: dict[str, str] = {}
+    named = {pid for order in tie_orders for pid in order.proposal_ids}
+    ties = {pid: (lot, tie, size) for pid, lot, tie, size in  # only the proposals orders name
+            ordered.filter(pl.col("proposal_id").is_in(list(named)))
+            .select("proposal_id", "lot", "_tie", "_size").iter_rows()}
+    for order in tie_orders:
+        ids = order.proposal_ids
+        where = {ties.get(pid) for pid in ids}
+        tie = next(iter(where)) if len(where) == 1 else None
+        if tie is not None and tie[0] == order.lot and tie[2] == len(ids) == len(set(ids)):
+            for i, pid in enumerate(ids):
+                position[pid] = i
+                notes[pid] = order.note
+            continue
+        warnings.append(_warn(None, "tie_order_stale", f"lot {order.lot}: the recorded order of "
+                              f"{', '.join(ids)} was not applied: those proposals are no longer "
+                              "exactly one ex-aequo group (scores changed since it was recorded)"))
+    pos = pl.col("proposal_id").replace_strict(position, default=None, return_dtype=pl.Int64)
+    ordered = ordered.with_columns(pos.alias("_pos")).sort(
+        ["lot", "_tie", "_pos", "proposal_id"], nulls_last=True)
+    ordered = ordered.with_columns(
+        (pl.int_range(pl.len()).over("lot").cast(pl.Int64) + 1).alias("_index"))
+    first = pl.col("_index").min().over("_tie")
+    resolved = pl.col("_pos").is_not_null()
+    out = ordered.with_columns(
+        pl.when(resolved).then(first + pl.col("_pos")).otherwise(first).alias("rank"),
+        ((pl.col("_size") > 1) & ~resolved).alias("tied"),
+        pl.col("proposal_id").replace_strict(notes, default=None, return_dtype=pl.String)
+        .alias("tie_order_note"),
+        pl.int_range(pl.len()).alias("_order"),
+    )
+    return out.with_columns(
+        pl.when(pl.col("tied")).then(-1 - pl.col("_tie").cast(pl.Int64))
+        .otherwise(pl.col("_order")).alias("_unit"),
+    ).select("proposal_id", "lot", "requested_eur", "group", "rank", "tied", "tie_order_note",
+             "_unit", "_order")
+
+
+def _walk(part: pl.DataFrame, lot_id: str, budget: float, funding: str, one_per: str | None,
           warnings: list[dict[str, str | None]]) -> list[str]:
-    """The funding walk down one lot's ranked list: sequential by nature, over plain lists."""
+    """The funding walk down one lot's ranked list, unit by unit (a proposal, or an unresolved
+    tie taken whole): sequential by nature, over plain lists."""
     remaining = budget
     groups: dict[str, str] = {}
     funded: list[str] = []
-    for pid, requested, group in zip(part["proposal_id"].to_list(),
-                                     part["requested_eur"].to_list(), part["group"].to_list(),
-                                     strict=True):
-        if one_per is not None and group is not None and group in groups:
-            warnings.append(_warn(pid, "one_per", f"{pid}: reserve: {groups[group]} is already "
-                                  f"funded for the {one_per} {group}"))
+    units: dict[int, list[tuple[str, float | None, str | None]]] = {}
+    for unit, pid, requested, group in part.sort("_order").select(
+            "_unit", "proposal_id", "requested_eur", "group").iter_rows():
+        units.setdefault(unit, []).append((pid, requested, group))
+    for members in units.values():
+        open_ = []
+        for pid, requested, group in members:
+            if one_per is not None and group is not None and group in groups:
+                warnings.append(_warn(pid, "one_per", f"{pid}: reserve: {groups[group]} is "
+                                      f"already funded for the {one_per} {group}"))
+            else:
+                open_.append((pid, requested, group))
+        if not open_:
             continue
-        if requested is None or requested > remaining + MONEY_EPS:
+        for pid, requested, _ in open_:
             if requested is None:
                 warnings.append(_warn(pid, "no_request", f"{pid}: no requested_eur: not funded"))
+        named = [g for _, _, g in open_ if g is not None]
+        one_only = one_per is not None and len(set(named)) < len(named)
+        need = sum(r for _, r, _ in open_ if r is not None)
+        if any(r is None for _, r, _ in open_) or need > remaining + MONEY_EPS or one_only:
+            if len(members) > 1:
+                ids = ", ".join(pid for pid, _, _ in members)
+                why = (f"only one of them can be funded per {one_per}" if one_only
+                       else "they do not all fit in the budget left")
+                warnings.append(_warn(None, "unresolved_tie", f"lot {lot_id}: {ids} are ex "
+                                      f"aequo and {why}: none is funded until a manager records "
+                                      "an order among them"))
             if funding == "strict":
                 break
             continue
-        if one_per is not None and group is None:
-            warnings.append(_warn(pid, "no_group", f"{pid}: no {one_per}: the one-per-{one_per} "
-                                  "limit cannot apply to it"))
-        funded.append(pid)
-        remaining -= requested
-        if one_per is not None and group is not None:
-            groups[group] = pid
+        for pid, requested, group in open_:
+            if one_per is not None and group is None:
+                warnings.append(_warn(pid, "no_group", f"{pid}: no {one_per}: the "
+                                      f"one-per-{one_per} limit cannot apply to it"))
+            funded.append(pid)
+            remaining -= float(requested or 0)
+            if one_per is not None and group is not None:
+                groups[group] = pid
     return funded
 
 

@@ -5,12 +5,13 @@ A scheme file (a preset, or a custom file a call manager writes) is one TOML doc
     id = "erasmus-afi"                  # required, also the preset's file name
     title = "..."                       # optional
     source = "..."                      # where the numbers come from
-    status = "unconfirmed"              # confirmed | secondary | unconfirmed | custom
+    status = "confirmed"                # confirmed | secondary | unconfirmed | custom
+    practice = ["..."]                  # numbers that are agency practice, not programme rules
     unconfirmed = ["..."]               # what is not confirmed, in words
     total_threshold = 70                # points the total must reach to pass
     experts_per_proposal = 2
     third_expert_rule = "closest_two"   # closest_two | mean_all | consensus
-    tie_break = ["relevance", "impact", "quality"]   # criterion ids, in order
+    tie_break = ["relevance", "quality", "impact"]   # criterion ids, in order
     funding = "strict"                  # strict | skip
     one_per = "ecosystem"               # optional: at most one funded proposal per group
 
@@ -73,7 +74,8 @@ STEPS = (1.0, 0.5)
 # Criterion ids become column names of the result frame: these are taken.
 RESERVED = frozenset({
     "proposal_id", "expert_id", "lot", "experts", "total", "rank_score", "band", "passed",
-    "fail_reasons", "divergent", "needs_expert", "pending", "pending_reason", "rank", "decision",
+    "fail_reasons", "divergent", "needs_expert", "pending", "pending_reason", "rank", "tied",
+    "tie_order_note", "decision",
     "requested_eur", "reserve_position", "final_rule", "consolidated", "criterion", "score",
 })  # fmt: skip
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -125,6 +127,7 @@ class Scheme:
     funding: str
     one_per: str | None
     overridden: tuple[str, ...] = ()  # dotted keys changed by the call's overrides
+    practice: tuple[str, ...] = ()  # numbers that are agency practice, not programme rules
 
     @property
     def criterion_ids(self) -> tuple[str, ...]:
@@ -212,9 +215,9 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any], path: tuple[str, ...],
     return out
 
 
-_TOP = ("id", "title", "source", "status", "unconfirmed", "total_threshold", "experts_per_proposal",
-        "third_expert_rule", "tie_break", "funding", "one_per", "divergence", "ranking_weights",
-        "criteria", "bands")  # fmt: skip
+_TOP = ("id", "title", "source", "status", "practice", "unconfirmed", "total_threshold",
+        "experts_per_proposal", "third_expert_rule", "tie_break", "funding", "one_per",
+        "divergence", "ranking_weights", "criteria", "bands")  # fmt: skip
 _CRITERION = ("label", "max", "min_pass", "step", "questions", "comment_required",
               "comment_min_words")
 
@@ -350,6 +353,7 @@ def _build(doc: dict[str, Any], check: Checker) -> Scheme | None:
     source = text(doc, "source", (), check, default="")
     bands = _bands(doc, check)
     unconfirmed = texts(doc, "unconfirmed", (), check)
+    practice = texts(doc, "practice", (), check)
     if check.messages:
         return None
     assert sid and threshold is not None and k and gap and rule and funding and status
@@ -358,5 +362,5 @@ def _build(doc: dict[str, Any], check: Checker) -> Scheme | None:
         criteria=tuple(criteria), total_threshold=threshold, experts_per_proposal=int(k),
         divergence=Divergence(gap, bool(skip)), third_expert_rule=rule, tie_break=tuple(tie),
         bands=bands, funding=funding, one_per=None if one_per_raw == "none" else one_per,
-        overridden=tuple(sorted(".".join(p) for p in check.overridden)),
+        overridden=tuple(sorted(".".join(p) for p in check.overridden)), practice=practice,
     )

@@ -8,7 +8,8 @@ Inputs:
   Without it every proposal is in lot ``"-"`` and funding is not decided;
 - ``lots`` (optional): lot id -> :class:`LotRules`; a lot absent or with ``budget_eur=None``
   gets ranks but no funding decision (``decision = "passed"`` for those that pass);
-- ``consensus`` (optional): consolidated scores ``proposal_id, criterion, score``.
+- ``consensus`` (optional): consolidated scores ``proposal_id, criterion, score``;
+- ``tie_orders`` (optional): managers' orders of ex-aequo proposals (:class:`TieOrder`).
 
 Result (:class:`ScoreResult`):
 
@@ -18,8 +19,10 @@ Result (:class:`ScoreResult`):
   total, rank_score (weighted total used to rank), band, <criterion id>_band, passed,
   fail_reasons (List[String], e.g. "partnership 8.5 < 10", "total 68.5 < 70"), divergent,
   needs_expert, pending_reason (String, null unless pending), rank (Int64 within the lot, null
-  unless ranked), decision (funded | reserve | rejected | pending | passed), reserve_position
-  (Int64), requested_eur (Float64)``;
+  unless ranked; ex-aequo proposals share one), tied (Boolean: ex aequo after every tie-break key
+  and no manager's order resolves it; null unless ranked), tie_order_note (String: the
+  justification of the manager's order that placed it, else null), decision (funded | reserve |
+  rejected | pending | passed), reserve_position (Int64), requested_eur (Float64)``;
 - ``evaluations``: ``proposal_id, expert_id, <criterion ids>, total, counted`` (used in the final);
 - ``problems``: rows to fix (see :func:`check_scores`); evaluations with a problem do not count.
   A caller treating input strictly stops when ``problems`` is not empty;
@@ -29,14 +32,14 @@ Result (:class:`ScoreResult`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from ._aggregate import WARNINGS_SCHEMA, final_scores, thresholds
 from ._checks import CONSENSUS_KEYS, check_rows, empty_problems, wide
-from ._ranking import LotRules, rank_and_fund
+from ._ranking import LotRules, TieOrder, rank_and_fund
 from ._scheme import Scheme
 
 NO_LOT = "-"
@@ -68,6 +71,7 @@ def score_call(
     proposals: pl.DataFrame | None = None,
     lots: Mapping[str, LotRules] | None = None,
     consensus: pl.DataFrame | None = None,
+    tie_orders: Sequence[TieOrder] = (),
 ) -> ScoreResult:
     """Aggregate, check thresholds, rank and fund (see the module docstring for the frames)."""
     problems, counted = check_rows(scores, scheme, "scores")
@@ -83,7 +87,7 @@ def score_call(
             seen.append(consensus.select(pl.col("proposal_id").cast(pl.String)))
     seen_ids = pl.concat([*seen, evals.select("proposal_id")]).drop_nulls().unique()
     return score_evaluations(evals, scheme, proposals, lots, cons, seen_ids["proposal_id"],
-                             problems)
+                             problems, tie_orders)
 
 
 def score_evaluations(
@@ -94,6 +98,7 @@ def score_evaluations(
     consolidated: pl.DataFrame | None = None,
     seen_ids: pl.Series | None = None,
     problems: pl.DataFrame | None = None,
+    tie_orders: Sequence[TieOrder] = (),
 ) -> ScoreResult:
     """:func:`score_call` on evaluations already checked, in wide form.
 
@@ -143,13 +148,14 @@ def score_evaluations(
                                                            info["proposal_id"])
     warnings.append(agg_warnings)
     scored = thresholds(per_proposal, scheme).join(info, on="proposal_id", how="left")
-    ranked, fund_warnings = rank_and_fund(scored, scheme, lots)
+    ranked, fund_warnings = rank_and_fund(scored, scheme, lots, tie_orders)
     if fund_warnings:
         warnings.append(pl.DataFrame(fund_warnings, schema=WARNINGS_SCHEMA))
     out = ranked.select(
         "proposal_id", "lot", "experts", "consolidated", "final_rule", *ids, "total", "rank_score",
         "band", *[f"{c}_band" for c in ids], "passed", "fail_reasons", "divergent",
-        "needs_expert", "pending_reason", "rank", "decision", "reserve_position", "requested_eur",
+        "needs_expert", "pending_reason", "rank", "tied", "tie_order_note", "decision",
+        "reserve_position", "requested_eur",
     )
     return ScoreResult(scheme, out, evaluations.sort("proposal_id", "expert_id"), cons,
                        problems.sort("table", "row", maintain_order=True),

@@ -125,6 +125,6 @@ def test_validate_checks_the_scheme_and_its_overrides(tmp_path: Path) -> None:
 
 
 def test_validate_checks_score_rows(tmp_path: Path) -> None:
-    folder = write_call(tmp_path, scores_csv=replace_line(SCORES, 4, "P01,X02,partnership,25,"))
+    folder = write_call(tmp_path, scores_csv=replace_line(SCORES, 4, "P01,X02,partnership,26,"))
     code, text = run("validate", str(folder))
     assert code == 2 and f"{folder / 'scores.csv'}:4: score: " in text

@@ -23,7 +23,8 @@ from evalpanel.callfolder.vocab import (
 from fixtures.generate import CRITERIA, FILES, TINY, generate_call, main, write_call
 
 ROOT = Path(__file__).resolve().parents[1]
-MAXIMA = dict(CRITERIA)
+MAXIMA = {name: maximum for name, maximum, _ in CRITERIA}
+MINIMA = {name: minimum for name, _, minimum in CRITERIA}
 
 
 @pytest.fixture(scope="module")
@@ -278,10 +279,10 @@ def test_budgets_fund_a_third_to_a_half_of_the_passing_proposals(
     lots = tomllib.loads(str(demo["call"]))["lots"]
     mean = (
         f["scores"].group_by("proposal_id", "criterion").agg(pl.col("score").mean())
-        .with_columns(pl.col("criterion").replace_strict(MAXIMA).alias("max"))
+        .with_columns(pl.col("criterion").replace_strict(MINIMA).alias("min"))
         .group_by("proposal_id")
         .agg(pl.col("score").sum().alias("total"),
-             (pl.col("score") >= pl.col("max") / 2).all().alias("ok"))
+             (pl.col("score") >= pl.col("min")).all().alias("ok"))
     )  # fmt: skip
     ranked = (
         f["proposals"].join(mean, on="proposal_id")
@@ -322,3 +323,21 @@ def test_committed_folders_pass_the_reader(folder: str) -> None:
         pytest.skip("the call-folder reader is not in this tree")
     call = read_call(ROOT / "fixtures" / folder)
     assert call.proposals.height == pl.read_csv(ROOT / "fixtures" / folder / "proposals.csv").height
+
+
+def test_demo_lots_follow_the_programme_guide(demo: dict[str, pl.DataFrame | str]) -> None:
+    # Programme Guide 2026 (version 1): the lots' names (p. 303 ff.) and the maximum EU grant per
+    # project (p. 312): Lot 1 EUR 1.5 million (3-year project), Lot 2 4 million, Lot 3 1.5 million.
+    lots = tomllib.loads(str(demo["call"]))["lots"]
+    assert {k: (v["title"], v["max_grant_eur"]) for k, v in lots.items()} == {
+        "LOT1": ("Alliances for Education and Enterprises", 1_500_000),
+        "LOT2": ("Alliances for Sectoral Cooperation on Skills", 4_000_000),
+        "LOT3": ("STEM Skills Foundries", 1_500_000),
+    }
+    assert lots["LOT2"]["one_per"] == "ecosystem" and "one_per" not in lots["LOT1"]
+    props = frames(demo)["proposals"].with_columns(
+        pl.col("lot").replace_strict({k: v["max_grant_eur"] for k, v in lots.items()})
+        .alias("max"))
+    assert props.filter(pl.col("requested_eur") > pl.col("max")).is_empty()
+    assert CRITERIA == (("relevance", 25, 13), ("quality", 30, 16), ("partnership", 25, 13),
+                        ("impact", 20, 11))

@@ -1,7 +1,8 @@
 """score_call on hand-computed cases: every rule and its boundary.
 
-erasmus-afi: relevance 25/13, quality 30/15, partnership 20/10, impact 25/13; pass 70;
-total_gap 30 (skip when all totals < 70); closest_two; ties relevance, impact, quality; strict.
+erasmus-afi (Programme Guide 2026, pp. 303-311): relevance 25/13, quality 30/16, partnership
+25/13, impact 20/11; pass 70; ties relevance, quality, impact. Practice: total_gap 30 (skip when
+all totals < 70); closest_two; strict.
 """
 
 from __future__ import annotations
@@ -55,19 +56,19 @@ def two_same(pid: str, *points: float) -> list[list[tuple[str, str, str, float]]
 
 def test_total_exactly_at_pass_mark_passes() -> None:
     # 18 + 21 + 14 + 17 = 70 for both experts: mean total 70 = threshold.
-    r = score_call(frame(*two_same("P1", 18, 21, 14, 17)), AFI)
+    r = score_call(frame(*two_same("P1", 18, 21, 17, 14)), AFI)
     p = row(r.proposals, "P1")
     assert (p["total"], p["passed"], p["fail_reasons"], p["decision"]) == (70, True, [], "passed")
     assert r.ok
 
 
 def test_half_a_point_below_pass_mark_fails() -> None:
-    # impact 17 and 16 -> 16.5; total (70 + 69) / 2 = 69.5
+    # partnership 17 and 16 -> 16.5; total (70 + 69) / 2 = 69.5
     r = score_call(
-        frame(evaluation("P1", "E1", 18, 21, 14, 17), evaluation("P1", "E2", 18, 21, 14, 16)), AFI
+        frame(evaluation("P1", "E1", 18, 21, 17, 14), evaluation("P1", "E2", 18, 21, 16, 14)), AFI
     )
     p = row(r.proposals, "P1")
-    assert p["impact"] == 16.5
+    assert p["partnership"] == 16.5
     assert p["total"] == 69.5
     assert p["passed"] is False
     assert p["fail_reasons"] == ["total 69.5 < 70"]
@@ -76,48 +77,49 @@ def test_half_a_point_below_pass_mark_fails() -> None:
 
 
 def test_criterion_exactly_at_minimum_passes_and_half_below_fails() -> None:
-    at = score_call(frame(*two_same("P1", 25, 30, 10, 25)), AFI)
+    # quality at its minimum 16, impact at its minimum 11: 25 + 16 + 25 + 11 = 77
+    at = score_call(frame(*two_same("P1", 25, 16, 25, 11)), AFI)
     assert row(at.proposals, "P1")["passed"] is True
     below = score_call(
-        frame(evaluation("P1", "E1", 25, 30, 10, 25), evaluation("P1", "E2", 25, 30, 9, 25)), AFI
+        frame(evaluation("P1", "E1", 25, 16, 25, 11), evaluation("P1", "E2", 25, 15, 25, 10)), AFI
     )
     p = row(below.proposals, "P1")
-    assert p["total"] == 89.5
-    assert p["fail_reasons"] == ["partnership 9.5 < 10"]
+    assert p["total"] == 76
+    assert p["fail_reasons"] == ["quality 15.5 < 16", "impact 10.5 < 11"]
 
 
 def test_every_failure_is_named() -> None:
-    # relevance (12+12)/2 = 12 < 13; partnership 8.5 < 10; total 12+20+8.5+20 = 60.5 < 70
+    # relevance (12+12)/2 = 12 < 13; impact 8.5 < 11; total 12+20+20+8.5 = 60.5 < 70
     r = score_call(
-        frame(evaluation("P1", "E1", 12, 20, 8, 20), evaluation("P1", "E2", 12, 20, 9, 20)), AFI
+        frame(evaluation("P1", "E1", 12, 20, 20, 8), evaluation("P1", "E2", 12, 20, 20, 9)), AFI
     )
     assert row(r.proposals, "P1")["fail_reasons"] == [
         "relevance 12 < 13",
-        "partnership 8.5 < 10",
+        "impact 8.5 < 11",
         "total 60.5 < 70",
     ]
 
 
 def test_bands_per_criterion_and_total() -> None:
     # relevance 21.25/25 = 85 % -> Very good (boundary); quality 21/30 = 70 % -> Good (boundary);
-    # partnership 9.5/20 = 47.5 % -> Weak; impact 12.5/25 = 50 % -> Fair (boundary);
+    # partnership 12.5/25 = 50 % -> Fair (boundary); impact 9.5/20 = 47.5 % -> Weak;
     # total 64.25 % -> Fair
     r = score_call(
         frame(
-            evaluation("P1", "E1", 21, 21, 9, 12),
-            evaluation("P1", "E2", 22, 21, 10, 13),
-            evaluation("P1", "E3", 21, 21, 10, 13),
-            evaluation("P1", "E4", 21, 21, 9, 12),
+            evaluation("P1", "E1", 21, 21, 12, 9),
+            evaluation("P1", "E2", 22, 21, 13, 10),
+            evaluation("P1", "E3", 21, 21, 13, 10),
+            evaluation("P1", "E4", 21, 21, 12, 9),
         ),
         load_scheme("erasmus-afi", {"experts_per_proposal": 4}),
     )
     p = row(r.proposals, "P1")
-    assert (p["relevance"], p["quality"], p["partnership"], p["impact"]) == (21.25, 21, 9.5, 12.5)
+    assert (p["relevance"], p["quality"], p["partnership"], p["impact"]) == (21.25, 21, 12.5, 9.5)
     assert (p["relevance_band"], p["quality_band"], p["partnership_band"], p["impact_band"]) == (
         "Very good",
         "Good",
-        "Weak",
         "Fair",
+        "Weak",
     )
     assert p["total"] == 64.25
     assert p["band"] == "Fair"
@@ -126,7 +128,7 @@ def test_bands_per_criterion_and_total() -> None:
 def test_gap_of_exactly_total_gap_diverges() -> None:
     # totals 80 and 50: gap 30 = total_gap
     r = score_call(
-        frame(evaluation("P1", "E1", 20, 24, 16, 20), evaluation("P1", "E2", 13, 15, 10, 12)), AFI
+        frame(evaluation("P1", "E1", 20, 24, 20, 16), evaluation("P1", "E2", 13, 15, 12, 10)), AFI
     )
     p = row(r.proposals, "P1")
     assert (p["divergent"], p["needs_expert"], p["decision"]) == (True, True, "pending")
@@ -138,7 +140,7 @@ def test_gap_of_exactly_total_gap_diverges() -> None:
 def test_gap_just_under_total_gap_does_not_diverge() -> None:
     # totals 80 and 51: gap 29 (impact 13 passes its minimum)
     r = score_call(
-        frame(evaluation("P1", "E1", 20, 24, 16, 20), evaluation("P1", "E2", 13, 15, 10, 13)), AFI
+        frame(evaluation("P1", "E1", 20, 24, 20, 16), evaluation("P1", "E2", 13, 15, 13, 10)), AFI
     )
     p = row(r.proposals, "P1")
     assert (p["divergent"], p["needs_expert"], p["pending_reason"]) == (False, False, None)
@@ -148,7 +150,7 @@ def test_gap_just_under_total_gap_does_not_diverge() -> None:
 
 def test_both_totals_below_pass_mark_skip_divergence() -> None:
     # totals 65 and 30: gap 35, but both < 70: no extra expert, rejected
-    evals = frame(evaluation("P1", "E1", 16, 20, 12, 17), evaluation("P1", "E2", 7, 9, 6, 8))
+    evals = frame(evaluation("P1", "E1", 16, 20, 17, 12), evaluation("P1", "E2", 7, 9, 8, 6))
     p = row(score_call(evals, AFI).proposals, "P1")
     assert (p["divergent"], p["needs_expert"], p["decision"]) == (False, False, "rejected")
     no_skip = load_scheme("erasmus-afi", {"divergence": {"skip_if_all_below": False}})
@@ -159,7 +161,7 @@ def test_both_totals_below_pass_mark_skip_divergence() -> None:
 def test_one_total_exactly_at_pass_mark_is_not_all_below() -> None:
     # totals 70 and 40: 70 is not below the pass mark, gap 30 -> divergent
     r = score_call(
-        frame(evaluation("P1", "E1", 18, 21, 14, 17), evaluation("P1", "E2", 10, 12, 8, 10)), AFI
+        frame(evaluation("P1", "E1", 18, 21, 17, 14), evaluation("P1", "E2", 10, 12, 10, 8)), AFI
     )
     assert row(r.proposals, "P1")["divergent"] is True
 
@@ -167,13 +169,13 @@ def test_one_total_exactly_at_pass_mark_is_not_all_below() -> None:
 def test_third_expert_closest_two() -> None:
     # totals E1 80, E2 50, E3 75: closest are E1 and E3 (gap 5): criterion means of those two
     evals = frame(
-        evaluation("P1", "E1", 20, 24, 16, 20),
-        evaluation("P1", "E2", 13, 15, 10, 12),
-        evaluation("P1", "E3", 19, 23, 15, 18),
+        evaluation("P1", "E1", 20, 24, 20, 16),
+        evaluation("P1", "E2", 13, 15, 12, 10),
+        evaluation("P1", "E3", 19, 23, 18, 15),
     )
     r = score_call(evals, AFI)
     p = row(r.proposals, "P1")
-    assert (p["relevance"], p["quality"], p["partnership"], p["impact"]) == (19.5, 23.5, 15.5, 19)
+    assert (p["relevance"], p["quality"], p["partnership"], p["impact"]) == (19.5, 23.5, 19, 15.5)
     assert p["total"] == 77.5
     assert (p["divergent"], p["needs_expert"], p["final_rule"]) == (True, False, "closest_two")
     assert (p["experts"], p["decision"], p["rank"]) == (3, "passed", 1)
@@ -192,15 +194,15 @@ def test_third_expert_closest_two() -> None:
 def test_closest_two_equal_gaps_take_the_higher_pair() -> None:
     # totals 80, 65, 50: gaps 15 and 15 -> the higher pair (80, 65) = 72.5
     evals = frame(
-        evaluation("P1", "E1", 20, 24, 16, 20),
-        evaluation("P1", "E2", 17, 20, 12, 16),
-        evaluation("P1", "E3", 13, 15, 10, 12),
+        evaluation("P1", "E1", 20, 24, 20, 16),
+        evaluation("P1", "E2", 17, 20, 16, 12),
+        evaluation("P1", "E3", 13, 15, 12, 10),
     )
     assert row(score_call(evals, AFI).proposals, "P1")["total"] == 72.5
 
 
 def test_consensus_scores_replace_means() -> None:
-    evals = frame(*two_same("P1", 18, 21, 14, 17))
+    evals = frame(*two_same("P1", 18, 21, 17, 14))
     consensus = pl.DataFrame(
         {"proposal_id": ["P1"] * 4, "criterion": list(CRITS), "score": [20.0, 22.0, 15.0, 18.0]}
     )
@@ -236,13 +238,13 @@ def test_consensus_rule_waits_for_consolidated_scores() -> None:
 
 
 def test_missing_evaluation_is_pending() -> None:
-    r = score_call(frame(evaluation("P1", "E1", 25, 30, 20, 25)), AFI)
+    r = score_call(frame(evaluation("P1", "E1", 25, 30, 25, 20)), AFI)
     p = row(r.proposals, "P1")
     assert p["decision"] == "pending"
     assert p["pending_reason"] == "needs 1 more evaluation(s) of 2"
     # a lot asking for one expert only makes it complete
     one = score_call(
-        frame(evaluation("P1", "E1", 25, 30, 20, 25)),
+        frame(evaluation("P1", "E1", 25, 30, 25, 20)),
         AFI,
         proposals({"P1": 10.0}),
         {"L1": LotRules(None, None, 1)},
@@ -251,28 +253,32 @@ def test_missing_evaluation_is_pending() -> None:
 
 
 def test_criterion_disagreement_warning() -> None:
-    # partnership 8 and 12 straddle the minimum 10 (mean 10 passes)
+    # impact 9 and 13 straddle the minimum 11 (mean 11 passes)
     r = score_call(
-        frame(evaluation("P1", "E1", 20, 24, 8, 20), evaluation("P1", "E2", 20, 24, 12, 20)), AFI
+        frame(evaluation("P1", "E1", 20, 24, 20, 9), evaluation("P1", "E2", 20, 24, 20, 13)), AFI
     )
     w = r.warnings.filter(pl.col("kind") == "criterion_disagreement")
-    assert w.select("proposal_id", "criterion").rows() == [("P1", "partnership")]
-    assert "8 to 12 straddle the minimum 10" in w["message"][0]
+    assert w.select("proposal_id", "criterion").rows() == [("P1", "impact")]
+    assert "9 to 13 straddle the minimum 11" in w["message"][0]
     assert row(r.proposals, "P1")["passed"] is True
 
 
 def test_ties_on_total_broken_by_tie_break() -> None:
-    # all totals 80. A: relevance 20; B: relevance 22; C: relevance 20, impact 21 > A's 20;
-    # D equals A on every criterion -> proposal id decides (A before D).
+    # all totals 80; keys relevance, quality, impact. B: relevance 22; E: relevance 20, quality
+    # 25 > 24; C: relevance 20, quality 24, impact 17 > A's 16; D equals A on every criterion ->
+    # ex aequo: they share rank 4 and stay marked tied (listed by id, never ordered by it).
+    # Partnership is no key: E's lower partnership is ignored.
     evals = frame(
-        *two_same("A", 20, 24, 16, 20),
-        *two_same("B", 22, 22, 16, 20),
-        *two_same("C", 20, 23, 16, 21),
-        *two_same("D", 20, 24, 16, 20),
+        *two_same("A", 20, 24, 20, 16),
+        *two_same("B", 22, 22, 20, 16),
+        *two_same("C", 20, 24, 19, 17),
+        *two_same("D", 20, 24, 20, 16),
+        *two_same("E", 20, 25, 19, 16),
     )
     r = score_call(evals, AFI)
-    assert r.proposals.sort("rank")["proposal_id"].to_list() == ["B", "C", "A", "D"]
-    assert r.proposals.sort("rank")["rank"].to_list() == [1, 2, 3, 4]
+    assert r.proposals.sort("rank")["proposal_id"].to_list() == ["B", "E", "C", "A", "D"]
+    assert r.proposals.sort("rank")["rank"].to_list() == [1, 2, 3, 4, 4]
+    assert r.proposals.sort("rank")["tied"].to_list() == [False, False, False, True, True]
 
 
 def test_ranking_weights_rank_only() -> None:
@@ -300,10 +306,10 @@ def _budget_case(funding: str) -> pl.DataFrame:
     scheme: Scheme = load_scheme("erasmus-afi", {"funding": funding})
     # ranks by total: P1 90, P2 85, P3 80, P4 60 (rejected)
     evals = frame(
-        *two_same("P1", 23, 27, 18, 22),
-        *two_same("P2", 22, 25, 17, 21),
-        *two_same("P3", 20, 24, 16, 20),
-        *two_same("P4", 15, 18, 12, 15),
+        *two_same("P1", 23, 27, 22, 18),
+        *two_same("P2", 22, 25, 21, 17),
+        *two_same("P3", 20, 24, 20, 16),
+        *two_same("P4", 15, 18, 15, 12),
     )
     props = proposals({"P1": 100_000, "P2": 200_000, "P3": 50_000, "P4": 10_000})
     return score_call(evals, scheme, props, {"L1": LotRules(250_000)}).proposals
@@ -337,9 +343,9 @@ def test_budget_skip_looks_further_down() -> None:
 
 def test_budget_used_exactly() -> None:
     evals = frame(
-        *two_same("P1", 23, 27, 18, 22),
-        *two_same("P2", 22, 25, 17, 21),
-        *two_same("P3", 20, 24, 16, 20),
+        *two_same("P1", 23, 27, 22, 18),
+        *two_same("P2", 22, 25, 21, 17),
+        *two_same("P3", 20, 24, 20, 16),
     )
     props = proposals({"P1": 100_000, "P2": 150_000, "P3": 0.01})
     out = score_call(evals, AFI, props, {"L1": LotRules(250_000)}).proposals
@@ -349,9 +355,9 @@ def test_budget_used_exactly() -> None:
 def test_one_per_ecosystem() -> None:
     # P1 (Digital) 90, P2 (Digital) 85, P3 (Health) 80; budget for all three
     evals = frame(
-        *two_same("P1", 23, 27, 18, 22),
-        *two_same("P2", 22, 25, 17, 21),
-        *two_same("P3", 20, 24, 16, 20),
+        *two_same("P1", 23, 27, 22, 18),
+        *two_same("P2", 22, 25, 21, 17),
+        *two_same("P3", 20, 24, 20, 16),
     )
     props = proposals(
         {"P1": 1.0, "P2": 1.0, "P3": 1.0},
@@ -366,9 +372,9 @@ def test_one_per_ecosystem() -> None:
 
 def test_lots_rank_separately() -> None:
     evals = frame(
-        *two_same("P1", 23, 27, 18, 22),
-        *two_same("P2", 22, 25, 17, 21),
-        *two_same("P3", 20, 24, 16, 20),
+        *two_same("P1", 23, 27, 22, 18),
+        *two_same("P2", 22, 25, 21, 17),
+        *two_same("P3", 20, 24, 20, 16),
     )
     props = pl.concat(
         [proposals({"P1": 1.0, "P3": 1.0}, lot="L1"), proposals({"P2": 1.0}, lot="L2")]
@@ -383,7 +389,7 @@ def test_lots_rank_separately() -> None:
 
 def test_without_proposals_one_lot_and_no_funding() -> None:
     evals = frame(
-        *two_same("P1", 23, 27, 18, 22),
+        *two_same("P1", 23, 27, 22, 18),
         *two_same("P2", 10, 10, 10, 10),
         evaluation("P3", "E1", 20, 20, 20, 20),
     )
@@ -397,7 +403,7 @@ def test_without_proposals_one_lot_and_no_funding() -> None:
 
 
 def test_proposal_without_scores_and_unknown_scores() -> None:
-    evals = frame(*two_same("P1", 23, 27, 18, 22), *two_same("PX", 23, 27, 18, 22))
+    evals = frame(*two_same("P1", 23, 27, 22, 18), *two_same("PX", 23, 27, 22, 18))
     r = score_call(evals, AFI, proposals({"P1": 1.0, "P2": 1.0}), {"L1": LotRules(5.0)})
     assert r.proposals["proposal_id"].to_list() == ["P1", "P2"]
     p2 = row(r.proposals, "P2")
@@ -421,7 +427,7 @@ def test_row_problems_located_and_evaluation_left_out() -> None:
                 *CRITS,
                 "impact",
             ],
-            "score": [20, 24, 16, 20, 26, 24.5, 16, 3, 20, 24, 16, 20, 21],
+            "score": [20, 24, 16, 20, 26, 24.5, 16, 3, 20, 24, 16, 20, 19],
         },
         schema_overrides={"score": pl.Float64},
     )
@@ -452,7 +458,7 @@ def test_missing_columns_reported() -> None:
 
 
 def test_lot_without_budget_is_not_funded() -> None:
-    evals = frame(*two_same("P1", 23, 27, 18, 22))
+    evals = frame(*two_same("P1", 23, 27, 22, 18))
     r = score_call(evals, AFI, proposals({"P1": 1.0}, lot="L9"), {"L1": LotRules(10.0)})
     assert row(r.proposals, "P1")["decision"] == "passed"
     assert r.warnings.filter(pl.col("kind") == "no_budget")["message"].to_list() == [

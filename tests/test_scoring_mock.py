@@ -23,49 +23,50 @@ def rehearsal(*scorers: tuple[float, float, float, float], pid: str = "MY") -> p
 
 
 def test_report_by_hand() -> None:
-    # S0: 20, 24, 8, 14 = 66; S1: 22, 18, 12, 12 = 64; S2: 21, 21, 10, 13 = 65
-    # relevance mean 21 (84 % -> Good), quality 21 (70 % Good), partnership 10 (50 % Fair),
-    # impact 13 (52 % Fair). Weakest first by share: partnership .50, impact .52, quality .70,
-    # relevance .84. Total 65: 5 points below 70.
-    report = mock_report(rehearsal((20, 24, 8, 14), (22, 18, 12, 12), (21, 21, 10, 13)), AFI)
+    # S0: 20, 24, 14, 9 = 67; S1: 22, 18, 12, 13 = 65; S2: 21, 21, 13, 11 = 65
+    # relevance mean 21 (84 % -> Good), quality 21 (70 % Good), partnership 13 (52 % Fair),
+    # impact 11 (55 % Fair). Weakest first by share: partnership .52, impact .55, quality .70,
+    # relevance .84. Total 66: 4 points below 70.
+    report = mock_report(rehearsal((20, 24, 14, 9), (22, 18, 12, 13), (21, 21, 13, 11)), AFI)
     c = report.criteria
     assert c["criterion"].to_list() == ["partnership", "impact", "quality", "relevance"]
-    assert c["mean"].to_list() == [10, 13, 21, 21]
-    assert c["share"].to_list() == pytest.approx([0.5, 0.52, 0.7, 0.84])
+    assert c["mean"].to_list() == [13, 11, 21, 21]
+    assert c["share"].to_list() == pytest.approx([0.52, 0.55, 0.7, 0.84])
     assert c["band"].to_list() == ["Fair", "Fair", "Good", "Good"]
-    assert c["to_min"].to_list() == [0, 0, 6, 8]
-    assert c["spread"].to_list() == [4, 2, 6, 2]
-    # partnership 8..12 straddles 10 -> disagreement; impact 12..14 straddles 13 -> too;
-    # quality spread 6 < 30 % of 30 = 9 and 18..24 all above 15 -> no; relevance no.
+    assert c["to_min"].to_list() == [0, 0, 5, 8]
+    assert c["spread"].to_list() == [2, 4, 6, 2]
+    # partnership 12..14 straddles 13 -> disagreement; impact 9..13 straddles 11 -> too;
+    # quality spread 6 < 30 % of 30 = 9 and 18..24 all above 16 -> no; relevance no.
     assert c["disagreement"].to_list() == [True, True, False, False]
     assert c["scorers"].to_list() == [3, 3, 3, 3]
     assert all(len(q) > 0 for q in c["questions"].to_list())
     assert report.scorers == 3
-    assert report.total == 65
-    assert report.to_pass == -5
+    assert report.total == 66
+    assert report.to_pass == -4
     assert report.passed is False
-    assert report.fail_reasons == ("total 65 < 70",)
+    assert report.fail_reasons == ("total 66 < 70",)
     assert report.total_spread == 2
     assert report.divergent is False
 
 
 def test_criterion_below_minimum_named_and_divergence() -> None:
-    # S0 total 25 + 30 + 6 + 25 = 86, S1 20 + 20 + 7 + 8 = 55: spread 31 >= 30.
-    # partnership 6.5 < 10, impact 16.5 passes; total 70.5 passes the total mark
-    report = mock_report(rehearsal((25, 30, 6, 25), (20, 20, 7, 8)), AFI)
+    # S0 total 25 + 30 + 25 + 6 = 86, S1 20 + 20 + 8 + 7 = 55: spread 31 >= 30.
+    # impact 6.5 < 11, partnership 16.5 passes; total 70.5 passes the total mark
+    report = mock_report(rehearsal((25, 30, 25, 6), (20, 20, 8, 7)), AFI)
     assert report.total == 70.5
-    assert report.fail_reasons == ("partnership 6.5 < 10",)
+    assert report.fail_reasons == ("impact 6.5 < 11",)
     assert report.passed is False
     assert report.divergent is True
     weakest = report.criteria.row(0, named=True)
     assert (weakest["criterion"], weakest["to_min"], weakest["band"]) == (
-        "partnership",
-        -3.5,
+        "impact",
+        -4.5,
         "Weak",
     )
-    # impact spread 17 >= 30 % of 25 = 7.5 -> disagreement even though 8 < 13 <= 25 also holds
-    impact = report.criteria.filter(pl.col("criterion") == "impact").row(0, named=True)
-    assert impact["disagreement"] is True
+    # partnership spread 17 >= 30 % of 25 = 7.5 -> disagreement even though 8 < 13 <= 25 also
+    # holds
+    partnership = report.criteria.filter(pl.col("criterion") == "partnership").row(0, named=True)
+    assert partnership["disagreement"] is True
 
 
 def test_bad_rows_left_out_and_reported() -> None:

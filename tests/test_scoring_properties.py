@@ -58,7 +58,12 @@ def test_scores_stay_in_range_and_columns_agree(data: st.DataObject, scheme_id: 
     assert (out["passed"] == (out["fail_reasons"].list.len() == 0)).all()
     ranked = out["rank"].is_not_null()
     assert (ranked == (out["passed"] & out["pending_reason"].is_null())).all()
-    assert sorted(out["rank"].drop_nulls().to_list()) == list(range(1, int(ranked.sum()) + 1))
+    # competition ranks (1, 2, 2, 4): ex-aequo proposals share one, and only they
+    ranks = sorted(out["rank"].drop_nulls().to_list())
+    for i, r in enumerate(ranks):
+        assert r == (ranks[i - 1] if i and ranks[i - 1] == r else i + 1)
+    shared = out.filter(ranked).with_columns(pl.len().over("rank").alias("n"))
+    assert (shared["tied"] == (shared["n"] > 1)).all()
     assert set(out["decision"]) <= {"passed", "rejected", "pending"}
     assert (out.filter(pl.col("decision") == "pending")["pending_reason"].is_not_null()).all()
 
@@ -159,3 +164,29 @@ def test_decisions_consistent_with_budget(
                 stopped = True
     reserve = out.filter(pl.col("decision") == "reserve").sort("rank")
     assert reserve["reserve_position"].to_list() == list(range(1, reserve.height + 1))
+
+
+@SETTINGS
+@given(data=st.data(), funding=st.sampled_from(["strict", "skip"]))
+def test_ex_aequo_proposals_are_never_split_by_funding(data: st.DataObject, funding: str) -> None:
+    # coarse scores make ties common: each criterion is its max or its minimum to pass
+    scheme = load_scheme("erasmus-afi", {"funding": funding})
+    n = data.draw(st.integers(2, 8))
+    points = [(f"P{p}", c.id, float(data.draw(st.sampled_from([c.min_pass, c.max]))))
+              for p in range(n) for c in scheme.criteria]
+    # both experts give the same points, so there is no divergence
+    rows = [(p, e, c, s) for e in ("E0", "E1") for p, c, s in points]
+    scores = pl.DataFrame(rows, schema=["proposal_id", "expert_id", "criterion", "score"],
+                          orient="row")
+    ids = [f"P{p}" for p in range(n)]
+    requests = [float(data.draw(st.integers(1, 3))) for _ in ids]
+    budget = float(data.draw(st.integers(0, 2 * n)))
+    out = score_call(scores, scheme, _proposals(ids, requests, [0] * n),
+                     {"L": LotRules(budget)}).proposals.filter(pl.col("rank").is_not_null())
+    keys = ["total", *scheme.tie_break]
+    groups = out.group_by(keys).agg("rank", "decision", "tied")
+    for rank, decision, tied in groups.select("rank", "decision", "tied").iter_rows():
+        assert len(set(rank)) == 1  # equal keys: one rank
+        assert len(set(decision)) == 1  # funded together or not at all
+        assert all(tied) == (len(rank) > 1)
+    assert out.filter(pl.col("decision") == "funded")["requested_eur"].sum() <= budget + 1e-6

@@ -11,13 +11,13 @@ from scoring import SchemeError, list_presets, load_scheme, preset_text
 # The numbers of DESIGN.md's preset table, written out independently of the TOML files.
 EXPECTED = {
     "erasmus-afi": (
-        {"relevance": (25, 13), "quality": (30, 15), "partnership": (20, 10), "impact": (25, 13)},
+        {"relevance": (25, 13), "quality": (30, 16), "partnership": (25, 13), "impact": (20, 11)},
         70,
         2,
     ),
     "erasmus-ka220": (
         {"relevance": (25, 13), "quality": (30, 15), "partnership": (20, 10), "impact": (25, 13)},
-        60,
+        70,
         2,
     ),
     "erasmus-ka210": (
@@ -53,7 +53,9 @@ def test_erasmus_defaults() -> None:
         s = load_scheme(preset)
         assert (s.divergence.total_gap, s.divergence.skip_if_all_below) == (30, True)
         assert s.third_expert_rule == "closest_two"
-        assert s.tie_break == ("relevance", "impact", "quality")
+        assert s.tie_break == (
+            ("relevance", "quality", "impact") if preset == "erasmus-afi" else ("relevance", "impact")
+        )
         assert s.funding == "strict"
         assert all(c.step == 1 for c in s.criteria)
 
@@ -72,11 +74,12 @@ def test_horizon_defaults() -> None:
     assert all(c.rank_weight == 1.0 for c in ria.criteria)
 
 
-def test_afi_marks_points_unconfirmed() -> None:
+def test_afi_points_confirmed_and_practice_marked() -> None:
     scheme = load_scheme("erasmus-afi")
-    assert scheme.status == "unconfirmed"
-    assert any("not confirmed" in note and "Programme Guide" in note for note in scheme.unconfirmed)
-    assert "not confirmed" in preset_text("erasmus-afi")
+    assert scheme.status == "confirmed"
+    assert any("total_gap 30" in note and "not a rule of the Programme Guide" in note
+               for note in scheme.practice)
+    assert "not confirmed" not in preset_text("erasmus-afi")
 
 
 def test_overrides_merge() -> None:
@@ -93,7 +96,7 @@ def test_overrides_merge() -> None:
     assert scheme.total_threshold == 65
     assert scheme.criterion("relevance").min_pass == 12
     assert scheme.criterion("relevance").max == 25  # untouched
-    assert scheme.criterion("quality").min_pass == 15
+    assert scheme.criterion("quality").min_pass == 16
     assert scheme.divergence.total_gap == 25
     assert scheme.divergence.skip_if_all_below is True
     assert scheme.funding == "skip"
@@ -154,7 +157,7 @@ def test_all_problems_at_once() -> None:
     [
         (
             {"criteria": {"impact": {"max": 10}}},
-            "scheme.criteria.impact.max: 10 is below the criterion's min_pass 13",
+            "scheme.criteria.impact.max: 10 is below the criterion's min_pass 11",
         ),
         ({"criteria": {"impact": {"min_pass": -1}}}, "min_pass: -1 must be at least 0"),
         ({"criteria": {"impact": {"min_pass": 12.5}}}, "12.5 is not a multiple of the step 1"),

@@ -163,8 +163,8 @@ def test_divergent_proposals_get_a_further_expert_and_ranking_matches_scoring(
     publish_batch(engine, manager, run_batch(engine, manager, call_id).batch_id)
     # half of the experts harsh (total 40), half generous (total 95): most panels diverge
     ids = sorted(experts)
-    low = {"relevance": 10.0, "quality": 12.0, "partnership": 8.0, "impact": 10.0}
-    high = {"relevance": 24.0, "quality": 28.0, "partnership": 19.0, "impact": 24.0}
+    low = {"relevance": 10.0, "quality": 12.0, "partnership": 10.0, "impact": 8.0}
+    high = {"relevance": 24.0, "quality": 28.0, "partnership": 24.0, "impact": 19.0}
     sheet = {eid: (low if i % 2 else high) for i, eid in enumerate(ids)}
     _submit_all(engine, manager, experts, call_id, sheet)
     ranked = rank_call(engine, manager, call_id).proposals
@@ -243,6 +243,14 @@ def test_demo_runs_the_whole_story_and_refuses_other_databases(tmp_path: Path) -
             "requested_eur"
         ].sum()
         assert spent <= lot.budget_eur
+        # every lot ends with a funded list, a reserve list and rejected proposals
+        decisions = set(table.filter(pl.col("lot") == lot.id)["decision"])
+        assert {"funded", "reserve", "rejected"} <= decisions, lot.id
+    assert sorted(call.config.lots) == ["LOT1", "LOT2", "LOT3"]
+    # ex-aequo proposals stay tied (sharing a rank), never ordered by the engine
+    tied = table.filter(pl.col("tied").fill_null(False))
+    assert tied.group_by("lot", "rank").len()["len"].min() >= 2 if tied.height else True
+    assert table["tie_order_note"].null_count() == table.height
     assert run_demo(url).result.proposals.height == 240  # a demo database is rebuilt
     other = f"sqlite:///{tmp_path / 'real.sqlite'}"
     import_call(make_engine(other), read_call(TINY))

@@ -7,8 +7,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dashboard.common import actor, attempt, call_id, engine, workflow
-from evalpanel.store import call_folder
+from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from evalpanel.store import call_folder, list_tie_orders
 
 st.title("Ranking")
 cid = call_id()
@@ -61,10 +61,37 @@ for lot_id, lot in lots.items():
             right.altair_chart((money + budget).properties(height=240))
         st.dataframe(rows.select(
             "rank", "proposal_id", "total", "band", "decision", "reserve_position",
-            "requested_eur", "passed", "fail_reasons", "divergent", "needs_expert",
-            *(c.id for c in scheme.criteria)), hide_index=True, height=320,
+            "requested_eur", "tied", "tie_order_note", "passed", "fail_reasons", "divergent",
+            "needs_expert", *(c.id for c in scheme.criteria)), hide_index=True, height=320,
             column_config={"requested_eur": st.column_config.NumberColumn(format="euro")})
         reserve = rows.filter(pl.col("decision") == "reserve").sort("reserve_position")
         st.markdown(f"**Reserve list** ({reserve.height})")
         st.dataframe(reserve.select("reserve_position", "proposal_id", "total",
                                     "requested_eur"), hide_index=True)
+
+        # Ex-aequo proposals: the engine never orders them; a manager records the order with
+        # its justification (evalpanel.workflow.order_ties checks and audits it).
+        ties = [(rank, ids) for lot_, rank, ids in workflow().ex_aequo_groups(ranked)
+                if lot_ == lot_id]
+        st.markdown(f"**Ex-aequo proposals** ({len(ties)} unresolved tie(s))")
+        recorded = attempt(list_tie_orders, engine(), actor(), cid)
+        if recorded is not None and recorded.filter(pl.col("lot_id") == lot_id).height:
+            st.caption("Recorded orders (best first) and their justification")
+            st.dataframe(recorded.filter(pl.col("lot_id") == lot_id).select(
+                "proposal_ids", "justification", "recorded_at"), hide_index=True)
+        if not ties:
+            st.caption("No proposals of this lot are tied after " + ", ".join(scheme.tie_break)
+                       + ".")
+        else:
+            labels = {f"rank {rank}: {', '.join(ids)}": ids for rank, ids in ties}
+            with st.form(f"tie_order_{lot_id}"):
+                chosen_tie = st.selectbox("Tie", list(labels))
+                order = st.multiselect("Their order, best first (pick every proposal of the "
+                                       "tie, in order)", labels[str(chosen_tie)] if chosen_tie
+                                       else [])
+                why = st.text_area("Justification (for the panel report)",
+                                   placeholder="e.g. portfolio and synergies with funded projects")
+                if st.form_submit_button("Record the order") and act(
+                        workflow().order_ties, engine(), actor(), cid, lot_id, list(order), why):
+                    bump()
+                    st.rerun()

@@ -320,3 +320,24 @@ def _number_problems(
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def max_grant_problems(file: str, proposals: pl.DataFrame, lots: dict[str, float]) -> list[Problem]:
+    """A request above its lot's maximum EU grant: one located problem per proposal row.
+
+    ``proposals``: ``lot, requested_eur`` (EUR) and LINE; ``lots``: lot id -> max_grant_eur.
+    """
+    if not lots:
+        return []
+    limit = pl.col("lot").replace_strict(lots, default=None, return_dtype=pl.Float64)
+    bad = proposals.filter(limit.is_not_null() & (pl.col("requested_eur") > limit)).sort(LINE)
+    return [
+        Problem(
+            file,
+            int(line),
+            "requested_eur",
+            f"{_num(requested)} is above the maximum grant of lot {lot} ({_num(lots[lot])} EUR, "
+            f"call.toml lots.{lot}.max_grant_eur)",
+        )
+        for lot, requested, line in bad.select("lot", "requested_eur", LINE).iter_rows()
+    ]

@@ -13,6 +13,7 @@ title = "Alliances for Education and Enterprises"
 budget_eur = 31_000_000
 experts_per_proposal = 2        # optional, overrides the call's
 one_per = "ecosystem"           # optional: at most one funded proposal per ecosystem
+max_grant_eur = 1_500_000       # optional: the largest EU grant a proposal may request
 
 [scheme]                        # optional overrides of the preset's numbers
 total_threshold = 70
@@ -22,6 +23,7 @@ total_threshold = 70
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import tomllib
 from typing import Any
@@ -128,12 +130,17 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
         title = lot.get("title", "")
         if not isinstance(title, str):
             bad(table, "title", f"must be a string; got {title!r}")
-        unknown = sorted(set(lot) - {"budget_eur", "experts_per_proposal", "one_per", "title"})
+        max_grant = lot.get("max_grant_eur")
+        if max_grant is not None and not _is_positive_amount(max_grant):
+            bad(table, "max_grant_eur", f"must be a number > 0 (euros); got {max_grant!r}")
+        unknown = sorted(set(lot) - {"budget_eur", "experts_per_proposal", "one_per", "title",
+                                     "max_grant_eur"})
         for key in unknown:
             bad(
                 table,
                 key,
-                "unknown key (expected budget_eur, title, one_per, experts_per_proposal)",
+                "unknown key (expected budget_eur, title, one_per, experts_per_proposal, "
+                "max_grant_eur)",
             )
         if not problems:
             lots[lot_id] = Lot(
@@ -142,6 +149,7 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
                 title=str(title),
                 one_per=one_per,
                 experts_per_proposal=lot_k,
+                max_grant_eur=None if max_grant is None else float(max_grant),
             )
     scheme = data.get("scheme", {})
     if not isinstance(scheme, dict):
@@ -168,6 +176,16 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
 
 def _is_positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _is_positive_amount(value: Any) -> bool:
+    """A finite number of euros above 0 (TOML also has inf and nan)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def _is_date(value: Any) -> bool:

@@ -25,6 +25,7 @@ class Lot:
     title: str = ""
     one_per: str | None = None  # e.g. "ecosystem": at most one funded proposal per ecosystem
     experts_per_proposal: int | None = None  # overrides the call's default
+    max_grant_eur: float | None = None  # the largest EU grant one proposal may request (EUR)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from evalpanel.callfolder.check import check_table
+from evalpanel.callfolder.check import check_table, max_grant_problems
 from evalpanel.callfolder.config import FILE as CONFIG_FILE
 from evalpanel.callfolder.config import parse_call_toml
 from evalpanel.callfolder.grid import is_grid
@@ -249,6 +249,15 @@ def _cross_checks(
                 "lot",
                 lots,
                 f"{CONFIG_FILE} (lots: {', '.join(config.lots)})",
+            )
+            problems += max_grant_problems(
+                files["proposals"],
+                proposals,
+                {
+                    lot.id: lot.max_grant_eur
+                    for lot in config.lots.values()
+                    if lot.max_grant_eur is not None
+                },
             )
             per_ecosystem = [lot.id for lot in config.lots.values() if lot.one_per == "ecosystem"]
             bad = proposals.filter(

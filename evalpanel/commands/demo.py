@@ -7,6 +7,7 @@ import polars as pl
 
 from evalpanel.demo import DemoSummary, run_demo
 from evalpanel.store import StoreError, default_url
+from evalpanel.workflow import ex_aequo_groups
 
 
 def _lot_lines(summary: DemoSummary) -> list[str]:
@@ -32,6 +33,16 @@ def _lot_lines(summary: DemoSummary) -> list[str]:
         head = reserve.head(5).select("proposal_id", "total").iter_rows()
         more = f", ... {reserve.height - 5} more" if reserve.height > 5 else ""
         lines.append("    reserve: " + ", ".join(f"{p} ({t:.1f})" for p, t in head) + more)
+        ties = [
+            f"rank {rank}: {', '.join(ids)}"
+            for lot_of, rank, ids in ex_aequo_groups(summary.result)
+            if lot_of == lot
+        ]
+        if ties:
+            lines.append(
+                "    ex aequo (a manager may record their order on the Ranking page): "
+                + "; ".join(ties)
+            )
     return lines
 
 

@@ -79,6 +79,7 @@ from evalpanel.store.replacements import (
 from evalpanel.store.roster import find_user, list_users
 from evalpanel.store.tables import ACTIVE_STATES, STARTED_STATES
 from evalpanel.store.tasks import accept_task, add_task, declare_conflict, decline_task, list_tasks
+from evalpanel.store.tie_orders import list_tie_orders, record_tie_order
 
 __all__ = [
     "ACTIVE_STATES", "STARTED_STATES", "SYSTEM", "Actor", "AlreadyImported", "InvalidInput",
@@ -91,9 +92,11 @@ __all__ = [
     "dismiss_replacement", "find_user", "get_consolidation", "get_evaluation", "get_proposal",
     "grant_call", "import_call", "internal_comments", "is_demo_database", "link_expert",
     "list_calls", "list_conflicts", "list_consolidations", "list_rehearsals", "list_replacements",
-    "list_tasks", "list_users", "make_engine", "mark_demo_database", "peer_scores",
+    "list_tasks", "list_tie_orders", "list_users", "make_engine", "mark_demo_database",
+    "peer_scores",
     "propose_replacement", "propose_with", "proposed_pairs", "publish_batch", "published_pairs",
-    "reading", "rehearsal_view", "remove_conflict", "save_consensus", "save_draft",
+    "reading", "record_tie_order", "rehearsal_view", "remove_conflict", "save_consensus",
+    "save_draft",
     "save_rehearsal_scores", "scores_frame", "server_secret", "set_password",
     "start_consolidation", "start_correction", "submit_consensus", "submit_evaluation",
     "submitted_rehearsal_scores", "task_queue", "upgrade", "user_ids", "writing"

@@ -189,6 +189,7 @@ def import_call(
                 "budget_eur": lot.budget_eur,
                 "one_per": lot.one_per,
                 "experts_per_proposal": lot.experts_per_proposal,
+                "max_grant_eur": lot.max_grant_eur,
             }
             for lot in cfg.lots.values()
         ]
@@ -341,6 +342,7 @@ def call_folder(engine: sa.Engine, actor: Actor, call_id: str) -> CallFolder:
                 title=r.title,
                 one_per=r.one_per,
                 experts_per_proposal=r.experts_per_proposal,
+                max_grant_eur=r.max_grant_eur,
             )
             for r in conn.execute(
                 sa.select(lots).where(lots.c.call_id == call_id).order_by(lots.c.lot_id)

@@ -115,6 +115,7 @@ lots = sa.Table(
     sa.Column("budget_eur", sa.Float, nullable=False),
     sa.Column("one_per", sa.String(64), nullable=True),
     sa.Column("experts_per_proposal", sa.Integer, nullable=True),
+    sa.Column("max_grant_eur", sa.Float, nullable=True),  # the largest request allowed (EUR)
 )
 
 proposals = sa.Table(
@@ -619,4 +620,22 @@ invitations = sa.Table(
     sa.Column("expires_at", TS, nullable=False),
     sa.Column("used_at", TS, nullable=True),
     _call_fk("expert_id", table="experts"),
+)
+
+# A manager's ordering of proposals still ex aequo after the scheme's tie-break keys, with its
+# written justification (the Programme Guide's "further prioritisation", documented in the panel
+# report). ``proposal_ids`` is the ordered JSON list, best first; it applies while exactly those
+# proposals are tied. A new order for any of them replaces the old one (kept in the audit log).
+tie_orders = sa.Table(
+    "tie_orders",
+    metadata,
+    sa.Column("tie_order_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(255), nullable=False),
+    sa.Column("lot_id", sa.String(255), nullable=False),
+    sa.Column("proposal_ids", sa.JSON, nullable=False),
+    sa.Column("justification", sa.Text, nullable=False),
+    sa.Column("recorded_by", sa.Integer, sa.ForeignKey("users.user_id"), nullable=True),
+    sa.Column("recorded_at", TS, nullable=False),
+    _call_fk("lot_id", table="lots"),
+    sa.Index(None, "call_id", "lot_id"),
 )

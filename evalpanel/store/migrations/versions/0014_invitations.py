@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["call_id", "expert_id"], ["experts.call_id", "experts.expert_id"],
-                                name=op.f("fk_invitations_call_id_experts")),
+                                name=op.f("fk_invitations_call_id_experts"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.user_id"],
                                 name=op.f("fk_invitations_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("invitation_id", name=op.f("pk_invitations")),
