@@ -8,6 +8,7 @@ cross-table checks can run and report everything in one pass.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -29,33 +30,56 @@ def _ecosystem_key(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def _vocabulary(kind: str) -> tuple[Callable[[pl.Expr], pl.Expr], dict[str, str], str]:
-    """(key expression, key -> canonical value, what was expected) for a vocabulary kind."""
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    key: Callable[[pl.Expr], pl.Expr]  # the cell -> the lookup key
+    mapping: dict[str, str]  # key -> canonical value
+    expected: str  # what a valid value is, for messages
+    suggest: Callable[[str], str | None]  # the valid value a bad one most likely meant
+
+    def messages(self, raw: pl.Series) -> pl.Series:
+        """A message for each of the first bad values of ``raw`` (as many as are reported),
+        suggesting the nearest valid value, computed once per distinct value."""
+        raw = raw.head(MAX_PER_COLUMN)
+        text = {}
+        for value in raw.unique().to_list():
+            hint = self.suggest(value)
+            text[value] = f'"{value}" {self.expected}' + (
+                f'; did you mean "{hint}"?' if hint is not None else ""
+            )
+        return raw.replace_strict(text, return_dtype=pl.String)
+
+
+def _vocabulary(kind: str) -> _Vocabulary:
+    """The vocabulary of a column kind."""
     if kind == "isced":
-        return (
-            (lambda e: e),
+        return _Vocabulary(
+            lambda e: e,
             {c: c for c in vocab.ISCED_CODES},
-            ("is not an ISCED-F 2013 field code (4 digits with the leading zero, e.g. 0714)"),
+            "is not an ISCED-F 2013 detailed field code (4 digits with the leading zero, "
+            "e.g. 0714)",
+            vocab.suggest_isced,
         )
     if kind == "ecosystem":
-        return (
+        return _Vocabulary(
             _ecosystem_key,
             _ECOSYSTEM_KEYS,
-            ("is not one of the 14 industrial ecosystems (" + "; ".join(vocab.ECOSYSTEMS) + ")"),
+            "is not one of the 14 industrial ecosystems (" + "; ".join(vocab.ECOSYSTEMS) + ")",
+            vocab.suggest_ecosystem,
         )
     if kind == "language":
         codes = vocab._language_codes()
-        return (
-            (lambda e: e.str.to_lowercase()),
+        return _Vocabulary(
+            lambda e: e.str.to_lowercase(),
             {c: c for c in codes},
-            ("is not an ISO 639-1 language code (two letters, e.g. en, fr, de)"),
+            "is not an ISO 639-1 language code (two letters, e.g. en, fr, de)",
+            vocab.suggest_language,
         )
-    codes = vocab._country_codes()
-    mapping = {c: ("EL" if c == "GR" else c) for c in codes}
-    return (
-        (lambda e: e.str.to_uppercase()),
-        mapping,
-        ("is not an ISO 3166-1 alpha-2 country code (e.g. BE, DE, EL)"),
+    return _Vocabulary(
+        lambda e: e.str.to_uppercase(),
+        vocab.country_codes(),
+        "is not an ISO 3166-1 alpha-2 country code (e.g. BE, DE, EL, UK)",
+        vocab.suggest_country,
     )
 
 
@@ -159,20 +183,15 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
         )
         if col.kind == "list":
             return values[name], problems
-        key, mapping, expected = _vocabulary(col.kind)
+        listed = _vocabulary(col.kind)
         exploded = values.with_row_index("__row__").explode(name).drop_nulls(name)
         exploded = exploded.with_columns(
-            key(pl.col(name))
-            .replace_strict(mapping, default=None, return_dtype=pl.String)
+            listed.key(pl.col(name))
+            .replace_strict(listed.mapping, default=None, return_dtype=pl.String)
             .alias("__ok__")
         )
         bad = exploded.filter(pl.col("__ok__").is_null())
-        problems += _report(
-            file,
-            name,
-            bad[LINE],
-            bad.select(pl.format('"{}" ', pl.col(name)) + pl.lit(expected)).to_series(),
-        )
+        problems += _report(file, name, bad[LINE], listed.messages(bad[name]))
         rebuilt = exploded.group_by("__row__").agg(
             pl.col("__ok__").drop_nulls().unique(maintain_order=True)
         )
@@ -205,10 +224,13 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
             pl.when(empty).then(pl.lit(col.default, dtype=pl.String)).otherwise(cell).alias(name)
         ).to_series()
         return series, problems
+    words: _Vocabulary | None = None
     if kind in ("isced", "ecosystem", "language", "country"):
-        key, mapping, expected = _vocabulary(kind)
-        parsed = key(cell).replace_strict(mapping, default=None, return_dtype=pl.String)
-        message = pl.format('"{}" ', "__raw__") + pl.lit(expected)
+        words = _vocabulary(kind)
+        parsed = words.key(cell).replace_strict(
+            words.mapping, default=None, return_dtype=pl.String
+        )
+        message = pl.lit("")
     elif kind == "choice":
         choices = {c: c for c in col.choices}
         parsed = cell.str.to_lowercase().replace_strict(
@@ -216,7 +238,10 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
         )
         message = pl.format('"{}" is not one of: ', "__raw__") + pl.lit(", ".join(col.choices))
     elif kind == "date":
-        parsed = cell.str.to_date("%Y-%m-%d", strict=False)
+        # a real date cell of an XLSX sheet is read as "2025-06-30 00:00:00"
+        parsed = cell.str.replace(r"[ T]00:00:00(\.0+)?$", "").str.to_date(
+            "%Y-%m-%d", strict=False
+        )
         message = pl.format('"{}" is not an ISO date (YYYY-MM-DD)', "__raw__")
     else:
         return _check_number(file, sub, col, empty, problems)
@@ -224,7 +249,11 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
         parsed.alias(name), pl.col(LINE), cell.alias("__raw__"), empty.alias("__empty__")
     )
     bad = typed.filter(pl.col(name).is_null() & ~pl.col("__empty__"))
-    problems += _report(file, name, bad[LINE], bad.select(message).to_series())
+    if bad.height:
+        messages = (
+            words.messages(bad["__raw__"]) if words is not None else bad.select(message).to_series()
+        )
+        problems += _report(file, name, bad[LINE], messages)
     return typed[name], problems
 
 
