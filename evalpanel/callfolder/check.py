@@ -7,6 +7,7 @@ cross-table checks can run and report everything in one pass.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -93,6 +94,19 @@ def check_table(raw: RawTable, columns: tuple[Column, ...]) -> tuple[pl.DataFram
         for name in missing:
             problems.append(
                 Problem(raw.file, 1, name, f"missing column (the columns are: {expected})")
+            )
+    declared = [c.name for c in columns]
+    for name in frame.columns:
+        if name != LINE and name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f'did you mean "{close[0]}"? ' if close else ""
+            problems.append(
+                Problem(
+                    raw.file,
+                    1,
+                    name,
+                    f"unknown column; {hint}the columns are: {', '.join(declared)}",
+                )
             )
     stripped = frame.with_columns(
         _as_text(pl.col(c.name), frame[c.name], c) for c in columns if c.name in frame.columns
@@ -218,6 +232,8 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
 
     kind = col.kind
     if kind in ("id", "text"):
+        if col.max_length is not None:
+            problems += _too_long(file, sub, name, col.max_length)
         if col.default is None and not sub.select(empty.any()).item():
             return sub[name], problems
         series = sub.select(
@@ -257,18 +273,66 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
     return typed[name], problems
 
 
+def _too_long(file: str, sub: pl.DataFrame, name: str, limit: int) -> list[Problem]:
+    """Cells longer than the database stores."""
+    length = pl.col(name).str.len_chars()
+    if not sub.select((length > limit).any()).item():
+        return []
+    bad = sub.filter(length > limit).select(LINE, length.alias("__len__"))
+    messages = bad.select(
+        pl.format("is {} characters long; at most {} are allowed", "__len__", pl.lit(limit))
+    ).to_series()
+    return _report(file, name, bad[LINE], messages)
+
+
+# How a number must be written: digits, optionally a sign, "." for decimals and an exponent
+# (amounts in euros: no exponent). Digit groups are refused rather than guessed: "1.500" is
+# 1500 in much of Europe and 1.5 elsewhere.
+_PLAIN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_PLAIN_MONEY = r"^[+-]?(\d+\.?\d*|\.\d+)$"
+_GROUPED = r"^[+-]?[1-9]\d{0,2}(\.\d{3})+$"  # 1.500, 12.000.000
+_HOW = 'write plain digits with "." for decimals, e.g. 1500 or 1500.5'
+
+
 def _check_number(
     file: str, sub: pl.DataFrame, col: Column, empty: pl.Expr, problems: list[Problem]
 ) -> tuple[pl.Series, list[Problem]]:
     name = col.name
-    number = pl.col(name).str.replace_all(r"[_\s]", "").cast(pl.Float64, strict=False)
+    cell = pl.col(name)
+    plain = cell.str.contains(_PLAIN_MONEY if col.money else _PLAIN)
     checks = sub.select(
-        number.alias("__num__"),
+        pl.when(plain).then(cell.cast(pl.Float64, strict=False)).alias("__num__"),
         pl.col(LINE),
-        pl.col(name).alias("__raw__"),
+        cell.alias("__raw__"),
         empty.alias("__empty__"),
     )
-    return _number_problems(file, checks, col, problems)
+    present = ~pl.col("__empty__") & pl.col("__num__").is_null()
+    raw = pl.col("__raw__")
+    written = [
+        (
+            present & raw.str.contains(","),
+            pl.format('"{}" has a comma: ' + _HOW, raw),
+        ),
+        (
+            present & raw.str.contains(r"\d[\s_']+\d|^[+-]?\d{1,3}(\.\d{3}){2,}$"),
+            pl.format('"{}" has its digits grouped: ' + _HOW, raw),
+        ),
+        (
+            ~pl.col("__empty__") & raw.str.contains(_GROUPED) if col.money else pl.lit(False),
+            pl.format(
+                '"{}" is ambiguous ("." may group thousands or mark decimals): ' + _HOW, raw
+            ),
+        ),
+        (
+            present & raw.str.contains(_PLAIN) if col.money else pl.lit(False),
+            pl.format('"{}" is written with an exponent: ' + _HOW, raw),
+        ),
+        (
+            present & raw.str.to_lowercase().str.contains(r"^[+-]?(inf|infinity|nan)$"),
+            pl.format('"{}" is not a finite number', raw),
+        ),
+    ]
+    return _number_problems(file, checks, col, problems, written)
 
 
 def _check_native_number(
@@ -296,15 +360,26 @@ def _check_native_number(
 
 
 def _number_problems(
-    file: str, checks: pl.DataFrame, col: Column, problems: list[Problem]
+    file: str,
+    checks: pl.DataFrame,
+    col: Column,
+    problems: list[Problem],
+    written: list[tuple[pl.Expr, pl.Expr]] | None = None,
 ) -> tuple[pl.Series, list[Problem]]:
     """``checks``: ``__num__`` (Float64, null when unparsable), LINE, ``__raw__`` (the cell as
-    given), ``__empty__`` (Boolean). Returns the typed column and the problems."""
+    given), ``__empty__`` (Boolean); ``written``: (condition, message) of the ways a cell was
+    written that say how to write it instead, tried first. Returns the typed column and the
+    problems."""
     name = col.name
     present = ~pl.col("__empty__")
     messages = [
+        *(written or []),
         (present & pl.col("__num__").is_null(), pl.format('"{}" is not a number', "__raw__")),
         (present & pl.col("__num__").is_nan(), pl.format('"{}" is not a number', "__raw__")),
+        (
+            present & pl.col("__num__").is_infinite(),
+            pl.format('"{}" is not a finite number (too large)', "__raw__"),
+        ),
     ]
     if col.kind == "int":
         messages.append(

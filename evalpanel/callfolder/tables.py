@@ -99,9 +99,8 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
     if physical != 1 + frame.height + int(inside.sum()):
         return _read_csv_slow(name, text, None)  # blank lines or other oddities: go carefully
-    short = _short_rows(
-        text, frame.with_columns(lines.alias(LINE), inside.alias("__n__")), len(header)
-    )
+    frame = _without_blank_rows(frame.with_columns(lines.alias(LINE), inside.alias("__n__")))
+    short = _short_rows(text, frame, len(header))
     if short:
         return None, [
             Problem(
@@ -113,7 +112,19 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
             )
             for line, n in short
         ]
-    return RawTable(name, frame.with_columns(lines.alias(LINE))), []
+    return RawTable(name, frame.drop("__n__")), []
+
+
+def _without_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without the rows whose every cell is empty (blank lines, and the rows of bare
+    commas a spreadsheet leaves below its data); LINE keeps every other row on its line."""
+    cells = [c for c in frame.columns if c not in (LINE, "__n__")]
+    if not any(frame[c].null_count() for c in cells):  # the usual case, known without a pass
+        return frame
+    blank = pl.all_horizontal(
+        pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells
+    )
+    return frame.filter(~blank)
 
 
 def _short_rows(text: str, frame: pl.DataFrame, width: int) -> list[tuple[int, int]]:
@@ -186,7 +197,8 @@ def _read_xlsx(path: Path) -> tuple[RawTable | None, list[Problem]]:
     if problems:
         return None, problems
     lines = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64)
-    return RawTable(path.name, frame.with_columns(lines.alias(LINE))), []
+    frame = _without_blank_rows(frame.with_columns(lines.alias(LINE)))
+    return RawTable(path.name, frame), []
 
 
 def _read_parquet(path: Path) -> tuple[RawTable | None, list[Problem]]:
