@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,3 +38,50 @@ class CallFolderError(Exception):
 
 def _sort_key(p: Problem) -> tuple[str, int, str, str]:
     return (p.file, -1 if p.line is None else p.line, p.column, p.message)
+
+
+SHOWN_PER_KIND = 3  # problems of one kind printed in full before the rest are counted
+_VALUE = re.compile(r'"[^"]*"|\b\d[\d.,]*\b')
+
+
+def kind_of(problem: Problem) -> tuple[str, str, str]:
+    """What makes problems "the same": the file, the column and the message with its quoted
+    values and numbers left out (``"P9" is not in proposals`` ~ ``"P7" is not in proposals``)."""
+    return (problem.file, problem.column, _VALUE.sub("…", problem.message))
+
+
+def report(problems: Iterable[Problem], folder: Path | None = None) -> list[str]:
+    """The lines to show for ``problems``: a summary by file first, then each kind of problem
+    with its first occurrences in full and a count of the others. ``folder`` prefixes files."""
+    ordered = sorted(problems, key=_sort_key)
+    kinds: dict[tuple[str, str, str], list[Problem]] = {}
+    for problem in ordered:
+        kinds.setdefault(kind_of(problem), []).append(problem)
+    per_file: dict[str, dict[str, int]] = {}
+    for (file, column, _), found in kinds.items():
+        columns = per_file.setdefault(file, {})
+        columns[column] = columns.get(column, 0) + len(found)
+
+    def where(file: str) -> str:
+        return str(folder / file) if folder is not None else file
+
+    lines = [f"{_count(len(ordered), 'problem')} in {_count(len(per_file), 'file')}:"]
+    for file, columns in per_file.items():
+        detail = "; ".join(f"{col or 'the file'}: {n:,}" for col, n in columns.items())
+        lines.append(f"  {where(file)}: {_count(sum(columns.values()), 'problem')} ({detail})")
+    for (file, column, _), found in kinds.items():
+        shown = found[:SHOWN_PER_KIND]
+        lines += [str(p.relocated(folder)) if folder is not None else str(p) for p in shown]
+        rest = len(found) - len(shown)
+        if rest:
+            first = found[SHOWN_PER_KIND]
+            at = f" {column}:" if column else ""
+            lines.append(
+                f"{where(file)}:{at} ... and {_count(rest, 'more row')} of {file} with the same "
+                f"problem (next on line {first.line}: {first.message})"
+            )
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
