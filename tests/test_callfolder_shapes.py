@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 
@@ -276,3 +277,14 @@ def test_a_repeated_problem_is_reported_once_with_a_count_after_a_summary(
                for line in lines)  # fmt: skip
     assert any(line.startswith(f"{folder / 'experts.csv'}:2: max_load: ") for line in lines)
     assert lines[-1] == f"{folder}: {n + 1:,} problems found; nothing was used"
+
+
+def test_a_nul_character_in_a_parquet_cell_is_located(tmp_path: Path) -> None:
+    folder = write_call(tmp_path, experts_csv=None)
+    experts = pl.read_csv(EXPERTS.encode(), infer_schema=False)
+    experts.with_columns(
+        pl.when(pl.col("expert_id") == "X03").then(pl.lit("Prague\x00Institute"))
+        .otherwise(pl.col("org_name")).alias("org_name")
+    ).write_parquet(folder / "experts.parquet")
+    found = problems_of(folder)
+    assert located(found, "experts.parquet:3: org_name: ", "NUL character"), found

@@ -234,6 +234,15 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
     if kind in ("id", "text"):
         if col.max_length is not None:
             problems += _too_long(file, sub, name, col.max_length)
+        nul = cell.str.contains("\x00", literal=True)
+        if sub.select(nul.any()).item():  # PostgreSQL text cannot hold it
+            bad = sub.filter(nul)
+            problems += _report(
+                file,
+                name,
+                bad[LINE],
+                pl.repeat("contains a NUL character: remove it", bad.height, eager=True),
+            )
         if col.default is None and not sub.select(empty.any()).item():
             return sub[name], problems
         series = sub.select(
@@ -299,9 +308,11 @@ def _check_number(
 ) -> tuple[pl.Series, list[Problem]]:
     name = col.name
     cell = pl.col(name)
-    plain = cell.str.contains(_PLAIN_MONEY if col.money else _PLAIN)
+    number = cell.cast(pl.Float64, strict=False)
+    if col.money:  # no exponent; elsewhere what polars reads is plain (or caught below)
+        number = pl.when(cell.str.contains(_PLAIN_MONEY)).then(number)
     checks = sub.select(
-        pl.when(plain).then(cell.cast(pl.Float64, strict=False)).alias("__num__"),
+        number.alias("__num__"),
         pl.col(LINE),
         cell.alias("__raw__"),
         empty.alias("__empty__"),
@@ -328,11 +339,14 @@ def _check_number(
             pl.format('"{}" is written with an exponent: ' + _HOW, raw),
         ),
         (
-            present & raw.str.to_lowercase().str.contains(r"^[+-]?(inf|infinity|nan)$"),
+            ~pl.col("__empty__")
+            & raw.str.to_lowercase().str.contains(r"^[+-]?(inf|infinity|nan)$"),
             pl.format('"{}" is not a finite number', raw),
         ),
     ]
-    return _number_problems(file, checks, col, problems, written)
+    # every way of writing above but the ambiguous amount also fails to parse as a finite
+    # number, so only that one has to be looked for before knowing that a cell is bad
+    return _number_problems(file, checks, col, problems, written, [written[2][0]])
 
 
 def _check_native_number(
@@ -365,11 +379,12 @@ def _number_problems(
     col: Column,
     problems: list[Problem],
     written: list[tuple[pl.Expr, pl.Expr]] | None = None,
+    parsed_but_bad: list[pl.Expr] | None = None,
 ) -> tuple[pl.Series, list[Problem]]:
     """``checks``: ``__num__`` (Float64, null when unparsable), LINE, ``__raw__`` (the cell as
     given), ``__empty__`` (Boolean); ``written``: (condition, message) of the ways a cell was
-    written that say how to write it instead, tried first. Returns the typed column and the
-    problems."""
+    written that say how to write it instead, tried first, of which only ``parsed_but_bad`` can
+    hold for a cell that parsed as a finite number. Returns the typed column and the problems."""
     name = col.name
     present = ~pl.col("__empty__")
     messages = [
@@ -403,7 +418,7 @@ def _number_problems(
             )
         )
     bad_any = pl.lit(False)
-    for condition, _ in messages:
+    for condition in [c for c, _ in messages[len(written or []) :]] + (parsed_but_bad or []):
         bad_any = bad_any | condition.fill_null(False)
     if not checks.select(bad_any.any()).item():
         value = pl.col("__num__")  # the common case: one pass over the column, no messages
