@@ -205,7 +205,8 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
             .alias("__ok__")
         )
         bad = exploded.filter(pl.col("__ok__").is_null())
-        problems += _report(file, name, bad[LINE], listed.messages(bad[name]))
+        if bad.height:
+            problems += _report(file, name, bad[LINE], listed.messages(bad[name]))
         rebuilt = exploded.group_by("__row__").agg(
             pl.col("__ok__").drop_nulls().unique(maintain_order=True)
         )

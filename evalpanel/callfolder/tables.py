@@ -119,11 +119,16 @@ def _without_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` without the rows whose every cell is empty (blank lines, and the rows of bare
     commas a spreadsheet leaves below its data); LINE keeps every other row on its line."""
     cells = [c for c in frame.columns if c not in (LINE, "__n__")]
-    if not any(frame[c].null_count() for c in cells):  # the usual case, known without a pass
+    # such a row's last cell is null (a blank line's first cell may hold its spaces), so a
+    # frame whose last column has no null has none, known without a pass over the cells
+    if not cells or frame[cells[-1]].null_count() == 0:
         return frame
-    blank = pl.all_horizontal(
-        pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells
-    )
+    first = pl.col(cells[0])
+    blank = pl.all_horizontal(pl.col(cells[1:]).is_null()) & (
+        first.is_null() | (first.str.strip_chars() == "")
+    ) if len(cells) > 1 else first.is_null() | (first.str.strip_chars() == "")
+    if not frame.select(blank.any()).item():
+        return frame
     return frame.filter(~blank)
 
 
