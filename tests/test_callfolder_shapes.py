@@ -12,9 +12,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evalpanel.callfolder import CallFolderError, read_call
-from evalpanel.callfolder.schema import TABLES
+from evalpanel.callfolder.check import check_table
+from evalpanel.callfolder.schema import TABLES, Column
+from evalpanel.callfolder.tables import LINE, RawTable
 from evalpanel.store import tables as store_tables
 from tests.callfolder_factory import (
     AFFINITY,
@@ -288,3 +292,35 @@ def test_a_nul_character_in_a_parquet_cell_is_located(tmp_path: Path) -> None:
     ).write_parquet(folder / "experts.parquet")
     found = problems_of(folder)
     assert located(found, "experts.parquet:3: org_name: ", "NUL character"), found
+
+
+def test_numeric_xlsx_cells_are_read_as_amounts(tmp_path: Path) -> None:
+    folder = write_call(tmp_path, proposals_csv=None)
+    proposals = pl.read_csv(PROPOSALS.encode(), infer_schema=False).with_columns(
+        pl.Series("requested_eur", [1_000_000.0, 1_500_000.5, 0.5, 123_456_789_012.25])
+    )
+    proposals.write_excel(folder / "proposals.xlsx")
+    call = read_call(folder)
+    assert call.proposals["requested_eur"].to_list() == [
+        1_000_000.0, 1_500_000.5, 0.5, 123_456_789_012.25
+    ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    cents=st.integers(min_value=0, max_value=10**13),
+    grouped=st.integers(min_value=1_000, max_value=10**12),
+    separator=st.sampled_from([",", ".", " ", "\u00a0", "_", "'"]),
+)
+def test_any_plain_amount_is_read_and_any_grouped_one_refused(
+    cents: int, grouped: int, separator: str
+) -> None:
+    plain = f"{cents // 100}.{cents % 100:02}"
+    written = f"{grouped:,}".replace(",", separator)
+    raw = RawTable(
+        "proposals.csv", pl.DataFrame({"requested_eur": [plain, written], LINE: [2, 3]})
+    )
+    typed, problems = check_table(raw, (Column("requested_eur", "float", money=True),))
+    assert typed["requested_eur"][0] == float(plain)
+    assert [(p.line, p.column) for p in problems] == [(3, "requested_eur")]
+    assert HOW in problems[0].message
