@@ -324,3 +324,16 @@ def test_any_plain_amount_is_read_and_any_grouped_one_refused(
     assert typed["requested_eur"][0] == float(plain)
     assert [(p.line, p.column) for p in problems] == [(3, "requested_eur")]
     assert HOW in problems[0].message
+
+
+def test_the_summary_counts_every_bad_cell_even_past_the_messages_built(tmp_path: Path) -> None:
+    n = 1_000  # more bad cells in one column than messages are built for
+    rows = "".join(f"P{i:04},L1,T,,en,0114,,,1.500\n" for i in range(n))
+    partners = PARTNERS + "".join(f"P{i:04},,Org,BE,coordinator\n" for i in range(n))
+    folder = write_call(tmp_path, proposals_csv=PROPOSALS + rows, partners_csv=partners)
+    code, out = run("validate", str(folder))
+    assert code == 2
+    lines = out.splitlines()
+    assert lines[0] == f"{n:,} problems in 1 file:", out
+    assert lines[-1] == f"{folder}: {n:,} problems found; nothing was used"
+    assert len(lines) < 12, out

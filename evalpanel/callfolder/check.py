@@ -161,8 +161,9 @@ def _report(file: str, column: str, lines: pl.Series, messages: pl.Series) -> li
                 file,
                 int(lines[MAX_PER_COLUMN]),
                 column,
-                f"... and {len(lines) - MAX_PER_COLUMN} more rows with problems in this "
+                f"... and {len(lines) - MAX_PER_COLUMN:,} more rows with problems in this "
                 "column (fix the ones above and validate again)",
+                rows=len(lines) - MAX_PER_COLUMN,
             )
         )
     return out

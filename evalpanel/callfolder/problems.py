@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -16,10 +16,11 @@ class Problem:
     line: int | None
     column: str
     message: str
+    rows: int = field(default=1, compare=False)  # >1: stands for that many rows (a summary)
 
     def relocated(self, folder: Path) -> Problem:
         """The same problem with ``file`` given as a path inside ``folder``."""
-        return Problem(str(folder / self.file), self.line, self.column, self.message)
+        return Problem(str(folder / self.file), self.line, self.column, self.message, self.rows)
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
@@ -60,12 +61,12 @@ def report(problems: Iterable[Problem], folder: Path | None = None) -> list[str]
     per_file: dict[str, dict[str, int]] = {}
     for (file, column, _), found in kinds.items():
         columns = per_file.setdefault(file, {})
-        columns[column] = columns.get(column, 0) + len(found)
+        columns[column] = columns.get(column, 0) + count(found)
 
     def where(file: str) -> str:
         return str(folder / file) if folder is not None else file
 
-    lines = [f"{_count(len(ordered), 'problem')} in {_count(len(per_file), 'file')}:"]
+    lines = [f"{_count(count(ordered), 'problem')} in {_count(len(per_file), 'file')}:"]
     for file, columns in per_file.items():
         detail = "; ".join(f"{col or 'the file'}: {n:,}" for col, n in columns.items())
         lines.append(f"  {where(file)}: {_count(sum(columns.values()), 'problem')} ({detail})")
@@ -81,6 +82,11 @@ def report(problems: Iterable[Problem], folder: Path | None = None) -> list[str]
                 f"problem (next on line {first.line}: {first.message})"
             )
     return lines
+
+
+def count(problems: Iterable[Problem]) -> int:
+    """How many problems ``problems`` stand for (a summary stands for the rows it counts)."""
+    return sum(p.rows for p in problems)
 
 
 def _count(n: int, noun: str) -> str:
