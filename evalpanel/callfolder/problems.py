@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Problem:
@@ -27,6 +29,30 @@ class Problem:
         return (
             f"{where}: {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
         )
+
+
+MAX_PER_COLUMN = 200  # messages per (file, column, problem) before summarising the rest
+
+
+def located(file: str, column: str, lines: pl.Series, messages: pl.Series) -> list[Problem]:
+    """One problem per (line, message) of a column, the first ``MAX_PER_COLUMN`` of them, then
+    one that stands for the rest."""
+    out = [
+        Problem(file, int(line), column, str(msg))
+        for line, msg in zip(lines[:MAX_PER_COLUMN], messages[:MAX_PER_COLUMN], strict=True)
+    ]
+    if len(lines) > MAX_PER_COLUMN:
+        out.append(
+            Problem(
+                file,
+                int(lines[MAX_PER_COLUMN]),
+                column,
+                f"... and {len(lines) - MAX_PER_COLUMN:,} more rows with problems in this "
+                "column (fix the ones above and validate again)",
+                rows=len(lines) - MAX_PER_COLUMN,
+            )
+        )
+    return out
 
 
 class CallFolderError(Exception):
