@@ -337,3 +337,17 @@ def test_the_summary_counts_every_bad_cell_even_past_the_messages_built(tmp_path
     assert lines[0] == f"{n:,} problems in 1 file:", out
     assert lines[-1] == f"{folder}: {n:,} problems found; nothing was used"
     assert len(lines) < 12, out
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_csv_separated_otherwise_says_how_to_save_it(tmp_path: Path, separator: str) -> None:
+    experts = EXPERTS.replace(",", separator)
+    found = problems_of(write_call(tmp_path, experts_csv=experts))
+    assert located(found, "experts.csv:1: the columns are separated by", "save the file as CSV")
+
+
+@pytest.mark.parametrize("amount", ["€1500", "1500 EUR", "1500€", "15%"])
+def test_an_amount_with_a_unit_says_how_to_write_it(tmp_path: Path, amount: str) -> None:
+    proposals = replace_line(PROPOSALS, 4, f"P02,L1,T,,en,0114,,,{amount}")
+    found = problems_of(write_call(tmp_path, proposals_csv=proposals))
+    assert located(found, "proposals.csv:4: requested_eur: ", "unit or currency sign"), found

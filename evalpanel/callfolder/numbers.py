@@ -37,6 +37,10 @@ def check_number(
     raw = pl.col("__raw__")
     written = [
         (
+            present & raw.str.contains(r"(?i)€|\beur\b|\$|%"),
+            pl.format('"{}" has a unit or currency sign: ' + _HOW, raw),
+        ),
+        (
             present & raw.str.contains(","),
             pl.format('"{}" has a comma: ' + _HOW, raw),
         ),

@@ -80,6 +80,20 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
             )
         ]
     header = next(csv.reader(io.StringIO(text, newline="")), [])
+    if len(header) == 1:
+        other = next((sep for sep in (";", "\t") if sep in header[0]), None)
+        if other is not None:
+            shown = "';'" if other == ";" else "tabs"
+            return None, [
+                Problem(
+                    name,
+                    1,
+                    "",
+                    f"the columns are separated by {shown}, not commas (as a spreadsheet set to "
+                    "a European language saves CSV): save the file as CSV with ',' between "
+                    "cells",
+                )
+            ]
     header_problems = _check_header(name, header)
     if header_problems:
         return None, header_problems
