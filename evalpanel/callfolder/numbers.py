@@ -35,6 +35,9 @@ def check_number(
     )
     present = ~pl.col("__empty__") & pl.col("__num__").is_null()
     raw = pl.col("__raw__")
+    ambiguous = (
+        ~pl.col("__empty__") & raw.str.contains(_GROUPED) if col.money else pl.lit(False)
+    )
     written = [
         (
             present & raw.str.contains(r"(?i)€|\beur\b|\$|%"),
@@ -49,7 +52,7 @@ def check_number(
             pl.format('"{}" has its digits grouped: ' + _HOW, raw),
         ),
         (
-            ~pl.col("__empty__") & raw.str.contains(_GROUPED) if col.money else pl.lit(False),
+            ambiguous,
             pl.format(
                 '"{}" is ambiguous ("." may group thousands or mark decimals): ' + _HOW, raw
             ),
@@ -66,7 +69,7 @@ def check_number(
     ]
     # every way of writing above but the ambiguous amount also fails to parse as a finite
     # number, so only that one has to be looked for before knowing that a cell is bad
-    return _number_problems(file, checks, col, problems, written, [written[2][0]])
+    return _number_problems(file, checks, col, problems, written, [ambiguous])
 
 
 def check_native_number(
