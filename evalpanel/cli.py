@@ -17,6 +17,7 @@ import click
 
 from evalpanel import __version__
 from evalpanel.callfolder import CallFolder, CallFolderError, read_call
+from evalpanel.callfolder.problems import count, report
 
 
 class InvalidInput(click.ClickException):
@@ -33,9 +34,9 @@ def load_call(path: str | Path) -> CallFolder:
     try:
         return read_call(path)
     except CallFolderError as exc:
-        n = len(exc.problems)
-        lines = [str(p.relocated(Path(path))) for p in exc.problems]
-        lines.append(f"{path}: {n} problem{'s' if n != 1 else ''} found; nothing was used")
+        n = count(exc.problems)
+        lines = report(exc.problems, Path(path))
+        lines.append(f"{path}: {n:,} problem{'s' if n != 1 else ''} found; nothing was used")
         raise InvalidInput("\n".join(lines)) from None
 
 

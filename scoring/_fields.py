@@ -6,6 +6,8 @@ overrides is reported in the overrides' file as ``scheme.<path>``, any other in 
 
 from __future__ import annotations
 
+import difflib
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -48,6 +50,9 @@ def number(doc: Mapping[str, Any], key: str, path: tuple[str, ...], check: Check
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         check.add(f"{show(value)} is not a number", where)
+        return None
+    if not math.isfinite(value):  # TOML has nan and inf, which every comparison would let by
+        check.add(f"{show(value)} is not a finite number", where)
         return None
     if lo is not None and (value <= lo if lo_open else value < lo):
         check.add(f"{show(value)} must be {'above' if lo_open else 'at least'} {show(lo)}",
@@ -92,4 +97,7 @@ def unknown_keys(doc: Mapping[str, Any], allowed: Sequence[str], path: tuple[str
                   check: Checker) -> None:
     for key in doc:
         if key not in allowed:
-            check.add(f"unknown key; expected one of {', '.join(allowed)}", (*path, str(key)))
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f'did you mean "{close[0]}"? ' if close else ""
+            check.add(f"unknown key; {hint}expected one of {', '.join(allowed)}",
+                      (*path, str(key)))

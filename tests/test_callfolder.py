@@ -84,7 +84,7 @@ BAD_CELLS = [
     ("proposals_csv", 4, "P01,L1,Dup,,en,0114,,,1", "proposal_id", "appears again"),
     ("experts_csv", 5, EXPERTS.splitlines()[1], "expert_id", "appears again"),
     ("proposals_csv", 4, "P02,L1,T,,en,07145,,,1", "fields", "ISCED-F"),
-    ("proposals_csv", 4, "P02,L1,T,,en,0799,,,1", "fields", "ISCED-F"),
+    ("proposals_csv", 4, "P02,L1,T,,en,0739,,,1", "fields", "ISCED-F"),  # 0799 is official
     (
         "proposals_csv",
         4,

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard.common import actor, bump, engine
 from evalpanel.callfolder import CallFolderError, read_call
+from evalpanel.callfolder.problems import count, report
 from evalpanel.store import StoreError, import_call
 
 st.title("Import a call")
@@ -27,10 +28,10 @@ if files and st.button("Check and import", type="primary"):
         try:
             call = read_call(tmp)
         except CallFolderError as exc:
-            n = len(exc.problems)
-            st.error(f"{n} problem{'s' if n != 1 else ''} found; nothing was imported. "
+            n = count(exc.problems)
+            st.error(f"{n:,} problem{'s' if n != 1 else ''} found; nothing was imported. "
                      "Correct the files and upload them again.")
-            st.code("\n".join(str(p) for p in exc.problems), language=None)
+            st.code("\n".join(report(exc.problems)), language=None)
             st.stop()
     with st.status("Importing…", expanded=False) as status:
         try:

@@ -7,16 +7,18 @@ cross-table checks can run and report everything in one pass.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import polars as pl
 
 from evalpanel.callfolder import vocab
-from evalpanel.callfolder.problems import Problem
+from evalpanel.callfolder.numbers import check_native_number, check_number
+from evalpanel.callfolder.problems import MAX_PER_COLUMN, Problem
+from evalpanel.callfolder.problems import located as _report
 from evalpanel.callfolder.schema import Column
 from evalpanel.callfolder.tables import LINE, RawTable
-
-MAX_PER_COLUMN = 200  # messages per (file, column, problem) before summarising the rest
 
 _ECOSYSTEM_KEYS = {vocab._ecosystem_key(name): name for name in vocab.ECOSYSTEMS}
 
@@ -29,33 +31,56 @@ def _ecosystem_key(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def _vocabulary(kind: str) -> tuple[Callable[[pl.Expr], pl.Expr], dict[str, str], str]:
-    """(key expression, key -> canonical value, what was expected) for a vocabulary kind."""
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    key: Callable[[pl.Expr], pl.Expr]  # the cell -> the lookup key
+    mapping: dict[str, str]  # key -> canonical value
+    expected: str  # what a valid value is, for messages
+    suggest: Callable[[str], str | None]  # the valid value a bad one most likely meant
+
+    def messages(self, raw: pl.Series) -> pl.Series:
+        """A message for each of the first bad values of ``raw`` (as many as are reported),
+        suggesting the nearest valid value, computed once per distinct value."""
+        raw = raw.head(MAX_PER_COLUMN)
+        text = {}
+        for value in raw.unique().to_list():
+            hint = self.suggest(value)
+            text[value] = f'"{value}" {self.expected}' + (
+                f'; did you mean "{hint}"?' if hint is not None else ""
+            )
+        return raw.replace_strict(text, return_dtype=pl.String)
+
+
+def _vocabulary(kind: str) -> _Vocabulary:
+    """The vocabulary of a column kind."""
     if kind == "isced":
-        return (
-            (lambda e: e),
+        return _Vocabulary(
+            lambda e: e,
             {c: c for c in vocab.ISCED_CODES},
-            ("is not an ISCED-F 2013 field code (4 digits with the leading zero, e.g. 0714)"),
+            "is not an ISCED-F 2013 detailed field code (4 digits with the leading zero, "
+            "e.g. 0714)",
+            vocab.suggest_isced,
         )
     if kind == "ecosystem":
-        return (
+        return _Vocabulary(
             _ecosystem_key,
             _ECOSYSTEM_KEYS,
-            ("is not one of the 14 industrial ecosystems (" + "; ".join(vocab.ECOSYSTEMS) + ")"),
+            "is not one of the 14 industrial ecosystems (" + "; ".join(vocab.ECOSYSTEMS) + ")",
+            vocab.suggest_ecosystem,
         )
     if kind == "language":
         codes = vocab._language_codes()
-        return (
-            (lambda e: e.str.to_lowercase()),
+        return _Vocabulary(
+            lambda e: e.str.to_lowercase(),
             {c: c for c in codes},
-            ("is not an ISO 639-1 language code (two letters, e.g. en, fr, de)"),
+            "is not an ISO 639-1 language code (two letters, e.g. en, fr, de)",
+            vocab.suggest_language,
         )
-    codes = vocab._country_codes()
-    mapping = {c: ("EL" if c == "GR" else c) for c in codes}
-    return (
-        (lambda e: e.str.to_uppercase()),
-        mapping,
-        ("is not an ISO 3166-1 alpha-2 country code (e.g. BE, DE, EL)"),
+    return _Vocabulary(
+        lambda e: e.str.to_uppercase(),
+        vocab.country_codes(),
+        "is not an ISO 3166-1 alpha-2 country code (e.g. BE, DE, EL, UK)",
+        vocab.suggest_country,
     )
 
 
@@ -69,6 +94,19 @@ def check_table(raw: RawTable, columns: tuple[Column, ...]) -> tuple[pl.DataFram
         for name in missing:
             problems.append(
                 Problem(raw.file, 1, name, f"missing column (the columns are: {expected})")
+            )
+    declared = [c.name for c in columns]
+    for name in frame.columns:
+        if name != LINE and name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f'did you mean "{close[0]}"? ' if close else ""
+            problems.append(
+                Problem(
+                    raw.file,
+                    1,
+                    name,
+                    f"unknown column; {hint}the columns are: {', '.join(declared)}",
+                )
             )
     stripped = frame.with_columns(
         _as_text(pl.col(c.name), frame[c.name], c) for c in columns if c.name in frame.columns
@@ -112,29 +150,11 @@ def _default_series(col: Column, height: int) -> pl.Series:
     return pl.repeat(col.default, height, dtype=col.dtype, eager=True).alias(col.name)
 
 
-def _report(file: str, column: str, lines: pl.Series, messages: pl.Series) -> list[Problem]:
-    out = [
-        Problem(file, int(line), column, str(msg))
-        for line, msg in zip(lines[:MAX_PER_COLUMN], messages[:MAX_PER_COLUMN], strict=True)
-    ]
-    if len(lines) > MAX_PER_COLUMN:
-        out.append(
-            Problem(
-                file,
-                int(lines[MAX_PER_COLUMN]),
-                column,
-                f"... and {len(lines) - MAX_PER_COLUMN} more rows with problems in this "
-                "column (fix the ones above and validate again)",
-            )
-        )
-    return out
-
-
 def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series, list[Problem]]:
     name = col.name
     cell = pl.col(name)
     if _native(sub.schema[name], col):
-        return _check_native_number(file, sub, col)
+        return check_native_number(file, sub, col)
     empty = cell.is_null() | (cell == "")
     problems: list[Problem] = []
     if not col.nullable:
@@ -159,20 +179,16 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
         )
         if col.kind == "list":
             return values[name], problems
-        key, mapping, expected = _vocabulary(col.kind)
+        listed = _vocabulary(col.kind)
         exploded = values.with_row_index("__row__").explode(name).drop_nulls(name)
         exploded = exploded.with_columns(
-            key(pl.col(name))
-            .replace_strict(mapping, default=None, return_dtype=pl.String)
+            listed.key(pl.col(name))
+            .replace_strict(listed.mapping, default=None, return_dtype=pl.String)
             .alias("__ok__")
         )
         bad = exploded.filter(pl.col("__ok__").is_null())
-        problems += _report(
-            file,
-            name,
-            bad[LINE],
-            bad.select(pl.format('"{}" ', pl.col(name)) + pl.lit(expected)).to_series(),
-        )
+        if bad.height:
+            problems += _report(file, name, bad[LINE], listed.messages(bad[name]))
         rebuilt = exploded.group_by("__row__").agg(
             pl.col("__ok__").drop_nulls().unique(maintain_order=True)
         )
@@ -199,16 +215,30 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
 
     kind = col.kind
     if kind in ("id", "text"):
+        if col.max_length is not None:
+            problems += _too_long(file, sub, name, col.max_length)
+        nul = cell.str.contains("\x00", literal=True)
+        if sub.select(nul.any()).item():  # PostgreSQL text cannot hold it
+            bad = sub.filter(nul)
+            problems += _report(
+                file,
+                name,
+                bad[LINE],
+                pl.repeat("contains a NUL character: remove it", bad.height, eager=True),
+            )
         if col.default is None and not sub.select(empty.any()).item():
             return sub[name], problems
         series = sub.select(
             pl.when(empty).then(pl.lit(col.default, dtype=pl.String)).otherwise(cell).alias(name)
         ).to_series()
         return series, problems
+    words: _Vocabulary | None = None
     if kind in ("isced", "ecosystem", "language", "country"):
-        key, mapping, expected = _vocabulary(kind)
-        parsed = key(cell).replace_strict(mapping, default=None, return_dtype=pl.String)
-        message = pl.format('"{}" ', "__raw__") + pl.lit(expected)
+        words = _vocabulary(kind)
+        parsed = words.key(cell).replace_strict(
+            words.mapping, default=None, return_dtype=pl.String
+        )
+        message = pl.lit("")
     elif kind == "choice":
         choices = {c: c for c in col.choices}
         parsed = cell.str.to_lowercase().replace_strict(
@@ -216,106 +246,35 @@ def _check_column(file: str, sub: pl.DataFrame, col: Column) -> tuple[pl.Series,
         )
         message = pl.format('"{}" is not one of: ', "__raw__") + pl.lit(", ".join(col.choices))
     elif kind == "date":
-        parsed = cell.str.to_date("%Y-%m-%d", strict=False)
+        # a real date cell of an XLSX sheet is read as "2025-06-30 00:00:00"
+        parsed = cell.str.replace(r"[ T]00:00:00(\.0+)?$", "").str.to_date(
+            "%Y-%m-%d", strict=False
+        )
         message = pl.format('"{}" is not an ISO date (YYYY-MM-DD)', "__raw__")
     else:
-        return _check_number(file, sub, col, empty, problems)
+        return check_number(file, sub, col, empty, problems)
     typed = sub.select(
         parsed.alias(name), pl.col(LINE), cell.alias("__raw__"), empty.alias("__empty__")
     )
     bad = typed.filter(pl.col(name).is_null() & ~pl.col("__empty__"))
-    problems += _report(file, name, bad[LINE], bad.select(message).to_series())
+    if bad.height:
+        messages = (
+            words.messages(bad["__raw__"]) if words is not None else bad.select(message).to_series()
+        )
+        problems += _report(file, name, bad[LINE], messages)
     return typed[name], problems
 
 
-def _check_number(
-    file: str, sub: pl.DataFrame, col: Column, empty: pl.Expr, problems: list[Problem]
-) -> tuple[pl.Series, list[Problem]]:
-    name = col.name
-    number = pl.col(name).str.replace_all(r"[_\s]", "").cast(pl.Float64, strict=False)
-    checks = sub.select(
-        number.alias("__num__"),
-        pl.col(LINE),
-        pl.col(name).alias("__raw__"),
-        empty.alias("__empty__"),
-    )
-    return _number_problems(file, checks, col, problems)
-
-
-def _check_native_number(
-    file: str, sub: pl.DataFrame, col: Column
-) -> tuple[pl.Series, list[Problem]]:
-    """A column that is numeric already (Parquet): null is empty, NaN is not a number; the raw
-    value is shown as polars formats it (``1.5``, ``7.0``, ``-3``)."""
-    name = col.name
-    problems: list[Problem] = []
-    checks = sub.select(
-        pl.col(name).cast(pl.Float64).alias("__num__"),
-        pl.col(LINE),
-        pl.col(name).alias("__raw__"),
-        pl.col(name).is_null().alias("__empty__"),
-    )
-    if not col.nullable:
-        bad = checks.filter(pl.col("__empty__"))
-        problems += _report(
-            file,
-            name,
-            bad[LINE],
-            pl.repeat("is empty; a value is required", bad.height, eager=True),
-        )
-    return _number_problems(file, checks, col, problems)
-
-
-def _number_problems(
-    file: str, checks: pl.DataFrame, col: Column, problems: list[Problem]
-) -> tuple[pl.Series, list[Problem]]:
-    """``checks``: ``__num__`` (Float64, null when unparsable), LINE, ``__raw__`` (the cell as
-    given), ``__empty__`` (Boolean). Returns the typed column and the problems."""
-    name = col.name
-    present = ~pl.col("__empty__")
-    messages = [
-        (present & pl.col("__num__").is_null(), pl.format('"{}" is not a number', "__raw__")),
-        (present & pl.col("__num__").is_nan(), pl.format('"{}" is not a number', "__raw__")),
-    ]
-    if col.kind == "int":
-        messages.append(
-            (
-                present & (pl.col("__num__") != pl.col("__num__").round()),
-                pl.format('"{}" is not a whole number', "__raw__"),
-            )
-        )
-    if col.minimum is not None:
-        messages.append(
-            (
-                present & (pl.col("__num__") < col.minimum),
-                pl.format("{} is below the minimum {}", "__raw__", pl.lit(_num(col.minimum))),
-            )
-        )
-    if col.maximum is not None:
-        messages.append(
-            (
-                present & (pl.col("__num__") > col.maximum),
-                pl.format("{} is above the maximum {}", "__raw__", pl.lit(_num(col.maximum))),
-            )
-        )
-    bad_any = pl.lit(False)
-    for condition, _ in messages:
-        bad_any = bad_any | condition.fill_null(False)
-    if not checks.select(bad_any.any()).item():
-        value = pl.col("__num__")  # the common case: one pass over the column, no messages
-    else:
-        bad_any = pl.lit(False)
-        for condition, message in messages:
-            bad = checks.filter(condition.fill_null(False) & ~bad_any)
-            problems += _report(
-                file, name, bad[LINE], bad.select(message.cast(pl.String)).to_series()
-            )
-            bad_any = bad_any | condition.fill_null(False)
-        value = pl.when(bad_any).then(None).otherwise(pl.col("__num__"))
-    if col.default is not None:
-        value = pl.when(pl.col("__empty__")).then(pl.lit(col.default)).otherwise(value)
-    series = checks.select(value.cast(col.dtype).alias(name)).to_series()
-    return series, problems
+def _too_long(file: str, sub: pl.DataFrame, name: str, limit: int) -> list[Problem]:
+    """Cells longer than the database stores."""
+    length = pl.col(name).str.len_chars()
+    if not sub.select((length > limit).any()).item():
+        return []
+    bad = sub.filter(length > limit).select(LINE, length.alias("__len__"))
+    messages = bad.select(
+        pl.format("is {} characters long; at most {} are allowed", "__len__", pl.lit(limit))
+    ).to_series()
+    return _report(file, name, bad[LINE], messages)
 
 
 def _num(value: float) -> str:

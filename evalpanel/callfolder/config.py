@@ -23,6 +23,7 @@ total_threshold = 70
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import re
 import tomllib
@@ -30,9 +31,20 @@ from typing import Any
 
 from evalpanel.callfolder.model import CallConfig, Lot
 from evalpanel.callfolder.problems import Problem
+from evalpanel.callfolder.schema import ID_LENGTH
 
 FILE = "call.toml"
 ONE_PER = ("ecosystem",)
+CALL_KEYS = ("id", "title", "scheme", "experts_per_proposal", "deadline")
+LOT_KEYS = ("budget_eur", "title", "one_per", "experts_per_proposal", "max_grant_eur")
+TABLES = ("call", "lots", "scheme", "documents")  # [documents]: evalpanel.documents
+
+
+def unknown_key(key: str, known: tuple[str, ...], what: str = "key") -> str:
+    """The message for a key that is not in ``known``, naming the nearest known one."""
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f'did you mean "{close[0]}"? ' if close else ""
+    return f"unknown {what}; {hint}expected one of {', '.join(known)}"
 
 
 class Locator:
@@ -95,12 +107,17 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
         if not isinstance(value, str) or not value.strip():
             got = "missing" if value is None else f"got {value!r}"
             bad("call", key, f"must be a non-empty string; {got}")
+        elif key != "title" and len(value.strip()) > ID_LENGTH:
+            bad("call", key, f"is {len(value.strip())} characters long; at most {ID_LENGTH} "
+                "are allowed")
     k = call.get("experts_per_proposal")
     if not _is_positive_int(k):
         bad("call", "experts_per_proposal", f"must be a whole number >= 1; got {k!r}")
     deadline = call.get("deadline")
     if deadline is not None and not _is_date(deadline):
         bad("call", "deadline", f"must be an ISO date such as 2026-02-26; got {deadline!r}")
+    for key in sorted(set(call) - set(CALL_KEYS)):
+        bad("call", key, unknown_key(key, CALL_KEYS))
 
     lots_raw = data.get("lots")
     lots: dict[str, Lot] = {}
@@ -111,6 +128,12 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
         lots_raw = {}
     for lot_id, lot in lots_raw.items():
         table = f"lots.{lot_id}"
+        if len(lot_id) > ID_LENGTH:
+            problems.append(
+                Problem(FILE, loc.table(table), table,
+                        f"the lot id is {len(lot_id)} characters long; at most {ID_LENGTH} "
+                        "are allowed")
+            )
         if not isinstance(lot, dict):
             bad("lots", lot_id, "must be a table with budget_eur")
             continue
@@ -119,8 +142,13 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
             problems.append(
                 Problem(FILE, loc.table(table), table, "lot has no budget: add budget_eur")
             )
-        elif isinstance(budget, bool) or not isinstance(budget, int | float) or budget < 0:
-            bad(table, "budget_eur", f"must be a number >= 0 (euros); got {budget!r}")
+        elif (
+            isinstance(budget, bool)
+            or not isinstance(budget, int | float)
+            or not math.isfinite(budget)
+            or budget < 0
+        ):
+            bad(table, "budget_eur", f"must be a finite number >= 0 (euros); got {budget!r}")
         lot_k = lot.get("experts_per_proposal")
         if lot_k is not None and not _is_positive_int(lot_k):
             bad(table, "experts_per_proposal", f"must be a whole number >= 1; got {lot_k!r}")
@@ -133,15 +161,8 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
         max_grant = lot.get("max_grant_eur")
         if max_grant is not None and not _is_positive_amount(max_grant):
             bad(table, "max_grant_eur", f"must be a number > 0 (euros); got {max_grant!r}")
-        unknown = sorted(set(lot) - {"budget_eur", "experts_per_proposal", "one_per", "title",
-                                     "max_grant_eur"})
-        for key in unknown:
-            bad(
-                table,
-                key,
-                "unknown key (expected budget_eur, title, one_per, experts_per_proposal, "
-                "max_grant_eur)",
-            )
+        for key in sorted(set(lot) - set(LOT_KEYS)):
+            bad(table, key, unknown_key(key, LOT_KEYS))
         if not problems:
             lots[lot_id] = Lot(
                 id=lot_id,
@@ -154,12 +175,8 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
     scheme = data.get("scheme", {})
     if not isinstance(scheme, dict):
         problems.append(Problem(FILE, None, "scheme", "must be a table of overrides"))
-    for key in sorted(set(data) - {"call", "lots", "scheme"}):
-        problems.append(
-            Problem(
-                FILE, loc.table(key), key, "unknown table (expected [call], [lots.<id>], [scheme])"
-            )
-        )
+    for key in sorted(set(data) - set(TABLES)):
+        problems.append(Problem(FILE, loc.table(key), key, unknown_key(key, TABLES, "table")))
     if problems:
         return None, problems
     config = CallConfig(

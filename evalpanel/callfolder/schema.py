@@ -9,7 +9,9 @@ Each table is a tuple of :class:`Column`. ``kind`` says how a cell is parsed and
   (``isced``, ``ecosystem`` and ``language`` may be lists, see ``multi``);
 - ``int`` / ``float`` / ``date`` / ``choice``: typed scalars.
 
-Missing optional cells become the column's ``default`` (null when none is given).
+Missing optional cells become the column's ``default`` (null when none is given). ``max_length``
+is the longest string the database stores for the column (``evalpanel.store.tables``; a test keeps
+the two in step), ``money`` marks an amount in euros, whose digits must not be grouped.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+
+ID_LENGTH = 255  # the store's ids are String(255)
 
 Kind = str  # one of KINDS
 KINDS = ("id", "text", "list", "isced", "ecosystem", "language", "country", "int", "float",
@@ -35,6 +39,15 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     default: int | float | str | None = None
+    length: int | None = None  # overrides the default maximum length of an id (ID_LENGTH)
+    money: bool = False
+
+    @property
+    def max_length(self) -> int | None:
+        """The longest value the store keeps (None: no limit)."""
+        if self.length is not None:
+            return self.length
+        return ID_LENGTH if self.kind == "id" else None
 
     @property
     def dtype(self) -> pl.DataType:
@@ -59,7 +72,7 @@ PROPOSALS = (
     Column("fields", "isced", multi=True),
     Column("ecosystems", "ecosystem", multi=True, required=False, nullable=True),
     Column("keywords", "list", required=False, nullable=True),
-    Column("requested_eur", "float", minimum=0.0),
+    Column("requested_eur", "float", minimum=0.0, money=True),
 )
 
 PARTNERS = (
@@ -78,7 +91,7 @@ EXPERTS = (
     Column("org_name", "text", nullable=True, default=""),
     Column("country", "country"),
     Column("nationality", "country", required=False, nullable=True),
-    Column("gender", "text", required=False, nullable=True),
+    Column("gender", "text", required=False, nullable=True, length=64),
     Column("languages", "language", multi=True),
     Column("fields", "isced", multi=True),
     Column("ecosystems", "ecosystem", multi=True, required=False, nullable=True),

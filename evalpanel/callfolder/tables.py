@@ -80,6 +80,20 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
             )
         ]
     header = next(csv.reader(io.StringIO(text, newline="")), [])
+    if len(header) == 1:
+        other = next((sep for sep in (";", "\t") if sep in header[0]), None)
+        if other is not None:
+            shown = "';'" if other == ";" else "tabs"
+            return None, [
+                Problem(
+                    name,
+                    1,
+                    "",
+                    f"the columns are separated by {shown}, not commas (as a spreadsheet set to "
+                    "a European language saves CSV): save the file as CSV with ',' between "
+                    "cells",
+                )
+            ]
     header_problems = _check_header(name, header)
     if header_problems:
         return None, header_problems
@@ -99,9 +113,8 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
     if physical != 1 + frame.height + int(inside.sum()):
         return _read_csv_slow(name, text, None)  # blank lines or other oddities: go carefully
-    short = _short_rows(
-        text, frame.with_columns(lines.alias(LINE), inside.alias("__n__")), len(header)
-    )
+    frame = _without_blank_rows(frame.with_columns(lines.alias(LINE), inside.alias("__n__")))
+    short = _short_rows(text, frame, len(header))
     if short:
         return None, [
             Problem(
@@ -113,7 +126,24 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
             )
             for line, n in short
         ]
-    return RawTable(name, frame.with_columns(lines.alias(LINE))), []
+    return RawTable(name, frame.drop("__n__")), []
+
+
+def _without_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without the rows whose every cell is empty (blank lines, and the rows of bare
+    commas a spreadsheet leaves below its data); LINE keeps every other row on its line."""
+    cells = [c for c in frame.columns if c not in (LINE, "__n__")]
+    # such a row's last cell is null (a blank line's first cell may hold its spaces), so a
+    # frame whose last column has no null has none, known without a pass over the cells
+    if not cells or frame[cells[-1]].null_count() == 0:
+        return frame
+    first = pl.col(cells[0])
+    blank = pl.all_horizontal(pl.col(cells[1:]).is_null()) & (
+        first.is_null() | (first.str.strip_chars() == "")
+    ) if len(cells) > 1 else first.is_null() | (first.str.strip_chars() == "")
+    if not frame.select(blank.any()).item():
+        return frame
+    return frame.filter(~blank)
 
 
 def _short_rows(text: str, frame: pl.DataFrame, width: int) -> list[tuple[int, int]]:
@@ -186,7 +216,8 @@ def _read_xlsx(path: Path) -> tuple[RawTable | None, list[Problem]]:
     if problems:
         return None, problems
     lines = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64)
-    return RawTable(path.name, frame.with_columns(lines.alias(LINE))), []
+    frame = _without_blank_rows(frame.with_columns(lines.alias(LINE)))
+    return RawTable(path.name, frame), []
 
 
 def _read_parquet(path: Path) -> tuple[RawTable | None, list[Problem]]:

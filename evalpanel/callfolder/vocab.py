@@ -1,117 +1,30 @@
 """Controlled vocabularies of the call-folder format.
 
 ISCED-F 2013 fields of education and training, the 14 industrial ecosystems of the EU
-industrial strategy, ISO 3166-1 alpha-2 countries (with the EU's ``EL`` for Greece) and ISO
-639-1 languages. Each ``normalise_*`` returns the canonical form or ``None`` when unknown.
+industrial strategy, ISO 3166-1 alpha-2 countries as the EU writes them (``EL`` for Greece, ``UK``
+for the United Kingdom) and ISO 639-1 languages. Each ``normalise_*`` returns the canonical form
+or ``None`` when unknown; each ``suggest_*`` the valid value an unknown one most likely meant.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import cache
 
 import pycountry
 
-# ISCED-F 2013 detailed fields (4 digits). Broad field = first 2 digits, narrow = first 3.
-ISCED_DETAILED: dict[str, str] = {
-    "0011": "Basic programmes and qualifications",
-    "0021": "Literacy and numeracy",
-    "0031": "Personal skills and development",
-    "0111": "Education science",
-    "0112": "Training for pre-school teachers",
-    "0113": "Teacher training without subject specialisation",
-    "0114": "Teacher training with subject specialisation",
-    "0211": "Audio-visual techniques and media production",
-    "0212": "Fashion, interior and industrial design",
-    "0213": "Fine arts",
-    "0214": "Handicrafts",
-    "0215": "Music and performing arts",
-    "0221": "Religion and theology",
-    "0222": "History and archaeology",
-    "0223": "Philosophy and ethics",
-    "0231": "Language acquisition",
-    "0232": "Literature and linguistics",
-    "0311": "Economics",
-    "0312": "Political sciences and civics",
-    "0313": "Psychology",
-    "0314": "Sociology and cultural studies",
-    "0321": "Journalism and reporting",
-    "0322": "Library, information and archival studies",
-    "0411": "Accounting and taxation",
-    "0412": "Finance, banking and insurance",
-    "0413": "Management and administration",
-    "0414": "Marketing and advertising",
-    "0415": "Secretarial and office work",
-    "0416": "Wholesale and retail sales",
-    "0417": "Work skills",
-    "0421": "Law",
-    "0511": "Biology",
-    "0512": "Biochemistry",
-    "0521": "Environmental sciences",
-    "0522": "Natural environments and wildlife",
-    "0531": "Chemistry",
-    "0532": "Earth sciences",
-    "0533": "Physics",
-    "0541": "Mathematics",
-    "0542": "Statistics",
-    "0611": "Computer use",
-    "0612": "Database and network design and administration",
-    "0613": "Software and applications development and analysis",
-    "0711": "Chemical engineering and processes",
-    "0712": "Environmental protection technology",
-    "0713": "Electricity and energy",
-    "0714": "Electronics and automation",
-    "0715": "Mechanics and metal trades",
-    "0716": "Motor vehicles, ships and aircraft",
-    "0721": "Food processing",
-    "0722": "Materials (glass, paper, plastic and wood)",
-    "0723": "Textiles (clothes, footwear and leather)",
-    "0724": "Mining and extraction",
-    "0731": "Architecture and town planning",
-    "0732": "Building and civil engineering",
-    "0811": "Crop and livestock production",
-    "0812": "Horticulture",
-    "0821": "Forestry",
-    "0831": "Fisheries",
-    "0841": "Veterinary",
-    "0911": "Dental studies",
-    "0912": "Medicine",
-    "0913": "Nursing and midwifery",
-    "0914": "Medical diagnostic and treatment technology",
-    "0915": "Therapy and rehabilitation",
-    "0916": "Pharmacy",
-    "0917": "Traditional and complementary medicine and therapy",
-    "0921": "Care of the elderly and of disabled adults",
-    "0922": "Child care and youth services",
-    "0923": "Social work and counselling",
-    "1011": "Domestic services",
-    "1012": "Hair and beauty services",
-    "1013": "Hotel, restaurants and catering",
-    "1014": "Sports",
-    "1015": "Travel, tourism and leisure",
-    "1021": "Community sanitation",
-    "1022": "Occupational health and safety",
-    "1031": "Military and defence",
-    "1032": "Protection of persons and property",
-    "1041": "Transport services",
-}
+from evalpanel.callfolder import isced
 
-ISCED_BROAD = sorted({code[:2] for code in ISCED_DETAILED})
-ISCED_NARROW = sorted({code[:3] for code in ISCED_DETAILED})
+# ISCED-F 2013 (see :mod:`.isced`): the detailed (4-digit) codes a call folder may name.
+ISCED_DETAILED: dict[str, str] = isced.DETAILED
+ISCED_CODES: frozenset[str] = frozenset(isced.DETAILED)
 
 
-def _isced_valid_codes() -> frozenset[str]:
-    # Besides the detailed fields, ISCED-F codes "not further defined" programmes at the narrow
-    # (xxx0) and broad (xx00) level, inter-disciplinary ones (xx88), and "field unknown" (9999).
-    codes = set(ISCED_DETAILED)
-    codes |= {narrow + "0" for narrow in ISCED_NARROW}
-    codes |= {broad + "00" for broad in ISCED_BROAD}
-    codes |= {broad + "88" for broad in ISCED_BROAD if broad != "00"}
-    codes.add("9999")
-    return frozenset(codes)
+def isced_label(code: str) -> str | None:
+    """The English label of an ISCED-F 2013 code (broad, narrow or detailed), or None."""
+    return isced.label(code)
 
-
-ISCED_CODES: frozenset[str] = _isced_valid_codes()
 
 ECOSYSTEMS: tuple[str, ...] = (
     "Aerospace and defence",
@@ -151,17 +64,56 @@ def normalise_ecosystem(name: str) -> str | None:
     return _ECOSYSTEM_BY_KEY.get(_ecosystem_key(name))
 
 
+# Where the EU's own country codes differ from ISO 3166-1 alpha-2 (the EU's Interinstitutional
+# Style Guide, list of countries): the EU writes Greece EL and the United Kingdom UK. Kosovo,
+# which ISO 3166-1 does not list, is XK in EU programmes.
+EU_STYLE: dict[str, str] = {"GR": "EL", "GB": "UK"}
+
+
 @cache
+def country_codes() -> dict[str, str]:
+    """Every accepted country code (upper case) -> the code as the EU writes it."""
+    codes = {c.alpha_2: EU_STYLE.get(c.alpha_2, c.alpha_2) for c in pycountry.countries}
+    codes.update({eu: eu for eu in EU_STYLE.values()})
+    codes["XK"] = "XK"
+    return codes
+
+
 def _country_codes() -> frozenset[str]:
-    return frozenset(c.alpha_2 for c in pycountry.countries) | {"EL", "XK"}
+    return frozenset(country_codes())
 
 
 def normalise_country(code: str) -> str | None:
-    """ISO 3166-1 alpha-2 code in upper case (``GR`` is written ``EL`` as the EU does)."""
-    upper = code.strip().upper()
-    if upper not in _country_codes():
-        return None
-    return "EL" if upper == "GR" else upper
+    """The code as the EU writes it (``gr`` -> ``EL``, ``GB`` -> ``UK``), or None when unknown."""
+    return country_codes().get(code.strip().upper())
+
+
+def suggest_country(value: str) -> str | None:
+    """The valid code someone most likely meant by ``value``: the alpha-2 code of an alpha-3
+    code or a country name, else the nearest programme country code, else the nearest code."""
+    text = value.strip()
+    try:
+        found = pycountry.countries.lookup(text)
+    except LookupError:
+        found = None
+    if found is not None:
+        return normalise_country(found.alpha_2)
+    upper = text.upper()
+    for pool in (PROGRAMME_COUNTRIES, sorted(set(country_codes().values()))):
+        close = difflib.get_close_matches(upper, pool, n=1, cutoff=0.5)
+        if close:
+            return close[0]
+    return None
+
+
+def suggest_isced(value: str) -> str | None:
+    """The ISCED-F 2013 detailed code someone most likely meant: a code whose leading zero a
+    spreadsheet dropped (``714`` -> ``0714``), else the nearest code in the list."""
+    text = value.strip()
+    if text.isdigit() and len(text) < 4 and text.zfill(4) in ISCED_CODES:
+        return text.zfill(4)
+    close = difflib.get_close_matches(text, sorted(ISCED_CODES), n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 # ISO 639-1 (two-letter) language codes, as listed by pycountry; a test keeps them in step. Kept
@@ -195,3 +147,18 @@ def normalise_language(code: str) -> str | None:
 
 def is_isced_code(code: str) -> bool:
     return code in ISCED_CODES
+
+
+def suggest_language(value: str) -> str | None:
+    """The ISO 639-1 code of a language written by name or as an ISO 639-2/3 code."""
+    try:
+        found = pycountry.languages.lookup(value.strip())
+    except LookupError:
+        return None
+    return getattr(found, "alpha_2", None)
+
+
+def suggest_ecosystem(value: str) -> str | None:
+    """The ecosystem whose name is nearest to ``value``."""
+    close = difflib.get_close_matches(_ecosystem_key(value), list(_ECOSYSTEM_BY_KEY), n=1)
+    return _ECOSYSTEM_BY_KEY[close[0]] if close else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 
 from evalpanel.commands._database import db_option, open_engine
 from evalpanel.store import AlreadyImported, StoreError, import_call
@@ -40,6 +41,11 @@ def import_(call_dir: Path, url: str | None, replace: bool) -> None:
         raise InvalidInput(f"{call_dir}: {exc} (use --replace to update it)") from None
     except StoreError as exc:
         raise InvalidInput(f"{call_dir}: {exc}") from None
+    except sa.exc.DBAPIError as exc:  # validation should have caught it: say so, briefly
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise InvalidInput(
+            f"{call_dir}: the database refused the call ({reason}); nothing was stored"
+        ) from None
     click.echo(describe(call))
     if stored:
         click.echo(f"  {stored} documents stored")

@@ -12,6 +12,7 @@ import polars as pl
 import scoring
 from evalpanel.callfolder import CallFolder, Problem
 from evalpanel.callfolder.check import check_table
+from evalpanel.callfolder.problems import count, report
 from evalpanel.callfolder.schema import SCORES
 from evalpanel.callfolder.scheme import check_score_rows
 from evalpanel.callfolder.tables import LINE, read_table
@@ -156,8 +157,8 @@ def score(
                     for value, line in bad.select(column, LINE).iter_rows()
                 ]
     if problems or frame is None:
-        lines = [str(p.relocated(scores_csv.parent)) for p in sorted(problems)]
-        lines.append(f"{scores_csv}: {len(problems)} problem(s) found; nothing was scored")
+        lines = report(problems, scores_csv.parent)
+        lines.append(f"{scores_csv}: {count(problems):,} problem(s) found; nothing was scored")
         raise InvalidInput("\n".join(lines))
     rows = frame.drop(LINE)
     if call is not None:
