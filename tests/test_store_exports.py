@@ -1,18 +1,13 @@
 from __future__ import annotations
 
-import csv
-import io
 import zipfile
 from pathlib import Path
 
-import openpyxl
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from openpyxl.utils.escape import unescape
 
-from evalpanel.callfolder.formulas import drop_formula_quote
 from evalpanel.store import (
     InvalidInput,
     accept_task,
@@ -39,10 +34,10 @@ from evalpanel.store.exports import (
     export_queues,
     export_ranking,
     export_scores,
-    flatten,
     neutralise,
     write_frame,
 )
+from tests.export_support import assert_inert_and_equal
 from tests.store_fixtures import World, publish, scores, task_of
 
 EVIL = ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", '=HYPERLINK("http://x")']
@@ -142,29 +137,6 @@ def test_every_export_of_a_call(world: World, tmp_path: Path) -> None:
     assert scores_frame(eng, m, call)["comment"].to_list() == ["=cmd|' /C calc'!A0"] * 2
     log = audit_frame(eng, m, call).filter(pl.col("action") == "export")
     assert log["entity_id"].to_list().count("scores") == 2  # one audit line per export
-
-
-def assert_inert_and_equal(path: Path, stored: pl.DataFrame) -> None:
-    """No cell of the export at ``path`` is (or starts like) a formula, and every value equals
-    the stored one: CSV once the neutralising quote is dropped; XLSX as openpyxl reads it."""
-    flat = flatten(stored)
-    if path.suffix == ".csv":
-        text = path.read_bytes().decode("utf-8")
-        cells = list(csv.reader(io.StringIO(text, newline="")))
-        assert cells[0] == flat.columns
-        assert not any(c.startswith(DANGEROUS) for row in cells for c in row), path
-        back = drop_formula_quote(pl.read_csv(io.StringIO(text), infer_schema=False))
-        back = back.with_columns(pl.col(c).cast(t) for c, t in flat.schema.items())
-        blank = [pl.col(c).replace("", None) for c in flat.select(pl.col(pl.String)).columns]
-        assert back.with_columns(blank).equals(flat.with_columns(blank)), (path, back, flat)
-        return
-    sheet = openpyxl.load_workbook(path).active
-    assert sheet is not None
-    rows = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert not [c for row in sheet.iter_rows() for c in row if c.data_type == "f"], path
-    assert rows[0] == flat.columns
-    values = [[unescape(v) if isinstance(v, str) else v for v in row] for row in rows[1:]]
-    assert values == [list(r) for r in flat.rows()], path
 
 
 def _call_toml(world: World) -> str:

@@ -27,9 +27,9 @@ from evalpanel.callfolder.formulas import FORMULA_STARTS, quote_formulas
 from evalpanel.callfolder.schema import polars_schema
 from evalpanel.store.audit import Actor, audit_frame, record
 from evalpanel.store.batches import published_pairs
-from evalpanel.store.calls import call_folder
+from evalpanel.store.calls import _require_call, call_folder
 from evalpanel.store.consolidation import consolidated_frame
-from evalpanel.store.engine import writing
+from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput
 from evalpanel.store.evaluations import internal_comments, scores_frame
 from evalpanel.store.tasks import list_tasks
@@ -103,9 +103,9 @@ def write_frame(frame: pl.DataFrame, path: str | Path, *, sheet: str = "export")
 
 
 def record_export(
-    engine: sa.Engine, actor: Actor, call_id: str | None, table: str, rows: int, path: Path
+    engine: sa.Engine, actor: Actor, call_id: str | None, table: str, rows: int, fmt: str
 ) -> None:
-    """Write the audit line of an export (which table, how many rows, which format)."""
+    """Write the audit line of an export: which table, how many rows, which format."""
     with writing(engine) as conn:
         record(
             conn,
@@ -114,22 +114,8 @@ def record_export(
             "table",
             table,
             call_id=call_id,
-            after={"rows": rows, "format": path.suffix.lower().lstrip(".")},
+            after={"rows": rows, "format": fmt},
         )
-
-
-def _export(
-    engine: sa.Engine,
-    actor: Actor,
-    call_id: str | None,
-    table: str,
-    read: Callable[[], pl.DataFrame],
-    path: str | Path,
-) -> Path:
-    frame = read()
-    written = write_frame(frame, path, sheet=table)
-    record_export(engine, actor, call_id, table, frame.height, written)
-    return written
 
 
 def call_table(engine: sa.Engine, actor: Actor, call_id: str, table: str) -> pl.DataFrame:
@@ -140,39 +126,67 @@ def call_table(engine: sa.Engine, actor: Actor, call_id: str, table: str) -> pl.
     return frame.select(list(polars_schema(table)))
 
 
+Reader = Callable[[sa.Engine, Actor, str], pl.DataFrame]
+
+
+def _call_table_reader(table: str) -> Reader:
+    return lambda engine, actor, call_id: call_table(engine, actor, call_id, table)
+
+
+READERS: dict[str, Reader] = {
+    **{table: _call_table_reader(table) for table in CALL_TABLES},
+    "assignment": published_pairs,
+    "queues": lambda e, a, c: list_tasks(e, a, c).sort("expert_id", "proposal_id"),
+    "scores": scores_frame,
+    "internal": internal_comments,
+    "consolidated": lambda e, a, c: consolidated_frame(e, a, c),
+    "audit": audit_frame,
+}
+"""What each table export holds (the ranking is computed by the workflow, see
+:func:`export_ranking`)."""
+
+
+def table_frame(engine: sa.Engine, actor: Actor, call_id: str, table: str) -> pl.DataFrame:
+    """The rows the export of ``table`` (a key of :data:`READERS`) holds."""
+    if table not in READERS:
+        raise InvalidInput(f"the tables to export are {', '.join(READERS)}; got {table!r}")
+    with reading(engine) as conn:
+        _require_call(conn, call_id)
+    return READERS[table](engine, actor, call_id)
+
+
+def export_table(
+    engine: sa.Engine, actor: Actor, call_id: str, table: str, path: str | Path
+) -> Path:
+    """Write ``table`` of the call to ``path`` (CSV or XLSX) and record the export."""
+    frame = table_frame(engine, actor, call_id, table)
+    written = write_frame(frame, path, sheet=table)
+    record_export(engine, actor, call_id, table, frame.height, written.suffix.lower()[1:])
+    return written
+
+
 def export_call_table(
     engine: sa.Engine, actor: Actor, call_id: str, table: str, path: str | Path
 ) -> Path:
     """``proposals``, ``partners``, ``experts`` or ``conflicts`` in the call-folder format."""
-    return _export(
-        engine, actor, call_id, table, lambda: call_table(engine, actor, call_id, table), path
-    )
+    if table not in CALL_TABLES:
+        raise InvalidInput(f"the call tables are {', '.join(CALL_TABLES)}; got {table!r}")
+    return export_table(engine, actor, call_id, table, path)
 
 
 def export_assignment(engine: sa.Engine, actor: Actor, call_id: str, path: str | Path) -> Path:
     """The published assignment (``task_id, proposal_id, expert_id, affinity, state, origin``)."""
-    return _export(
-        engine, actor, call_id, "assignment", lambda: published_pairs(engine, actor, call_id), path
-    )
+    return export_table(engine, actor, call_id, "assignment", path)
 
 
 def export_queues(engine: sa.Engine, actor: Actor, call_id: str, path: str | Path) -> Path:
     """Task queues (all for a manager, the expert's own for an expert), by expert."""
-    return _export(
-        engine,
-        actor,
-        call_id,
-        "queues",
-        lambda: list_tasks(engine, actor, call_id).sort("expert_id", "proposal_id"),
-        path,
-    )
+    return export_table(engine, actor, call_id, "queues", path)
 
 
 def export_scores(engine: sa.Engine, actor: Actor, call_id: str, path: str | Path) -> Path:
     """Submitted individual scores in the ``scores.csv`` columns."""
-    return _export(
-        engine, actor, call_id, "scores", lambda: scores_frame(engine, actor, call_id), path
-    )
+    return export_table(engine, actor, call_id, "scores", path)
 
 
 def export_internal_comments(
@@ -180,21 +194,12 @@ def export_internal_comments(
 ) -> Path:
     """The experts' internal comments (never for applicants), apart from the scores export:
     ``proposal_id, expert_id, version_no, internal_comment``."""
-    return _export(
-        engine, actor, call_id, "internal", lambda: internal_comments(engine, actor, call_id), path
-    )
+    return export_table(engine, actor, call_id, "internal", path)
 
 
 def export_consolidated(engine: sa.Engine, actor: Actor, call_id: str, path: str | Path) -> Path:
     """Final consensus scores (``proposal_id, criterion, score, comment, state``)."""
-    return _export(
-        engine,
-        actor,
-        call_id,
-        "consolidated",
-        lambda: consolidated_frame(engine, actor, call_id),
-        path,
-    )
+    return export_table(engine, actor, call_id, "consolidated", path)
 
 
 def export_ranking(ranking: pl.DataFrame, path: str | Path) -> Path:
@@ -205,6 +210,9 @@ def export_ranking(ranking: pl.DataFrame, path: str | Path) -> Path:
 
 def export_audit(engine: sa.Engine, actor: Actor, call_id: str | None, path: str | Path) -> Path:
     """The audit log of a call (managers), or all of it (system actor)."""
-    return _export(
-        engine, actor, call_id, "audit", lambda: audit_frame(engine, actor, call_id), path
-    )
+    if call_id is None:
+        frame = audit_frame(engine, actor, None)
+        written = write_frame(frame, path, sheet="audit")
+        record_export(engine, actor, None, "audit", frame.height, written.suffix.lower()[1:])
+        return written
+    return export_table(engine, actor, call_id, "audit", path)
