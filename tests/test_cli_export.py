@@ -130,3 +130,29 @@ def test_bad_tables_files_and_calls_exit_2(scored: tuple[str, sa.Engine], tmp_pa
     assert wrong.exit_code == 2 and ".csv or .xlsx" in wrong.output
     unknown = evalpanel("export", "NO-SUCH-CALL", "audit", "--db", url)
     assert unknown.exit_code == 2 and "NO-SUCH-CALL" in unknown.output
+
+
+def test_assign_and_score_outputs_are_neutralised_too(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    import openpyxl
+
+    from evalpanel.callfolder.formulas import FORMULA_STARTS
+    from tests import callfolder_factory as f
+
+    hostile = {name.replace(".", "_"): text.replace("P01", "=P01")
+               for name, text in f.FILES.items() if name.endswith(".csv")}
+    folder = f.write_call(tmp_path / "call", **hostile)
+    for args in (["assign", str(folder)], ["score", str(folder / "scores.csv")]):
+        shown = evalpanel(*args)
+        assert shown.exit_code in (0, 3), shown.output  # 3: this small call is not covered
+        cells = [c for row in csv.reader(io.StringIO(shown.stdout, newline="")) for c in row]
+        assert "'=P01" in cells and not [c for c in cells if c.startswith(FORMULA_STARTS)]
+        out = tmp_path / f"{args[0]}.xlsx"
+        assert evalpanel(*args, "-o", str(out)).exit_code == shown.exit_code
+        sheet = openpyxl.load_workbook(out).active
+        assert sheet is not None
+        values = [c for row in sheet.iter_rows() for c in row]
+        assert not [c for c in values if c.data_type == "f"]
+        assert "=P01" in [c.value for c in values]

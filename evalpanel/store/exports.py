@@ -1,12 +1,7 @@
-"""Exports as CSV or XLSX (by the file's suffix) that no spreadsheet runs as a formula, and that
-read back as they were stored.
-
-- List cells are joined with ``;`` first, as in the call-folder format; dates become ISO text.
-- CSV: every text cell a spreadsheet would read as a formula then gets one leading ``'``
-  (:func:`evalpanel.callfolder.formulas.quote_formulas`; the call-folder reader drops exactly
-  that quote again). Numbers are written as numbers.
-- XLSX: text is written as string cells (never formulas or links, no apostrophe added), numbers
-  as numbers, an empty cell for a null.
+"""Exports of a stored call as CSV or XLSX (by the file's suffix), written by
+:mod:`evalpanel.sheets`: no spreadsheet runs a cell as a formula, and a file reads back as it was
+stored (CSV: formula-like text gets one leading quote, which the call-folder reader drops;
+XLSX: text as string cells).
 
 The call tables (:data:`CALL_TABLES`) and the scores are written in the call-folder columns, so
 that an export is a valid call-folder file. The export functions read through the services, so
@@ -15,16 +10,15 @@ the same permissions apply, and each export is recorded in the audit log (table,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import sqlalchemy as sa
-import xlsxwriter
 
-from evalpanel.callfolder.formulas import FORMULA_STARTS, quote_formulas
+from evalpanel.callfolder.formulas import FORMULA_STARTS
 from evalpanel.callfolder.schema import polars_schema
+from evalpanel.sheets import SheetError, csv_bytes, flatten, neutralise, write_sheet
 from evalpanel.store.audit import Actor, audit_frame, record
 from evalpanel.store.batches import published_pairs
 from evalpanel.store.calls import _require_call, call_folder
@@ -36,70 +30,19 @@ from evalpanel.store.tasks import list_tasks
 
 DANGEROUS = FORMULA_STARTS
 CALL_TABLES = ("proposals", "partners", "experts", "conflicts")
-XLSX_MAX_CHARS = 32_767  # Excel's limit on the text of one cell
 
-
-def flatten(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with list cells joined by ``;`` and dates/times as ISO text."""
-    out = []
-    for name, dtype in frame.schema.items():
-        col = pl.col(name)
-        if isinstance(dtype, pl.List):
-            out.append(col.list.eval(pl.element().cast(pl.String)).list.join(";"))
-        elif dtype == pl.Date:
-            out.append(col.dt.to_string("%Y-%m-%d"))
-        elif isinstance(dtype, pl.Datetime):
-            out.append(col.dt.to_string("iso"))
-    return frame.with_columns(out) if out else frame
-
-
-def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` as a CSV export writes it: :func:`flatten`, then formula-like text quoted."""
-    return quote_formulas(flatten(frame))
-
-
-def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """The CSV export of ``frame`` (UTF-8), e.g. for a download button."""
-    return neutralise(frame).write_csv().encode("utf-8")
-
-
-def _write_xlsx(frame: pl.DataFrame, path: Path, sheet: str) -> None:
-    flat = flatten(frame)
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    with xlsxwriter.Workbook(str(path), options) as book:
-        ws = book.add_worksheet(sheet[:31])
-        for c, name in enumerate(flat.columns):
-            ws.write_string(0, c, name)
-        for r, row in enumerate(flat.iter_rows(), start=1):
-            for c, value in enumerate(row):
-                if value is None:
-                    continue
-                if isinstance(value, bool):
-                    ws.write_boolean(r, c, value)
-                elif isinstance(value, int | float) and math.isfinite(value):
-                    ws.write_number(r, c, value)
-                else:
-                    text = str(value)
-                    if len(text) > XLSX_MAX_CHARS:
-                        raise InvalidInput(
-                            f"row {r}, column {flat.columns[c]!r} holds {len(text)} characters; "
-                            f"an XLSX cell holds at most {XLSX_MAX_CHARS}: export as .csv"
-                        )
-                    ws.write_string(r, c, text)
-        ws.autofit()
+__all__ = ["CALL_TABLES", "DANGEROUS", "READERS", "call_table", "csv_bytes", "export_assignment",
+           "export_audit", "export_call_table", "export_consolidated", "export_internal_comments",
+           "export_queues", "export_ranking", "export_scores", "export_table", "flatten",
+           "neutralise", "record_export", "table_frame", "write_frame"]
 
 
 def write_frame(frame: pl.DataFrame, path: str | Path, *, sheet: str = "export") -> Path:
-    """Write ``frame`` to ``path`` (``.csv`` or ``.xlsx``) as described in the module."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        path.write_bytes(csv_bytes(frame))
-    elif suffix == ".xlsx":
-        _write_xlsx(frame, path, sheet)
-    else:
-        raise InvalidInput(f"export to a .csv or .xlsx file; got {path.name!r}")
-    return path
+    """Write ``frame`` to ``path`` (``.csv`` or ``.xlsx``, see :mod:`evalpanel.sheets`)."""
+    try:
+        return write_sheet(frame, path, sheet=sheet)
+    except SheetError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def record_export(
