@@ -58,6 +58,7 @@ def test_quote_is_added_exactly_where_a_spreadsheet_would_see_a_formula() -> Non
     assert drop_formula_quote(pl.DataFrame({"t": out})).get_column("t").to_list() == cells
 
 
+@settings(deadline=None)
 @given(st.lists(hostile, max_size=20))
 def test_quoting_is_undone_exactly(texts: list[str]) -> None:
     frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
