@@ -20,9 +20,11 @@ import streamlit as st  # noqa: E402
 
 from dashboard import login  # noqa: E402
 from dashboard.common import engine  # noqa: E402
+from dashboard.downloads import disable_table_export  # noqa: E402
 from dashboard.nav import pages_for  # noqa: E402
 
 st.set_page_config(page_title="evalpanel", page_icon=":material/balance:", layout="wide")
+disable_table_export()
 
 current = login.current_session(engine())
 if current is None:

@@ -95,12 +95,16 @@ class LazyGroup(click.Group):
 
     commands_by_name: ClassVar[dict[str, str]] = {
         "assign": "evalpanel.commands.assign:assign",
+        "batch": "evalpanel.commands.batch:batch",
+        "conflicts": "evalpanel.commands.conflicts:conflicts",
         "dashboard": "evalpanel.commands.dashboard:dashboard",
         "demo": "evalpanel.commands.demo:demo",
+        "export": "evalpanel.commands.export:export",
         "import": "evalpanel.commands.importing:import_",
         "notify": "evalpanel.commands.notify:notify",
         "report": "evalpanel.commands.report:report",
         "score": "evalpanel.commands.score:score",
+        "task": "evalpanel.commands.tasks:task",
         "user": "evalpanel.commands.users:user",
     }
 

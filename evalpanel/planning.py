@@ -111,3 +111,35 @@ def lot_rules(call: CallFolder) -> dict[str, scoring.LotRules]:
         )
         for lot in call.config.lots.values()
     }
+
+
+CONFLICT_COLUMNS: dict[str, pl.DataType] = {
+    "proposal_id": pl.String(),
+    "expert_id": pl.String(),
+    "reason": pl.String(),
+    "detail": pl.String(),
+}
+
+
+def potential_conflicts_of(call: CallFolder) -> pl.DataFrame:
+    """Likely but unconfirmed conflicts (e.g. similar organisation names with no id to confirm
+    them), in the columns of :func:`conflicts_of`: a separate result, never an exclusion.
+    ``assignment`` does not yet report such matches, so this is empty; it is the one place
+    that reports them to the conflict report (:func:`conflict_report`)."""
+    del call
+    return pl.DataFrame(schema=CONFLICT_COLUMNS)
+
+
+def conflict_report(call: CallFolder, *, today: dt.date | None = None) -> pl.DataFrame:
+    """Every excluded pair with its reasons, and the potential conflicts marked as such:
+    ``proposal_id, expert_id, reason, detail, potential`` (Boolean), sorted by ids, the hard
+    exclusions of a pair before its potential ones."""
+    hard = conflicts_of(call, today=today).select(
+        pl.col(c).cast(t) for c, t in CONFLICT_COLUMNS.items()
+    )
+    likely = potential_conflicts_of(call).select(
+        pl.col(c).cast(t) for c, t in CONFLICT_COLUMNS.items()
+    )
+    return pl.concat(
+        [hard.with_columns(potential=pl.lit(False)), likely.with_columns(potential=pl.lit(True))]
+    ).sort("proposal_id", "expert_id", "potential", maintain_order=True)

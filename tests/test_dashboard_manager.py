@@ -81,3 +81,21 @@ def test_export_prepares_a_download(dash: DashWorld) -> None:
     header = data.decode().splitlines()[0]
     assert header.split(",")[:3] == ["task_id", "proposal_id", "expert_id"]
     assert len(data.decode().splitlines()) == 1 + 4
+
+
+def test_export_of_a_call_table_is_the_call_folder_file_and_audited(dash: DashWorld) -> None:
+    from evalpanel.store import audit_frame
+
+    at = open_page(as_user(dash.world.manager, "manager"), "manager_exports.py")
+    at.selectbox[0].set_value("proposals (call folder)").run()
+    click(at, "Prepare the file")
+    assert not at.exception
+    name, data, _ = at.session_state["export"]
+    assert name.endswith("-proposals.csv")
+    assert data.decode().splitlines()[0] == (
+        "proposal_id,lot,title,abstract,language,fields,ecosystems,keywords,requested_eur")
+    at.selectbox[0].set_value("ranking").run()
+    click(at, "Prepare the file")
+    log = audit_frame(dash.world.engine, dash.world.manager, dash.world.call_id)
+    exported = log.filter(log["action"] == "export")["entity_id"].to_list()
+    assert exported[-2:] == ["proposals", "ranking"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -12,13 +13,16 @@ import streamlit as st
 from dashboard.common import actor, attempt, call_id, engine, workflow
 from evalpanel.store import audit_frame
 from evalpanel.store.exports import (
+    CALL_TABLES,
     export_assignment,
     export_audit,
+    export_call_table,
     export_consolidated,
     export_internal_comments,
     export_queues,
     export_ranking,
     export_scores,
+    record_export,
 )
 
 st.title("Exports and audit log")
@@ -28,22 +32,30 @@ MIME = {"csv": "text/csv",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def _ranking(engine_: object, actor_: object, call: str, path: Path) -> Path:
-    result = workflow().rank_call(engine_, actor_, call)
-    return export_ranking(result.proposals, path)
+def _ranking(engine_: Any, actor_: Any, call: str, path: Path) -> Path:
+    ranking = workflow().rank_call(engine_, actor_, call).proposals
+    written = export_ranking(ranking, path)
+    record_export(engine_, actor_, call, "ranking", ranking.height, path.suffix[1:])
+    return written
+
+
+def _call_table(table: str) -> Callable[..., Path]:
+    return lambda engine_, actor_, call, path: export_call_table(engine_, actor_, call, table,
+                                                                 path)
 
 
 EXPORTS: dict[str, Callable[..., Path]] = {
     "assignment": export_assignment, "queues": export_queues, "scores": export_scores,
     "internal comments": export_internal_comments, "consolidated": export_consolidated,
     "ranking": _ranking, "audit": export_audit,
+    **{f"{table} (call folder)": _call_table(table) for table in CALL_TABLES},
 }
 what = st.selectbox("Export", list(EXPORTS))
 if st.button("Prepare the file", icon=":material/description:"):
     with tempfile.TemporaryDirectory(prefix="evalpanel-export-") as tmp:
         path = attempt(EXPORTS[what], engine(), actor(), cid, Path(tmp) / f"{what}.{fmt}")
         if path is not None:
-            name = f"{cid}-{what.replace(' ', '-')}.{fmt}"
+            name = f"{cid}-{what.split(' (')[0].replace(' ', '-')}.{fmt}"
             st.session_state["export"] = (name, path.read_bytes(), MIME[fmt])
 if "export" in st.session_state:
     name, data, mime = st.session_state["export"]

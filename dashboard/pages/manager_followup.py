@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from dashboard.downloads import csv_download
 from evalpanel.store import (
     confirm_replacement,
     dismiss_replacement,
@@ -28,6 +29,7 @@ for col, state in zip(st.columns(len(states)), states, strict=True):
     col.metric(state.capitalize(), counts.get(state, 0))
 shown = st.multiselect("Show states", states, default=["assigned", "accepted", "draft"])
 st.dataframe(tasks.filter(pl.col("state").is_in(shown)), hide_index=True, height=260)
+csv_download(tasks, f"{cid}-tasks.csv", "Download all tasks (CSV)", key="tasks_csv")
 
 st.subheader("Declines and replacements")
 requests = list_replacements(engine(), actor(), cid)

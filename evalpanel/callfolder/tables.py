@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from evalpanel.callfolder.formulas import drop_formula_quote
 from evalpanel.callfolder.problems import Problem
 
 FORMATS = (".csv", ".xlsx", ".parquet")
@@ -43,7 +44,11 @@ def find_table(folder: Path, name: str) -> tuple[Path | None, list[Problem]]:
 
 def read_table(path: Path) -> tuple[RawTable | None, list[Problem]]:
     if path.suffix == ".csv":
-        return _read_csv(path)
+        raw, problems = _read_csv(path)
+        if raw is None:
+            return None, problems
+        # the quote an export put before a formula-like cell is not part of the value
+        return RawTable(raw.file, drop_formula_quote(raw.frame)), problems
     if path.suffix == ".xlsx":
         return _read_xlsx(path)
     return _read_parquet(path)

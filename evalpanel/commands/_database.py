@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import click
@@ -49,3 +50,16 @@ def open_engine(url: str | None) -> sa.Engine:
             f"cannot open the database {shown(target)}: {reason}; give --db a SQLAlchemy URL "
             "such as sqlite:////srv/evalpanel.sqlite or postgresql+psycopg://user@host/evalpanel"
         ) from None
+
+
+@contextmanager
+def refusals(command: str) -> Iterator[None]:
+    """A store error (refused, invalid, stale, not found) becomes exit 2 with its message,
+    which says what to change; ``command`` names the command in that line."""
+    from evalpanel.cli import InvalidInput
+    from evalpanel.store import StoreError
+
+    try:
+        yield
+    except StoreError as exc:
+        raise InvalidInput(f"evalpanel {command}: {exc}") from None

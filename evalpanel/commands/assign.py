@@ -10,7 +10,7 @@ import click
 import polars as pl
 
 import assignment
-from evalpanel.commands._output import write_table
+from evalpanel.commands._output import echo_csv, write_table
 from evalpanel.planning import plan
 
 EXIT_PARTIAL = 3
@@ -98,7 +98,7 @@ def assign(
     if output is not None:
         write_table(rows, output)
     elif not as_json:
-        click.echo(rows.write_csv(), nl=False)
+        echo_csv(rows)
     if as_json:
         summary = result.to_json_dict()
         summary["solver_seconds"] = summary.pop("seconds")

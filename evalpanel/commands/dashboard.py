@@ -95,7 +95,9 @@ def streamlit_command(
     """The ``streamlit run`` command line for the app (reading only ``secrets`` if given)."""
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path()),
            "--browser.gatherUsageStats", "false", "--server.headless", str(headless).lower(),
-           "--client.toolbarMode", "viewer"]
+           "--client.toolbarMode", "viewer",
+           # tables have no raw CSV download or copy; pages export through the export code
+           "--client.disableDataExport", "true"]
     if port is not None:
         cmd += ["--server.port", str(port)]
     if secrets is not None:

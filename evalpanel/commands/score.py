@@ -16,7 +16,7 @@ from evalpanel.callfolder.problems import count, report
 from evalpanel.callfolder.schema import SCORES
 from evalpanel.callfolder.scheme import check_score_rows
 from evalpanel.callfolder.tables import LINE, read_table
-from evalpanel.commands._output import write_table
+from evalpanel.commands._output import echo_csv, write_table
 from evalpanel.planning import lot_rules
 
 
@@ -169,6 +169,6 @@ def score(
     if output is not None:
         write_table(table, output)
     elif not as_json:
-        click.echo(table.write_csv(), nl=False)
+        echo_csv(table)
     if as_json:
         click.echo(json.dumps(summary(result), indent=2))

@@ -78,7 +78,14 @@ from evalpanel.store.replacements import (
 )
 from evalpanel.store.roster import find_user, list_users
 from evalpanel.store.tables import ACTIVE_STATES, STARTED_STATES
-from evalpanel.store.tasks import accept_task, add_task, declare_conflict, decline_task, list_tasks
+from evalpanel.store.tasks import (
+    accept_task,
+    add_task,
+    declare_conflict,
+    decline_task,
+    list_tasks,
+    withdraw_task,
+)
 from evalpanel.store.tie_orders import list_tie_orders, record_tie_order
 
 __all__ = [
@@ -99,5 +106,5 @@ __all__ = [
     "save_draft",
     "save_rehearsal_scores", "scores_frame", "server_secret", "set_password",
     "start_consolidation", "start_correction", "submit_consensus", "submit_evaluation",
-    "submitted_rehearsal_scores", "task_queue", "upgrade", "user_ids", "writing"
+    "submitted_rehearsal_scores", "task_queue", "upgrade", "user_ids", "withdraw_task", "writing"
 ]  # fmt: skip

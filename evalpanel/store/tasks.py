@@ -24,6 +24,7 @@ from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.tables import (
     ACTIVE_STATES,
     conflicts,
+    experts,
     partners,
     proposals,
     replacements,
@@ -260,12 +261,15 @@ def add_task(
     affinity: float | None = None,
 ) -> int:
     """A manager adds one task (e.g. a further expert for a divergent proposal); refused for a
-    conflicted pair or one that already has an active task. Returns the task id."""
+    conflicted pair, one that already has an active task, or an expert at their maximum load.
+    Returns the task id."""
     with writing(engine) as conn:
         require_manager(conn, actor, "add tasks to", call_id)
-        return insert_task(
+        task_id = insert_task(
             conn, actor, call_id, proposal_id, expert_id, origin=origin, affinity=affinity
         )
+        require_free_slot(conn, call_id, expert_id)  # counting the new task; rolls it back
+        return task_id
 
 
 def insert_task(
@@ -347,3 +351,57 @@ def insert_task(
         after={"proposal_id": proposal_id, "expert_id": expert_id, "origin": origin},
     )
     return int(task_id)
+
+
+def require_free_slot(conn: sa.Connection, call_id: str, expert_id: str) -> None:
+    """Refuse (inside the caller's transaction, after the new task was written) when the
+    expert's active tasks now exceed ``max_load``."""
+    max_load = conn.execute(
+        sa.select(experts.c.max_load).where(
+            experts.c.call_id == call_id, experts.c.expert_id == expert_id
+        )
+    ).scalar()
+    if max_load is None:
+        raise NotFound(f"no expert {expert_id!r} in call {call_id!r}")
+    load = conn.execute(
+        sa.select(sa.func.count()).where(
+            tasks.c.call_id == call_id,
+            tasks.c.expert_id == expert_id,
+            tasks.c.state.in_(ACTIVE_STATES),
+        )
+    ).scalar_one()
+    if load > max_load:
+        raise InvalidState(
+            f"{expert_id} already has {load - 1} active tasks, their maximum load of "
+            f"{max_load}; choose another expert, or withdraw one of their tasks first"
+        )
+
+
+def withdraw_task(
+    engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str, expert_id: str
+) -> int:
+    """A manager takes the expert's active task on the proposal back (``withdrawn``, as a
+    published batch does); refused once the evaluation is submitted. Returns the task id."""
+    with writing(engine) as conn:
+        require_manager(conn, actor, "withdraw tasks of", call_id)
+        task = (
+            conn.execute(
+                sa.select(tasks).where(
+                    tasks.c.call_id == call_id,
+                    tasks.c.proposal_id == proposal_id,
+                    tasks.c.expert_id == expert_id,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if task is None or task["state"] not in ACTIVE_STATES:
+            state = "" if task is None else f" (its task is {task['state']})"
+            raise NotFound(f"{expert_id} has no active task on {proposal_id}{state}")
+        if task["state"] == "submitted":
+            raise InvalidState(
+                f"task {task['task_id']} of {expert_id} on {proposal_id} is submitted; its "
+                "evaluation is frozen and stays"
+            )
+        _set_state(conn, actor, task, ("assigned", "accepted", "draft"), "withdrawn")
+        return int(task["task_id"])
