@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from evalpanel.commands._database import db_option, open_engine
 from evalpanel.store import SYSTEM, StoreError
 from evalpanel.store.tables import NOTIFICATION_STATES
+
+if TYPE_CHECKING:
+    from evalpanel.mailer import NotifyConfig
 
 
 def _invalid(message: str) -> click.ClickException:
@@ -32,6 +35,20 @@ def _date(text: str, what: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise _invalid(f"{what}: {text!r} is not an ISO date such as 2026-03-31") from None
+
+
+def _config(given: Path | None) -> tuple[Path, NotifyConfig]:
+    """The configuration file (``--config``, else the default place) and what it says; exit 2
+    with every problem of it."""
+    from evalpanel.mailer import ConfigError, default_config_path, load_config
+
+    path = given or default_config_path()
+    try:
+        return path, load_config(path, required=given is not None)
+    except ConfigError as exc:
+        from evalpanel.cli import InvalidInput
+
+        raise InvalidInput("\n".join(exc.problems)) from None
 
 
 @click.group(name="notify")
@@ -49,16 +66,10 @@ def notify() -> None:
 @db_option
 def run(config_path: Path | None, today: str | None, queue_only: bool, url: str | None) -> None:
     """Queue the messages the store calls for, then send the due ones."""
-    from evalpanel.mailer import ConfigError, default_config_path, load_config, send_due
+    from evalpanel.mailer import send_due
     from evalpanel.store.notifications import plan_notifications
 
-    path = config_path or default_config_path()
-    try:
-        config = load_config(path, required=config_path is not None)
-    except ConfigError as exc:
-        from evalpanel.cli import InvalidInput
-
-        raise InvalidInput("\n".join(exc.problems)) from None
+    path, config = _config(config_path)
     engine = open_engine(url)
     queued = plan_notifications(
         engine, SYSTEM, today=_date(today, "--today") if today else None,
@@ -126,16 +137,9 @@ def invite(call_id: str, expert_ids: tuple[str, ...], config_path: Path | None,
            url: str | None) -> None:
     """Invite the call's expert pool: an account per expert and a one-time link by e-mail
     (sent by the next `evalpanel notify run`)."""
-    from evalpanel.mailer import ConfigError, default_config_path, load_config
     from evalpanel.store.invitations import invite_experts
 
-    path = config_path or default_config_path()
-    try:
-        config = load_config(path, required=config_path is not None)
-    except ConfigError as exc:
-        from evalpanel.cli import InvalidInput
-
-        raise InvalidInput("\n".join(exc.problems)) from None
+    path, config = _config(config_path)
     engine = open_engine(url)
     try:
         invited = invite_experts(engine, SYSTEM, call_id, expert_ids=expert_ids or None,

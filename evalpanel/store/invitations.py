@@ -126,6 +126,17 @@ def _claim(conn: sa.Connection, token: str) -> tuple[int, str, str]:
     return int(row["user_id"]), str(row["call_id"]), str(row["expert_id"])
 
 
+def _use(engine: sa.Engine, token: str) -> int:
+    """The user id of a valid token, now used; a refused known token is audited."""
+    try:
+        with writing(engine) as conn:
+            return _claim(conn, token)[0]
+    except InvalidInput:
+        with writing(engine) as conn:
+            _claim_audit_only(conn, token)
+        raise
+
+
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
@@ -134,13 +145,7 @@ def redeem_invitation(engine: sa.Engine, token: str, password: str) -> Actor:
     """Set the invited expert's password with a valid token (once); the expert's actor."""
     if len(password) < 10:
         raise InvalidInput("choose a password of at least 10 characters")
-    try:
-        with writing(engine) as conn:
-            user_id, _, _ = _claim(conn, token)
-    except InvalidInput:
-        with writing(engine) as conn:
-            _claim_audit_only(conn, token)
-        raise
+    user_id = _use(engine, token)
     set_password(engine, SYSTEM, user_id, password)
     return Actor(user_id, "expert")
 
@@ -148,13 +153,7 @@ def redeem_invitation(engine: sa.Engine, token: str, password: str) -> Actor:
 def redeem_invitation_oidc(engine: sa.Engine, token: str, issuer: str, subject: str) -> Actor:
     """Link the invited expert's OIDC identity (``oidc:<issuer>``, ``subject``) with a valid
     token (once); the expert's actor."""
-    try:
-        with writing(engine) as conn:
-            user_id, _, _ = _claim(conn, token)
-    except InvalidInput:
-        with writing(engine) as conn:
-            _claim_audit_only(conn, token)
-        raise
+    user_id = _use(engine, token)
     add_identity(engine, SYSTEM, user_id, f"oidc:{issuer}", subject)
     return Actor(user_id, "expert")
 
