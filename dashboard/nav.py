@@ -26,6 +26,7 @@ PAGES: dict[str, dict[str, list[tuple[str, str, str]]]] = {
             ("manager_consolidation.py", "Consolidation", ":material/handshake:"),
             ("manager_ranking.py", "Ranking", ":material/leaderboard:"),
             ("manager_reliability.py", "Reliability", ":material/query_stats:"),
+            ("manager_results.py", "Reports and release", ":material/description:"),
             ("manager_exports.py", "Exports and audit", ":material/download:"),
         ],
     },
@@ -41,6 +42,9 @@ PAGES: dict[str, dict[str, list[tuple[str, str, str]]]] = {
             ("applicant_rehearsals.py", "Rehearsals", ":material/science:"),
             ("applicant_score.py", "Score a rehearsal", ":material/edit_note:"),
             ("applicant_report.py", "Report", ":material/analytics:"),
+        ],
+        "Results": [
+            ("applicant_results.py", "Evaluation results", ":material/verified:"),
         ],
     },
 }
