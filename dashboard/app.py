@@ -19,14 +19,16 @@ import scipy.sparse.linalg  # noqa: E402, F401
 import streamlit as st  # noqa: E402
 
 from dashboard import login  # noqa: E402
-from dashboard.common import engine  # noqa: E402
+from dashboard.common import engine, error_boundary  # noqa: E402
 from dashboard.nav import pages_for  # noqa: E402
 
 st.set_page_config(page_title="evalpanel", page_icon=":material/balance:", layout="wide")
 
-current = login.current_session(engine())
-if current is None:
-    st.navigation([st.Page(login.login_page, title="Sign in", icon=":material/login:")]).run()
-else:
-    login.sidebar(engine(), current)
-    st.navigation(pages_for(current.actor.role)).run()
+# One error boundary around the sign-in and every page (see dashboard.common.error_boundary).
+with error_boundary():
+    current = login.current_session(engine())
+    if current is None:
+        st.navigation([st.Page(login.login_page, title="Sign in", icon=":material/login:")]).run()
+    else:
+        login.sidebar(engine(), current)
+        st.navigation(pages_for(current.actor.role)).run()

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from dashboard.text import md
 from evalpanel.store import (
     confirm_replacement,
     dismiss_replacement,
@@ -44,8 +45,8 @@ else:
         st.rerun()
     for rid, proposal, expert, reason, state, _task in open_requests.rows():
         with st.container(border=True):
-            st.markdown(f"**{proposal}**: {expert} declined ({reason}) · request {rid}, "
-                        f"{state}")
+            st.markdown(f"**{md(proposal)}**: {md(expert)} declined ({md(reason)}) · "
+                        f"request {rid}, {state}")
             if state != "proposed":
                 continue
             pairs = proposed_pairs(engine(), actor(), rid)

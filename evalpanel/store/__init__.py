@@ -77,11 +77,12 @@ from evalpanel.store.replacements import (
     proposed_pairs,
 )
 from evalpanel.store.roster import find_user, list_users
-from evalpanel.store.tables import ACTIVE_STATES, STARTED_STATES
+from evalpanel.store.tables import ACTIVE_STATES, STARTED_STATES, USERNAME_MAX
 from evalpanel.store.tasks import accept_task, add_task, declare_conflict, decline_task, list_tasks
 
 __all__ = [
-    "ACTIVE_STATES", "STARTED_STATES", "SYSTEM", "Actor", "AlreadyImported", "InvalidInput",
+    "ACTIVE_STATES", "STARTED_STATES", "SYSTEM", "USERNAME_MAX", "Actor", "AlreadyImported",
+    "InvalidInput",
     "InvalidState", "NotFound",
     "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError", "accept_task",
     "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",
