@@ -15,14 +15,27 @@ if _ROOT not in sys.path:
 
 # scipy's sparse linear algebra is imported by the scoring package only when leniency is fitted;
 # the server imports it once at start so that the reliability page's first visit does not pay it
+import numpy as np  # noqa: E402
 import scipy.sparse.linalg  # noqa: E402, F401
 import streamlit as st  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from dashboard import login  # noqa: E402
 from dashboard.common import engine, error_boundary  # noqa: E402
 from dashboard.nav import pages_for  # noqa: E402
 
-st.set_page_config(page_title="evalpanel", page_icon=":material/balance:", layout="wide")
+
+def _icon() -> Image.Image:
+    """A balance drawn as pixels: served by the dashboard itself (a ``:material/...:`` page icon
+    is fetched from fonts.gstatic.com by every visitor's browser)."""
+    icon = np.zeros((32, 32, 4), dtype=np.uint8)
+    icon[..., :3] = (21, 101, 192)
+    icon[6:9, 4:28, 3] = icon[6:28, 15:17, 3] = icon[25:28, 9:23, 3] = 255  # beam, post, foot
+    icon[9:18, 5:7, 3] = icon[9:18, 25:27, 3] = icon[17:19, 2:10, 3] = icon[17:19, 22:30, 3] = 255
+    return Image.fromarray(icon, "RGBA")
+
+
+st.set_page_config(page_title="evalpanel", page_icon=_icon(), layout="wide")
 
 # One error boundary around the sign-in and every page (see dashboard.common.error_boundary).
 with error_boundary():
