@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.browser_support import ROOT, free_port
+from tests.browser_support import ARTIFACTS, ROOT, chromium, free_port, needs_chromium, settle
 from tests.store_fixtures import PG_ENV, worker_schema_url
 
 pytestmark = pytest.mark.slow
@@ -105,3 +105,20 @@ def test_the_database_password_is_never_printed(tmp_path: Path) -> None:
         printed = out.read_text("utf-8")
     assert "evalpanel dashboard on postgresql+psycopg://" in printed and "***@" in printed
     assert f":{password}@" not in printed  # (the test database's user may share the word)
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_page_address_as_first_visit_gets_the_sign_in(tmp_path: Path) -> None:
+    """A fresh server's first visit to a page's address goes through the sign-in: Streamlit's
+    old multipage layout (a pages/ folder next to the main script) would run the page file on
+    its own and list every page."""
+    with unattended(f"sqlite:///{tmp_path / 'panel.sqlite'}", tmp_path / "home",
+                    "--headless") as (base, _), chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{base}/manager_overview")
+        page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
+        settle(page)
+        shown = page.evaluate("() => document.body.innerText")
+        page.screenshot(path=str(ARTIFACTS / "first-visit-page-address.png"))
+        assert "manager reliability" not in shown and "Call overview" not in shown

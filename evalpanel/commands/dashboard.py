@@ -49,10 +49,11 @@ class Unusable(click.ClickException):
 
 
 def app_path() -> Path:
-    """The Streamlit entry script, ``dashboard/app.py`` next to the ``evalpanel`` package."""
+    """The Streamlit entry script, ``dashboard/serve/app.py`` (it runs ``dashboard/app.py`` from
+    a folder without ``pages/``; see its docstring)."""
     import dashboard
 
-    return Path(dashboard.__file__).resolve().parent / "app.py"
+    return Path(dashboard.__file__).resolve().parent / "serve" / "app.py"
 
 
 AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret",
@@ -178,7 +179,7 @@ def dashboard(
         raise Unusable(f"cannot open the database {shown(url)}: {hidden(str(exc), url)}") from None
     env = dict(os.environ)
     env[DB_ENV] = url
-    root = str(app_path().parent.parent)
+    root = str(app_path().parent.parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     if headless is None:
         headless = not (sys.stdin is not None and sys.stdin.isatty())
