@@ -1,4 +1,5 @@
-"""The evalpanel dashboard (``streamlit run dashboard/app.py``; use ``evalpanel dashboard``).
+"""The evalpanel dashboard (use ``evalpanel dashboard``, which starts Streamlit on
+``dashboard/serve/app.py``; that script runs this one, see why there).
 
 Sign-in comes first; the navigation is then built for the signed-in role only (see
 :mod:`dashboard.nav`), so pages of other roles are not reachable by URL.
