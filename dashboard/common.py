@@ -1,5 +1,6 @@
-"""What every page shares: the engine, the signed-in session, the selected call, and a way to
-call a service that shows a user's mistake as a message instead of a traceback.
+"""What every page shares: the engine, the signed-in session, the selected call, a way to
+call a service that shows a user's mistake as a message instead of a traceback, and the error
+boundary the app runs every page in.
 
 Pages only call ``evalpanel`` services and render their results; they never compute scores or
 assignments.
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import ParamSpec, TypeVar
 
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 import streamlit as st
 
 from dashboard.auth import Session
+from dashboard.text import md
 from evalpanel.schemes import Scheme, SchemeError, band_label, load_scheme
 from evalpanel.store import Actor, StoreError, call_info, default_url, make_engine
 
@@ -62,7 +66,7 @@ def attempt(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
     try:
         return fn(*args, **kwargs)
     except (StoreError, SchemeError) as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return None
 
 
@@ -71,9 +75,25 @@ def act(fn: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> bool:
     try:
         fn(*args, **kwargs)
     except (StoreError, SchemeError) as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return False
     return True
+
+
+@contextmanager
+def error_boundary() -> Iterator[None]:
+    """Run a page: an unexpected error is logged with its traceback for the operator (the
+    server's log), and the visitor sees a short message with a reference to find it there, never
+    a traceback or an SQL statement. Streamlit's own stop and rerun signals pass through."""
+    try:
+        yield
+    except Exception:
+        from streamlit.logger import get_logger
+
+        reference = secrets.token_hex(4)
+        get_logger("evalpanel.dashboard").exception("page error, reference %s", reference)
+        st.error(f"Something went wrong on this page (reference {reference}). The details are "
+                 "in the server's log for the operator; reload the page to try again.")
 
 
 def call_scheme(cid: str) -> Scheme:

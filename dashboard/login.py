@@ -13,27 +13,22 @@ provider's ``end_session_endpoint`` when it has one).
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 import streamlit as st
 
 from dashboard.auth import Session, make_token, read_token, server_secret
-from evalpanel.store import NotFound, PermissionDenied, authenticate, is_demo_database, list_calls
+from dashboard.text import md, plain
+from evalpanel.store import (
+    USERNAME_MAX,
+    NotFound,
+    PermissionDenied,
+    authenticate,
+    is_demo_database,
+    list_calls,
+)
 from evalpanel.store.accounts import actor_for_identity
 
 TOKEN_PARAM = "session"
-# Characters that start markup anywhere in a line of Streamlit markdown: CommonMark emphasis,
-# code, links, HTML and entities, GFM tables and strikethrough, and Streamlit's own LaTeX ($),
-# emoji shortcodes, colours and icons (:name:, :red[...]). Line-start markers (#, -, +, 1.)
-# cannot occur inside a sentence.
-_MARKUP = re.compile(r"([\\`*_~\[\]<>|$:&{}])")
-
-
-def plain_markdown(text: str) -> str:
-    """``text`` escaped for use inside a sentence of Streamlit markdown, so that it shows as
-    typed (an address like ``first_last*x@example.org`` stays one plain word)."""
-    return _MARKUP.sub(r"\\\1", text)
 
 
 def _oidc_configured() -> bool:
@@ -72,7 +67,7 @@ def current_session(engine: sa.Engine) -> Session | None:
             actor = actor_for_identity(engine, f"oidc:{issuer}", subject)
         except NotFound:
             st.session_state["oidc_error"] = (
-                f"Your sign-in ({plain_markdown(str(st.user.get('email', subject)))}) is not "
+                f"Your sign-in ({md(st.user.get('email', subject))}) is not "
                 "linked to an evalpanel account. Ask the operator to link it, then sign in again.")
             return None
         name = str(st.user.get("name") or st.user.get("email") or subject)
@@ -92,11 +87,13 @@ def login_page() -> None:
         if "oidc_error" in st.session_state:
             st.error(st.session_state.pop("oidc_error"))
         with st.form("login"):
-            username = st.text_input("Username")
+            username = st.text_input("Username", max_chars=USERNAME_MAX)
             password = st.text_input("Password", type="password")
             submitted = st.form_submit_button("Sign in", type="primary")
         if submitted:
             try:
+                if len(username.strip()) > USERNAME_MAX:  # no account has a longer name
+                    raise PermissionDenied("unknown username or wrong password")
                 actor = authenticate(eng, username.strip(), password)
             except PermissionDenied:
                 st.error("Unknown username or wrong password.")
@@ -124,7 +121,7 @@ def sign_out() -> None:
 def sidebar(engine: sa.Engine, current: Session) -> None:
     """Who is signed in, the call to work on (managers and experts), and signing out."""
     with st.sidebar:
-        st.markdown(f"**{current.name}** · {current.actor.role}")
+        st.markdown(f"**{md(current.name)}** · {current.actor.role}")
         if current.actor.role in ("manager", "expert"):
             calls = list_calls(engine, current.actor)
             ids = calls["call_id"].to_list()
@@ -135,7 +132,7 @@ def sidebar(engine: sa.Engine, current: Session) -> None:
                     chosen = ids[0]
                 # Not bound to a widget key: widget state does not survive every page switch.
                 st.session_state["call_id"] = st.selectbox(
-                    "Call", ids, index=ids.index(chosen), format_func=lambda c: titles[c])
+                    "Call", ids, index=ids.index(chosen), format_func=lambda c: plain(titles[c]))
             else:
                 st.session_state["call_id"] = None
         st.button("Sign out", on_click=sign_out, icon=":material/logout:")

@@ -3,6 +3,7 @@ AppTest helpers to sign in and open a page."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import Session
+from dashboard.text import shown_as
 from evalpanel.store import SYSTEM, Actor, set_password
 from tests.store_fixtures import World, backend_url, build_world, make_engine, publish
 
@@ -81,7 +83,8 @@ def open_page(at: AppTest, page: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    """Every markdown, title, caption, info, success, warning and error text of the run."""
+    """Every markdown, title, caption, info, success, warning and error text of the run, as a
+    reader sees it: without the escapes and invisible marks of ``dashboard.text.md``."""
     parts = [
         e.value
         for kind in (
@@ -96,7 +99,7 @@ def texts(at: AppTest) -> str:
         )
         for e in getattr(at, kind)
     ]
-    return "\n".join(str(p) for p in parts)
+    return shown_as(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", "\n".join(str(p) for p in parts)))
 
 
 def click(at: AppTest, label: str) -> AppTest:

@@ -74,3 +74,31 @@ def test_an_unusable_secrets_file_exits_2_before_any_server_starts(tmp_path: Pat
     assert result.exit_code == 2
     assert "has no [auth] section" in result.output
     assert "evalpanel dashboard on" not in result.output  # the server was never started
+
+
+def test_the_command_line_never_prompts_and_listens_on_loopback() -> None:
+    for headless in (True, False):
+        cmd = streamlit_command(None, headless=headless)
+        options = dict(zip(cmd[5::2], cmd[6::2], strict=True))
+        assert options["--server.showEmailPrompt"] == "false"  # the prompt Streamlit checks
+        assert options["--browser.gatherUsageStats"] == "false"
+        assert options["--server.headless"] == str(headless).lower()
+        assert options["--server.address"] == "127.0.0.1"
+        assert options["--client.showErrorDetails"] == "none"
+        assert "--server.baseUrlPath" not in options
+    cmd = streamlit_command(None, headless=True, address="0.0.0.0", base_url_path="/panel/")
+    assert cmd[cmd.index("--server.address") + 1] == "0.0.0.0"
+    assert cmd[cmd.index("--server.baseUrlPath") + 1] == "panel"
+
+
+def test_an_unreachable_database_is_named_without_its_password() -> None:
+    from click.testing import CliRunner
+
+    from evalpanel.cli import cli
+
+    url = "postgresql+psycopg://panel:Sup3r-s3cret@127.0.0.1:1/evalpanel"
+    result = CliRunner().invoke(cli, ["dashboard", "--db", url])
+    assert result.exit_code == 2
+    assert "cannot open the database postgresql+psycopg://panel:***@127.0.0.1:1/evalpanel" in (
+        result.output)
+    assert "Sup3r-s3cret" not in result.output

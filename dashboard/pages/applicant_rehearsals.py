@@ -8,6 +8,7 @@ import re
 import streamlit as st
 
 from dashboard.common import actor, attempt, bump, engine, session
+from dashboard.text import md
 from evalpanel.schemes import list_presets, load_scheme
 from evalpanel.store import create_rehearsal, list_rehearsals, user_ids
 
@@ -43,7 +44,7 @@ if create:
     if not title.strip():
         st.error("Give the proposal a title.")
     elif missing:
-        st.error(f"No account named {', '.join(missing)}; check the usernames.")
+        st.error(f"No account named {md(', '.join(missing))}; check the usernames.")
     else:
         scorers = set(found.values()) | ({actor().user_id} if include_me else set())
         rid = attempt(create_rehearsal, engine(), actor(), scheme_id, title.strip(), description,
@@ -51,6 +52,6 @@ if create:
         if rid is not None:
             bump()
             st.session_state["rehearsal_note"] = (
-                f"Rehearsal {rid} created for {session().name}; "
+                f"Rehearsal {rid} created for {md(session().name)}; "
                 f"{len(scorers)} scorer(s) invited.")
             st.rerun()

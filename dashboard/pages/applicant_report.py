@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import actor, attempt, engine, workflow
+from dashboard.text import plain
 from evalpanel.store import list_rehearsals, rehearsal_view
 
 st.title("Mock evaluation report")
@@ -16,7 +17,7 @@ owned = list_rehearsals(engine(), actor()).filter(pl.col("owner"))
 if owned.is_empty():
     st.info("Create a rehearsal first (Rehearsals page).")
     st.stop()
-labels = {r: f"{r} · {t}" for r, t in owned.select("rehearsal_id", "title").rows()}
+labels = {r: f"{r} · {plain(t)}" for r, t in owned.select("rehearsal_id", "title").rows()}
 rid = int(st.selectbox("Rehearsal", list(labels), format_func=lambda r: labels[r]))
 view = attempt(rehearsal_view, engine(), actor(), rid)
 if view is None:

@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, engine
+from dashboard.text import md, plain
 from evalpanel.schemes import load_scheme
 from evalpanel.store import list_rehearsals, rehearsal_view
 from evalpanel.store import save_rehearsal_scores as save_scores
@@ -17,14 +18,14 @@ listed = list_rehearsals(engine(), actor())
 if listed.is_empty():
     st.info("You are not invited to score any rehearsal.")
     st.stop()
-labels = {r: f"{r} · {t}" for r, t in listed.select("rehearsal_id", "title").rows()}
+labels = {r: f"{r} · {plain(t)}" for r, t in listed.select("rehearsal_id", "title").rows()}
 rid = int(st.selectbox("Rehearsal", list(labels), format_func=lambda r: labels[r]))
 view = attempt(rehearsal_view, engine(), actor(), rid)
 if view is None:
     st.stop()
 scheme = load_scheme(view["scheme_id"])
-st.markdown(f"### {view['title']}")
-st.write(view["description"] or "(no description)")
+st.subheader(md(view["title"]), anchor=False)
+st.text(plain(view["description"] or "(no description)"))
 own = view["scores"].filter(pl.col("user_id") == actor().user_id)
 saved = {c: (s, m) for _, c, s, m in own.rows()}
 values, comments = {}, {}

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, call_scheme, engine
+from dashboard.text import md, plain
 from evalpanel.store import (
     approve_consensus,
     get_consolidation,
@@ -25,15 +26,15 @@ if listed.is_empty():
             "expert of a proposal has submitted.")
     st.stop()
 me = list_tasks(engine(), actor(), cid)["expert_id"][0]
-labels = {p: f"{p} · {s}" + (" · you consolidate" if c == me else "")
+labels = {p: f"{plain(p)} · {s}" + (" · you consolidate" if c == me else "")
           for p, c, s in listed.select("proposal_id", "consolidator", "state").rows()}
 proposal_id = st.selectbox("Proposal", list(labels), format_func=lambda p: labels[p])
 cons = attempt(get_consolidation, engine(), actor(), cid, proposal_id)
 if cons is None:
     st.stop()
 scheme = call_scheme(cid)
-st.caption(f"Consolidator {cons['consolidator']} · state {cons['state']} · version "
-           f"{cons['version']} · approved by {', '.join(cons['approved']) or 'nobody yet'}")
+st.caption(f"Consolidator {md(cons['consolidator'])} · state {cons['state']} · version "
+           f"{cons['version']} · approved by {md(', '.join(cons['approved']) or 'nobody yet')}")
 
 peers = attempt(peer_scores, engine(), actor(), cid, proposal_id)
 if peers is not None:

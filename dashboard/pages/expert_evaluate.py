@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, band_of, bump, call_id, call_scheme, engine
+from dashboard.text import md, plain
 from evalpanel.store import (
     STARTED_STATES,
     StaleWrite,
@@ -28,7 +29,8 @@ if mine.is_empty():
     st.info("Accept a task in My queue first; its scoring form opens here.")
     st.stop()
 scheme = call_scheme(cid)
-labels = {t: f"{p} ({s})" for t, p, s in mine.select("task_id", "proposal_id", "state").rows()}
+labels = {t: f"{plain(p)} ({s})"
+          for t, p, s in mine.select("task_id", "proposal_id", "state").rows()}
 task_id = int(st.selectbox("Task", list(labels), format_func=lambda t: labels[t],
                            key="score_task"))
 evaluation = attempt(get_evaluation, engine(), actor(), task_id)
@@ -37,8 +39,8 @@ proposal = attempt(get_proposal, engine(), actor(), cid, proposal_id)
 if evaluation is None or proposal is None:
     st.stop()
 
-with st.expander(f"{proposal_id} · {proposal['title']}", expanded=False):
-    st.write(proposal["abstract"] or "(no abstract)")
+with st.expander(md(f"{proposal_id} · {proposal['title']}"), expanded=False):
+    st.text(plain(proposal["abstract"] or "(no abstract)"))
     st.dataframe(pl.DataFrame(proposal["partners"]), hide_index=True)
 
 frozen = evaluation["status"] == "submitted"
@@ -100,7 +102,7 @@ if save_col.button("Save draft", icon=":material/save:"):
         version = save_draft(engine(), actor(), task_id, frame,
                              expected_version=evaluation["version"], internal_comment=internal)
     except StaleWrite as exc:
-        st.error(f"{exc}. Your entries are still on the form; reload the page to see the "
+        st.error(f"{md(exc)}. Your entries are still on the form; reload the page to see the "
                  "newer draft.")
     else:
         st.success(f"Draft saved (version {version}).")

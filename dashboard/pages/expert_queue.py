@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, bump, call_id, engine
+from dashboard.text import md, plain
 from evalpanel.store import accept_task, decline_task, task_queue
 from evalpanel.store.tasks import CONFLICT_KINDS
 
@@ -21,7 +22,7 @@ if queue.is_empty():
     st.stop()
 deadline = queue["deadline"].drop_nulls().first()
 if deadline:
-    st.caption(f"Evaluations are due by the call's deadline, {deadline}. The abstract and the "
+    st.caption(f"Evaluations are due by the call's deadline, {md(deadline)}. The abstract and the "
                "partners open once you accept a task.")
 counts = dict(queue.group_by("state").len().rows())
 cols = st.columns(4)
@@ -38,8 +39,8 @@ if waiting.is_empty():
 st.subheader("Confirm or decline")
 task_id = st.selectbox("Task", waiting["task_id"].to_list(), key="queue_task",
                        format_func=lambda t: "task {} · {} · {} (lot {})".format(
-                           t, *waiting.filter(pl.col("task_id") == t)
-                           .select("proposal_id", "title", "lot").row(0)))
+                           t, *map(plain, waiting.filter(pl.col("task_id") == t)
+                                   .select("proposal_id", "title", "lot").row(0))))
 accept_col, decline_col = st.columns(2)
 with accept_col:
     st.markdown("I confirm that I have no conflict of interest with this proposal: neither my "

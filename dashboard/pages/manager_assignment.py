@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from dashboard.text import md
 from evalpanel.store import batch_changes, discard_batch, publish_batch
 
 st.title("Assignment")
@@ -73,7 +74,7 @@ cols[2].metric("Slots filled", f"{result.slots_filled} / {result.slots_demanded}
 cols[3].metric("Total affinity", f"{result.objective:.1f}")
 cols[4].metric("Worst panel affinity", f"{result.min_proposal_affinity:.2f}")
 for message in result.messages:
-    st.warning(message)
+    st.warning(md(message))
 if result.shortfalls.height:
     st.markdown("**Proposals without their full panel**")
     st.dataframe(result.shortfalls, hide_index=True)
@@ -105,7 +106,7 @@ if publish_col.button("Publish this batch", type="primary", icon=":material/publ
     if done is not None:
         st.session_state.pop("batch")
         bump()
-        st.session_state["assign_note"] = f"Batch {batch.batch_id} published: {done}"
+        st.session_state["assign_note"] = f"Batch {batch.batch_id} published: {md(done)}"
         st.rerun()
 if discard_col.button("Discard") and act(discard_batch, engine(), actor(), batch.batch_id):
     st.session_state.pop("batch")

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from dashboard.text import plain
 from evalpanel.store import call_folder, declare_conflict, list_conflicts, remove_conflict
 from evalpanel.store.tasks import CONFLICT_KINDS
 
@@ -51,8 +52,9 @@ if declared.is_empty():
                "by re-importing the call folder.")
     st.stop()
 st.dataframe(declared.drop("source"), hide_index=True)
-labels = {c: f"#{c} · {e} · {p or o} · {k}: {n}" for c, e, p, o, k, n in declared.select(
-    "conflict_id", "expert_id", "proposal_id", "org_id", "kind", "note").rows()}
+labels = {c: f"#{c} · {plain(e)} · {plain(p or o)} · {k}: {plain(n)}"
+          for c, e, p, o, k, n in declared.select(
+              "conflict_id", "expert_id", "proposal_id", "org_id", "kind", "note").rows()}
 chosen = st.selectbox("Declared conflict", list(labels), format_func=lambda c: labels[c],
                       key="remove_conflict")
 st.caption("Removing it lets the assignment propose the pair again; tasks already declined "

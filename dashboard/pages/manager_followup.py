@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
 from dashboard.downloads import csv_download
+from dashboard.text import md
 from evalpanel.store import (
     confirm_replacement,
     dismiss_replacement,
@@ -46,8 +47,8 @@ else:
         st.rerun()
     for rid, proposal, expert, reason, state, _task in open_requests.rows():
         with st.container(border=True):
-            st.markdown(f"**{proposal}**: {expert} declined ({reason}) · request {rid}, "
-                        f"{state}")
+            st.markdown(f"**{md(proposal)}**: {md(expert)} declined ({md(reason)}) · "
+                        f"request {rid}, {state}")
             if state != "proposed":
                 continue
             pairs = proposed_pairs(engine(), actor(), rid)

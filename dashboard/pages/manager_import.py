@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.common import actor, bump, engine
+from dashboard.text import md
 from evalpanel.callfolder import CallFolderError, read_call
 from evalpanel.callfolder.problems import count, report
 from evalpanel.store import StoreError, import_call
@@ -38,10 +39,10 @@ if files and st.button("Check and import", type="primary"):
             import_call(engine(), call, replace=replace, actor=actor())
         except StoreError as exc:
             status.update(label="Import refused", state="error", expanded=True)
-            st.error(str(exc))
+            st.error(md(exc))
             st.stop()
         status.update(label="Imported", state="complete")
-    st.success(f"Imported {call.config.id}: {call.proposals.height} proposals, "
+    st.success(f"Imported {md(call.config.id)}: {call.proposals.height} proposals, "
                f"{call.experts.height} experts, {call.partners.height} partner rows.")
     st.session_state["call_id"] = call.config.id
     bump()

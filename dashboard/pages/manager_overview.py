@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import actor, attempt, call_id, engine
+from dashboard.text import md
 from evalpanel.store import call_folder, list_tasks
 
 st.title("Call overview")
@@ -14,8 +15,8 @@ call = attempt(call_folder, engine(), actor(), cid)
 if call is None:
     st.stop()
 cfg = call.config
-st.subheader(cfg.title)
-st.caption(f"{cid} · scheme {cfg.scheme} · {cfg.experts_per_proposal} experts per proposal")
+st.subheader(md(cfg.title), anchor=False)
+st.caption(f"{md(cid)} · scheme {md(cfg.scheme)} · {cfg.experts_per_proposal} experts per proposal")
 
 tasks = list_tasks(engine(), actor(), cid)
 active = tasks.filter(pl.col("state") != "withdrawn")
@@ -25,7 +26,7 @@ cols[0].metric("Proposals", call.proposals.height)
 cols[1].metric("Experts", call.experts.height)
 cols[2].metric("Tasks", active.height)
 cols[3].metric("Submitted", submitted)
-cols[4].metric("Deadline", cfg.deadline or "—")
+cols[4].metric("Deadline", md(cfg.deadline or "—"))
 if active.height:
     st.progress(submitted / active.height,
                 text=f"{submitted} of {active.height} evaluations submitted")

@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from dashboard.text import md
 from evalpanel.store import call_folder, list_tie_orders
 
 st.title("Ranking")
@@ -24,7 +25,7 @@ DECISIONS = ["funded", "reserve", "rejected", "pending"]
 COLOURS = ["#2e7d32", "#f9a825", "#9e9e9e", "#90caf9"]
 
 # One lot at a time: tabs would render every lot's charts on each run.
-chosen = st.radio("Lot", list(lots), horizontal=True, key="ranking_lot")
+chosen = st.radio("Lot", list(lots), horizontal=True, key="ranking_lot", format_func=md)
 for lot_id, lot in lots.items():
     if lot_id != chosen:
         continue
@@ -37,8 +38,8 @@ for lot_id, lot in lots.items():
         cols[2].metric("Budget", f"€{lot.budget_eur:,.0f}")
         cols[3].metric("Used", f"€{funded['requested_eur'].sum():,.0f}")
         if lot.title:
-            st.caption(lot.title + (f" · at most one funded per {lot.one_per}"
-                                    if lot.one_per else ""))
+            st.caption(md(lot.title) + (f" · at most one funded per {md(lot.one_per)}"
+                                        if lot.one_per else ""))
         ranked_rows = rows.filter(pl.col("rank").is_not_null()).with_columns(
             cumulative_eur=pl.col("requested_eur").cum_sum())
         if ranked_rows.height:

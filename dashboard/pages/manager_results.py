@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine
+from dashboard.text import md
 from evalpanel.quality import call_flags, mark_quality_checked, quality_checked
 from evalpanel.reports import build_esrs, esr_pdf, esr_zip, release_lot
 from evalpanel.store.releases import release_status
@@ -68,7 +69,7 @@ chosen = next(r for r in in_lot if r.proposal_id == one)
 left, right = st.columns(2)
 left.download_button("Download this report (PDF)", esr_pdf(chosen), f"{one}.pdf",
                      "application/pdf", key=f"esr-{cid}-{one}")
-if right.button(f"Prepare all {len(in_lot)} reports of {lot} (zip)"):
+if right.button(f"Prepare all {len(in_lot)} reports of {md(lot)} (zip)"):
     st.session_state[f"esr-zip-{cid}-{lot}"] = esr_zip(in_lot)
 if f"esr-zip-{cid}-{lot}" in st.session_state:
     right.download_button("Download the zip", st.session_state[f"esr-zip-{cid}-{lot}"],
@@ -78,15 +79,15 @@ st.subheader("Release")
 status = attempt(release_status, engine(), actor(), cid)
 released = {} if status is None else {r[0]: r[1] for r in status.iter_rows()}
 if lot in released:
-    st.success(f"The results of {lot} were released on {released[lot]}; each applicant "
+    st.success(f"The results of {md(lot)} were released on {released[lot]}; each applicant "
                "contact reads only their own proposal's report.")
 else:
     unchecked = sum(1 for r in in_lot if r.proposal_id not in done)
     if unchecked:
-        st.warning(f"{unchecked} report(s) of {lot} are not marked quality checked yet.")
-    sure = st.checkbox(f"I have read the reports of {lot}: release them to the applicants. "
+        st.warning(f"{unchecked} report(s) of {md(lot)} are not marked quality checked yet.")
+    sure = st.checkbox(f"I have read the reports of {md(lot)}: release them to the applicants. "
                        "Released reports cannot be withdrawn, only replaced by a new release.")
-    if st.button(f"Release the results of {lot}", type="primary", disabled=not sure) and act(
+    if st.button(f"Release the results of {md(lot)}", type="primary", disabled=not sure) and act(
             release_lot, engine(), actor(), cid, lot):
         bump()
         st.rerun()

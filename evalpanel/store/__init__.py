@@ -77,7 +77,7 @@ from evalpanel.store.replacements import (
     proposed_pairs,
 )
 from evalpanel.store.roster import find_user, list_users
-from evalpanel.store.tables import ACTIVE_STATES, STARTED_STATES
+from evalpanel.store.tables import ACTIVE_STATES, STARTED_STATES, USERNAME_MAX
 from evalpanel.store.tasks import (
     accept_task,
     add_task,
@@ -89,7 +89,8 @@ from evalpanel.store.tasks import (
 from evalpanel.store.tie_orders import list_tie_orders, record_tie_order
 
 __all__ = [
-    "ACTIVE_STATES", "STARTED_STATES", "SYSTEM", "Actor", "AlreadyImported", "InvalidInput",
+    "ACTIVE_STATES", "STARTED_STATES", "SYSTEM", "USERNAME_MAX", "Actor", "AlreadyImported",
+    "InvalidInput",
     "InvalidState", "NotFound",
     "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError", "accept_task",
     "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",

@@ -3,7 +3,9 @@
 SQLite connections run with WAL, a busy timeout and foreign keys on, and write transactions
 start with ``BEGIN IMMEDIATE`` so concurrent writers queue for the lock instead of failing
 half-way; read-only transactions (:func:`reading`) start a plain deferred ``BEGIN``.
-The schema is brought to the migrations' head on first use (:func:`upgrade`).
+The schema is brought to the migrations' head on first use (:func:`upgrade`). A new SQLite
+file is created readable and writable by its owner only (mode 0600; SQLite gives its WAL and
+shared-memory files the same mode).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from evalpanel.store.tables import audit_log
 
 DEFAULT_FILE = "evalpanel.sqlite"
 BUSY_TIMEOUT_MS = 60_000
+FILE_MODE = 0o600
 _READ = "evalpanel_read"
 
 
@@ -59,14 +62,26 @@ def _sqlite_hooks(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
+def _create_private(path: Path) -> None:
+    """Create the empty file ``path`` with mode :data:`FILE_MODE` unless it exists (SQLite keeps
+    an existing file's mode, and would create a new one world-readable under a usual umask)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def make_engine(url: str | None = None, *, migrate: bool = True, **kwargs: Any) -> sa.Engine:
     """An engine on ``url`` (default :func:`default_url`), its schema upgraded unless ``migrate``
-    is false. The SQLite file and its folder are created on first use."""
+    is false. The SQLite file (mode 0600) and its folder are created on first use."""
     url = url or default_url()
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith(
+                "file:"):
+            _create_private(Path(parsed.database))
         kwargs.setdefault("connect_args", {"timeout": BUSY_TIMEOUT_MS / 1000})
         engine = sa.create_engine(parsed, **kwargs)
         _sqlite_hooks(engine)

@@ -46,11 +46,12 @@ settings = sa.Table(
     sa.Column("value", sa.String(255), nullable=False),
 )
 
+USERNAME_MAX = 255  # characters; the sign-in form refuses longer names before any query
 users = sa.Table(
     "users",
     metadata,
     sa.Column("user_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("username", sa.String(255), nullable=False, unique=True),
+    sa.Column("username", sa.String(USERNAME_MAX), nullable=False, unique=True),
     sa.Column("display_name", sa.String(255), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", TS, nullable=False),
