@@ -21,6 +21,7 @@ PAGES: dict[str, dict[str, list[tuple[str, str, str]]]] = {
             ("manager_conflicts.py", "Conflicts", ":material/block:"),
             ("manager_assignment.py", "Assignment", ":material/hub:"),
             ("manager_followup.py", "Follow-up", ":material/checklist:"),
+            ("manager_people.py", "Experts and deadlines", ":material/schedule:"),
         ],
         "Results": [
             ("manager_consolidation.py", "Consolidation", ":material/handshake:"),

@@ -69,3 +69,31 @@ def test_manager_checks_quality_and_releases_then_the_contact_reads_it(dash: Das
     click(applicant, "Open the report")
     assert not applicant.exception
     assert applicant.selectbox[0].options == [f"P03 ({w.call_id})"]
+
+
+def test_deadlines_overdue_invitations_and_the_outbox(dash: DashWorld) -> None:
+    import datetime as dt
+
+    from evalpanel.store.deadlines import task_deadlines
+    from evalpanel.store.notifications import list_notifications
+
+    w = dash.world
+    at = open_page(as_user(w.manager, "manager"), "manager_people.py")
+    assert not at.exception, at.exception
+    assert "No message queued yet." in texts(at)
+    at.date_input[0].set_value(dt.date(2020, 1, 31))
+    at = click(at, "Save the deadlines")
+    assert not at.exception
+    assert set(task_deadlines(w.engine, w.manager, w.call_id)["due_on"]) == {dt.date(2020, 1, 31)}
+    assert "4 open task(s) are past their deadline." in texts(at)
+    at.text_input[0].input("https://panel.example.org")
+    at = click(at, "Invite the experts")  # not confirmed: nothing happens
+    assert list_notifications(w.engine, w.manager, call_id=w.call_id).is_empty()
+    at.text_input[0].input("https://panel.example.org")
+    at.checkbox[0].check()
+    at = click(at, "Invite the experts")
+    assert not at.exception
+    assert "experts invited" in texts(at)
+    outbox = list_notifications(w.engine, w.manager, call_id=w.call_id)
+    assert set(outbox["kind"]) == {"invitation"}
+    assert outbox.height == w.call.experts.height
