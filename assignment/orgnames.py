@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
+from rapidfuzz.distance import OSA
+
 from .text import fold
 
 # abbreviations and organisation-type words in EU languages → English word(s)
@@ -249,12 +251,14 @@ GENERIC: Final = frozenset(
 WEAK: Final = frozenset({"foundation", "association"})
 MAX_MISSING: Final = 2  # words one name may lack and still be likely the other
 MIN_STEM: Final = 4  # letters two spellings of one word share at least ("lund" / "lunds")
+MIN_TYPO: Final = 5  # letters from which a word may carry one typo and still be the same word
 
 
 def _one_word_apart(a: list[str], b: list[str]) -> bool:
     """Same words but one, written as two forms of one word: a shared beginning of at least
     :data:`MIN_STEM` letters and all but the last 3 letters of the shorter ("Stockholms" /
-    "Stockholm", "Vilniaus" / "Vilnius", "Jagielloński" / "Jagiellonian")."""
+    "Stockholm", "Vilniaus" / "Vilnius", "Jagielloński" / "Jagiellonian"), or one typo apart
+    (optimal string alignment distance 1: "Ljubljana" / "Lujbljana")."""
     if len(a) != len(b):
         return False
     rest_a, rest_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
@@ -263,7 +267,10 @@ def _one_word_apart(a: list[str], b: list[str]) -> bool:
     x, y = rest_a[0], rest_b[0]
     short = min(len(x), len(y))
     common = next((i for i in range(short) if x[i] != y[i]), short)
-    return common >= max(MIN_STEM, short - 3)
+    if common >= max(MIN_STEM, short - 3):
+        return True
+    # or a typo: one letter added, dropped, changed or two swapped, in a word of 5 letters or more
+    return short >= MIN_TYPO and OSA.distance(x, y, score_cutoff=1) <= 1
 
 
 def likely_same(left: Iterable[str], right: Iterable[str]) -> list[bool]:
@@ -280,8 +287,8 @@ def likely_same(left: Iterable[str], right: Iterable[str]) -> list[bool]:
             continue
         wa = [w for w in a.split() if w not in WEAK]
         wb = [w for w in b.split() if w not in WEAK]
-        if wa == wb:
-            out.append(bool(wa))
+        if wa == wb:  # the same but for a weak word: likely when a distinctive word is left
+            out.append(any(w not in GENERIC and not w.isdigit() for w in wa))
             continue
         ga, gb = {w for w in wa if w in GENERIC}, {w for w in wb if w in GENERIC}
         da = [w for w in wa if w not in GENERIC and not w.isdigit()]
