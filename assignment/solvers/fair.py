@@ -9,27 +9,50 @@ both stages. Otherwise CP-SAT (integer weights, affinity × SCALE) solves
 bounds, over the candidate pairs (the m best eligible experts of each proposal and the max-total
 pairs), then maximises the total subject to ``z >= z*``. The floor is exact over the candidate set
 when stage 1 ends OPTIMAL, and proven over the full matrix when it equals the upper bound.
+
+Panel totals, the floor and the total count a new potential-conflict pair at its affinity minus
+the instance's ``potential_penalty`` (as max-total does), so that the fair mode, too, uses such a
+pair only where the coverage or a much higher floor needs it; fixed pairs count at their affinity.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
-from assignment.solvers._network import SCALE, FlowSpec, NetworkSolution, solve_network, weights
+from assignment.solvers._network import (
+    SCALE,
+    FlowSpec,
+    NetworkSolution,
+    solve_network,
+    weights,
+)
 from assignment.solvers._sparse import _mask_in_block, _row_blocks, solve_certified
 from assignment.solvers.max_total import flow_spec
 
 
-def _top_sums(inst: AssignmentInstance, blocked: IntArray, count: IntArray) -> IntArray:
-    """(P,) int64 sum of each proposal's ``count[p]`` best eligible weights."""
+def _pair_w(inst: AssignmentInstance, spec: FlowSpec, pairs: IntArray) -> IntArray:
+    """(n,) int64 weights of (n, 2) index pairs, potential-conflict pairs penalised."""
+    p, e = pairs[:, 0], pairs[:, 1]
+    return spec.pair_weights(inst.affinity[p, e], p, p * inst.n_experts + e)
+
+
+def _top_sums(
+    inst: AssignmentInstance, spec: FlowSpec, blocked: IntArray, count: IntArray
+) -> IntArray:
+    """(P,) int64 sum of each proposal's ``count[p]`` best eligible weights (penalised)."""
+    codes = spec.penalised if spec.penalised is not None else np.zeros(0, np.int64)
     out = np.zeros(inst.n_proposals, np.int64)
     n_e = inst.n_experts
     for rows in _row_blocks(inst):
         w = weights(inst.affinity[rows])
+        penalised = np.zeros(w.shape, dtype=bool)
+        _mask_in_block(codes, rows, n_e, penalised)
+        w[penalised] -= spec.penalty
         bad = np.zeros(w.shape, dtype=bool)
         _mask_in_block(blocked, rows, n_e, bad)
         w[bad] = 0
@@ -79,7 +102,7 @@ def _boosted(
     pairs = _pairs_of(base_sol, n_e)
     best, best_floor = pairs, -1
     for _ in range(rounds):
-        w = weights(inst.affinity[pairs[:, 0], pairs[:, 1]])
+        w = _pair_w(inst, flow_spec(inst), pairs)
         totals = fixed_w + np.bincount(pairs[:, 0], weights=w, minlength=n_p).astype(np.int64)
         floor = int(totals[scope].min())
         if floor > best_floor:
@@ -88,8 +111,7 @@ def _boosted(
             break
         low = scope[totals[scope] < target]
         boost[low] = (boost[low] + 0.25) * 1.5
-        spec = flow_spec(inst)
-        spec = FlowSpec(spec.demand, spec.capacity, spec.low, boost=boost)
+        spec = replace(flow_spec(inst), boost=boost)
         # a hint needs no certificate: solve on the certified candidate set, which holds a
         # maximum-coverage solution, so coverage stays maximal
         pairs = _pairs_of(solve_network(inst, spec, cand), n_e)
@@ -121,8 +143,9 @@ def solve_fair(
     if scope.size == 0:
         return base, cert, {"floor_status": "no proposal has open slots"}
     blocked = inst.blocked_codes()
-    bound = int((fixed_w + _top_sums(inst, blocked, inst.free_demand))[scope].min())
-    base_w = weights(inst.affinity[base[:, 0], base[:, 1]])
+    spec = flow_spec(inst)
+    bound = int((fixed_w + _top_sums(inst, spec, blocked, inst.free_demand))[scope].min())
+    base_w = _pair_w(inst, spec, base)
     totals = fixed_w + np.bincount(base[:, 0], weights=base_w, minlength=n_p).astype(np.int64)
     floor0 = int(totals[scope].min())
     details: dict[str, Any] = {
@@ -139,7 +162,7 @@ def solve_fair(
     cand = np.union1d(_top_codes(inst, blocked, m), base_sol.cand[base_sol.flow > 0])
     cand = np.union1d(cand, hint[:, 0] * n_e + hint[:, 1])
     cp, ce = cand // n_e, cand % n_e
-    w = weights(inst.affinity[cp, ce])
+    w = spec.pair_weights(inst.affinity[cp, ce], cp, cand)
     # imported here: CP-SAT (and the pandas it loads) costs about a second at start-up, and
     # only this stage of the fair mode needs it
     from ortools.sat.python import cp_model
@@ -200,7 +223,7 @@ def solve_fair(
     # the max-total optimum bounds the total from above: skip stage 2 when already close
     upper, current = int(base_w.sum()), int(w[chosen].sum())
     details["total_gap_to_max_total"] = (upper - current) / SCALE
-    if upper - current <= gap_tolerance * upper:
+    if upper - current <= gap_tolerance * abs(upper):
         details["stage2_status"] = f"within {gap_tolerance:g} of the max-total bound"
     else:
         model.maximize(cp_model.LinearExpr.weighted_sum(x, w.tolist()))
