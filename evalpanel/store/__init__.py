@@ -59,6 +59,11 @@ from evalpanel.store.evaluations import (
     start_correction,
     submit_evaluation,
 )
+from evalpanel.store.potential import (
+    confirm_potential_conflict,
+    dismiss_potential_conflict,
+    potential_decisions,
+)
 from evalpanel.store.queue import call_info, task_queue
 from evalpanel.store.rehearsals import (
     create_rehearsal,
@@ -82,19 +87,19 @@ from evalpanel.store.tasks import accept_task, add_task, declare_conflict, decli
 
 __all__ = [
     "ACTIVE_STATES", "STARTED_STATES", "SYSTEM", "Actor", "AlreadyImported", "InvalidInput",
-    "InvalidState", "NotFound",
-    "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError", "accept_task",
-    "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",
-    "batch_changes", "batch_record", "call_folder", "call_info", "confirm_replacement",
-    "consolidated_frame", "create_batch", "create_demo_accounts", "create_rehearsal",
-    "create_user", "declare_conflict", "decline_task", "default_url", "discard_batch",
-    "dismiss_replacement", "find_user", "get_consolidation", "get_evaluation", "get_proposal",
-    "grant_call", "import_call", "internal_comments", "is_demo_database", "link_expert",
-    "list_calls", "list_conflicts", "list_consolidations", "list_rehearsals", "list_replacements",
-    "list_tasks", "list_users", "make_engine", "mark_demo_database", "peer_scores",
+    "InvalidState", "NotFound", "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError",
+    "accept_task", "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",
+    "batch_changes", "batch_record", "call_folder", "call_info", "confirm_potential_conflict",
+    "confirm_replacement", "consolidated_frame", "create_batch", "create_demo_accounts",
+    "create_rehearsal", "create_user", "declare_conflict", "decline_task", "default_url",
+    "discard_batch", "dismiss_potential_conflict", "dismiss_replacement", "find_user",
+    "get_consolidation", "get_evaluation", "get_proposal", "grant_call", "import_call",
+    "internal_comments", "is_demo_database", "link_expert", "list_calls", "list_conflicts",
+    "list_consolidations", "list_rehearsals", "list_replacements", "list_tasks", "list_users",
+    "make_engine", "mark_demo_database", "peer_scores", "potential_decisions",
     "propose_replacement", "propose_with", "proposed_pairs", "publish_batch", "published_pairs",
     "reading", "rehearsal_view", "remove_conflict", "save_consensus", "save_draft",
-    "save_rehearsal_scores", "scores_frame", "server_secret", "set_password",
-    "start_consolidation", "start_correction", "submit_consensus", "submit_evaluation",
-    "submitted_rehearsal_scores", "task_queue", "upgrade", "user_ids", "writing"
+    "save_rehearsal_scores", "scores_frame", "server_secret", "set_password", "start_consolidation",
+    "start_correction", "submit_consensus", "submit_evaluation", "submitted_rehearsal_scores",
+    "task_queue", "upgrade", "user_ids", "writing"
 ]  # fmt: skip
