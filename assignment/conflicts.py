@@ -401,9 +401,10 @@ def find_potential_conflicts(
                          "no organisation id to confirm)", pl.col("e_org_name"), pl.col("role"),
                          pl.col("org_name"), pl.col("proposal_id")),
     )
-    if conflicts is not None and conflicts.height:
-        found = found.join(conflicts.select("proposal_id", "expert_id").unique(),
-                           on=["proposal_id", "expert_id"], how="anti")
+    if conflicts is not None and conflicts.height and found.height:
+        keys = ["proposal_id", "expert_id"]
+        excluded = conflicts.select(keys).join(found.select(keys), on=keys, how="semi")
+        found = found.join(excluded, on=keys, how="anti")
     return found.group_by("proposal_id", "expert_id", "reason").agg(
         pl.col("detail").unique().sort().str.join("; ")
     ).select(pl.col(c).cast(t) for c, t in _OUT_SCHEMA.items()).sort("proposal_id", "expert_id")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Final
 
 from rapidfuzz.distance import OSA
@@ -90,7 +91,12 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"regionaal opleidingencentrum", "roc"),
     (r"centre de formation d apprentis", "cfa"),
 )
-_PHRASE_RES: Final = tuple((re.compile(rf"\b{p}\b"), r) for p, r in _PHRASES)
+# one pass over a name: alternative i is group i + 1
+_PHRASE_RE: Final = re.compile(r"\b(?:" + "|".join(f"({p})" for p, _ in _PHRASES) + r")\b")
+
+
+def _phrase(m: re.Match[str]) -> str:
+    return _PHRASES[(m.lastindex or 1) - 1][1]
 
 # local names of large European cities → English exonym
 _CITIES: dict[str, str] = {
@@ -161,13 +167,15 @@ _ROMAN_VALUE: Final = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii
 
 def _number(word: str) -> str | None:
     """The arabic numeral a word stands for ("01", "1st", "iv" → "1", "1", "4"), else None."""
-    m = _ORDINAL.match(word)
-    if m:
-        return str(int(m.group(1)))
+    if not word:
+        return None
+    if word[0].isdigit():
+        m = _ORDINAL.match(word)
+        return str(int(m.group(1))) if m else None
+    if word.strip("ivx"):  # a letter no roman numeral below 40 has
+        return None
     r = _ROMAN.match(word)
-    if r and word:
-        return str(10 * len(r.group(1)) + _ROMAN_VALUE[r.group(2)])
-    return None
+    return str(10 * len(r.group(1)) + _ROMAN_VALUE[r.group(2)]) if r else None
 
 
 def _fold_name(name: str) -> str:
@@ -186,8 +194,7 @@ def org_tokens(name: str | None) -> list[str]:
     text = _PARENS.sub(" ", _fold_name(name))
     text = _DOTTED.sub(lambda m: " " + m.group(0).replace(".", "") + " ", text)
     text = " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
-    for pattern, short in _PHRASE_RES:
-        text = pattern.sub(short, text)
+    text = _PHRASE_RE.sub(_phrase, text)
     raw = text.split()
     out: list[str] = []
     last = len(raw) - 1
@@ -215,6 +222,7 @@ _POLYTECHNIC: Final = ({"polytechnic", "university"}, {"technical", "university"
                        {"technology", "university"}, {"polytechnic"})
 
 
+@lru_cache(maxsize=1 << 16)  # a call's names are keyed for conflicts, then for potential ones
 def org_key(name: str | None) -> str:
     """The matching key of an organisation name (empty when nothing significant is left)."""
     words = set(org_tokens(name))
