@@ -74,3 +74,17 @@ def test_confirmed_with_a_kind_and_reason(pw: World) -> None:
     assert (row["proposal_id"], row["expert_id"], row["kind"], row["note"]) == (
         *PAIR, "employment", "works at the Prague faculty")  # fmt: skip
     assert potential_table(at) is None
+
+
+def test_the_preview_lists_the_potential_pairs_it_still_uses(pw: World) -> None:
+    at = open_page(as_user(pw.manager, "manager"), "manager_assignment.py")
+    at.session_state["pinned"] = {
+        "edited_rows": {},
+        "added_rows": [{"proposal_id": PAIR[0], "expert_id": PAIR[1]}],
+        "deleted_rows": [],
+    }
+    at = click(at, "Run the assignment")
+    assert not at.exception, at.exception
+    assert "1 potential conflicts still used" in texts(at)
+    used = next(pl.from_pandas(d.value) for d in at.dataframe if "fixed" in d.value.columns)
+    assert used.select("proposal_id", "expert_id", "fixed").rows() == [(*PAIR, True)]
