@@ -219,10 +219,9 @@ def conflicts_memory(args: argparse.Namespace) -> int:
 
 
 def name_organisations(folder: Path, n_orgs: int, seed: int) -> dict[str, int]:
-    """Rename the call's organisations "Organisation N University": partner row i is
-    organisation N = i + 1 (so a 5,000-proposal call of about 15,000 partner rows has about
-    15,000 organisations, each with its own name), each expert's organisation a random N <=
-    ``n_orgs``; which ids the generator left out is kept. Returns counts for the report."""
+    """Rename the call's organisations "Organisation N University" with N <= ``n_orgs``:
+    partner row i is organisation N = i mod ``n_orgs`` + 1, each expert's organisation a random
+    N; which ids the generator left out is kept. Returns counts for the report."""
     import numpy as np
     import polars as pl
 
@@ -230,7 +229,7 @@ def name_organisations(folder: Path, n_orgs: int, seed: int) -> dict[str, int]:
     partners = pl.read_csv(folder / "partners.csv", infer_schema_length=0)
     experts = pl.read_csv(folder / "experts.csv", infer_schema_length=0)
     partners = partners.with_columns(
-        org_name=pl.format("Organisation {} University", pl.int_range(1, pl.len() + 1))
+        org_name=pl.format("Organisation {} University", pl.int_range(pl.len()) % n_orgs + 1)
     )
     picks = pl.Series(rng.integers(1, n_orgs + 1, experts.height))
     experts = experts.with_columns(
@@ -286,9 +285,8 @@ def plan_time(args: argparse.Namespace) -> int:
         if not (args.reuse and args.folder and (folder / "affinity.parquet").is_file()):
             write_folder(folder, args.proposals, args.experts, args.seed)
             counts = name_organisations(folder, args.org_names, args.seed)
-            print(f"call {args.proposals} x {args.experts}: {counts['names']:,} partner "
-                  f"organisations \"Organisation N University\" (experts' N <= "
-                  f"{args.org_names:,}), "
+            print(f"call {args.proposals} x {args.experts}: {counts['names']:,} organisation "
+                  f"names \"Organisation N University\" (N <= {args.org_names:,}), "
                   f"{counts['partners_without_id']:,} partner rows and "
                   f"{counts['experts_without_id']:,} experts without an organisation id")
         runs = []
