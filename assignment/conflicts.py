@@ -378,6 +378,11 @@ def find_potential_conflicts(
     """
     _check_columns("partners", partners)
     schema = {"expert_id": pl.String, "org_id": pl.String, "org_name": pl.String}
+    missing = [c for c in schema if c not in experts.columns]
+    if missing:
+        raise ValueError(f"the experts table lacks the column(s) {', '.join(missing)}")
+    if conflicts is not None and not {"proposal_id", "expert_id"} <= set(conflicts.columns):
+        raise ValueError("the conflicts frame needs the columns proposal_id, expert_id")
     ex = experts.select(pl.col(list(schema)).cast(pl.String)).rename(
         {"org_id": "e_org_id", "org_name": "e_org_name"})
     pa = partners.select(pl.col(list(_REQUIRED["partners"])).cast(pl.String))

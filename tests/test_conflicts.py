@@ -523,3 +523,14 @@ def test_the_name_join_skips_rows_with_ids_on_both_sides() -> None:
     exps.append(expert("X_none", None, "Organisation University"))
     out = run([proposal(f"P{i}") for i in range(300)], parts, exps)
     assert pairs(out) == {(f"P{i}", "X_none") for i in range(300)}
+
+
+def test_potential_conflicts_report_bad_input_clearly() -> None:
+    parts, exps = [partner("P1", None, "Org")], [expert("X1")]
+    with pytest.raises(ValueError, match="experts table lacks the column"):
+        find_potential_conflicts(frame("partners", parts), frame("experts", exps).drop("org_name"))
+    with pytest.raises(ValueError, match="partners table lacks the column"):
+        find_potential_conflicts(frame("partners", parts).drop("role"), frame("experts", exps))
+    with pytest.raises(ValueError, match="conflicts frame needs"):
+        find_potential_conflicts(frame("partners", parts), frame("experts", exps),
+                                 pl.DataFrame({"proposal_id": ["P1"]}))
