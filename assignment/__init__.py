@@ -2,7 +2,8 @@
 
 A pure package: polars frames and numpy arrays in, results out; no I/O, no database.
 
-- conflicts: :func:`find_conflicts` -> frame ``proposal_id, expert_id, reason, detail``;
+- conflicts: :func:`find_conflicts` -> frame ``proposal_id, expert_id, reason, detail`` (hard
+  exclusions), :func:`find_potential_conflicts` -> the same columns (likely name matches);
 - affinity: :func:`compute_affinity` -> (P, E) float32 in [0, 1], :func:`affinity_from_frame`;
 - instance: :func:`build_instance` -> :class:`AssignmentInstance` (owns ids and orientation);
 - solving: :func:`assign` (``max-total``, ``fair``, ``randomized``) -> :class:`AssignmentResult`;
@@ -15,7 +16,13 @@ from assignment.affinity import (
     compute_affinity,
     main_field_match,
 )
-from assignment.conflicts import REASONS, conflict_mask, find_conflicts
+from assignment.conflicts import (
+    POTENTIAL_REASON,
+    REASONS,
+    conflict_mask,
+    find_conflicts,
+    find_potential_conflicts,
+)
 from assignment.instance import AssignmentInstance, InstanceError, build_instance
 from assignment.reassign import Reassignment, reassign
 from assignment.result import AssignmentResult
@@ -23,6 +30,7 @@ from assignment.solvers import assign
 from assignment.text import profile_similarity
 
 __all__ = [
+    "POTENTIAL_REASON",
     "REASONS",
     "AffinityWeights",
     "AssignmentInstance",
@@ -35,6 +43,7 @@ __all__ = [
     "compute_affinity",
     "conflict_mask",
     "find_conflicts",
+    "find_potential_conflicts",
     "main_field_match",
     "profile_similarity",
     "reassign",

@@ -22,12 +22,18 @@ sorted by ``proposal_id, expert_id, reason``. Reasons:
   ``today - since`` is under ``window_years`` years (EU rule: 3); undated rows always conflict;
 - ``organisation``: the expert's ``org_id`` is a partner's ``org_id`` in the proposal;
 - ``organisation_name``: where either id is missing, the organisation names agree after
-  :func:`assignment.orgnames.org_key` normalisation;
+  :func:`assignment.orgnames.org_key` normalisation (numbers kept: "nr 1" is not "nr 2"); rows
+  with ids on both sides are matched by id only and never joined by name;
 - ``language``: the expert does not read the proposal's language;
 - ``coordinator_country``: only with ``exclude_coordinator_country=True`` — the expert's country
   is the coordinator's (off by default: EU practice treats nationality as a soft preference).
 
 All matching is done with polars joins; no loop runs over pairs.
+
+:func:`find_potential_conflicts` returns, in the same columns, the pairs whose organisation names
+are only *likely* the same (no id to confirm): potential conflicts for the call manager to confirm
+or dismiss. They are never part of :func:`find_conflicts`' exclusions; the solver avoids them by a
+penalty (:attr:`assignment.instance.AssignmentInstance.potential`).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from .orgnames import org_keys
+from .orgnames import GENERIC, WEAK, key_numbers, likely_same, org_keys
 
 REASONS: Final = ("declared", "family", "preparation", "other", "employment", "collaboration",
                   "organisation", "organisation_name", "language", "coordinator_country")
@@ -114,6 +120,31 @@ def _declared(declared: pl.DataFrame, partners: pl.DataFrame, proposal_ids: pl.D
     return pl.concat([direct, by_org])
 
 
+def _keyed(frame: pl.DataFrame, name_col: str) -> pl.DataFrame:
+    """``frame`` with the name's matching ``key``, without the rows whose key is empty."""
+    keys = pl.Series(org_keys(frame[name_col].to_list()), dtype=pl.String)
+    return frame.with_columns(key=keys).filter(pl.col("key") != "")
+
+
+def _name_join(ex: pl.DataFrame, pa: pl.DataFrame, on: str | list[str]) -> pl.DataFrame:
+    """Experts (``e_org_id``) joined with partners (``org_id``) on ``on`` where an id is missing
+    on one side at least: rows with ids on both sides match by id only, so those pairs are
+    never formed (an expert is not multiplied by every partner sharing a key, then filtered)."""
+    no_id = pl.col("e_org_id").is_null()
+    return pl.concat([
+        ex.filter(no_id).join(pa, on=on),
+        ex.filter(~no_id).join(pa.filter(pl.col("org_id").is_null()), on=on),
+    ])
+
+
+def _may_match_by_name(ex: pl.DataFrame, pa: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The expert and partner rows that can meet a row without an id (only those need a key)."""
+    ex_any = pa["org_id"].null_count() > 0
+    pa_any = ex["e_org_id"].null_count() > 0
+    return (ex if ex_any else ex.filter(pl.col("e_org_id").is_null()),
+            pa if pa_any else pa.filter(pl.col("org_id").is_null()))
+
+
 def _institutional(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFrame:
     ex = experts.select("expert_id", e_org_id="org_id", e_org_name="org_name")
     by_id = ex.filter(pl.col("e_org_id").is_not_null()).join(
@@ -124,13 +155,9 @@ def _institutional(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFram
                          _org_label("e_org_id", "e_org_name"), pl.col("role"),
                          pl.col("proposal_id")),
     )
-    ex = ex.with_columns(key=pl.Series(org_keys(ex["e_org_name"].to_list()), dtype=pl.String))
-    pa = partners.with_columns(
-        key=pl.Series(org_keys(partners["org_name"].to_list()), dtype=pl.String)
-    )
-    by_name = ex.filter(pl.col("key") != "").join(pa.filter(pl.col("key") != ""), on="key").filter(
-        pl.col("e_org_id").is_null() | pl.col("org_id").is_null()
-    ).select(
+    ex_named, pa_named = _may_match_by_name(ex, partners)
+    named = _name_join(_keyed(ex_named, "e_org_name"), _keyed(pa_named, "org_name"), "key")
+    by_name = named.select(
         "proposal_id", "expert_id", reason=pl.lit("organisation_name"),
         detail=pl.format("expert's organisation \"{}\" has the name of {} \"{}\" of {}",
                          pl.col("e_org_name"), pl.col("role"), pl.col("org_name"),
@@ -309,3 +336,80 @@ def conflict_mask(
     mask = np.zeros((len(proposal_ids), len(expert_ids)), dtype=bool)
     mask[pairs["row"].to_numpy(), pairs["col"].to_numpy()] = True
     return mask
+
+
+POTENTIAL_REASON: Final = "organisation_name_likely"
+_BLOCK_PREFIX: Final = 4  # letters of a word that place two names in one comparison block
+# a word beginning shared by more partner names than this is no evidence (e.g. "europ"): such
+# blocks are skipped, the names still meet through their other words
+_MAX_BLOCK: Final = 1000
+
+
+def _blocks(keys: pl.Series) -> pl.DataFrame:
+    """``key, block``: each distinct key under each of its distinctive words' beginnings,
+    prefixed by the key's numerals (names with other numbers never meet)."""
+    uniq = keys.unique()
+    numbers = pl.Series([key_numbers(k) for k in uniq.to_list()], dtype=pl.String)
+    return pl.DataFrame({"key": uniq, "numbers": numbers}).with_columns(
+        word=pl.col("key").str.split(" ")
+    ).explode("word").filter(
+        ~pl.col("word").is_in(list(GENERIC | WEAK)) & ~pl.col("word").str.contains(r"^\d+$")
+    ).select(
+        "key", block=pl.col("numbers") + "|" + pl.col("word").str.slice(0, _BLOCK_PREFIX)
+    ).unique()
+
+
+def find_potential_conflicts(
+    partners: pl.DataFrame,
+    experts: pl.DataFrame,
+    conflicts: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Pairs whose organisations are *likely* the same by name, with no id to confirm it: a
+    potential conflict for the call manager to confirm or dismiss, never an exclusion.
+
+    Columns as :func:`find_conflicts` (``proposal_id, expert_id, reason, detail``; reason
+    :data:`POTENTIAL_REASON`), one row per pair, sorted by ids. Only rows without an
+    organisation id on one side at least are compared; names with equal keys are hard
+    exclusions (``organisation_name``) and not repeated here; pairs of ``conflicts`` (the hard
+    exclusions) are left out. Distinct keys meet only in blocks that share the numerals and the
+    beginning of a distinctive word, and :func:`assignment.orgnames.likely_same` decides on each
+    distinct pair of keys, not on each (proposal, expert) pair (so a typo within the first
+    letters of a name's only distinctive word is not seen).
+    """
+    _check_columns("partners", partners)
+    schema = {"expert_id": pl.String, "org_id": pl.String, "org_name": pl.String}
+    missing = [c for c in schema if c not in experts.columns]
+    if missing:
+        raise ValueError(f"the experts table lacks the column(s) {', '.join(missing)}")
+    if conflicts is not None and not {"proposal_id", "expert_id"} <= set(conflicts.columns):
+        raise ValueError("the conflicts frame needs the columns proposal_id, expert_id")
+    ex = experts.select(pl.col(list(schema)).cast(pl.String)).rename(
+        {"org_id": "e_org_id", "org_name": "e_org_name"})
+    pa = partners.select(pl.col(list(_REQUIRED["partners"])).cast(pl.String))
+    ex, pa = _may_match_by_name(ex, pa)
+    ex, pa = _keyed(ex, "e_org_name"), _keyed(pa, "org_name")
+    if ex.height == 0 or pa.height == 0:
+        return _empty()
+    pa_blocks = _blocks(pa["key"])
+    crowded = pa_blocks.group_by("block").len().filter(pl.col("len") > _MAX_BLOCK)
+    pa_blocks = pa_blocks.join(crowded, on="block", how="anti")
+    pairs = _blocks(ex["key"]).join(pa_blocks, on="block", suffix="_p").select(
+        e_key="key", p_key="key_p").unique().filter(pl.col("e_key") != pl.col("p_key"))
+    likely = pairs.filter(pl.Series(likely_same(pairs["e_key"].to_list(),
+                                                pairs["p_key"].to_list()), dtype=pl.Boolean))
+    found = _name_join(
+        ex.join(likely, left_on="key", right_on="e_key").drop("key"),
+        pa.rename({"key": "p_key"}), "p_key",
+    ).select(
+        "proposal_id", "expert_id", reason=pl.lit(POTENTIAL_REASON),
+        detail=pl.format("expert's organisation \"{}\" is likely {} \"{}\" of {} (similar names, "
+                         "no organisation id to confirm)", pl.col("e_org_name"), pl.col("role"),
+                         pl.col("org_name"), pl.col("proposal_id")),
+    )
+    if conflicts is not None and conflicts.height and found.height:
+        keys = ["proposal_id", "expert_id"]
+        excluded = conflicts.select(keys).join(found.select(keys), on=keys, how="semi")
+        found = found.join(excluded, on=keys, how="anti")
+    return found.group_by("proposal_id", "expert_id", "reason").agg(
+        pl.col("detail").unique().sort().str.join("; ")
+    ).select(pl.col(c).cast(t) for c, t in _OUT_SCHEMA.items()).sort("proposal_id", "expert_id")

@@ -10,6 +10,10 @@ Shapes (P proposals, E experts, n pairs):
 - ``max_load`` / ``min_load``: (E,) int64, total tasks per expert (existing tasks included);
 - ``conflicts``: frame ``p, e`` (Int64 indices), ``reason``, ``detail``: one row per excluded pair
   and reason (a pair may have several rows);
+- ``potential``: frame ``p, e, detail``: one row per potential conflict (a likely but unconfirmed
+  organisation match), eligible but avoided by the solvers: each such pair's weight is lowered by
+  ``potential_penalty`` affinity units (default 1.0, more than any affinity, so a potential pair
+  is used only where the coverage of the demand or the loads need it);
 - ``forbidden`` / ``pinned`` / ``existing``: (n, 2) int64 index pairs ``(p, e)``;
 - ``nationality`` / ``org`` / ``gender``: (E,) str, ``""`` when unknown;
 - ``lots`` / ``first_field``: (P,) str; ``main_field``: optional (P, E) bool.
@@ -19,7 +23,7 @@ Pairs are encoded as int64 codes ``p * E + e`` wherever sets of pairs are compar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +39,9 @@ StrArray = npt.NDArray[np.str_]
 
 PAIR_COLUMNS = ("proposal_id", "expert_id")
 CONFLICT_COLUMNS = ("proposal_id", "expert_id", "reason", "detail")
+POTENTIAL_COLUMNS = ("proposal_id", "expert_id", "detail")
+POTENTIAL_PENALTY = 1.0  # affinity units off a potential pair's weight: worse than any affinity
+_POTENTIAL_SCHEMA = {"p": pl.Int64, "e": pl.Int64, "detail": pl.String}
 
 
 class InstanceError(ValueError):
@@ -69,6 +76,8 @@ class AssignmentInstance:
     lots: StrArray
     first_field: StrArray
     main_field: BoolArray | None = None
+    potential: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_POTENTIAL_SCHEMA))
+    potential_penalty: float = POTENTIAL_PENALTY
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -94,6 +103,14 @@ class AssignmentInstance:
             self.conflicts["p"].to_numpy() * self.n_experts + self.conflicts["e"].to_numpy()
         )
         return np.stack([codes // self.n_experts, codes % self.n_experts], axis=1)
+
+    def potential_codes(self) -> IntArray:
+        """Sorted distinct codes of the potential-conflict pairs (the solvers' penalised pairs)."""
+        if self.potential.height == 0:
+            return np.zeros(0, np.int64)
+        return _sets.unique(
+            self.potential["p"].to_numpy() * self.n_experts + self.potential["e"].to_numpy()
+        )
 
     def blocked_codes(self) -> IntArray:
         """Sorted codes of pairs a solver may not choose freely (conflicted, forbidden, existing
@@ -255,6 +272,9 @@ def _validate(inst: AssignmentInstance) -> None:
         lo, hi = float(np.min(inst.affinity)), float(np.max(inst.affinity))
         if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0.0 or hi > 1.0:
             problems.append(f"affinity must be finite and in [0, 1]; found range [{lo}, {hi}]")
+    pen = inst.potential_penalty
+    if isinstance(pen, bool) or not isinstance(pen, int | float) or not 0 <= pen <= 10:
+        problems.append(f"the potential-conflict penalty must be a number in [0, 10]; got {pen!r}")
     if (inst.k < 0).any():
         problems.append("experts per proposal (k) must be >= 0 for every lot")
     if (inst.max_load < 0).any() or (inst.min_load < 0).any():
@@ -322,6 +342,8 @@ def build_instance(
     forbidden: pl.DataFrame | None = None,
     existing: pl.DataFrame | None = None,
     main_field: BoolArray | None = None,
+    potential: pl.DataFrame | None = None,
+    potential_penalty: float = POTENTIAL_PENALTY,
 ) -> AssignmentInstance:
     """Build an instance from frames; ``affinity[i, j]`` belongs to proposals row ``i`` and
     experts row ``j`` (keep the frames in the order the affinity was computed in).
@@ -330,7 +352,9 @@ def build_instance(
     first field names where to recruit in diagnostics). ``experts``: ``expert_id``, ``max_load``,
     optional ``min_load``, ``nationality``, ``org_id``, ``gender``. ``conflicts``: ``proposal_id,
     expert_id, reason, detail``. ``pinned`` / ``forbidden`` / ``existing``: ``proposal_id,
-    expert_id``. ``k`` is the call's panel size; ``k_by_lot`` overrides it per lot.
+    expert_id``. ``potential``: ``proposal_id, expert_id, detail`` (potential conflicts, avoided
+    with a penalty of ``potential_penalty`` affinity units each). ``k`` is the call's panel size;
+    ``k_by_lot`` overrides it per lot.
     """
     problems: list[str] = []
     for name, frame, cols in (
@@ -408,7 +432,25 @@ def build_instance(
                 "detail": conflicts["detail"].cast(pl.String).fill_null(""),
             }
         ).sort("p", "e", "reason", "detail")
-    staged = replace(base, conflicts=conflicts_frame)
+    potential_frame = base.potential
+    if potential is not None and potential.height:
+        miss = [c for c in POTENTIAL_COLUMNS if c not in potential.columns]
+        if miss:
+            _fail([f"the potential frame needs columns {POTENTIAL_COLUMNS}; missing {miss}"])
+        potential_frame = pl.DataFrame(
+            {
+                "p": _lookup(base.proposal_ids, potential["proposal_id"], "potential: proposal_id"),
+                "e": _lookup(base.expert_ids, potential["expert_id"], "potential: expert_id"),
+                "detail": potential["detail"].cast(pl.String).fill_null(""),
+            },
+            schema=_POTENTIAL_SCHEMA,
+        ).sort("p", "e", "detail")
+    staged = replace(
+        base,
+        conflicts=conflicts_frame,
+        potential=potential_frame,
+        potential_penalty=potential_penalty,
+    )
     return replace(
         staged,
         forbidden=staged.pair_indices(forbidden, "forbidden"),

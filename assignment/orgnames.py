@@ -2,20 +2,34 @@
 
 ``org_key("Univ. of Ghent") == org_key("Ghent University") == org_key("Universiteit Gent")
 == "ghent university"``. The key is the sorted set of the name's significant words after folding
-case and accents, dropping punctuation and parenthesised acronyms, expanding abbreviations,
-translating the organisation-type words of EU languages and the local names of large cities to
-English, and removing stop words and legal-form suffixes (GmbH, S.A., Ltd, …). An empty key means
-the name had nothing significant and must not be matched.
+case and accents (and transliterating Greek and Cyrillic), dropping punctuation and parenthesised
+acronyms, expanding abbreviations, translating the organisation-type words of EU languages and the
+local names of large cities to English, and removing stop words and legal-form suffixes (GmbH,
+S.A., Ltd, …). An empty key means the name had nothing significant and must not be matched.
+
+Numbers are significant: "Zespół Szkół nr 1" and "Zespół Szkół nr 2", "Université Paris 1" and
+"Université Paris 8", "Liceo II" and "Liceo III" are different organisations. Number markers
+("nr", "no.", "n°", "nº", "núm.", "č.", "br.", "#") are dropped, ordinals lose their suffix ("1st",
+"1er", "1°", "1ο" → ``1``), leading zeros go, and roman numerals become arabic ones ("Paris VIII"
+→ ``8``). A single ``i``, ``v`` or ``x`` is a numeral only first, last or after a marker ("I
+Liceum", "Paris I"): elsewhere it is the Polish, Czech or Catalan conjunction or preposition.
+
+:func:`name_similarity` scores two keys for a *likely* match (a potential conflict, never an
+exclusion by itself): see there.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import Final
+
+from rapidfuzz.distance import OSA
 
 from .text import fold
 
-# abbreviations and organisation-type words in EU languages → one English word
+# abbreviations and organisation-type words in EU languages → English word(s)
 _WORDS: dict[str, str] = {
     "univ": "university", "uni": "university", "universitat": "university",
     "universite": "university", "universita": "university", "universidad": "university",
@@ -23,10 +37,17 @@ _WORDS: dict[str, str] = {
     "univerzita": "university", "universitet": "university", "universitatea": "university",
     "univerza": "university", "yliopisto": "university", "egyetem": "university",
     "panepistimio": "university", "universitas": "university", "universitaet": "university",
+    "universitetet": "university", "universitesi": "university", "universitetas": "university",
+    "universitate": "university", "sveuciliste": "university", "univerzitet": "university",
+    "tudomanyegyetem": "university",
     "inst": "institute", "institut": "institute", "instituto": "institute",
     "istituto": "institute", "instytut": "institute", "insitute": "institute",
+    "institutul": "institute",
     "tech": "technical", "techn": "technical", "technische": "technical",
     "technischen": "technical", "technical": "technical", "technique": "technical",
+    "teknisk": "technical", "tekniske": "technical", "tekniska": "technical", "teknik": "technical",
+    "technicka": "technical", "technicke": "technical", "tehnica": "technical",
+    "tehniska": "technical", "technikos": "technical", "tehnicheski": "technical",
     "tecnica": "technical", "tecnico": "technical", "technology": "technology",
     "natl": "national", "nat": "national", "nationale": "national", "nacional": "national",
     "nazionale": "national", "intl": "international", "internat": "international",
@@ -40,11 +61,42 @@ _WORDS: dict[str, str] = {
     "fundacao": "foundation", "stichting": "foundation", "hosp": "hospital",
     "sci": "sciences", "science": "sciences", "wissenschaften": "sciences",
     "res": "research", "forschung": "research", "recherche": "research",
-    "investigacion": "research", "ricerca": "research", "hochschule": "university",
+    "investigacion": "research", "ricerca": "research",
+    # universities of applied sciences are not universities: "Hochschule München" is not
+    # "Universität München"
+    "hochschule": "applied sciences university", "fachhochschule": "applied sciences university",
+    "fh": "applied sciences university", "hogeschool": "applied sciences university",
+    "ammattikorkeakoulu": "applied sciences university", "amk": "applied sciences university",
     "politecnico": "polytechnic", "politecnica": "polytechnic", "polytechnique": "polytechnic",
     "politechnika": "polytechnic", "poly": "polytechnic", "ecole": "school", "escuela": "school",
     "scuola": "school", "schule": "school", "sch": "school",
 }  # fmt: skip
+
+# multi-word organisation types → the acronym they are written as ("IES", "BBS", "EPAL", …)
+_PHRASES: tuple[tuple[str, str], ...] = (
+    (r"instituto de educacion secundaria", "ies"),
+    (r"centro integrado de formacion profesional", "cifp"),
+    (r"colegio de educacion infantil y primaria", "ceip"),
+    (r"berufsbildende schulen?", "bbs"),
+    (r"berufliches schulzentrum", "bsz"),
+    (r"epa(?:gg|ng)elmatiko lykeio", "epal"),
+    (r"geniko lykeio", "gel"),
+    (r"zespol szkol", "zs"),
+    (r"liceum ogolnoksztalcace", "lo"),
+    (r"stredni odborna skola", "sos"),
+    (r"stredni prumyslova skola", "sps"),
+    (r"istituto di istruzione superiore", "iis"),
+    (r"istituto comprensivo", "ic"),
+    (r"mesleki ve teknik anadolu lisesi", "mtal"),
+    (r"regionaal opleidingencentrum", "roc"),
+    (r"centre de formation d apprentis", "cfa"),
+)
+# one pass over a name: alternative i is group i + 1
+_PHRASE_RE: Final = re.compile(r"\b(?:" + "|".join(f"({p})" for p, _ in _PHRASES) + r")\b")
+
+
+def _phrase(m: re.Match[str]) -> str:
+    return _PHRASES[(m.lastindex or 1) - 1][1]
 
 # local names of large European cities → English exonym
 _CITIES: dict[str, str] = {
@@ -63,8 +115,9 @@ _CITIES: dict[str, str] = {
 _STOP: frozenset[str] = frozenset({
     "of", "the", "and", "for", "at", "in", "on", "a", "an", "de", "der", "die", "das", "des",
     "den", "dem", "di", "del", "della", "delle", "degli", "dei", "do", "da", "dos", "du", "la",
-    "le", "les", "l", "van", "von", "voor", "vor", "y", "e", "et", "und", "fur", "zu", "i",
-    "z", "w", "na", "o",
+    "le", "les", "l", "d", "van", "von", "voor", "vor", "y", "e", "et", "und", "fur", "zu", "i",
+    "z", "w", "na", "o", "din", "ta", "im", "u", "v", "ve", "es", "kai", "tis", "tou", "ton",
+    "och", "og", "ja", "ir", "un", "si", "al", "el", "per",
 })  # fmt: skip
 
 # legal forms, as single tokens after punctuation is removed ("S.A." → "s a" is handled below)
@@ -73,27 +126,110 @@ _LEGAL: frozenset[str] = frozenset({
     "asbl", "ltd", "limited", "plc", "inc", "llc", "corp", "co", "oy", "oyj", "ab", "aps",
     "as", "asa", "kft", "doo", "dd", "sro", "zrt", "bt", "eg", "ev", "ug", "kg", "ohg", "scrl",
     "sprl", "sl", "slu", "ltda", "lda", "cic", "cio", "ek", "se", "eood", "ad", "ood", "sia",
-    "uab", "ou", "pllc",
+    "uab", "ou", "pllc", "po", "ae", "epe", "ike", "mtu",
 })  # fmt: skip
+
+# words that only announce a number: "nr 1", "no. 1", "n° 1", "núm. 1", "č. 1", "br. 1", "#1"
+_MARKERS: frozenset[str] = frozenset({
+    "nr", "nro", "no", "n", "num", "numer", "numero", "number", "c", "cislo", "br", "broj",
+    "sz", "szam",
+})  # fmt: skip
+_ALWAYS_MARKERS: frozenset[str] = frozenset({"nr", "nro", "n", "num", "numer", "numero"})
+
+# letters that NFKD does not decompose, and the Greek and Cyrillic alphabets (ELOT 743 and the
+# Bulgarian streamlined system, simplified: accents are gone by then)
+_LETTERS: dict[str, str] = {
+    "ł": "l", "ı": "i", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ð": "d",
+    "þ": "th", "ħ": "h", "ŀ": "l", "°": "o", "º": "o", "ª": "a",
+    "α": "a", "β": "v", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th",
+    "ι": "i", "κ": "k", "λ": "l", "μ": "m", "ν": "n", "ξ": "x", "ο": "o", "π": "p",
+    "ρ": "r", "σ": "s", "ς": "s", "τ": "t", "υ": "y", "φ": "f", "χ": "ch", "ψ": "ps",
+    "ω": "o",
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p",
+    "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts", "ч": "ch",
+    "ш": "sh", "щ": "sht", "ъ": "a", "ь": "y", "ю": "yu", "я": "ya", "ё": "e", "ы": "y",
+    "э": "e", "є": "ye", "і": "i", "ї": "yi", "ґ": "g", "ј": "j", "љ": "lj", "њ": "nj",
+    "ћ": "c", "џ": "dz", "ѓ": "gj", "ќ": "kj", "ѕ": "dz",
+}  # fmt: skip
+_GREEK_PAIRS: Final = (("ου", "ou"), ("αυ", "av"), ("ευ", "ev"), ("γγ", "ng"), ("γκ", "gk"))
+_TABLE: Final = str.maketrans(_LETTERS)
 
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _NON_WORD = re.compile(r"[^\w]+")
 # dotted legal forms written with single letters, e.g. "S.A.", "B.V.", "e.V.", "S.p.A."
 _DOTTED = re.compile(r"\b(?:[a-z]\.){1,3}[a-z]?\.?(?=\s|$)")
+_ORDINAL = re.compile(r"^0*(\d+)(?:st|nd|rd|th|er|re|e|eme|ieme|o|a|os|i|is)?$")
+_ROMAN = re.compile(r"^(x{0,3})(ix|iv|v?i{0,3})$")
+_ROMAN_VALUE: Final = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8,
+                       "ix": 9, "": 0}
 
 
+def _number(word: str) -> str | None:
+    """The arabic numeral a word stands for ("01", "1st", "iv" → "1", "1", "4"), else None."""
+    if not word:
+        return None
+    if word[0].isdigit():
+        m = _ORDINAL.match(word)
+        return str(int(m.group(1))) if m else None
+    if word.strip("ivx"):  # a letter no roman numeral below 40 has
+        return None
+    r = _ROMAN.match(word)
+    return str(10 * len(r.group(1)) + _ROMAN_VALUE[r.group(2)]) if r else None
+
+
+def _fold_name(name: str) -> str:
+    text = fold(name.casefold().replace("й", "y"))  # before NFKD splits it into и + breve
+    if not text.isascii():
+        for greek, latin in _GREEK_PAIRS:
+            text = text.replace(greek, latin)
+        text = text.translate(_TABLE)
+    return text
+
+
+def org_tokens(name: str | None) -> list[str]:
+    """The significant words of a name, in order, numbers as arabic numerals."""
+    if not name:
+        return []
+    text = _PARENS.sub(" ", _fold_name(name))
+    text = _DOTTED.sub(lambda m: " " + m.group(0).replace(".", "") + " ", text)
+    text = " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
+    text = _PHRASE_RE.sub(_phrase, text)
+    raw = text.split()
+    out: list[str] = []
+    last = len(raw) - 1
+    for i, word in enumerate(raw):
+        nxt = raw[i + 1] if i < last else ""
+        if word in _MARKERS and (word in _ALWAYS_MARKERS or (nxt and _number(nxt))):
+            continue
+        number = _number(word)
+        if number is not None and len(word) == 1 and not word.isdigit():
+            # a lone i / v / x is a numeral only where a numeral stands
+            prev = raw[i - 1] if i else ""
+            if not ((i in (0, last) and last > 0) or prev in _MARKERS):
+                number = None
+        if number is not None:
+            out.append(number)
+            continue
+        mapped = _CITIES.get(word, _WORDS.get(word, word))
+        out.extend(w for w in mapped.split() if w not in _STOP and w not in _LEGAL)
+    return out
+
+
+# "Politecnico", "Politechnika", "Technische Universität" and "University of Technology" are
+# one type of organisation, written "polytechnic" in keys
+_POLYTECHNIC: Final = ({"polytechnic", "university"}, {"technical", "university"},
+                       {"technology", "university"}, {"polytechnic"})
+
+
+@lru_cache(maxsize=1 << 16)  # a call's names are keyed for conflicts, then for potential ones
 def org_key(name: str | None) -> str:
     """The matching key of an organisation name (empty when nothing significant is left)."""
-    if not name:
-        return ""
-    text = _PARENS.sub(" ", fold(name))
-    text = _DOTTED.sub(lambda m: " " + m.group(0).replace(".", "") + " ", text)
-    words: set[str] = set()
-    for raw in _NON_WORD.sub(" ", text).split():
-        word = _CITIES.get(raw, _WORDS.get(raw, raw))
-        if word in _STOP or word in _LEGAL or word.isdigit():
-            continue
-        words.add(word)
+    words = set(org_tokens(name))
+    for kind in _POLYTECHNIC:
+        if kind <= words:
+            words = (words - kind) | {"polytechnic"}
+            break
     return " ".join(sorted(words))
 
 
@@ -102,3 +238,73 @@ def org_keys(names: Iterable[str | None]) -> list[str]:
     names = list(names)
     cache = {n: org_key(n) for n in set(names)}
     return [cache[n] for n in names]
+
+
+def key_numbers(key: str) -> str:
+    """The numerals of a key, e.g. ``"1 2"`` for ``"1 2 liceum"`` (``""`` when none)."""
+    return " ".join(w for w in key.split() if w.isdigit())
+
+
+# organisation-type words: shared by unrelated organisations, so never evidence of a likely match
+GENERIC: Final = frozenset(
+    w for v in _WORDS.values() for w in v.split()
+) | frozenset({
+    "college", "school", "academy", "liceum", "liceo", "lycee", "liceul", "lisesi", "gymnasium",
+    "gymnazium", "gimnazjum", "colegio", "colegiul", "escola", "scoala", "skola", "szkola",
+    "kolegija", "tehnikums", "studi", "studies", "state", "public", "professional", "vocational",
+    "secondary", "primary", "high", "higher", "education", "training", "group", "european",
+    "applied",
+})  # fmt: skip
+# a body running a school ("Stichting Hogeschool Utrecht") is named with or without its form
+WEAK: Final = frozenset({"foundation", "association"})
+MAX_MISSING: Final = 2  # words one name may lack and still be likely the other
+MIN_STEM: Final = 4  # letters two spellings of one word share at least ("lund" / "lunds")
+MIN_TYPO: Final = 5  # letters from which a word may carry one typo and still be the same word
+
+
+def _one_word_apart(a: list[str], b: list[str]) -> bool:
+    """Same words but one, written as two forms of one word: a shared beginning of at least
+    :data:`MIN_STEM` letters and all but the last 3 letters of the shorter ("Stockholms" /
+    "Stockholm", "Vilniaus" / "Vilnius", "Jagielloński" / "Jagiellonian"), or one typo apart
+    (optimal string alignment distance 1: "Ljubljana" / "Lujbljana")."""
+    if len(a) != len(b):
+        return False
+    rest_a, rest_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+    if len(rest_a) != 1 or len(rest_b) != 1:
+        return False
+    x, y = rest_a[0], rest_b[0]
+    short = min(len(x), len(y))
+    common = next((i for i in range(short) if x[i] != y[i]), short)
+    if common >= max(MIN_STEM, short - 3):
+        return True
+    # or a typo: one letter added, dropped, changed or two swapped, in a word of 5 letters or more
+    return short >= MIN_TYPO and OSA.distance(x, y, score_cutoff=1) <= 1
+
+
+def likely_same(left: Iterable[str], right: Iterable[str]) -> list[bool]:
+    """For aligned keys (:func:`org_key`), whether each pair is a *likely* but unconfirmed match
+    (a potential conflict): the keys differ, their numerals and organisation-type words
+    (:data:`GENERIC`) agree, each has another word, and either one key lacks at most
+    :data:`MAX_MISSING` of the other's words ("Univerzita Karlova" / "Univerzita Karlova v
+    Praze"), or one word is spelt in two forms (:func:`_one_word_apart`: "Stockholms universitet"
+    / "Stockholm University", typos)."""
+    out: list[bool] = []
+    for a, b in zip(left, right, strict=True):
+        if not a or not b or a == b:
+            out.append(False)
+            continue
+        wa = [w for w in a.split() if w not in WEAK]
+        wb = [w for w in b.split() if w not in WEAK]
+        if wa == wb:  # the same but for a weak word: likely when a distinctive word is left
+            out.append(any(w not in GENERIC and not w.isdigit() for w in wa))
+            continue
+        ga, gb = {w for w in wa if w in GENERIC}, {w for w in wb if w in GENERIC}
+        da = [w for w in wa if w not in GENERIC and not w.isdigit()]
+        db = [w for w in wb if w not in GENERIC and not w.isdigit()]
+        if ga != gb or key_numbers(a) != key_numbers(b) or not da or not db:
+            out.append(False)
+            continue
+        small, large = (set(da), set(db)) if len(da) <= len(db) else (set(db), set(da))
+        missing = small < large and len(large) - len(small) <= MAX_MISSING
+        out.append(missing or _one_word_apart(da, db))
+    return out

@@ -5,6 +5,9 @@ assignment (existing, pinned and new pairs), sorted by ``proposal_id, expert_id`
 ``shortfalls``: frame ``proposal_id, missing, reason`` (String, Int64, String), one row per
 proposal that did not get its k experts. Affinities are in [0, 1]; objective and floor are sums
 of affinities; seconds is wall time of the solve.
+``potential_used``: frame ``proposal_id, expert_id, detail, fixed`` (String, String, String,
+Boolean) of every pair of the assignment that is a potential conflict (a likely, unconfirmed
+organisation match the solver avoids where it can), ``fixed`` when existing or pinned.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from assignment.diversity import panel_stats
 from assignment.instance import AssignmentInstance, IntArray
 
 SHORTFALL_SCHEMA = {"proposal_id": pl.String, "missing": pl.Int64, "reason": pl.String}
+POTENTIAL_USED_SCHEMA = {"proposal_id": pl.String, "expert_id": pl.String, "detail": pl.String,
+                         "fixed": pl.Boolean}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,9 @@ class AssignmentResult:
     diversity: dict[str, dict[str, float]]
     details: dict[str, Any] = field(default_factory=dict)  # mode-specific numbers
     marginals: pl.DataFrame | None = None  # randomized: proposal_id, expert_id, probability
+    potential_used: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=POTENTIAL_USED_SCHEMA)
+    )
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +90,7 @@ class AssignmentResult:
             "main_field_share": self.main_field_share,
             "diversity": self.diversity,
             "details": self.details,
+            "potential_pairs_used": self.potential_used.to_dicts(),
         }
 
 
@@ -98,6 +107,27 @@ def floor_of(inst: AssignmentInstance, pairs: IntArray) -> float:
     if not scope.any():
         scope = np.ones(inst.n_proposals, dtype=bool)
     return float(totals[scope].min()) if scope.any() else 0.0
+
+
+def potential_used(inst: AssignmentInstance, pairs: IntArray, n_fixed: int) -> pl.DataFrame:
+    """The potential-conflict pairs among ``pairs`` (the first ``n_fixed`` of them fixed)."""
+    if inst.potential.height == 0 or pairs.shape[0] == 0:
+        return pl.DataFrame(schema=POTENTIAL_USED_SCHEMA)
+    codes = inst.codes(pairs)
+    chosen = pl.DataFrame({"code": codes, "fixed": np.arange(codes.size) < n_fixed})
+    pot = inst.potential.with_columns(code=pl.col("p") * inst.n_experts + pl.col("e"))
+    hit = pot.join(chosen, on="code")
+    return pl.DataFrame(
+        {
+            "proposal_id": inst.proposal_ids[hit["p"].to_numpy()].tolist(),
+            "expert_id": inst.expert_ids[hit["e"].to_numpy()].tolist(),
+            "detail": hit["detail"],
+            "fixed": hit["fixed"],
+        },
+        schema=POTENTIAL_USED_SCHEMA,
+    ).group_by("proposal_id", "expert_id", "fixed").agg(
+        pl.col("detail").unique().sort().str.join("; ")
+    ).select(*POTENTIAL_USED_SCHEMA).sort("proposal_id", "expert_id")
 
 
 def make_result(
@@ -150,4 +180,5 @@ def make_result(
         diversity=panel_stats(inst, pairs),
         details=details or {},
         marginals=marginals,
+        potential_used=potential_used(inst, pairs, inst.fixed_pairs().shape[0]),
     )

@@ -1,5 +1,11 @@
 """The whole ``evalpanel assign`` process against a dense min-cost flow, side by side.
 
+``--org-names 15000`` instead times the plan alone (``read_call``, then
+``evalpanel.planning.plan``: conflicts, potential conflicts, affinity, instance) with the
+organisations renamed "Organisation N University" (N up to 15,000), the case where a name key
+that dropped numbers joined every expert with every partner; ``--impl DIR`` runs the same on
+another checkout (e.g. the code before a change).
+
 One command: ``python benchmarks/assign_process.py`` (defaults: 5,000 proposals × 2,000 experts,
 k = 3, 3 runs). It writes a generated call folder (``fixtures.generate.write_call``, without
 ``scores.csv``: a call is assigned before anyone scores) and a dense ``affinity.parquet`` with all
@@ -212,6 +218,96 @@ def conflicts_memory(args: argparse.Namespace) -> int:
     return 0
 
 
+def name_organisations(folder: Path, n_orgs: int, seed: int) -> dict[str, int]:
+    """Rename the call's organisations "Organisation N University" with N <= ``n_orgs``:
+    partner row i is organisation N = i mod ``n_orgs`` + 1, each expert's organisation a random
+    N; which ids the generator left out is kept. Returns counts for the report."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    partners = pl.read_csv(folder / "partners.csv", infer_schema_length=0)
+    experts = pl.read_csv(folder / "experts.csv", infer_schema_length=0)
+    partners = partners.with_columns(
+        org_name=pl.format("Organisation {} University", pl.int_range(pl.len()) % n_orgs + 1)
+    )
+    picks = pl.Series(rng.integers(1, n_orgs + 1, experts.height))
+    experts = experts.with_columns(
+        org_name=pl.when(pl.col("org_name").is_not_null())
+        .then(pl.format("Organisation {} University", picks))
+    )
+    partners.write_csv(folder / "partners.csv", line_terminator="\n")
+    experts.write_csv(folder / "experts.csv", line_terminator="\n")
+    return {
+        "names": partners["org_name"].n_unique(),
+        "partners_without_id": partners["org_id"].null_count(),
+        "experts_without_id": experts["org_id"].null_count(),
+    }
+
+
+def child_plan(folder: Path, impl: Path | None) -> None:
+    """Time ``read_call`` and ``plan`` (and the conflict steps inside it) on a call folder, with
+    the code of ``impl`` (another checkout) when given; print a JSON line."""
+    if impl is not None:
+        sys.path.insert(0, str(impl))
+        for name in [m for m in sys.modules if m.split(".")[0] in ("assignment", "evalpanel")]:
+            del sys.modules[name]
+    import datetime as dt
+
+    import assignment
+    from evalpanel.callfolder import read_call
+    from evalpanel.planning import plan
+
+    t0 = time.perf_counter()
+    call = read_call(folder)
+    t1 = time.perf_counter()
+    plan(call, k=3, today=dt.date(2026, 3, 1))
+    t2 = time.perf_counter()
+    found = assignment.find_conflicts(call.proposals, call.partners, call.experts, call.conflicts,
+                                      today=dt.date(2026, 3, 1))  # fmt: skip
+    t3 = time.perf_counter()
+    out = {"read_s": t1 - t0, "plan_s": t2 - t1, "find_conflicts_s": t3 - t2,
+           "conflict_rows": found.height,
+           "organisation_name_rows": found.filter(found["reason"] == "organisation_name").height}
+    find_potential = getattr(assignment, "find_potential_conflicts", None)
+    if find_potential is not None:
+        t4 = time.perf_counter()
+        potential = find_potential(call.partners, call.experts, found)
+        out.update(find_potential_s=time.perf_counter() - t4, potential_rows=potential.height)
+    print(json.dumps(out))
+
+
+def plan_time(args: argparse.Namespace) -> int:
+    """The plan at ``--proposals`` x ``--experts`` with ``--org-names`` organisation names."""
+    tmp = Path(tempfile.mkdtemp(prefix="plan_time_"))
+    folder = args.folder or tmp / "call"
+    try:
+        if not (args.reuse and args.folder and (folder / "affinity.parquet").is_file()):
+            write_folder(folder, args.proposals, args.experts, args.seed)
+            counts = name_organisations(folder, args.org_names, args.seed)
+            print(f"call {args.proposals} x {args.experts}: {counts['names']:,} organisation "
+                  f"names \"Organisation N University\" (N <= {args.org_names:,}), "
+                  f"{counts['partners_without_id']:,} partner rows and "
+                  f"{counts['experts_without_id']:,} experts without an organisation id")
+        runs = []
+        for _ in range(args.runs):
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--plan-child", str(folder)]
+            if args.impl:
+                cmd += ["--impl", str(args.impl)]
+            done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT,
+                                  check=True)  # fmt: skip
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        keys = [k for k in runs[0] if k.endswith("_s")]
+        med = {k: statistics.median(r[k] for r in runs) for k in keys}
+        print(f"code: {args.impl or ROOT}; median of {args.runs} runs:")
+        print("  " + ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in med.items()))
+        print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in runs[0].items()
+                                       if not k.endswith("_s")))  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--proposals", type=int, default=5000)
@@ -229,6 +325,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="with --folder: use the call already written there"
     )
+    parser.add_argument(
+        "--org-names",
+        type=int,
+        metavar="N",
+        help="instead: time the plan (read, conflicts, potential conflicts, instance) with the "
+        "organisations named \"Organisation N University\", N <= this (e.g. 15000)",
+    )
+    parser.add_argument("--impl", type=Path, help="with --org-names: run another checkout's code")
+    parser.add_argument("--plan-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--baseline-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--formulation", choices=FORMULATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--conflicts-child", type=Path, help=argparse.SUPPRESS)
@@ -242,6 +347,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.conflicts_memory:
         return conflicts_memory(args)
+    if args.plan_child is not None:
+        child_plan(args.plan_child, args.impl)
+        return 0
+    if args.org_names:
+        return plan_time(args)
 
     tmp = Path(tempfile.mkdtemp(prefix="assign_process_"))
     folder = args.folder or tmp / "call"

@@ -26,6 +26,7 @@ class Plan:
     instance: assignment.AssignmentInstance
     conflicts: pl.DataFrame  # proposal_id, expert_id, reason, detail
     affinity_source: str  # "affinity file" or "computed"
+    potential: pl.DataFrame  # proposal_id, expert_id, reason, detail: undecided potential pairs
 
 
 def conflicts_of(
@@ -40,6 +41,22 @@ def conflicts_of(
         today=today or dt.date.today(),
         exclude_coordinator_country=exclude_coordinator_country,
     )
+
+
+def potential_of(
+    call: CallFolder, conflicts: pl.DataFrame, decided: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The call's potential conflicts (likely organisation matches by name, not excluded for
+    another reason) that the manager has not yet confirmed or dismissed (``decided``:
+    ``proposal_id, expert_id``)."""
+    found = assignment.find_potential_conflicts(call.partners, call.experts, conflicts)
+    if decided is not None and decided.height:
+        found = found.join(
+            decided.select("proposal_id", "expert_id").cast(pl.String),
+            on=["proposal_id", "expert_id"],
+            how="anti",
+        )
+    return found
 
 
 def affinity_of(
@@ -68,11 +85,15 @@ def plan(
     forbidden: pl.DataFrame | None = None,
     existing: pl.DataFrame | None = None,
     text_similarity: np.ndarray | None = None,
+    decided: pl.DataFrame | None = None,
 ) -> Plan:
-    """The instance for ``call``; ``k`` overrides every lot's panel size when given."""
+    """The instance for ``call``; ``k`` overrides every lot's panel size when given. The
+    potential conflicts not in ``decided`` (pairs the manager confirmed or dismissed) are
+    avoided by the solvers' penalty."""
     conflicts = conflicts_of(
         call, today=today, exclude_coordinator_country=exclude_coordinator_country
     )
+    potential = potential_of(call, conflicts, decided)
     affinity, source = affinity_of(call, text_similarity)
     if k is None:
         default = call.config.experts_per_proposal
@@ -90,8 +111,9 @@ def plan(
         forbidden=forbidden,
         existing=existing,
         main_field=assignment.main_field_match(call.proposals, call.experts),
+        potential=potential,
     )
-    return Plan(instance, conflicts, source)
+    return Plan(instance, conflicts, source, potential)
 
 
 def scheme_of(call: CallFolder) -> scoring.Scheme:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import assignment
 import scoring
 from evalpanel.callfolder import CallFolder
-from evalpanel.planning import conflicts_of, lot_rules, plan, scheme_of
+from evalpanel.planning import conflicts_of, lot_rules, plan, potential_of, scheme_of
 from evalpanel.store import (
     STARTED_STATES,
     Actor,
@@ -33,6 +33,7 @@ from evalpanel.store import (
     list_replacements,
     list_tasks,
     list_tie_orders,
+    potential_decisions,
     propose_with,
     published_pairs,
     record_tie_order,
@@ -74,6 +75,11 @@ def _standing(engine: sa.Engine, actor: Actor, call_id: str) -> tuple[pl.DataFra
     return pairs(pl.col("state").is_in(STARTED_STATES)), pairs(pl.col("state") == "declined")
 
 
+def _decided(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    """The pairs whose potential conflict the manager confirmed or dismissed."""
+    return potential_decisions(engine, actor, call_id).select(PAIR_KEYS).sort(PAIR_KEYS)
+
+
 def run_batch(
     engine: sa.Engine,
     actor: Actor,
@@ -95,6 +101,7 @@ def run_batch(
     day = today or dt.date.today()
     pin, forbid = _pairs_frame(pinned), _pairs_frame(forbidden)
     kept, declined = _standing(engine, actor, call_id)
+    decided = _decided(engine, actor, call_id)
     if pin is not None:  # a started task is already on its panel
         pin = pin.join(kept, on=PAIR_KEYS, how="anti")
     try:
@@ -105,6 +112,7 @@ def run_batch(
             pinned=pin,
             forbidden=_both(forbid, declined),
             existing=kept if kept.height else None,
+            decided=decided,
         )
         result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
     except assignment.InstanceError as exc:
@@ -121,6 +129,7 @@ def run_batch(
         "forbidden": [] if forbid is None else forbid.rows(),
         "kept": kept.rows(),
         "declined": declined.rows(),
+        "potential_decided": decided.rows(),
     }
     batch_id = create_batch(
         engine,
@@ -157,6 +166,7 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
             _pairs_frame(params.get("declined") or None),
         ),
         existing=_pairs_frame(params.get("kept") or None),
+        decided=_pairs_frame(params.get("potential_decided") or None),
     )
     result = assignment.assign(
         prepared.instance,
@@ -173,6 +183,15 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
 def conflict_table(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
     """Every excluded pair of the stored call with its reason(s)."""
     return conflicts_of(call_folder(engine, actor, call_id))
+
+
+def potential_conflict_table(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    """The stored call's potential conflicts still to decide (``proposal_id, expert_id,
+    reason, detail``): likely organisation matches by name with no id to confirm them, not
+    excluded for another reason, neither confirmed nor dismissed yet (managers of the call)."""
+    decided = _decided(engine, actor, call_id)
+    call = call_folder(engine, actor, call_id)
+    return potential_of(call, conflicts_of(call), decided)
 
 
 def rank_call(engine: sa.Engine, actor: Actor, call_id: str) -> scoring.ScoreResult:
@@ -254,7 +273,7 @@ def add_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> list[int
         return []
     call = call_folder(engine, actor, call_id)
     current = _active_pairs(engine, actor, call_id)
-    prepared = plan(call, existing=current)
+    prepared = plan(call, existing=current, decided=_decided(engine, actor, call_id))
     inst = prepared.instance
     panel = np.bincount(inst.existing[:, 0], minlength=inst.n_proposals).astype(np.int64)
     wants = np.isin(inst.proposal_ids, needy["proposal_id"].to_numpy())
@@ -268,11 +287,12 @@ def add_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> list[int
 
 
 def _replacement_solver(
-    call: CallFolder, pending: pl.DataFrame, published: pl.DataFrame
+    call: CallFolder, pending: pl.DataFrame, published: pl.DataFrame, decided: pl.DataFrame
 ) -> pl.DataFrame:
     declined = pending.select(PAIR_KEYS)
     current = pl.concat([published.select(PAIR_KEYS), declined]).unique().sort(PAIR_KEYS)
-    repaired = assignment.reassign(plan(call).instance, current, declined=declined)
+    inst = plan(call, decided=decided).instance
+    repaired = assignment.reassign(inst, current, declined=declined)
     added = repaired.added.sort(PAIR_KEYS).with_columns(
         slot=pl.int_range(pl.len()).over("proposal_id")
     )
@@ -291,7 +311,17 @@ def propose_replacements(engine: sa.Engine, actor: Actor, call_id: str) -> int:
     those pairs; the manager confirms each. Returns how many requests got a proposal."""
     if list_replacements(engine, actor, call_id, state="pending").is_empty():
         return 0
-    return len(propose_with(engine, actor, call_id, _replacement_solver))
+    decided = _decided(engine, actor, call_id)
+    return len(
+        propose_with(
+            engine,
+            actor,
+            call_id,
+            lambda call, pending, published: _replacement_solver(
+                call, pending, published, decided
+            ),
+        )
+    )
 
 
 def rehearsal_report(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> scoring.MockReport:

@@ -12,6 +12,7 @@ from scipy.optimize import linprog
 from assignment import InstanceError, assign
 from assignment.solvers._network import weights
 from assignment.solvers.fair_bound import floor_bound
+from assignment.solvers.max_total import flow_spec
 from benchmarks.synthetic import small_instance
 from tests.test_assign_solvers import milp_floor, milp_max_total
 
@@ -77,7 +78,7 @@ def test_the_priced_lp_equals_the_full_lp(seed: int, n_p: int, n_e: int, k: int,
                                 if (ids[p], eids[e]) not in set(map(tuple, inst.fixed_pairs()))],
                                dtype=np.int64))
     scope = np.nonzero(inst.demand > 0)[0]
-    bound = floor_bound(inst, start, _fixed_w(inst), scope, int(start.size))
+    bound = floor_bound(inst, flow_spec(inst), start, _fixed_w(inst), scope, int(start.size))
     assert bound.status == "optimal"
     assert bound.bound == pytest.approx(_lp_reference(inst, int(start.size)), rel=1e-7, abs=1e-3)
 

@@ -11,8 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assignment.conflicts import REASONS, conflict_mask, find_conflicts, years_before
-from assignment.orgnames import org_key
+from assignment.conflicts import (
+    POTENTIAL_REASON,
+    REASONS,
+    conflict_mask,
+    find_conflicts,
+    find_potential_conflicts,
+    years_before,
+)
+from assignment.orgnames import likely_same, org_key
 from evalpanel.callfolder.schema import polars_schema
 
 TODAY = date(2026, 3, 1)
@@ -413,3 +420,117 @@ def test_language_and_other_reasons_in_order_across_many_pairs() -> None:
         ("P3", "X2", "language"),
     ]
     assert out["detail"][3] == "declared conflict with P1"
+
+
+# -- potential conflicts: likely name matches, shown to the manager, never an exclusion ----------
+
+
+def potential(
+    parts: list[dict[str, Any]], exps: list[dict[str, Any]], hard: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    return find_potential_conflicts(frame("partners", parts), frame("experts", exps), hard)
+
+
+def test_a_likely_name_is_a_potential_conflict_not_an_exclusion() -> None:
+    props = [proposal("P1"), proposal("P2")]
+    parts = [
+        partner("P1", None, "Univerzita Karlova v Praze", role="coordinator"),
+        partner("P2", None, "Stockholm University"),
+    ]
+    exps = [
+        expert("X1", "E1", "Univerzita Karlova"),
+        expert("X2", None, "Stockholms universitet"),
+        expert("X3", None, "Masarykova univerzita"),
+    ]
+    assert run(props, parts, exps).height == 0  # no hard exclusion
+    out = potential(parts, exps)
+    assert out.columns == ["proposal_id", "expert_id", "reason", "detail"]
+    assert pairs(out, POTENTIAL_REASON) == {("P1", "X1"), ("P2", "X2")}
+    detail = out.filter(pl.col("expert_id") == "X1")["detail"].item()
+    assert '"Univerzita Karlova"' in detail and "coordinator" in detail and "P1" in detail
+
+
+def test_potential_conflicts_need_a_missing_id_and_equal_numbers() -> None:
+    parts = [
+        partner("P1", "E1", "Univerzita Karlova v Praze"),
+        partner("P2", None, "Zespół Szkół Elektronicznych nr 2 w Sosnowcu"),
+    ]
+    exps = [
+        expert("X1", "E2", "Univerzita Karlova"),  # ids on both sides: by id only
+        expert("X2", None, "Zespół Szkół Elektronicznych nr 1"),  # another number
+        expert("X3", None, "Zespół Szkół Elektronicznych nr 2"),
+    ]
+    assert pairs(potential(parts, exps)) == {("P2", "X3")}
+
+
+def test_equal_keys_and_excluded_pairs_are_not_repeated() -> None:
+    props = [proposal("P1", "de")]
+    parts = [
+        partner("P1", None, "Ghent University"),
+        partner("P1", None, "Ghent University Foundation"),
+    ]
+    exps = [expert("X1", None, "Univ. of Ghent"), expert("X2", None, "Ghent University Campus Kortrijk")]
+    hard = run(props, parts, [{**e, "languages": ["de"]} for e in exps])
+    # X1: the same key as the first partner (a hard exclusion), likely the second
+    assert pairs(hard, "organisation_name") == {("P1", "X1")}
+    assert pairs(potential(parts, exps)) == {("P1", "X1"), ("P1", "X2")}
+    assert pairs(potential(parts, exps, hard)) == {("P1", "X2")}
+
+
+LIKELY_ORGS = [
+    "Univerzita Karlova", "Univerzita Karlova v Praze", "Stockholms universitet",
+    "Stockholm University", "Zespół Szkół nr 1", "Zespół Szkół nr 1 w Krakowie",
+    "Zespół Szkół nr 2", "Hogeschool Utrecht", "Stichting Hogeschool Utrecht", "University",
+]  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_potential_conflicts_are_every_likely_pair_with_a_missing_id(data: st.DataObject) -> None:
+    orgs = st.tuples(st.sampled_from([None, "E1", "E2"]), st.sampled_from(LIKELY_ORGS))
+    parts = [partner(f"P{i}", *data.draw(orgs)) for i in range(data.draw(st.integers(1, 6)))]
+    exps = [expert(f"X{j}", *data.draw(orgs)) for j in range(data.draw(st.integers(1, 5)))]
+    out = potential(parts, exps)
+    expected = {
+        (p["proposal_id"], e["expert_id"])
+        for p in parts
+        for e in exps
+        if (p["org_id"] is None or e["org_id"] is None)
+        and likely_same([org_key(e["org_name"])], [org_key(p["org_name"])])[0]
+    }
+    assert pairs(out) == expected
+    # the hard name matches: equal keys, an id missing on one side at least (brute force)
+    props = [proposal(p["proposal_id"]) for p in parts]
+    by_name = pairs(run(props, parts, exps), "organisation_name")
+    assert by_name == {
+        (p["proposal_id"], e["expert_id"])
+        for p in parts
+        for e in exps
+        if (p["org_id"] is None or e["org_id"] is None)
+        and org_key(e["org_name"]) == org_key(p["org_name"]) != ""
+    }
+    assert not pairs(out) & by_name
+
+
+def test_the_name_join_skips_rows_with_ids_on_both_sides() -> None:
+    # 300 partners and 300 experts of one name, all with ids: no pair is formed by name, and
+    # the call is decided by id only
+    parts = [partner(f"P{i}", f"9{i:08d}", "Organisation University") for i in range(300)]
+    exps = [expert(f"X{j}", f"8{j:08d}", "Organisation University") for j in range(300)]
+    out = run([proposal(f"P{i}") for i in range(300)], parts, exps)
+    assert out.height == 0
+    # one expert without an id meets every partner of that name
+    exps.append(expert("X_none", None, "Organisation University"))
+    out = run([proposal(f"P{i}") for i in range(300)], parts, exps)
+    assert pairs(out) == {(f"P{i}", "X_none") for i in range(300)}
+
+
+def test_potential_conflicts_report_bad_input_clearly() -> None:
+    parts, exps = [partner("P1", None, "Org")], [expert("X1")]
+    with pytest.raises(ValueError, match="experts table lacks the column"):
+        find_potential_conflicts(frame("partners", parts), frame("experts", exps).drop("org_name"))
+    with pytest.raises(ValueError, match="partners table lacks the column"):
+        find_potential_conflicts(frame("partners", parts).drop("role"), frame("experts", exps))
+    with pytest.raises(ValueError, match="conflicts frame needs"):
+        find_potential_conflicts(frame("partners", parts), frame("experts", exps),
+                                 pl.DataFrame({"proposal_id": ["P1"]}))

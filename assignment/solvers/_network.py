@@ -7,7 +7,8 @@ gadget nodes ``(p, group)`` per level. Arcs, all built from numpy arrays in one 
 - source → sink bypass, cost 0: unfilled slots (partial coverage);
 - per level of the diversity chain: parent → (p, group), a first expert free (``unit``) and the
   rest at ``penalty`` per flow unit;
-- (proposal | deepest gadget) → expert, capacity ``pair_cap``, cost ``-(bonus + w[p, e])``;
+- (proposal | deepest gadget) → expert, capacity ``pair_cap``, cost ``-(bonus + w[p, e])``
+  (``w`` lowered by ``penalty`` on potential-conflict pairs, so they are avoided, not excluded);
 - expert → sink, capacity ``capacity[e] - low[e]``: the lower load ``low[e]`` is imposed exactly
   by the lower-bound transform (supply ``-low[e]`` at the expert, ``+low[e]`` at the sink).
 
@@ -58,21 +59,29 @@ class FlowSpec:
     penalties: tuple[int, ...] = ()  # cost per flow unit beyond the first expert of a group
     boost: FloatArray | None = None  # (P,) weight multiplier per proposal (fair mode), >= 1
     exact: bool = False  # fill every slot: no bypass arc, no coverage bonus
+    penalised: IntArray | None = None  # sorted codes p * E + e of potential-conflict pairs
+    penalty: int = 0  # cost units taken off a penalised pair's weight
 
-    def pair_weights(self, affinity: FloatArray, p: IntArray) -> IntArray:
-        """int64 weights of pairs with affinities ``affinity`` and proposal indices ``p``
-        (broadcast: (n,) with (n,), or (rows, E) with (rows, 1))."""
+    def pair_weights(self, affinity: FloatArray, p: IntArray, codes: IntArray) -> IntArray:
+        """(n,) int64 weights of pairs with affinities ``affinity``, proposal indices ``p`` and
+        pair codes ``codes``; penalised pairs weigh ``penalty`` less (possibly below 0)."""
         if self.boost is None:
-            return weights(affinity)
-        scaled = np.asarray(affinity, dtype=np.float64) * self.boost[p]
-        return np.rint(scaled * SCALE).astype(np.int64)
+            w = weights(affinity)
+        else:
+            scaled = np.asarray(affinity, dtype=np.float64) * self.boost[p]
+            w = np.rint(scaled * SCALE).astype(np.int64)
+        if self.penalty and self.penalised is not None and self.penalised.size:
+            pos = np.clip(np.searchsorted(self.penalised, codes), 0, self.penalised.size - 1)
+            w = w - self.penalty * (self.penalised[pos] == codes)
+        return w
 
     @property
     def bonus(self) -> int:
         if self.exact:
             return 0
         top = 1.0 if self.boost is None else float(self.boost.max(initial=1.0))
-        per_unit = int(np.ceil(SCALE * top)) + sum(self.penalties)
+        # a weight spans [-penalty, SCALE * top]: the bonus exceeds any difference of weights
+        per_unit = int(np.ceil(SCALE * top)) + sum(self.penalties) + self.penalty
         return int(self.demand.sum()) * per_unit + 1
 
 
@@ -96,7 +105,7 @@ def solve_network(
     certify it are computed unless ``with_potentials`` is False (then all zero)."""
     n_p, n_e = inst.n_proposals, inst.n_experts
     cp, ce = cand // n_e, cand % n_e
-    w = spec.pair_weights(inst.affinity[cp, ce], cp)
+    w = spec.pair_weights(inst.affinity[cp, ce], cp, cand)
     bonus = spec.bonus
     tails: list[IntArray] = []
     heads: list[IntArray] = []
@@ -217,7 +226,7 @@ def pair_reduced_costs(
         pos = np.clip(np.searchsorted(uniq, key), 0, uniq.size - 1)
         hit = uniq[pos] == key
         entry = np.where(hit, nodes[pos], entry)
-    cost = -(spec.bonus + spec.pair_weights(inst.affinity[p, e], p))
+    cost = -(spec.bonus + spec.pair_weights(inst.affinity[p, e], p, p * inst.n_experts + e))
     out: IntArray = cost + sol.potential[entry] - sol.potential[2 + inst.n_proposals + e]
     return out
 

@@ -15,28 +15,51 @@ that holds every pair able to raise the floor (reduced-cost fixing against that 
 by either pass join the candidates and stage 1 runs again (at most three times), so a candidate
 set too small for the true floor is caught rather than reported as optimal; ``floor_status``
 says which proof holds.
+
+Panel totals, the floor and the total count a new potential-conflict pair at its affinity minus
+the instance's ``potential_penalty`` (as max-total does), so that the fair mode, too, uses such a
+pair only where the coverage or a much higher floor needs it; fixed pairs count at their affinity.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
-from assignment.solvers._network import SCALE, FlowSpec, NetworkSolution, solve_network, weights
+from assignment.solvers._network import (
+    SCALE,
+    FlowSpec,
+    NetworkSolution,
+    solve_network,
+    weights,
+)
 from assignment.solvers._sparse import _mask_in_block, _row_blocks, solve_certified
 from assignment.solvers.fair_bound import could_raise, floor_bound
 from assignment.solvers.max_total import flow_spec
 
 
-def _top_sums(inst: AssignmentInstance, blocked: IntArray, count: IntArray) -> IntArray:
-    """(P,) int64 sum of each proposal's ``count[p]`` best eligible weights."""
+def _pair_w(inst: AssignmentInstance, spec: FlowSpec, pairs: IntArray) -> IntArray:
+    """(n,) int64 weights of (n, 2) index pairs, potential-conflict pairs penalised."""
+    p, e = pairs[:, 0], pairs[:, 1]
+    return spec.pair_weights(inst.affinity[p, e], p, p * inst.n_experts + e)
+
+
+def _top_sums(
+    inst: AssignmentInstance, spec: FlowSpec, blocked: IntArray, count: IntArray
+) -> IntArray:
+    """(P,) int64 sum of each proposal's ``count[p]`` best eligible weights (penalised)."""
+    codes = spec.penalised if spec.penalised is not None else np.zeros(0, np.int64)
     out = np.zeros(inst.n_proposals, np.int64)
     n_e = inst.n_experts
     for rows in _row_blocks(inst):
         w = weights(inst.affinity[rows])
+        penalised = np.zeros(w.shape, dtype=bool)
+        _mask_in_block(codes, rows, n_e, penalised)
+        w[penalised] -= spec.penalty
         bad = np.zeros(w.shape, dtype=bool)
         _mask_in_block(blocked, rows, n_e, bad)
         w[bad] = 0
@@ -86,7 +109,7 @@ def _boosted(
     pairs = _pairs_of(base_sol, n_e)
     best, best_floor = pairs, -1
     for _ in range(rounds):
-        w = weights(inst.affinity[pairs[:, 0], pairs[:, 1]])
+        w = _pair_w(inst, flow_spec(inst), pairs)
         totals = fixed_w + np.bincount(pairs[:, 0], weights=w, minlength=n_p).astype(np.int64)
         floor = int(totals[scope].min())
         if floor > best_floor:
@@ -95,8 +118,7 @@ def _boosted(
             break
         low = scope[totals[scope] < target]
         boost[low] = (boost[low] + 0.25) * 1.5
-        spec = flow_spec(inst)
-        spec = FlowSpec(spec.demand, spec.capacity, spec.low, boost=boost)
+        spec = replace(flow_spec(inst), boost=boost)
         # a hint needs no certificate: solve on the certified candidate set, which holds a
         # maximum-coverage solution, so coverage stays maximal
         pairs = _pairs_of(solve_network(inst, spec, cand), n_e)
@@ -106,14 +128,14 @@ def _boosted(
 class _Stage:
     """The CP-SAT model of the fair stages over one candidate set (codes ``cand``)."""
 
-    def __init__(self, inst: AssignmentInstance, cand: IntArray, hint_codes: IntArray,
-                 n_new: int, workers: int) -> None:
+    def __init__(self, inst: AssignmentInstance, spec: FlowSpec, cand: IntArray,
+                 hint_codes: IntArray, n_new: int, workers: int) -> None:
         from ortools.sat.python import cp_model  # about a second at start-up: only here
 
         n_p, n_e = inst.n_proposals, inst.n_experts
         self.cp_model = cp_model
         self.cand, self.cp, self.ce = cand, cand // n_e, cand % n_e
-        self.w = weights(inst.affinity[self.cp, self.ce])
+        self.w = spec.pair_weights(inst.affinity[self.cp, self.ce], self.cp, cand)
         model = cp_model.CpModel()
         self.x = x = [model.new_bool_var(f"x{i}") for i in range(cand.size)]
         self.in_hint = np.isin(cand, hint_codes)
@@ -197,8 +219,9 @@ def solve_fair(
     if scope.size == 0:
         return base, cert, {"floor_status": "no proposal has open slots"}
     blocked = inst.blocked_codes()
-    bound = int((fixed_w + _top_sums(inst, blocked, inst.free_demand))[scope].min())
-    base_w = weights(inst.affinity[base[:, 0], base[:, 1]])
+    spec = flow_spec(inst)
+    bound = int((fixed_w + _top_sums(inst, spec, blocked, inst.free_demand))[scope].min())
+    base_w = _pair_w(inst, spec, base)
     totals = fixed_w + np.bincount(base[:, 0], weights=base_w, minlength=n_p).astype(np.int64)
     floor0 = int(totals[scope].min())
     details: dict[str, Any] = {
@@ -218,7 +241,7 @@ def solve_fair(
     n_new = int(base.shape[0])
     floor = hint_floor
     for attempt in range(1, 4):
-        stage = _Stage(inst, cand, hint_codes, n_new, workers)
+        stage = _Stage(inst, spec, cand, hint_codes, n_new, workers)
         if hint_floor >= bound:
             details["floor_status"] = "proven: equals the upper bound"
             chosen = stage.require_floor(fixed_w, scope, floor)
@@ -235,14 +258,14 @@ def solve_fair(
             details["floor_status"] = f"best found in {time_limit / 2:.0f} s (not proven)"
             break
         # optimal over the candidates: can a pair outside them raise the floor?
-        lp = floor_bound(inst, cand, fixed_w, scope, n_new)
+        lp = floor_bound(inst, spec, cand, fixed_w, scope, n_new)
         lp_floor = int(np.floor(lp.bound + 1e-6)) if np.isfinite(lp.bound) else None
         details["floor_lp_bound"] = None if lp_floor is None else lp.bound / SCALE
         details["floor_certificate_rounds"] = attempt
         if lp_floor is not None and floor >= lp_floor:
             details["floor_status"] = "proven over the full matrix: equals its LP bound"
             break
-        extra = could_raise(inst, lp, floor, limit=max(20 * n_p, 1000))
+        extra = could_raise(inst, spec, lp, floor, limit=max(20 * n_p, 1000))
         missing = np.setdiff1d(np.union1d(lp.added, extra if extra is not None else []), cand)
         if extra is not None and missing.size == 0:
             details["floor_status"] = ("proven over the full matrix: optimal over every pair "
@@ -263,7 +286,7 @@ def solve_fair(
     # the max-total optimum bounds the total from above: skip stage 2 when already close
     upper, current = int(base_w.sum()), int(w[chosen].sum())
     details["total_gap_to_max_total"] = (upper - current) / SCALE
-    if upper - current <= gap_tolerance * upper:
+    if upper - current <= gap_tolerance * abs(upper):
         details["stage2_status"] = f"within {gap_tolerance:g} of the max-total bound"
     else:
         model.maximize(cp_model.LinearExpr.weighted_sum(x, w.tolist()))

@@ -12,9 +12,10 @@ eligible pairs (integer weights ``w = affinity × SCALE``)::
                   Σ x = F                                                         dual γ
                   0 <= x <= 1
 
-solved by column generation: GLOP solves it over the candidate set, then one vectorised pass over
-the (P, E) matrix computes every eligible pair's reduced cost ``μ[p]·w[p,e] − π[p] − λ[e] − ν[e]
-− γ``; pairs with a positive one join the set and the LP is solved again, until none is left. The
+(weights of potential-conflict pairs lowered by the instance's penalty, as the solver counts
+them) solved by column generation: GLOP solves it over the candidate set, then one vectorised
+pass over the (P, E) matrix computes every eligible pair's reduced cost
+``μ[p]·w[p,e] − π[p] − λ[e] − ν[e] − γ``; pairs with a positive one join the set and the LP is solved again, until none is left. The
 final LP value is then an upper bound on the floor over the whole matrix, and since weights are
 integers so is its floor: an integer solution reaching ``⌊z_LP⌋`` is proven optimal. Pairs that
 joined are handed back, so the caller can search them too (they are where the candidate set was
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assignment.instance import AssignmentInstance, IntArray
-from assignment.solvers._network import weights
+from assignment.solvers._network import FlowSpec, weights
 from assignment.solvers._sparse import _mask_in_block, _row_blocks
 
 TOLERANCE = 1e-6  # reduced cost (weight units × dual) treated as zero
@@ -45,7 +46,8 @@ class FloorBound:
 
 
 def _solve_lp(
-    inst: AssignmentInstance, cand: IntArray, fixed_w: IntArray, scope: IntArray, coverage: int,
+    inst: AssignmentInstance, spec: FlowSpec, cand: IntArray, fixed_w: IntArray,
+    scope: IntArray, coverage: int,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float] | None:
     """GLOP over ``cand``: (z, μ (P,), π (P,), λ (E,), ν (E,), γ), or None if not optimal."""
     from ortools.linear_solver import pywraplp
@@ -55,9 +57,9 @@ def _solve_lp(
     if solver is None:  # pragma: no cover - GLOP ships with OR-Tools
         return None
     cp, ce = cand // n_e, cand % n_e
-    w = weights(inst.affinity[cp, ce]).astype(np.float64)
+    w = spec.pair_weights(inst.affinity[cp, ce], cp, cand).astype(np.float64)
     x = [solver.NumVar(0.0, 1.0, "") for _ in range(cand.size)]
-    z = solver.NumVar(0.0, solver.infinity(), "z")
+    z = solver.NumVar(-solver.infinity(), solver.infinity(), "z")  # penalised weights may be < 0
     rows_mu = {int(p): solver.Constraint(-solver.infinity(), float(fixed_w[p])) for p in scope}
     for c in rows_mu.values():
         c.SetCoefficient(z, 1.0)
@@ -94,8 +96,19 @@ def _solve_lp(
     return float(z.solution_value()), mu, pi, lam, nu, float(row_cov.dual_value())
 
 
+def _block_weights(inst: AssignmentInstance, spec: FlowSpec, rows: slice) -> np.ndarray:
+    """(rows, E) int64 weights of a row block, potential-conflict pairs penalised as in
+    :meth:`FlowSpec.pair_weights`."""
+    w = weights(inst.affinity[rows])
+    if spec.penalty and spec.penalised is not None and spec.penalised.size:
+        hit = np.zeros(w.shape, dtype=bool)
+        _mask_in_block(spec.penalised, rows, inst.n_experts, hit)
+        w[hit] -= spec.penalty
+    return w
+
+
 def _price(
-    inst: AssignmentInstance, cand: IntArray, blocked: IntArray,
+    inst: AssignmentInstance, spec: FlowSpec, cand: IntArray, blocked: IntArray,
     mu: np.ndarray, pi: np.ndarray, lam: np.ndarray, nu: np.ndarray, gamma: float, limit: int,
     above: float | None = None,
 ) -> IntArray:
@@ -107,7 +120,7 @@ def _price(
     values: list[np.ndarray] = []
     col = lam + nu + gamma
     for rows in _row_blocks(inst):
-        rc = weights(inst.affinity[rows]) * mu[rows, None] - pi[rows, None] - col[None, :]
+        rc = _block_weights(inst, spec, rows) * mu[rows, None] - pi[rows, None] - col[None, :]
         bad = np.zeros(rc.shape, dtype=bool)
         _mask_in_block(blocked, rows, n_e, bad)
         _mask_in_block(cand, rows, n_e, bad)
@@ -126,8 +139,8 @@ def _price(
 
 
 def floor_bound(
-    inst: AssignmentInstance, cand: IntArray, fixed_w: IntArray, scope: IntArray,
-    coverage: int, *, max_rounds: int = 20,
+    inst: AssignmentInstance, spec: FlowSpec, cand: IntArray, fixed_w: IntArray,
+    scope: IntArray, coverage: int, *, max_rounds: int = 20,
 ) -> FloorBound:
     """The LP bound on the fair floor over every eligible pair (see the module docstring).
     ``cand``: sorted candidate codes; ``fixed_w``: (P,) weight of each proposal's fixed pairs;
@@ -137,11 +150,11 @@ def floor_bound(
     start = cand
     limit = max(4 * inst.n_proposals, 64)
     for rounds in range(1, max_rounds + 1):
-        lp = _solve_lp(inst, cand, fixed_w, scope, coverage)
+        lp = _solve_lp(inst, spec, cand, fixed_w, scope, coverage)
         if lp is None:
             return FloorBound(np.inf, rounds, np.setdiff1d(cand, start), "LP not solved")
         z, mu, pi, lam, nu, gamma = lp
-        new = _price(inst, cand, blocked, mu, pi, lam, nu, gamma, limit)
+        new = _price(inst, spec, cand, blocked, mu, pi, lam, nu, gamma, limit)
         if new.size == 0:
             return FloorBound(z, rounds, np.setdiff1d(cand, start), "optimal",
                               (mu, pi, lam + nu, gamma), cand)
@@ -151,7 +164,7 @@ def floor_bound(
 
 
 def could_raise(
-    inst: AssignmentInstance, fb: FloorBound, floor: int, limit: int
+    inst: AssignmentInstance, spec: FlowSpec, fb: FloorBound, floor: int, limit: int
 ) -> IntArray | None:
     """Reduced-cost fixing: the codes of the eligible pairs outside the LP's candidates that can
     be part of an integer solution with a floor above ``floor``, or None when there are more
@@ -165,6 +178,7 @@ def could_raise(
         return None
     mu, pi, lam_nu, gamma = fb.duals
     cut = float(floor + 1) - fb.bound - TOLERANCE * max(1.0, float(mu.max(initial=0.0)))
-    found = _price(inst, fb.cand, inst.blocked_codes(), mu, pi, lam_nu, np.zeros_like(lam_nu),
+    found = _price(inst, spec, fb.cand, inst.blocked_codes(), mu, pi, lam_nu,
+                   np.zeros_like(lam_nu),
                    gamma, limit + 1, above=cut)
     return None if found.size > limit else found

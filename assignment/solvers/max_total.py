@@ -25,6 +25,7 @@ def flow_spec(
 ) -> FlowSpec:
     """Flow units: ``unit`` per expert, ``pair_cap`` per pair (fractional flows use unit > 1)."""
     attrs = tuple(a for a, _ in diversity)
+    penalised = inst.potential_codes()
     return FlowSpec(
         demand=inst.free_demand * unit,
         capacity=inst.free_capacity * unit,
@@ -33,6 +34,8 @@ def flow_spec(
         pair_cap=pair_cap,
         levels=chain_codes(inst, attrs) if attrs else (),
         penalties=tuple(round(w * SCALE) for _, w in diversity),
+        penalised=penalised,
+        penalty=round(inst.potential_penalty * SCALE) if penalised.size else 0,
     )
 
 

@@ -78,6 +78,11 @@ for message in result.messages:
 if result.shortfalls.height:
     st.markdown("**Proposals without their full panel**")
     st.dataframe(result.shortfalls, hide_index=True)
+if result.potential_used.height:
+    st.markdown(f"**{result.potential_used.height} potential conflicts still used** (likely "
+                "organisation matches the assignment could not avoid; confirm or dismiss them "
+                "on the Conflicts page)")
+    st.dataframe(result.potential_used, hide_index=True)
 
 changes = attempt(batch_changes, engine(), actor(), batch.batch_id)
 if changes is not None:

@@ -1,5 +1,5 @@
-"""Conflicts of interest: every excluded pair with its reasons; declare a new conflict or
-remove a declared one."""
+"""Conflicts of interest: every excluded pair with its reasons; confirm or dismiss a potential
+conflict (a likely organisation match); declare a new conflict or remove a declared one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
 from dashboard.text import plain
-from evalpanel.store import call_folder, declare_conflict, list_conflicts, remove_conflict
+from evalpanel.store import (
+    call_folder,
+    confirm_potential_conflict,
+    declare_conflict,
+    dismiss_potential_conflict,
+    list_conflicts,
+    remove_conflict,
+)
 from evalpanel.store.tasks import CONFLICT_KINDS
 
 st.title("Conflicts of interest")
@@ -27,6 +34,44 @@ with right:
 
 if "conflict_note" in st.session_state:
     st.success(st.session_state.pop("conflict_note"))
+
+st.subheader("Potential conflicts")
+potential = attempt(workflow().potential_conflict_table, engine(), actor(), cid)
+if potential is not None and potential.is_empty():
+    st.caption("No likely organisation match is waiting for a decision.")
+elif potential is not None:
+    st.caption("Organisation names that are alike, with no organisation id to confirm that they "
+               "are one organisation. The assignment avoids these pairs where it can and lists "
+               "those it still uses. Confirm one to make it a conflict, or dismiss it: it is "
+               "then not shown again.")
+    st.dataframe(potential.drop("reason"), hide_index=True)
+    found = potential.select("proposal_id", "expert_id", "detail").rows()
+    with st.form("potential_conflict"):
+        pick = st.selectbox("Pair", range(len(found)),
+                            format_func=lambda i: f"{found[i][0]} · {found[i][1]}")
+        kind_if = st.selectbox("Kind, if confirmed", CONFLICT_KINDS,
+                               index=CONFLICT_KINDS.index("other"))
+        why = st.text_input("Reason (optional)")
+        confirm = st.form_submit_button("Confirm as a conflict", type="primary")
+        dismiss = st.form_submit_button("Dismiss")
+    if confirm or dismiss:
+        pid, eid, shown = found[int(pick)]
+        done = (
+            act(confirm_potential_conflict, engine(), actor(), cid, pid, eid, detail=shown,
+                note=why, kind=kind_if)
+            if confirm
+            else act(dismiss_potential_conflict, engine(), actor(), cid, pid, eid, detail=shown,
+                     note=why)
+        )
+        if done:
+            bump()
+            st.session_state["conflict_note"] = (
+                "Potential conflict confirmed: it is now a declared conflict, and a task it "
+                "touches waits for a replacement on the Follow-up page." if confirm
+                else "Potential conflict dismissed; it is not shown again."
+            )
+            st.rerun()
+
 st.subheader("Declare a conflict")
 call = call_folder(engine(), actor(), cid)
 with st.form("declare_conflict"):

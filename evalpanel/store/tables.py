@@ -640,3 +640,29 @@ tie_orders = sa.Table(
     _call_fk("lot_id", table="lots"),
     sa.Index(None, "call_id", "lot_id"),
 )
+
+# A call manager's decision on a potential conflict (a likely, unconfirmed organisation match):
+# "confirmed" (it became the conflict ``conflict_id``) or "dismissed" (never shown again for the
+# pair). One decision per pair; ``detail`` is the match as it was shown.
+POTENTIAL_DECISIONS = ("confirmed", "dismissed")
+potential_conflict_decisions = sa.Table(
+    "potential_conflict_decisions",
+    metadata,
+    sa.Column("decision_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "call_id",
+        sa.String(255),
+        sa.ForeignKey("calls.call_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("proposal_id", sa.String(255), nullable=False),
+    sa.Column("expert_id", sa.String(255), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("conflict_id", sa.Integer, nullable=True),
+    sa.Column("decided_by", sa.Integer, sa.ForeignKey("users.user_id"), nullable=True),
+    sa.Column("decided_at", TS, nullable=False),
+    sa.UniqueConstraint("call_id", "proposal_id", "expert_id"),
+    sa.CheckConstraint("decision IN ('confirmed', 'dismissed')", name="decision"),
+)

@@ -165,7 +165,7 @@ def _add_conflict(
     org_id: str | None,
     kind: str,
     note: str,
-) -> None:
+) -> int:
     if kind not in CONFLICT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(CONFLICT_KINDS)}; got {kind!r}")
     values = {
@@ -179,6 +179,7 @@ def _add_conflict(
     }
     cid = inserted_id(conn.execute(conflicts.insert().values(created_at=now(), **values)))
     record(conn, actor, "create", "conflict", cid, call_id=call_id, after=values)
+    return int(cid)
 
 
 def decline_task(
@@ -226,28 +227,44 @@ def declare_conflict(
                 "only the expert themself or a manager of the call",
                 call_id=call_id,
             )
-        _add_conflict(conn, actor, call_id, expert_id, proposal_id, org_id, kind, note)
-        hit = sa.select(tasks).where(
-            tasks.c.call_id == call_id,
-            tasks.c.expert_id == expert_id,
-            tasks.c.state.in_(ACTIVE_STATES),
-        )
-        if proposal_id is not None:
-            hit = hit.where(tasks.c.proposal_id == proposal_id)
-        else:
-            hit = hit.where(
-                tasks.c.proposal_id.in_(
-                    sa.select(partners.c.proposal_id).where(
-                        partners.c.call_id == call_id, partners.c.org_id == org_id
-                    )
+        return declare_in(conn, actor, call_id, expert_id, kind, note, proposal_id, org_id)[1]
+
+
+def declare_in(
+    conn: sa.Connection,
+    actor: Actor,
+    call_id: str,
+    expert_id: str,
+    kind: str,
+    note: str,
+    proposal_id: str | None,
+    org_id: str | None,
+) -> tuple[int, list[int]]:
+    """:func:`declare_conflict` inside the caller's transaction, permission already checked:
+    record the conflict, decline every task it touches and open their replacement requests.
+    Returns the conflict's id and the request ids."""
+    conflict_id = _add_conflict(conn, actor, call_id, expert_id, proposal_id, org_id, kind, note)
+    hit = sa.select(tasks).where(
+        tasks.c.call_id == call_id,
+        tasks.c.expert_id == expert_id,
+        tasks.c.state.in_(ACTIVE_STATES),
+    )
+    if proposal_id is not None:
+        hit = hit.where(tasks.c.proposal_id == proposal_id)
+    else:
+        hit = hit.where(
+            tasks.c.proposal_id.in_(
+                sa.select(partners.c.proposal_id).where(
+                    partners.c.call_id == call_id, partners.c.org_id == org_id
                 )
             )
-        opened = []
-        for task in conn.execute(hit.order_by(tasks.c.task_id)).mappings().all():
-            reason = f"conflict ({kind}): {note}"
-            _set_state(conn, actor, task, (task["state"],), "declined", decline_reason=reason)
-            opened.append(_open_replacement(conn, actor, task, reason))
-        return opened
+        )
+    opened = []
+    for task in conn.execute(hit.order_by(tasks.c.task_id)).mappings().all():
+        reason = f"conflict ({kind}): {note}"
+        _set_state(conn, actor, task, (task["state"],), "declined", decline_reason=reason)
+        opened.append(_open_replacement(conn, actor, task, reason))
+    return conflict_id, opened
 
 
 def add_task(
