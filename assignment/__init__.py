@@ -3,6 +3,7 @@
 A pure package: polars frames and numpy arrays in, results out; no I/O, no database.
 
 - conflicts: :func:`find_conflicts` -> frame ``proposal_id, expert_id, reason, detail``;
+  :func:`excluded_pairs`, the same for given pairs (the rule every new task is checked by);
 - affinity: :func:`compute_affinity` -> (P, E) float32 in [0, 1], :func:`affinity_from_frame`;
 - instance: :func:`build_instance` -> :class:`AssignmentInstance` (owns ids and orientation);
 - solving: :func:`assign` (``max-total``, ``fair``, ``randomized``) -> :class:`AssignmentResult`;
@@ -15,7 +16,7 @@ from assignment.affinity import (
     compute_affinity,
     main_field_match,
 )
-from assignment.conflicts import REASONS, conflict_mask, find_conflicts
+from assignment.conflicts import REASONS, conflict_mask, excluded_pairs, find_conflicts
 from assignment.instance import AssignmentInstance, InstanceError, build_instance
 from assignment.reassign import Reassignment, reassign
 from assignment.result import AssignmentResult
@@ -34,6 +35,7 @@ __all__ = [
     "build_instance",
     "compute_affinity",
     "conflict_mask",
+    "excluded_pairs",
     "find_conflicts",
     "main_field_match",
     "profile_similarity",

@@ -309,3 +309,48 @@ def conflict_mask(
     mask = np.zeros((len(proposal_ids), len(expert_ids)), dtype=bool)
     mask[pairs["row"].to_numpy(), pairs["col"].to_numpy()] = True
     return mask
+
+
+def excluded_pairs(
+    pairs: pl.DataFrame,
+    proposals: pl.DataFrame,
+    partners: pl.DataFrame,
+    experts: pl.DataFrame,
+    declared: pl.DataFrame | None = None,
+    *,
+    today: date,
+    window_years: int = WINDOW_YEARS,
+    exclude_coordinator_country: bool = False,
+) -> pl.DataFrame:
+    """The rows of :func:`find_conflicts` for the given ``pairs`` only: the one rule that decides
+    whether a (proposal, expert) pair may become a task.
+
+    ``pairs``: ``proposal_id, expert_id`` (other columns ignored). Returns ``proposal_id,
+    expert_id, reason, detail`` (one row per excluded pair and reason, sorted like
+    :func:`find_conflicts`); a pair naming a proposal or expert missing from the frames is not
+    reported (the caller checks ids). Every reason is per pair, so only the proposals and experts
+    that the pairs name are looked at: checking a few pairs of a large call stays cheap.
+    """
+    missing = [c for c in ("proposal_id", "expert_id") if c not in pairs.columns]
+    if missing:
+        raise ValueError(f"the pairs frame lacks the column(s) {', '.join(missing)}")
+    keys = pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String)).unique()
+    if keys.is_empty():
+        return _empty()
+    for name, frame in (("proposals", proposals), ("partners", partners), ("experts", experts)):
+        _check_columns(name, frame)
+    wanted_p = keys.select("proposal_id").unique()
+    wanted_e = keys.select("expert_id").unique()
+    found = find_conflicts(
+        proposals.with_columns(pl.col("proposal_id").cast(pl.String)).join(
+            wanted_p, on="proposal_id", how="semi"),
+        partners.with_columns(pl.col("proposal_id").cast(pl.String)).join(
+            wanted_p, on="proposal_id", how="semi"),
+        experts.with_columns(pl.col("expert_id").cast(pl.String)).join(
+            wanted_e, on="expert_id", how="semi"),
+        declared,
+        today=today,
+        window_years=window_years,
+        exclude_coordinator_country=exclude_coordinator_country,
+    )
+    return found.join(keys, on=["proposal_id", "expert_id"], how="semi", maintain_order="left")

@@ -25,14 +25,15 @@ from evalpanel.store import (
     Actor,
     InvalidInput,
     InvalidState,
-    add_task,
     batch_record,
     call_folder,
+    conflicted_tasks,
     consolidated_frame,
     create_batch,
     list_replacements,
     list_tasks,
     propose_with,
+    publish_batch,
     published_pairs,
     scores_frame,
     submitted_rehearsal_scores,
@@ -63,13 +64,17 @@ def _both(a: pl.DataFrame | None, b: pl.DataFrame | None) -> pl.DataFrame | None
 def _standing(engine: sa.Engine, actor: Actor, call_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """What a new batch must respect: the pairs whose task has started (accepted, draft or
     submitted: the expert's work stays, and counts in the panel and the expert's load), and the
-    pairs whose expert declined (never proposed again)."""
+    pairs whose expert declined (never proposed again). A started task whose pair the conflict
+    rule now excludes is left out of the first: it is neither counted nor removed (the batch
+    lists it as ``conflicted`` for the manager, see :func:`evalpanel.store.conflicted_tasks`)."""
     tasks = list_tasks(engine, actor, call_id)
+    held = conflicted_tasks(engine, actor, call_id).select(PAIR_KEYS)
 
     def pairs(state: pl.Expr) -> pl.DataFrame:
         return tasks.filter(state).select(PAIR_KEYS).unique().sort(PAIR_KEYS)
 
-    return pairs(pl.col("state").is_in(STARTED_STATES)), pairs(pl.col("state") == "declined")
+    started = pairs(pl.col("state").is_in(STARTED_STATES)).join(held, on=PAIR_KEYS, how="anti")
+    return started, pairs(pl.col("state") == "declined")
 
 
 def run_batch(
@@ -139,6 +144,11 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
     """Re-run a batch from its record; (same pairs?, the pairs obtained now)."""
     record = batch_record(engine, actor, batch_id)
     params = record["parameters"]
+    if params.get("purpose") == EXTRA:
+        raise InvalidInput(
+            f"batch {batch_id} adds further experts to divergent proposals; it depends on the "
+            "scores submitted at the time and is not reproduced"
+        )
     call = call_folder(engine, actor, record["call_id"])
     if call.content_hash != record["inputs_hash"]:
         raise InvalidInput(
@@ -193,29 +203,70 @@ def reliability_report(engine: sa.Engine, actor: Actor, call_id: str) -> scoring
     return scoring.reliability(rank_call(engine, actor, call_id), call.proposals, lot_rules(call))
 
 
-def _active_pairs(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
-    return published_pairs(engine, actor, call_id).select(PAIR_KEYS).unique().sort(PAIR_KEYS)
+EXTRA = "further experts"  # the ``purpose`` parameter of a further-expert change-set
+
+
+def preview_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> BatchRun | None:
+    """A preview change-set adding one task to each proposal whose experts diverge, with the best
+    eligible expert that has a free slot; every existing task is kept (a task the conflict rule
+    now excludes is not counted: see :func:`_standing`). None when no proposal needs one. The
+    manager publishes it (all or nothing) with :func:`evalpanel.store.publish_batch`, or
+    discards it."""
+    needy = rank_call(engine, actor, call_id).proposals.filter(pl.col("needs_expert"))
+    if needy.is_empty():
+        return None
+    call = call_folder(engine, actor, call_id)
+    _, declined = _standing(engine, actor, call_id)
+    held = conflicted_tasks(engine, actor, call_id).select(PAIR_KEYS)
+    current = (
+        published_pairs(engine, actor, call_id)
+        .select(PAIR_KEYS)
+        .unique()
+        .join(held, on=PAIR_KEYS, how="anti")
+        .sort(PAIR_KEYS)
+    )
+    try:
+        prepared = plan(
+            call,
+            existing=current,
+            forbidden=declined if declined.height else None,
+        )
+        inst = prepared.instance
+        panel = np.bincount(inst.existing[:, 0], minlength=inst.n_proposals).astype(np.int64)
+        wants = np.isin(inst.proposal_ids, needy["proposal_id"].to_numpy())
+        k = np.maximum(panel + wants.astype(np.int64), 1)
+        result = assignment.assign(dataclasses.replace(inst, k=k), "max-total")
+    except assignment.InstanceError as exc:
+        raise InvalidInput(str(exc)) from None
+    batch_id = create_batch(
+        engine,
+        actor,
+        call_id,
+        result.pairs.select(*PAIR_KEYS, "affinity"),
+        solver="ortools-max-total",
+        parameters={
+            "purpose": EXTRA,
+            "mode": "max-total",
+            "proposals": sorted(needy["proposal_id"].to_list()),
+            "kept": current.rows(),
+        },
+        seed=None,
+        summary=result.to_json_dict(),
+        elapsed_s=result.seconds,
+        inputs_hash=call.content_hash,
+        origin="extra",
+    )
+    return BatchRun(batch_id, result)
 
 
 def add_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> list[int]:
-    """One more task for each proposal whose experts diverge, with the best eligible expert that
-    has a free slot; every existing task is kept. Returns the new task ids."""
-    needy = rank_call(engine, actor, call_id).proposals.filter(pl.col("needs_expert"))
-    if needy.is_empty():
+    """:func:`preview_extra_experts` and publish it at once; returns the new task ids."""
+    run = preview_extra_experts(engine, actor, call_id)
+    if run is None:
         return []
-    call = call_folder(engine, actor, call_id)
-    current = _active_pairs(engine, actor, call_id)
-    prepared = plan(call, existing=current)
-    inst = prepared.instance
-    panel = np.bincount(inst.existing[:, 0], minlength=inst.n_proposals).astype(np.int64)
-    wants = np.isin(inst.proposal_ids, needy["proposal_id"].to_numpy())
-    k = np.maximum(panel + wants.astype(np.int64), 1)
-    result = assignment.assign(dataclasses.replace(inst, k=k), "max-total")
-    new = result.pairs.join(current, on=PAIR_KEYS, how="anti")
-    return [
-        add_task(engine, actor, call_id, pid, eid, origin="extra", affinity=float(aff))
-        for pid, eid, aff in new.select(*PAIR_KEYS, "affinity").iter_rows()
-    ]
+    publish_batch(engine, actor, run.batch_id)
+    tasks = list_tasks(engine, actor, call_id)
+    return sorted(tasks.filter(pl.col("batch_id") == run.batch_id)["task_id"].to_list())
 
 
 def _replacement_solver(

@@ -59,6 +59,7 @@ from evalpanel.store.evaluations import (
     start_correction,
     submit_evaluation,
 )
+from evalpanel.store.exclusions import conflicted_tasks
 from evalpanel.store.queue import call_info, task_queue
 from evalpanel.store.rehearsals import (
     create_rehearsal,
@@ -86,7 +87,8 @@ __all__ = [
     "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError", "accept_task",
     "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",
     "batch_changes", "batch_record", "call_folder", "call_info", "confirm_replacement",
-    "consolidated_frame", "create_batch", "create_demo_accounts", "create_rehearsal",
+    "conflicted_tasks", "consolidated_frame", "create_batch", "create_demo_accounts",
+    "create_rehearsal",
     "create_user", "declare_conflict", "decline_task", "default_url", "discard_batch",
     "dismiss_replacement", "find_user", "get_consolidation", "get_evaluation", "get_proposal",
     "grant_call", "import_call", "internal_comments", "is_demo_database", "link_expert",

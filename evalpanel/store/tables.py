@@ -475,3 +475,21 @@ audit_log = sa.Table(
     sa.Column("before", sa.JSON, nullable=True),
     sa.Column("after", sa.JSON, nullable=True),
 )
+
+# What the conflict rule saw when a batch was previewed (one row per batch made since revision
+# 0006): ``conflicts_hash`` of the call's content and recorded conflicts, ``conflict_ids`` (JSON
+# list) of those conflicts, so that publishing can say which were added or removed; ``origin``
+# of the tasks the batch creates ("batch", or "extra" for a further-expert change-set).
+batch_snapshots = sa.Table(
+    "batch_snapshots",
+    metadata,
+    sa.Column(
+        "batch_id",
+        sa.Integer,
+        sa.ForeignKey("batches.batch_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("conflicts_hash", sa.String(64), nullable=False),
+    sa.Column("conflict_ids", sa.JSON, nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+)

@@ -17,13 +17,14 @@ import sqlalchemy as sa
 
 from evalpanel.store.accounts import expert_of
 from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
-from evalpanel.store.calls import conflict_reasons
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
+from evalpanel.store.exclusions import pair_reasons, refuse_excluded, refuse_overload
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.tables import (
     ACTIVE_STATES,
     conflicts,
+    experts,
     partners,
     proposals,
     replacements,
@@ -117,10 +118,12 @@ def _set_state(
 
 
 def accept_task(engine: sa.Engine, actor: Actor, task_id: int) -> None:
-    """The expert confirms having no conflict of interest; the proposal opens to them."""
+    """The expert confirms having no conflict of interest; the proposal opens to them. Refused
+    when the conflict rule excludes the pair (a recorded conflict, a shared organisation, a
+    language the expert does not read, ...)."""
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "accept")
-        reasons = conflict_reasons(conn, task["call_id"], task["expert_id"], task["proposal_id"])
+        reasons = pair_reasons(conn, task["call_id"], task["proposal_id"], task["expert_id"])
         if reasons:
             raise InvalidState(
                 f"a conflict of interest is recorded for task {task_id} "
@@ -259,8 +262,9 @@ def add_task(
     origin: str = "extra",
     affinity: float | None = None,
 ) -> int:
-    """A manager adds one task (e.g. a further expert for a divergent proposal); refused for a
-    conflicted pair or one that already has an active task. Returns the task id."""
+    """A manager adds one task (e.g. a further expert for a divergent proposal); refused
+    (:class:`InvalidInput`) for a pair the conflict rule excludes, (:class:`InvalidState`) for
+    one that already has a task or an expert at their maximum load. Returns the task id."""
     with writing(engine) as conn:
         require_manager(conn, actor, "add tasks to", call_id)
         return insert_task(
@@ -279,7 +283,8 @@ def insert_task(
     affinity: float | None,
     batch_id: int | None = None,
 ) -> int:
-    """Create (or revive a withdrawn) task inside the caller's transaction."""
+    """Create (or revive a withdrawn) task inside the caller's transaction, after checking the
+    pair against the conflict rule and the expert's maximum load in that transaction."""
     found = conn.execute(
         sa.select(proposals.c.proposal_id).where(
             proposals.c.call_id == call_id, proposals.c.proposal_id == proposal_id
@@ -287,12 +292,15 @@ def insert_task(
     ).first()
     if found is None:
         raise NotFound(f"no proposal {proposal_id!r} in call {call_id!r}")
-    reasons = conflict_reasons(conn, call_id, expert_id, proposal_id)
-    if reasons:
-        raise InvalidInput(
-            f"{expert_id} has a conflict with {proposal_id} "
-            f"({'; '.join(reasons)}); choose another expert"
+    known = conn.execute(
+        sa.select(experts.c.expert_id).where(
+            experts.c.call_id == call_id, experts.c.expert_id == expert_id
         )
+    ).first()
+    if known is None:
+        raise NotFound(f"no expert {expert_id!r} in call {call_id!r}")
+    pair = pl.DataFrame({"proposal_id": [proposal_id], "expert_id": [expert_id]})
+    refuse_excluded(conn, call_id, pair, f"adding {expert_id} to {proposal_id}")
     old = (
         conn.execute(
             sa.select(tasks).where(
@@ -304,6 +312,11 @@ def insert_task(
         .mappings()
         .first()
     )
+    if old is not None and old["state"] != "withdrawn":
+        raise InvalidState(
+            f"{expert_id} already has task {old['task_id']} on {proposal_id} ({old['state']})"
+        )
+    refuse_overload(conn, call_id, pair, f"adding {expert_id} to {proposal_id}")
     stamp = now()
     values = {
         "state": "assigned",
@@ -325,16 +338,12 @@ def insert_task(
                 )
             )
         )
-    elif old["state"] == "withdrawn":
+    else:
         task_id = old["task_id"]
         conn.execute(
             tasks.update()
             .where(tasks.c.task_id == task_id, tasks.c.state == "withdrawn")
             .values(**values)
-        )
-    else:
-        raise InvalidState(
-            f"{expert_id} already has task {old['task_id']} on {proposal_id} ({old['state']})"
         )
     record(
         conn,
