@@ -68,13 +68,34 @@ def _standing(engine: sa.Engine, actor: Actor, call_id: str) -> tuple[pl.DataFra
     rule now excludes is left out of the first: it is neither counted nor removed (the batch
     lists it as ``conflicted`` for the manager, see :func:`evalpanel.store.conflicted_tasks`)."""
     tasks = list_tasks(engine, actor, call_id)
-    held = conflicted_tasks(engine, actor, call_id).select(PAIR_KEYS)
+    held = _held(engine, actor, call_id)
 
     def pairs(state: pl.Expr) -> pl.DataFrame:
         return tasks.filter(state).select(PAIR_KEYS).unique().sort(PAIR_KEYS)
 
     started = pairs(pl.col("state").is_in(STARTED_STATES)).join(held, on=PAIR_KEYS, how="anti")
     return started, pairs(pl.col("state") == "declined")
+
+
+def _held(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    """Active tasks the conflict rule now excludes (``proposal_id, expert_id``)."""
+    return conflicted_tasks(engine, actor, call_id).select(PAIR_KEYS)
+
+
+def _less_load(
+    instance: assignment.AssignmentInstance, held: pl.DataFrame
+) -> assignment.AssignmentInstance:
+    """The instance with each expert's loads lowered by their ``held`` tasks: work the batch
+    neither counts on a panel nor removes still takes the expert's time."""
+    if held.is_empty():
+        return instance
+    index = {e: i for i, e in enumerate(instance.expert_ids.tolist())}
+    cols = [index[e] for e in held["expert_id"].to_list() if e in index]
+    used = np.bincount(np.asarray(cols, dtype=np.int64), minlength=instance.n_experts)
+    max_load = np.maximum(instance.max_load - used, 0)
+    return dataclasses.replace(
+        instance, max_load=max_load, min_load=np.minimum(instance.min_load, max_load)
+    )
 
 
 def run_batch(
@@ -98,6 +119,7 @@ def run_batch(
     day = today or dt.date.today()
     pin, forbid = _pairs_frame(pinned), _pairs_frame(forbidden)
     kept, declined = _standing(engine, actor, call_id)
+    held = _held(engine, actor, call_id)
     if pin is not None:  # a started task is already on its panel
         pin = pin.join(kept, on=PAIR_KEYS, how="anti")
     try:
@@ -109,7 +131,9 @@ def run_batch(
             forbidden=_both(forbid, declined),
             existing=kept if kept.height else None,
         )
-        result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
+        result = assignment.assign(
+            _less_load(prepared.instance, held), mode, q=q, seed=seed, diversity=diversity
+        )
     except assignment.InstanceError as exc:
         raise InvalidInput(str(exc)) from None
     parameters: dict[str, Any] = {
@@ -124,6 +148,7 @@ def run_batch(
         "forbidden": [] if forbid is None else forbid.rows(),
         "kept": kept.rows(),
         "declined": declined.rows(),
+        "held": held.rows(),
     }
     batch_id = create_batch(
         engine,
@@ -166,8 +191,9 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
         ),
         existing=_pairs_frame(params.get("kept") or None),
     )
+    held = _pairs_frame(params.get("held") or None)
     result = assignment.assign(
-        prepared.instance,
+        prepared.instance if held is None else _less_load(prepared.instance, held),
         params["mode"],
         q=params["q"],
         seed=params["seed"],
@@ -217,7 +243,7 @@ def preview_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> Batc
         return None
     call = call_folder(engine, actor, call_id)
     _, declined = _standing(engine, actor, call_id)
-    held = conflicted_tasks(engine, actor, call_id).select(PAIR_KEYS)
+    held = _held(engine, actor, call_id)
     current = (
         published_pairs(engine, actor, call_id)
         .select(PAIR_KEYS)
@@ -231,10 +257,10 @@ def preview_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> Batc
             existing=current,
             forbidden=declined if declined.height else None,
         )
-        inst = prepared.instance
+        inst = _less_load(prepared.instance, held)
         panel = np.bincount(inst.existing[:, 0], minlength=inst.n_proposals).astype(np.int64)
         wants = np.isin(inst.proposal_ids, needy["proposal_id"].to_numpy())
-        k = np.maximum(panel + wants.astype(np.int64), 1)
+        k = panel + wants.astype(np.int64)  # only the divergent proposals get another expert
         result = assignment.assign(dataclasses.replace(inst, k=k), "max-total")
     except assignment.InstanceError as exc:
         raise InvalidInput(str(exc)) from None
@@ -249,6 +275,7 @@ def preview_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> Batc
             "mode": "max-total",
             "proposals": sorted(needy["proposal_id"].to_list()),
             "kept": current.rows(),
+            "held": held.rows(),
         },
         seed=None,
         summary=result.to_json_dict(),
