@@ -6,7 +6,7 @@ Built from :func:`tests.store_fixtures.make_call` (4 proposals, 6 experts, k = 2
 - E04 has no organisation id and works at "Universidad de Sevilla", a partner of P03
   (``organisation_name``);
 - E01 works at P01's coordinator (``organisation``), E02 helped write P02 (``preparation``);
-- E03 takes at most 2 tasks, the others 3.
+- E03 takes at most 1 task, the others 2 (capacity 11 for 8 panel places).
 """
 
 from __future__ import annotations
@@ -44,34 +44,37 @@ def rule_call() -> CallFolder:
         .otherwise("languages"),
         org_id=pl.when(pl.col("expert_id") == "E04").then(None).otherwise("org_id"),
         org_name=pl.when(pl.col("expert_id") == "E04").then(pl.lit(SEVILLA)).otherwise("org_name"),
-        max_load=pl.when(pl.col("expert_id") == "E03").then(2).otherwise(3).cast(pl.Int64),
+        max_load=pl.when(pl.col("expert_id") == "E03").then(1).otherwise(2).cast(pl.Int64),
     )
     return dataclasses.replace(
         call, proposals=proposals, partners=partners, experts=experts, affinity=None
     )
 
 
-def rule_violations(engine: sa.Engine, call_id: str) -> pl.DataFrame:
-    """Active tasks whose pair :func:`assignment.find_conflicts` excludes on the whole stored
-    call (the planner's view, not the store's pair check), with their state and reason."""
+def violations(engine: sa.Engine, call_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(active tasks whose pair :func:`assignment.find_conflicts` excludes on the whole stored
+    call — the planner's view, not the store's pair check — with their state and reason;
+    experts with more active tasks than their ``max_load``, with that load)."""
     call = call_folder(engine, SYSTEM, call_id)
     found = assignment.find_conflicts(
         call.proposals, call.partners, call.experts, call.conflicts, today=dt.date.today()
     )
     active = list_tasks(engine, SYSTEM, call_id).filter(pl.col("state").is_in(ACTIVE_STATES))
-    return active.join(found, on=KEYS).select(*KEYS, "state", "reason")
-
-
-def overloads(engine: sa.Engine, call_id: str) -> pl.DataFrame:
-    """Experts with more active tasks than their ``max_load``."""
-    call = call_folder(engine, SYSTEM, call_id)
-    active = list_tasks(engine, SYSTEM, call_id).filter(pl.col("state").is_in(ACTIVE_STATES))
-    return (
+    over = (
         active.group_by("expert_id")
         .len("load")
         .join(call.experts.select("expert_id", "max_load"), on="expert_id")
         .filter(pl.col("load") > pl.col("max_load"))
     )
+    return active.join(found, on=KEYS).select(*KEYS, "state", "reason"), over
+
+
+def rule_violations(engine: sa.Engine, call_id: str) -> pl.DataFrame:
+    return violations(engine, call_id)[0]
+
+
+def overloads(engine: sa.Engine, call_id: str) -> pl.DataFrame:
+    return violations(engine, call_id)[1]
 
 
 def force_task(engine: sa.Engine, call_id: str, proposal_id: str, expert_id: str,

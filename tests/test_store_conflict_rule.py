@@ -110,14 +110,14 @@ def test_a_manual_add_of_an_excluded_pair_is_refused_with_the_reason(
 
 
 def test_a_manual_add_to_a_full_expert_is_refused(rw: World) -> None:
-    publish(rw, [("P01", "E03"), ("P02", "E03")])  # E03 takes at most 2
-    with pytest.raises(InvalidState, match=r"E03 would have 3 \(max_load 2\)"):
+    publish(rw, [("P01", "E03")])  # E03 takes at most 1
+    with pytest.raises(InvalidState, match=r"E03 would have 2 \(max_load 1\)"):
         add_task(rw.engine, rw.manager, rw.call_id, "P03", "E03")
     with pytest.raises(InvalidState, match="maximum load"):
-        _preview(rw, [("P01", "E03"), ("P02", "E03"), ("P03", "E03")])
-    # a batch that frees a slot of E03 in the same change may use it
-    batch = _preview(rw, [("P01", "E03"), ("P03", "E03")])
-    assert publish_batch(rw.engine, rw.manager, batch) == {"added": 1, "removed": 1, "kept": 1}
+        _preview(rw, [("P01", "E03"), ("P02", "E03")])
+    # a batch that frees the slot of E03 in the same change may use it
+    batch = _preview(rw, [("P03", "E03")])
+    assert publish_batch(rw.engine, rw.manager, batch) == {"added": 1, "removed": 1, "kept": 0}
     assert overloads(rw.engine, rw.call_id).is_empty()
 
 
