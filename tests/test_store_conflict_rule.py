@@ -254,3 +254,35 @@ def test_further_experts_are_a_change_set_applied_all_or_nothing(rw: World) -> N
     assert new.select("proposal_id").rows() == [("P01",)] and new["expert_id"].item() != extra
     assert rule_violations(rw.engine, rw.call_id).is_empty()
     assert overloads(rw.engine, rw.call_id).is_empty()
+
+
+# --- concurrent writers -------------------------------------------------------------------
+
+
+def test_a_conflict_declared_while_a_task_is_added_never_leaves_an_excluded_task(
+    rw: World,
+) -> None:
+    import contextlib
+    import threading
+
+    pairs_ = [(p, e) for p in ("P01", "P02", "P03") for e in ("E05", "E06")]
+    for proposal, expert in pairs_:
+        start = threading.Barrier(2)
+
+        def add(p: str = proposal, e: str = expert, go: threading.Barrier = start) -> None:
+            go.wait()
+            with contextlib.suppress(InvalidInput):  # refused: the conflict came first
+                add_task(rw.engine, rw.manager, rw.call_id, p, e)
+
+        def declare(p: str = proposal, e: str = expert, go: threading.Barrier = start) -> None:
+            go.wait()
+            declare_conflict(rw.engine, rw.manager, rw.call_id, e, kind="declared",
+                             note="raced", proposal_id=p)
+
+        threads = [threading.Thread(target=add), threading.Thread(target=declare)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # either the add was refused, or the conflict declined the new task
+        assert rule_violations(rw.engine, rw.call_id).is_empty()

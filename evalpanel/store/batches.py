@@ -31,6 +31,7 @@ from evalpanel.store.exclusions import (
     conflict_snapshot,
     describe_conflicts,
     held,
+    lock_call,
     pairs_text,
     refuse_excluded,
     refuse_overload,
@@ -259,8 +260,8 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
         row = _batch(conn, batch_id)
         call_id = row["call_id"]
         require_manager(conn, actor, "publish batches of", call_id)
-        # Serialise publishers of one call (PostgreSQL; SQLite's write lock already does).
-        conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id).with_for_update())
+        # Serialise the call's writers of tasks and conflicts from here on.
+        lock_call(conn, call_id)
         if row["status"] != "preview":
             raise InvalidState(f"batch {batch_id} is {row['status']}; only a preview is published")
         published = _published(conn, call_id)

@@ -113,6 +113,14 @@ def _rule_inputs(
     return props, parts, exps, declared
 
 
+def lock_call(conn: sa.Connection, call_id: str) -> None:
+    """Serialise the writers of one call's tasks and conflicts until the transaction ends
+    (PostgreSQL row lock; SQLite's ``BEGIN IMMEDIATE`` already serialises every writer). Taken
+    before the rule reads, and by every writer of a conflict, so that a conflict committed by
+    a concurrent transaction is either seen by the check or declines the new task after it."""
+    conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id).with_for_update())
+
+
 def excluded(
     conn: sa.Connection, call_id: str, pairs: pl.DataFrame, *, today: dt.date | None = None
 ) -> pl.DataFrame:
@@ -150,7 +158,9 @@ def pairs_text(frame: pl.DataFrame, limit: int = 3) -> str:
 
 def refuse_excluded(conn: sa.Connection, call_id: str, pairs: pl.DataFrame, what: str) -> None:
     """Raise :class:`InvalidInput` naming the pairs of ``pairs`` the rule excludes, with their
-    reasons; ``what`` names the change (``"batch 3"``, ``"the new task"``)."""
+    reasons; ``what`` names the change (``"batch 3"``, ``"the new task"``). Takes the call's
+    lock (:func:`lock_call`) first."""
+    lock_call(conn, call_id)
     bad = excluded(conn, call_id, pairs)
     if bad.is_empty():
         return

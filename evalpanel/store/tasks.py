@@ -19,7 +19,7 @@ from evalpanel.store.accounts import expert_of
 from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
-from evalpanel.store.exclusions import pair_reasons, refuse_excluded, refuse_overload
+from evalpanel.store.exclusions import lock_call, pair_reasons, refuse_excluded, refuse_overload
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.tables import (
     ACTIVE_STATES,
@@ -123,6 +123,7 @@ def accept_task(engine: sa.Engine, actor: Actor, task_id: int) -> None:
     language the expert does not read, ...)."""
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "accept")
+        lock_call(conn, task["call_id"])
         reasons = pair_reasons(conn, task["call_id"], task["proposal_id"], task["expert_id"])
         if reasons:
             raise InvalidState(
@@ -170,6 +171,7 @@ def _add_conflict(
 ) -> None:
     if kind not in CONFLICT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(CONFLICT_KINDS)}; got {kind!r}")
+    lock_call(conn, call_id)  # a concurrent task maker sees this conflict, or is declined by it
     values = {
         "call_id": call_id,
         "expert_id": expert_id,
@@ -192,6 +194,7 @@ def decline_task(
         raise InvalidInput("say why the task is declined (the conflict's reason)")
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "decline", manager_too=True)
+        lock_call(conn, task["call_id"])  # before the task row: the order publishers take
         _set_state(
             conn, actor, task, ("assigned", "accepted", "draft"), "declined", decline_reason=reason
         )
