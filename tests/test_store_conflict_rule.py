@@ -216,6 +216,8 @@ def test_a_confirmed_replacement_is_rechecked_and_applied_all_or_nothing(rw: Wor
     with pytest.raises(InvalidInput, match=r"P01–E06: family \(family conflict with P01"):
         confirm_replacement(rw.engine, rw.manager, rid)
     assert _pairs_of(rw) == set(BASE) - {("P01", "E03")}  # P01–E05 was not created either
+    with pytest.raises(InvalidInput, match=r"replacement request \d+ .* P01–E06: family"):
+        propose_replacement(rw.engine, rw.manager, rid, pairs([("P01", "E06")]))
     propose_replacement(rw.engine, rw.manager, rid, pairs([("P01", "E05")]))
     assert len(confirm_replacement(rw.engine, rw.manager, rid)) == 1
 

@@ -127,7 +127,7 @@ def accept_task(engine: sa.Engine, actor: Actor, task_id: int) -> None:
         reasons = pair_reasons(conn, task["call_id"], task["proposal_id"], task["expert_id"])
         if reasons:
             raise InvalidState(
-                f"a conflict of interest is recorded for task {task_id} "
+                f"task {task_id} cannot be accepted: the conflict rule excludes the pair "
                 f"({'; '.join(reasons)}); decline it instead"
             )
         _set_state(conn, actor, task, ("assigned",), "accepted")
