@@ -4,6 +4,8 @@ A pure package: polars frames and numpy arrays in, results out; no I/O, no datab
 
 - conflicts: :func:`find_conflicts` -> frame ``proposal_id, expert_id, reason, detail`` (hard
   exclusions), :func:`find_potential_conflicts` -> the same columns (likely name matches);
+  :func:`excluded_pairs`, the hard exclusions of given pairs (the rule every new task is
+  checked by);
 - affinity: :func:`compute_affinity` -> (P, E) float32 in [0, 1], :func:`affinity_from_frame`;
 - instance: :func:`build_instance` -> :class:`AssignmentInstance` (owns ids and orientation);
 - solving: :func:`assign` (``max-total``, ``fair``, ``randomized``) -> :class:`AssignmentResult`;
@@ -20,6 +22,7 @@ from assignment.conflicts import (
     POTENTIAL_REASON,
     REASONS,
     conflict_mask,
+    excluded_pairs,
     find_conflicts,
     find_potential_conflicts,
 )
@@ -42,6 +45,7 @@ __all__ = [
     "build_instance",
     "compute_affinity",
     "conflict_mask",
+    "excluded_pairs",
     "find_conflicts",
     "find_potential_conflicts",
     "main_field_match",

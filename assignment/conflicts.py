@@ -169,6 +169,31 @@ def _institutional(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFram
 _BLOCK: Final = 1 << 22  # pairs of the (P, E) "cannot read" matrix looked at per step
 
 
+def _reading(
+    proposals: pl.DataFrame, experts: pl.DataFrame
+) -> tuple[np.ndarray, np.ndarray, pl.Series]:
+    """Who reads what: ``lang_of_p`` (P,) index of each proposal's language among the call's
+    L languages; ``reads`` (L, E) bool; ``details`` (L * E,) String, the sentence of a
+    language conflict of (language l, expert e) at ``l * E + e``, so each is built once."""
+    n_e = experts.height
+    langs = proposals["language"].cast(pl.String).fill_null("").unique().sort()
+    lang_of_p = langs.search_sorted(proposals["language"].cast(pl.String).fill_null("")).to_numpy()
+    spoken = experts.select("e_idx", lang=pl.col("languages").fill_null([])).explode("lang").join(
+        pl.DataFrame({"lang": langs, "l_idx": np.arange(langs.len())}), on="lang")
+    reads = np.zeros((langs.len(), n_e), dtype=bool)
+    reads[spoken["l_idx"].to_numpy(), spoken["e_idx"].to_numpy()] = True
+    read_list = experts.select(
+        pl.when(pl.col("languages").list.len() > 0)
+        .then(pl.col("languages").fill_null([]).list.join(", "))
+        .otherwise(pl.lit("no listed language"))
+    ).to_series()
+    details = pl.DataFrame({
+        "lang": langs.gather(np.repeat(np.arange(langs.len()), n_e)),
+        "reads": read_list.gather(np.tile(np.arange(n_e), langs.len())),
+    }).select(pl.format("proposal is in {}; expert reads {}", "lang", "reads")).to_series()
+    return lang_of_p, reads, details
+
+
 def _language(
     proposals: pl.DataFrame, experts: pl.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series]:
@@ -176,16 +201,10 @@ def _language(
 
     Returns ``rows, cols``: (N,) uint32 proposal and expert indices of every pair whose expert
     does not read the proposal's language, sorted by (proposal, expert); ``detail_idx``: (N,)
-    uint32 index of each pair's sentence in ``details``, a (L * E,) String series with one
-    sentence per (proposal language, expert), so each sentence is built once.
+    uint32 index of each pair's sentence in ``details`` (see :func:`_reading`).
     """
     n_p, n_e = proposals.height, experts.height
-    langs = proposals["language"].cast(pl.String).fill_null("").unique().sort()
-    lang_of_p = langs.search_sorted(proposals["language"].cast(pl.String).fill_null("")).to_numpy()
-    spoken = experts.select("e_idx", lang=pl.col("languages").fill_null([])).explode("lang").join(
-        pl.DataFrame({"lang": langs, "l_idx": np.arange(langs.len())}), on="lang")
-    reads = np.zeros((langs.len(), n_e), dtype=bool)
-    reads[spoken["l_idx"].to_numpy(), spoken["e_idx"].to_numpy()] = True
+    lang_of_p, reads, details = _reading(proposals, experts)
     # uint32 indices: half the memory of np.nonzero's int64, built a block of proposals at a time
     per_row = (~reads).sum(axis=1)[lang_of_p]
     total = int(per_row.sum())
@@ -197,15 +216,19 @@ def _language(
         cols[at:at + c.size] = c
         at += c.size
     detail_idx = lang_of_p.astype(np.uint32)[rows] * np.uint32(n_e) + cols
-    read_list = experts.select(
-        pl.when(pl.col("languages").list.len() > 0)
-        .then(pl.col("languages").fill_null([]).list.join(", "))
-        .otherwise(pl.lit("no listed language"))
-    ).to_series()
-    details = pl.DataFrame({
-        "lang": langs.gather(np.repeat(np.arange(langs.len()), n_e)),
-        "reads": read_list.gather(np.tile(np.arange(n_e), langs.len())),
-    }).select(pl.format("proposal is in {}; expert reads {}", "lang", "reads")).to_series()
+    return rows, cols, detail_idx, details
+
+
+def _language_of_pairs(
+    proposals: pl.DataFrame, experts: pl.DataFrame, p_idx: np.ndarray, e_idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series]:
+    """:func:`_language` for the given (N,) index pairs only (sorted by (proposal, expert)):
+    the same rule and sentences, without enumerating the (P, E) pairs."""
+    lang_of_p, reads, details = _reading(proposals, experts)
+    lang = lang_of_p[p_idx]
+    bad = ~reads[lang, e_idx]
+    rows, cols = p_idx[bad].astype(np.uint32), e_idx[bad].astype(np.uint32)
+    detail_idx = lang[bad].astype(np.uint32) * np.uint32(experts.height) + cols
     return rows, cols, detail_idx, details
 
 
@@ -279,6 +302,26 @@ def find_conflicts(
     exclude_coordinator_country: bool = False,
 ) -> pl.DataFrame:
     """Every excluded (proposal, expert) pair with its reason(s); see the module docstring."""
+    proposals, experts, merged = _other_reasons(
+        proposals, partners, experts, declared, today=today, window_years=window_years,
+        exclude_coordinator_country=exclude_coordinator_country,
+    )
+    return _assemble(merged, proposals, experts, _language(proposals, experts))
+
+
+def _other_reasons(
+    proposals: pl.DataFrame,
+    partners: pl.DataFrame,
+    experts: pl.DataFrame,
+    declared: pl.DataFrame | None,
+    *,
+    today: date,
+    window_years: int,
+    exclude_coordinator_country: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The inputs checked and indexed (``proposals`` with ``p_idx``, ``experts`` with
+    ``e_idx``, each sorted by id), and every reason but language as rows ``proposal_id,
+    expert_id, reason, detail, p_idx, e_idx, rank, key`` sorted by ``key``."""
     if isinstance(window_years, bool) or not isinstance(window_years, int) or window_years < 0:
         raise ValueError("the `window_years` parameter of find_conflicts must be an integer >= 0;"
                          f" got {window_years!r}")
@@ -321,7 +364,7 @@ def find_conflicts(
     merged = merged.with_columns(key=pl.Series(_key(
         merged["p_idx"].to_numpy(), merged["e_idx"].to_numpy(), merged["rank"].to_numpy(),
         experts.height), dtype=pl.Int64)).sort("key")
-    return _assemble(merged, proposals, experts, _language(proposals, experts))
+    return proposals, experts, merged
 
 
 def conflict_mask(
@@ -413,3 +456,55 @@ def find_potential_conflicts(
     return found.group_by("proposal_id", "expert_id", "reason").agg(
         pl.col("detail").unique().sort().str.join("; ")
     ).select(pl.col(c).cast(t) for c, t in _OUT_SCHEMA.items()).sort("proposal_id", "expert_id")
+
+
+def excluded_pairs(
+    pairs: pl.DataFrame,
+    proposals: pl.DataFrame,
+    partners: pl.DataFrame,
+    experts: pl.DataFrame,
+    declared: pl.DataFrame | None = None,
+    *,
+    today: date,
+    window_years: int = WINDOW_YEARS,
+    exclude_coordinator_country: bool = False,
+) -> pl.DataFrame:
+    """The rows of :func:`find_conflicts` for the given ``pairs`` only: the one rule that decides
+    whether a (proposal, expert) pair may become a task.
+
+    ``pairs``: ``proposal_id, expert_id`` (other columns ignored). Returns ``proposal_id,
+    expert_id, reason, detail`` (one row per excluded pair and reason, sorted like
+    :func:`find_conflicts`); a pair naming a proposal or expert missing from the frames is not
+    reported (the caller checks ids). Every reason is per pair, so only the proposals and experts
+    that the pairs name are looked at, and languages are compared for the given pairs only
+    (never the whole (P, E) grid): checking a batch of a large call stays cheap.
+    """
+    missing = [c for c in ("proposal_id", "expert_id") if c not in pairs.columns]
+    if missing:
+        raise ValueError(f"the pairs frame lacks the column(s) {', '.join(missing)}")
+    keys = pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String)).unique()
+    if keys.is_empty():
+        return _empty()
+    for name, frame in (("proposals", proposals), ("partners", partners), ("experts", experts)):
+        _check_columns(name, frame)
+    wanted_p = keys.select("proposal_id").unique()
+    wanted_e = keys.select("expert_id").unique()
+    proposals, experts, merged = _other_reasons(
+        proposals.with_columns(pl.col("proposal_id").cast(pl.String)).join(
+            wanted_p, on="proposal_id", how="semi"),
+        partners.with_columns(pl.col("proposal_id").cast(pl.String)).join(
+            wanted_p, on="proposal_id", how="semi"),
+        experts.with_columns(pl.col("expert_id").cast(pl.String)).join(
+            wanted_e, on="expert_id", how="semi"),
+        declared,
+        today=today,
+        window_years=window_years,
+        exclude_coordinator_country=exclude_coordinator_country,
+    )
+    index = keys.join(proposals.select("proposal_id", "p_idx"), on="proposal_id").join(
+        experts.select("expert_id", "e_idx"), on="expert_id").sort("p_idx", "e_idx")
+    merged = merged.join(index.select("p_idx", "e_idx"), on=["p_idx", "e_idx"], how="semi",
+                         maintain_order="left")
+    language = _language_of_pairs(proposals, experts, index["p_idx"].to_numpy(),
+                                  index["e_idx"].to_numpy())
+    return _assemble(merged, proposals, experts, language)

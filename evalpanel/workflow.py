@@ -25,9 +25,9 @@ from evalpanel.store import (
     Actor,
     InvalidInput,
     InvalidState,
-    add_task,
     batch_record,
     call_folder,
+    conflicted_tasks,
     consolidated_frame,
     create_batch,
     list_replacements,
@@ -35,6 +35,7 @@ from evalpanel.store import (
     list_tie_orders,
     potential_decisions,
     propose_with,
+    publish_batch,
     published_pairs,
     record_tie_order,
     scores_frame,
@@ -66,13 +67,38 @@ def _both(a: pl.DataFrame | None, b: pl.DataFrame | None) -> pl.DataFrame | None
 def _standing(engine: sa.Engine, actor: Actor, call_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """What a new batch must respect: the pairs whose task has started (accepted, draft or
     submitted: the expert's work stays, and counts in the panel and the expert's load), and the
-    pairs whose expert declined (never proposed again)."""
+    pairs whose expert declined (never proposed again). A started task whose pair the conflict
+    rule now excludes is left out of the first: it is neither counted nor removed (the batch
+    lists it as ``conflicted`` for the manager, see :func:`evalpanel.store.conflicted_tasks`)."""
     tasks = list_tasks(engine, actor, call_id)
+    held = _held(engine, actor, call_id)
 
     def pairs(state: pl.Expr) -> pl.DataFrame:
         return tasks.filter(state).select(PAIR_KEYS).unique().sort(PAIR_KEYS)
 
-    return pairs(pl.col("state").is_in(STARTED_STATES)), pairs(pl.col("state") == "declined")
+    started = pairs(pl.col("state").is_in(STARTED_STATES)).join(held, on=PAIR_KEYS, how="anti")
+    return started, pairs(pl.col("state") == "declined")
+
+
+def _held(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    """Active tasks the conflict rule now excludes (``proposal_id, expert_id``)."""
+    return conflicted_tasks(engine, actor, call_id).select(PAIR_KEYS)
+
+
+def _less_load(
+    instance: assignment.AssignmentInstance, held: pl.DataFrame
+) -> assignment.AssignmentInstance:
+    """The instance with each expert's loads lowered by their ``held`` tasks: work the batch
+    neither counts on a panel nor removes still takes the expert's time."""
+    if held.is_empty():
+        return instance
+    index = {e: i for i, e in enumerate(instance.expert_ids.tolist())}
+    cols = [index[e] for e in held["expert_id"].to_list() if e in index]
+    used = np.bincount(np.asarray(cols, dtype=np.int64), minlength=instance.n_experts)
+    max_load = np.maximum(instance.max_load - used, 0)
+    return dataclasses.replace(
+        instance, max_load=max_load, min_load=np.minimum(instance.min_load, max_load)
+    )
 
 
 def _decided(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
@@ -102,6 +128,7 @@ def run_batch(
     pin, forbid = _pairs_frame(pinned), _pairs_frame(forbidden)
     kept, declined = _standing(engine, actor, call_id)
     decided = _decided(engine, actor, call_id)
+    held = _held(engine, actor, call_id)
     if pin is not None:  # a started task is already on its panel
         pin = pin.join(kept, on=PAIR_KEYS, how="anti")
     try:
@@ -114,7 +141,9 @@ def run_batch(
             existing=kept if kept.height else None,
             decided=decided,
         )
-        result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
+        result = assignment.assign(
+            _less_load(prepared.instance, held), mode, q=q, seed=seed, diversity=diversity
+        )
     except assignment.InstanceError as exc:
         raise InvalidInput(str(exc)) from None
     parameters: dict[str, Any] = {
@@ -130,6 +159,7 @@ def run_batch(
         "kept": kept.rows(),
         "declined": declined.rows(),
         "potential_decided": decided.rows(),
+        "held": held.rows(),
     }
     batch_id = create_batch(
         engine,
@@ -150,6 +180,11 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
     """Re-run a batch from its record; (same pairs?, the pairs obtained now)."""
     record = batch_record(engine, actor, batch_id)
     params = record["parameters"]
+    if params.get("purpose") == EXTRA:
+        raise InvalidInput(
+            f"batch {batch_id} adds further experts to divergent proposals; it depends on the "
+            "scores submitted at the time and is not reproduced"
+        )
     call = call_folder(engine, actor, record["call_id"])
     if call.content_hash != record["inputs_hash"]:
         raise InvalidInput(
@@ -168,8 +203,9 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
         existing=_pairs_frame(params.get("kept") or None),
         decided=_pairs_frame(params.get("potential_decided") or None),
     )
+    held = _pairs_frame(params.get("held") or None)
     result = assignment.assign(
-        prepared.instance,
+        prepared.instance if held is None else _less_load(prepared.instance, held),
         params["mode"],
         q=params["q"],
         seed=params["seed"],
@@ -261,29 +297,72 @@ def reliability_report(engine: sa.Engine, actor: Actor, call_id: str) -> scoring
     return scoring.reliability(rank_call(engine, actor, call_id), call.proposals, lot_rules(call))
 
 
-def _active_pairs(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
-    return published_pairs(engine, actor, call_id).select(PAIR_KEYS).unique().sort(PAIR_KEYS)
+EXTRA = "further experts"  # the ``purpose`` parameter of a further-expert change-set
+
+
+def preview_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> BatchRun | None:
+    """A preview change-set adding one task to each proposal whose experts diverge, with the best
+    eligible expert that has a free slot; every existing task is kept (a task the conflict rule
+    now excludes is not counted: see :func:`_standing`). None when no proposal needs one. The
+    manager publishes it (all or nothing) with :func:`evalpanel.store.publish_batch`, or
+    discards it."""
+    needy = rank_call(engine, actor, call_id).proposals.filter(pl.col("needs_expert"))
+    if needy.is_empty():
+        return None
+    call = call_folder(engine, actor, call_id)
+    _, declined = _standing(engine, actor, call_id)
+    held = _held(engine, actor, call_id)
+    current = (
+        published_pairs(engine, actor, call_id)
+        .select(PAIR_KEYS)
+        .unique()
+        .join(held, on=PAIR_KEYS, how="anti")
+        .sort(PAIR_KEYS)
+    )
+    try:
+        prepared = plan(
+            call,
+            existing=current,
+            forbidden=declined if declined.height else None,
+            decided=_decided(engine, actor, call_id),
+        )
+        inst = _less_load(prepared.instance, held)
+        panel = np.bincount(inst.existing[:, 0], minlength=inst.n_proposals).astype(np.int64)
+        wants = np.isin(inst.proposal_ids, needy["proposal_id"].to_numpy())
+        k = panel + wants.astype(np.int64)  # only the divergent proposals get another expert
+        result = assignment.assign(dataclasses.replace(inst, k=k), "max-total")
+    except assignment.InstanceError as exc:
+        raise InvalidInput(str(exc)) from None
+    batch_id = create_batch(
+        engine,
+        actor,
+        call_id,
+        result.pairs.select(*PAIR_KEYS, "affinity"),
+        solver="ortools-max-total",
+        parameters={
+            "purpose": EXTRA,
+            "mode": "max-total",
+            "proposals": sorted(needy["proposal_id"].to_list()),
+            "kept": current.rows(),
+            "held": held.rows(),
+        },
+        seed=None,
+        summary=result.to_json_dict(),
+        elapsed_s=result.seconds,
+        inputs_hash=call.content_hash,
+        origin="extra",
+    )
+    return BatchRun(batch_id, result)
 
 
 def add_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> list[int]:
-    """One more task for each proposal whose experts diverge, with the best eligible expert that
-    has a free slot; every existing task is kept. Returns the new task ids."""
-    needy = rank_call(engine, actor, call_id).proposals.filter(pl.col("needs_expert"))
-    if needy.is_empty():
+    """:func:`preview_extra_experts` and publish it at once; returns the new task ids."""
+    run = preview_extra_experts(engine, actor, call_id)
+    if run is None:
         return []
-    call = call_folder(engine, actor, call_id)
-    current = _active_pairs(engine, actor, call_id)
-    prepared = plan(call, existing=current, decided=_decided(engine, actor, call_id))
-    inst = prepared.instance
-    panel = np.bincount(inst.existing[:, 0], minlength=inst.n_proposals).astype(np.int64)
-    wants = np.isin(inst.proposal_ids, needy["proposal_id"].to_numpy())
-    k = np.maximum(panel + wants.astype(np.int64), 1)
-    result = assignment.assign(dataclasses.replace(inst, k=k), "max-total")
-    new = result.pairs.join(current, on=PAIR_KEYS, how="anti")
-    return [
-        add_task(engine, actor, call_id, pid, eid, origin="extra", affinity=float(aff))
-        for pid, eid, aff in new.select(*PAIR_KEYS, "affinity").iter_rows()
-    ]
+    publish_batch(engine, actor, run.batch_id)
+    tasks = list_tasks(engine, actor, call_id)
+    return sorted(tasks.filter(pl.col("batch_id") == run.batch_id)["task_id"].to_list())
 
 
 def _replacement_solver(

@@ -49,6 +49,16 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     own = list_tasks(engine, expert1, summary.call_id)
     expert_id = own["expert_id"][0]
     taken = set(own["proposal_id"].to_list())
+    # expert1 is at their maximum load in the demo, and a task over it is refused: give them
+    # one more slot, as re-importing the folder with a higher max_load would
+    from evalpanel.store.tables import experts
+
+    with engine.begin() as conn:
+        conn.execute(
+            experts.update()
+            .where(experts.c.call_id == summary.call_id, experts.c.expert_id == expert_id)
+            .values(max_load=experts.c.max_load + 1)
+        )
     task_id = proposal_id = None
     for candidate in tasks["proposal_id"].unique().sort().to_list():
         if candidate in taken:

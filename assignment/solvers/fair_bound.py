@@ -14,12 +14,12 @@ eligible pairs (integer weights ``w = affinity × SCALE``)::
 
 (weights of potential-conflict pairs lowered by the instance's penalty, as the solver counts
 them) solved by column generation: GLOP solves it over the candidate set, then one vectorised
-pass over the (P, E) matrix computes every eligible pair's reduced cost
-``μ[p]·w[p,e] − π[p] − λ[e] − ν[e] − γ``; pairs with a positive one join the set and the LP is solved again, until none is left. The
-final LP value is then an upper bound on the floor over the whole matrix, and since weights are
-integers so is its floor: an integer solution reaching ``⌊z_LP⌋`` is proven optimal. Pairs that
-joined are handed back, so the caller can search them too (they are where the candidate set was
-too small).
+pass over the (P, E) matrix computes every eligible pair's reduced cost ``μ[p]·w[p,e] − π[p] −
+λ[e] − ν[e] − γ``; pairs with a positive one join the set and the LP is solved again, until none
+is left. The final LP value is then an upper bound on the floor over the whole matrix, and since
+weights are integers so is its floor: an integer solution reaching ``⌊z_LP⌋`` is proven optimal.
+Pairs that joined are handed back, so the caller can search them too (they are where the
+candidate set was too small).
 """
 
 from __future__ import annotations

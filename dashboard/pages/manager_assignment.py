@@ -89,6 +89,10 @@ if changes is not None:
     counts = dict(changes.group_by("change").len().rows())
     st.markdown("**Change-set against the published assignment:** "
                 + ", ".join(f"{counts.get(c, 0)} {c}" for c in ("added", "kept", "removed")))
+    if counts.get("conflicted"):
+        st.warning(f"{counts['conflicted']} started task(s) are now excluded by the conflict "
+                   "rule: the batch leaves them as they are (Follow-up lists them, to decline "
+                   "or keep).")
     st.dataframe(changes, hide_index=True, height=260)
 
 left, right = st.columns(2)

@@ -10,11 +10,15 @@ from dashboard.common import act, actor, attempt, bump, call_id, engine, workflo
 from dashboard.downloads import csv_download
 from dashboard.text import md
 from evalpanel.store import (
+    batch_changes,
     confirm_replacement,
+    conflicted_tasks,
+    discard_batch,
     dismiss_replacement,
     list_replacements,
     list_tasks,
     proposed_pairs,
+    publish_batch,
 )
 
 st.title("Follow-up")
@@ -31,6 +35,12 @@ for col, state in zip(st.columns(len(states)), states, strict=True):
 shown = st.multiselect("Show states", states, default=["assigned", "accepted", "draft"])
 st.dataframe(tasks.filter(pl.col("state").is_in(shown)), hide_index=True, height=260)
 csv_download(tasks, f"{cid}-tasks.csv", "Download all tasks (CSV)", key="tasks_csv")
+held = attempt(conflicted_tasks, engine(), actor(), cid)
+if held is not None and held.height:
+    st.warning(f"{held.height} active task(s) are on pairs the conflict rule now excludes. "
+               "Batches leave them as they are and do not count them; decline them or keep "
+               "them.")
+    st.dataframe(held, hide_index=True)
 
 st.subheader("Declines and replacements")
 requests = list_replacements(engine(), actor(), cid)
@@ -76,9 +86,27 @@ if ranked is not None:
     divergent = ranked.proposals.filter(pl.col("divergent")).select(
         "proposal_id", "lot", "total", "needs_expert").join(extra, on="proposal_id", how="left")
     st.dataframe(divergent, hide_index=True)
-    if need.height and st.button(f"Add an extra expert to {need.height} proposal(s)"):
-        added = attempt(workflow().add_extra_experts, engine(), actor(), cid)
-        if added is not None:
-            st.session_state["followup_note"] = f"{len(added)} extra task(s) added."
-            bump()
+    pending = st.session_state.get("extra_batch")
+    if need.height and pending is None and st.button(
+            f"Preview an extra expert for {need.height} proposal(s)"):
+        run = attempt(workflow().preview_extra_experts, engine(), actor(), cid)
+        if run is not None:
+            st.session_state["extra_batch"] = run.batch_id
+            st.rerun()
+    if pending is not None:
+        changes = attempt(batch_changes, engine(), actor(), pending)
+        if changes is not None:
+            st.markdown(f"**Extra experts to add (change-set {pending})**")
+            st.dataframe(changes.filter(pl.col("change") == "added"), hide_index=True)
+        apply_col, drop_col = st.columns(2)
+        if apply_col.button("Add these experts", type="primary", key="apply_extra"):
+            done = attempt(publish_batch, engine(), actor(), pending)
+            if done is not None:
+                st.session_state.pop("extra_batch")
+                st.session_state["followup_note"] = f"{done['added']} extra task(s) added."
+                bump()
+                st.rerun()
+        if drop_col.button("Discard", key="discard_extra") and act(
+                discard_batch, engine(), actor(), pending):
+            st.session_state.pop("extra_batch")
             st.rerun()

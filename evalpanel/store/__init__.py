@@ -59,6 +59,7 @@ from evalpanel.store.evaluations import (
     start_correction,
     submit_evaluation,
 )
+from evalpanel.store.exclusions import conflicted_tasks
 from evalpanel.store.potential import (
     confirm_potential_conflict,
     dismiss_potential_conflict,
@@ -119,6 +120,7 @@ __all__ = [
     "call_info",
     "confirm_potential_conflict",
     "confirm_replacement",
+    "conflicted_tasks",
     "consolidated_frame",
     "create_batch",
     "create_demo_accounts",

@@ -4,9 +4,15 @@ Pair frames have the columns ``proposal_id`` (str), ``expert_id`` (str), ``affin
 (float in [0, 1], may be null). A batch records everything needed to reproduce it: the solver's
 name, its parameters (JSON), the seed, the hash of its inputs, the result summary (JSON) and
 the elapsed time in seconds. Its change-set against the published assignment (the tasks in
-state assigned, accepted, draft or submitted) is stored per pair as ``added``, ``kept`` or
-``removed``; :func:`publish_batch` applies it in one transaction, and refuses when the published
-assignment changed after the preview was made (``base_hash``).
+state assigned, accepted, draft or submitted) is stored per pair as ``added``, ``kept``,
+``removed`` or ``conflicted`` (a started task whose pair the conflict rule now excludes: the
+batch leaves it as it is, for the manager to decline or keep, and does not count it).
+
+:func:`publish_batch` applies the change-set in one transaction. It refuses a stale batch — the
+published assignment (``base_hash``) or the conflict rule's inputs (``batch_snapshots``: the
+call's content and recorded conflicts) changed after the preview — saying what changed, and
+re-checks the added pairs against the conflict rule and the experts' maximum loads
+(:mod:`evalpanel.store.exclusions`).
 """
 
 from __future__ import annotations
@@ -19,13 +25,23 @@ import polars as pl
 import sqlalchemy as sa
 
 from evalpanel.store.audit import Actor, now, record, require_manager
-from evalpanel.store.calls import conflicted_pairs
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWrite
+from evalpanel.store.exclusions import (
+    conflict_snapshot,
+    describe_conflicts,
+    held,
+    lock_call,
+    pairs_text,
+    refuse_excluded,
+    refuse_overload,
+)
 from evalpanel.store.frames import bulk_insert, inserted_id, query_frame, require_columns
 from evalpanel.store.tables import (
     ACTIVE_STATES,
+    STARTED_STATES,
     batch_pairs,
+    batch_snapshots,
     batches,
     calls,
     experts,
@@ -89,15 +105,28 @@ def _check_pairs(conn: sa.Connection, call_id: str, pairs: pl.DataFrame) -> pl.D
             raise InvalidInput(
                 f"the pair frame names {col} values not in call {call_id!r}: {unknown[:5]}"
             )
-    bad = pairs.join(conflicted_pairs(conn, call_id), on=["proposal_id", "expert_id"])
-    if bad.height:
-        first = bad.row(0, named=True)
-        raise InvalidInput(
-            f"{bad.height} pairs have a conflict of interest, e.g. "
-            f"{first['proposal_id']}–{first['expert_id']} ({first['reason']}); "
-            "remove them (the solver must exclude conflicted pairs)"
-        )
+    refuse_excluded(conn, call_id, pairs, "the batch")
     return pairs.sort("proposal_id", "expert_id")
+
+
+KEYS = ["proposal_id", "expert_id"]
+ORIGINS = ("batch", "extra")
+
+
+def _change_set(conn: sa.Connection, call_id: str, pairs: pl.DataFrame) -> pl.DataFrame:
+    """``pairs`` against the published assignment: ``CHANGE_SCHEMA`` rows. A published started
+    task that the rule now excludes and ``pairs`` leaves out is ``conflicted``, not removed."""
+    published = _published(conn, call_id)
+    stuck = held(conn, call_id).filter(pl.col("state").is_in(STARTED_STATES)).select(KEYS)
+    gone = published.select(*PAIR_SCHEMA).join(pairs, on=KEYS, how="anti")
+    return pl.concat(
+        [
+            pairs.join(published, on=KEYS, how="anti").with_columns(change=pl.lit("added")),
+            pairs.join(published, on=KEYS, how="semi").with_columns(change=pl.lit("kept")),
+            gone.join(stuck, on=KEYS, how="anti").with_columns(change=pl.lit("removed")),
+            gone.join(stuck, on=KEYS, how="semi").with_columns(change=pl.lit("conflicted")),
+        ]
+    )
 
 
 def create_batch(
@@ -112,9 +141,15 @@ def create_batch(
     summary: Mapping[str, Any],
     elapsed_s: float,
     inputs_hash: str | None = None,
+    origin: str = "batch",
 ) -> int:
     """Store a solver's assignment as a preview batch and return its id. ``inputs_hash``
-    defaults to the stored call's content hash."""
+    defaults to the stored call's content hash; ``origin`` is that of the tasks publishing
+    creates (``"extra"`` for further experts on divergent proposals). Refused when a pair is
+    excluded by the conflict rule or an added pair would take an expert over their maximum
+    load."""
+    if origin not in ORIGINS:
+        raise InvalidInput(f"a batch's origin must be one of {', '.join(ORIGINS)}; got {origin!r}")
     with writing(engine) as conn:
         require_manager(conn, actor, "create a batch for", call_id)
         call_hash = conn.execute(
@@ -123,15 +158,18 @@ def create_batch(
         if call_hash is None:
             raise NotFound(f"no call {call_id!r} in this database; import it first")
         pairs = _check_pairs(conn, call_id, pairs)
-        published = _published(conn, call_id).select(*PAIR_SCHEMA)
-        keys = ["proposal_id", "expert_id"]
-        changes = pl.concat(
-            [
-                pairs.join(published, on=keys, how="anti").with_columns(change=pl.lit("added")),
-                pairs.join(published, on=keys, how="semi").with_columns(change=pl.lit("kept")),
-                published.join(pairs, on=keys, how="anti").with_columns(change=pl.lit("removed")),
-            ]
+        published = _published(conn, call_id)
+        changes = _change_set(conn, call_id, pairs)
+        refuse_overload(
+            conn,
+            call_id,
+            changes.filter(pl.col("change") == "added"),
+            "the batch",
+            released=published.join(
+                changes.filter(pl.col("change") == "removed"), on=KEYS, how="semi"
+            )["task_id"].to_list(),
         )
+        conflicts_hash, conflict_ids = conflict_snapshot(conn, call_id)
         batch_id = inserted_id(
             conn.execute(
                 batches.insert().values(
@@ -147,6 +185,14 @@ def create_batch(
                     created_by=actor.user_id,
                     created_at=now(),
                 )
+            )
+        )
+        conn.execute(
+            batch_snapshots.insert().values(
+                batch_id=batch_id,
+                conflicts_hash=conflicts_hash,
+                conflict_ids=conflict_ids,
+                origin=origin,
             )
         )
         if changes.height:
@@ -165,6 +211,7 @@ def create_batch(
                 "solver": solver,
                 "seed": seed,
                 "parameters": dict(parameters),
+                "origin": origin,
                 "changes": dict(counts.iter_rows()),
             },
         )
@@ -205,21 +252,19 @@ def batch_record(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, An
 
 def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, int]:
     """Turn a preview into tasks in one transaction: added pairs become ``assigned`` tasks,
-    removed pairs' tasks are ``withdrawn``; returns the counts per change."""
+    removed pairs' tasks are ``withdrawn``; returns the counts per change (``conflicted`` only
+    when there are any). Refused with :class:`StaleWrite` when the batch is stale, saying what
+    changed, and with :class:`InvalidInput` / :class:`InvalidState` when an added pair is
+    excluded by the conflict rule or would take an expert over their maximum load."""
     with writing(engine) as conn:
         row = _batch(conn, batch_id)
         call_id = row["call_id"]
         require_manager(conn, actor, "publish batches of", call_id)
-        # Serialise publishers of one call (PostgreSQL; SQLite's write lock already does).
-        conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id).with_for_update())
+        # Serialise the call's writers of tasks and conflicts from here on.
+        lock_call(conn, call_id)
         if row["status"] != "preview":
             raise InvalidState(f"batch {batch_id} is {row['status']}; only a preview is published")
         published = _published(conn, call_id)
-        if _pairs_hash(published) != row["base_hash"]:
-            raise StaleWrite(
-                f"the published assignment of {call_id!r} changed after batch "
-                f"{batch_id} was previewed; create a new batch from the current one"
-            )
         changes = query_frame(
             conn,
             sa.select(
@@ -230,7 +275,8 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
             ).where(batch_pairs.c.batch_id == batch_id),
             CHANGE_SCHEMA,
         )
-        keys = ["proposal_id", "expert_id"]
+        _refuse_stale(conn, row, published, changes)
+        keys = KEYS
         removed = published.join(changes.filter(pl.col("change") == "removed"), on=keys, how="semi")
         frozen = removed.filter(pl.col("state") == "submitted")
         if frozen.height:
@@ -238,6 +284,16 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
                 f"batch {batch_id} removes {frozen.height} pairs whose evaluation "
                 f"is submitted, e.g. {frozen.row(0)[1:3]}; keep them in the batch"
             )
+        added = changes.filter(pl.col("change") == "added")
+        # the rule and the loads again, inside this transaction (a conflict may have been
+        # recorded by a path the snapshot does not cover, e.g. a dated one coming into force)
+        refuse_excluded(conn, call_id, added, f"batch {batch_id}")
+        refuse_overload(
+            conn, call_id, added, f"batch {batch_id}", released=removed["task_id"].to_list()
+        )
+        origin = conn.execute(
+            sa.select(batch_snapshots.c.origin).where(batch_snapshots.c.batch_id == batch_id)
+        ).scalar() or "batch"
         stamp = now()
         if removed.height:
             conn.execute(
@@ -245,7 +301,6 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
                 .where(tasks.c.task_id.in_(removed["task_id"].to_list()))
                 .values(state="withdrawn", updated_at=stamp)
             )
-        added = changes.filter(pl.col("change") == "added")
         existing = query_frame(
             conn,
             sa.select(tasks.c.task_id, tasks.c.proposal_id, tasks.c.expert_id).where(
@@ -260,7 +315,7 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
                 .where(tasks.c.task_id == sa.bindparam("t_id"))
                 .values(
                     state="assigned",
-                    origin="batch",
+                    origin=origin,
                     batch_id=batch_id,
                     affinity=sa.bindparam("t_aff"),
                     decline_reason=None,
@@ -281,7 +336,7 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
                         **r,
                         "call_id": call_id,
                         "state": "assigned",
-                        "origin": "batch",
+                        "origin": origin,
                         "batch_id": batch_id,
                         "created_at": stamp,
                         "updated_at": stamp,
@@ -299,6 +354,8 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
             "removed": removed.height,
             "kept": changes.filter(pl.col("change") == "kept").height,
         }
+        if held_back := changes.filter(pl.col("change") == "conflicted").height:
+            counts["conflicted"] = held_back  # left as they are, for the manager
         record(
             conn,
             actor,
@@ -310,6 +367,54 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
             after={"status": "published", **counts},
         )
         return counts
+
+
+def _refuse_stale(
+    conn: sa.Connection, row: sa.RowMapping, published: pl.DataFrame, changes: pl.DataFrame
+) -> None:
+    """Raise :class:`StaleWrite` saying what changed when the published assignment or the
+    conflict rule's inputs are no longer those the batch was previewed against."""
+    batch_id, call_id = row["batch_id"], row["call_id"]
+    if _pairs_hash(published) != row["base_hash"]:
+        then = changes.filter(pl.col("change") != "added").select(KEYS)
+        now_ = published.select(KEYS)
+        new = now_.join(then, on=KEYS, how="anti").sort(KEYS)
+        gone = then.join(now_, on=KEYS, how="anti").sort(KEYS)
+        parts = []
+        if new.height:
+            parts.append(f"{new.height} task(s) added ({pairs_text(new)})")
+        if gone.height:
+            parts.append(f"{gone.height} task(s) withdrawn or declined ({pairs_text(gone)})")
+        raise StaleWrite(
+            f"the published assignment of {call_id!r} changed after batch {batch_id} was "
+            f"previewed: {', '.join(parts) or 'tasks were replaced'}; create a new batch from "
+            "the current one (run the assignment again)"
+        )
+    snap = conn.execute(
+        sa.select(batch_snapshots).where(batch_snapshots.c.batch_id == batch_id)
+    ).mappings().first()
+    if snap is None:  # a batch from before the snapshots: the re-check of the pairs remains
+        return
+    digest, ids = conflict_snapshot(conn, call_id)
+    if digest == snap["conflicts_hash"]:
+        return
+    before, after = {int(i) for i in snap["conflict_ids"]}, set(ids)
+    parts = []
+    content = conn.execute(
+        sa.select(calls.c.content_hash).where(calls.c.call_id == call_id)
+    ).scalar()
+    if content != row["inputs_hash"]:
+        parts.append("the call was re-imported with other content")
+    if after - before:
+        parts.append(f"{len(after - before)} conflict(s) recorded "
+                     f"({describe_conflicts(conn, after - before)})")
+    if before - after:
+        parts.append(f"{len(before - after)} conflict(s) removed")
+    raise StaleWrite(
+        f"the conflicts of {call_id!r} changed after batch {batch_id} was previewed: "
+        f"{', '.join(parts) or 'the call was re-imported'}; create a new batch (run the "
+        "assignment again) so that it respects them"
+    )
 
 
 def discard_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> None:

@@ -11,7 +11,6 @@ has, and is refused when that would drop a proposal or expert that already has t
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,14 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from assignment.conflicts import DATED_KINDS, WINDOW_YEARS, years_before
 from evalpanel.callfolder.model import CallConfig, CallFolder, Lot
 from evalpanel.callfolder.schema import polars_schema
 from evalpanel.store.accounts import expert_of
 from evalpanel.store.audit import SYSTEM, Actor, deny, manages, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import AlreadyImported, InvalidState, NotFound
-from evalpanel.store.frames import bulk_insert, rows_frame
+from evalpanel.store.exclusions import pair_reasons
+from evalpanel.store.frames import bulk_insert
 from evalpanel.store.tables import (
     STARTED_STATES,
     affinities,
@@ -239,48 +238,6 @@ def import_call(
         )
 
 
-def in_force(today: dt.date | None = None) -> sa.ColumnElement[bool]:
-    """A recorded conflict still counts: dated employment and collaborations conflict for
-    ``WINDOW_YEARS`` after their ``since`` date, the same rule as the assignment's."""
-    cutoff = years_before(today or dt.date.today(), WINDOW_YEARS)
-    return sa.or_(
-        conflicts.c.since.is_(None),
-        conflicts.c.kind.not_in(DATED_KINDS),
-        conflicts.c.since > cutoff,
-    )
-
-
-def conflict_reasons(
-    conn: sa.Connection, call_id: str, expert_id: str, proposal_id: str
-) -> list[str]:
-    """Why ``expert_id`` may not see ``proposal_id``: recorded conflicts on the proposal or on
-    one of its organisations, and the expert's own organisation among its partners."""
-    orgs = sa.select(partners.c.org_id).where(
-        partners.c.call_id == call_id,
-        partners.c.proposal_id == proposal_id,
-        partners.c.org_id.is_not(None),
-    )
-    rows = conn.execute(
-        sa.select(conflicts.c.kind, conflicts.c.note).where(
-            conflicts.c.call_id == call_id,
-            conflicts.c.expert_id == expert_id,
-            sa.or_(conflicts.c.proposal_id == proposal_id, conflicts.c.org_id.in_(orgs)),
-            in_force(),
-        )
-    ).all()
-    reasons = [f"{r.kind}: {r.note}" if r.note else r.kind for r in rows]
-    own = conn.execute(
-        sa.select(experts.c.org_id).where(
-            experts.c.call_id == call_id,
-            experts.c.expert_id == expert_id,
-            experts.c.org_id.in_(orgs),
-        )
-    ).scalar()
-    if own is not None:
-        reasons.append(f"the expert's organisation {own} takes part in the proposal")
-    return reasons
-
-
 def _require_call(conn: sa.Connection, call_id: str) -> None:
     if conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id)).first() is None:
         raise NotFound(f"no call {call_id!r} in this database; import it first")
@@ -413,13 +370,14 @@ def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
                     "the proposal opens only after accepting its task without a conflict",
                     call_id=call_id,
                 )
-            if conflict_reasons(conn, call_id, expert_id, proposal_id):
+            if pair_reasons(conn, call_id, proposal_id, expert_id):
                 deny(
                     actor,
                     "read",
                     "proposal",
                     proposal_id,
-                    "a conflict of interest is recorded",
+                    "the conflict rule excludes the pair (a recorded conflict, a shared "
+                    "organisation or a language the expert does not read)",
                     call_id=call_id,
                 )
         row = (
@@ -445,73 +403,3 @@ def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
             ).mappings()
         ]
         return found
-
-
-_CONFLICT_SCHEMA: dict[str, pl.DataType] = {
-    "proposal_id": pl.String(),
-    "expert_id": pl.String(),
-    "reason": pl.String(),
-}
-
-
-def conflicted_pairs(conn: sa.Connection, call_id: str) -> pl.DataFrame:
-    """Every recorded exclusion of the call: ``proposal_id, expert_id, reason`` (one row per
-    pair, reasons joined by "; "), from conflicts on a proposal, conflicts on an organisation
-    taking part in it, and experts whose own organisation takes part. Past employment and
-    collaborations count while they are in force (:func:`in_force`)."""
-    str_ = pl.String()
-    part = rows_frame(
-        conn.execute(
-            sa.select(partners.c.proposal_id, partners.c.org_id).where(
-                partners.c.call_id == call_id, partners.c.org_id.is_not(None)
-            )
-        ),
-        {"proposal_id": str_, "org_id": str_},
-    ).unique()
-    conf = rows_frame(
-        conn.execute(
-            sa.select(
-                conflicts.c.proposal_id,
-                conflicts.c.org_id,
-                conflicts.c.expert_id,
-                conflicts.c.kind,
-                conflicts.c.note,
-            ).where(conflicts.c.call_id == call_id, in_force())
-        ),
-        {"proposal_id": str_, "org_id": str_, "expert_id": str_, "kind": str_, "note": str_},
-    )
-    conf = conf.with_columns(
-        reason=pl.when(pl.col("note").fill_null("") == "")
-        .then(pl.col("kind"))
-        .otherwise(pl.concat_str("kind", pl.lit(": "), "note"))
-    )
-    own = rows_frame(
-        conn.execute(
-            sa.select(experts.c.expert_id, experts.c.org_id).where(
-                experts.c.call_id == call_id, experts.c.org_id.is_not(None)
-            )
-        ),
-        {"expert_id": str_, "org_id": str_},
-    )
-    parts = [
-        conf.filter(pl.col("proposal_id").is_not_null()).select(*_CONFLICT_SCHEMA),
-        conf.filter(pl.col("org_id").is_not_null())
-        .drop("proposal_id")
-        .join(part, on="org_id")
-        .select(*_CONFLICT_SCHEMA),
-        own.join(part, on="org_id").select(
-            "proposal_id",
-            "expert_id",
-            reason=pl.concat_str(
-                pl.lit("the expert's organisation "),
-                "org_id",
-                pl.lit(" takes part in the proposal"),
-            ),
-        ),
-    ]
-    return (
-        pl.concat(parts)
-        .group_by("proposal_id", "expert_id")
-        .agg(pl.col("reason").unique().sort().str.join("; "))
-        .sort("proposal_id", "expert_id")
-    )

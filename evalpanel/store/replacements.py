@@ -22,6 +22,7 @@ from evalpanel.store.batches import PAIR_SCHEMA, published_pairs
 from evalpanel.store.calls import call_folder
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
+from evalpanel.store.exclusions import refuse_excluded
 from evalpanel.store.frames import query_frame, require_columns
 from evalpanel.store.tables import replacement_pairs, replacements
 from evalpanel.store.tasks import insert_task
@@ -80,6 +81,8 @@ def propose_replacement(
             raise InvalidState(f"replacement request {replacement_id} is {req['state']}")
         if pairs.height == 0:
             raise InvalidInput("a replacement proposal needs at least one pair")
+        # refused early here; confirm_replacement checks again when it makes the tasks
+        refuse_excluded(conn, req["call_id"], pairs, f"replacement request {replacement_id}")
         conn.execute(
             replacement_pairs.delete().where(replacement_pairs.c.replacement_id == replacement_id)
         )
@@ -140,7 +143,9 @@ def propose_with(
 
 
 def confirm_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) -> list[int]:
-    """Apply a proposed replacement in one transaction; returns the new task ids."""
+    """Apply a proposed replacement in one transaction (all pairs or none, each checked against
+    the conflict rule and the expert's maximum load when its task is made); returns the new
+    task ids."""
     with writing(engine) as conn:
         req = _request(conn, replacement_id)
         call_id = req["call_id"]

@@ -666,3 +666,21 @@ potential_conflict_decisions = sa.Table(
     sa.UniqueConstraint("call_id", "proposal_id", "expert_id"),
     sa.CheckConstraint("decision IN ('confirmed', 'dismissed')", name="decision"),
 )
+
+# What the conflict rule saw when a batch was previewed (one row per batch made since revision
+# 0017): ``conflicts_hash`` of the call's content and recorded conflicts, ``conflict_ids`` (JSON
+# list) of those conflicts, so that publishing can say which were added or removed; ``origin``
+# of the tasks the batch creates ("batch", or "extra" for a further-expert change-set).
+batch_snapshots = sa.Table(
+    "batch_snapshots",
+    metadata,
+    sa.Column(
+        "batch_id",
+        sa.Integer,
+        sa.ForeignKey("batches.batch_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("conflicts_hash", sa.String(64), nullable=False),
+    sa.Column("conflict_ids", sa.JSON, nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+)

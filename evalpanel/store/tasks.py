@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from evalpanel.store.accounts import expert_of
 from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
-from evalpanel.store.calls import conflict_reasons
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
+from evalpanel.store.exclusions import lock_call, pair_reasons, refuse_excluded, refuse_overload
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.tables import (
     ACTIVE_STATES,
@@ -118,13 +118,16 @@ def _set_state(
 
 
 def accept_task(engine: sa.Engine, actor: Actor, task_id: int) -> None:
-    """The expert confirms having no conflict of interest; the proposal opens to them."""
+    """The expert confirms having no conflict of interest; the proposal opens to them. Refused
+    when the conflict rule excludes the pair (a recorded conflict, a shared organisation, a
+    language the expert does not read, ...)."""
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "accept")
-        reasons = conflict_reasons(conn, task["call_id"], task["expert_id"], task["proposal_id"])
+        lock_call(conn, task["call_id"])
+        reasons = pair_reasons(conn, task["call_id"], task["proposal_id"], task["expert_id"])
         if reasons:
             raise InvalidState(
-                f"a conflict of interest is recorded for task {task_id} "
+                f"task {task_id} cannot be accepted: the conflict rule excludes the pair "
                 f"({'; '.join(reasons)}); decline it instead"
             )
         _set_state(conn, actor, task, ("assigned",), "accepted")
@@ -168,6 +171,7 @@ def _add_conflict(
 ) -> int:
     if kind not in CONFLICT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(CONFLICT_KINDS)}; got {kind!r}")
+    lock_call(conn, call_id)  # a concurrent task maker sees this conflict, or is declined by it
     values = {
         "call_id": call_id,
         "expert_id": expert_id,
@@ -191,6 +195,7 @@ def decline_task(
         raise InvalidInput("say why the task is declined (the conflict's reason)")
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "decline", manager_too=True)
+        lock_call(conn, task["call_id"])  # before the task row: the order publishers take
         _set_state(
             conn, actor, task, ("assigned", "accepted", "draft"), "declined", decline_reason=reason
         )
@@ -277,16 +282,14 @@ def add_task(
     origin: str = "extra",
     affinity: float | None = None,
 ) -> int:
-    """A manager adds one task (e.g. a further expert for a divergent proposal); refused for a
-    conflicted pair, one that already has an active task, or an expert at their maximum load.
-    Returns the task id."""
+    """A manager adds one task (e.g. a further expert for a divergent proposal); refused
+    (:class:`InvalidInput`) for a pair the conflict rule excludes, (:class:`InvalidState`) for
+    one that already has a task or an expert at their maximum load. Returns the task id."""
     with writing(engine) as conn:
         require_manager(conn, actor, "add tasks to", call_id)
-        task_id = insert_task(
+        return insert_task(
             conn, actor, call_id, proposal_id, expert_id, origin=origin, affinity=affinity
         )
-        require_free_slot(conn, call_id, expert_id)  # counting the new task; rolls it back
-        return task_id
 
 
 def insert_task(
@@ -300,7 +303,8 @@ def insert_task(
     affinity: float | None,
     batch_id: int | None = None,
 ) -> int:
-    """Create (or revive a withdrawn) task inside the caller's transaction."""
+    """Create (or revive a withdrawn) task inside the caller's transaction, after checking the
+    pair against the conflict rule and the expert's maximum load in that transaction."""
     found = conn.execute(
         sa.select(proposals.c.proposal_id).where(
             proposals.c.call_id == call_id, proposals.c.proposal_id == proposal_id
@@ -308,12 +312,15 @@ def insert_task(
     ).first()
     if found is None:
         raise NotFound(f"no proposal {proposal_id!r} in call {call_id!r}")
-    reasons = conflict_reasons(conn, call_id, expert_id, proposal_id)
-    if reasons:
-        raise InvalidInput(
-            f"{expert_id} has a conflict with {proposal_id} "
-            f"({'; '.join(reasons)}); choose another expert"
+    known = conn.execute(
+        sa.select(experts.c.expert_id).where(
+            experts.c.call_id == call_id, experts.c.expert_id == expert_id
         )
+    ).first()
+    if known is None:
+        raise NotFound(f"no expert {expert_id!r} in call {call_id!r}")
+    pair = pl.DataFrame({"proposal_id": [proposal_id], "expert_id": [expert_id]})
+    refuse_excluded(conn, call_id, pair, f"adding {expert_id} to {proposal_id}")
     old = (
         conn.execute(
             sa.select(tasks).where(
@@ -325,6 +332,11 @@ def insert_task(
         .mappings()
         .first()
     )
+    if old is not None and old["state"] != "withdrawn":
+        raise InvalidState(
+            f"{expert_id} already has task {old['task_id']} on {proposal_id} ({old['state']})"
+        )
+    refuse_overload(conn, call_id, pair, f"adding {expert_id} to {proposal_id}")
     stamp = now()
     values = {
         "state": "assigned",
@@ -346,16 +358,12 @@ def insert_task(
                 )
             )
         )
-    elif old["state"] == "withdrawn":
+    else:
         task_id = old["task_id"]
         conn.execute(
             tasks.update()
             .where(tasks.c.task_id == task_id, tasks.c.state == "withdrawn")
             .values(**values)
-        )
-    else:
-        raise InvalidState(
-            f"{expert_id} already has task {old['task_id']} on {proposal_id} ({old['state']})"
         )
     record(
         conn,
@@ -368,30 +376,6 @@ def insert_task(
         after={"proposal_id": proposal_id, "expert_id": expert_id, "origin": origin},
     )
     return int(task_id)
-
-
-def require_free_slot(conn: sa.Connection, call_id: str, expert_id: str) -> None:
-    """Refuse (inside the caller's transaction, after the new task was written) when the
-    expert's active tasks now exceed ``max_load``."""
-    max_load = conn.execute(
-        sa.select(experts.c.max_load).where(
-            experts.c.call_id == call_id, experts.c.expert_id == expert_id
-        )
-    ).scalar()
-    if max_load is None:
-        raise NotFound(f"no expert {expert_id!r} in call {call_id!r}")
-    load = conn.execute(
-        sa.select(sa.func.count()).where(
-            tasks.c.call_id == call_id,
-            tasks.c.expert_id == expert_id,
-            tasks.c.state.in_(ACTIVE_STATES),
-        )
-    ).scalar_one()
-    if load > max_load:
-        raise InvalidState(
-            f"{expert_id} already has {load - 1} active tasks, their maximum load of "
-            f"{max_load}; choose another expert, or withdraw one of their tasks first"
-        )
 
 
 def withdraw_task(
