@@ -31,10 +31,12 @@ from evalpanel.store.consolidation import (
     consolidated_frame,
     get_consolidation,
     list_consolidations,
+    name_consolidator,
     save_consensus,
     start_consolidation,
     submit_consensus,
 )
+from evalpanel.store.decisions import approve_request, refuse_request
 from evalpanel.store.demo_accounts import (
     create_demo_accounts,
     is_demo_database,
@@ -54,6 +56,7 @@ from evalpanel.store.evaluations import (
     get_evaluation,
     internal_comments,
     peer_scores,
+    request_correction,
     save_draft,
     scores_frame,
     start_correction,
@@ -76,24 +79,32 @@ from evalpanel.store.replacements import (
     propose_with,
     proposed_pairs,
 )
+from evalpanel.store.requests import list_requests
 from evalpanel.store.roster import find_user, list_users
-from evalpanel.store.tables import ACTIVE_STATES, STARTED_STATES
+from evalpanel.store.tables import (
+    ACTIVE_STATES,
+    REQUEST_STATES,
+    STARTED_STATES,
+    RequestKind,
+    RequestState,
+)
 from evalpanel.store.tasks import accept_task, add_task, declare_conflict, decline_task, list_tasks
 
 __all__ = [
-    "ACTIVE_STATES", "STARTED_STATES", "SYSTEM", "Actor", "AlreadyImported", "InvalidInput",
-    "InvalidState", "NotFound",
-    "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError", "accept_task",
-    "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",
+    "ACTIVE_STATES", "REQUEST_STATES", "STARTED_STATES", "SYSTEM", "Actor", "AlreadyImported",
+    "InvalidInput", "InvalidState", "NotFound", "PermissionDenied", "ReplacementSolver",
+    "RequestKind", "RequestState", "StaleWrite", "StoreError", "accept_task", "add_identity",
+    "add_task", "approve_consensus", "approve_request", "audit_frame", "authenticate",
     "batch_changes", "batch_record", "call_folder", "call_info", "confirm_replacement",
     "consolidated_frame", "create_batch", "create_demo_accounts", "create_rehearsal",
     "create_user", "declare_conflict", "decline_task", "default_url", "discard_batch",
     "dismiss_replacement", "find_user", "get_consolidation", "get_evaluation", "get_proposal",
     "grant_call", "import_call", "internal_comments", "is_demo_database", "link_expert",
     "list_calls", "list_conflicts", "list_consolidations", "list_rehearsals", "list_replacements",
-    "list_tasks", "list_users", "make_engine", "mark_demo_database", "peer_scores",
-    "propose_replacement", "propose_with", "proposed_pairs", "publish_batch", "published_pairs",
-    "reading", "rehearsal_view", "remove_conflict", "save_consensus", "save_draft",
+    "list_requests", "list_tasks", "list_users", "make_engine", "mark_demo_database",
+    "name_consolidator", "peer_scores", "propose_replacement", "propose_with", "proposed_pairs",
+    "publish_batch", "published_pairs", "reading", "refuse_request", "rehearsal_view",
+    "remove_conflict", "request_correction", "save_consensus", "save_draft",
     "save_rehearsal_scores", "scores_frame", "server_secret", "set_password",
     "start_consolidation", "start_correction", "submit_consensus", "submit_evaluation",
     "submitted_rehearsal_scores", "task_queue", "upgrade", "user_ids", "writing"
