@@ -39,7 +39,9 @@ from evalpanel.store.errors import InvalidInput, InvalidState, StaleWrite
 from evalpanel.store.frames import inserted_id, query_frame, require_columns
 from evalpanel.store.requests import correction_approved, latest_request, open_request
 from evalpanel.store.tables import (
+    STARTED_STATES,
     RequestKind,
+    RequestState,
     consolidations,
     evaluation_scores,
     evaluations,
@@ -148,6 +150,11 @@ def _correction_refusal(conn: sa.Connection, task: sa.RowMapping, version_no: in
     return None
 
 
+def _require_started(task: sa.RowMapping) -> None:
+    if task["state"] not in STARTED_STATES:
+        raise InvalidState(f"task {task['task_id']} is {task['state']}; its evaluation is closed")
+
+
 def _check_correction(conn: sa.Connection, task: sa.RowMapping, version_no: int) -> None:
     if version_no > 1 and (why := _correction_refusal(conn, task, version_no)) is not None:
         raise InvalidState(f"task {task['task_id']}: {why}")
@@ -212,6 +219,7 @@ def save_draft(
                     f"the evaluation of task {task_id} is submitted and frozen; "
                     "start a correction to change it"
                 )
+            _require_started(task)
             _check_correction(conn, task, int(latest["version_no"]))
             eid = latest["evaluation_id"]
             done = conn.execute(
@@ -254,6 +262,7 @@ def submit_evaluation(
         latest = _latest(conn, task_id)
         if latest is None or latest["status"] != "draft":
             raise InvalidState(f"task {task_id} has no draft to submit; save the scores first")
+        _require_started(task)
         _check_correction(conn, task, int(latest["version_no"]))
         if not conn.execute(
             sa.select(sa.func.count())
@@ -380,32 +389,43 @@ def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
         return 1
 
 
+def _request_refusal(
+    conn: sa.Connection, task: sa.RowMapping, latest: sa.RowMapping | None
+) -> tuple[str | None, int]:
+    """(why a correction request on the task would be refused now or None, the evaluation
+    version it would authorise)."""
+    task_id = task["task_id"]
+    if latest is None or task["state"] != "submitted":
+        return f"task {task_id} has no submitted evaluation to correct", 0
+    # An open correction draft (started before the scores became visible) is the version to
+    # authorise; otherwise the next one.
+    version_no = int(latest["version_no"]) + (latest["status"] == "submitted")
+    if _consolidation_state(conn, task["call_id"], task["proposal_id"]) == "final":
+        return (
+            f"the consolidation of {task['proposal_id']} is final; evaluations can no "
+            "longer be corrected"
+        ), version_no
+    if not peers_visible(conn, task):
+        return (
+            f"the other experts' scores on {task['proposal_id']} are not open to you yet, so "
+            f"task {task_id} needs no approval: start the correction yourself"
+        ), version_no
+    if correction_approved(conn, task_id, version_no):
+        return (
+            f"a correction of task {task_id} (version {version_no}) is already approved"
+        ), version_no
+    return None, version_no
+
+
 def request_correction(engine: sa.Engine, actor: Actor, task_id: int, reason: str) -> int:
     """The expert asks the call manager to let them correct their submitted evaluation after
     the other experts' scores became visible to them (``reason`` says why); returns the
     request id. The request authorises the next version of the evaluation once approved."""
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "request a correction of")
-        latest = _latest(conn, task_id)
-        if latest is None or task["state"] != "submitted":
-            raise InvalidState(f"task {task_id} has no submitted evaluation to correct")
-        # An open correction draft (started before the scores became visible) is the version
-        # to authorise; otherwise the next one.
-        version_no = int(latest["version_no"]) + (latest["status"] == "submitted")
-        if _consolidation_state(conn, task["call_id"], task["proposal_id"]) == "final":
-            raise InvalidState(
-                f"the consolidation of {task['proposal_id']} is final; evaluations can no "
-                "longer be corrected"
-            )
-        if not peers_visible(conn, task):
-            raise InvalidState(
-                f"the other experts' scores on {task['proposal_id']} are not open to you yet, so "
-                f"task {task_id} needs no approval: start the correction yourself"
-            )
-        if correction_approved(conn, task_id, version_no):
-            raise InvalidState(
-                f"a correction of task {task_id} (version {version_no}) is already approved"
-            )
+        why, version_no = _request_refusal(conn, task, _latest(conn, task_id))
+        if why is not None:
+            raise InvalidState(why)
         return open_request(
             conn, actor, task, RequestKind.CORRECTION, reason, version_no=version_no
         )
@@ -418,8 +438,9 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
     (the expert can read the other experts' scores), ``editable`` (the latest version is a
     draft that may be saved and submitted now), ``correction_request`` and
     ``conflict_request`` (the latest request of each kind, as
-    :func:`~evalpanel.store.requests.latest_request`, or None). The expert's own task, or a
-    manager of the call."""
+    :func:`~evalpanel.store.requests.latest_request`, or None), ``can_correct`` (a correction
+    may start now without a request) and ``can_request`` (a correction request would be taken).
+    The expert's own task, or a manager of the call."""
     with reading(engine) as conn:
         task = own_task(conn, actor, task_id, "read the evaluation of", manager_too=True)
         latest = _latest(conn, task_id)
@@ -439,6 +460,8 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
                 "version": 0,
                 "internal_comment": "",
                 "editable": task["state"] in ("accepted", "draft"),
+                "can_correct": False,
+                "can_request": False,
                 "scores": frame,
             }
         frame = query_frame(
@@ -452,8 +475,19 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
             ["criterion"],
         )
         version_no = int(latest["version_no"])
-        editable = latest["status"] == "draft" and (
-            version_no == 1 or _correction_refusal(conn, task, version_no) is None
+        can_correct = (
+            latest["status"] == "submitted"
+            and task["state"] == "submitted"
+            and _correction_refusal(conn, task, version_no + 1) is None
+        )
+        asked = found["correction_request"]
+        can_request = _request_refusal(conn, task, latest)[0] is None and (
+            asked is None or asked["state"] != RequestState.PENDING
+        )
+        editable = (
+            latest["status"] == "draft"
+            and task["state"] in STARTED_STATES
+            and (version_no == 1 or _correction_refusal(conn, task, version_no) is None)
         )
         return {
             **found,
@@ -462,6 +496,8 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
             "version": latest["row_version"],
             "internal_comment": latest["internal_comment"],
             "editable": editable,
+            "can_correct": can_correct,
+            "can_request": can_request,
             "scores": frame,
         }
 
