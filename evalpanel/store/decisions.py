@@ -39,7 +39,8 @@ def _decide(
         .values(state=state.value, decided_at=now(), decided_by=actor.user_id, decision_note=note)
     ).rowcount
     if not done:
-        raise InvalidState(f"request {request_id} is {req['state']}, not pending; reload it")
+        current = load_request(conn, request_id)["state"]
+        raise InvalidState(f"request {request_id} is {current}, not pending; reload it")
     record(
         conn,
         actor,

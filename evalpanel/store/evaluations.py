@@ -7,13 +7,13 @@ stale read is refused with :class:`StaleWrite` instead of overwriting someone el
 submitted version is never changed; :func:`start_correction` opens the next version as a draft
 copy, and the latest submitted version is the one that counts.
 
-Independence: other experts' scores on a proposal open to an expert once their own evaluation
-is submitted and the proposal's consolidation has started (:func:`peers_visible`, the one
-rule). From then on a correction — opening, editing or submitting the next version — needs the
-manager's approval: the expert asks with :func:`request_correction` (a reason), the manager
-decides (:mod:`evalpanel.store.decisions`), and only an approved request for that version lets
-it through. Before that moment the correction path is open as it was. Once the consolidation is
-final, no evaluation changes any more.
+Independence: other experts' scores on a proposal open to an expert once their own evaluation is
+submitted and the proposal's consolidation has started (the one rule, in
+:mod:`evalpanel.store.independence`). From then on a correction — opening, editing or submitting
+the next version — needs the manager's approval: the expert asks with :func:`request_correction`
+(a reason), the manager decides (:mod:`evalpanel.store.decisions`), and only an approved request
+for that version lets it through. Before that moment the correction path is open as it was. Once
+the consolidation is final, no evaluation changes any more.
 
 Read frames: :func:`scores_frame` and :func:`peer_scores` return ``proposal_id, expert_id,
 criterion, score, comment`` (the ``scores.csv`` columns, comments for the applicant) sorted by
@@ -33,11 +33,17 @@ import sqlalchemy as sa
 
 from evalpanel.store.accounts import expert_of
 from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
-from evalpanel.store.calls import task_state
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, StaleWrite
 from evalpanel.store.frames import inserted_id, query_frame, require_columns
-from evalpanel.store.requests import correction_approved, latest_request, open_request
+from evalpanel.store.independence import (
+    check_correction,
+    correction_refusal,
+    peer_refusal,
+    peers_visible,
+    request_refusal,
+)
+from evalpanel.store.requests import latest_request, open_request
 from evalpanel.store.tables import (
     STARTED_STATES,
     RequestKind,
@@ -105,59 +111,9 @@ def _write_scores(conn: sa.Connection, evaluation_id: int, rows: list[dict[str, 
         )
 
 
-def _consolidation_state(conn: sa.Connection, call_id: str, proposal_id: str) -> str | None:
-    state = conn.execute(
-        sa.select(consolidations.c.state).where(
-            consolidations.c.call_id == call_id, consolidations.c.proposal_id == proposal_id
-        )
-    ).scalar()
-    return None if state is None else str(state)
-
-
-def _peer_refusal(
-    conn: sa.Connection, call_id: str, proposal_id: str, expert_id: str | None
-) -> str | None:
-    """Why the expert may not read the other experts' scores on the proposal; None when they
-    may: their own evaluation is submitted and the consolidation has started. Once None it
-    stays None while the task counts (a consolidation is never deleted and a submitted task
-    stays submitted during a correction), so it also says whether they *could* see them."""
-    if expert_id is None or task_state(conn, call_id, proposal_id, expert_id) != "submitted":
-        return "other experts' scores open only after submitting your own"
-    if _consolidation_state(conn, call_id, proposal_id) is None:
-        return "other experts' scores open only in consolidation"
-    return None
-
-
-def peers_visible(conn: sa.Connection, task: sa.RowMapping) -> bool:
-    """True when the task's expert can read the other experts' scores on its proposal."""
-    return _peer_refusal(conn, task["call_id"], task["proposal_id"], task["expert_id"]) is None
-
-
-def _correction_refusal(conn: sa.Connection, task: sa.RowMapping, version_no: int) -> str | None:
-    """Why version ``version_no`` (a correction) of the task's evaluation may not be opened,
-    edited or submitted now; None when it may."""
-    proposal_id = task["proposal_id"]
-    if _consolidation_state(conn, task["call_id"], proposal_id) == "final":
-        return (
-            f"the consolidation of {proposal_id} is final; evaluations can no longer be corrected"
-        )
-    if peers_visible(conn, task) and not correction_approved(conn, task["task_id"], version_no):
-        return (
-            f"the other experts' scores on {proposal_id} are open to you since its consolidation "
-            "started, so a correction needs the call manager's approval; request one with "
-            "a reason"
-        )
-    return None
-
-
 def _require_started(task: sa.RowMapping) -> None:
     if task["state"] not in STARTED_STATES:
         raise InvalidState(f"task {task['task_id']} is {task['state']}; its evaluation is closed")
-
-
-def _check_correction(conn: sa.Connection, task: sa.RowMapping, version_no: int) -> None:
-    if version_no > 1 and (why := _correction_refusal(conn, task, version_no)) is not None:
-        raise InvalidState(f"task {task['task_id']}: {why}")
 
 
 def save_draft(
@@ -220,7 +176,7 @@ def save_draft(
                     "start a correction to change it"
                 )
             _require_started(task)
-            _check_correction(conn, task, int(latest["version_no"]))
+            check_correction(conn, task, int(latest["version_no"]))
             eid = latest["evaluation_id"]
             done = conn.execute(
                 evaluations.update()
@@ -263,7 +219,7 @@ def submit_evaluation(
         if latest is None or latest["status"] != "draft":
             raise InvalidState(f"task {task_id} has no draft to submit; save the scores first")
         _require_started(task)
-        _check_correction(conn, task, int(latest["version_no"]))
+        check_correction(conn, task, int(latest["version_no"]))
         if not conn.execute(
             sa.select(sa.func.count())
             .select_from(evaluation_scores)
@@ -350,7 +306,7 @@ def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
         latest = _latest(conn, task_id)
         if latest is None or latest["status"] != "submitted" or task["state"] != "submitted":
             raise InvalidState(f"task {task_id} has no submitted evaluation to correct")
-        _check_correction(conn, task, int(latest["version_no"]) + 1)
+        check_correction(conn, task, int(latest["version_no"]) + 1)
         stamp = now()
         eid = inserted_id(
             conn.execute(
@@ -389,41 +345,13 @@ def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
         return 1
 
 
-def _request_refusal(
-    conn: sa.Connection, task: sa.RowMapping, latest: sa.RowMapping | None
-) -> tuple[str | None, int]:
-    """(why a correction request on the task would be refused now or None, the evaluation
-    version it would authorise)."""
-    task_id = task["task_id"]
-    if latest is None or task["state"] != "submitted":
-        return f"task {task_id} has no submitted evaluation to correct", 0
-    # An open correction draft (started before the scores became visible) is the version to
-    # authorise; otherwise the next one.
-    version_no = int(latest["version_no"]) + (latest["status"] == "submitted")
-    if _consolidation_state(conn, task["call_id"], task["proposal_id"]) == "final":
-        return (
-            f"the consolidation of {task['proposal_id']} is final; evaluations can no "
-            "longer be corrected"
-        ), version_no
-    if not peers_visible(conn, task):
-        return (
-            f"the other experts' scores on {task['proposal_id']} are not open to you yet, so "
-            f"task {task_id} needs no approval: start the correction yourself"
-        ), version_no
-    if correction_approved(conn, task_id, version_no):
-        return (
-            f"a correction of task {task_id} (version {version_no}) is already approved"
-        ), version_no
-    return None, version_no
-
-
 def request_correction(engine: sa.Engine, actor: Actor, task_id: int, reason: str) -> int:
     """The expert asks the call manager to let them correct their submitted evaluation after
     the other experts' scores became visible to them (``reason`` says why); returns the
     request id. The request authorises the next version of the evaluation once approved."""
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "request a correction of")
-        why, version_no = _request_refusal(conn, task, _latest(conn, task_id))
+        why, version_no = request_refusal(conn, task, _latest(conn, task_id))
         if why is not None:
             raise InvalidState(why)
         return open_request(
@@ -478,16 +406,16 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
         can_correct = (
             latest["status"] == "submitted"
             and task["state"] == "submitted"
-            and _correction_refusal(conn, task, version_no + 1) is None
+            and correction_refusal(conn, task, version_no + 1) is None
         )
         asked = found["correction_request"]
-        can_request = _request_refusal(conn, task, latest)[0] is None and (
+        can_request = request_refusal(conn, task, latest)[0] is None and (
             asked is None or asked["state"] != RequestState.PENDING
         )
         editable = (
             latest["status"] == "draft"
             and task["state"] in STARTED_STATES
-            and (version_no == 1 or _correction_refusal(conn, task, version_no) is None)
+            and (version_no == 1 or correction_refusal(conn, task, version_no) is None)
         )
         return {
             **found,
@@ -592,7 +520,7 @@ def peer_scores(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str)
     with reading(engine) as conn:
         if not manages(conn, actor, call_id):
             expert_id = expert_of(conn, actor, call_id)
-            why = _peer_refusal(conn, call_id, proposal_id, expert_id)
+            why = peer_refusal(conn, call_id, proposal_id, expert_id)
             if why is not None:
                 deny(actor, "read peer scores of", "proposal", proposal_id, why, call_id=call_id)
         return _current_scores(conn, call_id, proposal_id)
