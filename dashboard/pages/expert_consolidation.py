@@ -43,7 +43,10 @@ if peers is not None:
 
 saved = {c: (s, m) for c, s, m in cons["scores"].rows()}
 is_consolidator = cons["consolidator"] == me
-editable = is_consolidator and cons["state"] != "final"
+editable = is_consolidator and cons["state"] in ("drafting", "approval")
+if cons["state"] == "suspended":
+    st.warning("This consolidation is suspended: an approved conflict took an evaluation out of "
+               "the panel. The call manager restarts it once the panel is complete.")
 means = {} if peers is None else dict(
     peers.group_by("criterion").agg(pl.col("score").mean()).rows())
 values, comments = {}, {}

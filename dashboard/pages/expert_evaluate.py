@@ -1,5 +1,8 @@
 """The scoring form: each criterion's guiding questions, range and band, a live total against
-the pass mark and every minimum; save a draft (optimistic version), then submit (frozen)."""
+the pass mark and every minimum; save a draft (optimistic version), then submit (frozen). A
+submitted evaluation is corrected directly until the panel's scores are visible, then only
+through a request the call manager approves; a conflict found after submitting is a request
+too."""
 
 from __future__ import annotations
 
@@ -10,14 +13,18 @@ from dashboard.common import act, actor, attempt, band_of, bump, call_id, call_s
 from dashboard.text import md, plain
 from evalpanel.store import (
     STARTED_STATES,
+    RequestState,
     StaleWrite,
+    declare_conflict,
     get_evaluation,
     get_proposal,
     list_tasks,
+    request_correction,
     save_draft,
     start_correction,
     submit_evaluation,
 )
+from evalpanel.store.tasks import CONFLICT_KINDS
 
 st.title("Scoring form")
 cid = call_id()
@@ -43,10 +50,12 @@ with st.expander(md(f"{proposal_id} · {proposal['title']}"), expanded=False):
     st.text(plain(proposal["abstract"] or "(no abstract)"))
     st.dataframe(pl.DataFrame(proposal["partners"]), hide_index=True)
 
-frozen = evaluation["status"] == "submitted"
+frozen = not evaluation["editable"]
 saved = {c: (s, m) for c, s, m in evaluation["scores"].rows()}
-st.caption(f"Version {evaluation['version_no'] or 1} · "
-           f"{'submitted (frozen)' if frozen else 'draft' if evaluation['status'] else 'new'}")
+status = ("submitted (frozen)" if evaluation["status"] == "submitted" else
+          "correction draft, waiting for approval" if frozen else
+          "draft" if evaluation["status"] else "new")
+st.caption(f"Version {evaluation['version_no'] or 1} · {status}")
 
 values: dict[str, float] = {}
 comments: dict[str, str] = {}
@@ -89,11 +98,62 @@ internal = st.text_area(
 
 frame = pl.DataFrame({"criterion": list(values), "score": list(values.values()),
                       "comment": [comments[c] for c in values]})
+
+
+def _request_note(request: dict[str, object] | None, what: str) -> None:
+    """The latest request of one kind, its reason and the decision, shown as plain text."""
+    if request is None:
+        return
+    st.text(f"Your {what} request #{request['request_id']} is {request['state']}. "
+            f"Reason: {request['reason']}")
+    if request["decision_note"]:
+        st.text(f"The manager's note: {request['decision_note']}")
+
+
+def _declare_conflict() -> None:
+    with st.expander("Declare a conflict of interest found after submitting"):
+        st.caption("The evaluation keeps counting until the call manager decides. If the "
+                   "manager approves, it stops counting and another expert may be assigned.")
+        with st.form(f"conflict-{task_id}"):
+            kind = st.selectbox("Conflict", CONFLICT_KINDS)
+            note = st.text_area("Reason", key=f"conflict-note-{task_id}")
+            if st.form_submit_button("Send the conflict to the manager") and act(
+                    declare_conflict, engine(), actor(), cid, str(mine.filter(
+                        pl.col("task_id") == task_id)["expert_id"].item()),
+                    kind=kind, note=note, proposal_id=proposal_id):
+                st.session_state["submitted_note"] = "Conflict sent to the call manager."
+                bump()
+                st.rerun()
+
+
 if frozen:
-    st.info("This evaluation is submitted and frozen. A correction opens a new version.")
-    if st.button("Start a correction") and act(start_correction, engine(), actor(), task_id):
-        bump()
-        st.rerun()
+    correction = evaluation["correction_request"]
+    conflict = evaluation["conflict_request"]
+    _request_note(correction, "correction")
+    _request_note(conflict, "conflict")
+    if evaluation["status"] == "draft":
+        st.info("This correction was started before the panel's scores became visible to you; "
+                "it can be saved and submitted once the call manager approves a request.")
+    elif not evaluation["peers_visible"]:
+        st.info("This evaluation is submitted and frozen. A correction opens a new version.")
+    if evaluation["can_correct"]:
+        if st.button("Start a correction") and act(start_correction, engine(), actor(), task_id):
+            bump()
+            st.rerun()
+    elif evaluation["can_request"]:
+        st.info("The other experts' scores on this proposal are open to you, so a correction "
+                "needs the call manager's approval.")
+        with st.form(f"correction-{task_id}"):
+            why = st.text_area("Why does the evaluation need a correction?",
+                               key=f"correction-why-{task_id}")
+            if st.form_submit_button("Ask the manager for a correction") and act(
+                    request_correction, engine(), actor(), task_id, why):
+                st.session_state["submitted_note"] = "Correction request sent to the manager."
+                bump()
+                st.rerun()
+    if evaluation["state"] == "submitted" and (
+            conflict is None or conflict["state"] != RequestState.PENDING):
+        _declare_conflict()
     st.stop()
 
 save_col, submit_col = st.columns(2)

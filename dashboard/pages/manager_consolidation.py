@@ -1,5 +1,5 @@
 """Consolidation: proposals whose evaluations are all in, start their consolidation, follow
-their state."""
+their state, name another consolidator (which also restarts a suspended consolidation)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, bump, call_id, engine
-from evalpanel.store import ACTIVE_STATES, list_consolidations, list_tasks, start_consolidation
+from evalpanel.store import (
+    ACTIVE_STATES,
+    list_consolidations,
+    list_tasks,
+    name_consolidator,
+    start_consolidation,
+)
 
 st.title("Consolidation")
 cid = call_id()
@@ -16,17 +22,38 @@ tasks = list_tasks(engine(), actor(), cid).filter(
 panels = tasks.group_by("proposal_id").agg(
     experts=pl.len(), submitted=(pl.col("state") == "submitted").sum(),
     submitted_by=pl.col("expert_id").filter(pl.col("state") == "submitted").sort())
-states = list_consolidations(engine(), actor(), cid).select(
-    "proposal_id", "state", "consolidator", "version")
+listed = list_consolidations(engine(), actor(), cid)
+states = listed.select("proposal_id", "state", "consolidator", "version")
 board = panels.join(states, on="proposal_id", how="left").with_columns(
     state=pl.col("state").fill_null(
         pl.when(pl.col("submitted") == pl.col("experts")).then(pl.lit("ready"))
         .otherwise(pl.lit("waiting")))).sort("proposal_id")
 counts = dict(board.group_by("state").len().rows())
-for col, state in zip(st.columns(5), ("waiting", "ready", "drafting", "approval", "final"),
-                      strict=True):
+for col, state in zip(st.columns(6), ("waiting", "ready", "drafting", "approval", "suspended",
+                                      "final"), strict=True):
     col.metric(state.capitalize(), counts.get(state, 0))
 st.dataframe(board, hide_index=True, height=300)
+
+if "consolidation_note" in st.session_state:
+    st.success(st.session_state.pop("consolidation_note"))
+running = board.filter(pl.col("state").is_in(["drafting", "approval", "suspended"]))
+if not running.is_empty():
+    st.subheader("Name another consolidator")
+    st.caption("A suspended consolidation (an approved conflict took an evaluation out) waits "
+               "here: once every remaining or replacement expert has submitted, name its "
+               "consolidator to restart it. The consensus draft is kept; approvals lapse.")
+    again = st.selectbox("Proposal", running["proposal_id"].to_list(), key="rename_proposal")
+    with st.form("name_consolidator"):
+        members = running.filter(pl.col("proposal_id") == again)["submitted_by"].item().to_list()
+        chosen = st.selectbox("Consolidator", members, key="rename_expert")
+        reason = st.text_input("Reason (kept in the audit log)", key="rename_reason")
+        if st.form_submit_button("Name the consolidator") and act(
+                name_consolidator, engine(), actor(),
+                int(listed.filter(pl.col("proposal_id") == again)["consolidation_id"].item()),
+                str(chosen), reason):
+            st.session_state["consolidation_note"] = f"{chosen} now consolidates {again}."
+            bump()
+            st.rerun()
 
 ready = board.filter(pl.col("state") == "ready")
 if ready.is_empty():

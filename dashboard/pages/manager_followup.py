@@ -1,5 +1,6 @@
-"""Follow-up: tasks by state, declines with their proposed replacement to confirm, and
-divergent proposals with their extra expert."""
+"""Follow-up: tasks by state, the experts' requests (a correction after the panel's scores were
+visible, a conflict found after submitting) to approve or refuse, declines with their proposed
+replacement to confirm, and divergent proposals with their extra expert."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ from dashboard.common import act, actor, attempt, bump, call_id, engine, workflo
 from dashboard.downloads import csv_download
 from dashboard.text import md
 from evalpanel.store import (
+    RequestState,
+    approve_request,
     batch_changes,
     confirm_replacement,
     conflicted_tasks,
     discard_batch,
     dismiss_replacement,
     list_replacements,
+    list_requests,
     list_tasks,
     proposed_pairs,
     publish_batch,
+    refuse_request,
 )
 
 st.title("Follow-up")
@@ -41,6 +46,38 @@ if held is not None and held.height:
                "Batches leave them as they are and do not count them; decline them or keep "
                "them.")
     st.dataframe(held, hide_index=True)
+
+st.subheader("Requests from experts")
+st.caption("A correction asked for after the panel's scores became visible to the expert, or a "
+           "conflict of interest declared on a submitted evaluation. Until you decide, the "
+           "submitted evaluation counts as it is. Approving a conflict takes the evaluation "
+           "out, opens a replacement below and suspends the proposal's consolidation.")
+asked = list_requests(engine(), actor(), cid)
+waiting = asked.filter(pl.col("state") == RequestState.PENDING)
+if waiting.is_empty():
+    st.caption("No request waits for a decision.")
+else:
+    st.dataframe(waiting.select("request_id", "kind", "proposal_id", "expert_id", "reason"),
+                 hide_index=True)
+    with st.form("decide_request"):
+        chosen = st.selectbox("Request", waiting["request_id"].to_list(),
+                              format_func=lambda r: f"request {r}")
+        note = st.text_input("Your note (kept in the audit log)")
+        ok_col, no_col = st.columns(2)
+        approve = ok_col.form_submit_button("Approve", type="primary")
+        refuse = no_col.form_submit_button("Refuse")
+    if approve and act(approve_request, engine(), actor(), int(chosen), note=note):
+        st.session_state["followup_note"] = f"Request {chosen} approved."
+        bump()
+        st.rerun()
+    if refuse and act(refuse_request, engine(), actor(), int(chosen), note=note):
+        st.session_state["followup_note"] = f"Request {chosen} refused."
+        bump()
+        st.rerun()
+decided = asked.filter(pl.col("state") != RequestState.PENDING)
+if not decided.is_empty():
+    with st.expander(f"Decided requests ({decided.height})"):
+        st.dataframe(decided.drop("task_id"), hide_index=True)
 
 st.subheader("Declines and replacements")
 requests = list_replacements(engine(), actor(), cid)

@@ -31,10 +31,12 @@ from evalpanel.store.consolidation import (
     consolidated_frame,
     get_consolidation,
     list_consolidations,
+    name_consolidator,
     save_consensus,
     start_consolidation,
     submit_consensus,
 )
+from evalpanel.store.decisions import approve_request, refuse_request
 from evalpanel.store.demo_accounts import (
     create_demo_accounts,
     is_demo_database,
@@ -54,6 +56,7 @@ from evalpanel.store.evaluations import (
     get_evaluation,
     internal_comments,
     peer_scores,
+    request_correction,
     save_draft,
     scores_frame,
     start_correction,
@@ -82,8 +85,16 @@ from evalpanel.store.replacements import (
     propose_with,
     proposed_pairs,
 )
+from evalpanel.store.requests import list_requests
 from evalpanel.store.roster import find_user, list_users
-from evalpanel.store.tables import ACTIVE_STATES, STARTED_STATES, USERNAME_MAX
+from evalpanel.store.tables import (
+    ACTIVE_STATES,
+    REQUEST_STATES,
+    STARTED_STATES,
+    USERNAME_MAX,
+    RequestKind,
+    RequestState,
+)
 from evalpanel.store.tasks import (
     accept_task,
     add_task,
@@ -96,6 +107,7 @@ from evalpanel.store.tie_orders import list_tie_orders, record_tie_order
 
 __all__ = [
     "ACTIVE_STATES",
+    "REQUEST_STATES",
     "STARTED_STATES",
     "SYSTEM",
     "USERNAME_MAX",
@@ -106,12 +118,15 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "ReplacementSolver",
+    "RequestKind",
+    "RequestState",
     "StaleWrite",
     "StoreError",
     "accept_task",
     "add_identity",
     "add_task",
     "approve_consensus",
+    "approve_request",
     "audit_frame",
     "authenticate",
     "batch_changes",
@@ -146,11 +161,13 @@ __all__ = [
     "list_consolidations",
     "list_rehearsals",
     "list_replacements",
+    "list_requests",
     "list_tasks",
     "list_tie_orders",
     "list_users",
     "make_engine",
     "mark_demo_database",
+    "name_consolidator",
     "peer_scores",
     "potential_decisions",
     "propose_replacement",
@@ -160,8 +177,10 @@ __all__ = [
     "published_pairs",
     "reading",
     "record_tie_order",
+    "refuse_request",
     "rehearsal_view",
     "remove_conflict",
+    "request_correction",
     "save_consensus",
     "save_draft",
     "save_rehearsal_scores",

@@ -6,6 +6,11 @@ comment`` frame and an overall comment) with the same optimistic versioning as d
 submits it for approval; each other expert approves the version they saw. When all have
 approved the current version it is ``final``. Editing after submission goes back to
 ``drafting`` and earlier approvals no longer count (they name an older version).
+
+When the panel changes under a consolidation (an approved conflict takes an evaluation out),
+it is ``suspended`` (:func:`suspend_consolidation`): nobody drafts or approves until the
+manager restarts it with :func:`name_consolidator`, which also names another consolidator at
+any time before it is final. Both are audited.
 :func:`consolidated_frame` returns ``proposal_id, criterion, score, comment, state`` sorted by
 ``proposal_id, criterion``; :func:`list_consolidations` returns ``consolidation_id,
 proposal_id, consolidator, state, version`` sorted by ``proposal_id``.
@@ -93,7 +98,10 @@ def start_consolidation(
             ).first()
             is not None
         ):
-            raise InvalidState(f"{proposal_id} is already in consolidation")
+            raise InvalidState(
+                f"{proposal_id} is already in consolidation; name another consolidator to "
+                "restart it"
+            )
         cid = inserted_id(
             conn.execute(
                 consolidations.insert().values(
@@ -117,6 +125,16 @@ def start_consolidation(
             after={"proposal_id": proposal_id, "consolidator": consolidator},
         )
         return int(cid)
+
+
+def _require_running(row: sa.RowMapping) -> None:
+    if row["state"] == "suspended":
+        raise InvalidState(
+            f"the consolidation of {row['proposal_id']} is suspended (its panel changed); "
+            "it waits for the call manager to restart it"
+        )
+    if row["state"] == "final":
+        raise InvalidState(f"consolidation {row['consolidation_id']} is final")
 
 
 def _participant(conn: sa.Connection, actor: Actor, row: sa.RowMapping, action: str) -> str:
@@ -156,6 +174,7 @@ def save_consensus(
                 "only the consolidator drafts the consensus",
                 call_id=row["call_id"],
             )
+        _require_running(row)
         done = conn.execute(
             consolidations.update()
             .where(
@@ -210,6 +229,7 @@ def submit_consensus(
                 "only the consolidator submits the consensus",
                 call_id=row["call_id"],
             )
+        _require_running(row)
         if row["row_version"] == 0:
             raise InvalidState("save the consensus scores before submitting them")
         done = conn.execute(
@@ -248,6 +268,7 @@ def approve_consensus(
         expert_id = _participant(conn, actor, row, "approve")
         if expert_id == row["consolidator"]:
             raise InvalidInput("the consolidator's own approval is implied; others approve")
+        _require_running(row)
         if row["state"] != "approval" or row["row_version"] != expected_version:
             raise StaleWrite(
                 f"consolidation {consolidation_id} is {row['state']} at version "
@@ -314,6 +335,103 @@ def _finalise_if_approved(conn: sa.Connection, actor: Actor, row: sa.RowMapping)
         )
         return "final"
     return str(current["state"])
+
+
+def suspend_consolidation(
+    conn: sa.Connection, actor: Actor, call_id: str, proposal_id: str, why: str
+) -> int | None:
+    """Suspend the proposal's consolidation (a final one too) inside the caller's transaction,
+    because its panel changed; approvals lapse. Returns its id, None when there is none."""
+    row = (
+        conn.execute(
+            sa.select(consolidations).where(
+                consolidations.c.call_id == call_id, consolidations.c.proposal_id == proposal_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    cid = int(row["consolidation_id"])
+    conn.execute(
+        consolidations.update()
+        .where(consolidations.c.consolidation_id == cid)
+        .values(state="suspended", row_version=row["row_version"] + 1, finalised_at=None)
+    )
+    record(
+        conn,
+        actor,
+        "suspend",
+        "consolidation",
+        cid,
+        call_id=call_id,
+        before={"state": row["state"], "version": row["row_version"]},
+        after={"state": "suspended", "version": row["row_version"] + 1, "why": why},
+    )
+    return cid
+
+
+def name_consolidator(
+    engine: sa.Engine, actor: Actor, consolidation_id: int, consolidator: str, reason: str
+) -> None:
+    """A manager names the consolidator of a consolidation that is not final (the same one
+    again restarts a suspended consolidation) and says why. The consolidation goes back to
+    drafting from the saved consensus; approvals given so far lapse. Refused while one of the
+    proposal's experts has not submitted."""
+    if not reason.strip():
+        raise InvalidInput("say why the consolidator changes (the reason)")
+    with writing(engine) as conn:
+        row = _load(conn, consolidation_id)
+        call_id, proposal_id = row["call_id"], row["proposal_id"]
+        require_manager(conn, actor, "name consolidators in", call_id)
+        if row["state"] == "final":
+            raise InvalidState(f"the consolidation of {proposal_id} is final")
+        done, waiting = _panel(conn, call_id, proposal_id)
+        if waiting or not done:
+            raise InvalidState(
+                f"{proposal_id} still waits for the evaluations of "
+                f"{', '.join(waiting) or 'its experts'}"
+            )
+        if consolidator not in done:
+            raise InvalidInput(
+                f"the consolidator must be one of {proposal_id}'s experts "
+                f"({', '.join(done)}); got {consolidator!r}"
+            )
+        changed = conn.execute(
+            consolidations.update()
+            .where(
+                consolidations.c.consolidation_id == consolidation_id,
+                consolidations.c.row_version == row["row_version"],
+                consolidations.c.state != "final",
+            )
+            .values(
+                consolidator=consolidator,
+                state="drafting",
+                row_version=consolidations.c.row_version + 1,
+            )
+        ).rowcount
+        if not changed:
+            raise StaleWrite(f"consolidation {consolidation_id} changed meanwhile; reload it")
+        record(
+            conn,
+            actor,
+            "name_consolidator",
+            "consolidation",
+            consolidation_id,
+            call_id=call_id,
+            before={
+                "consolidator": row["consolidator"],
+                "state": row["state"],
+                "version": row["row_version"],
+            },
+            after={
+                "consolidator": consolidator,
+                "state": "drafting",
+                "version": row["row_version"] + 1,
+                "reason": reason,
+            },
+        )
 
 
 def get_consolidation(

@@ -7,6 +7,14 @@ stale read is refused with :class:`StaleWrite` instead of overwriting someone el
 submitted version is never changed; :func:`start_correction` opens the next version as a draft
 copy, and the latest submitted version is the one that counts.
 
+Independence: other experts' scores on a proposal open to an expert once their own evaluation is
+submitted and the proposal's consolidation has started (the one rule, in
+:mod:`evalpanel.store.independence`). From then on a correction — opening, editing or submitting
+the next version — needs the manager's approval: the expert asks with :func:`request_correction`
+(a reason), the manager decides (:mod:`evalpanel.store.decisions`), and only an approved request
+for that version lets it through. Before that moment the correction path is open as it was. Once
+the consolidation is final, no evaluation changes any more.
+
 Read frames: :func:`scores_frame` and :func:`peer_scores` return ``proposal_id, expert_id,
 criterion, score, comment`` (the ``scores.csv`` columns, comments for the applicant) sorted by
 those ids. An evaluation also has one internal comment (for the call's managers, never for the
@@ -25,11 +33,26 @@ import sqlalchemy as sa
 
 from evalpanel.store.accounts import expert_of
 from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
-from evalpanel.store.calls import task_state
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, StaleWrite
 from evalpanel.store.frames import inserted_id, query_frame, require_columns
-from evalpanel.store.tables import consolidations, evaluation_scores, evaluations, tasks
+from evalpanel.store.independence import (
+    check_correction,
+    correction_refusal,
+    peer_refusal,
+    peers_visible,
+    request_refusal,
+)
+from evalpanel.store.requests import latest_request, open_request
+from evalpanel.store.tables import (
+    STARTED_STATES,
+    RequestKind,
+    RequestState,
+    consolidations,
+    evaluation_scores,
+    evaluations,
+    tasks,
+)
 from evalpanel.store.tasks import own_task
 
 SCORE_SCHEMA: dict[str, pl.DataType] = {
@@ -86,6 +109,11 @@ def _write_scores(conn: sa.Connection, evaluation_id: int, rows: list[dict[str, 
         conn.execute(
             evaluation_scores.insert(), [{**r, "evaluation_id": evaluation_id} for r in rows]
         )
+
+
+def _require_started(task: sa.RowMapping) -> None:
+    if task["state"] not in STARTED_STATES:
+        raise InvalidState(f"task {task['task_id']} is {task['state']}; its evaluation is closed")
 
 
 def save_draft(
@@ -147,6 +175,8 @@ def save_draft(
                     f"the evaluation of task {task_id} is submitted and frozen; "
                     "start a correction to change it"
                 )
+            _require_started(task)
+            check_correction(conn, task, int(latest["version_no"]))
             eid = latest["evaluation_id"]
             done = conn.execute(
                 evaluations.update()
@@ -188,6 +218,8 @@ def submit_evaluation(
         latest = _latest(conn, task_id)
         if latest is None or latest["status"] != "draft":
             raise InvalidState(f"task {task_id} has no draft to submit; save the scores first")
+        _require_started(task)
+        check_correction(conn, task, int(latest["version_no"]))
         if not conn.execute(
             sa.select(sa.func.count())
             .select_from(evaluation_scores)
@@ -224,27 +256,57 @@ def submit_evaluation(
             before={"status": "draft"},
             after={"status": "submitted", "version_no": latest["version_no"]},
         )
+        if latest["version_no"] > 1:
+            _reopen_consensus(conn, actor, task)
+
+
+def _reopen_consensus(conn: sa.Connection, actor: Actor, task: sa.RowMapping) -> None:
+    """A corrected evaluation changes what the panel agreed on: a consensus being drafted or
+    approved goes back to drafting, and approvals of earlier versions lapse."""
+    row = (
+        conn.execute(
+            sa.select(consolidations).where(
+                consolidations.c.call_id == task["call_id"],
+                consolidations.c.proposal_id == task["proposal_id"],
+                consolidations.c.state.in_(("drafting", "approval")),
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return
+    conn.execute(
+        consolidations.update()
+        .where(consolidations.c.consolidation_id == row["consolidation_id"])
+        .values(state="drafting", row_version=consolidations.c.row_version + 1)
+    )
+    record(
+        conn,
+        actor,
+        "reopen",
+        "consolidation",
+        row["consolidation_id"],
+        call_id=task["call_id"],
+        before={"state": row["state"], "version": row["row_version"]},
+        after={
+            "state": "drafting",
+            "version": row["row_version"] + 1,
+            "why": f"corrected evaluation of task {task['task_id']}",
+        },
+    )
 
 
 def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
     """Open the next version of a submitted evaluation as a draft copy (the submitted version
-    is kept unchanged); returns the draft's version for :func:`save_draft`."""
+    is kept unchanged); returns the draft's version for :func:`save_draft`. Once the other
+    experts' scores are visible to the author, only with an approved correction request."""
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "correct")
         latest = _latest(conn, task_id)
         if latest is None or latest["status"] != "submitted" or task["state"] != "submitted":
             raise InvalidState(f"task {task_id} has no submitted evaluation to correct")
-        final = conn.execute(
-            sa.select(consolidations.c.state).where(
-                consolidations.c.call_id == task["call_id"],
-                consolidations.c.proposal_id == task["proposal_id"],
-            )
-        ).scalar()
-        if final == "final":
-            raise InvalidState(
-                f"the consolidation of {task['proposal_id']} is final; "
-                "evaluations can no longer be corrected"
-            )
+        check_correction(conn, task, int(latest["version_no"]) + 1)
         stamp = now()
         eid = inserted_id(
             conn.execute(
@@ -283,23 +345,51 @@ def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
         return 1
 
 
+def request_correction(engine: sa.Engine, actor: Actor, task_id: int, reason: str) -> int:
+    """The expert asks the call manager to let them correct their submitted evaluation after
+    the other experts' scores became visible to them (``reason`` says why); returns the
+    request id. The request authorises the next version of the evaluation once approved."""
+    with writing(engine) as conn:
+        task = own_task(conn, actor, task_id, "request a correction of")
+        why, version_no = request_refusal(conn, task, _latest(conn, task_id))
+        if why is not None:
+            raise InvalidState(why)
+        return open_request(
+            conn, actor, task, RequestKind.CORRECTION, reason, version_no=version_no
+        )
+
+
 def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, Any]:
     """The latest version of a task's evaluation: ``task_id, version_no, status, version``
     (the draft's optimistic version, 0 before the first save), ``internal_comment`` (str, not
-    for the applicant) and ``scores`` (a ``criterion, score, comment`` frame). The expert's own
-    task, or a manager of the call."""
+    for the applicant) and ``scores`` (a ``criterion, score, comment`` frame); ``peers_visible``
+    (the expert can read the other experts' scores), ``editable`` (the latest version is a
+    draft that may be saved and submitted now), ``correction_request`` and
+    ``conflict_request`` (the latest request of each kind, as
+    :func:`~evalpanel.store.requests.latest_request`, or None), ``can_correct`` (a correction
+    may start now without a request) and ``can_request`` (a correction request would be taken).
+    The expert's own task, or a manager of the call."""
     with reading(engine) as conn:
         task = own_task(conn, actor, task_id, "read the evaluation of", manager_too=True)
         latest = _latest(conn, task_id)
+        found = {
+            "task_id": task_id,
+            "state": task["state"],
+            "peers_visible": peers_visible(conn, task),
+            "correction_request": latest_request(conn, task_id, RequestKind.CORRECTION),
+            "conflict_request": latest_request(conn, task_id, RequestKind.CONFLICT),
+        }
         if latest is None:
             frame = pl.DataFrame(schema=CRITERION_SCHEMA)
             return {
-                "task_id": task_id,
-                "state": task["state"],
+                **found,
                 "version_no": 0,
                 "status": None,
                 "version": 0,
                 "internal_comment": "",
+                "editable": task["state"] in ("accepted", "draft"),
+                "can_correct": False,
+                "can_request": False,
                 "scores": frame,
             }
         frame = query_frame(
@@ -312,13 +402,30 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
             CRITERION_SCHEMA,
             ["criterion"],
         )
+        version_no = int(latest["version_no"])
+        can_correct = (
+            latest["status"] == "submitted"
+            and task["state"] == "submitted"
+            and correction_refusal(conn, task, version_no + 1) is None
+        )
+        asked = found["correction_request"]
+        can_request = request_refusal(conn, task, latest)[0] is None and (
+            asked is None or asked["state"] != RequestState.PENDING
+        )
+        editable = (
+            latest["status"] == "draft"
+            and task["state"] in STARTED_STATES
+            and (version_no == 1 or correction_refusal(conn, task, version_no) is None)
+        )
         return {
-            "task_id": task_id,
-            "state": task["state"],
-            "version_no": latest["version_no"],
+            **found,
+            "version_no": version_no,
             "status": latest["status"],
             "version": latest["row_version"],
             "internal_comment": latest["internal_comment"],
+            "editable": editable,
+            "can_correct": can_correct,
+            "can_request": can_request,
             "scores": frame,
         }
 
@@ -413,28 +520,7 @@ def peer_scores(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str)
     with reading(engine) as conn:
         if not manages(conn, actor, call_id):
             expert_id = expert_of(conn, actor, call_id)
-            state = task_state(conn, call_id, proposal_id, expert_id)
-            if expert_id is None or state != "submitted":
-                deny(
-                    actor,
-                    "read peer scores of",
-                    "proposal",
-                    proposal_id,
-                    "other experts' scores open only after submitting your own",
-                    call_id=call_id,
-                )
-            started = conn.execute(
-                sa.select(consolidations.c.consolidation_id).where(
-                    consolidations.c.call_id == call_id, consolidations.c.proposal_id == proposal_id
-                )
-            ).first()
-            if started is None:
-                deny(
-                    actor,
-                    "read peer scores of",
-                    "proposal",
-                    proposal_id,
-                    "other experts' scores open only in consolidation",
-                    call_id=call_id,
-                )
+            why = peer_refusal(conn, call_id, proposal_id, expert_id)
+            if why is not None:
+                deny(actor, "read peer scores of", "proposal", proposal_id, why, call_id=call_id)
         return _current_scores(conn, call_id, proposal_id)

@@ -119,10 +119,12 @@ def confirm_potential_conflict(
     detail: str,
     note: str = "",
     kind: str = "other",
-) -> int:
+) -> int | None:
     """A manager confirms a potential conflict: it becomes a declared conflict of ``kind`` on
     the proposal, noted with ``note`` (or, when empty, the match ``detail``); returns the
-    conflict's id. The expert's task on the proposal, if any, is declined for replacement."""
+    conflict's id. The expert's task on the proposal, if any, is declined for replacement; a
+    submitted one gets a conflict request instead, decided like any other (the id is then None
+    until it is approved)."""
     if kind not in CONFLICT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(CONFLICT_KINDS)}; got {kind!r}")
     reason = note.strip() or f"confirmed potential conflict: {detail}"

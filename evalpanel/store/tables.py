@@ -12,6 +12,8 @@ workflow's own evaluations (``evaluations`` / ``evaluation_scores``) never mix w
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -683,4 +685,56 @@ batch_snapshots = sa.Table(
     sa.Column("conflicts_hash", sa.String(64), nullable=False),
     sa.Column("conflict_ids", sa.JSON, nullable=False),
     sa.Column("origin", sa.String(16), nullable=False),
+)
+
+
+# --- requests to the call's manager (corrections after peers' scores were visible, conflicts
+# declared after submission) and the consolidation states they can lead to ---------------------
+class RequestKind(StrEnum):
+    CORRECTION = "correction"  # change a submitted evaluation after seeing the panel's scores
+    CONFLICT = "conflict"  # a conflict of interest declared on a submitted evaluation
+
+
+class RequestState(StrEnum):
+    """The one vocabulary of a request's life: pending → approved or refused (final both)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+REQUEST_KINDS = tuple(k.value for k in RequestKind)
+REQUEST_STATES = tuple(s.value for s in RequestState)
+# "suspended": the panel changed under the consolidation (an approved conflict); only the
+# manager restarts it, naming its consolidator.
+CONSOLIDATION_STATES = ("drafting", "approval", "suspended", "final")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# One row per request. A correction request authorises one version (``version_no``) of the
+# task's evaluation; a conflict request keeps the declaration (kind, note, org_id) in
+# ``details`` until the manager decides.
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("request_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(255), nullable=False, index=True),
+    sa.Column("task_id", sa.Integer, sa.ForeignKey("tasks.task_id"), nullable=False, index=True),
+    sa.Column("proposal_id", sa.String(255), nullable=False),
+    sa.Column("expert_id", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("version_no", sa.Integer, nullable=True),
+    sa.Column("details", sa.JSON, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.user_id"), nullable=True),
+    sa.Column("decided_at", TS, nullable=True),
+    sa.Column("decided_by", sa.Integer, sa.ForeignKey("users.user_id"), nullable=True),
+    sa.Column("decision_note", sa.Text, nullable=True),
+    sa.CheckConstraint(_one_of("kind", REQUEST_KINDS), name="kind"),
+    sa.CheckConstraint(_one_of("state", REQUEST_STATES), name="state"),
 )

@@ -3,7 +3,9 @@
 States: ``assigned`` → ``accepted`` (no conflict) or ``declined`` (a conflict declared, with its
 reason) → ``draft`` (first save) → ``submitted``; ``withdrawn`` when a published batch drops the
 pair. Declining, or a conflict declared later, records the conflict and opens a pending
-replacement request for the manager (:mod:`evalpanel.store.replacements`).
+replacement request for the manager (:mod:`evalpanel.store.replacements`). A conflict declared
+on a *submitted* task is a request instead (:mod:`evalpanel.store.requests`): the evaluation
+keeps counting until the manager approves it (:mod:`evalpanel.store.decisions`).
 :func:`list_tasks` returns ``task_id, proposal_id, expert_id, state, origin, batch_id,
 affinity, decline_reason`` sorted by ``proposal_id, expert_id``; an expert gets only their own.
 """
@@ -21,8 +23,10 @@ from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.exclusions import lock_call, pair_reasons, refuse_excluded, refuse_overload
 from evalpanel.store.frames import inserted_id, query_frame
+from evalpanel.store.requests import open_request
 from evalpanel.store.tables import (
     ACTIVE_STATES,
+    RequestKind,
     conflicts,
     experts,
     partners,
@@ -217,9 +221,11 @@ def declare_conflict(
     org_id: str | None = None,
 ) -> list[int]:
     """Record a new conflict (on a proposal or an organisation) for an expert — the expert
-    themself or a manager. Every task of that expert it touches is declined (a submitted one
-    too: its frozen evaluation is kept but no longer counts) and gets a replacement request;
-    returns the request ids."""
+    themself or a manager. Every task of that expert it touches that is not submitted yet is
+    declined and gets a replacement request; returns those request ids. A submitted task is
+    not withdrawn: it gets a pending conflict request (see :func:`~evalpanel.store.requests.
+    list_requests`) and its evaluation counts until the manager approves it. A conflict on the
+    proposal of a submitted task is recorded only then; one on an organisation at once."""
     if (proposal_id is None) == (org_id is None):
         raise InvalidInput("give either proposal_id or org_id for a conflict, not both or none")
     with writing(engine) as conn:
@@ -244,11 +250,13 @@ def declare_in(
     note: str,
     proposal_id: str | None,
     org_id: str | None,
-) -> tuple[int, list[int]]:
+) -> tuple[int | None, list[int]]:
     """:func:`declare_conflict` inside the caller's transaction, permission already checked:
-    record the conflict, decline every task it touches and open their replacement requests.
-    Returns the conflict's id and the request ids."""
-    conflict_id = _add_conflict(conn, actor, call_id, expert_id, proposal_id, org_id, kind, note)
+    record the conflict, decline every task it touches that is not submitted and open their
+    replacement requests; a submitted task gets a conflict request instead. Returns the
+    conflict's id (None when it waits for the manager's decision on a submitted task) and the
+    replacement request ids."""
+    lock_call(conn, call_id)  # before reading the tasks: a task added meanwhile is seen
     hit = sa.select(tasks).where(
         tasks.c.call_id == call_id,
         tasks.c.expert_id == expert_id,
@@ -264,9 +272,26 @@ def declare_in(
                 )
             )
         )
+    touched = conn.execute(hit.order_by(tasks.c.task_id)).mappings().all()
+    submitted = [t for t in touched if t["state"] == "submitted"]
+    if submitted and not note.strip():
+        raise InvalidInput(
+            "say why (the note): a conflict on a submitted evaluation is a request that "
+            "the call manager decides"
+        )
+    conflict_id = None
+    if org_id is not None or not submitted:
+        conflict_id = _add_conflict(conn, actor, call_id, expert_id, proposal_id, org_id, kind,
+                                    note)
+    elif kind not in CONFLICT_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(CONFLICT_KINDS)}; got {kind!r}")
+    reason = f"conflict ({kind}): {note}"
     opened = []
-    for task in conn.execute(hit.order_by(tasks.c.task_id)).mappings().all():
-        reason = f"conflict ({kind}): {note}"
+    for task in touched:
+        if task["state"] == "submitted":
+            details = {"kind": kind, "note": note, "org_id": org_id}
+            open_request(conn, actor, task, RequestKind.CONFLICT, reason, details=details)
+            continue
         _set_state(conn, actor, task, (task["state"],), "declined", decline_reason=reason)
         opened.append(_open_replacement(conn, actor, task, reason))
     return conflict_id, opened
