@@ -7,12 +7,13 @@ Reads return polars frames sorted by their id columns.
 
 from evalpanel.store.accounts import (
     add_identity,
-    authenticate,
     create_user,
     grant_call,
     link_expert,
-    server_secret,
+    set_disabled,
     set_password,
+    set_role,
+    ungrant_call,
     user_ids,
 )
 from evalpanel.store.audit import SYSTEM, Actor, audit_frame
@@ -59,6 +60,7 @@ from evalpanel.store.evaluations import (
     start_correction,
     submit_evaluation,
 )
+from evalpanel.store.logins import AccountDisabled, SignInThrottled, authenticate
 from evalpanel.store.queue import call_info, task_queue
 from evalpanel.store.rehearsals import (
     create_rehearsal,
@@ -77,24 +79,36 @@ from evalpanel.store.replacements import (
     proposed_pairs,
 )
 from evalpanel.store.roster import find_user, list_users
+from evalpanel.store.sessions import (
+    LiveSession,
+    SessionEnded,
+    SessionPolicy,
+    end_session,
+    list_sessions,
+    resume_session,
+    revoke_sessions,
+    start_session,
+)
 from evalpanel.store.tables import ACTIVE_STATES, STARTED_STATES
 from evalpanel.store.tasks import accept_task, add_task, declare_conflict, decline_task, list_tasks
 
 __all__ = [
-    "ACTIVE_STATES", "STARTED_STATES", "SYSTEM", "Actor", "AlreadyImported", "InvalidInput",
-    "InvalidState", "NotFound",
-    "PermissionDenied", "ReplacementSolver", "StaleWrite", "StoreError", "accept_task",
-    "add_identity", "add_task", "approve_consensus", "audit_frame", "authenticate",
-    "batch_changes", "batch_record", "call_folder", "call_info", "confirm_replacement",
-    "consolidated_frame", "create_batch", "create_demo_accounts", "create_rehearsal",
-    "create_user", "declare_conflict", "decline_task", "default_url", "discard_batch",
-    "dismiss_replacement", "find_user", "get_consolidation", "get_evaluation", "get_proposal",
-    "grant_call", "import_call", "internal_comments", "is_demo_database", "link_expert",
-    "list_calls", "list_conflicts", "list_consolidations", "list_rehearsals", "list_replacements",
-    "list_tasks", "list_users", "make_engine", "mark_demo_database", "peer_scores",
-    "propose_replacement", "propose_with", "proposed_pairs", "publish_batch", "published_pairs",
-    "reading", "rehearsal_view", "remove_conflict", "save_consensus", "save_draft",
-    "save_rehearsal_scores", "scores_frame", "server_secret", "set_password",
-    "start_consolidation", "start_correction", "submit_consensus", "submit_evaluation",
-    "submitted_rehearsal_scores", "task_queue", "upgrade", "user_ids", "writing"
+    "ACTIVE_STATES", "STARTED_STATES", "SYSTEM", "AccountDisabled", "Actor", "AlreadyImported",
+    "InvalidInput", "InvalidState", "LiveSession", "NotFound", "PermissionDenied",
+    "ReplacementSolver", "SessionEnded", "SessionPolicy", "SignInThrottled", "StaleWrite",
+    "StoreError", "accept_task", "add_identity", "add_task", "approve_consensus", "audit_frame",
+    "authenticate", "batch_changes", "batch_record", "call_folder", "call_info",
+    "confirm_replacement", "consolidated_frame", "create_batch", "create_demo_accounts",
+    "create_rehearsal", "create_user", "declare_conflict", "decline_task", "default_url",
+    "discard_batch", "dismiss_replacement", "end_session", "find_user", "get_consolidation",
+    "get_evaluation", "get_proposal", "grant_call", "import_call", "internal_comments",
+    "is_demo_database", "link_expert", "list_calls", "list_conflicts", "list_consolidations",
+    "list_rehearsals", "list_replacements", "list_sessions", "list_tasks", "list_users",
+    "make_engine", "mark_demo_database", "peer_scores", "propose_replacement", "propose_with",
+    "proposed_pairs", "publish_batch", "published_pairs", "reading", "rehearsal_view",
+    "remove_conflict", "resume_session", "revoke_sessions", "save_consensus", "save_draft",
+    "save_rehearsal_scores", "scores_frame", "set_disabled", "set_password", "set_role",
+    "start_consolidation", "start_correction", "start_session", "submit_consensus",
+    "submit_evaluation", "submitted_rehearsal_scores", "task_queue", "ungrant_call", "upgrade",
+    "user_ids", "writing"
 ]  # fmt: skip

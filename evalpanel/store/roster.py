@@ -10,11 +10,11 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.accounts import LOCAL
 from evalpanel.store.audit import Actor, deny
 from evalpanel.store.engine import reading
 from evalpanel.store.errors import NotFound
 from evalpanel.store.frames import rows_frame
+from evalpanel.store.logins import LOCAL
 from evalpanel.store.tables import call_managers, expert_links, identities, users
 
 
