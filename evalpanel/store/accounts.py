@@ -217,6 +217,7 @@ def ungrant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) ->
     with writing(engine) as conn:
         if not manages(conn, actor, call_id):
             deny(actor, "ungrant", "call", call_id, "only a manager of this call", call_id=call_id)
+        _require_call(conn, call_id)
         _user(conn, user_id)
         removed = conn.execute(
             call_managers.delete().where(

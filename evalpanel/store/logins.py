@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import secrets
 from datetime import datetime, timedelta
 from typing import cast
@@ -84,7 +85,7 @@ def _locked_for(conn: sa.Connection, keys: list[str], when: datetime) -> int:
         )
     ).all()
     waits = [(as_utc(r.locked_until) - when).total_seconds() for r in rows]
-    return max([0, *(int(w) + 1 for w in waits if w > 0)])
+    return max([0, *(math.ceil(w) for w in waits if w > 0)])
 
 
 def _count_failure(conn: sa.Connection, key: str, kind: str, free: int, when: datetime) -> int:
