@@ -139,3 +139,23 @@ def test_a_disabled_account_is_refused_with_the_right_password_only(engine: sa.E
         authenticate(engine, "alice", "right", client="c", at=T0)
     set_disabled(engine, SYSTEM, uid, False)
     assert authenticate(engine, "alice", "right", client="c", at=T0).user_id == uid
+
+
+def test_an_applicant_cannot_probe_which_usernames_exist(engine: sa.Engine) -> None:
+    from evalpanel.store import Actor, user_ids
+    from evalpanel.store.accounts import FREE_LOOKUP_MISSES
+
+    app = Actor(create_user(engine, SYSTEM, "app", "applicant"), "applicant")
+    colleague = create_user(engine, SYSTEM, "colleague", "expert")
+    for k in range(FREE_LOOKUP_MISSES):
+        assert user_ids(engine, app, ["colleague", f"probe-{k}"], at=T0) == {"colleague": colleague}
+    # the misses so far lock further look-ups for a growing delay, known names or not
+    with pytest.raises(PermissionDenied, match=r"do not exist; try again in 1 s"):
+        user_ids(engine, app, ["colleague"], at=T0)
+    assert user_ids(engine, app, ["colleague"], at=T0 + timedelta(seconds=1)) == {
+        "colleague": colleague}
+    other = Actor(create_user(engine, SYSTEM, "other", "applicant"), "applicant")
+    assert user_ids(engine, other, ["colleague"], at=T0) == {"colleague": colleague}
+    missed = audit_frame(engine, SYSTEM).filter(pl.col("action") == "lookup_missed")
+    assert missed["after"].str.json_path_match("$.failures_in_window").to_list() == ["1", "2", "4"]
+    assert set(missed["user_id"].to_list()) == {app.user_id}

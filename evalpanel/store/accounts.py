@@ -15,14 +15,22 @@ removed grant and disabling the account end all of the user's dashboard sessions
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from evalpanel.store.audit import Actor, Role, deny, manages, now, record
 from evalpanel.store.engine import reading, writing
-from evalpanel.store.errors import InvalidInput, NotFound
+from evalpanel.store.errors import InvalidInput, NotFound, PermissionDenied
 from evalpanel.store.frames import inserted_id
-from evalpanel.store.logins import LOCAL, hasher
+from evalpanel.store.logins import (
+    LOCAL,
+    audit_failure,
+    count_failure,
+    failure_key,
+    hasher,
+    locked_for,
+)
 from evalpanel.store.sessions import revoke_user_sessions
 from evalpanel.store.tables import (
     ROLES,
@@ -34,6 +42,7 @@ from evalpanel.store.tables import (
     users,
 )
 
+FREE_LOOKUP_MISSES = 5  # look-ups naming an unknown username before the delay starts
 
 def _insert_user(
     conn: sa.Connection,
@@ -378,17 +387,35 @@ def _hash(password: str) -> str:
     return hasher.hash(password)
 
 
-def user_ids(engine: sa.Engine, actor: Actor, usernames: Iterable[str]) -> dict[str, int]:
+def user_ids(
+    engine: sa.Engine, actor: Actor, usernames: Iterable[str], *, at: datetime | None = None
+) -> dict[str, int]:
     """username → user id of the exactly named accounts that exist, for an applicant inviting
     colleagues to a rehearsal. Nothing else about an account is returned; other roles are
-    refused (they have no invitations to make)."""
+    refused (they have no invitations to make). A look-up naming a username that does not
+    exist counts against the applicant like a failed sign-in (audited as ``lookup_missed`` at
+    counts 1, 2, 4, …); after :data:`FREE_LOOKUP_MISSES` of them further look-ups wait for a
+    growing delay, so that an applicant cannot probe which usernames exist."""
     names = sorted({n.strip() for n in usernames if n.strip()})
-    with reading(engine) as conn:
+    when = at or now()
+    with writing(engine) as conn:
         if actor.role != "applicant" or actor.user_id is None:
             deny(actor, "look up", "users", ",".join(names) or "-", "only applicants invite users")
         if not names:
             return {}
-        rows = conn.execute(
-            sa.select(users.c.username, users.c.user_id).where(users.c.username.in_(names))
-        ).all()
+        key = failure_key("lookup", str(actor.user_id))
+        wait = locked_for(conn, [key], when)
+        if not wait:
+            rows = conn.execute(
+                sa.select(users.c.username, users.c.user_id).where(users.c.username.in_(names))
+            ).all()
+            if len(rows) < len(names):
+                misses = count_failure(conn, key, "lookup", FREE_LOOKUP_MISSES, when)
+                audit_failure(conn, when, "user", str(actor.user_id), misses, actor=actor,
+                              action="lookup_missed")
+    if wait:
+        raise PermissionDenied(
+            f"too many invitations named usernames that do not exist; try again in {wait} s "
+            "(check the usernames with your colleagues)"
+        )
     return {str(n): int(u) for n, u in rows}

@@ -66,7 +66,7 @@ def dummy_hash() -> str:
     return hasher.hash(secrets.token_urlsafe(32))
 
 
-def _key(kind: str, value: str) -> str:
+def failure_key(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
 
 
@@ -77,7 +77,7 @@ def _delay(failures: int, free: int) -> timedelta | None:
     return min(timedelta(seconds=2 ** min(failures - free, 20)), MAX_DELAY)
 
 
-def _locked_for(conn: sa.Connection, keys: list[str], when: datetime) -> int:
+def locked_for(conn: sa.Connection, keys: list[str], when: datetime) -> int:
     """Seconds until every key of ``keys`` may try again (0: none is locked)."""
     rows = conn.execute(
         sa.select(login_failures.c.locked_until).where(
@@ -88,7 +88,7 @@ def _locked_for(conn: sa.Connection, keys: list[str], when: datetime) -> int:
     return max([0, *(math.ceil(w) for w in waits if w > 0)])
 
 
-def _count_failure(conn: sa.Connection, key: str, kind: str, free: int, when: datetime) -> int:
+def count_failure(conn: sa.Connection, key: str, kind: str, free: int, when: datetime) -> int:
     """Add one failure to ``key``, lock it as its count says; the count in the window."""
     row = conn.execute(
         sa.select(login_failures.c.failures, login_failures.c.last_failure_at).where(
@@ -116,18 +116,27 @@ def _count_failure(conn: sa.Connection, key: str, kind: str, free: int, when: da
     return failures
 
 
-def _audit_failure(
-    conn: sa.Connection, when: datetime, entity: str, entity_id: str, failures: int, **extra: object
+def audit_failure(
+    conn: sa.Connection,
+    when: datetime,
+    entity: str,
+    entity_id: str,
+    failures: int,
+    *,
+    actor: Actor | None = None,
+    action: str = "login_failed",
+    **extra: object,
 ) -> None:
-    # Only at counts 1, 2, 4, 8 …: a bounded number of lines per key and window.
+    """An audit line for the ``failures``-th failure of a key, only at counts 1, 2, 4, 8 …
+    (a bounded number of lines per key and window); by ``actor``, else anonymous."""
     if failures & (failures - 1):
         return
     conn.execute(
         audit_log.insert().values(
             at=when,
-            user_id=None,
-            role="anonymous",
-            action="login_failed",
+            user_id=None if actor is None else actor.user_id,
+            role="anonymous" if actor is None else actor.role,
+            action=action,
             entity=entity,
             entity_id=entity_id[:255],
             after={"failures_in_window": failures, **extra},
@@ -149,9 +158,9 @@ def authenticate(
     or client raises :class:`SignInThrottled`; a disabled account with the right password
     raises :class:`AccountDisabled`."""
     when = at or now()
-    user_key, client_key = _key("user", username), _key("client", client)
+    user_key, client_key = failure_key("user", username), failure_key("client", client)
     with reading(engine) as conn:
-        wait = _locked_for(conn, [user_key, client_key], when)
+        wait = locked_for(conn, [user_key, client_key], when)
         row = conn.execute(
             sa.select(
                 users.c.user_id, users.c.role, users.c.disabled_at, identities.c.password_hash
@@ -191,9 +200,9 @@ def authenticate(
                 ),
             )
         )
-        per_user = _count_failure(conn, user_key, "user", FREE_FAILURES, when)
-        per_client = _count_failure(conn, client_key, "client", FREE_CLIENT_FAILURES, when)
-        _audit_failure(conn, when, "client", client, per_client)
+        per_user = count_failure(conn, user_key, "user", FREE_FAILURES, when)
+        per_client = count_failure(conn, client_key, "client", FREE_CLIENT_FAILURES, when)
+        audit_failure(conn, when, "client", client, per_client)
         if row is not None:
-            _audit_failure(conn, when, "user", str(row.user_id), per_user, client=client[:255])
+            audit_failure(conn, when, "user", str(row.user_id), per_user, client=client[:255])
     raise PermissionDenied(REFUSED)
