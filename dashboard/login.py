@@ -42,6 +42,7 @@ from evalpanel.store import (
     PermissionDenied,
     SessionEnded,
     SignInThrottled,
+    StoreError,
     authenticate,
     end_session,
     is_demo_database,
@@ -193,6 +194,8 @@ def login_page() -> None:
                 st.error(NOTICES["disabled"])
             except PermissionDenied:
                 st.error("Unknown username or wrong password.")
+            except StoreError as exc:  # e.g. a malformed $EVALPANEL_SESSION_IDLE_SECONDS
+                st.error(f"The server cannot start sessions: {exc}. Tell the operator.")
             else:
                 st.rerun()
         if _oidc_configured():

@@ -299,3 +299,13 @@ def test_an_oidc_session_ended_by_the_operator_ends_the_oidc_login(dash: DashWor
     assert "session" not in at.session_state
     # st.logout() ran, so Streamlit's login cookie does not sign the user straight back in
     assert at.user["is_logged_in"] is False
+
+
+def test_a_malformed_session_setting_is_an_error_not_a_traceback(
+    dash: DashWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVALPANEL_SESSION_IDLE_SECONDS", "ten")
+    at = signed_in("manager")
+    assert not at.exception
+    assert "EVALPANEL_SESSION_IDLE_SECONDS must be a whole number of seconds" in texts(at)
+    assert "session" not in at.session_state
