@@ -266,11 +266,13 @@ def test_sessions_revoke_disable_enable(db_url: str) -> None:
     token = start_session(engine, mia, "mia", provider="local", client="x")
     assert "'mia' is now disabled" in ok(db_url, "disable", "mia").output
     assert "'mia' was already disabled" in ok(db_url, "disable", "mia").output
+    assert "manager,disabled" in ok(db_url, "list").output
     with pytest.raises(SessionEnded):
         resume_session(engine, token)
     with pytest.raises(AccountDisabled):
         authenticate(engine, "mia", "mia's phrase")
     assert "'mia' is now enabled" in ok(db_url, "enable", "mia").output
+    assert "disabled" not in ok(db_url, "list").output
     assert authenticate(engine, "mia", "mia's phrase") == mia
 
     token = start_session(engine, mia, "mia", provider="local", client="x")

@@ -341,7 +341,8 @@ def list_(url: str | None) -> None:
     """List every account: username, role, id, local password, OIDC identities, calls.
 
     The last column holds the calls a manager manages and, for an expert, "CALL_ID as
-    EXPERT_ID" for each link. No password hash is shown.
+    EXPERT_ID" for each link. A disabled account's role reads "ROLE,disabled". No password
+    hash is shown.
     """
     engine = open_engine(url)
     with store_errors():
@@ -356,14 +357,15 @@ def list_(url: str | None) -> None:
     rows = [
         (
             name,
-            role,
+            f"{role},disabled" if disabled else role,
             str(uid),
             "yes" if local else "no",
             ", ".join(f"{i['provider']} {i['subject']}" for i in ids) or "-",
             ", ".join([*managed, *(f"{x['call_id']} as {x['expert_id']}" for x in links)]) or "-",
         )
-        for uid, name, role, local, ids, managed, links in table.select(
-            "user_id", "username", "role", "local_password", "identities", "calls", "experts"
+        for uid, name, role, local, ids, managed, links, disabled in table.select(
+            "user_id", "username", "role", "local_password", "identities", "calls", "experts",
+            "disabled",
         ).iter_rows()
     ]
     _table([header, *rows])
