@@ -1,31 +1,36 @@
-"""Sign-in for the dashboard: local accounts, OIDC through ``st.login``, and session tokens.
+"""What the dashboard keeps of a sign-in, and how the browser carries the session id.
 
-A session token lets a login survive a page reload: it is kept in the URL (``?session=``) and
-verified server-side on every new session. Token = base64url(JSON payload) "." base64url(HMAC
-SHA-256 of the payload); payload ``{"u": user id, "r": role, "n": display name, "e": expiry
-(Unix seconds)}``. The HMAC key is the store's random server secret
-(:func:`evalpanel.store.server_secret`, made once in the database), or
-``$EVALPANEL_SESSION_SECRET`` when set; none is in the code.
+The session itself lives in the database (:mod:`evalpanel.store.sessions`): a random opaque id,
+stored only as its hash, checked on every run of the app, with the role read from the database
+each time. The browser carries the id in a first-party cookie, ``evalpanel_session``
+(``Path=/; SameSite=Strict``, ``Secure`` over HTTPS, expiring with the session's absolute
+lifetime), never in the URL: a URL ends up in the browser history, in bookmarks, in copied
+links and in proxy logs. Streamlit reads cookies (``st.context.cookies``, sent with the page's
+connection) but sets none outside ``st.login``, so the page sets it with a small script
+(``st.html(..., unsafe_allow_javascript=True)``), and removes it the same way at sign-out. The
+script's only input is the id the server just made; no outside text reaches it.
+
+The client address used to limit failed sign-ins is ``st.context.ip_address`` (``"local"`` for
+a loopback connection). Behind a reverse proxy set ``$EVALPANEL_CLIENT_IP_HEADER`` to the
+header the proxy writes (e.g. ``X-Forwarded-For``; its last entry, the one the proxy added, is
+taken); never set it without such a proxy, since a browser can send any header.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
-import time
+import re
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
 
-import sqlalchemy as sa
+import streamlit as st
 
 from evalpanel.store import Actor
-from evalpanel.store import server_secret as stored_secret
 
-SECRET_ENV = "EVALPANEL_SESSION_SECRET"
-TOKEN_TTL_S = 12 * 3600
+COOKIE = "evalpanel_session"
+CLIENT_HEADER_ENV = "EVALPANEL_CLIENT_IP_HEADER"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,45 +41,49 @@ class Session:
     name: str
 
 
-def server_secret(engine: sa.Engine) -> bytes:
-    """The HMAC key of session tokens: ``$EVALPANEL_SESSION_SECRET``, else the store's."""
-    env = os.environ.get(SECRET_ENV, "")
-    if env:
-        return env.encode()
-    return bytes.fromhex(stored_secret(engine))
+def well_formed(token: object) -> bool:
+    """Whether ``token`` looks like a session id at all (``secrets.token_urlsafe`` text)."""
+    return isinstance(token, str) and _TOKEN.fullmatch(token) is not None
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def cookie_token() -> str | None:
+    """The session id the browser sent with this connection, if any."""
+    value = st.context.cookies.get(COOKIE)
+    return value if well_formed(value) else None
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def client_address() -> str:
+    """Who is signing in, for the failed-attempt limits (see the module docstring)."""
+    header = os.environ.get(CLIENT_HEADER_ENV, "").strip()
+    if header:
+        value = st.context.headers.get(header, "")
+        last = value.split(",")[-1].strip() if isinstance(value, str) else ""
+        if last:
+            return last[:255]
+    address = st.context.ip_address
+    return address[:255] if isinstance(address, str) and address else "local"
 
 
-def make_token(secret: bytes, session: Session, *, now: float | None = None) -> str:
-    """A signed token for ``session``, valid for :data:`TOKEN_TTL_S` seconds."""
-    payload = {"u": session.actor.user_id, "r": session.actor.role, "n": session.name,
-               "e": int((time.time() if now is None else now) + TOKEN_TTL_S)}
-    body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
-    sig = _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
-    return f"{body}.{sig}"
+def set_cookie_script(token: str, ends_at: datetime) -> str:
+    """A script that stores ``token`` in the session cookie until ``ends_at``."""
+    if not well_formed(token):
+        raise ValueError("not a session id")
+    expires = ends_at.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    cookie = json.dumps(f"{COOKIE}={token}; Path=/; SameSite=Strict; expires={expires}")
+    return (
+        "<script>(function(){var s=location.protocol==='https:'?'; Secure':'';"
+        f"document.cookie={cookie}+s;}})();</script>"
+    )
 
 
-def read_token(secret: bytes, token: str, *, now: float | None = None) -> Session | None:
-    """The session of a valid, unexpired token; None for anything else."""
-    body, _, sig = token.partition(".")
-    expected = _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
-    if not sig or not hmac.compare_digest(sig, expected):
-        return None
-    try:
-        payload: dict[str, Any] = json.loads(_unb64(body))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if payload.get("e", 0) < (time.time() if now is None else now):
-        return None
-    if payload.get("r") not in ("manager", "expert", "applicant"):
-        return None
-    if not isinstance(payload.get("u"), int):
-        return None
-    return Session(Actor(payload["u"], payload["r"]), str(payload.get("n", "")))
+def clear_cookie_script(token: str) -> str:
+    """A script that removes the session cookie if it still holds ``token`` (a newer sign-in
+    in another tab keeps its own)."""
+    if not well_formed(token):
+        raise ValueError("not a session id")
+    return (
+        "<script>(function(){"
+        f"if(document.cookie.split('; ').indexOf({json.dumps(f'{COOKIE}={token}')})>=0)"
+        f"{{document.cookie={json.dumps(f'{COOKIE}=; Path=/; SameSite=Strict; Max-Age=0')};}}"
+        "})();</script>"
+    )

@@ -3,6 +3,7 @@ AppTest helpers to sign in and open a page."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -12,9 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.auth import Session
 from dashboard.text import shown_as
-from evalpanel.store import SYSTEM, Actor, set_password
+from evalpanel.store import SYSTEM, Actor, set_password, start_session
 from tests.store_fixtures import World, backend_url, build_world, make_engine, publish
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -55,7 +55,6 @@ def dash(
     url = f"sqlite:///{target}"
     engine = make_engine(url)
     monkeypatch.setenv("EVALPANEL_DB_URL", url)
-    monkeypatch.setenv("EVALPANEL_SESSION_SECRET", "test-secret")
     yield DashWorld(replace(w, engine=engine), url)
     engine.dispose()
 
@@ -70,11 +69,15 @@ def signed_in(username: str, password: str = PASSWORD) -> AppTest:
 
 
 def as_user(actor: Actor, name: str) -> AppTest:
-    """An AppTest already signed in as ``actor`` (skips the password check, which is slow on
-    purpose; the login tests go through the form)."""
+    """An AppTest already signed in as ``actor`` with a real server-side session (skips the
+    password check, which is slow on purpose; the login tests go through the form)."""
+    engine = make_engine(os.environ["EVALPANEL_DB_URL"], migrate=False)
+    try:
+        token = start_session(engine, actor, name, provider="local", client="test")
+    finally:
+        engine.dispose()
     at = AppTest.from_file(str(APP), default_timeout=30)
-    at.session_state["session"] = Session(actor, name)
-    at.session_state["token"] = "unused"
+    at.session_state["session_token"] = token
     return at.run()
 
 

@@ -117,7 +117,9 @@ def test_linked_identity_signs_in_reloads_and_signs_out(browser: Any, setup: Set
     sign_in_with_oidc(page, lambda: signed_in_as_manager(page), "the OIDC sign-in")
     assert setup.idp.authorize_count == trips + 1  # went through the provider
     assert page.url.startswith(setup.base)
-    assert "session=" in page.url
+    # The dashboard's session id travels in its own cookie, never in the URL.
+    assert "session=" not in page.url
+    assert [c for c in context.cookies() if c["name"] == "evalpanel_session"]
     assert auth_cookies(page)
     # The manager's navigation, and not another role's.
     assert visible(page.get_by_role("link", name="Assignment"))
@@ -129,7 +131,7 @@ def test_linked_identity_signs_in_reloads_and_signs_out(browser: Any, setup: Set
     settle(page)
     shot(page, "3-manager-page")
 
-    # A reload keeps the login (the session token in the URL) ...
+    # A reload keeps the login (the dashboard's session cookie) ...
     page.reload()
     page.get_by_text(f"{LINKED_NAME} · manager").wait_for(timeout=60_000)
     settle(page)
@@ -159,6 +161,7 @@ def test_linked_identity_signs_in_reloads_and_signs_out(browser: Any, setup: Set
     assert not visible(page.get_by_role("button", name="Run the assignment"))
     assert "session=" not in page.url
     assert not auth_cookies(page)
+    assert not [c for c in context.cookies() if c["name"] == "evalpanel_session"]
     assert setup.idp.logouts == [LINKED_SUB]
     shot(page, "5-signed-out")
     login_page(page, setup.base)

@@ -13,9 +13,11 @@ from click.testing import CliRunner, Result
 from evalpanel.cli import cli
 from evalpanel.store import (
     SYSTEM,
+    AccountDisabled,
     Actor,
     NotFound,
     PermissionDenied,
+    SessionEnded,
     add_task,
     audit_frame,
     authenticate,
@@ -24,9 +26,11 @@ from evalpanel.store import (
     list_tasks,
     list_users,
     make_engine,
+    resume_session,
+    start_session,
 )
 from evalpanel.store.accounts import actor_for_identity
-from evalpanel.store.tables import identities
+from evalpanel.store.tables import identities, sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "fixtures" / "tiny"
@@ -176,6 +180,13 @@ MISTAKES: list[tuple[list[str], str | None, list[str]]] = [
      ["exclude each other"]),
     (["add", "new", "--role", "admin"], None, ["'--role'", "manager", "applicant"]),
     (["add", " ", "--role", "expert", "--no-password"], None, ["username is empty"]),
+    (["sessions", "nobody"], None, ["no user is named 'nobody'"]),
+    (["revoke", "nobody"], None, ["no user is named 'nobody'"]),
+    (["disable", "nobody"], None, ["no user is named 'nobody'"]),
+    (["enable", "nobody"], None, ["no user is named 'nobody'"]),
+    (["role", "xavier", "manager"], None, ["linked to experts", "remove those first"]),
+    (["role", "mia", "admin"], None, ["'admin' is not one of"]),
+    (["ungrant", "mia", "NO-SUCH-CALL"], None, ["no call 'NO-SUCH-CALL'"]),
 ]
 
 
@@ -227,3 +238,52 @@ def test_store_lookups_are_for_the_operator_only(engine: sa.Engine) -> None:
         find_user(engine, SYSTEM, "nobody")
     denied = audit_frame(engine, SYSTEM).filter(pl.col("action").str.starts_with("denied:"))
     assert denied["action"].to_list() == ["denied:look up", "denied:list"]
+
+
+def test_sessions_revoke_disable_enable(db_url: str) -> None:
+    engine = imported(db_url)
+    ok(db_url, "add", "mia", "--role", "manager", "--password-stdin", input="mia's phrase\n")
+    ok(db_url, "grant", "mia", CALL)
+    mia = find_user(engine, SYSTEM, "mia")
+    assert "'mia' has no dashboard sessions" in ok(db_url, "sessions", "mia").output
+    tokens = [start_session(engine, mia, "mia", provider="local", client=f"192.0.2.{i}")
+              for i in (1, 2)]
+    out = ok(db_url, "sessions", "mia").output
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["state", "provider", "client", "started", "last", "request",
+                                "ends"]
+    assert [line.split()[:3] for line in lines[1:]] == [["active", "local", "192.0.2.2"],
+                                                       ["active", "local", "192.0.2.1"]]
+    with engine.connect() as conn:
+        hashes = conn.execute(sa.select(sessions.c.token_hash)).scalars().all()
+    assert not any(t in out for t in [*tokens, *hashes])  # never an id, nor its hash
+    assert "ended 2 sessions of 'mia'" in ok(db_url, "revoke", "mia").output
+    for token in tokens:
+        with pytest.raises(SessionEnded):
+            resume_session(engine, token)
+    assert ok(db_url, "sessions", "mia").output.count("revoked: revoked by the operator") == 2
+
+    token = start_session(engine, mia, "mia", provider="local", client="x")
+    assert "'mia' is now disabled" in ok(db_url, "disable", "mia").output
+    assert "'mia' was already disabled" in ok(db_url, "disable", "mia").output
+    assert "manager,disabled" in ok(db_url, "list").output
+    with pytest.raises(SessionEnded):
+        resume_session(engine, token)
+    with pytest.raises(AccountDisabled):
+        authenticate(engine, "mia", "mia's phrase")
+    assert "'mia' is now enabled" in ok(db_url, "enable", "mia").output
+    assert "disabled" not in ok(db_url, "list").output
+    assert authenticate(engine, "mia", "mia's phrase") == mia
+
+    token = start_session(engine, mia, "mia", provider="local", client="x")
+    assert f"'mia' no longer manages the call '{CALL}'" in ok(db_url, "ungrant", "mia", CALL).output
+    assert "did not manage" in ok(db_url, "ungrant", "mia", CALL).output
+    with pytest.raises(SessionEnded):
+        resume_session(engine, token)
+    assert "'mia' is now an expert" in ok(db_url, "role", "mia", "expert").output
+    assert find_user(engine, SYSTEM, "mia").role == "expert"
+    actions = audit_frame(engine, SYSTEM).filter(
+        pl.col("entity_id") == str(mia.user_id), pl.col("entity").is_in(["user", "sessions"]))
+    assert [a for a in actions["action"].to_list() if a != "create"] == [
+        "revoke", "disable", "revoke", "denied:log in as", "enable", "revoke", "set_role"]
+    engine.dispose()

@@ -44,7 +44,6 @@ def test_an_over_long_username_is_refused_plainly(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EVALPANEL_DB_URL", db_url)
-    monkeypatch.setenv("EVALPANEL_SESSION_SECRET", "test-secret")
     at = AppTest.from_file(str(APP), default_timeout=30).run()
     assert at.text_input[0].max_chars == USERNAME_MAX  # the browser cannot type more
     at.text_input[0].input("u" * (USERNAME_MAX + 45))  # a client that sends more anyway

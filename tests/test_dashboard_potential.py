@@ -28,7 +28,6 @@ def pw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         .then(pl.lit(HOSTILE)).otherwise(pl.col("org_name"))))  # fmt: skip
     w = build_world(engine, call)
     monkeypatch.setenv("EVALPANEL_DB_URL", url)
-    monkeypatch.setenv("EVALPANEL_SESSION_SECRET", "test-secret")
     yield w
     engine.dispose()
 

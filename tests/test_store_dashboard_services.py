@@ -5,10 +5,8 @@ a declared conflict. Each permission is checked on a refusal that must be audit-
 from __future__ import annotations
 
 import dataclasses
-import re
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -34,7 +32,6 @@ from evalpanel.store import (
     save_draft,
     save_rehearsal_scores,
     scores_frame,
-    server_secret,
     start_consolidation,
     start_correction,
     submit_evaluation,
@@ -42,7 +39,6 @@ from evalpanel.store import (
     user_ids,
 )
 from evalpanel.store.audit import Actor
-from evalpanel.store.engine import make_engine
 from scoring import load_scheme
 from tests.store_fixtures import *  # noqa: F403
 from tests.store_fixtures import World, build_world, make_call, publish, scores, task_of
@@ -201,24 +197,6 @@ def test_applicants_look_up_user_ids_and_nothing_else(world: World) -> None:
     assert user_ids(w.engine, w.applicant, []) == {}
     _refused(w, lambda: user_ids(w.engine, w.experts["E03"], ["user-E05"]))
     _refused(w, lambda: user_ids(w.engine, w.manager, ["user-E05"]))
-
-
-def test_server_secret_is_random_made_once_and_shared(engine: sa.Engine, tmp_path: Path) -> None:
-    secret = server_secret(engine)
-    assert re.fullmatch(r"[0-9a-f]{64}", secret)
-    other = make_engine(engine.url.render_as_string(hide_password=False), migrate=False)
-    try:
-        assert server_secret(other) == secret == server_secret(engine)
-    finally:
-        other.dispose()
-    fresh = make_engine(f"sqlite:///{tmp_path / 'other.sqlite'}")
-    try:
-        assert server_secret(fresh) != secret
-    finally:
-        fresh.dispose()
-
-
-# --- 7. the rehearsal report ----------------------------------------------------------------
 
 
 def test_rehearsal_report_counts_submitted_scorers_for_the_owner_only(world: World) -> None:

@@ -29,8 +29,13 @@ from evalpanel.store import (
     find_user,
     grant_call,
     link_expert,
+    list_sessions,
     list_users,
+    revoke_sessions,
+    set_disabled,
     set_password,
+    set_role,
+    ungrant_call,
 )
 from evalpanel.store.audit import Role
 
@@ -80,7 +85,8 @@ def read_password(from_stdin: bool) -> str:
 
 @click.group(name="user")
 def user() -> None:
-    """Create accounts, set passwords, grant calls, link experts and OIDC identities.
+    """Create accounts, set passwords, grant calls, link experts and OIDC identities; list and
+    end a user's dashboard sessions, disable and enable accounts.
 
     Each subcommand acts on the embedded database unless --db URL is given, as the local
     operator; every change is written to the audit log. Passwords are read from a prompt
@@ -164,13 +170,16 @@ def add(
 )
 @db_option
 def password_(username: str, from_stdin: bool, url: str | None) -> None:
-    """Set a new local password for USERNAME (also gives an OIDC-only user a local login)."""
+    """Set a new local password for USERNAME (also gives an OIDC-only user a local login).
+
+    Every dashboard session of USERNAME ends.
+    """
     engine = open_engine(url)
     found = lookup(engine, username)
     value = read_password(from_stdin)
     with store_errors():
         set_password(engine, SYSTEM, found.user_id or 0, value)
-    click.echo(f"set the password of {username!r}")
+    click.echo(f"set the password of {username!r}; their dashboard sessions have ended")
 
 
 @user.command(name="grant")
@@ -184,6 +193,102 @@ def grant(username: str, call_id: str, url: str | None) -> None:
     with store_errors():
         new = grant_call(engine, SYSTEM, call_id, found.user_id or 0)
     click.echo(f"{username!r} {'now manages' if new else 'already manages'} the call {call_id!r}")
+
+
+@user.command(name="ungrant")
+@click.argument("username")
+@click.argument("call_id")
+@db_option
+def ungrant(username: str, call_id: str, url: str | None) -> None:
+    """Stop the manager USERNAME managing the call CALL_ID (their sessions end)."""
+    engine = open_engine(url)
+    found = lookup(engine, username)
+    with store_errors():
+        removed = ungrant_call(engine, SYSTEM, call_id, found.user_id or 0)
+    click.echo(
+        f"{username!r} {'no longer manages' if removed else 'did not manage'} the call {call_id!r}"
+    )
+
+
+@user.command(name="role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLES))
+@db_option
+def role_(username: str, role: str, url: str | None) -> None:
+    """Give USERNAME the role ROLE (their sessions end); grants and expert links go first."""
+    engine = open_engine(url)
+    found = lookup(engine, username)
+    with store_errors():
+        changed = set_role(engine, SYSTEM, found.user_id or 0, cast("Role", role))
+    click.echo(f"{username!r} {'is now' if changed else 'was already'} {_article(role)} {role}")
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+@user.command(name="sessions")
+@click.argument("username")
+@db_option
+def sessions_(username: str, url: str | None) -> None:
+    """List the dashboard sessions of USERNAME, newest first (never a session id).
+
+    Columns: state (active, signed out, revoked: REASON, expired, idle), login provider,
+    client address, started, last request and when it ended or ends at the latest (UTC).
+    """
+    engine = open_engine(url)
+    found = lookup(engine, username)
+    with store_errors():
+        table = list_sessions(engine, SYSTEM, found.user_id or 0)
+    if table.is_empty():
+        click.echo(f"{username!r} has no dashboard sessions")
+        return
+
+    def when(value: object) -> str:
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+
+    header = ("state", "provider", "client", "started", "last request", "ends")
+    rows = [
+        (state, provider, client, when(created), when(seen), when(ends))
+        for provider, client, created, seen, ends, state in table.iter_rows()
+    ]
+    _table([header, *rows])
+
+
+@user.command(name="revoke")
+@click.argument("username")
+@db_option
+def revoke(username: str, url: str | None) -> None:
+    """End every dashboard session of USERNAME now, on every dashboard process."""
+    engine = open_engine(url)
+    found = lookup(engine, username)
+    with store_errors():
+        ended = revoke_sessions(engine, SYSTEM, found.user_id or 0)
+    click.echo(f"ended {ended} session{'' if ended == 1 else 's'} of {username!r}")
+
+
+@user.command(name="disable")
+@click.argument("username")
+@db_option
+def disable(username: str, url: str | None) -> None:
+    """Disable USERNAME: no sign-in (local or OIDC) until enabled; their sessions end."""
+    engine = open_engine(url)
+    found = lookup(engine, username)
+    with store_errors():
+        changed = set_disabled(engine, SYSTEM, found.user_id or 0, True)
+    click.echo(f"{username!r} {'is now' if changed else 'was already'} disabled")
+
+
+@user.command(name="enable")
+@click.argument("username")
+@db_option
+def enable(username: str, url: str | None) -> None:
+    """Let the disabled USERNAME sign in again."""
+    engine = open_engine(url)
+    found = lookup(engine, username)
+    with store_errors():
+        changed = set_disabled(engine, SYSTEM, found.user_id or 0, False)
+    click.echo(f"{username!r} {'is now' if changed else 'was already'} enabled")
 
 
 @user.command(name="expert")
@@ -236,7 +341,8 @@ def list_(url: str | None) -> None:
     """List every account: username, role, id, local password, OIDC identities, calls.
 
     The last column holds the calls a manager manages and, for an expert, "CALL_ID as
-    EXPERT_ID" for each link. No password hash is shown.
+    EXPERT_ID" for each link. A disabled account's role reads "ROLE,disabled". No password
+    hash is shown.
     """
     engine = open_engine(url)
     with store_errors():
@@ -251,16 +357,22 @@ def list_(url: str | None) -> None:
     rows = [
         (
             name,
-            role,
+            f"{role},disabled" if disabled else role,
             str(uid),
             "yes" if local else "no",
             ", ".join(f"{i['provider']} {i['subject']}" for i in ids) or "-",
             ", ".join([*managed, *(f"{x['call_id']} as {x['expert_id']}" for x in links)]) or "-",
         )
-        for uid, name, role, local, ids, managed, links in table.select(
-            "user_id", "username", "role", "local_password", "identities", "calls", "experts"
+        for uid, name, role, local, ids, managed, links, disabled in table.select(
+            "user_id", "username", "role", "local_password", "identities", "calls", "experts",
+            "disabled",
         ).iter_rows()
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
+    _table([header, *rows])
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    """Echo ``rows`` (the first one the header) as aligned columns."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

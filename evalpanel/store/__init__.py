@@ -7,12 +7,13 @@ Reads return polars frames sorted by their id columns.
 
 from evalpanel.store.accounts import (
     add_identity,
-    authenticate,
     create_user,
     grant_call,
     link_expert,
-    server_secret,
+    set_disabled,
     set_password,
+    set_role,
+    ungrant_call,
     user_ids,
 )
 from evalpanel.store.audit import SYSTEM, Actor, audit_frame
@@ -63,6 +64,7 @@ from evalpanel.store.evaluations import (
     submit_evaluation,
 )
 from evalpanel.store.exclusions import conflicted_tasks
+from evalpanel.store.logins import AccountDisabled, SignInThrottled, authenticate
 from evalpanel.store.potential import (
     confirm_potential_conflict,
     dismiss_potential_conflict,
@@ -87,6 +89,16 @@ from evalpanel.store.replacements import (
 )
 from evalpanel.store.requests import list_requests
 from evalpanel.store.roster import find_user, list_users
+from evalpanel.store.sessions import (
+    LiveSession,
+    SessionEnded,
+    SessionPolicy,
+    end_session,
+    list_sessions,
+    resume_session,
+    revoke_sessions,
+    start_session,
+)
 from evalpanel.store.tables import (
     ACTIVE_STATES,
     REQUEST_STATES,
@@ -111,15 +123,20 @@ __all__ = [
     "STARTED_STATES",
     "SYSTEM",
     "USERNAME_MAX",
+    "AccountDisabled",
     "Actor",
     "AlreadyImported",
     "InvalidInput",
     "InvalidState",
+    "LiveSession",
     "NotFound",
     "PermissionDenied",
     "ReplacementSolver",
     "RequestKind",
     "RequestState",
+    "SessionEnded",
+    "SessionPolicy",
+    "SignInThrottled",
     "StaleWrite",
     "StoreError",
     "accept_task",
@@ -147,6 +164,7 @@ __all__ = [
     "discard_batch",
     "dismiss_potential_conflict",
     "dismiss_replacement",
+    "end_session",
     "find_user",
     "get_consolidation",
     "get_evaluation",
@@ -162,6 +180,7 @@ __all__ = [
     "list_rehearsals",
     "list_replacements",
     "list_requests",
+    "list_sessions",
     "list_tasks",
     "list_tie_orders",
     "list_users",
@@ -181,18 +200,23 @@ __all__ = [
     "rehearsal_view",
     "remove_conflict",
     "request_correction",
+    "resume_session",
+    "revoke_sessions",
     "save_consensus",
     "save_draft",
     "save_rehearsal_scores",
     "scores_frame",
-    "server_secret",
+    "set_disabled",
     "set_password",
+    "set_role",
     "start_consolidation",
     "start_correction",
+    "start_session",
     "submit_consensus",
     "submit_evaluation",
     "submitted_rehearsal_scores",
     "task_queue",
+    "ungrant_call",
     "upgrade",
     "user_ids",
     "withdraw_task",

@@ -5,23 +5,33 @@ A user has one role (manager, expert, applicant). Logins are rows of ``identitie
 the password; other providers (``"oidc:" + issuer``) store no secret. Experts are linked per call
 to an expert row of the call folder (``expert_links``); managers are granted calls
 (``call_managers``). Linking twice is a no-op (the functions return False); linking what belongs
-to someone else is refused with :class:`InvalidInput`. The demo accounts are in
+to someone else is refused with :class:`InvalidInput`. A password change, a role change, a
+removed grant and disabling the account end all of the user's dashboard sessions
+(:mod:`evalpanel.store.sessions`), in the same transaction. Sign-in itself is in
+:mod:`evalpanel.store.logins`. The demo accounts are in
 :mod:`evalpanel.store.demo_accounts`, the operator's listing in :mod:`evalpanel.store.roster`.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
-from evalpanel.store.audit import SYSTEM, Actor, Role, deny, manages, now, record
+from evalpanel.store.audit import Actor, Role, deny, manages, now, record
 from evalpanel.store.engine import reading, writing
-from evalpanel.store.errors import InvalidInput, NotFound
+from evalpanel.store.errors import InvalidInput, NotFound, PermissionDenied
 from evalpanel.store.frames import inserted_id
+from evalpanel.store.logins import (
+    LOCAL,
+    audit_failure,
+    count_failure,
+    failure_key,
+    hasher,
+    locked_for,
+)
+from evalpanel.store.sessions import revoke_user_sessions
 from evalpanel.store.tables import (
     ROLES,
     call_managers,
@@ -29,14 +39,10 @@ from evalpanel.store.tables import (
     expert_links,
     experts,
     identities,
-    settings,
     users,
 )
 
-LOCAL = "local"
-SECRET_KEY = "dashboard_session_secret"
-_hasher = PasswordHasher()
-
+FREE_LOOKUP_MISSES = 5  # look-ups naming an unknown username before the delay starts
 
 def _insert_user(
     conn: sa.Connection,
@@ -148,41 +154,19 @@ def add_identity(
 
 
 def actor_for_identity(engine: sa.Engine, provider: str, subject: str) -> Actor:
-    """The actor of an already verified external identity (the OIDC callback's job)."""
+    """The actor of an already verified external identity (the OIDC callback's job); a
+    disabled account is refused (:class:`PermissionDenied`, audited)."""
     with reading(engine) as conn:
         row = conn.execute(
-            sa.select(users.c.user_id, users.c.role)
+            sa.select(users.c.user_id, users.c.role, users.c.disabled_at)
             .join(identities)
             .where(identities.c.provider == provider, identities.c.subject == subject)
         ).first()
+        if row is not None and row.disabled_at is not None:
+            deny(Actor(int(row.user_id), row.role), "log in as", "user", row.user_id,
+                 "the account is disabled")
     if row is None:
         raise NotFound(f"no user has the identity {provider}:{subject}")
-    return Actor(int(row.user_id), row.role)
-
-
-def authenticate(engine: sa.Engine, username: str, password: str) -> Actor:
-    """The actor of a local login; a wrong username or password raises ``PermissionDenied``
-    (logged) with the same message either way."""
-    with reading(engine) as conn:
-        row = conn.execute(
-            sa.select(users.c.user_id, users.c.role, identities.c.password_hash)
-            .join(identities, identities.c.user_id == users.c.user_id)
-            .where(identities.c.provider == LOCAL, identities.c.subject == username)
-        ).first()
-        ok = False
-        if row is not None and row.password_hash:
-            try:
-                ok = _hasher.verify(row.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                ok = False
-        if not ok or row is None:
-            deny(
-                Actor(None, "applicant"),
-                "log in as",
-                "user",
-                username,
-                "unknown username or wrong password",
-            )
     return Actor(int(row.user_id), row.role)
 
 
@@ -209,6 +193,7 @@ def set_password(engine: sa.Engine, actor: Actor, user_id: int, password: str) -
                 )
             )
         record(conn, actor, "set_password", "user", user_id)
+        revoke_user_sessions(conn, actor, user_id, "password changed")
 
 
 def grant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) -> bool:
@@ -232,6 +217,80 @@ def grant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) -> b
             return False
         conn.execute(call_managers.insert().values(call_id=call_id, user_id=user_id))
         record(conn, actor, "grant", "call", call_id, call_id=call_id, after={"user_id": user_id})
+        return True
+
+
+def ungrant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) -> bool:
+    """Take ``call_id`` away from the manager ``user_id`` (system actor or a manager of the
+    call) and end that user's sessions; False when the user did not manage it."""
+    with writing(engine) as conn:
+        if not manages(conn, actor, call_id):
+            deny(actor, "ungrant", "call", call_id, "only a manager of this call", call_id=call_id)
+        _require_call(conn, call_id)
+        _user(conn, user_id)
+        removed = conn.execute(
+            call_managers.delete().where(
+                call_managers.c.call_id == call_id, call_managers.c.user_id == user_id
+            )
+        ).rowcount
+        if not removed:
+            return False
+        record(conn, actor, "ungrant", "call", call_id, call_id=call_id,
+               before={"user_id": user_id})
+        revoke_user_sessions(conn, actor, user_id, "grant removed")
+        return True
+
+
+def set_role(engine: sa.Engine, actor: Actor, user_id: int, role: Role) -> bool:
+    """Give ``user_id`` another role (the local operator only) and end its sessions; False when
+    it has that role already. A user who still manages calls or is linked to experts keeps
+    the role until those are removed (they belong to the old role)."""
+    with writing(engine) as conn:
+        if actor.role != "system":
+            deny(actor, "change the role of", "user", user_id, "only the local operator")
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+        name, old = _user(conn, user_id)
+        if old == role:
+            return False
+        ties = conn.execute(
+            sa.select(sa.func.count()).select_from(call_managers)
+            .where(call_managers.c.user_id == user_id)
+        ).scalar_one() + conn.execute(
+            sa.select(sa.func.count()).select_from(expert_links)
+            .where(expert_links.c.user_id == user_id)
+        ).scalar_one()
+        if ties:
+            raise InvalidInput(
+                f"the {old} {name!r} still manages calls or is linked to experts; remove "
+                "those first (they belong to the old role)"
+            )
+        conn.execute(users.update().where(users.c.user_id == user_id).values(role=role))
+        record(conn, actor, "set_role", "user", user_id, before={"role": old}, after={"role": role})
+        revoke_user_sessions(conn, actor, user_id, "role changed")
+        return True
+
+
+def set_disabled(engine: sa.Engine, actor: Actor, user_id: int, disabled: bool) -> bool:
+    """Disable (no sign-in, local or OIDC, and every session ended) or enable ``user_id``
+    again (the local operator only); False when it was so already."""
+    with writing(engine) as conn:
+        if actor.role != "system":
+            deny(actor, "disable" if disabled else "enable", "user", user_id,
+                 "only the local operator")
+        _user(conn, user_id)
+        was = conn.execute(
+            sa.select(users.c.disabled_at).where(users.c.user_id == user_id)
+        ).scalar_one()
+        if (was is not None) == disabled:
+            return False
+        conn.execute(
+            users.update().where(users.c.user_id == user_id)
+            .values(disabled_at=now() if disabled else None)
+        )
+        record(conn, actor, "disable" if disabled else "enable", "user", user_id)
+        if disabled:
+            revoke_user_sessions(conn, actor, user_id, "account disabled")
         return True
 
 
@@ -325,39 +384,38 @@ def _require_call(conn: sa.Connection, call_id: str) -> None:
 def _hash(password: str) -> str:
     if not password:
         raise InvalidInput("a password must not be empty")
-    return _hasher.hash(password)
+    return hasher.hash(password)
 
 
-def user_ids(engine: sa.Engine, actor: Actor, usernames: Iterable[str]) -> dict[str, int]:
+def user_ids(
+    engine: sa.Engine, actor: Actor, usernames: Iterable[str], *, at: datetime | None = None
+) -> dict[str, int]:
     """username → user id of the exactly named accounts that exist, for an applicant inviting
     colleagues to a rehearsal. Nothing else about an account is returned; other roles are
-    refused (they have no invitations to make)."""
+    refused (they have no invitations to make). A look-up naming a username that does not
+    exist counts against the applicant like a failed sign-in (audited as ``lookup_missed`` at
+    counts 1, 2, 4, …); after :data:`FREE_LOOKUP_MISSES` of them further look-ups wait for a
+    growing delay, so that an applicant cannot probe which usernames exist."""
     names = sorted({n.strip() for n in usernames if n.strip()})
-    with reading(engine) as conn:
+    when = at or now()
+    with writing(engine) as conn:
         if actor.role != "applicant" or actor.user_id is None:
             deny(actor, "look up", "users", ",".join(names) or "-", "only applicants invite users")
         if not names:
             return {}
-        rows = conn.execute(
-            sa.select(users.c.username, users.c.user_id).where(users.c.username.in_(names))
-        ).all()
+        key = failure_key("lookup", str(actor.user_id))
+        wait = locked_for(conn, [key], when)
+        if not wait:
+            rows = conn.execute(
+                sa.select(users.c.username, users.c.user_id).where(users.c.username.in_(names))
+            ).all()
+            if len(rows) < len(names):
+                misses = count_failure(conn, key, "lookup", FREE_LOOKUP_MISSES, when)
+                audit_failure(conn, when, "user", str(actor.user_id), misses, actor=actor,
+                              action="lookup_missed")
+    if wait:
+        raise PermissionDenied(
+            f"too many invitations named usernames that do not exist; try again in {wait} s "
+            "(check the usernames with your colleagues)"
+        )
     return {str(n): int(u) for n, u in rows}
-
-
-def server_secret(engine: sa.Engine) -> str:
-    """The server's random secret (64 hex digits, e.g. the key signing dashboard sessions):
-    made on first use and kept in the ``settings`` table, the same for every server process
-    on the database afterwards."""
-    stmt = sa.select(settings.c.value).where(settings.c.key == SECRET_KEY)
-    with reading(engine) as conn:
-        value = conn.execute(stmt).scalar()
-    if value is not None:
-        return str(value)
-    try:
-        with writing(engine) as conn:
-            conn.execute(settings.insert().values(key=SECRET_KEY, value=secrets.token_hex(32)))
-            record(conn, SYSTEM, "create", "setting", SECRET_KEY)
-    except sa.exc.IntegrityError:
-        pass  # another process made it first; theirs is the one
-    with reading(engine) as conn:
-        return str(conn.execute(stmt).scalar_one())

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from evalpanel.store.accounts import _hasher, _insert_user, _link
+from evalpanel.store.accounts import _insert_user, _link
 from evalpanel.store.audit import SYSTEM, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState
+from evalpanel.store.logins import hasher
 from evalpanel.store.tables import call_managers, calls, experts, settings, users
 
 DEMO_FLAG = "demo_database"
@@ -67,7 +68,7 @@ def create_demo_accounts(
                 f"the call {call_id!r} has {len(pool)} experts; "
                 f"ask for at most that many demo experts, not {n_experts}"
             )
-        hashed = _hasher.hash(DEMO_PASSWORD)
+        hashed = hasher.hash(DEMO_PASSWORD)
         made = {"manager": _insert_user(conn, SYSTEM, "manager", "manager", hashed, "Demo manager")}
         conn.execute(call_managers.insert().values(call_id=call_id, user_id=made["manager"]))
         for i, expert_id in enumerate(pool, start=1):

@@ -10,11 +10,11 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.accounts import LOCAL
 from evalpanel.store.audit import Actor, deny
 from evalpanel.store.engine import reading
 from evalpanel.store.errors import NotFound
 from evalpanel.store.frames import rows_frame
+from evalpanel.store.logins import LOCAL
 from evalpanel.store.tables import call_managers, expert_links, identities, users
 
 
@@ -36,12 +36,19 @@ def list_users(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
     ``user_id, username, role, display_name, local_password`` (bool: a local login with a
     password), ``identities`` (list of structs ``provider, subject``: the external logins),
     ``calls`` (list of the call ids a manager manages) and ``experts`` (list of structs
-    ``call_id, expert_id``: an expert account's links); each list sorted. No password hash."""
+    ``call_id, expert_id``: an expert account's links); each list sorted; ``disabled`` (bool:
+    `evalpanel user disable`). No password hash."""
     with reading(engine) as conn:
         if actor.role != "system":
             deny(actor, "list", "users", "-", "only the local operator")
         base = conn.execute(
-            sa.select(users.c.user_id, users.c.username, users.c.role, users.c.display_name)
+            sa.select(
+                users.c.user_id,
+                users.c.username,
+                users.c.role,
+                users.c.display_name,
+                users.c.disabled_at.is_not(None),
+            )
         ).all()
         logins = conn.execute(
             sa.select(
@@ -76,8 +83,9 @@ def list_users(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
             [{"provider": p, "subject": s} for p, s in sorted(external.get(int(u), []))],
             sorted(managed.get(int(u), [])),
             [{"call_id": c, "expert_id": e} for c, e in sorted(links.get(int(u), []))],
+            bool(disabled),
         )
-        for u, name, role, display in base
+        for u, name, role, display, disabled in base
     ]
     schema: dict[str, pl.DataType] = {
         "user_id": pl.Int64(), "username": pl.String(), "role": pl.String(),
@@ -85,5 +93,6 @@ def list_users(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
         "identities": pl.List(pl.Struct({"provider": pl.String(), "subject": pl.String()})),
         "calls": pl.List(pl.String()),
         "experts": pl.List(pl.Struct({"call_id": pl.String(), "expert_id": pl.String()})),
+        "disabled": pl.Boolean(),
     }  # fmt: skip
     return rows_frame(rows, schema, sort=["user_id"])

@@ -57,6 +57,8 @@ users = sa.Table(
     sa.Column("display_name", sa.String(255), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", TS, nullable=False),
+    # Set by `evalpanel user disable`: no sign-in (local or OIDC) and no session while set.
+    sa.Column("disabled_at", TS, nullable=True),
     sa.CheckConstraint("role IN ('manager', 'expert', 'applicant')", name="role"),
 )
 
@@ -737,4 +739,42 @@ requests = sa.Table(
     sa.Column("decision_note", sa.Text, nullable=True),
     sa.CheckConstraint(_one_of("kind", REQUEST_KINDS), name="kind"),
     sa.CheckConstraint(_one_of("state", REQUEST_STATES), name="state"),
+)
+
+# Dashboard sessions: the browser holds a random id; only its SHA-256 is stored. A session ends
+# at ``expires_at`` (absolute), after ``idle_timeout_s`` without a request, or when revoked.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("session_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.user_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("provider", sa.String(255), nullable=False),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("client", sa.String(255), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_seen_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("idle_timeout_s", sa.Integer, nullable=False),
+    sa.Column("revoked_at", TS, nullable=True),
+    sa.Column("revoked_reason", sa.String(32), nullable=True),
+)
+
+# Failed sign-ins per key (a username or a client, stored as SHA-256 of "kind:value"), counted
+# within a window; ``locked_until`` is the growing delay before the key may try again.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start", TS, nullable=False),
+    sa.Column("last_failure_at", TS, nullable=False, index=True),
+    sa.Column("locked_until", TS, nullable=True),
 )
