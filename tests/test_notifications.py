@@ -73,7 +73,7 @@ def test_a_message_is_written_in_the_experts_language(world: World,
         conn.execute(experts.update().where(experts.c.expert_id == "E03")
                      .values(languages=["fr", "en"]))
         conn.execute(experts.update().where(experts.c.expert_id == "E04")
-                     .values(languages=["mt", "de"]))  # no Maltese template: German
+                     .values(languages=["mt", "de", "en"]))  # no Maltese template: German
     publish(world, PAIRS[:2])
     plan_notifications(world.engine, SYSTEM)
     send_due(world.engine, SYSTEM, smtp_config(port))
