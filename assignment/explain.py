@@ -196,7 +196,7 @@ def eligible_ranks(
     return rank, eligible
 
 
-def _sentence() -> pl.Expr:
+def _sentence(text_model: str | None) -> pl.Expr:
     def listed(column: str, title: str) -> pl.Expr:
         return (
             pl.when(pl.col(column).list.len() > 0)
@@ -204,7 +204,8 @@ def _sentence() -> pl.Expr:
             .otherwise(pl.lit(f"no {title} in common"))
         )
 
-    text = pl.lit("text similarity ") + pl.col("text_similarity").round(2).cast(pl.String)
+    named = f"text similarity ({text_model}) " if text_model else "text similarity "
+    text = pl.lit(named) + pl.col("text_similarity").round(2).cast(pl.String)
     terms = (
         pl.when(pl.col("shared_terms").list.len() > 0)
         .then(pl.lit(" (shared terms: ") + pl.col("shared_terms").list.join(", ") + pl.lit(")"))
@@ -239,10 +240,12 @@ def explain_pairs(
     *,
     text_similarity: np.ndarray | None = None,
     label: Label | None = None,
+    text_model: str | None = None,
 ) -> pl.DataFrame:
     """One explanation row per pair (see the module docstring for the columns), in the order
     of ``pairs``. ``text_similarity``: the ``(P, E)`` matrix in [0, 1] the affinity was built
-    from, when it was not the built-in TF-IDF; ``label``: the name of an ISCED-F code."""
+    from, when it was not the built-in TF-IDF; ``label``: the name of an ISCED-F code;
+    ``text_model``: the text model's name, written next to the similarity."""
     if proposals.height != inst.n_proposals or experts.height != inst.n_experts:
         raise ValueError(
             "the proposals and experts frames must be the instance's, in its order: "
@@ -274,7 +277,7 @@ def explain_pairs(
         rank=pl.Series(rank, dtype=pl.Int64),
         eligible=pl.Series(eligible, dtype=pl.Int64),
     )
-    return out.with_columns(explanation=_sentence())
+    return out.with_columns(explanation=_sentence(text_model))
 
 
 def affinity_quality(

@@ -61,11 +61,17 @@ def text_model_version(text_model: str) -> str:
     )
 
 
-def text_similarity_of(call: CallFolder, text_model: str) -> np.ndarray | None:
-    """(P, E) float32 text similarity of the model, or None for TF-IDF (built in the affinity)."""
+def text_similarity_of(
+    call: CallFolder,
+    text_model: str,
+    backend: embeddings.EmbeddingBackend | None = None,
+    progress: embeddings.Progress | None = None,
+) -> np.ndarray | None:
+    """(P, E) float32 text similarity of the model, or None for TF-IDF (built in the affinity).
+    ``backend``: the embedding backend (default: the bundled model with the file cache)."""
     if text_model == "tfidf":
         return None
-    dense = embeddings.expert_similarity(call.proposals, call.experts)
+    dense = embeddings.expert_similarity(call.proposals, call.experts, backend, progress)
     if text_model == "embeddings":
         return dense
     return hybrid_similarity(tfidf_similarity(call.proposals, call.experts), dense)
@@ -123,14 +129,20 @@ def plan(
     forbidden: pl.DataFrame | None = None,
     existing: pl.DataFrame | None = None,
     text_model: str | None = None,
+    backend: embeddings.EmbeddingBackend | None = None,
+    progress: embeddings.Progress | None = None,
 ) -> Plan:
     """The instance for ``call``; ``k`` overrides every lot's panel size when given;
-    ``text_model`` overrides call.toml's (see :func:`text_model_of`)."""
+    ``text_model`` overrides call.toml's (see :func:`text_model_of`); ``backend`` and
+    ``progress`` go to the embedding step (:func:`text_similarity_of`)."""
     conflicts = conflicts_of(
         call, today=today, exclude_coordinator_country=exclude_coordinator_country
     )
     model = text_model_of(call, text_model)
-    text_similarity = None if call.affinity is not None else text_similarity_of(call, model)
+    text_similarity = (
+        None if call.affinity is not None
+        else text_similarity_of(call, model, backend, progress)
+    )
     affinity, source = affinity_of(call, text_similarity)
     if k is None:
         default = call.config.experts_per_proposal
@@ -162,6 +174,7 @@ def explain(call: CallFolder, prepared: Plan, pairs: pl.DataFrame) -> pl.DataFra
         pairs,
         text_similarity=prepared.text_similarity,
         label=isced_label,
+        text_model=None if prepared.affinity_source == "affinity file" else prepared.text_model,
     )
 
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 import assignment
 import scoring
+from evalpanel import embeddings
 from evalpanel.callfolder import CallFolder
 from evalpanel.planning import (
     TextModelUnavailable,
@@ -27,6 +28,7 @@ from evalpanel.planning import (
     plan,
     quality,
     scheme_of,
+    text_model_of,
     text_model_version,
 )
 from evalpanel.store import (
@@ -84,6 +86,27 @@ def _both(a: pl.DataFrame | None, b: pl.DataFrame | None) -> pl.DataFrame | None
     return pl.concat(frames).unique().sort(PAIR_KEYS) if frames else None
 
 
+def store_backend(engine: sa.Engine) -> embeddings.EmbeddingBackend:
+    """The bundled embedding model with the store's shared cache
+    (:class:`evalpanel.store.embedding_cache.StoreVectorCache`, keyed by model and version)."""
+    from evalpanel.store.embedding_cache import StoreVectorCache
+
+    backend = embeddings.EmbeddingBackend(use_cache=False)
+    backend.cache = StoreVectorCache(engine, f"{backend.model_name} {embeddings.model_version()}")
+    return backend
+
+
+def _backend(
+    engine: sa.Engine, call: CallFolder, text_model: str | None
+) -> embeddings.EmbeddingBackend | None:
+    """The store-cached backend when the call's chosen model embeds, else None."""
+    try:
+        model = text_model_of(call, text_model)
+    except TextModelUnavailable as exc:
+        raise InvalidInput(str(exc)) from None
+    return None if model == "tfidf" or call.affinity is not None else store_backend(engine)
+
+
 def _standing(engine: sa.Engine, actor: Actor, call_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """What a new batch must respect: the pairs whose task has started (accepted, draft or
     submitted: the expert's work stays, and counts in the panel and the expert's load), and the
@@ -110,12 +133,14 @@ def run_batch(
     forbidden: pl.DataFrame | list[list[str]] | None = None,
     today: dt.date | None = None,
     text_model: str | None = None,
+    progress: embeddings.Progress | None = None,
 ) -> BatchRun:
     """Solve the stored call and store the result as a preview batch (a change-set against what
     is published). Started tasks are kept and declined pairs are not proposed again
     (:func:`_standing`). The record holds everything needed to reproduce it (the text model and
     its version included), and the summary each pair's explanation and the affinity quality.
-    ``text_model`` overrides the call's (:func:`evalpanel.planning.text_model_of`)."""
+    ``text_model`` overrides the call's (:func:`evalpanel.planning.text_model_of`); texts are
+    embedded once, through the store's cache, reporting ``progress(done, total)``."""
     call = call_folder(engine, actor, call_id)
     day = today or dt.date.today()
     pin, forbid = _pairs_frame(pinned), _pairs_frame(forbidden)
@@ -131,6 +156,8 @@ def run_batch(
             forbidden=_both(forbid, declined),
             existing=kept if kept.height else None,
             text_model=text_model,
+            backend=_backend(engine, call, text_model),
+            progress=progress,
         )
         result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
     except (assignment.InstanceError, TextModelUnavailable) as exc:
@@ -201,6 +228,7 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
             ),
             existing=_pairs_frame(params.get("kept") or None),
             text_model=model,
+            backend=_backend(engine, call, model),
         )
     except TextModelUnavailable as exc:
         raise InvalidInput(f"batch {batch_id} cannot be reproduced here: {exc}") from None

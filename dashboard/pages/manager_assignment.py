@@ -52,10 +52,13 @@ def _pairs(frame: pl.DataFrame) -> pl.DataFrame | None:
 if run:
     with st.status("Running the assignment…", expanded=True) as status:
         st.write("Computing conflicts, affinities and the optimal assignment")
+        bar = st.empty()
         batch = attempt(wf.run_batch, engine(), actor(), cid, mode=mode, k=int(k) or None,
                         seed=int(seed), q=float(q), diversity=diversity,
                         pinned=_pairs(pinned), forbidden=_pairs(forbidden),
-                        text_model=None if text_model == "the call's" else text_model)
+                        text_model=None if text_model == "the call's" else text_model,
+                        progress=lambda done, total: bar.progress(
+                            done / total, text=f"Embedding texts: {done} of {total}"))
         if batch is None:
             status.update(label="The assignment could not run", state="error", expanded=True)
             st.stop()

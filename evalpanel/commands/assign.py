@@ -12,7 +12,7 @@ import polars as pl
 import assignment
 from assignment.explain import LOW_AFFINITY
 from evalpanel.callfolder.config import TEXT_MODELS
-from evalpanel.commands._output import echo_csv, write_table
+from evalpanel.commands._output import echo_csv, embedding_progress, write_table
 from evalpanel.planning import TextModelUnavailable, explain, plan, quality
 
 EXIT_PARTIAL = 3
@@ -111,7 +111,7 @@ def assign(
     start = time.perf_counter()
     call = load_call(call_dir)
     try:
-        prepared = plan(call, k=k, text_model=text_model)
+        prepared = plan(call, k=k, text_model=text_model, progress=embedding_progress)
         result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
     except (assignment.InstanceError, TextModelUnavailable) as exc:
         raise InvalidInput(f"{call_dir}: {exc}") from None

@@ -641,3 +641,17 @@ tie_orders = sa.Table(
     _call_fk("lot_id", table="lots"),
     sa.Index(None, "call_id", "lot_id"),
 )
+
+# Sentence embeddings of proposal and profile texts, by model and sha256 of the text (not by
+# call: the same text has the same vector in every call), shared by every process and batch so
+# a text is embedded once (evalpanel.store.embedding_cache). ``vector``: ``dim`` float32,
+# little-endian bytes.
+text_embeddings = sa.Table(
+    "text_embeddings",
+    metadata,
+    sa.Column("model", sa.String(255), primary_key=True),
+    sa.Column("text_hash", sa.String(64), primary_key=True),
+    sa.Column("dim", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
