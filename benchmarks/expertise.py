@@ -60,6 +60,33 @@ def loss(frame: pl.DataFrame, score: str) -> float:
     return float(lost.sum() / weight.sum())
 
 
+def reviewer_losses(frame: pl.DataFrame, score: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per reviewer (sorted by id): the weight lost by ``score`` and the total weight, so that
+    :func:`loss` is ``lost.sum() / weight.sum()``."""
+    pairs = frame.join(frame, on="reviewer_id", suffix="_b").filter(
+        pl.col("expertise") > pl.col("expertise_b")
+    ).with_columns(weight=pl.col("expertise") - pl.col("expertise_b"))
+    pairs = pairs.with_columns(
+        lost=pl.when(pl.col(score) < pl.col(f"{score}_b")).then(pl.col("weight"))
+        .when(pl.col(score) == pl.col(f"{score}_b")).then(pl.col("weight") / 2.0)
+        .otherwise(0.0)
+    )
+    per = pairs.group_by("reviewer_id").agg(pl.col("lost").sum(), pl.col("weight").sum())
+    per = per.sort("reviewer_id")
+    return per["lost"].to_numpy(), per["weight"].to_numpy()
+
+
+def bootstrap_interval(
+    lost: np.ndarray, weight: np.ndarray, *, draws: int = 2_000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % percentile interval of the loss over reviewers drawn with replacement."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, lost.size, (draws, lost.size))
+    ratios = lost[idx].sum(axis=1) / weight[idx].sum(axis=1)
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def _read_jsonl(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
@@ -200,6 +227,32 @@ def scale(p: int, e: int, repeats: int) -> None:
     print(f"process max RSS after find_conflicts ({found.height} rows) {_rss():.0f} MiB")
 
 
+def _bootstrap_table(
+    judgments: pl.DataFrame, paper_ids: list[str], reviewer_ids: list[str],
+    paper_texts: list[str], profiles: list[list[str]], cache_dir: Path | None,
+) -> None:
+    from evalpanel import embeddings
+
+    aggregations: list[tuple[str, Aggregation, int]] = [
+        ("max", "max", 1), ("top-3 mean", "topk", 3), ("mean", "mean", 0)]
+    print(f"{'text model':<12} {'aggregation':<12} loss   95 % interval over "
+          f"{len(reviewer_ids)} reviewers")
+    for name, how, k in aggregations:
+        lexical = tfidf_similarity(paper_texts, profiles, how=how, k=k)
+        sims = {"tfidf": lexical}
+        if embeddings.available():
+            dense = embedding_similarity(paper_texts, profiles, how=how, k=k,
+                                         cache_dir=cache_dir)
+            sims["embeddings"] = dense
+            sims["hybrid"] = hybrid_similarity(lexical, dense)
+        for model, sim in sims.items():
+            scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
+            lost, weight = reviewer_losses(scored, "score")
+            low, high = bootstrap_interval(lost, weight)
+            print(f"{model:<12} {name:<12} {lost.sum() / weight.sum():.3f}  "
+                  f"[{low:.3f}, {high:.3f}]")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
@@ -212,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", nargs=2, type=int, metavar=("P", "E"), default=None,
                     help="time affinity and conflicts on a synthetic P x E call instead")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--bootstrap", action="store_true",
+                    help="every text model x profile aggregation with a 95 %% bootstrap "
+                    "interval over reviewers")
     args = ap.parse_args(argv)
     if args.scale is not None:
         scale(*args.scale, repeats=args.repeats)
@@ -257,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
             scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
             print(f"variant {name:<24} loss {loss(scored, 'score'):.3f}")
 
+    if args.bootstrap:
+        _bootstrap_table(judgments, paper_ids, reviewer_ids, paper_texts, profiles,
+                         args.cache_dir)
     if args.method is None:
         from evalpanel.planning import default_text_model
 
