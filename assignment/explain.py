@@ -32,7 +32,6 @@ from typing import Any, Final
 import numpy as np
 import polars as pl
 
-from . import _sets
 from .affinity import (
     LEVELS,
     _isced_at,
@@ -173,26 +172,43 @@ def _text_evidence(
     return cosine.astype(np.float64), shared
 
 
+def _blocked_rows(blocked: np.ndarray, n_e: int, start: int, stop: int) -> np.ndarray:
+    """(stop - start, E) bool: the ineligible pairs of proposals ``start`` to ``stop``, from the
+    sorted codes ``blocked`` (those of one row range are one contiguous slice)."""
+    lo, hi = np.searchsorted(blocked, [start * n_e, stop * n_e])
+    mask = np.zeros((stop - start) * n_e, dtype=bool)
+    mask[blocked[lo:hi] - start * n_e] = True
+    return mask.reshape(stop - start, n_e)
+
+
+def _row_blocks(n_p: int, n_e: int) -> range:
+    return range(0, n_p, max(1, _CELLS // max(1, n_e)))
+
+
 def eligible_ranks(
     inst: AssignmentInstance, p: np.ndarray, e: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(n,) competition rank of each pair's affinity among its proposal's eligible experts
     (1 + how many eligible experts have a strictly higher affinity) and (n,) how many eligible
     experts the proposal has. Eligible: neither conflicted nor forbidden."""
-    n_e = inst.n_experts
+    n_p, n_e = inst.n_proposals, inst.n_experts
     blocked = inst.ineligible_codes()
     own = np.asarray(inst.affinity[p, e], dtype=np.float32)
     rank = np.ones(p.size, dtype=np.int64)
     eligible = np.zeros(p.size, dtype=np.int64)
-    columns = np.arange(n_e, dtype=np.int64)
-    step = max(1, _CELLS // max(1, n_e))
-    for s in range(0, p.size, step):
-        rows = slice(s, min(p.size, s + step))
-        block = np.asarray(inst.affinity[p[rows]], dtype=np.float32)
-        codes = p[rows, None] * n_e + columns[None, :]
-        ok = ~_sets.member(codes.reshape(-1), blocked).reshape(codes.shape)
-        rank[rows] = 1 + ((block > own[rows, None]) & ok).sum(axis=1)
-        eligible[rows] = ok.sum(axis=1)
+    order = np.argsort(p, kind="stable")
+    sorted_p = p[order]
+    for start in _row_blocks(n_p, n_e):
+        stop = min(n_p, start + max(1, _CELLS // max(1, n_e)))
+        lo, hi = np.searchsorted(sorted_p, [start, stop])
+        if lo == hi:
+            continue
+        which = order[lo:hi]
+        ok = ~_blocked_rows(blocked, n_e, start, stop)
+        rows = p[which] - start
+        block = np.asarray(inst.affinity[start:stop], dtype=np.float32)[rows]
+        rank[which] = 1 + ((block > own[which, None]) & ok[rows]).sum(axis=1)
+        eligible[which] = ok.sum(axis=1)[rows]
     return rank, eligible
 
 
@@ -336,13 +352,11 @@ def _best_eligible(inst: AssignmentInstance) -> tuple[np.ndarray, np.ndarray]:
     who = np.full(n_p, -1, dtype=np.int64)
     if n_e == 0:
         return best, who
-    step = max(1, _CELLS // n_e)
-    columns = np.arange(n_e, dtype=np.int64)
-    for s in range(0, n_p, step):
-        rows = np.arange(s, min(n_p, s + step), dtype=np.int64)
-        block = np.array(inst.affinity[rows], dtype=np.float64)
-        codes = rows[:, None] * n_e + columns[None, :]
-        block[_sets.member(codes.reshape(-1), blocked).reshape(codes.shape)] = -1.0
-        who[rows] = np.where(block.max(axis=1) >= 0, block.argmax(axis=1), -1)
-        best[rows] = block.max(axis=1)
+    for start in _row_blocks(n_p, n_e):
+        stop = min(n_p, start + max(1, _CELLS // n_e))
+        block = np.array(inst.affinity[start:stop], dtype=np.float64)
+        block[_blocked_rows(blocked, n_e, start, stop)] = -1.0
+        top = block.max(axis=1)
+        who[start:stop] = np.where(top >= 0, block.argmax(axis=1), -1)
+        best[start:stop] = top
     return best, who
