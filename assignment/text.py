@@ -359,3 +359,22 @@ def profile_similarity(
     _, matrix = fit_transform([*queries, *docs], weighting=weighting, bigrams=bigrams)
     sim = cosine(matrix[: len(queries)], matrix[len(queries) :])
     return aggregate_by_owner(sim, owner, len(profiles), how=how, k=k)
+
+
+def rank_scores(sim: np.ndarray) -> np.ndarray:
+    """Per-column percentile ranks in [0, 1] of a ``(Q, R)`` similarity: for each owner
+    (column), where each query stands among all queries. Scale-free, so two text models can
+    be averaged (:func:`hybrid_similarity`)."""
+    order = np.argsort(np.argsort(sim, axis=0, kind="stable"), axis=0, kind="stable")
+    out: np.ndarray = (order / max(1, sim.shape[0] - 1)).astype(np.float32)
+    return out
+
+
+def hybrid_similarity(lexical: np.ndarray, dense: np.ndarray) -> np.ndarray:
+    """``(Q, R)`` float32 in [0, 1]: the mean of the two similarities' per-column percentile
+    ranks (lexical TF-IDF and sentence embeddings), 0 where both are 0 (no text to compare)."""
+    if lexical.shape != dense.shape:
+        raise ValueError(f"the two similarities differ in shape: {lexical.shape}, {dense.shape}")
+    out: np.ndarray = (rank_scores(lexical) + rank_scores(dense)) / np.float32(2.0)
+    out[(lexical <= 0) & (dense <= 0)] = 0.0
+    return out

@@ -36,7 +36,13 @@ import polars as pl
 from assignment.affinity import compute_affinity
 from assignment.affinity import tfidf_similarity as call_text_similarity
 from assignment.conflicts import find_conflicts
-from assignment.text import Aggregation, Weighting, aggregate_by_owner, profile_similarity
+from assignment.text import (
+    Aggregation,
+    Weighting,
+    aggregate_by_owner,
+    hybrid_similarity,
+    profile_similarity,
+)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / (
     "expertise-goldstandard"
@@ -52,6 +58,33 @@ def loss(frame: pl.DataFrame, score: str) -> float:
     s_a, s_b = pairs[score].to_numpy(), pairs[f"{score}_b"].to_numpy()
     lost = np.where(s_a < s_b, weight, np.where(s_a == s_b, weight / 2.0, 0.0))
     return float(lost.sum() / weight.sum())
+
+
+def reviewer_losses(frame: pl.DataFrame, score: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per reviewer (sorted by id): the weight lost by ``score`` and the total weight, so that
+    :func:`loss` is ``lost.sum() / weight.sum()``."""
+    pairs = frame.join(frame, on="reviewer_id", suffix="_b").filter(
+        pl.col("expertise") > pl.col("expertise_b")
+    ).with_columns(weight=pl.col("expertise") - pl.col("expertise_b"))
+    pairs = pairs.with_columns(
+        lost=pl.when(pl.col(score) < pl.col(f"{score}_b")).then(pl.col("weight"))
+        .when(pl.col(score) == pl.col(f"{score}_b")).then(pl.col("weight") / 2.0)
+        .otherwise(0.0)
+    )
+    per = pairs.group_by("reviewer_id").agg(pl.col("lost").sum(), pl.col("weight").sum())
+    per = per.sort("reviewer_id")
+    return per["lost"].to_numpy(), per["weight"].to_numpy()
+
+
+def bootstrap_interval(
+    lost: np.ndarray, weight: np.ndarray, *, draws: int = 2_000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % percentile interval of the loss over reviewers drawn with replacement."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, lost.size, (draws, lost.size))
+    ratios = lost[idx].sum(axis=1) / weight[idx].sum(axis=1)
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, str]]:
@@ -105,12 +138,6 @@ def embedding_similarity(
     owner = np.repeat(np.arange(len(profiles)), [len(p) for p in profiles])
     sim = backend.similarity(paper_texts, docs)
     return aggregate_by_owner(sim, owner, len(profiles), how=how, k=k)
-
-
-def _rank01(x: np.ndarray) -> np.ndarray:
-    """Per-column percentile ranks in [0, 1] (scale-free, so two methods can be averaged)."""
-    order = np.argsort(np.argsort(x, axis=0, kind="stable"), axis=0, kind="stable")
-    return (order / max(1, x.shape[0] - 1)).astype(np.float32)
 
 
 def synthetic_call(p: int, e: int, seed: int = 0) -> tuple[pl.DataFrame, ...]:
@@ -200,16 +227,47 @@ def scale(p: int, e: int, repeats: int) -> None:
     print(f"process max RSS after find_conflicts ({found.height} rows) {_rss():.0f} MiB")
 
 
+def _bootstrap_table(
+    judgments: pl.DataFrame, paper_ids: list[str], reviewer_ids: list[str],
+    paper_texts: list[str], profiles: list[list[str]], cache_dir: Path | None,
+) -> None:
+    from evalpanel import embeddings
+
+    aggregations: list[tuple[str, Aggregation, int]] = [
+        ("max", "max", 1), ("top-3 mean", "topk", 3), ("mean", "mean", 0)]
+    print(f"{'text model':<12} {'aggregation':<12} loss   95 % interval over "
+          f"{len(reviewer_ids)} reviewers")
+    for name, how, k in aggregations:
+        lexical = tfidf_similarity(paper_texts, profiles, how=how, k=k)
+        sims = {"tfidf": lexical}
+        if embeddings.available():
+            dense = embedding_similarity(paper_texts, profiles, how=how, k=k,
+                                         cache_dir=cache_dir)
+            sims["embeddings"] = dense
+            sims["hybrid"] = hybrid_similarity(lexical, dense)
+        for model, sim in sims.items():
+            scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
+            lost, weight = reviewer_losses(scored, "score")
+            low, high = bootstrap_interval(lost, weight)
+            print(f"{model:<12} {name:<12} {lost.sum() / weight.sum():.3f}  "
+                  f"[{low:.3f}, {high:.3f}]")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--method", choices=("tfidf", "embeddings", "hybrid"), default="tfidf")
+    ap.add_argument("--method", choices=("tfidf", "embeddings", "hybrid"), default=None,
+                    help="text model (default: what evalpanel assign uses here, the best "
+                    "installed)")
     ap.add_argument("--predictions", type=Path, default=None)
     ap.add_argument("--variants", action="store_true", help="also print the lexical variants")
     ap.add_argument("--cache-dir", type=Path, default=None, help="embedding cache folder")
     ap.add_argument("--scale", nargs=2, type=int, metavar=("P", "E"), default=None,
                     help="time affinity and conflicts on a synthetic P x E call instead")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--bootstrap", action="store_true",
+                    help="every text model x profile aggregation with a 95 %% bootstrap "
+                    "interval over reviewers")
     args = ap.parse_args(argv)
     if args.scale is not None:
         scale(*args.scale, repeats=args.repeats)
@@ -247,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                     scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
                     print(f"variant {name:<24} loss {loss(scored, 'score'):.3f}")
 
-    if args.variants and args.method != "tfidf":
+    if args.variants and args.method not in (None, "tfidf"):
         for how, k in (("max", 1), ("topk", 3), ("mean", 0)):
             sim = embedding_similarity(paper_texts, profiles, how=how, k=k,
                                        cache_dir=args.cache_dir)
@@ -255,6 +313,13 @@ def main(argv: list[str] | None = None) -> int:
             scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
             print(f"variant {name:<24} loss {loss(scored, 'score'):.3f}")
 
+    if args.bootstrap:
+        _bootstrap_table(judgments, paper_ids, reviewer_ids, paper_texts, profiles,
+                         args.cache_dir)
+    if args.method is None:
+        from evalpanel.planning import default_text_model
+
+        args.method = default_text_model()
     t0 = time.perf_counter()
     if args.method == "tfidf":
         sim = tfidf_similarity(paper_texts, profiles)
@@ -263,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         lexical = tfidf_similarity(paper_texts, profiles)
         dense = embedding_similarity(paper_texts, profiles, cache_dir=args.cache_dir)
-        sim = (_rank01(lexical) + _rank01(dense)) / 2.0
+        sim = hybrid_similarity(lexical, dense)
     elapsed = time.perf_counter() - t0
     scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
     print(f"method {args.method:<10} loss {loss(scored, 'score'):.3f}  ({elapsed:.1f} s)")

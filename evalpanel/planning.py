@@ -16,7 +16,65 @@ import polars as pl
 
 import assignment
 import scoring
-from evalpanel.callfolder import CallFolder
+from assignment.affinity import tfidf_similarity
+from assignment.explain import LOW_AFFINITY, affinity_quality, explain_pairs
+from assignment.text import hybrid_similarity
+from evalpanel import embeddings
+from evalpanel.callfolder import CallFolder, isced_label
+from evalpanel.callfolder.config import TEXT_MODELS
+
+TFIDF_VERSION = "tfidf-1"  # assignment.text TF-IDF: sublinear tf, smoothed idf, unigrams
+
+
+class TextModelUnavailable(ValueError):
+    """The text model asked for cannot run in this installation; the message says what to do."""
+
+
+def default_text_model() -> str:
+    """The best text model installed: the sentence embeddings when the ``embeddings`` extra is
+    importable, TF-IDF otherwise."""
+    return "embeddings" if embeddings.available() else "tfidf"
+
+
+def text_model_of(call: CallFolder, text_model: str | None = None) -> str:
+    """The text model to use: ``text_model`` when given, else call.toml's, else the default."""
+    chosen = text_model or call.config.text_model or default_text_model()
+    if chosen not in TEXT_MODELS:
+        raise TextModelUnavailable(
+            f"the text model must be one of {', '.join(TEXT_MODELS)}; got {chosen!r}"
+        )
+    if chosen != "tfidf" and not embeddings.available():
+        raise TextModelUnavailable(
+            f"the {chosen!r} text model needs sentence embeddings: {embeddings.INSTALL_HINT}; "
+            "or choose text_model = \"tfidf\""
+        )
+    return chosen
+
+
+def text_model_version(text_model: str) -> str:
+    """What reproduces the model's similarities: the TF-IDF rule's version, or the embedding
+    model and package versions."""
+    if text_model == "tfidf":
+        return TFIDF_VERSION
+    return f"{TFIDF_VERSION}+{embeddings.model_version()}" if text_model == "hybrid" else (
+        embeddings.model_version()
+    )
+
+
+def text_similarity_of(
+    call: CallFolder,
+    text_model: str,
+    backend: embeddings.EmbeddingBackend | None = None,
+    progress: embeddings.Progress | None = None,
+) -> np.ndarray | None:
+    """(P, E) float32 text similarity of the model, or None for TF-IDF (built in the affinity).
+    ``backend``: the embedding backend (default: the bundled model with the file cache)."""
+    if text_model == "tfidf":
+        return None
+    dense = embeddings.expert_similarity(call.proposals, call.experts, backend, progress)
+    if text_model == "embeddings":
+        return dense
+    return hybrid_similarity(tfidf_similarity(call.proposals, call.experts), dense)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +85,9 @@ class Plan:
     conflicts: pl.DataFrame  # proposal_id, expert_id, reason, detail
     affinity_source: str  # "affinity file" or "computed"
     potential: pl.DataFrame  # proposal_id, expert_id, reason, detail: undecided potential pairs
+    text_model: str = "tfidf"
+    text_model_version: str = TFIDF_VERSION
+    text_similarity: np.ndarray | None = None  # (P, E) when not the built-in TF-IDF
 
 
 def conflicts_of(
@@ -84,16 +145,25 @@ def plan(
     pinned: pl.DataFrame | None = None,
     forbidden: pl.DataFrame | None = None,
     existing: pl.DataFrame | None = None,
-    text_similarity: np.ndarray | None = None,
+    text_model: str | None = None,
+    backend: embeddings.EmbeddingBackend | None = None,
+    progress: embeddings.Progress | None = None,
     decided: pl.DataFrame | None = None,
 ) -> Plan:
-    """The instance for ``call``; ``k`` overrides every lot's panel size when given. The
-    potential conflicts not in ``decided`` (pairs the manager confirmed or dismissed) are
-    avoided by the solvers' penalty."""
+    """The instance for ``call``; ``k`` overrides every lot's panel size when given;
+    ``text_model`` overrides call.toml's (see :func:`text_model_of`); ``backend`` and
+    ``progress`` go to the embedding step (:func:`text_similarity_of`). The potential conflicts
+    not in ``decided`` (pairs the manager confirmed or dismissed) are avoided by the solvers'
+    penalty."""
     conflicts = conflicts_of(
         call, today=today, exclude_coordinator_country=exclude_coordinator_country
     )
     potential = potential_of(call, conflicts, decided)
+    model = text_model_of(call, text_model)
+    text_similarity = (
+        None if call.affinity is not None
+        else text_similarity_of(call, model, backend, progress)
+    )
     affinity, source = affinity_of(call, text_similarity)
     if k is None:
         default = call.config.experts_per_proposal
@@ -113,7 +183,30 @@ def plan(
         main_field=assignment.main_field_match(call.proposals, call.experts),
         potential=potential,
     )
-    return Plan(instance, conflicts, source, potential)
+    return Plan(instance, conflicts, source, potential, model, text_model_version(model),
+                text_similarity)
+
+
+def explain(call: CallFolder, prepared: Plan, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Why each pair of ``pairs`` (``proposal_id, expert_id``) was assigned: the frame of
+    :func:`assignment.explain.explain_pairs`, ISCED-F codes with their labels."""
+    return explain_pairs(
+        prepared.instance,
+        call.proposals,
+        call.experts,
+        pairs,
+        text_similarity=prepared.text_similarity,
+        label=isced_label,
+        text_model=None if prepared.affinity_source == "affinity file" else prepared.text_model,
+    )
+
+
+def quality(
+    call: CallFolder, prepared: Plan, explained: pl.DataFrame, *, low: float = LOW_AFFINITY
+) -> dict[str, object]:
+    """The assignment's field coverage and the proposals to recruit for
+    (:func:`assignment.explain.affinity_quality`)."""
+    return affinity_quality(prepared.instance, call.proposals, explained, low=low)
 
 
 def scheme_of(call: CallFolder) -> scoring.Scheme:

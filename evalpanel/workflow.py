@@ -18,8 +18,20 @@ import sqlalchemy as sa
 
 import assignment
 import scoring
+from evalpanel import embeddings
 from evalpanel.callfolder import CallFolder
-from evalpanel.planning import conflicts_of, lot_rules, plan, potential_of, scheme_of
+from evalpanel.planning import (
+    TextModelUnavailable,
+    conflicts_of,
+    explain,
+    lot_rules,
+    plan,
+    potential_of,
+    quality,
+    scheme_of,
+    text_model_of,
+    text_model_version,
+)
 from evalpanel.store import (
     STARTED_STATES,
     Actor,
@@ -45,10 +57,23 @@ from evalpanel.store import (
 PAIR_KEYS = ["proposal_id", "expert_id"]
 
 
+EXPLANATION_COLUMNS = ["proposal_id", "expert_id", "explanation"]
+
+
 @dataclass(frozen=True, slots=True)
 class BatchRun:
     batch_id: int
     result: assignment.AssignmentResult
+    explanations: pl.DataFrame  # assignment.explain.explain_pairs' frame, one row per pair
+    quality: dict[str, Any]  # assignment.explain.affinity_quality
+
+
+def stored_explanations(summary: dict[str, Any]) -> pl.DataFrame:
+    """``proposal_id, expert_id, explanation`` of a batch from its stored summary (empty for
+    batches stored before explanations were kept)."""
+    return pl.DataFrame(
+        summary.get("explanations") or [], schema=EXPLANATION_COLUMNS, orient="row"
+    )
 
 
 def _pairs_frame(rows: list[list[str]] | pl.DataFrame | None) -> pl.DataFrame | None:
@@ -62,6 +87,27 @@ def _pairs_frame(rows: list[list[str]] | pl.DataFrame | None) -> pl.DataFrame | 
 def _both(a: pl.DataFrame | None, b: pl.DataFrame | None) -> pl.DataFrame | None:
     frames = [f for f in (a, b) if f is not None and f.height]
     return pl.concat(frames).unique().sort(PAIR_KEYS) if frames else None
+
+
+def store_backend(engine: sa.Engine) -> embeddings.EmbeddingBackend:
+    """The bundled embedding model with the store's shared cache
+    (:class:`evalpanel.store.embedding_cache.StoreVectorCache`, keyed by model and version)."""
+    from evalpanel.store.embedding_cache import StoreVectorCache
+
+    backend = embeddings.EmbeddingBackend(use_cache=False)
+    backend.cache = StoreVectorCache(engine, f"{backend.model_name} {embeddings.model_version()}")
+    return backend
+
+
+def _backend(
+    engine: sa.Engine, call: CallFolder, text_model: str | None
+) -> embeddings.EmbeddingBackend | None:
+    """The store-cached backend when the call's chosen model embeds, else None."""
+    try:
+        model = text_model_of(call, text_model)
+    except TextModelUnavailable as exc:
+        raise InvalidInput(str(exc)) from None
+    return None if model == "tfidf" or call.affinity is not None else store_backend(engine)
 
 
 def _standing(engine: sa.Engine, actor: Actor, call_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -119,10 +165,15 @@ def run_batch(
     pinned: pl.DataFrame | list[list[str]] | None = None,
     forbidden: pl.DataFrame | list[list[str]] | None = None,
     today: dt.date | None = None,
+    text_model: str | None = None,
+    progress: embeddings.Progress | None = None,
 ) -> BatchRun:
     """Solve the stored call and store the result as a preview batch (a change-set against what
     is published). Started tasks are kept and declined pairs are not proposed again
-    (:func:`_standing`). The record holds everything needed to reproduce it."""
+    (:func:`_standing`). The record holds everything needed to reproduce it (the text model and
+    its version included), and the summary each pair's explanation and the affinity quality.
+    ``text_model`` overrides the call's (:func:`evalpanel.planning.text_model_of`); texts are
+    embedded once, through the store's cache, reporting ``progress(done, total)``."""
     call = call_folder(engine, actor, call_id)
     day = today or dt.date.today()
     pin, forbid = _pairs_frame(pinned), _pairs_frame(forbidden)
@@ -140,12 +191,17 @@ def run_batch(
             forbidden=_both(forbid, declined),
             existing=kept if kept.height else None,
             decided=decided,
+            text_model=text_model,
+            backend=_backend(engine, call, text_model),
+            progress=progress,
         )
         result = assignment.assign(
             _less_load(prepared.instance, held), mode, q=q, seed=seed, diversity=diversity
         )
-    except assignment.InstanceError as exc:
+    except (assignment.InstanceError, TextModelUnavailable) as exc:
         raise InvalidInput(str(exc)) from None
+    explained = explain(call, prepared, result.pairs)
+    readable = quality(call, prepared, explained)
     parameters: dict[str, Any] = {
         "mode": mode,
         "k": k,
@@ -154,6 +210,8 @@ def run_batch(
         "diversity": diversity,
         "today": day.isoformat(),
         "affinity": prepared.affinity_source,
+        "text_model": prepared.text_model,
+        "text_model_version": prepared.text_model_version,
         "pinned": [] if pin is None else pin.rows(),
         "forbidden": [] if forbid is None else forbid.rows(),
         "kept": kept.rows(),
@@ -169,11 +227,15 @@ def run_batch(
         solver=f"ortools-{mode}",
         parameters=parameters,
         seed=seed,
-        summary=result.to_json_dict(),
+        summary={
+            **result.to_json_dict(),
+            "affinity_quality": readable,
+            "explanations": explained.select(EXPLANATION_COLUMNS).rows(),
+        },
         elapsed_s=result.seconds,
         inputs_hash=call.content_hash,
     )
-    return BatchRun(batch_id, result)
+    return BatchRun(batch_id, result, explained, readable)
 
 
 def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[bool, pl.DataFrame]:
@@ -191,18 +253,31 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
             f"batch {batch_id} was made from other inputs than the stored call's "
             "(the call was re-imported since); it cannot be reproduced"
         )
-    prepared = plan(
-        call,
-        k=params["k"],
-        today=dt.date.fromisoformat(params["today"]),
-        pinned=_pairs_frame(params["pinned"] or None),
-        forbidden=_both(
-            _pairs_frame(params["forbidden"] or None),
-            _pairs_frame(params.get("declined") or None),
-        ),
-        existing=_pairs_frame(params.get("kept") or None),
-        decided=_pairs_frame(params.get("potential_decided") or None),
-    )
+    model = params.get("text_model", "tfidf")  # batches before the choice used TF-IDF
+    version = text_model_version(model)
+    recorded = params.get("text_model_version", version)
+    if recorded != version:
+        raise InvalidInput(
+            f"batch {batch_id} was made with the text model {model} {recorded}; this "
+            f"installation has {version}: install that version to reproduce it"
+        )
+    try:
+        prepared = plan(
+            call,
+            k=params["k"],
+            today=dt.date.fromisoformat(params["today"]),
+            pinned=_pairs_frame(params["pinned"] or None),
+            forbidden=_both(
+                _pairs_frame(params["forbidden"] or None),
+                _pairs_frame(params.get("declined") or None),
+            ),
+            existing=_pairs_frame(params.get("kept") or None),
+            decided=_pairs_frame(params.get("potential_decided") or None),
+            text_model=model,
+            backend=_backend(engine, call, model),
+        )
+    except TextModelUnavailable as exc:
+        raise InvalidInput(f"batch {batch_id} cannot be reproduced here: {exc}") from None
     held = _pairs_frame(params.get("held") or None)
     result = assignment.assign(
         prepared.instance if held is None else _less_load(prepared.instance, held),
@@ -325,14 +400,17 @@ def preview_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> Batc
             existing=current,
             forbidden=declined if declined.height else None,
             decided=_decided(engine, actor, call_id),
+            backend=_backend(engine, call, None),
         )
         inst = _less_load(prepared.instance, held)
         panel = np.bincount(inst.existing[:, 0], minlength=inst.n_proposals).astype(np.int64)
         wants = np.isin(inst.proposal_ids, needy["proposal_id"].to_numpy())
         k = panel + wants.astype(np.int64)  # only the divergent proposals get another expert
         result = assignment.assign(dataclasses.replace(inst, k=k), "max-total")
-    except assignment.InstanceError as exc:
+    except (assignment.InstanceError, TextModelUnavailable) as exc:
         raise InvalidInput(str(exc)) from None
+    explained = explain(call, prepared, result.pairs)
+    readable = quality(call, prepared, explained)
     batch_id = create_batch(
         engine,
         actor,
@@ -347,12 +425,16 @@ def preview_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> Batc
             "held": held.rows(),
         },
         seed=None,
-        summary=result.to_json_dict(),
+        summary={
+            **result.to_json_dict(),
+            "affinity_quality": readable,
+            "explanations": explained.select(EXPLANATION_COLUMNS).rows(),
+        },
         elapsed_s=result.seconds,
         inputs_hash=call.content_hash,
         origin="extra",
     )
-    return BatchRun(batch_id, result)
+    return BatchRun(batch_id, result, explained, readable)
 
 
 def add_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> list[int]:

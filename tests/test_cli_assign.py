@@ -34,7 +34,8 @@ def test_assigns_every_panel_within_the_rules(tmp_path: Path, mode: str) -> None
     assert code == 0, text
     pairs = pl.read_csv(out)
     call = read_call(TINY)
-    assert pairs.columns == ["proposal_id", "expert_id", "affinity"]
+    assert pairs.columns == ["proposal_id", "expert_id", "affinity", "explanation"]
+    assert pairs["explanation"].str.contains("eligible experts").all()
     assert pairs.group_by("proposal_id").len()["len"].to_list() == [2] * call.proposals.height
     assert pairs.select("proposal_id", "expert_id").is_unique().all()
     loads = pairs.group_by("expert_id").len().join(call.experts, on="expert_id")

@@ -15,13 +15,13 @@ from evalpanel.store import (
     consolidated_frame,
     internal_comments,
     list_tasks,
-    published_pairs,
     save_draft,
     scores_frame,
     start_consolidation,
     submit_evaluation,
 )
 from evalpanel.store.consolidation import approve_consensus, save_consensus, submit_consensus
+from evalpanel.store.explanations import published_with_explanations
 from evalpanel.store.exports import (
     CALL_TABLES,
     DANGEROUS,
@@ -113,7 +113,7 @@ def test_every_export_of_a_call(world: World, tmp_path: Path) -> None:
     e03 = world.experts["E03"]
     ranking = pl.DataFrame({"proposal_id": ["P03"], "rank": [1], "title": ["=x"]})
     exports = {
-        "assignment": (lambda: published_pairs(eng, m, call),
+        "assignment": (lambda: published_with_explanations(eng, m, call),
                        lambda p: export_assignment(eng, m, call, p)),
         "queues": (lambda: list_tasks(eng, e03, call).sort("expert_id", "proposal_id"),
                    lambda p: export_queues(eng, e03, call, p)),

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard.common import act, actor, bump, call_id, engine
 from dashboard.text import md, plain
-from evalpanel.store import accept_task, decline_task, task_queue
+from evalpanel.store import accept_task, decline_task, task_explanations, task_queue
 from evalpanel.store.tasks import CONFLICT_KINDS
 
 st.title("My queue")
@@ -16,7 +16,9 @@ cid = call_id()
 if "queue_note" in st.session_state:
     st.success(st.session_state.pop("queue_note"))
 queue = task_queue(engine(), actor(), cid).filter(pl.col("state") != "withdrawn").select(
-    "task_id", "proposal_id", "title", "lot", "state", "deadline")
+    "task_id", "proposal_id", "title", "lot", "state", "deadline").join(
+    task_explanations(engine(), actor(), cid).select("task_id", assigned_because="explanation"),
+    on="task_id", how="left", maintain_order="left")
 if queue.is_empty():
     st.info("No task is assigned to you in this call yet.")
     st.stop()
@@ -30,7 +32,8 @@ for col, state in zip(cols, ("assigned", "accepted", "draft", "submitted"), stri
     col.metric(state.capitalize(), counts.get(state, 0))
 st.dataframe(queue.drop("deadline"), hide_index=True,
              column_config={"task_id": "Task", "proposal_id": "Proposal", "title": "Title",
-                            "lot": "Lot", "state": "State"})
+                            "lot": "Lot", "state": "State",
+                            "assigned_because": "Assigned because"})
 
 waiting = queue.filter(pl.col("state") == "assigned")
 if waiting.is_empty():

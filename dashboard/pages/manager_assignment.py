@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
 from dashboard.text import md
+from evalpanel.callfolder.config import TEXT_MODELS
 from evalpanel.store import batch_changes, discard_batch, publish_batch
 
 st.title("Assignment")
@@ -29,6 +30,9 @@ with st.form("assign"):
     seed = cols[2].number_input("Seed", 0, 2**31 - 1, 0)
     q = cols[3].slider("Pair probability cap (randomized)", 0.1, 1.0, 0.5, 0.05)
     diversity = st.checkbox("Prefer diverse panels (countries, gender)")
+    text_model = st.selectbox("Text model", ["the call's", *TEXT_MODELS],
+                              help="How proposal and profile texts are compared; the call's: "
+                              "call.toml [assignment] text_model, else the best installed")
     pin_col, forbid_col = st.columns(2)
     with pin_col:
         st.markdown("**Pinned pairs** (always assigned)")
@@ -49,9 +53,13 @@ def _pairs(frame: pl.DataFrame) -> pl.DataFrame | None:
 if run:
     with st.status("Running the assignment…", expanded=True) as status:
         st.write("Computing conflicts, affinities and the optimal assignment")
+        bar = st.empty()
         batch = attempt(wf.run_batch, engine(), actor(), cid, mode=mode, k=int(k) or None,
                         seed=int(seed), q=float(q), diversity=diversity,
-                        pinned=_pairs(pinned), forbidden=_pairs(forbidden))
+                        pinned=_pairs(pinned), forbidden=_pairs(forbidden),
+                        text_model=None if text_model == "the call's" else text_model,
+                        progress=lambda done, total: bar.progress(
+                            done / total, text=f"Embedding texts: {done} of {total}"))
         if batch is None:
             status.update(label="The assignment could not run", state="error", expanded=True)
             st.stop()
@@ -83,6 +91,18 @@ if result.potential_used.height:
                 "organisation matches the assignment could not avoid; confirm or dismiss them "
                 "on the Conflicts page)")
     st.dataframe(result.potential_used, hide_index=True)
+st.markdown(f"**Expertise**: the share of the {batch.quality['with_fields']} proposals with "
+            "fields that have an assigned expert in their field, at least at each level")
+for col, (level, share) in zip(st.columns(3), batch.quality["field_coverage"].items(),
+                               strict=True):
+    col.metric(f"{level.capitalize()} field", "–" if share is None else f"{share:.0%}")
+if batch.quality["low_affinity"]:
+    st.markdown(f"**Where to recruit:** best eligible expert below affinity "
+                f"{batch.quality['low_affinity_below']}")
+    st.dataframe(pl.DataFrame(batch.quality["low_affinity"]), hide_index=True)
+st.markdown("**Why each expert** (rank among the proposal's eligible experts)")
+st.dataframe(batch.explanations.select("proposal_id", "expert_id", "rank", "explanation"),
+             hide_index=True, height=260)
 
 changes = attempt(batch_changes, engine(), actor(), batch.batch_id)
 if changes is not None:

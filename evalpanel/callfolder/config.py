@@ -17,6 +17,9 @@ max_grant_eur = 1_500_000       # optional: the largest EU grant a proposal may 
 
 [scheme]                        # optional overrides of the preset's numbers
 total_threshold = 70
+
+[assignment]                    # optional
+text_model = "tfidf"            # "tfidf", "embeddings" or "hybrid"; default: the best installed
 ```
 """
 
@@ -37,7 +40,9 @@ FILE = "call.toml"
 ONE_PER = ("ecosystem",)
 CALL_KEYS = ("id", "title", "scheme", "experts_per_proposal", "deadline")
 LOT_KEYS = ("budget_eur", "title", "one_per", "experts_per_proposal", "max_grant_eur")
-TABLES = ("call", "lots", "scheme", "documents")  # [documents]: evalpanel.documents
+TABLES = ("call", "lots", "scheme", "documents", "assignment")  # [documents]: evalpanel.documents
+ASSIGNMENT_KEYS = ("text_model",)
+TEXT_MODELS = ("tfidf", "embeddings", "hybrid")
 
 
 def unknown_key(key: str, known: tuple[str, ...], what: str = "key") -> str:
@@ -175,6 +180,7 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
     scheme = data.get("scheme", {})
     if not isinstance(scheme, dict):
         problems.append(Problem(FILE, None, "scheme", "must be a table of overrides"))
+    text_model = _assignment_table(data.get("assignment", {}), loc, problems, bad)
     for key in sorted(set(data) - set(TABLES)):
         problems.append(Problem(FILE, loc.table(key), key, unknown_key(key, TABLES, "table")))
     if problems:
@@ -187,8 +193,28 @@ def parse_call_toml(text: str) -> tuple[CallConfig | None, list[Problem]]:
         lots=lots,
         deadline=str(deadline) if deadline is not None else None,
         scheme_overrides=dict(scheme),
+        text_model=text_model,
     )
     return config, []
+
+
+def _assignment_table(
+    table: Any, loc: Locator, problems: list[Problem], bad: Any
+) -> str | None:
+    """The ``[assignment]`` table's text model (None when not set)."""
+    if not isinstance(table, dict):
+        problems.append(Problem(FILE, loc.table("assignment"), "assignment", "must be a table"))
+        return None
+    for key in sorted(set(table) - set(ASSIGNMENT_KEYS)):
+        bad("assignment", key, unknown_key(key, ASSIGNMENT_KEYS))
+    model = table.get("text_model")
+    if model is not None and model not in TEXT_MODELS:
+        close = difflib.get_close_matches(str(model), TEXT_MODELS, n=1)
+        hint = f'did you mean "{close[0]}"? ' if close else ""
+        bad("assignment", "text_model", f"must be one of {', '.join(TEXT_MODELS)}; {hint}"
+            f"got {model!r}")
+        return None
+    return None if model is None else str(model)
 
 
 def _is_positive_int(value: Any) -> bool:

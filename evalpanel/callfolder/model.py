@@ -43,6 +43,7 @@ class CallConfig:
     lots: dict[str, Lot]
     deadline: str | None = None
     scheme_overrides: dict[str, Any] = field(default_factory=dict)
+    text_model: str | None = None  # [assignment] text_model; None: the best installed
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,3 +31,8 @@ def echo_csv(table: pl.DataFrame) -> None:
     from evalpanel.sheets import csv_bytes
 
     click.echo(csv_bytes(table).decode("utf-8"), nl=False)
+
+
+def embedding_progress(done: int, total: int) -> None:
+    """Report texts embedded so far on standard error (one line, rewritten)."""
+    click.echo(f"\rembedding texts: {done} of {total}", err=True, nl=done >= total)

@@ -10,10 +10,13 @@ import click
 import polars as pl
 
 import assignment
-from evalpanel.commands._output import echo_csv, write_table
-from evalpanel.planning import plan
+from assignment.explain import LOW_AFFINITY
+from evalpanel.callfolder.config import TEXT_MODELS
+from evalpanel.commands._output import echo_csv, embedding_progress, write_table
+from evalpanel.planning import TextModelUnavailable, explain, plan, quality
 
 EXIT_PARTIAL = 3
+JSON_SAMPLE = 5  # explanations printed by --json (every one is in -o)
 
 
 @click.command()
@@ -55,18 +58,34 @@ EXIT_PARTIAL = 3
     help="Avoid two experts of one nationality, then of one organisation, on a panel.",
 )
 @click.option(
+    "--text-model",
+    type=click.Choice(TEXT_MODELS),
+    default=None,
+    help="How proposal and profile texts are compared (default: call.toml's "
+    "[assignment] text_model, else embeddings when installed, else tfidf).",
+)
+@click.option(
+    "--low-affinity",
+    type=click.FloatRange(min=0, max=1),
+    default=LOW_AFFINITY,
+    show_default=True,
+    help="--json lists the proposals whose best eligible expert has a lower affinity "
+    "(where to recruit).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write proposal_id, expert_id, affinity rows here (.csv, .xlsx, .parquet) "
-    "instead of standard output.",
+    help="Write proposal_id, expert_id, affinity, explanation rows here (.csv, .xlsx, "
+    ".parquet) instead of standard output.",
 )
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="Print a JSON summary: status, coverage, objective, minimum proposal "
-    "affinity, shortfalls with reasons, seconds.",
+    "affinity, shortfalls with reasons, the text model, field coverage and the proposals "
+    "with a weak best expert, a sample of explanations, seconds.",
 )
 def assign(
     call_dir: Path,
@@ -75,6 +94,8 @@ def assign(
     seed: int,
     q: float,
     diversity: bool,
+    text_model: str | None,
+    low_affinity: float,
     output: Path | None,
     as_json: bool,
 ) -> None:
@@ -90,11 +111,17 @@ def assign(
     start = time.perf_counter()
     call = load_call(call_dir)
     try:
-        prepared = plan(call, k=k)
+        prepared = plan(call, k=k, text_model=text_model, progress=embedding_progress)
         result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
-    except assignment.InstanceError as exc:
+    except (assignment.InstanceError, TextModelUnavailable) as exc:
         raise InvalidInput(f"{call_dir}: {exc}") from None
-    rows = result.pairs.select("proposal_id", "expert_id", pl.col("affinity").round(6))
+    explained = explain(call, prepared, result.pairs)
+    rows = result.pairs.select("proposal_id", "expert_id", pl.col("affinity").round(6)).join(
+        explained.select("proposal_id", "expert_id", "explanation"),
+        on=["proposal_id", "expert_id"],
+        how="left",
+        maintain_order="left",
+    )
     if output is not None:
         write_table(rows, output)
     elif not as_json:
@@ -105,6 +132,10 @@ def assign(
         summary["seconds"] = round(time.perf_counter() - start, 3)
         summary["affinity_source"] = prepared.affinity_source
         summary["conflicted_pairs"] = int(prepared.instance.conflict_pairs().shape[0])
+        summary["text_model"] = prepared.text_model
+        summary["text_model_version"] = prepared.text_model_version
+        summary["affinity_quality"] = quality(call, prepared, explained, low=low_affinity)
+        summary["explanations_sample"] = rows.head(JSON_SAMPLE).to_dicts()
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(

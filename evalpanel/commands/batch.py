@@ -15,7 +15,9 @@ from typing import Any
 import click
 import polars as pl
 
+from evalpanel.callfolder.config import TEXT_MODELS
 from evalpanel.commands._database import db_option, open_engine, refusals
+from evalpanel.commands._output import embedding_progress
 
 EXIT_PARTIAL = 3
 CHANGES = ("added", "kept", "removed")
@@ -53,11 +55,14 @@ def batch() -> None:
               show_default=True, help="Randomized mode: cap on any pair's probability.")
 @click.option("--diversity", is_flag=True,
               help="Avoid two experts of one nationality, then of one organisation, on a panel.")
+@click.option("--text-model", type=click.Choice(TEXT_MODELS), default=None,
+              help="How proposal and profile texts are compared (default: call.toml's "
+              "[assignment] text_model, else embeddings when installed, else tfidf).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print batch_id, status, the change-set counts and the diagnostics as JSON.")
 @db_option
 def run(call_id: str, k: int | None, mode: str, seed: int, q: float, diversity: bool,
-        as_json: bool, url: str | None) -> None:
+        text_model: str | None, as_json: bool, url: str | None) -> None:
     """Solve the stored call CALL_ID and keep the result as a preview batch.
 
     Started tasks are kept and declined pairs never proposed again. Exit 0 when every proposal
@@ -70,14 +75,16 @@ def run(call_id: str, k: int | None, mode: str, seed: int, q: float, diversity: 
     engine = open_engine(url)
     with refusals("batch run"):
         made = run_batch(engine, SYSTEM, call_id, mode=mode, k=k, seed=seed, q=q,
-                         diversity=diversity)
+                         diversity=diversity, text_model=text_model,
+                         progress=embedding_progress)
         counts = _counts(batch_changes(engine, SYSTEM, made.batch_id))
     result = made.result
     if as_json:
         summary = result.to_json_dict()
         summary.pop("pairs", None)
         click.echo(json.dumps({"batch_id": made.batch_id, "call_id": call_id,
-                               "batch_status": "preview", **summary, "changes": counts},
+                               "batch_status": "preview", **summary, "changes": counts,
+                               "affinity_quality": made.quality},
                               indent=2, default=str))
     else:
         click.echo(

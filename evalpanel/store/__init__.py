@@ -64,6 +64,7 @@ from evalpanel.store.evaluations import (
     submit_evaluation,
 )
 from evalpanel.store.exclusions import conflicted_tasks
+from evalpanel.store.explanations import task_explanations
 from evalpanel.store.logins import AccountDisabled, SignInThrottled, authenticate
 from evalpanel.store.potential import (
     confirm_potential_conflict,
@@ -215,6 +216,7 @@ __all__ = [
     "submit_consensus",
     "submit_evaluation",
     "submitted_rehearsal_scores",
+    "task_explanations",
     "task_queue",
     "ungrant_call",
     "upgrade",

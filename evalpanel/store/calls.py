@@ -143,6 +143,7 @@ def import_call(
             "experts_per_proposal": cfg.experts_per_proposal,
             "deadline": cfg.deadline,
             "scheme_overrides": dict(cfg.scheme_overrides),
+            "text_model": cfg.text_model,
             "content_hash": call.content_hash,
             "imported_at": now(),
         }
@@ -313,6 +314,7 @@ def call_folder(engine: sa.Engine, actor: Actor, call_id: str) -> CallFolder:
             lots=lot_map,
             deadline=c["deadline"],
             scheme_overrides=dict(c["scheme_overrides"]),
+            text_model=c["text_model"],
         )
         conflict_frame = _table_frame(conn, conflicts, call_id, "conflicts")
         affinity = _table_frame(conn, affinities, call_id, "affinity")

@@ -20,12 +20,12 @@ from evalpanel.callfolder.formulas import FORMULA_STARTS
 from evalpanel.callfolder.schema import polars_schema
 from evalpanel.sheets import SheetError, csv_bytes, flatten, neutralise, write_sheet
 from evalpanel.store.audit import Actor, audit_frame, record
-from evalpanel.store.batches import published_pairs
 from evalpanel.store.calls import _require_call, call_folder
 from evalpanel.store.consolidation import consolidated_frame
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput
 from evalpanel.store.evaluations import internal_comments, scores_frame
+from evalpanel.store.explanations import published_with_explanations
 from evalpanel.store.tasks import list_tasks
 
 DANGEROUS = FORMULA_STARTS
@@ -78,7 +78,7 @@ def _call_table_reader(table: str) -> Reader:
 
 READERS: dict[str, Reader] = {
     **{table: _call_table_reader(table) for table in CALL_TABLES},
-    "assignment": published_pairs,
+    "assignment": published_with_explanations,
     "queues": lambda e, a, c: list_tasks(e, a, c).sort("expert_id", "proposal_id"),
     "scores": scores_frame,
     "internal": internal_comments,
@@ -118,7 +118,8 @@ def export_call_table(
 
 
 def export_assignment(engine: sa.Engine, actor: Actor, call_id: str, path: str | Path) -> Path:
-    """The published assignment (``task_id, proposal_id, expert_id, affinity, state, origin``)."""
+    """The published assignment (``task_id, proposal_id, expert_id, affinity, state, origin,
+    explanation``)."""
     return export_table(engine, actor, call_id, "assignment", path)
 
 

@@ -90,6 +90,8 @@ calls = sa.Table(
     sa.Column("scheme_overrides", sa.JSON, nullable=False),
     sa.Column("content_hash", sa.String(128), nullable=False),
     sa.Column("imported_at", TS, nullable=False),
+    # call.toml [assignment] text_model (None: the best installed); migration 0020
+    sa.Column("text_model", sa.String(16), nullable=True),
 )
 
 call_managers = sa.Table(
@@ -777,4 +779,19 @@ login_failures = sa.Table(
     sa.Column("window_start", TS, nullable=False),
     sa.Column("last_failure_at", TS, nullable=False, index=True),
     sa.Column("locked_until", TS, nullable=True),
+)
+
+
+# Sentence embeddings of proposal and profile texts, by model and sha256 of the text (not by
+# call: the same text has the same vector in every call), shared by every process and batch so
+# a text is embedded once (evalpanel.store.embedding_cache). ``vector``: ``dim`` float32,
+# little-endian bytes.
+text_embeddings = sa.Table(
+    "text_embeddings",
+    metadata,
+    sa.Column("model", sa.String(255), primary_key=True),
+    sa.Column("text_hash", sa.String(64), primary_key=True),
+    sa.Column("dim", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
 )

@@ -1,0 +1,362 @@
+"""Why an expert was chosen: the evidence behind each assigned pair, and the assignment's
+affinity quality a manager can read.
+
+Inputs: the :class:`~assignment.instance.AssignmentInstance` the solver ran on (its
+``affinity`` is ``(P, E)``, rows/columns in ``proposal_ids`` / ``expert_ids`` order), the
+call-folder frames ``proposals`` / ``experts`` **in the same row order** (sorted by id), and the
+assigned ``pairs`` (``proposal_id, expert_id``, n rows).
+
+:func:`explain_pairs` returns one row per pair (n rows, in the order given):
+
+- ``field_matches`` (List(String)): the ISCED-F codes both list, at the most precise level they
+  share (a detailed match hides the narrow and broad codes it implies), each as
+  ``"0714 Electronics and automation (detailed)"`` when a label is known;
+- ``field_level`` (Int64): 4 detailed, 3 narrow, 2 broad, 0 no common field (the rule of
+  :mod:`.affinity`: "not further defined" codes match only at the level they name);
+- ``ecosystems``, ``keywords`` (List(String)): shared industrial ecosystems and keywords
+  (keywords folded as :mod:`.affinity` compares them);
+- ``text_similarity`` (Float64, [0, 1]): the cosine of the proposal's title and abstract with the
+  expert's profile text under the text model used (TF-IDF unless a ``(P, E)`` matrix is given),
+  and ``shared_terms`` (List(String)): the (at most 3) words that weigh most in the TF-IDF cosine;
+- ``rank`` / ``eligible`` (Int64): the pair's competition rank by affinity among the proposal's
+  eligible experts (not conflicted, not forbidden: 1 = no eligible expert has a higher affinity),
+  and how many eligible experts the proposal has;
+- ``explanation`` (String): all of it in one sentence, never empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+import numpy as np
+import polars as pl
+
+from .affinity import (
+    LEVELS,
+    _isced_at,
+    _keyword_sets,
+    _list,
+    expert_texts,
+    proposal_texts,
+)
+from .instance import AssignmentInstance
+from .text import fit_transform
+
+LEVEL_NAMES: Final = {4: "detailed", 3: "narrow", 2: "broad"}
+SHARED_TERMS: Final = 3
+LOW_AFFINITY: Final = 0.4  # default "best available expert is weak" mark, see affinity_quality
+_CELLS: Final = 2**21  # (rows x experts) cells per block when ranking
+
+Label = Callable[[str], str | None]
+
+
+def _indices(inst: AssignmentInstance, pairs: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) proposal rows and (n,) expert columns of ``pairs``."""
+    frame = pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String))
+    p_ids = pl.DataFrame({"proposal_id": inst.proposal_ids.tolist()}).with_row_index("p")
+    e_ids = pl.DataFrame({"expert_id": inst.expert_ids.tolist()}).with_row_index("e")
+    found = frame.join(p_ids, on="proposal_id", how="left", maintain_order="left").join(
+        e_ids, on="expert_id", how="left", maintain_order="left"
+    )
+    unknown = found.filter(pl.col("p").is_null() | pl.col("e").is_null())
+    if unknown.height:
+        first = unknown.row(0, named=True)
+        raise ValueError(
+            f"{unknown.height} pair(s) to explain name an unknown proposal or expert, e.g. "
+            f"({first['proposal_id']}, {first['expert_id']})"
+        )
+    return (
+        found["p"].cast(pl.Int64).to_numpy(),
+        found["e"].cast(pl.Int64).to_numpy(),
+    )
+
+
+def _field_matches(
+    proposals: pl.DataFrame, experts: pl.DataFrame, p: np.ndarray, e: np.ndarray, label: Label
+) -> pl.DataFrame:
+    """``i, field_matches, field_level`` for the pairs ``(p[i], e[i])``."""
+    pairs = pl.DataFrame({"i": np.arange(p.size), "p": p, "e": e})
+    p_fields, e_fields = _list(proposals, "fields"), _list(experts, "fields")
+    found = []
+    for d in LEVELS:
+        pf = pl.DataFrame({"p": np.arange(proposals.height), "code": _isced_at(p_fields, d)})
+        ef = pl.DataFrame({"e": np.arange(experts.height), "code": _isced_at(e_fields, d)})
+        pf = pf.explode("code").drop_nulls("code").unique()
+        ef = ef.explode("code").drop_nulls("code").unique()
+        found.append(
+            pairs.join(pf, on="p").join(ef, on=["e", "code"]).select("i", "code", level=pl.lit(d))
+        )
+    matches = pl.concat(found)
+    # a detailed match implies its narrow and broad codes, a narrow one its broad code
+    implied = pl.concat(
+        [
+            matches.filter(pl.col("level") > d).select("i", pl.col("code").str.slice(0, d))
+            for d in LEVELS[:-1]
+        ]
+    )
+    matches = matches.join(implied.unique(), on=["i", "code"], how="anti")
+    codes = matches["code"].unique().to_list()
+    names = pl.DataFrame(
+        {"code": codes, "name": [label(c) or "" for c in codes]},
+        schema={"code": pl.String, "name": pl.String},
+    )
+    text = (
+        matches.join(names, on="code", how="left")
+        .sort("i", pl.col("level"), "code", descending=[False, True, False])
+        .select(
+            "i",
+            "level",
+            match=pl.concat_str(
+                pl.col("code"),
+                pl.when(pl.col("name") != "").then(pl.lit(" ") + pl.col("name")).otherwise(
+                    pl.lit("")
+                ),
+                pl.lit(" ("),
+                pl.col("level").replace_strict(LEVEL_NAMES, return_dtype=pl.String),
+                pl.lit(")"),
+            ),
+        )
+    )
+    grouped = text.group_by("i").agg(
+        field_matches=pl.col("match"), field_level=pl.col("level").max().cast(pl.Int64)
+    )
+    return pairs.select("i").join(grouped, on="i", how="left", maintain_order="left").select(
+        "i",
+        pl.col("field_matches").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col("field_level").fill_null(0),
+    )
+
+
+def _shared(a: pl.Series, b: pl.Series) -> pl.Series:
+    frame = pl.DataFrame({"a": a, "b": b})
+    return frame.select(
+        pl.col("a").list.set_intersection(pl.col("b")).list.sort()
+    ).to_series()
+
+
+def _text_evidence(
+    proposals: pl.DataFrame, experts: pl.DataFrame, p: np.ndarray, e: np.ndarray
+) -> tuple[np.ndarray, pl.Series]:
+    """(n,) TF-IDF cosine of each pair and its (at most 3) heaviest shared terms, with the
+    vocabulary fitted on every proposal and expert text, as :func:`.affinity.tfidf_similarity`
+    fits it."""
+    queries, docs = proposal_texts(proposals), expert_texts(experts)
+    model, matrix = fit_transform([*queries, *docs], weighting="tfidf", bigrams=False)
+    a = matrix[: len(queries)][p]
+    b = matrix[len(queries) :][e]
+    product = a.multiply(b).tocoo()
+    cosine = np.clip(np.asarray(product.sum(axis=1)).ravel(), 0.0, 1.0)
+    terms = np.empty(len(model.vocabulary), dtype=object)
+    for term, index in model.vocabulary.items():
+        terms[index] = term
+    contributions = pl.DataFrame(
+        {
+            "i": product.row.astype(np.int64),
+            "term": pl.Series(terms[product.col].tolist(), dtype=pl.String),
+            "weight": product.data.astype(np.float64),
+        }
+    ).filter(pl.col("weight") > 0)
+    top = (
+        contributions.sort(["i", "weight", "term"], descending=[False, True, False])
+        .group_by("i", maintain_order=True)
+        .head(SHARED_TERMS)
+        .group_by("i", maintain_order=True)
+        .agg("term")
+    )
+    shared = (
+        pl.DataFrame({"i": np.arange(p.size, dtype=np.int64)})
+        .join(top, on="i", how="left", maintain_order="left")["term"]
+        .fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    return cosine.astype(np.float64), shared
+
+
+def _blocked_rows(blocked: np.ndarray, n_e: int, start: int, stop: int) -> np.ndarray:
+    """(stop - start, E) bool: the ineligible pairs of proposals ``start`` to ``stop``, from the
+    sorted codes ``blocked`` (those of one row range are one contiguous slice)."""
+    lo, hi = np.searchsorted(blocked, [start * n_e, stop * n_e])
+    mask = np.zeros((stop - start) * n_e, dtype=bool)
+    mask[blocked[lo:hi] - start * n_e] = True
+    return mask.reshape(stop - start, n_e)
+
+
+def _row_blocks(n_p: int, n_e: int) -> range:
+    return range(0, n_p, max(1, _CELLS // max(1, n_e)))
+
+
+def eligible_ranks(
+    inst: AssignmentInstance, p: np.ndarray, e: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) competition rank of each pair's affinity among its proposal's eligible experts
+    (1 + how many eligible experts have a strictly higher affinity) and (n,) how many eligible
+    experts the proposal has. Eligible: neither conflicted nor forbidden."""
+    n_p, n_e = inst.n_proposals, inst.n_experts
+    blocked = inst.ineligible_codes()
+    own = np.asarray(inst.affinity[p, e], dtype=np.float32)
+    rank = np.ones(p.size, dtype=np.int64)
+    eligible = np.zeros(p.size, dtype=np.int64)
+    order = np.argsort(p, kind="stable")
+    sorted_p = p[order]
+    for start in _row_blocks(n_p, n_e):
+        stop = min(n_p, start + max(1, _CELLS // max(1, n_e)))
+        lo, hi = np.searchsorted(sorted_p, [start, stop])
+        if lo == hi:
+            continue
+        which = order[lo:hi]
+        ok = ~_blocked_rows(blocked, n_e, start, stop)
+        rows = p[which] - start
+        block = np.asarray(inst.affinity[start:stop], dtype=np.float32)[rows]
+        rank[which] = 1 + ((block > own[which, None]) & ok[rows]).sum(axis=1)
+        eligible[which] = ok.sum(axis=1)[rows]
+    return rank, eligible
+
+
+def _sentence(text_model: str | None) -> pl.Expr:
+    def listed(column: str, title: str) -> pl.Expr:
+        return (
+            pl.when(pl.col(column).list.len() > 0)
+            .then(pl.lit(f"{title}: ") + pl.col(column).list.join(", "))
+            .otherwise(pl.lit(f"no {title} in common"))
+        )
+
+    named = f"text similarity ({text_model}) " if text_model else "text similarity "
+    text = pl.lit(named) + pl.col("text_similarity").round(2).cast(pl.String)
+    terms = (
+        pl.when(pl.col("shared_terms").list.len() > 0)
+        .then(pl.lit(" (shared terms: ") + pl.col("shared_terms").list.join(", ") + pl.lit(")"))
+        .otherwise(pl.lit(""))
+    )
+    rank = pl.concat_str(
+        pl.lit("rank "),
+        pl.col("rank").cast(pl.String),
+        pl.lit(" of "),
+        pl.col("eligible").cast(pl.String),
+        pl.lit(" eligible experts"),
+    )
+    return pl.concat_str(
+        listed("field_matches", "fields"),
+        pl.lit("; "),
+        listed("ecosystems", "ecosystems"),
+        pl.lit("; "),
+        listed("keywords", "keywords"),
+        pl.lit("; "),
+        text,
+        terms,
+        pl.lit("; "),
+        rank,
+    )
+
+
+def explain_pairs(
+    inst: AssignmentInstance,
+    proposals: pl.DataFrame,
+    experts: pl.DataFrame,
+    pairs: pl.DataFrame,
+    *,
+    text_similarity: np.ndarray | None = None,
+    label: Label | None = None,
+    text_model: str | None = None,
+) -> pl.DataFrame:
+    """One explanation row per pair (see the module docstring for the columns), in the order
+    of ``pairs``. ``text_similarity``: the ``(P, E)`` matrix in [0, 1] the affinity was built
+    from, when it was not the built-in TF-IDF; ``label``: the name of an ISCED-F code;
+    ``text_model``: the text model's name, written next to the similarity."""
+    if proposals.height != inst.n_proposals or experts.height != inst.n_experts:
+        raise ValueError(
+            "the proposals and experts frames must be the instance's, in its order: "
+            f"({inst.n_proposals}, {inst.n_experts}) rows; got "
+            f"({proposals.height}, {experts.height})"
+        )
+    p, e = _indices(inst, pairs)
+    fields_ = _field_matches(proposals, experts, p, e, label or (lambda _code: None))
+    cosine, terms = _text_evidence(proposals, experts, p, e)
+    if text_similarity is not None:
+        cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
+    rank, eligible = eligible_ranks(inst, p, e)
+    out = pl.DataFrame(
+        {
+            "proposal_id": inst.proposal_ids[p].tolist(),
+            "expert_id": inst.expert_ids[e].tolist(),
+            "affinity": np.asarray(inst.affinity[p, e], dtype=np.float64),
+        },
+        schema={"proposal_id": pl.String, "expert_id": pl.String, "affinity": pl.Float64},
+    ).with_columns(
+        field_matches=fields_["field_matches"],
+        field_level=fields_["field_level"],
+        ecosystems=_shared(
+            _list(proposals, "ecosystems").gather(p), _list(experts, "ecosystems").gather(e)
+        ),
+        keywords=_shared(_keyword_sets(proposals).gather(p), _keyword_sets(experts).gather(e)),
+        text_similarity=pl.Series(cosine, dtype=pl.Float64),
+        shared_terms=terms,
+        rank=pl.Series(rank, dtype=pl.Int64),
+        eligible=pl.Series(eligible, dtype=pl.Int64),
+    )
+    return out.with_columns(explanation=_sentence(text_model))
+
+
+def affinity_quality(
+    inst: AssignmentInstance,
+    proposals: pl.DataFrame,
+    explained: pl.DataFrame,
+    *,
+    low: float = LOW_AFFINITY,
+) -> dict[str, Any]:
+    """What a manager reads of an assignment's expertise, as JSON-ready values.
+
+    ``field_coverage``: among the proposals that list at least one ISCED-F field (``with_fields``),
+    the share with at least one assigned expert in one of their detailed fields, then at least in
+    their narrow field, then at least in their broad field (so detailed <= narrow <= broad); a
+    proposal without any assigned expert counts as covered at no level.
+    ``low_affinity``: the proposals whose best eligible expert (over the whole pool, assigned or
+    not) has an affinity below ``low``, weakest first: ``proposal_id, best_affinity,
+    best_expert_id, main_field`` — where to recruit. ``explained`` is :func:`explain_pairs`'
+    frame of the assignment."""
+    if not 0.0 <= low <= 1.0:
+        raise ValueError(f"the `low` parameter of affinity_quality must lie in [0, 1]; got {low}")
+    has_fields = (_list(proposals, "fields").list.len() > 0).to_numpy()
+    level = np.zeros(inst.n_proposals, dtype=np.int64)
+    if explained.height:
+        rows, _ = _indices(inst, explained)
+        np.maximum.at(level, rows, explained["field_level"].to_numpy().astype(np.int64))
+    n = int(has_fields.sum())
+
+    def share(d: int) -> float | None:
+        return round(float((level[has_fields] >= d).mean()), 4) if n else None
+
+    best, best_e = _best_eligible(inst)
+    weak = np.flatnonzero(best < low)
+    weak = weak[np.lexsort((inst.proposal_ids[weak], best[weak]))]
+    return {
+        "with_fields": n,
+        "field_coverage": {"detailed": share(4), "narrow": share(3), "broad": share(2)},
+        "low_affinity_below": low,
+        "low_affinity": [
+            {
+                "proposal_id": str(inst.proposal_ids[i]),
+                "best_affinity": round(float(best[i]), 4) if best_e[i] >= 0 else None,
+                "best_expert_id": str(inst.expert_ids[best_e[i]]) if best_e[i] >= 0 else None,
+                "main_field": str(inst.first_field[i]),
+            }
+            for i in weak.tolist()
+        ],
+    }
+
+
+def _best_eligible(inst: AssignmentInstance) -> tuple[np.ndarray, np.ndarray]:
+    """(P,) best eligible affinity (-1 when none is eligible) and (P,) its expert (-1)."""
+    n_p, n_e = inst.n_proposals, inst.n_experts
+    blocked = inst.ineligible_codes()
+    best = np.full(n_p, -1.0, dtype=np.float64)
+    who = np.full(n_p, -1, dtype=np.int64)
+    if n_e == 0:
+        return best, who
+    for start in _row_blocks(n_p, n_e):
+        stop = min(n_p, start + max(1, _CELLS // n_e))
+        block = np.array(inst.affinity[start:stop], dtype=np.float64)
+        block[_blocked_rows(blocked, n_e, start, stop)] = -1.0
+        top = block.max(axis=1)
+        who[start:stop] = np.where(top >= 0, block.argmax(axis=1), -1)
+        best[start:stop] = top
+    return best, who
