@@ -105,9 +105,10 @@ def test_batches_keep_model_and_explanations(engine: sa.Engine) -> None:
     stored = call_folder(engine, manager, call_id)
     assert stored.config.text_model is None
     batch = run_batch(engine, manager, call_id, text_model="tfidf")
-    record = engine.connect().execute(
-        sa.select(batches.c.parameters, batches.c.summary).where(
-            batches.c.batch_id == batch.batch_id)).one()
+    with engine.connect() as conn:  # closed at once: on SQLite an open one holds the write lock
+        record = conn.execute(
+            sa.select(batches.c.parameters, batches.c.summary).where(
+                batches.c.batch_id == batch.batch_id)).one()
     assert record.parameters["text_model"] == "tfidf"
     assert record.parameters["text_model_version"] == TFIDF_VERSION
     kept = stored_explanations(record.summary)
