@@ -21,7 +21,7 @@ import streamlit as st
 
 from dashboard.auth import Session
 from dashboard.text import md
-from evalpanel.schemes import Scheme, SchemeError, band_label, load_scheme
+from evalpanel.schemes import Scheme, SchemeError, load_scheme
 from evalpanel.store import Actor, StoreError, call_info, default_url, make_engine
 
 DB_ENV = "EVALPANEL_DB_URL"
@@ -102,11 +102,6 @@ def call_scheme(cid: str) -> Scheme:
     if info is None:
         st.stop()
     return load_scheme(str(info["scheme"]), info["scheme_overrides"] or None)
-
-
-def band_of(scheme: Scheme, score: float, maximum: float) -> str:
-    """The band label of a criterion score, as the scoring engine decides it."""
-    return band_label(scheme, score, maximum)
 
 
 def bump() -> None:

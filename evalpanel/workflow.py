@@ -305,10 +305,14 @@ def potential_conflict_table(engine: sa.Engine, actor: Actor, call_id: str) -> p
     return potential_of(call, conflicts_of(call), decided)
 
 
-def rank_call(engine: sa.Engine, actor: Actor, call_id: str) -> scoring.ScoreResult:
+def rank_call(
+    engine: sa.Engine, actor: Actor, call_id: str, *, call: CallFolder | None = None
+) -> scoring.ScoreResult:
     """The call's decisions from submitted evaluations, final consolidations and the managers'
-    recorded orders of ex-aequo proposals (shown in ``tie_order_note``)."""
-    call = call_folder(engine, actor, call_id)
+    recorded orders of ex-aequo proposals (shown in ``tie_order_note``). ``call``: the stored
+    call already read by the caller (:func:`~evalpanel.store.call_folder`), so that it is not
+    read twice."""
+    call = call or call_folder(engine, actor, call_id)
     scores = scores_frame(engine, actor, call_id)
     consensus = consolidated_frame(engine, actor, call_id, final_only=True)
     orders = [

@@ -9,8 +9,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard.common import act, actor, attempt, band_of, bump, call_id, call_scheme, engine
+from dashboard.common import act, actor, attempt, bump, call_id, call_scheme, engine
 from dashboard.text import md, plain
+from evalpanel.schemes import band_label
 from evalpanel.store import (
     STARTED_STATES,
     RequestState,
@@ -73,7 +74,7 @@ for crit in scheme.criteria:
             values[crit.id] = st.number_input(
                 "Score", min_value=0.0, max_value=float(crit.max), step=float(crit.step),
                 value=float(old_score), key=key + "-s", disabled=frozen)
-            band = band_of(scheme, values[crit.id], crit.max)
+            band = band_label(scheme, values[crit.id], crit.max)
             below = values[crit.id] < crit.min_pass
             st.markdown(f":{'red' if below else 'green'}[{band}"
                         f"{' · below the minimum' if below else ''}]")

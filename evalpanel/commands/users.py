@@ -267,16 +267,21 @@ def revoke(username: str, url: str | None) -> None:
     click.echo(f"ended {ended} session{'' if ended == 1 else 's'} of {username!r}")
 
 
+def _set_disabled(username: str, url: str | None, *, disabled: bool) -> None:
+    engine = open_engine(url)
+    found = lookup(engine, username)
+    with store_errors():
+        changed = set_disabled(engine, SYSTEM, found.user_id or 0, disabled)
+    state = "disabled" if disabled else "enabled"
+    click.echo(f"{username!r} {'is now' if changed else 'was already'} {state}")
+
+
 @user.command(name="disable")
 @click.argument("username")
 @db_option
 def disable(username: str, url: str | None) -> None:
     """Disable USERNAME: no sign-in (local or OIDC) until enabled; their sessions end."""
-    engine = open_engine(url)
-    found = lookup(engine, username)
-    with store_errors():
-        changed = set_disabled(engine, SYSTEM, found.user_id or 0, True)
-    click.echo(f"{username!r} {'is now' if changed else 'was already'} disabled")
+    _set_disabled(username, url, disabled=True)
 
 
 @user.command(name="enable")
@@ -284,11 +289,7 @@ def disable(username: str, url: str | None) -> None:
 @db_option
 def enable(username: str, url: str | None) -> None:
     """Let the disabled USERNAME sign in again."""
-    engine = open_engine(url)
-    found = lookup(engine, username)
-    with store_errors():
-        changed = set_disabled(engine, SYSTEM, found.user_id or 0, False)
-    click.echo(f"{username!r} {'is now' if changed else 'was already'} enabled")
+    _set_disabled(username, url, disabled=False)
 
 
 @user.command(name="expert")

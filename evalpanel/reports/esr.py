@@ -106,7 +106,7 @@ def build_esrs(
     info = call_info(engine, actor, call_id)
     call = call_folder(engine, actor, call_id)
     scheme = scheme_of(call)
-    ranked = rank_call(engine, actor, call_id).proposals
+    ranked = rank_call(engine, actor, call_id, call=call).proposals
     consensus = consolidated_frame(engine, actor, call_id, final_only=True)
     comments = {(p, c): t for p, c, t in consensus.select(
         "proposal_id", "criterion", "comment").iter_rows()}

@@ -337,12 +337,9 @@ def _finalise_if_approved(conn: sa.Connection, actor: Actor, row: sa.RowMapping)
     return str(current["state"])
 
 
-def suspend_consolidation(
-    conn: sa.Connection, actor: Actor, call_id: str, proposal_id: str, why: str
-) -> int | None:
-    """Suspend the proposal's consolidation (a final one too) inside the caller's transaction,
-    because its panel changed; approvals lapse. Returns its id, None when there is none."""
-    row = (
+def _of_proposal(conn: sa.Connection, call_id: str, proposal_id: str) -> sa.RowMapping | None:
+    """The proposal's consolidation row, or None."""
+    return (
         conn.execute(
             sa.select(consolidations).where(
                 consolidations.c.call_id == call_id, consolidations.c.proposal_id == proposal_id
@@ -351,6 +348,14 @@ def suspend_consolidation(
         .mappings()
         .first()
     )
+
+
+def suspend_consolidation(
+    conn: sa.Connection, actor: Actor, call_id: str, proposal_id: str, why: str
+) -> int | None:
+    """Suspend the proposal's consolidation (a final one too) inside the caller's transaction,
+    because its panel changed; approvals lapse. Returns its id, None when there is none."""
+    row = _of_proposal(conn, call_id, proposal_id)
     if row is None:
         return None
     cid = int(row["consolidation_id"])
@@ -440,15 +445,7 @@ def get_consolidation(
     """``consolidation_id, state, consolidator, version, comment, scores`` (frame) and
     ``approved`` (expert ids approving the current version); for participants and managers."""
     with reading(engine) as conn:
-        row = (
-            conn.execute(
-                sa.select(consolidations).where(
-                    consolidations.c.call_id == call_id, consolidations.c.proposal_id == proposal_id
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = _of_proposal(conn, call_id, proposal_id)
         if row is None:
             raise NotFound(f"{proposal_id} has no consolidation yet")
         if not manages(conn, actor, call_id):
