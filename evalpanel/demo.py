@@ -46,6 +46,7 @@ from evalpanel.store import (
     upgrade,
 )
 from evalpanel.store.tables import metadata
+from evalpanel.vocab import ReplacementState, TaskState
 from evalpanel.workflow import (
     add_extra_experts,
     propose_replacements,
@@ -169,9 +170,10 @@ def run_demo(url: str, progress: Progress = lambda _: None) -> DemoSummary:
         declined_by[pid] = (eid, pid)
     propose_replacements(engine, manager, call_id)
     replaced: list[tuple[str, str, str]] = []
-    for rid in list_replacements(engine, manager, call_id, state="proposed")["replacement_id"]:
+    proposed = list_replacements(engine, manager, call_id, state=ReplacementState.PROPOSED)
+    for rid in proposed["replacement_id"]:
         confirm_replacement(engine, manager, int(rid))
-    active = list_tasks(engine, manager, call_id).filter(pl.col("state") == "assigned")
+    active = list_tasks(engine, manager, call_id).filter(pl.col("state") == TaskState.ASSIGNED)
     step("declines reassigned")
 
     # Every expert evaluates; a replacement takes over the scores drawn for the declined slot.
@@ -204,7 +206,7 @@ def run_demo(url: str, progress: Progress = lambda _: None) -> DemoSummary:
     # Consolidation: the first expert of each panel drafts, the others approve.
     before = rank_call(engine, manager, call_id).proposals
     done = 0
-    panels = list_tasks(engine, manager, call_id).filter(pl.col("state") == "submitted")
+    panels = list_tasks(engine, manager, call_id).filter(pl.col("state") == TaskState.SUBMITTED)
     for row in before.filter(~pl.col("needs_expert")).iter_rows(named=True):
         pid = row["proposal_id"]
         members = sorted(panels.filter(pl.col("proposal_id") == pid)["expert_id"].to_list())

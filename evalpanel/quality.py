@@ -31,9 +31,11 @@ from evalpanel.store import (
     list_tasks,
     scores_frame,
 )
-from evalpanel.store.audit import record, require_manager
+from evalpanel.store.access import require_manager
+from evalpanel.store.audit import record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.tables import consolidations, quality_checks
+from evalpanel.vocab import ConsolidationState, TaskState
 
 CONSENSUS = "consensus"
 FORM_CHECKS = ("copied", "contradicts_band")
@@ -71,7 +73,7 @@ def form_flags(
                           pl.col("score").cast(pl.Float64), "comment")]
     for other_task, other_proposal, state in mine.select("task_id", "proposal_id",
                                                          "state").iter_rows():
-        if other_task == task_id or state != "submitted":
+        if other_task == task_id or state != TaskState.SUBMITTED:
             continue
         scores = get_evaluation(engine, actor, int(other_task))["scores"]
         frames.append(scores.select(pl.lit(other_proposal).alias("proposal_id"),
@@ -91,7 +93,7 @@ def mark_quality_checked(
         state = conn.execute(sa.select(consolidations.c.state).where(
             consolidations.c.call_id == call_id,
             consolidations.c.proposal_id == proposal_id)).scalar()
-        if state != "final":
+        if state != ConsolidationState.FINAL:
             raise InvalidState(f"{proposal_id!r} has no final consolidation yet: check it once "
                                "the panel has approved the consensus")
         conn.execute(quality_checks.delete().where(

@@ -53,6 +53,7 @@ from evalpanel.store import (
     scores_frame,
     submitted_rehearsal_scores,
 )
+from evalpanel.vocab import ReplacementState, TaskState
 
 PAIR_KEYS = ["proposal_id", "expert_id"]
 
@@ -123,7 +124,7 @@ def _standing(engine: sa.Engine, actor: Actor, call_id: str) -> tuple[pl.DataFra
         return tasks.filter(state).select(PAIR_KEYS).unique().sort(PAIR_KEYS)
 
     started = pairs(pl.col("state").is_in(STARTED_STATES)).join(held, on=PAIR_KEYS, how="anti")
-    return started, pairs(pl.col("state") == "declined")
+    return started, pairs(pl.col("state") == TaskState.DECLINED)
 
 
 def _held(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
@@ -474,7 +475,7 @@ def _replacement_solver(
 def propose_replacements(engine: sa.Engine, actor: Actor, call_id: str) -> int:
     """Propose a replacement expert for every pending decline or new conflict, changing only
     those pairs; the manager confirms each. Returns how many requests got a proposal."""
-    if list_replacements(engine, actor, call_id, state="pending").is_empty():
+    if list_replacements(engine, actor, call_id, state=ReplacementState.PENDING).is_empty():
         return 0
     decided = _decided(engine, actor, call_id)
     return len(

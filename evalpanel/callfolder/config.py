@@ -32,6 +32,7 @@ import re
 import tomllib
 from typing import Any
 
+from evalpanel import vocab
 from evalpanel.callfolder.model import CallConfig, Lot
 from evalpanel.callfolder.problems import Problem
 from evalpanel.callfolder.schema import ID_LENGTH
@@ -42,7 +43,7 @@ CALL_KEYS = ("id", "title", "scheme", "experts_per_proposal", "deadline")
 LOT_KEYS = ("budget_eur", "title", "one_per", "experts_per_proposal", "max_grant_eur")
 TABLES = ("call", "lots", "scheme", "documents", "assignment")  # [documents]: evalpanel.documents
 ASSIGNMENT_KEYS = ("text_model",)
-TEXT_MODELS = ("tfidf", "embeddings", "hybrid")
+TEXT_MODELS = vocab.TEXT_MODELS
 
 
 def unknown_key(key: str, known: tuple[str, ...], what: str = "key") -> str:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from evalpanel.vocab import ConflictKind, values
+
 ID_LENGTH = 255  # the store's ids are String(255)
 
 Kind = str  # one of KINDS
@@ -61,7 +63,7 @@ class Column:
 
 
 ROLES = ("coordinator", "partner", "associated")
-CONFLICT_KINDS = ("declared", "employment", "collaboration", "family", "preparation", "other")
+CONFLICT_KINDS = values(ConflictKind)
 
 PROPOSALS = (
     Column("proposal_id", "id", unique=True),

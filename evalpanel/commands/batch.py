@@ -18,6 +18,7 @@ import polars as pl
 from evalpanel.callfolder.config import TEXT_MODELS
 from evalpanel.commands._database import db_option, open_engine, refusals
 from evalpanel.commands._output import embedding_progress
+from evalpanel.vocab import BatchState
 
 EXIT_PARTIAL = 3
 CHANGES = ("added", "kept", "removed")
@@ -83,7 +84,7 @@ def run(call_id: str, k: int | None, mode: str, seed: int, q: float, diversity: 
         summary = result.to_json_dict()
         summary.pop("pairs", None)
         click.echo(json.dumps({"batch_id": made.batch_id, "call_id": call_id,
-                               "batch_status": "preview", **summary, "changes": counts,
+                               "batch_status": BatchState.PREVIEW, **summary, "changes": counts,
                                "affinity_quality": made.quality},
                               indent=2, default=str))
     else:

@@ -114,7 +114,8 @@ def list_(call_id: str | None, status: str | None, url: str | None) -> None:
 def deadline(call_id: str, kind: str, due_on: str, task_id: int | None, url: str | None) -> None:
     """Set the call's evaluation or consolidation deadline (the last day allowed), or one
     task's with --task."""
-    from evalpanel.store.deadlines import DeadlineKind, set_deadline
+    from evalpanel.store.deadlines import set_deadline
+    from evalpanel.vocab import DeadlineKind
 
     day = _date(due_on, "DATE")
     engine = open_engine(url)

@@ -37,7 +37,7 @@ from evalpanel.store import (
     set_role,
     ungrant_call,
 )
-from evalpanel.store.audit import Role
+from evalpanel.vocab import Role
 
 ROLES = ("manager", "expert", "applicant")
 LIST_HINT = "`evalpanel user list` shows the accounts"

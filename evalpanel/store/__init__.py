@@ -101,12 +101,8 @@ from evalpanel.store.sessions import (
     start_session,
 )
 from evalpanel.store.tables import (
-    ACTIVE_STATES,
     REQUEST_STATES,
-    STARTED_STATES,
     USERNAME_MAX,
-    RequestKind,
-    RequestState,
 )
 from evalpanel.store.tasks import (
     accept_task,
@@ -117,6 +113,7 @@ from evalpanel.store.tasks import (
     withdraw_task,
 )
 from evalpanel.store.tie_orders import list_tie_orders, record_tie_order
+from evalpanel.vocab import ACTIVE_STATES, STARTED_STATES, RequestKind, RequestState
 
 __all__ = [
     "ACTIVE_STATES",

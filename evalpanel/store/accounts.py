@@ -19,7 +19,16 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, Role, deny, manages, now, record
+from evalpanel.store.access import (
+    can_create_user,
+    can_operate,
+    can_rehearse,
+    can_set_password,
+    deny,
+    require,
+    require_manager,
+)
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, NotFound, PermissionDenied
 from evalpanel.store.frames import inserted_id
@@ -41,6 +50,7 @@ from evalpanel.store.tables import (
     identities,
     users,
 )
+from evalpanel.vocab import Role
 
 FREE_LOOKUP_MISSES = 5  # look-ups naming an unknown username before the delay starts
 
@@ -102,15 +112,7 @@ def create_user(
     """Create a user (system actor or any manager; only the system creates managers) and return
     its id. Without ``password`` the user has no local login (e.g. an OIDC identity later)."""
     with writing(engine) as conn:
-        if actor.role != "system" and not (actor.role == "manager" and role != "manager"):
-            deny(
-                actor,
-                "create",
-                "user",
-                username,
-                "only managers create expert and applicant "
-                "accounts, and only the local operator creates managers",
-            )
+        require(can_create_user(actor, role), actor, "create", "user", username)
         hashed = None if password is None else _hash(password)
         return _insert_user(conn, actor, username, role, hashed, display_name)
 
@@ -122,8 +124,7 @@ def add_identity(
     when the user had it already. An identity of another user, or a ``"local"`` one, is
     refused (local logins come from a password)."""
     with writing(engine) as conn:
-        if actor.role != "system":
-            deny(actor, "link", "identity", f"{provider}:{subject}", "only the local operator")
+        require(can_operate(actor), actor, "link", "identity", f"{provider}:{subject}")
         name, _ = _user(conn, user_id)
         if not provider.strip() or not subject.strip() or provider == LOCAL:
             raise InvalidInput(
@@ -173,8 +174,7 @@ def actor_for_identity(engine: sa.Engine, provider: str, subject: str) -> Actor:
 def set_password(engine: sa.Engine, actor: Actor, user_id: int, password: str) -> None:
     """Set a user's local password (the user themself or the system actor)."""
     with writing(engine) as conn:
-        if actor.role != "system" and actor.user_id != user_id:
-            deny(actor, "set the password of", "user", user_id, "only the user themself")
+        require(can_set_password(actor, user_id), actor, "set the password of", "user", user_id)
         name, _ = _user(conn, user_id)
         hashed = _hash(password)
         updated = conn.execute(
@@ -200,8 +200,7 @@ def grant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) -> b
     """Make a manager user a manager of ``call_id`` (system actor or a manager of the call);
     False when the user manages it already."""
     with writing(engine) as conn:
-        if not manages(conn, actor, call_id):
-            deny(actor, "grant", "call", call_id, "only a manager of this call", call_id=call_id)
+        require_manager(conn, actor, "grant", call_id)
         _require_call(conn, call_id)
         name, role = _user(conn, user_id)
         if role != "manager":
@@ -224,8 +223,7 @@ def ungrant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) ->
     """Take ``call_id`` away from the manager ``user_id`` (system actor or a manager of the
     call) and end that user's sessions; False when the user did not manage it."""
     with writing(engine) as conn:
-        if not manages(conn, actor, call_id):
-            deny(actor, "ungrant", "call", call_id, "only a manager of this call", call_id=call_id)
+        require_manager(conn, actor, "ungrant", call_id)
         _require_call(conn, call_id)
         _user(conn, user_id)
         removed = conn.execute(
@@ -246,8 +244,7 @@ def set_role(engine: sa.Engine, actor: Actor, user_id: int, role: Role) -> bool:
     it has that role already. A user who still manages calls or is linked to experts keeps
     the role until those are removed (they belong to the old role)."""
     with writing(engine) as conn:
-        if actor.role != "system":
-            deny(actor, "change the role of", "user", user_id, "only the local operator")
+        require(can_operate(actor), actor, "change the role of", "user", user_id)
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}; got {role!r}")
         name, old = _user(conn, user_id)
@@ -275,9 +272,7 @@ def set_disabled(engine: sa.Engine, actor: Actor, user_id: int, disabled: bool) 
     """Disable (no sign-in, local or OIDC, and every session ended) or enable ``user_id``
     again (the local operator only); False when it was so already."""
     with writing(engine) as conn:
-        if actor.role != "system":
-            deny(actor, "disable" if disabled else "enable", "user", user_id,
-                 "only the local operator")
+        require(can_operate(actor), actor, "disable" if disabled else "enable", "user", user_id)
         _user(conn, user_id)
         was = conn.execute(
             sa.select(users.c.disabled_at).where(users.c.user_id == user_id)
@@ -300,15 +295,7 @@ def link_expert(
     """Link an expert user to the expert ``expert_id`` of ``call_id``; False when exactly this
     link exists already. A user is one expert per call, and an expert one user."""
     with writing(engine) as conn:
-        if not manages(conn, actor, call_id):
-            deny(
-                actor,
-                "link experts of",
-                "call",
-                call_id,
-                "only a manager of this call",
-                call_id=call_id,
-            )
+        require_manager(conn, actor, "link experts of", call_id)
         _require_call(conn, call_id)
         return _link(conn, actor, user_id, call_id, expert_id)
 
@@ -354,18 +341,6 @@ def _link(conn: sa.Connection, actor: Actor, user_id: int, call_id: str, expert_
     return True
 
 
-def expert_of(conn: sa.Connection, actor: Actor, call_id: str) -> str | None:
-    """The expert id the actor is in ``call_id`` (None when not an expert there)."""
-    if actor.role != "expert" or actor.user_id is None:
-        return None
-    value = conn.execute(
-        sa.select(expert_links.c.expert_id).where(
-            expert_links.c.user_id == actor.user_id, expert_links.c.call_id == call_id
-        )
-    ).scalar()
-    return None if value is None else str(value)
-
-
 def _user(conn: sa.Connection, user_id: int) -> tuple[str, str]:
     """``(username, role)`` of a user, or :class:`NotFound`."""
     row = conn.execute(
@@ -399,8 +374,7 @@ def user_ids(
     names = sorted({n.strip() for n in usernames if n.strip()})
     when = at or now()
     with writing(engine) as conn:
-        if actor.role != "applicant" or actor.user_id is None:
-            deny(actor, "look up", "users", ",".join(names) or "-", "only applicants invite users")
+        require(can_rehearse(actor), actor, "look up", "users", ",".join(names) or "-")
         if not names:
             return {}
         key = failure_key("lookup", str(actor.user_id))

@@ -24,7 +24,8 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, now, record, require_manager
+from evalpanel.store.access import require_manager
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWrite
 from evalpanel.store.exclusions import (
@@ -38,8 +39,6 @@ from evalpanel.store.exclusions import (
 )
 from evalpanel.store.frames import bulk_insert, inserted_id, query_frame, require_columns
 from evalpanel.store.tables import (
-    ACTIVE_STATES,
-    STARTED_STATES,
     batch_pairs,
     batch_snapshots,
     batches,
@@ -47,6 +46,14 @@ from evalpanel.store.tables import (
     experts,
     proposals,
     tasks,
+)
+from evalpanel.vocab import (
+    ACTIVE_STATES,
+    STARTED_STATES,
+    BatchOrigin,
+    BatchState,
+    TaskState,
+    values,
 )
 
 PAIR_SCHEMA: dict[str, pl.DataType] = {
@@ -110,7 +117,7 @@ def _check_pairs(conn: sa.Connection, call_id: str, pairs: pl.DataFrame) -> pl.D
 
 
 KEYS = ["proposal_id", "expert_id"]
-ORIGINS = ("batch", "extra")
+ORIGINS = values(BatchOrigin)
 
 
 def _change_set(conn: sa.Connection, call_id: str, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -174,7 +181,7 @@ def create_batch(
             conn.execute(
                 batches.insert().values(
                     call_id=call_id,
-                    status="preview",
+                    status=BatchState.PREVIEW,
                     solver=solver,
                     parameters=dict(parameters),
                     seed=seed,
@@ -262,7 +269,7 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
         require_manager(conn, actor, "publish batches of", call_id)
         # Serialise the call's writers of tasks and conflicts from here on.
         lock_call(conn, call_id)
-        if row["status"] != "preview":
+        if row["status"] != BatchState.PREVIEW:
             raise InvalidState(f"batch {batch_id} is {row['status']}; only a preview is published")
         published = _published(conn, call_id)
         changes = query_frame(
@@ -278,7 +285,7 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
         _refuse_stale(conn, row, published, changes)
         keys = KEYS
         removed = published.join(changes.filter(pl.col("change") == "removed"), on=keys, how="semi")
-        frozen = removed.filter(pl.col("state") == "submitted")
+        frozen = removed.filter(pl.col("state") == TaskState.SUBMITTED)
         if frozen.height:
             raise InvalidState(
                 f"batch {batch_id} removes {frozen.height} pairs whose evaluation "
@@ -299,7 +306,7 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
             conn.execute(
                 tasks.update()
                 .where(tasks.c.task_id.in_(removed["task_id"].to_list()))
-                .values(state="withdrawn", updated_at=stamp)
+                .values(state=TaskState.WITHDRAWN, updated_at=stamp)
             )
         existing = query_frame(
             conn,
@@ -314,7 +321,7 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
                 tasks.update()
                 .where(tasks.c.task_id == sa.bindparam("t_id"))
                 .values(
-                    state="assigned",
+                    state=TaskState.ASSIGNED,
                     origin=origin,
                     batch_id=batch_id,
                     affinity=sa.bindparam("t_aff"),
@@ -335,7 +342,7 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
                     {
                         **r,
                         "call_id": call_id,
-                        "state": "assigned",
+                        "state": TaskState.ASSIGNED,
                         "origin": origin,
                         "batch_id": batch_id,
                         "created_at": stamp,
@@ -347,7 +354,7 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
         conn.execute(
             batches.update()
             .where(batches.c.batch_id == batch_id)
-            .values(status="published", published_at=stamp, published_by=actor.user_id)
+            .values(status=BatchState.PUBLISHED, published_at=stamp, published_by=actor.user_id)
         )
         counts = {
             "added": added.height,
@@ -363,8 +370,8 @@ def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, i
             "batch",
             batch_id,
             call_id=call_id,
-            before={"status": "preview"},
-            after={"status": "published", **counts},
+            before={"status": BatchState.PREVIEW},
+            after={"status": BatchState.PUBLISHED, **counts},
         )
         return counts
 
@@ -422,10 +429,12 @@ def discard_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> None:
     with writing(engine) as conn:
         row = _batch(conn, batch_id)
         require_manager(conn, actor, "discard batches of", row["call_id"])
-        if row["status"] != "preview":
+        if row["status"] != BatchState.PREVIEW:
             raise InvalidState(f"batch {batch_id} is {row['status']}; only a preview is discarded")
         conn.execute(
-            batches.update().where(batches.c.batch_id == batch_id).values(status="discarded")
+            batches.update()
+            .where(batches.c.batch_id == batch_id)
+            .values(status=BatchState.DISCARDED)
         )
         record(
             conn,
@@ -434,8 +443,8 @@ def discard_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> None:
             "batch",
             batch_id,
             call_id=row["call_id"],
-            before={"status": "preview"},
-            after={"status": "discarded"},
+            before={"status": BatchState.PREVIEW},
+            after={"status": BatchState.DISCARDED},
         )
 
 

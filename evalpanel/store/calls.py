@@ -20,14 +20,18 @@ import sqlalchemy as sa
 
 from evalpanel.callfolder.model import CallConfig, CallFolder, Lot
 from evalpanel.callfolder.schema import polars_schema
-from evalpanel.store.accounts import expert_of
-from evalpanel.store.audit import SYSTEM, Actor, deny, manages, now, record
+from evalpanel.store.access import (
+    can_import_call,
+    can_manage_call,
+    can_read_proposal,
+    can_read_queue,
+    require,
+)
+from evalpanel.store.audit import SYSTEM, Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import AlreadyImported, InvalidState, NotFound
-from evalpanel.store.exclusions import pair_reasons
 from evalpanel.store.frames import bulk_insert
 from evalpanel.store.tables import (
-    STARTED_STATES,
     affinities,
     call_managers,
     calls,
@@ -127,16 +131,17 @@ def import_call(
     cfg = call.config
     call_id = cfg.id
     with writing(engine) as conn:
-        if actor.role not in ("system", "manager"):
-            deny(actor, "import", "call", call_id, "only managers import calls", call_id=call_id)
         old = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().first()
+        require(can_import_call(conn, actor, call_id, exists=False), actor, "import", "call",
+                call_id, call_id=call_id)
         if old is not None and not replace:
             raise AlreadyImported(
                 f"the call {call_id!r} is already in the database (imported {old['imported_at']}); "
                 "pass replace=True (--replace) to update it, or change the id in call.toml"
             )
-        if old is not None and not manages(conn, actor, call_id):
-            deny(actor, "replace", "call", call_id, "only a manager of this call", call_id=call_id)
+        if old is not None:
+            require(can_import_call(conn, actor, call_id, exists=True), actor, "replace", "call",
+                    call_id, call_id=call_id)
         call_row = {
             "title": cfg.title,
             "scheme": cfg.scheme,
@@ -256,7 +261,7 @@ def list_calls(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
         visible = [
             tuple(r)
             for r in rows
-            if manages(conn, actor, r.call_id) or expert_of(conn, actor, r.call_id)
+            if can_read_queue(conn, actor, r.call_id)
         ]
     return pl.DataFrame(
         visible,
@@ -290,8 +295,8 @@ def call_folder(engine: sa.Engine, actor: Actor, call_id: str) -> CallFolder:
     ``Path("store:<call_id>")``."""
     with reading(engine) as conn:
         _require_call(conn, call_id)
-        if not manages(conn, actor, call_id):
-            deny(actor, "read", "call", call_id, "only a manager of this call", call_id=call_id)
+        require(can_manage_call(conn, actor, call_id), actor, "read", "call", call_id,
+                call_id=call_id)
         c = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().one()
         lot_map = {
             r.lot_id: Lot(
@@ -351,37 +356,8 @@ def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
     every proposal; an expert only one they accepted without conflict; nobody else."""
     with reading(engine) as conn:
         _require_call(conn, call_id)
-        if not manages(conn, actor, call_id):
-            expert_id = expert_of(conn, actor, call_id)
-            if expert_id is None:
-                deny(
-                    actor,
-                    "read",
-                    "proposal",
-                    proposal_id,
-                    "not a manager or expert of the call",
-                    call_id=call_id,
-                )
-            state = task_state(conn, call_id, proposal_id, expert_id)
-            if state not in STARTED_STATES:
-                deny(
-                    actor,
-                    "read",
-                    "proposal",
-                    proposal_id,
-                    "the proposal opens only after accepting its task without a conflict",
-                    call_id=call_id,
-                )
-            if pair_reasons(conn, call_id, proposal_id, expert_id):
-                deny(
-                    actor,
-                    "read",
-                    "proposal",
-                    proposal_id,
-                    "the conflict rule excludes the pair (a recorded conflict, a shared "
-                    "organisation or a language the expert does not read)",
-                    call_id=call_id,
-                )
+        require(can_read_proposal(conn, actor, call_id, proposal_id), actor, "read", "proposal",
+                proposal_id, call_id=call_id)
         row = (
             conn.execute(
                 sa.select(proposals).where(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, record, require_manager
+from evalpanel.store.access import require_manager
+from evalpanel.store.audit import Actor, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidState, NotFound
 from evalpanel.store.tables import conflicts

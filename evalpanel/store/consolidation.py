@@ -23,20 +23,26 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.accounts import expert_of
-from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
+from evalpanel.store.access import (
+    can_lead_consolidation,
+    can_take_part,
+    manages,
+    require,
+    require_manager,
+)
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWrite
 from evalpanel.store.evaluations import CRITERION_SCHEMA, score_rows
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.queue import call_member
 from evalpanel.store.tables import (
-    ACTIVE_STATES,
     consolidation_approvals,
     consolidation_scores,
     consolidations,
     tasks,
 )
+from evalpanel.vocab import ACTIVE_STATES, RUNNING_CONSOLIDATION, ConsolidationState, TaskState
 
 CONSOLIDATED_SCHEMA: dict[str, pl.DataType] = {
     "proposal_id": pl.String(),
@@ -56,8 +62,8 @@ def _panel(conn: sa.Connection, call_id: str, proposal_id: str) -> tuple[list[st
             tasks.c.state.in_(ACTIVE_STATES),
         )
     ).all()
-    done = sorted(r.expert_id for r in rows if r.state == "submitted")
-    return done, sorted(r.expert_id for r in rows if r.state != "submitted")
+    done = sorted(r.expert_id for r in rows if r.state == TaskState.SUBMITTED)
+    return done, sorted(r.expert_id for r in rows if r.state != TaskState.SUBMITTED)
 
 
 def _load(conn: sa.Connection, consolidation_id: int) -> sa.RowMapping:
@@ -108,7 +114,7 @@ def start_consolidation(
                     call_id=call_id,
                     proposal_id=proposal_id,
                     consolidator=consolidator,
-                    state="drafting",
+                    state=ConsolidationState.DRAFTING,
                     comment="",
                     row_version=0,
                     created_at=now(),
@@ -128,28 +134,29 @@ def start_consolidation(
 
 
 def _require_running(row: sa.RowMapping) -> None:
-    if row["state"] == "suspended":
+    if row["state"] == ConsolidationState.SUSPENDED:
         raise InvalidState(
             f"the consolidation of {row['proposal_id']} is suspended (its panel changed); "
             "it waits for the call manager to restart it"
         )
-    if row["state"] == "final":
+    if row["state"] == ConsolidationState.FINAL:
         raise InvalidState(f"consolidation {row['consolidation_id']} is final")
 
 
 def _participant(conn: sa.Connection, actor: Actor, row: sa.RowMapping, action: str) -> str:
-    expert_id = expert_of(conn, actor, row["call_id"])
-    done, _ = _panel(conn, row["call_id"], row["proposal_id"])
-    if expert_id is None or expert_id not in done:
-        deny(
-            actor,
-            action,
-            "consolidation",
-            row["consolidation_id"],
-            "only the proposal's experts who submitted take part",
-            call_id=row["call_id"],
-        )
+    verdict, expert_id = can_take_part(conn, actor, row["call_id"], row["proposal_id"])
+    require(verdict, actor, action, "consolidation", row["consolidation_id"],
+            call_id=row["call_id"])
+    assert expert_id is not None  # allowed only for an expert of the call
     return expert_id
+
+
+def _consolidator(conn: sa.Connection, actor: Actor, row: sa.RowMapping, action: str) -> None:
+    verdict = can_lead_consolidation(
+        conn, actor, row["call_id"], row["proposal_id"], row["consolidator"]
+    )
+    require(verdict, actor, action, "consolidation", row["consolidation_id"],
+            call_id=row["call_id"])
 
 
 def save_consensus(
@@ -165,27 +172,23 @@ def save_consensus(
     rows = score_rows(scores, f"consensus of consolidation {consolidation_id}")
     with writing(engine) as conn:
         row = _load(conn, consolidation_id)
-        if _participant(conn, actor, row, "draft") != row["consolidator"]:
-            deny(
-                actor,
-                "draft",
-                "consolidation",
-                consolidation_id,
-                "only the consolidator drafts the consensus",
-                call_id=row["call_id"],
-            )
+        _consolidator(conn, actor, row, "draft")
         _require_running(row)
         done = conn.execute(
             consolidations.update()
             .where(
                 consolidations.c.consolidation_id == consolidation_id,
-                consolidations.c.state.in_(("drafting", "approval")),
+                consolidations.c.state.in_(RUNNING_CONSOLIDATION),
                 consolidations.c.row_version == expected_version,
             )
-            .values(row_version=consolidations.c.row_version + 1, comment=comment, state="drafting")
+            .values(
+                row_version=consolidations.c.row_version + 1,
+                comment=comment,
+                state=ConsolidationState.DRAFTING,
+            )
         ).rowcount
         if not done:
-            if row["state"] == "final":
+            if row["state"] == ConsolidationState.FINAL:
                 raise InvalidState(f"consolidation {consolidation_id} is final")
             raise StaleWrite(
                 f"consolidation {consolidation_id} changed since version "
@@ -220,15 +223,7 @@ def submit_consensus(
     when the consolidator is the only expert)."""
     with writing(engine) as conn:
         row = _load(conn, consolidation_id)
-        if _participant(conn, actor, row, "submit") != row["consolidator"]:
-            deny(
-                actor,
-                "submit",
-                "consolidation",
-                consolidation_id,
-                "only the consolidator submits the consensus",
-                call_id=row["call_id"],
-            )
+        _consolidator(conn, actor, row, "submit")
         _require_running(row)
         if row["row_version"] == 0:
             raise InvalidState("save the consensus scores before submitting them")
@@ -236,10 +231,10 @@ def submit_consensus(
             consolidations.update()
             .where(
                 consolidations.c.consolidation_id == consolidation_id,
-                consolidations.c.state == "drafting",
+                consolidations.c.state == ConsolidationState.DRAFTING,
                 consolidations.c.row_version == expected_version,
             )
-            .values(state="approval")
+            .values(state=ConsolidationState.APPROVAL)
         ).rowcount
         if not done:
             raise StaleWrite(
@@ -253,8 +248,8 @@ def submit_consensus(
             "consolidation",
             consolidation_id,
             call_id=row["call_id"],
-            before={"state": "drafting"},
-            after={"state": "approval"},
+            before={"state": ConsolidationState.DRAFTING},
+            after={"state": ConsolidationState.APPROVAL},
         )
         return _finalise_if_approved(conn, actor, row)
 
@@ -269,7 +264,7 @@ def approve_consensus(
         if expert_id == row["consolidator"]:
             raise InvalidInput("the consolidator's own approval is implied; others approve")
         _require_running(row)
-        if row["state"] != "approval" or row["row_version"] != expected_version:
+        if row["state"] != ConsolidationState.APPROVAL or row["row_version"] != expected_version:
             raise StaleWrite(
                 f"consolidation {consolidation_id} is {row['state']} at version "
                 f"{row['row_version']}, not the version {expected_version} you "
@@ -313,15 +308,16 @@ def _finalise_if_approved(conn: sa.Connection, actor: Actor, row: sa.RowMapping)
             )
         ).scalars()
     )
-    if current["state"] == "approval" and set(done) - {row["consolidator"]} <= approved:
+    approving = current["state"] == ConsolidationState.APPROVAL
+    if approving and set(done) - {row["consolidator"]} <= approved:
         conn.execute(
             consolidations.update()
             .where(
                 consolidations.c.consolidation_id == cid,
-                consolidations.c.state == "approval",
+                consolidations.c.state == ConsolidationState.APPROVAL,
                 consolidations.c.row_version == current["row_version"],
             )
-            .values(state="final", finalised_at=now())
+            .values(state=ConsolidationState.FINAL, finalised_at=now())
         )
         record(
             conn,
@@ -330,10 +326,10 @@ def _finalise_if_approved(conn: sa.Connection, actor: Actor, row: sa.RowMapping)
             "consolidation",
             cid,
             call_id=row["call_id"],
-            before={"state": "approval"},
-            after={"state": "final"},
+            before={"state": ConsolidationState.APPROVAL},
+            after={"state": ConsolidationState.FINAL},
         )
-        return "final"
+        return ConsolidationState.FINAL
     return str(current["state"])
 
 
@@ -362,7 +358,11 @@ def suspend_consolidation(
     conn.execute(
         consolidations.update()
         .where(consolidations.c.consolidation_id == cid)
-        .values(state="suspended", row_version=row["row_version"] + 1, finalised_at=None)
+        .values(
+            state=ConsolidationState.SUSPENDED,
+            row_version=row["row_version"] + 1,
+            finalised_at=None,
+        )
     )
     record(
         conn,
@@ -372,7 +372,11 @@ def suspend_consolidation(
         cid,
         call_id=call_id,
         before={"state": row["state"], "version": row["row_version"]},
-        after={"state": "suspended", "version": row["row_version"] + 1, "why": why},
+        after={
+            "state": ConsolidationState.SUSPENDED,
+            "version": row["row_version"] + 1,
+            "why": why,
+        },
     )
     return cid
 
@@ -390,7 +394,7 @@ def name_consolidator(
         row = _load(conn, consolidation_id)
         call_id, proposal_id = row["call_id"], row["proposal_id"]
         require_manager(conn, actor, "name consolidators in", call_id)
-        if row["state"] == "final":
+        if row["state"] == ConsolidationState.FINAL:
             raise InvalidState(f"the consolidation of {proposal_id} is final")
         done, waiting = _panel(conn, call_id, proposal_id)
         if waiting or not done:
@@ -408,11 +412,11 @@ def name_consolidator(
             .where(
                 consolidations.c.consolidation_id == consolidation_id,
                 consolidations.c.row_version == row["row_version"],
-                consolidations.c.state != "final",
+                consolidations.c.state != ConsolidationState.FINAL,
             )
             .values(
                 consolidator=consolidator,
-                state="drafting",
+                state=ConsolidationState.DRAFTING,
                 row_version=consolidations.c.row_version + 1,
             )
         ).rowcount
@@ -432,7 +436,7 @@ def name_consolidator(
             },
             after={
                 "consolidator": consolidator,
-                "state": "drafting",
+                "state": ConsolidationState.DRAFTING,
                 "version": row["row_version"] + 1,
                 "reason": reason,
             },
@@ -497,7 +501,7 @@ def consolidated_frame(
         .where(consolidations.c.call_id == call_id)
     )
     if final_only:
-        stmt = stmt.where(consolidations.c.state == "final")
+        stmt = stmt.where(consolidations.c.state == ConsolidationState.FINAL)
     with reading(engine) as conn:
         require_manager(conn, actor, "read consolidated scores of", call_id)
         return query_frame(conn, stmt, CONSOLIDATED_SCHEMA, ["proposal_id", "criterion"])
@@ -530,7 +534,7 @@ def list_consolidations(engine: sa.Engine, actor: Actor, call_id: str) -> pl.Dat
                     sa.select(tasks.c.proposal_id).where(
                         tasks.c.call_id == call_id,
                         tasks.c.expert_id == expert_id,
-                        tasks.c.state == "submitted",
+                        tasks.c.state == TaskState.SUBMITTED,
                     )
                 )
             )

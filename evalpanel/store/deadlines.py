@@ -13,19 +13,18 @@ queue shows as time left, what reminders are planned from, and what the overdue 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, now, record, require_manager
+from evalpanel.store.access import require_manager
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, NotFound
-from evalpanel.store.tables import ACTIVE_STATES, calls, deadlines, tasks
+from evalpanel.store.tables import calls, deadlines, tasks
+from evalpanel.vocab import OPEN_STATES, DeadlineKind
 
-DeadlineKind = Literal["evaluation", "consolidation"]
 # assigned, accepted, draft: on the published assignment with work still due
-OPEN_STATES = tuple(s for s in ACTIVE_STATES if s != "submitted")
 
 DEADLINE_SCHEMA: dict[str, pl.DataType] = {
     "task_id": pl.Int64(),

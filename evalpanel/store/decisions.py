@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, now, record, require_manager
+from evalpanel.store.access import require_manager
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.consolidation import suspend_consolidation
 from evalpanel.store.engine import writing
 from evalpanel.store.errors import InvalidState
 from evalpanel.store.requests import load_request, pending_request
-from evalpanel.store.tables import RequestKind, RequestState, consolidations, requests
+from evalpanel.store.tables import consolidations, requests
 from evalpanel.store.tasks import _add_conflict, _open_replacement, _set_state, load_task
+from evalpanel.vocab import ConsolidationState, RequestKind, RequestState, TaskState
 
 _ACTIONS = {RequestState.APPROVED: "approve", RequestState.REFUSED: "refuse"}
 
@@ -64,7 +66,7 @@ def approve_request(engine: sa.Engine, actor: Actor, request_id: int, *, note: s
     with writing(engine) as conn:
         req = _decide(conn, actor, request_id, RequestState.APPROVED, note)
         task = load_task(conn, int(req["task_id"]))
-        if task["state"] != "submitted":
+        if task["state"] != TaskState.SUBMITTED:
             raise InvalidState(
                 f"task {task['task_id']} is {task['state']}; its request can only be refused"
             )
@@ -73,7 +75,7 @@ def approve_request(engine: sa.Engine, actor: Actor, request_id: int, *, note: s
                 sa.select(consolidations.c.consolidation_id).where(
                     consolidations.c.call_id == task["call_id"],
                     consolidations.c.proposal_id == task["proposal_id"],
-                    consolidations.c.state == "final",
+                    consolidations.c.state == ConsolidationState.FINAL,
                 )
             ).first()
             if final is not None:
@@ -96,7 +98,9 @@ def approve_request(engine: sa.Engine, actor: Actor, request_id: int, *, note: s
                 str(details.get("note", req["reason"])),
             )
         reason = str(req["reason"])
-        _set_state(conn, actor, task, ("submitted",), "declined", decline_reason=reason)
+        _set_state(
+            conn, actor, task, (TaskState.SUBMITTED,), TaskState.DECLINED, decline_reason=reason
+        )
         _open_replacement(conn, actor, task, reason)
         correction = pending_request(conn, int(task["task_id"]), RequestKind.CORRECTION)
         if correction is not None:

@@ -28,7 +28,8 @@ from typing import Any, Protocol
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, now, record, require_manager
+from evalpanel.store.access import require_manager
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, NotFound
 from evalpanel.store.frames import query_frame

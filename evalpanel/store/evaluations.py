@@ -31,29 +31,34 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.accounts import expert_of
-from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
+from evalpanel.store.access import can_read_peer_scores, require, require_manager
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, StaleWrite
 from evalpanel.store.frames import inserted_id, query_frame, require_columns
 from evalpanel.store.independence import (
     check_correction,
     correction_refusal,
-    peer_refusal,
     peers_visible,
     request_refusal,
 )
 from evalpanel.store.requests import latest_request, open_request
 from evalpanel.store.tables import (
-    STARTED_STATES,
-    RequestKind,
-    RequestState,
     consolidations,
     evaluation_scores,
     evaluations,
     tasks,
 )
 from evalpanel.store.tasks import own_task
+from evalpanel.vocab import (
+    RUNNING_CONSOLIDATION,
+    STARTED_STATES,
+    ConsolidationState,
+    EvaluationStatus,
+    RequestKind,
+    RequestState,
+    TaskState,
+)
 
 SCORE_SCHEMA: dict[str, pl.DataType] = {
     "proposal_id": pl.String(),
@@ -136,7 +141,7 @@ def save_draft(
         latest = _latest(conn, task_id)
         stamp = now()
         if latest is None:
-            if task["state"] not in ("accepted", "draft"):
+            if task["state"] not in (TaskState.ACCEPTED, TaskState.DRAFT):
                 raise InvalidState(f"task {task_id} is {task['state']}; accept it first")
             if expected_version != 0:
                 raise StaleWrite(
@@ -150,7 +155,7 @@ def save_draft(
                             evaluations.insert().values(
                                 task_id=task_id,
                                 version_no=1,
-                                status="draft",
+                                status=EvaluationStatus.DRAFT,
                                 row_version=1,
                                 created_at=stamp,
                                 updated_at=stamp,
@@ -165,12 +170,12 @@ def save_draft(
                 ) from exc
             conn.execute(
                 tasks.update()
-                .where(tasks.c.task_id == task_id, tasks.c.state == "accepted")
-                .values(state="draft", updated_at=stamp)
+                .where(tasks.c.task_id == task_id, tasks.c.state == TaskState.ACCEPTED)
+                .values(state=TaskState.DRAFT, updated_at=stamp)
             )
             new_version, before = 1, None
         else:
-            if latest["status"] != "draft":
+            if latest["status"] != EvaluationStatus.DRAFT:
                 raise InvalidState(
                     f"the evaluation of task {task_id} is submitted and frozen; "
                     "start a correction to change it"
@@ -182,7 +187,7 @@ def save_draft(
                 evaluations.update()
                 .where(
                     evaluations.c.evaluation_id == eid,
-                    evaluations.c.status == "draft",
+                    evaluations.c.status == EvaluationStatus.DRAFT,
                     evaluations.c.row_version == expected_version,
                 )
                 .values(row_version=evaluations.c.row_version + 1, updated_at=stamp, **internal)
@@ -216,7 +221,7 @@ def submit_evaluation(
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "submit")
         latest = _latest(conn, task_id)
-        if latest is None or latest["status"] != "draft":
+        if latest is None or latest["status"] != EvaluationStatus.DRAFT:
             raise InvalidState(f"task {task_id} has no draft to submit; save the scores first")
         _require_started(task)
         check_correction(conn, task, int(latest["version_no"]))
@@ -231,10 +236,10 @@ def submit_evaluation(
             evaluations.update()
             .where(
                 evaluations.c.evaluation_id == latest["evaluation_id"],
-                evaluations.c.status == "draft",
+                evaluations.c.status == EvaluationStatus.DRAFT,
                 evaluations.c.row_version == expected_version,
             )
-            .values(status="submitted", submitted_at=stamp, updated_at=stamp)
+            .values(status=EvaluationStatus.SUBMITTED, submitted_at=stamp, updated_at=stamp)
         ).rowcount
         if not done:
             raise StaleWrite(
@@ -243,8 +248,11 @@ def submit_evaluation(
             )
         conn.execute(
             tasks.update()
-            .where(tasks.c.task_id == task_id, tasks.c.state.in_(("draft", "submitted")))
-            .values(state="submitted", updated_at=stamp)
+            .where(
+                tasks.c.task_id == task_id,
+                tasks.c.state.in_((TaskState.DRAFT, TaskState.SUBMITTED)),
+            )
+            .values(state=TaskState.SUBMITTED, updated_at=stamp)
         )
         record(
             conn,
@@ -253,8 +261,8 @@ def submit_evaluation(
             "evaluation",
             latest["evaluation_id"],
             call_id=task["call_id"],
-            before={"status": "draft"},
-            after={"status": "submitted", "version_no": latest["version_no"]},
+            before={"status": EvaluationStatus.DRAFT},
+            after={"status": EvaluationStatus.SUBMITTED, "version_no": latest["version_no"]},
         )
         if latest["version_no"] > 1:
             _reopen_consensus(conn, actor, task)
@@ -268,7 +276,7 @@ def _reopen_consensus(conn: sa.Connection, actor: Actor, task: sa.RowMapping) ->
             sa.select(consolidations).where(
                 consolidations.c.call_id == task["call_id"],
                 consolidations.c.proposal_id == task["proposal_id"],
-                consolidations.c.state.in_(("drafting", "approval")),
+                consolidations.c.state.in_(RUNNING_CONSOLIDATION),
             )
         )
         .mappings()
@@ -279,7 +287,7 @@ def _reopen_consensus(conn: sa.Connection, actor: Actor, task: sa.RowMapping) ->
     conn.execute(
         consolidations.update()
         .where(consolidations.c.consolidation_id == row["consolidation_id"])
-        .values(state="drafting", row_version=consolidations.c.row_version + 1)
+        .values(state=ConsolidationState.DRAFTING, row_version=consolidations.c.row_version + 1)
     )
     record(
         conn,
@@ -290,7 +298,7 @@ def _reopen_consensus(conn: sa.Connection, actor: Actor, task: sa.RowMapping) ->
         call_id=task["call_id"],
         before={"state": row["state"], "version": row["row_version"]},
         after={
-            "state": "drafting",
+            "state": ConsolidationState.DRAFTING,
             "version": row["row_version"] + 1,
             "why": f"corrected evaluation of task {task['task_id']}",
         },
@@ -313,7 +321,7 @@ def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
                 evaluations.insert().values(
                     task_id=task_id,
                     version_no=latest["version_no"] + 1,
-                    status="draft",
+                    status=EvaluationStatus.DRAFT,
                     row_version=1,
                     internal_comment=latest["internal_comment"],
                     created_at=stamp,
@@ -387,7 +395,7 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
                 "status": None,
                 "version": 0,
                 "internal_comment": "",
-                "editable": task["state"] in ("accepted", "draft"),
+                "editable": task["state"] in (TaskState.ACCEPTED, TaskState.DRAFT),
                 "can_correct": False,
                 "can_request": False,
                 "scores": frame,
@@ -404,8 +412,8 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
         )
         version_no = int(latest["version_no"])
         can_correct = (
-            latest["status"] == "submitted"
-            and task["state"] == "submitted"
+            latest["status"] == EvaluationStatus.SUBMITTED
+            and task["state"] == TaskState.SUBMITTED
             and correction_refusal(conn, task, version_no + 1) is None
         )
         asked = found["correction_request"]
@@ -413,7 +421,7 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
             asked is None or asked["state"] != RequestState.PENDING
         )
         editable = (
-            latest["status"] == "draft"
+            latest["status"] == EvaluationStatus.DRAFT
             and task["state"] in STARTED_STATES
             and (version_no == 1 or correction_refusal(conn, task, version_no) is None)
         )
@@ -434,7 +442,7 @@ def _counted() -> sa.Subquery:
     """(task_id, version_no) of each task's latest submitted evaluation."""
     return (
         sa.select(evaluations.c.task_id, sa.func.max(evaluations.c.version_no).label("version_no"))
-        .where(evaluations.c.status == "submitted")
+        .where(evaluations.c.status == EvaluationStatus.SUBMITTED)
         .group_by(evaluations.c.task_id)
         .subquery()
     )
@@ -469,7 +477,7 @@ def internal_comments(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataF
                 ),
             )
         )
-        .where(tasks.c.call_id == call_id, tasks.c.state == "submitted")
+        .where(tasks.c.call_id == call_id, tasks.c.state == TaskState.SUBMITTED)
     )
     with reading(engine) as conn:
         require_manager(conn, actor, "read the internal comments of", call_id)
@@ -499,7 +507,7 @@ def _current_scores(conn: sa.Connection, call_id: str, proposal_id: str | None) 
                 evaluation_scores, evaluation_scores.c.evaluation_id == evaluations.c.evaluation_id
             )
         )
-        .where(tasks.c.call_id == call_id, tasks.c.state == "submitted")
+        .where(tasks.c.call_id == call_id, tasks.c.state == TaskState.SUBMITTED)
     )
     if proposal_id is not None:
         stmt = stmt.where(tasks.c.proposal_id == proposal_id)
@@ -518,9 +526,6 @@ def peer_scores(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str)
     """All experts' submitted scores on one proposal. An expert sees them only once their own
     evaluation is submitted and the proposal's consolidation has started."""
     with reading(engine) as conn:
-        if not manages(conn, actor, call_id):
-            expert_id = expert_of(conn, actor, call_id)
-            why = peer_refusal(conn, call_id, proposal_id, expert_id)
-            if why is not None:
-                deny(actor, "read peer scores of", "proposal", proposal_id, why, call_id=call_id)
+        require(can_read_peer_scores(conn, actor, call_id, proposal_id), actor,
+                "read peer scores of", "proposal", proposal_id, call_id=call_id)
         return _current_scores(conn, call_id, proposal_id)

@@ -24,12 +24,12 @@ import polars as pl
 import sqlalchemy as sa
 
 import assignment
-from evalpanel.store.audit import Actor, require_manager
+from evalpanel.store.access import require_manager
+from evalpanel.store.audit import Actor
 from evalpanel.store.engine import reading
 from evalpanel.store.errors import InvalidInput, InvalidState
 from evalpanel.store.frames import query_frame, rows_frame
 from evalpanel.store.tables import (
-    ACTIVE_STATES,
     calls,
     conflicts,
     experts,
@@ -37,6 +37,7 @@ from evalpanel.store.tables import (
     proposals,
     tasks,
 )
+from evalpanel.vocab import ACTIVE_STATES
 
 _S = pl.String()
 _FILTER_LIMIT = 500  # above this many ids, read the whole call rather than a long IN (...)

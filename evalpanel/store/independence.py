@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from evalpanel.store.calls import task_state
+from evalpanel.store.access import panel_open_to
 from evalpanel.store.errors import InvalidState
 from evalpanel.store.requests import correction_approved
 from evalpanel.store.tables import consolidations
+from evalpanel.vocab import ConsolidationState, EvaluationStatus, TaskState
 
 
 def consolidation_state(conn: sa.Connection, call_id: str, proposal_id: str) -> str | None:
@@ -28,30 +29,16 @@ def consolidation_state(conn: sa.Connection, call_id: str, proposal_id: str) -> 
     return None if state is None else str(state)
 
 
-def peer_refusal(
-    conn: sa.Connection, call_id: str, proposal_id: str, expert_id: str | None
-) -> str | None:
-    """Why the expert may not read the other experts' scores on the proposal; None when they
-    may: their own evaluation is submitted and the consolidation has started. Once None it
-    stays None while the task counts (a consolidation is never deleted and a submitted task
-    stays submitted during a correction), so it also says whether they *could* see them."""
-    if expert_id is None or task_state(conn, call_id, proposal_id, expert_id) != "submitted":
-        return "other experts' scores open only after submitting your own"
-    if consolidation_state(conn, call_id, proposal_id) is None:
-        return "other experts' scores open only in consolidation"
-    return None
-
-
 def peers_visible(conn: sa.Connection, task: sa.RowMapping) -> bool:
     """True when the task's expert can read the other experts' scores on its proposal."""
-    return peer_refusal(conn, task["call_id"], task["proposal_id"], task["expert_id"]) is None
+    return panel_open_to(conn, task["call_id"], task["proposal_id"], task["expert_id"]).allowed
 
 
 def correction_refusal(conn: sa.Connection, task: sa.RowMapping, version_no: int) -> str | None:
     """Why version ``version_no`` (a correction) of the task's evaluation may not be opened,
     edited or submitted now; None when it may."""
     proposal_id = task["proposal_id"]
-    if consolidation_state(conn, task["call_id"], proposal_id) == "final":
+    if consolidation_state(conn, task["call_id"], proposal_id) == ConsolidationState.FINAL:
         return (
             f"the consolidation of {proposal_id} is final; evaluations can no longer be corrected"
         )
@@ -75,12 +62,12 @@ def request_refusal(
     """(why a correction request on the task would be refused now or None, the evaluation
     version it would authorise)."""
     task_id = task["task_id"]
-    if latest is None or task["state"] != "submitted":
+    if latest is None or task["state"] != TaskState.SUBMITTED:
         return f"task {task_id} has no submitted evaluation to correct", 0
     # An open correction draft (started before the scores became visible) is the version to
     # authorise; otherwise the next one.
-    version_no = int(latest["version_no"]) + (latest["status"] == "submitted")
-    if consolidation_state(conn, task["call_id"], task["proposal_id"]) == "final":
+    version_no = int(latest["version_no"]) + (latest["status"] == EvaluationStatus.SUBMITTED)
+    if consolidation_state(conn, task["call_id"], task["proposal_id"]) == ConsolidationState.FINAL:
         return (
             f"the consolidation of {task['proposal_id']} is final; evaluations can no "
             "longer be corrected"

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from evalpanel.store.access import require_manager
 from evalpanel.store.accounts import add_identity, create_user, link_expert, set_password
-from evalpanel.store.audit import SYSTEM, Actor, now, record, require_manager
+from evalpanel.store.audit import SYSTEM, Actor, now, record
 from evalpanel.store.engine import writing
 from evalpanel.store.errors import InvalidInput
 from evalpanel.store.notifications import render, template_language
@@ -32,6 +33,7 @@ from evalpanel.store.tables import (
     notifications,
     users,
 )
+from evalpanel.vocab import NotificationStatus
 
 VALID_DAYS = 14
 INVITE_PARAM = "invite"  # the dashboard's query parameter that carries the token
@@ -104,7 +106,8 @@ def invite_experts(
             conn.execute(notifications.insert().values(
                 dedupe_key=key, call_id=call_id, kind="invitation", recipient=email,
                 recipient_name=name, language=language, subject=subject, body=body,
-                status="pending", attempts=0, created_at=now(), next_attempt_at=now()))
+                status=NotificationStatus.PENDING, attempts=0, created_at=now(),
+                next_attempt_at=now()))
             record(conn, actor, "invite", "expert", expert_id, call_id=call_id,
                    after={"user_id": user_id, "username": username, "created": created,
                           "expires_at": expires})

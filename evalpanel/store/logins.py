@@ -28,11 +28,12 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from evalpanel.store.audit import Actor, Role, now
+from evalpanel.store.audit import Actor, now
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import PermissionDenied
 from evalpanel.store.sessions import as_utc
 from evalpanel.store.tables import audit_log, identities, login_failures, users
+from evalpanel.vocab import Role
 
 LOCAL = "local"
 FREE_FAILURES = 3

@@ -38,7 +38,8 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, deny, manages, now, record
+from evalpanel.store.access import can_read_outbox, require
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.deadlines import consolidation_deadline, open_task_deadlines
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.frames import bulk_insert, rows_frame
@@ -51,9 +52,16 @@ from evalpanel.store.tables import (
     proposals,
     tasks,
 )
+from evalpanel.vocab import (
+    ACTIVE_STATES,
+    ConsolidationState,
+    NotificationKind,
+    NotificationStatus,
+    TaskState,
+    values,
+)
 
-KINDS = ("assigned", "replaced", "further_expert", "reminder", "overdue", "consolidation_ready",
-         "invitation")
+KINDS = values(NotificationKind)
 ORIGIN_KIND = {"batch": "assigned", "replacement": "replaced", "extra": "further_expert"}
 DEFAULT_LANGUAGE = "en"
 RETRY_MINUTES = (1, 4, 16, 64)
@@ -131,12 +139,8 @@ def _due_texts(due: dt.date | None) -> dict[str, str]:
 
 
 def _check_actor(conn: sa.Connection, actor: Actor, call_id: str | None, action: str) -> None:
-    if actor.role == "system":
-        return
-    if call_id is None or not manages(conn, actor, call_id):
-        deny(actor, action, "notifications", call_id or "*",
-             "only the operator, or a manager for their own call, may do this",
-             call_id=call_id)
+    require(can_read_outbox(conn, actor, call_id), actor, action, "notifications", call_id or "*",
+            call_id=call_id)
 
 
 def _task_rows(conn: sa.Connection, call_id: str | None) -> dict[int, dict[str, Any]]:
@@ -151,7 +155,7 @@ def _task_rows(conn: sa.Connection, call_id: str | None) -> dict[int, dict[str, 
         .join(proposals, sa.and_(proposals.c.call_id == tasks.c.call_id,
                                  proposals.c.proposal_id == tasks.c.proposal_id))
         .join(calls, calls.c.call_id == tasks.c.call_id)
-        .where(tasks.c.state.in_(("assigned", "accepted", "draft", "submitted")))
+        .where(tasks.c.state.in_(ACTIVE_STATES))
     )
     if call_id is not None:
         stmt = stmt.where(tasks.c.call_id == call_id)
@@ -167,7 +171,8 @@ def _message(kind: str, key: str, row: Mapping[str, Any], fields: Mapping[str, o
     return {
         "dedupe_key": key, "call_id": row["call_id"], "kind": kind, "recipient": row["email"],
         "recipient_name": row["name"], "language": language, "subject": subject, "body": body,
-        "status": "pending", "attempts": 0, "created_at": when, "next_attempt_at": when,
+        "status": NotificationStatus.PENDING, "attempts": 0, "created_at": when,
+        "next_attempt_at": when,
     }
 
 
@@ -201,7 +206,7 @@ def plan_notifications(
         for task_id, row in rows.items():
             due = due_by_task.get(task_id)
             kind = ORIGIN_KIND.get(str(row["origin"]))
-            if row["state"] == "assigned" and kind is not None:
+            if row["state"] == TaskState.ASSIGNED and kind is not None:
                 add(kind, f"{kind}:{task_id}", row, due_on=due or "not set")
             if due is None:
                 continue
@@ -227,7 +232,8 @@ def _consolidation_messages(
     approved a consensus draft awaiting approval."""
     stmt = sa.select(consolidations.c.consolidation_id, consolidations.c.call_id,
                      consolidations.c.proposal_id, consolidations.c.consolidator,
-                     consolidations.c.row_version).where(consolidations.c.state == "approval")
+                     consolidations.c.row_version).where(
+                         consolidations.c.state == ConsolidationState.APPROVAL)
     if call_id is not None:
         stmt = stmt.where(consolidations.c.call_id == call_id)
     drafts = conn.execute(stmt).all()
@@ -238,7 +244,7 @@ def _consolidation_messages(
         consolidation_approvals.c.row_version))}
     panel: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for row in rows.values():
-        if row["state"] == "submitted":
+        if row["state"] == TaskState.SUBMITTED:
             panel.setdefault((str(row["call_id"]), str(row["proposal_id"])), []).append(row)
     deadlines_of: dict[str, dt.date | None] = {}
     out = []
@@ -260,7 +266,7 @@ def claim_next(engine: sa.Engine, when: dt.datetime | None = None) -> Message | 
     with writing(engine) as conn:
         while True:
             row = conn.execute(
-                sa.select(notifications).where(notifications.c.status == "pending",
+                sa.select(notifications).where(notifications.c.status == NotificationStatus.PENDING,
                                                notifications.c.next_attempt_at <= when)
                 .order_by(notifications.c.notification_id).limit(1)).mappings().first()
             if row is None:
@@ -268,8 +274,9 @@ def claim_next(engine: sa.Engine, when: dt.datetime | None = None) -> Message | 
             claimed = conn.execute(
                 notifications.update()
                 .where(notifications.c.notification_id == row["notification_id"],
-                       notifications.c.status == "pending")
-                .values(status="sending", claimed_at=when, attempts=row["attempts"] + 1))
+                       notifications.c.status == NotificationStatus.PENDING)
+                .values(status=NotificationStatus.SENDING, claimed_at=when,
+                        attempts=row["attempts"] + 1))
             if claimed.rowcount == 1:
                 return Message(int(row["notification_id"]), row["dedupe_key"], row["call_id"],
                                row["recipient"],
@@ -281,7 +288,7 @@ def mark_sent(engine: sa.Engine, actor: Actor, message: Message) -> None:
     with writing(engine) as conn:
         conn.execute(notifications.update()
                      .where(notifications.c.notification_id == message.notification_id)
-                     .values(status="sent", sent_at=now(), last_error=None,
+                     .values(status=NotificationStatus.SENT, sent_at=now(), last_error=None,
                              # an invitation's one-time link is not kept once sent
                              body=sa.case((notifications.c.kind == "invitation", REDACTED),
                                           else_=notifications.c.body)))
@@ -300,7 +307,9 @@ def mark_failed(
     with writing(engine) as conn:
         conn.execute(notifications.update()
                      .where(notifications.c.notification_id == message.notification_id)
-                     .values(status="pending" if retry else "failed", last_error=error[:2000],
+                     .values(status=(NotificationStatus.PENDING if retry
+                                     else NotificationStatus.FAILED),
+                             last_error=error[:2000],
                              next_attempt_at=now() + dt.timedelta(minutes=delay)))
         record(conn, actor, "notification_failed", "notification", message.dedupe_key,
                call_id=message.call_id,

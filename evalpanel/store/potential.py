@@ -18,12 +18,14 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, now, record, require_manager
+from evalpanel.store.access import require_manager
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.frames import inserted_id
 from evalpanel.store.tables import experts, potential_conflict_decisions, proposals
 from evalpanel.store.tasks import CONFLICT_KINDS, declare_in
+from evalpanel.vocab import PotentialDecision
 
 DECISION_SCHEMA: dict[str, pl.DataType] = {
     "proposal_id": pl.String(),
@@ -154,5 +156,5 @@ def dismiss_potential_conflict(
     with writing(engine) as conn:
         require_manager(conn, actor, "dismiss potential conflicts in", call_id)
         _check_pair(conn, call_id, proposal_id, expert_id)
-        return _decide(conn, actor, call_id, proposal_id, expert_id, "dismissed", detail,
-                       note.strip(), None)  # fmt: skip
+        return _decide(conn, actor, call_id, proposal_id, expert_id,
+                       PotentialDecision.DISMISSED, detail, note.strip(), None)  # fmt: skip

@@ -16,8 +16,8 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.accounts import expert_of
-from evalpanel.store.audit import Actor, deny, manages
+from evalpanel.store.access import can_read_queue, expert_of, manages, require
+from evalpanel.store.audit import Actor
 from evalpanel.store.engine import reading
 from evalpanel.store.errors import NotFound
 from evalpanel.store.frames import query_frame
@@ -42,12 +42,8 @@ def call_member(
     audit-logged) for anyone else. Raises :class:`NotFound` for an unknown call."""
     if conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id)).first() is None:
         raise NotFound(f"no call {call_id!r} in this database; import it first")
-    if manages(conn, actor, call_id):
-        return None
-    expert_id = expert_of(conn, actor, call_id)
-    if expert_id is None:
-        deny(actor, action, entity, call_id, "not a manager or expert of the call", call_id=call_id)
-    return expert_id
+    require(can_read_queue(conn, actor, call_id), actor, action, entity, call_id, call_id=call_id)
+    return None if manages(conn, actor, call_id) else expert_of(conn, actor, call_id)
 
 
 def call_info(engine: sa.Engine, actor: Actor, call_id: str) -> dict[str, Any]:

@@ -15,7 +15,14 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, deny, now, record
+from evalpanel.store.access import (
+    can_read_rehearsal,
+    can_read_rehearsal_report,
+    can_rehearse,
+    can_score_rehearsal,
+    require,
+)
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.evaluations import score_rows
@@ -40,8 +47,7 @@ def create_rehearsal(
 ) -> int:
     """An applicant opens a rehearsal and invites ``scorers`` (user ids); returns its id."""
     with writing(engine) as conn:
-        if actor.role != "applicant" or actor.user_id is None:
-            deny(actor, "create", "rehearsal", title, "rehearsals are for applicants")
+        require(can_rehearse(actor), actor, "create", "rehearsal", title)
         known = set(
             conn.execute(
                 sa.select(users.c.user_id).where(users.c.user_id.in_(list(scorers)))
@@ -115,9 +121,10 @@ def save_rehearsal_scores(
     rows = score_rows(scores, f"scores of rehearsal {rehearsal_id}")
     with writing(engine) as conn:
         _rehearsal(conn, rehearsal_id)
+        require(can_score_rehearsal(conn, actor, rehearsal_id), actor, "score", "rehearsal",
+                rehearsal_id)
         invite = _invitation(conn, rehearsal_id, actor.user_id)
-        if invite is None:
-            deny(actor, "score", "rehearsal", rehearsal_id, "you were not invited to score it")
+        assert invite is not None  # the check above found it
         if invite["submitted_at"] is not None:
             raise InvalidState(f"your scores of rehearsal {rehearsal_id} are submitted")
         conn.execute(
@@ -154,15 +161,9 @@ def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[s
     ``scorers`` (user id → submitted or not) and the ``scores`` the actor may see."""
     with reading(engine) as conn:
         row = _rehearsal(conn, rehearsal_id)
+        require(can_read_rehearsal(conn, actor, rehearsal_id, row["owner_id"]), actor, "read",
+                "rehearsal", rehearsal_id)
         owner = actor.user_id == row["owner_id"] and actor.role == "applicant"
-        if not owner and _invitation(conn, rehearsal_id, actor.user_id) is None:
-            deny(
-                actor,
-                "read",
-                "rehearsal",
-                rehearsal_id,
-                "only its applicant and invited scorers see a rehearsal",
-            )
         stmt = sa.select(
             rehearsal_scores.c.user_id,
             rehearsal_scores.c.criterion,
@@ -221,14 +222,8 @@ def submitted_rehearsal_scores(
     scorers who have not submitted are left out."""
     with reading(engine) as conn:
         row = _rehearsal(conn, rehearsal_id)
-        if actor.role != "applicant" or actor.user_id != row["owner_id"]:
-            deny(
-                actor,
-                "read the report of",
-                "rehearsal",
-                rehearsal_id,
-                "only the applicant who made the rehearsal sees its report",
-            )
+        require(can_read_rehearsal_report(actor, row["owner_id"]), actor, "read the report of",
+                "rehearsal", rehearsal_id)
         stmt = (
             sa.select(
                 rehearsal_scores.c.user_id,

@@ -18,7 +18,8 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
+from evalpanel.store.access import can_read_report, require, require_manager
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.tables import (
@@ -151,15 +152,8 @@ def read_released_report(
             .join(releases, releases.c.release_id == released_reports.c.release_id)
             .where(releases.c.call_id == call_id,
                    released_reports.c.proposal_id == proposal_id)).first()
-        allowed = manages(conn, actor, call_id) or (actor.role == "applicant" and conn.execute(
-            sa.select(proposal_contacts.c.user_id).where(
-                proposal_contacts.c.user_id == actor.user_id,
-                proposal_contacts.c.call_id == call_id,
-                proposal_contacts.c.proposal_id == proposal_id)).first() is not None)
-        if not allowed:
-            deny(actor, "read the report of", "proposal", proposal_id,
-                 "only the proposal's applicant contact and the call's managers read it",
-                 call_id=call_id)
+        require(can_read_report(conn, actor, call_id, proposal_id), actor, "read the report of",
+                "proposal", proposal_id, call_id=call_id)
         if row is None:
             raise NotFound(f"the results of {proposal_id!r} are not released")
         record(conn, actor, "read_report", "proposal", proposal_id, call_id=call_id,

@@ -17,7 +17,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from evalpanel.callfolder.model import CallFolder
-from evalpanel.store.audit import Actor, now, record, require_manager
+from evalpanel.store.access import require_manager
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.batches import PAIR_SCHEMA, published_pairs
 from evalpanel.store.calls import call_folder
 from evalpanel.store.engine import reading, writing
@@ -26,6 +27,7 @@ from evalpanel.store.exclusions import refuse_excluded
 from evalpanel.store.frames import query_frame, require_columns
 from evalpanel.store.tables import replacement_pairs, replacements
 from evalpanel.store.tasks import insert_task
+from evalpanel.vocab import ReplacementState
 
 # (call, pending requests as returned by list_replacements, published assignment as returned by
 # published_pairs) -> proposed pairs ``replacement_id, proposal_id, expert_id, affinity``.
@@ -77,7 +79,7 @@ def propose_replacement(
     with writing(engine) as conn:
         req = _request(conn, replacement_id)
         require_manager(conn, actor, "propose replacements in", req["call_id"])
-        if req["state"] not in ("pending", "proposed"):
+        if req["state"] not in (ReplacementState.PENDING, ReplacementState.PROPOSED):
             raise InvalidState(f"replacement request {replacement_id} is {req['state']}")
         if pairs.height == 0:
             raise InvalidInput("a replacement proposal needs at least one pair")
@@ -93,7 +95,7 @@ def propose_replacement(
         conn.execute(
             replacements.update()
             .where(replacements.c.replacement_id == replacement_id)
-            .values(state="proposed")
+            .values(state=ReplacementState.PROPOSED)
         )
         record(
             conn,
@@ -103,7 +105,7 @@ def propose_replacement(
             replacement_id,
             call_id=req["call_id"],
             before={"state": req["state"]},
-            after={"state": "proposed", "pairs": rows},
+            after={"state": ReplacementState.PROPOSED, "pairs": rows},
         )
 
 
@@ -124,7 +126,7 @@ def propose_with(
 ) -> list[int]:
     """Run a replacement solver on every pending request of the call and store what it proposes;
     returns the ids of the requests that got a proposal."""
-    pending = list_replacements(engine, actor, call_id, state="pending")
+    pending = list_replacements(engine, actor, call_id, state=ReplacementState.PENDING)
     if pending.is_empty():
         return []
     proposal = solver(
@@ -150,7 +152,7 @@ def confirm_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) ->
         req = _request(conn, replacement_id)
         call_id = req["call_id"]
         require_manager(conn, actor, "confirm replacements in", call_id)
-        if req["state"] != "proposed":
+        if req["state"] != ReplacementState.PROPOSED:
             raise InvalidState(
                 f"replacement request {replacement_id} is {req['state']}; "
                 "propose pairs for it first"
@@ -179,9 +181,10 @@ def confirm_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) ->
         done = conn.execute(
             replacements.update()
             .where(
-                replacements.c.replacement_id == replacement_id, replacements.c.state == "proposed"
+                replacements.c.replacement_id == replacement_id,
+                replacements.c.state == ReplacementState.PROPOSED,
             )
-            .values(state="applied", resolved_at=now(), resolved_by=actor.user_id)
+            .values(state=ReplacementState.APPLIED, resolved_at=now(), resolved_by=actor.user_id)
         ).rowcount
         if not done:
             raise InvalidState(f"replacement request {replacement_id} changed meanwhile")
@@ -192,8 +195,8 @@ def confirm_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) ->
             "replacement",
             replacement_id,
             call_id=call_id,
-            before={"state": "proposed"},
-            after={"state": "applied", "tasks": created},
+            before={"state": ReplacementState.PROPOSED},
+            after={"state": ReplacementState.APPLIED, "tasks": created},
         )
         return created
 
@@ -203,12 +206,12 @@ def dismiss_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) ->
     with writing(engine) as conn:
         req = _request(conn, replacement_id)
         require_manager(conn, actor, "dismiss replacements in", req["call_id"])
-        if req["state"] not in ("pending", "proposed"):
+        if req["state"] not in (ReplacementState.PENDING, ReplacementState.PROPOSED):
             raise InvalidState(f"replacement request {replacement_id} is {req['state']}")
         conn.execute(
             replacements.update()
             .where(replacements.c.replacement_id == replacement_id)
-            .values(state="dismissed", resolved_at=now(), resolved_by=actor.user_id)
+            .values(state=ReplacementState.DISMISSED, resolved_at=now(), resolved_by=actor.user_id)
         )
         record(
             conn,
@@ -218,5 +221,5 @@ def dismiss_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) ->
             replacement_id,
             call_id=req["call_id"],
             before={"state": req["state"]},
-            after={"state": "dismissed"},
+            after={"state": ReplacementState.DISMISSED},
         )

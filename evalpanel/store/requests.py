@@ -27,7 +27,8 @@ from evalpanel.store.engine import reading
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.queue import call_member
-from evalpanel.store.tables import RequestKind, RequestState, requests
+from evalpanel.store.tables import requests
+from evalpanel.vocab import RequestKind, RequestState
 
 REQUEST_SCHEMA: dict[str, pl.DataType] = {
     "request_id": pl.Int64(),

@@ -10,7 +10,8 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, deny
+from evalpanel.store.access import can_operate, require
+from evalpanel.store.audit import Actor
 from evalpanel.store.engine import reading
 from evalpanel.store.errors import NotFound
 from evalpanel.store.frames import rows_frame
@@ -21,8 +22,7 @@ from evalpanel.store.tables import call_managers, expert_links, identities, user
 def find_user(engine: sa.Engine, actor: Actor, username: str) -> Actor:
     """The user id and role of the account ``username`` (the local operator only)."""
     with reading(engine) as conn:
-        if actor.role != "system":
-            deny(actor, "look up", "user", username, "only the local operator")
+        require(can_operate(actor), actor, "look up", "user", username)
         row = conn.execute(
             sa.select(users.c.user_id, users.c.role).where(users.c.username == username)
         ).first()
@@ -39,8 +39,7 @@ def list_users(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
     ``call_id, expert_id``: an expert account's links); each list sorted; ``disabled`` (bool:
     `evalpanel user disable`). No password hash."""
     with reading(engine) as conn:
-        if actor.role != "system":
-            deny(actor, "list", "users", "-", "only the local operator")
+        require(can_operate(actor), actor, "list", "users", "-")
         base = conn.execute(
             sa.select(
                 users.c.user_id,

@@ -32,11 +32,13 @@ from typing import Literal, cast
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, Role, deny, now, record
+from evalpanel.store.access import can_operate, deny, require
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, NotFound, StoreError
 from evalpanel.store.frames import inserted_id
 from evalpanel.store.tables import sessions, users
+from evalpanel.vocab import Role
 
 IDLE_ENV = "EVALPANEL_SESSION_IDLE_SECONDS"
 MAX_ENV = "EVALPANEL_SESSION_MAX_SECONDS"
@@ -237,8 +239,7 @@ def revoke_user_sessions(conn: sa.Connection, actor: Actor, user_id: int, reason
 def revoke_sessions(engine: sa.Engine, actor: Actor, user_id: int) -> int:
     """End every session of ``user_id`` (the local operator only); the number ended."""
     with writing(engine) as conn:
-        if actor.role != "system":
-            deny(actor, "revoke", "sessions", user_id, "only the local operator")
+        require(can_operate(actor), actor, "revoke", "sessions", user_id)
         _require_user(conn, user_id)
         return revoke_user_sessions(conn, actor, user_id, "revoked by the operator")
 
@@ -261,8 +262,7 @@ def list_sessions(
     (``active``, ``signed out``, ``revoked: REASON``, ``expired``, ``idle``). Never an id."""
     when = at or now()
     with reading(engine) as conn:
-        if actor.role != "system":
-            deny(actor, "list", "sessions", user_id, "only the local operator")
+        require(can_operate(actor), actor, "list", "sessions", user_id)
         _require_user(conn, user_id)
         rows = conn.execute(
             sa.select(sessions)

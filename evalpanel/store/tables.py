@@ -12,9 +12,20 @@ workflow's own evaluations (``evaluations`` / ``evaluation_scores``) never mix w
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import sqlalchemy as sa
+
+from evalpanel import vocab
+from evalpanel.vocab import (
+    USER_ROLES,
+    ConsolidationState,
+    EvaluationStatus,
+    NotificationStatus,
+    PotentialDecision,
+    RequestKind,
+    RequestState,
+    TaskState,
+    values,
+)
 
 metadata = sa.MetaData(
     naming_convention={
@@ -27,10 +38,14 @@ metadata = sa.MetaData(
 )
 
 TS = sa.DateTime(timezone=True)
-ROLES = ("manager", "expert", "applicant")
-TASK_STATES = ("assigned", "accepted", "declined", "draft", "submitted", "withdrawn")
-STARTED_STATES = ("accepted", "draft", "submitted")  # the expert has taken the task on
-ACTIVE_STATES = ("assigned", *STARTED_STATES)  # on the published assignment
+ROLES = USER_ROLES
+
+
+def _one_of(column: str, allowed: tuple[str, ...]) -> str:
+    """The CHECK expression that keeps ``column`` inside one vocabulary of evalpanel.vocab."""
+    return f"{column} IN ({', '.join(repr(v) for v in allowed)})"
+
+TASK_STATES = values(TaskState)
 
 
 def _call_fk(*cols: str, table: str, ondelete: str | None = "CASCADE") -> sa.ForeignKeyConstraint:
@@ -59,7 +74,7 @@ users = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     # Set by `evalpanel user disable`: no sign-in (local or OIDC) and no session while set.
     sa.Column("disabled_at", TS, nullable=True),
-    sa.CheckConstraint("role IN ('manager', 'expert', 'applicant')", name="role"),
+    sa.CheckConstraint(_one_of("role", ROLES), name="role"),
 )
 
 # Login identities: provider "local" keeps an argon2 hash; "oidc:<issuer>" rows keep none.
@@ -300,7 +315,7 @@ tasks = sa.Table(
     sa.UniqueConstraint("call_id", "proposal_id", "expert_id"),
     sa.Index(None, "call_id", "expert_id"),
     sa.CheckConstraint(
-        "state IN ('assigned', 'accepted', 'declined', 'draft', 'submitted', 'withdrawn')",
+        _one_of("state", TASK_STATES),
         name="state",
     ),
 )
@@ -353,7 +368,7 @@ evaluations = sa.Table(
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("submitted_at", TS, nullable=True),
     sa.UniqueConstraint("task_id", "version_no"),
-    sa.CheckConstraint("status IN ('draft', 'submitted')", name="status"),
+    sa.CheckConstraint(_one_of("status", values(EvaluationStatus)), name="status"),
 )
 
 evaluation_scores = sa.Table(
@@ -487,7 +502,7 @@ audit_log = sa.Table(
 # Deadlines a manager sets beyond the call's own (``calls.deadline`` is the individual-evaluation
 # deadline from call.toml): kind "evaluation" or "consolidation" for the whole call, or one task's
 # evaluation deadline (``task_id`` set, ``kind`` "evaluation"). Dates are the last day allowed.
-DEADLINE_KINDS = ("evaluation", "consolidation")
+DEADLINE_KINDS = vocab.DEADLINE_KINDS
 deadlines = sa.Table(
     "deadlines",
     metadata,
@@ -511,7 +526,7 @@ deadlines = sa.Table(
 # attempt goes back to pending with ``next_attempt_at`` later (backoff), or to failed after the
 # last attempt. A message left in "sending" (the sender stopped mid-send) is never sent again
 # automatically: it is "in doubt" until the operator looks at it.
-NOTIFICATION_STATES = ("pending", "sending", "sent", "failed")
+NOTIFICATION_STATES = values(NotificationStatus)
 notifications = sa.Table(
     "notifications",
     metadata,
@@ -532,7 +547,7 @@ notifications = sa.Table(
     sa.Column("sent_at", TS, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.CheckConstraint(
-        "status IN ('pending', 'sending', 'sent', 'failed')", name="status"
+        _one_of("status", NOTIFICATION_STATES), name="status"
     ),
 )
 
@@ -650,7 +665,7 @@ tie_orders = sa.Table(
 # A call manager's decision on a potential conflict (a likely, unconfirmed organisation match):
 # "confirmed" (it became the conflict ``conflict_id``) or "dismissed" (never shown again for the
 # pair). One decision per pair; ``detail`` is the match as it was shown.
-POTENTIAL_DECISIONS = ("confirmed", "dismissed")
+POTENTIAL_DECISIONS = values(PotentialDecision)
 potential_conflict_decisions = sa.Table(
     "potential_conflict_decisions",
     metadata,
@@ -694,28 +709,12 @@ batch_snapshots = sa.Table(
 
 # --- requests to the call's manager (corrections after peers' scores were visible, conflicts
 # declared after submission) and the consolidation states they can lead to ---------------------
-class RequestKind(StrEnum):
-    CORRECTION = "correction"  # change a submitted evaluation after seeing the panel's scores
-    CONFLICT = "conflict"  # a conflict of interest declared on a submitted evaluation
-
-
-class RequestState(StrEnum):
-    """The one vocabulary of a request's life: pending → approved or refused (final both)."""
-
-    PENDING = "pending"
-    APPROVED = "approved"
-    REFUSED = "refused"
-
-
-REQUEST_KINDS = tuple(k.value for k in RequestKind)
-REQUEST_STATES = tuple(s.value for s in RequestState)
+REQUEST_KINDS = values(RequestKind)
+REQUEST_STATES = values(RequestState)
 # "suspended": the panel changed under the consolidation (an approved conflict); only the
 # manager restarts it, naming its consolidator.
-CONSOLIDATION_STATES = ("drafting", "approval", "suspended", "final")
+CONSOLIDATION_STATES = values(ConsolidationState)
 
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 # One row per request. A correction request authorises one version (``version_no``) of the

@@ -17,16 +17,22 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.accounts import expert_of
-from evalpanel.store.audit import Actor, deny, manages, now, record, require_manager
+from evalpanel.store.access import (
+    can_act_on_task,
+    can_declare_for,
+    can_read_queue,
+    expert_of,
+    manages,
+    require,
+    require_manager,
+)
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.exclusions import lock_call, pair_reasons, refuse_excluded, refuse_overload
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.requests import open_request
 from evalpanel.store.tables import (
-    ACTIVE_STATES,
-    RequestKind,
     conflicts,
     experts,
     partners,
@@ -34,8 +40,17 @@ from evalpanel.store.tables import (
     replacements,
     tasks,
 )
+from evalpanel.vocab import (
+    ACTIVE_STATES,
+    OPEN_STATES,
+    ConflictKind,
+    RequestKind,
+    RequestState,
+    TaskState,
+    values,
+)
 
-CONFLICT_KINDS = ("declared", "employment", "collaboration", "family", "preparation", "other")
+CONFLICT_KINDS = values(ConflictKind)
 TASK_SCHEMA: dict[str, pl.DataType] = {
     "task_id": pl.Int64(),
     "proposal_id": pl.String(),
@@ -61,10 +76,8 @@ def own_task(
     """The task, when it is the actor's own (or the actor manages its call and ``manager_too``);
     otherwise the access is refused."""
     task = load_task(conn, task_id)
-    if manager_too and manages(conn, actor, task["call_id"]):
-        return task
-    if expert_of(conn, actor, task["call_id"]) != task["expert_id"]:
-        deny(actor, action, "task", task_id, "it is not one of your tasks", call_id=task["call_id"])
+    require(can_act_on_task(conn, actor, task, manager_too=manager_too), actor, action, "task",
+            task_id, call_id=task["call_id"])
     return task
 
 
@@ -72,17 +85,10 @@ def list_tasks(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
     """The call's tasks for a manager; an expert's own queue for an expert."""
     stmt = sa.select(*(tasks.c[c] for c in TASK_SCHEMA)).where(tasks.c.call_id == call_id)
     with reading(engine) as conn:
+        require(can_read_queue(conn, actor, call_id), actor, "list", "tasks", call_id,
+                call_id=call_id)
         if not manages(conn, actor, call_id):
             expert_id = expert_of(conn, actor, call_id)
-            if expert_id is None:
-                deny(
-                    actor,
-                    "list",
-                    "tasks",
-                    call_id,
-                    "not a manager or expert of the call",
-                    call_id=call_id,
-                )
             stmt = stmt.where(tasks.c.expert_id == expert_id)
         return query_frame(conn, stmt, TASK_SCHEMA, ["proposal_id", "expert_id"])
 
@@ -134,7 +140,7 @@ def accept_task(engine: sa.Engine, actor: Actor, task_id: int) -> None:
                 f"task {task_id} cannot be accepted: the conflict rule excludes the pair "
                 f"({'; '.join(reasons)}); decline it instead"
             )
-        _set_state(conn, actor, task, ("assigned",), "accepted")
+        _set_state(conn, actor, task, (TaskState.ASSIGNED,), TaskState.ACCEPTED)
 
 
 def _open_replacement(conn: sa.Connection, actor: Actor, task: sa.RowMapping, reason: str) -> int:
@@ -146,7 +152,7 @@ def _open_replacement(conn: sa.Connection, actor: Actor, task: sa.RowMapping, re
                 proposal_id=task["proposal_id"],
                 expert_id=task["expert_id"],
                 reason=reason,
-                state="pending",
+                state=RequestState.PENDING,
                 created_at=now(),
             )
         )
@@ -158,7 +164,7 @@ def _open_replacement(conn: sa.Connection, actor: Actor, task: sa.RowMapping, re
         "replacement",
         rid,
         call_id=task["call_id"],
-        after={"task_id": task["task_id"], "reason": reason, "state": "pending"},
+        after={"task_id": task["task_id"], "reason": reason, "state": RequestState.PENDING},
     )
     return int(rid)
 
@@ -201,7 +207,7 @@ def decline_task(
         task = own_task(conn, actor, task_id, "decline", manager_too=True)
         lock_call(conn, task["call_id"])  # before the task row: the order publishers take
         _set_state(
-            conn, actor, task, ("assigned", "accepted", "draft"), "declined", decline_reason=reason
+            conn, actor, task, OPEN_STATES, TaskState.DECLINED, decline_reason=reason
         )
         _add_conflict(
             conn, actor, task["call_id"], task["expert_id"], task["proposal_id"], None, kind, reason
@@ -229,15 +235,8 @@ def declare_conflict(
     if (proposal_id is None) == (org_id is None):
         raise InvalidInput("give either proposal_id or org_id for a conflict, not both or none")
     with writing(engine) as conn:
-        if not manages(conn, actor, call_id) and expert_of(conn, actor, call_id) != expert_id:
-            deny(
-                actor,
-                "declare a conflict for",
-                "expert",
-                expert_id,
-                "only the expert themself or a manager of the call",
-                call_id=call_id,
-            )
+        require(can_declare_for(conn, actor, call_id, expert_id), actor,
+                "declare a conflict for", "expert", expert_id, call_id=call_id)
         return declare_in(conn, actor, call_id, expert_id, kind, note, proposal_id, org_id)[1]
 
 
@@ -273,7 +272,7 @@ def declare_in(
             )
         )
     touched = conn.execute(hit.order_by(tasks.c.task_id)).mappings().all()
-    submitted = [t for t in touched if t["state"] == "submitted"]
+    submitted = [t for t in touched if t["state"] == TaskState.SUBMITTED]
     if submitted and not note.strip():
         raise InvalidInput(
             "say why (the note): a conflict on a submitted evaluation is a request that "
@@ -288,11 +287,11 @@ def declare_in(
     reason = f"conflict ({kind}): {note}"
     opened = []
     for task in touched:
-        if task["state"] == "submitted":
+        if task["state"] == TaskState.SUBMITTED:
             details = {"kind": kind, "note": note, "org_id": org_id}
             open_request(conn, actor, task, RequestKind.CONFLICT, reason, details=details)
             continue
-        _set_state(conn, actor, task, (task["state"],), "declined", decline_reason=reason)
+        _set_state(conn, actor, task, (task["state"],), TaskState.DECLINED, decline_reason=reason)
         opened.append(_open_replacement(conn, actor, task, reason))
     return conflict_id, opened
 
@@ -357,14 +356,14 @@ def insert_task(
         .mappings()
         .first()
     )
-    if old is not None and old["state"] != "withdrawn":
+    if old is not None and old["state"] != TaskState.WITHDRAWN:
         raise InvalidState(
             f"{expert_id} already has task {old['task_id']} on {proposal_id} ({old['state']})"
         )
     refuse_overload(conn, call_id, pair, f"adding {expert_id} to {proposal_id}")
     stamp = now()
     values = {
-        "state": "assigned",
+        "state": TaskState.ASSIGNED,
         "origin": origin,
         "affinity": affinity,
         "batch_id": batch_id,
@@ -387,7 +386,7 @@ def insert_task(
         task_id = old["task_id"]
         conn.execute(
             tasks.update()
-            .where(tasks.c.task_id == task_id, tasks.c.state == "withdrawn")
+            .where(tasks.c.task_id == task_id, tasks.c.state == TaskState.WITHDRAWN)
             .values(**values)
         )
     record(
@@ -424,10 +423,10 @@ def withdraw_task(
         if task is None or task["state"] not in ACTIVE_STATES:
             state = "" if task is None else f" (its task is {task['state']})"
             raise NotFound(f"{expert_id} has no active task on {proposal_id}{state}")
-        if task["state"] == "submitted":
+        if task["state"] == TaskState.SUBMITTED:
             raise InvalidState(
                 f"task {task['task_id']} of {expert_id} on {proposal_id} is submitted; its "
                 "evaluation is frozen and stays"
             )
-        _set_state(conn, actor, task, ("assigned", "accepted", "draft"), "withdrawn")
+        _set_state(conn, actor, task, OPEN_STATES, TaskState.WITHDRAWN)
         return int(task["task_id"])

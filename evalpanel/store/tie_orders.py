@@ -20,7 +20,8 @@ from collections.abc import Sequence
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, now, record, require_manager
+from evalpanel.store.access import require_manager
+from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, NotFound
 from evalpanel.store.tables import lots, proposals, tie_orders
