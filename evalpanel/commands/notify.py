@@ -19,6 +19,7 @@ import click
 from evalpanel.commands._database import db_option, open_engine
 from evalpanel.store import SYSTEM, StoreError
 from evalpanel.store.tables import NOTIFICATION_STATES
+from evalpanel.vocab import NotificationStatus
 
 if TYPE_CHECKING:
     from evalpanel.mailer import NotifyConfig
@@ -99,7 +100,7 @@ def list_(call_id: str | None, status: str | None, url: str | None) -> None:
         return
     for row in frame.iter_rows(named=True):
         doubt = " (in doubt: the sender stopped while handing it over)" \
-            if row["status"] == "sending" else ""
+            if row["status"] == NotificationStatus.SENDING else ""
         click.echo(f"{row['notification_id']}\t{row['status']}{doubt}\t{row['kind']}\t"
                    f"{row['recipient']}\t{row['attempts']}\t{row['subject']}")
 

@@ -312,7 +312,9 @@ def start_correction(engine: sa.Engine, actor: Actor, task_id: int) -> int:
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "correct")
         latest = _latest(conn, task_id)
-        if latest is None or latest["status"] != "submitted" or task["state"] != "submitted":
+        if latest is None or latest["status"] != EvaluationStatus.SUBMITTED or (
+            task["state"] != TaskState.SUBMITTED
+        ):
             raise InvalidState(f"task {task_id} has no submitted evaluation to correct")
         check_correction(conn, task, int(latest["version_no"]) + 1)
         stamp = now()
