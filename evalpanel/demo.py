@@ -74,10 +74,13 @@ class DemoSummary:
 
 
 def demo_call_dir() -> Path:
-    """The committed demo call folder (``fixtures/demo``)."""
-    import fixtures
-
-    return Path(fixtures.__file__).resolve().parent / "demo"
+    """The demo call folder: ``evalpanel/demo_call`` in an installed wheel, the repository's
+    ``fixtures/demo`` in a checkout (an editable install)."""
+    package = Path(__file__).resolve().parent
+    shipped = package / "demo_call"
+    if (shipped / "call.toml").is_file():
+        return shipped
+    return package.parent / "fixtures" / "demo"
 
 
 def prepare_database(url: str) -> sa.Engine:
