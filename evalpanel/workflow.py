@@ -40,7 +40,6 @@ from evalpanel.store import (
     batch_record,
     call_folder,
     conflicted_tasks,
-    consolidated_frame,
     create_batch,
     list_replacements,
     list_tasks,
@@ -49,8 +48,8 @@ from evalpanel.store import (
     propose_with,
     publish_batch,
     published_pairs,
+    ranking_inputs,
     record_tie_order,
-    scores_frame,
     submitted_rehearsal_scores,
 )
 from evalpanel.vocab import ReplacementState, TaskState
@@ -310,25 +309,18 @@ def rank_call(
     engine: sa.Engine, actor: Actor, call_id: str, *, call: CallFolder | None = None
 ) -> scoring.ScoreResult:
     """The call's decisions from submitted evaluations, final consolidations and the managers'
-    recorded orders of ex-aequo proposals (shown in ``tie_order_note``). ``call``: the stored
-    call already read by the caller (:func:`~evalpanel.store.call_folder`), so that it is not
-    read twice."""
-    call = call or call_folder(engine, actor, call_id)
-    scores = scores_frame(engine, actor, call_id)
-    consensus = consolidated_frame(engine, actor, call_id, final_only=True)
-    orders = [
-        scoring.TieOrder(lot, tuple(ids), note)
-        for lot, ids, note in list_tie_orders(engine, actor, call_id)
-        .select("lot_id", "proposal_ids", "justification")
-        .iter_rows()
-    ]
+    recorded orders of ex-aequo proposals (shown in ``tie_order_note``), all read in one
+    transaction. ``call``: the stored call already read by the caller; its scheme and lots are
+    used (the data still come from the one snapshot)."""
+    inputs = ranking_inputs(engine, actor, call_id)
+    rules = call or inputs.call
     return scoring.score_call(
-        scores,
-        scheme_of(call),
-        call.proposals,
-        lot_rules(call),
-        consensus.select("proposal_id", "criterion", "score") if consensus.height else None,
-        tie_orders=orders,
+        inputs.scores,
+        scheme_of(rules),
+        inputs.call.proposals,
+        lot_rules(rules),
+        inputs.consensus if inputs.consensus.height else None,
+        tie_orders=[scoring.TieOrder(lot, ids, note) for lot, ids, note in inputs.tie_orders],
     )
 
 

@@ -72,6 +72,7 @@ from evalpanel.store.potential import (
     potential_decisions,
 )
 from evalpanel.store.queue import call_info, task_queue
+from evalpanel.store.ranking import RankingInputs, ranking_inputs
 from evalpanel.store.rehearsals import (
     create_rehearsal,
     list_rehearsals,
@@ -129,6 +130,7 @@ __all__ = [
     "LiveSession",
     "NotFound",
     "PermissionDenied",
+    "RankingInputs",
     "ReplacementSolver",
     "RequestKind",
     "RequestState",
@@ -192,6 +194,7 @@ __all__ = [
     "proposed_pairs",
     "publish_batch",
     "published_pairs",
+    "ranking_inputs",
     "reading",
     "record_tie_order",
     "refuse_request",

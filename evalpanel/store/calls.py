@@ -297,44 +297,54 @@ def call_folder(engine: sa.Engine, actor: Actor, call_id: str) -> CallFolder:
         _require_call(conn, call_id)
         require(can_manage_call(conn, actor, call_id), actor, "read", "call", call_id,
                 call_id=call_id)
-        c = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().one()
-        lot_map = {
-            r.lot_id: Lot(
-                id=r.lot_id,
-                budget_eur=r.budget_eur,
-                title=r.title,
-                one_per=r.one_per,
-                experts_per_proposal=r.experts_per_proposal,
-                max_grant_eur=r.max_grant_eur,
-            )
-            for r in conn.execute(
-                sa.select(lots).where(lots.c.call_id == call_id).order_by(lots.c.lot_id)
-            )
-        }
-        cfg = CallConfig(
-            id=call_id,
-            title=c["title"],
-            scheme=c["scheme"],
-            experts_per_proposal=c["experts_per_proposal"],
-            lots=lot_map,
-            deadline=c["deadline"],
-            scheme_overrides=dict(c["scheme_overrides"]),
-            text_model=c["text_model"],
+        return read_call(conn, call_id)
+
+
+def read_call(conn: sa.Connection, call_id: str, *, with_affinity: bool = True) -> CallFolder:
+    """The stored call on the caller's connection (the caller checked the actor);
+    ``with_affinity=False`` leaves out the affinity matrix, the one large table, for services
+    that do not assign."""
+    _require_call(conn, call_id)
+    c = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().one()
+    lot_map = {
+        r.lot_id: Lot(
+            id=r.lot_id,
+            budget_eur=r.budget_eur,
+            title=r.title,
+            one_per=r.one_per,
+            experts_per_proposal=r.experts_per_proposal,
+            max_grant_eur=r.max_grant_eur,
         )
-        conflict_frame = _table_frame(conn, conflicts, call_id, "conflicts")
-        affinity = _table_frame(conn, affinities, call_id, "affinity")
-        scores = _table_frame(conn, imported_scores, call_id, "scores")
-        return CallFolder(
-            path=Path(f"store:{call_id}"),
-            config=cfg,
-            proposals=_table_frame(conn, proposals, call_id, "proposals", {"lot_id": "lot"}),
-            partners=_table_frame(conn, partners, call_id, "partners"),
-            experts=_table_frame(conn, experts, call_id, "experts"),
-            conflicts=conflict_frame,
-            affinity=None if affinity.is_empty() else affinity,
-            scores=None if scores.is_empty() else scores,
-            content_hash=c["content_hash"],
+        for r in conn.execute(
+            sa.select(lots).where(lots.c.call_id == call_id).order_by(lots.c.lot_id)
         )
+    }
+    cfg = CallConfig(
+        id=call_id,
+        title=c["title"],
+        scheme=c["scheme"],
+        experts_per_proposal=c["experts_per_proposal"],
+        lots=lot_map,
+        deadline=c["deadline"],
+        scheme_overrides=dict(c["scheme_overrides"]),
+        text_model=c["text_model"],
+    )
+    conflict_frame = _table_frame(conn, conflicts, call_id, "conflicts")
+    affinity = (
+        _table_frame(conn, affinities, call_id, "affinity") if with_affinity else pl.DataFrame()
+    )
+    scores = _table_frame(conn, imported_scores, call_id, "scores")
+    return CallFolder(
+        path=Path(f"store:{call_id}"),
+        config=cfg,
+        proposals=_table_frame(conn, proposals, call_id, "proposals", {"lot_id": "lot"}),
+        partners=_table_frame(conn, partners, call_id, "partners"),
+        experts=_table_frame(conn, experts, call_id, "experts"),
+        conflicts=conflict_frame,
+        affinity=None if affinity.is_empty() else affinity,
+        scores=None if scores.is_empty() else scores,
+        content_hash=c["content_hash"],
+    )
 
 
 def task_state(

@@ -489,6 +489,13 @@ def consolidated_frame(
 ) -> pl.DataFrame:
     """Consensus scores of the call's proposals (only final ones unless ``final_only`` is
     false), for managers."""
+    with reading(engine) as conn:
+        require_manager(conn, actor, "read consolidated scores of", call_id)
+        return consolidated_in(conn, call_id, final_only=final_only)
+
+
+def consolidated_in(conn: sa.Connection, call_id: str, *, final_only: bool) -> pl.DataFrame:
+    """:func:`consolidated_frame` on the caller's connection (the caller checked the actor)."""
     stmt = (
         sa.select(
             consolidations.c.proposal_id,
@@ -502,9 +509,7 @@ def consolidated_frame(
     )
     if final_only:
         stmt = stmt.where(consolidations.c.state == ConsolidationState.FINAL)
-    with reading(engine) as conn:
-        require_manager(conn, actor, "read consolidated scores of", call_id)
-        return query_frame(conn, stmt, CONSOLIDATED_SCHEMA, ["proposal_id", "criterion"])
+    return query_frame(conn, stmt, CONSOLIDATED_SCHEMA, ["proposal_id", "criterion"])
 
 
 LIST_SCHEMA: dict[str, pl.DataType] = {

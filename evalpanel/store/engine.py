@@ -115,11 +115,16 @@ def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 
 @contextmanager
-def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A read-only transaction (deferred on SQLite, so readers never queue behind writers)."""
+def reading(engine: sa.Engine, *, snapshot: bool = False) -> Iterator[sa.Connection]:
+    """A read-only transaction (deferred on SQLite, so readers never queue behind writers).
+    ``snapshot``: every statement sees the same state of the database, for a service that
+    reads several tables to compute one answer (PostgreSQL's REPEATABLE READ; a SQLite read
+    transaction is a snapshot already)."""
     try:
         with engine.connect() as conn:
             conn.execution_options(**{_READ: True})
+            if snapshot and engine.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
     except PermissionDenied as exc:

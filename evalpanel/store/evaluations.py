@@ -486,7 +486,7 @@ def internal_comments(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataF
         return query_frame(conn, stmt, INTERNAL_SCHEMA, ["proposal_id", "expert_id"])
 
 
-def _current_scores(conn: sa.Connection, call_id: str, proposal_id: str | None) -> pl.DataFrame:
+def current_scores(conn: sa.Connection, call_id: str, proposal_id: str | None) -> pl.DataFrame:
     latest = _counted()
     stmt = (
         sa.select(
@@ -521,7 +521,7 @@ def scores_frame(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
     call's managers — the input of the scoring package."""
     with reading(engine) as conn:
         require_manager(conn, actor, "read the scores of", call_id)
-        return _current_scores(conn, call_id, None)
+        return current_scores(conn, call_id, None)
 
 
 def peer_scores(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str) -> pl.DataFrame:
@@ -530,4 +530,4 @@ def peer_scores(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str)
     with reading(engine) as conn:
         require(can_read_peer_scores(conn, actor, call_id, proposal_id), actor,
                 "read peer scores of", "proposal", proposal_id, call_id=call_id)
-        return _current_scores(conn, call_id, proposal_id)
+        return current_scores(conn, call_id, proposal_id)

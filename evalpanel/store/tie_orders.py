@@ -111,6 +111,13 @@ def record_tie_order(
 
 def list_tie_orders(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
     """The call's recorded orders of ex-aequo proposals, for its managers."""
+    with reading(engine) as conn:
+        require_manager(conn, actor, "read the orders of ex-aequo proposals of", call_id)
+        return tie_orders_in(conn, call_id)
+
+
+def tie_orders_in(conn: sa.Connection, call_id: str) -> pl.DataFrame:
+    """:func:`list_tie_orders` on the caller's connection (the caller checked the actor)."""
     stmt = sa.select(
         tie_orders.c.tie_order_id,
         tie_orders.c.lot_id,
@@ -119,7 +126,5 @@ def list_tie_orders(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFra
         tie_orders.c.recorded_by,
         tie_orders.c.recorded_at,
     ).where(tie_orders.c.call_id == call_id)
-    with reading(engine) as conn:
-        require_manager(conn, actor, "read the orders of ex-aequo proposals of", call_id)
-        rows = [(*r[:3], r[3], r[4], r[5].isoformat()) for r in conn.execute(stmt)]
+    rows = [(*r[:3], r[3], r[4], r[5].isoformat()) for r in conn.execute(stmt)]
     return pl.DataFrame(rows, schema=TIE_ORDER_SCHEMA, orient="row").sort("tie_order_id")
