@@ -40,11 +40,11 @@ from evalpanel.store.logins import (
     hasher,
     locked_for,
 )
+from evalpanel.store.rows import require_call
 from evalpanel.store.sessions import revoke_user_sessions
 from evalpanel.store.tables import (
     ROLES,
     call_managers,
-    calls,
     expert_links,
     experts,
     identities,
@@ -201,7 +201,7 @@ def grant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) -> b
     False when the user manages it already."""
     with writing(engine) as conn:
         require_manager(conn, actor, "grant", call_id)
-        _require_call(conn, call_id)
+        require_call(conn, call_id)
         name, role = _user(conn, user_id)
         if role != "manager":
             raise InvalidInput(
@@ -224,7 +224,7 @@ def ungrant_call(engine: sa.Engine, actor: Actor, call_id: str, user_id: int) ->
     call) and end that user's sessions; False when the user did not manage it."""
     with writing(engine) as conn:
         require_manager(conn, actor, "ungrant", call_id)
-        _require_call(conn, call_id)
+        require_call(conn, call_id)
         _user(conn, user_id)
         removed = conn.execute(
             call_managers.delete().where(
@@ -296,7 +296,7 @@ def link_expert(
     link exists already. A user is one expert per call, and an expert one user."""
     with writing(engine) as conn:
         require_manager(conn, actor, "link experts of", call_id)
-        _require_call(conn, call_id)
+        require_call(conn, call_id)
         return _link(conn, actor, user_id, call_id, expert_id)
 
 
@@ -350,10 +350,6 @@ def _user(conn: sa.Connection, user_id: int) -> tuple[str, str]:
         raise NotFound(f"no user has the id {user_id}")
     return str(row.username), str(row.role)
 
-
-def _require_call(conn: sa.Connection, call_id: str) -> None:
-    if conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id)).first() is None:
-        raise NotFound(f"no call {call_id!r} is stored; import it first (evalpanel import)")
 
 
 def _hash(password: str) -> str:

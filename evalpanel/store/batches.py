@@ -38,6 +38,7 @@ from evalpanel.store.exclusions import (
     refuse_overload,
 )
 from evalpanel.store.frames import bulk_insert, inserted_id, query_frame, require_columns
+from evalpanel.store.rows import one_row
 from evalpanel.store.tables import (
     batch_pairs,
     batch_snapshots,
@@ -226,10 +227,7 @@ def create_batch(
 
 
 def _batch(conn: sa.Connection, batch_id: int) -> sa.RowMapping:
-    row = conn.execute(sa.select(batches).where(batches.c.batch_id == batch_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no batch {batch_id}")
-    return row
+    return one_row(conn, batches, f"batch {batch_id}", batch_id=batch_id)
 
 
 def batch_changes(engine: sa.Engine, actor: Actor, batch_id: int) -> pl.DataFrame:

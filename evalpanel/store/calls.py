@@ -31,6 +31,7 @@ from evalpanel.store.audit import SYSTEM, Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import AlreadyImported, InvalidState, NotFound
 from evalpanel.store.frames import bulk_insert
+from evalpanel.store.rows import require_call
 from evalpanel.store.tables import (
     affinities,
     call_managers,
@@ -244,10 +245,6 @@ def import_call(
         )
 
 
-def _require_call(conn: sa.Connection, call_id: str) -> None:
-    if conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id)).first() is None:
-        raise NotFound(f"no call {call_id!r} in this database; import it first")
-
 
 def list_calls(engine: sa.Engine, actor: Actor) -> pl.DataFrame:
     """``call_id, title, scheme, deadline`` of the calls the actor manages or is an expert in
@@ -294,7 +291,7 @@ def call_folder(engine: sa.Engine, actor: Actor, call_id: str) -> CallFolder:
     """The stored call as a :class:`CallFolder` (managers of the call only); ``path`` is
     ``Path("store:<call_id>")``."""
     with reading(engine) as conn:
-        _require_call(conn, call_id)
+        require_call(conn, call_id)
         require(can_manage_call(conn, actor, call_id), actor, "read", "call", call_id,
                 call_id=call_id)
         return read_call(conn, call_id)
@@ -304,7 +301,7 @@ def read_call(conn: sa.Connection, call_id: str, *, with_affinity: bool = True) 
     """The stored call on the caller's connection (the caller checked the actor);
     ``with_affinity=False`` leaves out the affinity matrix, the one large table, for services
     that do not assign."""
-    _require_call(conn, call_id)
+    require_call(conn, call_id)
     c = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().one()
     lot_map = {
         r.lot_id: Lot(
@@ -365,7 +362,7 @@ def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
     """One proposal with its partners (``partners``: list of dicts). Managers of the call see
     every proposal; an expert only one they accepted without conflict; nobody else."""
     with reading(engine) as conn:
-        _require_call(conn, call_id)
+        require_call(conn, call_id)
         require(can_read_proposal(conn, actor, call_id, proposal_id), actor, "read", "proposal",
                 proposal_id, call_id=call_id)
         row = (

@@ -16,6 +16,7 @@ from evalpanel.store.access import require_manager
 from evalpanel.store.audit import Actor, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidState, NotFound
+from evalpanel.store.rows import one_row
 from evalpanel.store.tables import conflicts
 
 CONFLICT_SCHEMA: dict[str, pl.DataType] = {
@@ -55,13 +56,7 @@ def remove_conflict(engine: sa.Engine, actor: Actor, conflict_id: int) -> None:
     """A manager of the call removes a declared conflict (e.g. declared by mistake); the row
     is deleted and the audit log keeps it. Imported conflicts are refused."""
     with writing(engine) as conn:
-        row = (
-            conn.execute(sa.select(conflicts).where(conflicts.c.conflict_id == conflict_id))
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise NotFound(f"no conflict {conflict_id}")
+        row = one_row(conn, conflicts, f"conflict {conflict_id}", conflict_id=conflict_id)
         require_manager(conn, actor, "remove conflicts in", row["call_id"])
         if row["source"] != "declared":
             raise InvalidState(

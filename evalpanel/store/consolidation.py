@@ -36,6 +36,7 @@ from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWr
 from evalpanel.store.evaluations import CRITERION_SCHEMA, score_rows
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.queue import call_member
+from evalpanel.store.rows import one_row, replace_scores
 from evalpanel.store.tables import (
     consolidation_approvals,
     consolidation_scores,
@@ -67,16 +68,8 @@ def _panel(conn: sa.Connection, call_id: str, proposal_id: str) -> tuple[list[st
 
 
 def _load(conn: sa.Connection, consolidation_id: int) -> sa.RowMapping:
-    row = (
-        conn.execute(
-            sa.select(consolidations).where(consolidations.c.consolidation_id == consolidation_id)
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"no consolidation {consolidation_id}")
-    return row
+    return one_row(conn, consolidations, f"consolidation {consolidation_id}",
+                   consolidation_id=consolidation_id)
 
 
 def start_consolidation(
@@ -194,15 +187,7 @@ def save_consensus(
                 f"consolidation {consolidation_id} changed since version "
                 f"{expected_version}; reload it"
             )
-        conn.execute(
-            consolidation_scores.delete().where(
-                consolidation_scores.c.consolidation_id == consolidation_id
-            )
-        )
-        conn.execute(
-            consolidation_scores.insert(),
-            [{**r, "consolidation_id": consolidation_id} for r in rows],
-        )
+        replace_scores(conn, consolidation_scores, rows, consolidation_id=consolidation_id)
         record(
             conn,
             actor,

@@ -21,6 +21,7 @@ from evalpanel.store.access import require_manager
 from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, NotFound
+from evalpanel.store.rows import require_call
 from evalpanel.store.tables import calls, deadlines, tasks
 from evalpanel.vocab import OPEN_STATES, DeadlineKind
 
@@ -52,9 +53,7 @@ def set_deadline(
         raise InvalidInput("a task has an evaluation deadline only")
     with writing(engine) as conn:
         require_manager(conn, actor, "set a deadline of", call_id)
-        if conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id)).first() \
-                is None:
-            raise NotFound(f"no call {call_id!r} in this database; import it first")
+        require_call(conn, call_id)
         if task_id is not None:
             owner = conn.execute(
                 sa.select(tasks.c.call_id).where(tasks.c.task_id == task_id)).scalar()

@@ -43,6 +43,7 @@ from evalpanel.store.independence import (
     request_refusal,
 )
 from evalpanel.store.requests import latest_request, open_request
+from evalpanel.store.rows import replace_scores
 from evalpanel.store.tables import (
     consolidations,
     evaluation_scores,
@@ -107,13 +108,7 @@ def _latest(conn: sa.Connection, task_id: int) -> sa.RowMapping | None:
 
 
 def _write_scores(conn: sa.Connection, evaluation_id: int, rows: list[dict[str, Any]]) -> None:
-    conn.execute(
-        evaluation_scores.delete().where(evaluation_scores.c.evaluation_id == evaluation_id)
-    )
-    if rows:
-        conn.execute(
-            evaluation_scores.insert(), [{**r, "evaluation_id": evaluation_id} for r in rows]
-        )
+    replace_scores(conn, evaluation_scores, rows, evaluation_id=evaluation_id)
 
 
 def _require_started(task: sa.RowMapping) -> None:

@@ -20,12 +20,13 @@ from evalpanel.callfolder.formulas import FORMULA_STARTS
 from evalpanel.callfolder.schema import polars_schema
 from evalpanel.sheets import SheetError, csv_bytes, flatten, neutralise, write_sheet
 from evalpanel.store.audit import Actor, audit_frame, record
-from evalpanel.store.calls import _require_call, call_folder
+from evalpanel.store.calls import call_folder
 from evalpanel.store.consolidation import consolidated_frame
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput
 from evalpanel.store.evaluations import internal_comments, scores_frame
 from evalpanel.store.explanations import published_with_explanations
+from evalpanel.store.rows import require_call
 from evalpanel.store.tasks import list_tasks
 
 DANGEROUS = FORMULA_STARTS
@@ -94,7 +95,7 @@ def table_frame(engine: sa.Engine, actor: Actor, call_id: str, table: str) -> pl
     if table not in READERS:
         raise InvalidInput(f"the tables to export are {', '.join(READERS)}; got {table!r}")
     with reading(engine) as conn:
-        _require_call(conn, call_id)
+        require_call(conn, call_id)
     return READERS[table](engine, actor, call_id)
 
 

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from evalpanel.store.access import can_read_queue, expert_of, manages, require
 from evalpanel.store.audit import Actor
 from evalpanel.store.engine import reading
-from evalpanel.store.errors import NotFound
 from evalpanel.store.frames import query_frame
+from evalpanel.store.rows import require_call
 from evalpanel.store.tables import calls, proposals, tasks
 
 QUEUE_SCHEMA: dict[str, pl.DataType] = {
@@ -40,8 +40,7 @@ def call_member(
 ) -> str | None:
     """None for a manager of the call, the expert id for one of its experts; refused (and
     audit-logged) for anyone else. Raises :class:`NotFound` for an unknown call."""
-    if conn.execute(sa.select(calls.c.call_id).where(calls.c.call_id == call_id)).first() is None:
-        raise NotFound(f"no call {call_id!r} in this database; import it first")
+    require_call(conn, call_id)
     require(can_read_queue(conn, actor, call_id), actor, action, entity, call_id, call_id=call_id)
     return None if manages(conn, actor, call_id) else expert_of(conn, actor, call_id)
 

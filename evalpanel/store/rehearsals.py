@@ -24,9 +24,10 @@ from evalpanel.store.access import (
 )
 from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
-from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
+from evalpanel.store.errors import InvalidInput, InvalidState
 from evalpanel.store.evaluations import score_rows
 from evalpanel.store.frames import inserted_id, query_frame
+from evalpanel.store.rows import one_row, replace_scores
 from evalpanel.store.tables import rehearsal_scorers, rehearsal_scores, rehearsals, users
 
 REHEARSAL_SCORE_SCHEMA: dict[str, pl.DataType] = {
@@ -84,14 +85,7 @@ def create_rehearsal(
 
 
 def _rehearsal(conn: sa.Connection, rehearsal_id: int) -> sa.RowMapping:
-    row = (
-        conn.execute(sa.select(rehearsals).where(rehearsals.c.rehearsal_id == rehearsal_id))
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"no rehearsal {rehearsal_id}")
-    return row
+    return one_row(conn, rehearsals, f"rehearsal {rehearsal_id}", rehearsal_id=rehearsal_id)
 
 
 def _invitation(
@@ -127,16 +121,8 @@ def save_rehearsal_scores(
         assert invite is not None  # the check above found it
         if invite["submitted_at"] is not None:
             raise InvalidState(f"your scores of rehearsal {rehearsal_id} are submitted")
-        conn.execute(
-            rehearsal_scores.delete().where(
-                rehearsal_scores.c.rehearsal_id == rehearsal_id,
-                rehearsal_scores.c.user_id == actor.user_id,
-            )
-        )
-        conn.execute(
-            rehearsal_scores.insert(),
-            [{**r, "rehearsal_id": rehearsal_id, "user_id": actor.user_id} for r in rows],
-        )
+        replace_scores(conn, rehearsal_scores, rows, rehearsal_id=rehearsal_id,
+                       user_id=actor.user_id)
         if submit:
             conn.execute(
                 rehearsal_scorers.update()

@@ -22,9 +22,10 @@ from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.batches import PAIR_SCHEMA, published_pairs
 from evalpanel.store.calls import call_folder
 from evalpanel.store.engine import reading, writing
-from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
+from evalpanel.store.errors import InvalidInput, InvalidState
 from evalpanel.store.exclusions import refuse_excluded
 from evalpanel.store.frames import query_frame, require_columns
+from evalpanel.store.rows import one_row
 from evalpanel.store.tables import replacement_pairs, replacements
 from evalpanel.store.tasks import insert_task
 from evalpanel.vocab import ReplacementState
@@ -44,14 +45,8 @@ REQUEST_SCHEMA: dict[str, pl.DataType] = {
 
 
 def _request(conn: sa.Connection, replacement_id: int) -> sa.RowMapping:
-    row = (
-        conn.execute(sa.select(replacements).where(replacements.c.replacement_id == replacement_id))
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"no replacement request {replacement_id}")
-    return row
+    return one_row(conn, replacements, f"replacement request {replacement_id}",
+                   replacement_id=replacement_id)
 
 
 def list_replacements(

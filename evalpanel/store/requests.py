@@ -24,9 +24,10 @@ import sqlalchemy as sa
 
 from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading
-from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
+from evalpanel.store.errors import InvalidInput, InvalidState
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.queue import call_member
+from evalpanel.store.rows import one_row
 from evalpanel.store.tables import requests
 from evalpanel.vocab import RequestKind, RequestState
 
@@ -82,14 +83,7 @@ def open_request(
 
 
 def load_request(conn: sa.Connection, request_id: int) -> sa.RowMapping:
-    row = (
-        conn.execute(sa.select(requests).where(requests.c.request_id == request_id))
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"no request {request_id}")
-    return row
+    return one_row(conn, requests, f"request {request_id}", request_id=request_id)
 
 
 def _latest(conn: sa.Connection, task_id: int, kind: RequestKind) -> sa.RowMapping | None:

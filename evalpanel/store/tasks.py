@@ -32,6 +32,7 @@ from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.exclusions import lock_call, pair_reasons, refuse_excluded, refuse_overload
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.requests import open_request
+from evalpanel.store.rows import one_row
 from evalpanel.store.tables import (
     conflicts,
     experts,
@@ -64,10 +65,7 @@ TASK_SCHEMA: dict[str, pl.DataType] = {
 
 
 def load_task(conn: sa.Connection, task_id: int) -> sa.RowMapping:
-    row = conn.execute(sa.select(tasks).where(tasks.c.task_id == task_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no task {task_id}")
-    return row
+    return one_row(conn, tasks, f"task {task_id}", task_id=task_id)
 
 
 def own_task(
