@@ -1,5 +1,7 @@
-"""Ranking per lot: final scores in rank order, the funding line against the lot's budget, and
-the reserve list. The ranking is computed by evalpanel.workflow.rank_call."""
+"""Ranking per lot: final scores in rank order with each decision's reason (from the scoring
+engine), the funding line against the lot's budget, and the reserve list. The ranking is
+computed by evalpanel.workflow.rank_call; evalpanel.ranking adds the names and the funding
+line."""
 
 from __future__ import annotations
 
@@ -8,21 +10,25 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
-from dashboard.text import md
-from evalpanel.store import call_folder, list_tie_orders
+from dashboard.tables import filtered, link_config, with_links
+from dashboard.text import md, plain
+from evalpanel.ranking import funding_line, ranking_view
+from evalpanel.store import list_tie_orders
 
 st.title("Ranking")
 cid = call_id()
-ranked = attempt(workflow().rank_call, engine(), actor(), cid)
-if ranked is None:
+view = attempt(ranking_view, engine(), actor(), cid)
+if view is None:
     st.stop()
-lots = call_folder(engine(), actor(), cid).config.lots
-frame = ranked.proposals
+ranked = view.result
+lots = view.lots
+frame = view.proposals
 scheme = ranked.scheme
 st.caption(f"Pass mark {scheme.total_threshold:g}; funding {scheme.funding}; ties broken by "
            f"{', '.join(scheme.tie_break)}.")
 DECISIONS = ["funded", "reserve", "rejected", "pending"]
 COLOURS = ["#2e7d32", "#f9a825", "#9e9e9e", "#90caf9"]
+PARTS = ["funded", "reserve list"]
 
 # One lot at a time: tabs would render every lot's charts on each run.
 chosen = st.radio("Lot", list(lots), horizontal=True, key="ranking_lot", format_func=md)
@@ -40,35 +46,61 @@ for lot_id, lot in lots.items():
         if lot.title:
             st.caption(md(lot.title) + (f" · at most one funded per {md(lot.one_per)}"
                                         if lot.one_per else ""))
-        ranked_rows = rows.filter(pl.col("rank").is_not_null()).with_columns(
-            cumulative_eur=pl.col("requested_eur").cum_sum())
+        ranked_rows = rows.filter(pl.col("rank").is_not_null())
+        line = funding_line(rows)
         if ranked_rows.height:
             colour = alt.Color("decision:N", scale=alt.Scale(domain=DECISIONS, range=COLOURS))
             bars = alt.Chart(ranked_rows).mark_bar().encode(
                 alt.X("rank:O", title="rank"), alt.Y("total:Q", title="total score"), colour,
-                tooltip=["proposal_id", "total", "decision", "requested_eur"])
+                tooltip=["proposal_id", "title", "total", "decision", "requested_eur"])
             mark = alt.Chart(pl.DataFrame({"y": [scheme.total_threshold]})).mark_rule(
                 strokeDash=[4, 4], color="#c62828").encode(y="y:Q")
-            money = alt.Chart(ranked_rows).mark_line(point=True).encode(
-                alt.X("rank:O", title="rank"),
-                alt.Y("cumulative_eur:Q", title="cumulative requested (EUR)"), colour,
-                tooltip=["proposal_id", "cumulative_eur", "decision"])
-            budget = alt.Chart(pl.DataFrame({"y": [lot.budget_eur]})).mark_rule(
-                color="#1565c0").encode(y="y:Q")
             left, right = st.columns(2)
             left.markdown("**Scores by rank** (dashed: pass mark)")
             left.altair_chart((bars + mark).properties(height=240))
-            right.markdown("**Funding line**: cumulative request against the budget (blue)")
-            right.altair_chart((money + budget).properties(height=240))
-        st.dataframe(rows.select(
-            "rank", "proposal_id", "total", "band", "decision", "reserve_position",
-            "requested_eur", "tied", "tie_order_note", "passed", "fail_reasons", "divergent",
-            "needs_expert", *(c.id for c in scheme.criteria)), hide_index=True, height=320,
-            column_config={"requested_eur": st.column_config.NumberColumn(format="euro")})
+            if line.height:
+                y_max = max(float(line["to_eur"].max() or 0.0), lot.budget_eur) * 1.05
+                y = alt.Scale(domain=[0, y_max])
+                budget = alt.Chart(pl.DataFrame({"budget_eur": [lot.budget_eur]})).mark_rule(
+                    color="#1565c0", strokeWidth=2).encode(
+                    alt.Y("budget_eur:Q", scale=y), tooltip=["budget_eur"])
+                parts = []
+                for part, tint in zip(PARTS, ("#2e7d32", "#f9a825"), strict=True):
+                    shown = line.filter(pl.col("part") == part)
+                    if shown.is_empty():
+                        continue
+                    steps = alt.Chart(shown).mark_bar(color=tint).encode(
+                        alt.X("rank:O", title=f"rank ({part})"),
+                        alt.Y("from_eur:Q", title="cumulative funded requests (EUR)", scale=y),
+                        alt.Y2("to_eur:Q"),
+                        tooltip=["rank", "proposal_id", "title", "requested_eur", "to_eur"])
+                    parts.append((steps + budget).properties(height=240, title=part))
+                right.markdown("**Funding line**: cumulative funded requests against the "
+                               "budget (blue line); the reserve list continues on the right "
+                               "above the funded total")
+                right.altair_chart(alt.hconcat(*parts).resolve_scale(y="shared"))
+        st.markdown("**Every proposal with its decision**")
+        st.caption("Each reason is the scoring engine's: the rank where the budget ran out, the "
+                   "funded proposal that holds an ecosystem, each threshold missed, or why a "
+                   "decision waits. Filter, or click a column header to sort.")
+        ecosystem = ["ecosystem"] if lot.one_per else []
+        table = rows.select(
+            "rank", "proposal_id", "title", "coordinator", *ecosystem, "total", "band",
+            "decision", "decision_reason", "reserve_position", "requested_eur", "tied",
+            "tie_order_note", "divergent", "needs_expert", *(c.id for c in scheme.criteria))
+        shown_rows = filtered(table, f"ranking_{lot_id}", lot=None, state="decision",
+                              state_label="Decision")
+        st.dataframe(with_links(shown_rows), hide_index=True, height=320,
+                     column_config={**link_config(),
+                                    "requested_eur": st.column_config.NumberColumn(
+                                        format="euro"),
+                                    "decision_reason": st.column_config.TextColumn(
+                                        "reason", width="large")})
         reserve = rows.filter(pl.col("decision") == "reserve").sort("reserve_position")
         st.markdown(f"**Reserve list** ({reserve.height})")
-        st.dataframe(reserve.select("reserve_position", "proposal_id", "total",
-                                    "requested_eur"), hide_index=True)
+        st.dataframe(reserve.select("reserve_position", "proposal_id", "title", *ecosystem,
+                                    "total", "requested_eur", "decision_reason"),
+                     hide_index=True)
 
         # Ex-aequo proposals: the engine never orders them; a manager records the order with
         # its justification (evalpanel.workflow.order_ties checks and audits it).
@@ -84,12 +116,17 @@ for lot_id, lot in lots.items():
             st.caption("No proposals of this lot are tied after " + ", ".join(scheme.tie_break)
                        + ".")
         else:
-            labels = {f"rank {rank}: {', '.join(ids)}": ids for rank, ids in ties}
+            titles = dict(rows.select("proposal_id", "title").iter_rows())
+            labels = {plain(f"rank {rank}: " + ", ".join(f"{i} ({titles.get(i) or '?'})"
+                                                           for i in ids)): ids
+                      for rank, ids in ties}
             with st.form(f"tie_order_{lot_id}"):
                 chosen_tie = st.selectbox("Tie", list(labels))
                 order = st.multiselect("Their order, best first (pick every proposal of the "
                                        "tie, in order)", labels[str(chosen_tie)] if chosen_tie
-                                       else [])
+                                       else [],
+                                       format_func=lambda i, t=titles: plain(
+                                           f"{i} · {t.get(i) or ''}"))
                 why = st.text_area("Justification (for the panel report)",
                                    placeholder="e.g. portfolio and synergies with funded projects")
                 if st.form_submit_button("Record the order") and act(

@@ -1,0 +1,76 @@
+"""Large tables a manager reads: filters by lot, state and text above them (sorting is the
+table's own: click a column header), and a link from each proposal row to its page.
+
+The filters only narrow what is shown; every number in the rows comes from a service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+import polars as pl
+import streamlit as st
+
+PROPOSAL_PAGE = "proposal"  # the url path of dashboard/pages/proposal.py
+
+
+def proposal_url(proposal_id: str) -> str:
+    """The proposal page of ``proposal_id``, keeping the page address's other parameters (the
+    selected call among them), relative to the current page."""
+    params = {k: v for k, v in st.query_params.to_dict().items() if k != "proposal"}
+    return f"{PROPOSAL_PAGE}?{urlencode({**params, 'proposal': proposal_id})}"
+
+
+def with_links(frame: pl.DataFrame, column: str = "proposal_id") -> pl.DataFrame:
+    """``frame`` with a ``page`` column (first) linking each row's proposal to its page; show it
+    with ``link_config()``."""
+    if column not in frame.columns or frame.is_empty():
+        return frame
+    ids = frame[column].cast(pl.String).to_list()
+    return frame.select(pl.Series("page", [proposal_url(p) for p in ids], pl.String), pl.all())
+
+
+def link_config() -> dict[str, object]:
+    """The column configuration of :func:`with_links`' ``page`` column."""
+    return {"page": st.column_config.LinkColumn("page", display_text="open", width="small",
+                                                help="The proposal's page")}
+
+
+def filtered(
+    frame: pl.DataFrame,
+    key: str,
+    *,
+    lot: str | None = "lot",
+    state: str | None = "state",
+    text: Sequence[str] = ("proposal_id", "title", "coordinator", "expert_id", "expert_name"),
+    state_label: str = "State",
+) -> pl.DataFrame:
+    """Filters above a table: lot and state (multiselects of the values present) and a text
+    search (case-insensitive, in any of the ``text`` columns present). Returns the rows kept;
+    a caption says how many of how many."""
+    cols = st.columns([1, 1, 2])
+    out = frame
+    if lot and lot in frame.columns:
+        lots = sorted(v for v in frame[lot].unique().to_list() if v is not None)
+        chosen = cols[0].multiselect("Lot", lots, key=f"{key}_lot", placeholder="every lot")
+        if chosen:
+            out = out.filter(pl.col(lot).is_in(chosen))
+    if state and state in frame.columns:
+        states = sorted(v for v in frame[state].unique().to_list() if v is not None)
+        picked = cols[1].multiselect(state_label, states, key=f"{key}_state",
+                                     placeholder="every " + state_label.lower())
+        if picked:
+            out = out.filter(pl.col(state).is_in(picked))
+    searched = [c for c in text if c in frame.columns]
+    if searched:
+        needle = cols[2].text_input("Search", key=f"{key}_text",
+                                    placeholder="id, title, coordinator or name").strip()
+        if needle:
+            low = needle.lower()
+            out = out.filter(pl.any_horizontal(
+                pl.col(c).cast(pl.String).str.to_lowercase().str.contains(low, literal=True)
+                .fill_null(False) for c in searched))
+    if out.height != frame.height:
+        st.caption(f"{out.height} of {frame.height} rows match the filters.")
+    return out

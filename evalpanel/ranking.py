@@ -1,0 +1,74 @@
+"""The ranking as a call manager reads it: each proposal's title, coordinator and ecosystem
+beside its id, the decision with the scoring engine's reason (``decision_reason``), and the
+funding line of a lot: cumulative funded requests against the budget, with the reserve list
+set apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import sqlalchemy as sa
+
+import scoring
+from evalpanel.callfolder import Lot
+from evalpanel.store import Actor, call_folder, call_names, with_names
+from evalpanel.workflow import rank_call
+
+
+@dataclass(frozen=True)
+class RankingView:
+    """``proposals``: the ranking's rows (:func:`scoring.score_call`) with ``title,
+    coordinator, ecosystem`` after ``proposal_id``; ``lots``: the call's lots by id."""
+
+    result: scoring.ScoreResult
+    proposals: pl.DataFrame
+    lots: dict[str, Lot]
+
+
+def ranking_view(engine: sa.Engine, actor: Actor, call_id: str) -> RankingView:
+    """The call's ranking with names (managers of the call)."""
+    call = call_folder(engine, actor, call_id)
+    result = rank_call(engine, actor, call_id, call=call)
+    names = call_names(engine, actor, call_id)
+    rows = with_names(result.proposals, names,
+                      proposal_fields=("title", "coordinator", "ecosystem"))
+    return RankingView(result, rows, dict(call.config.lots))
+
+
+FUNDING_LINE: dict[str, pl.DataType] = {
+    "rank": pl.Int64(),
+    "proposal_id": pl.String(),
+    "title": pl.String(),
+    "decision": pl.String(),
+    "part": pl.String(),
+    "requested_eur": pl.Float64(),
+    "from_eur": pl.Float64(),
+    "to_eur": pl.Float64(),
+}
+
+
+def funding_line(rows: pl.DataFrame) -> pl.DataFrame:
+    """One lot's ranked proposals as the funding line draws them (``FUNDING_LINE``): ``part``
+    is ``funded`` or ``reserve list``; a funded proposal spans ``from_eur`` to ``to_eur`` of
+    the cumulative funded requests (rank order), a reserve one continues above the funded total
+    in reserve order, so the budget line shows how far down the reserve list money would
+    reach. Proposals without a request count as 0 EUR."""
+    ranked = rows.filter(pl.col("rank").is_not_null()
+                         & pl.col("decision").is_in(["funded", "reserve"]))
+    if ranked.is_empty():
+        return pl.DataFrame(schema=FUNDING_LINE)
+    ranked = ranked.sort("rank", "proposal_id").with_columns(
+        pl.col("requested_eur").fill_null(0.0),
+        pl.when(pl.col("decision") == "funded").then(pl.lit("funded"))
+        .otherwise(pl.lit("reserve list")).alias("part"))
+    funded = ranked.filter(pl.col("part") == "funded")
+    total = float(funded["requested_eur"].sum())
+    out = pl.concat([
+        funded.with_columns(to_eur=pl.col("requested_eur").cum_sum()),
+        ranked.filter(pl.col("part") == "reserve list")
+        .with_columns(to_eur=total + pl.col("requested_eur").cum_sum()),
+    ]).with_columns(from_eur=pl.col("to_eur") - pl.col("requested_eur"))
+    title = pl.col("title") if "title" in out.columns else pl.lit(None, pl.String)
+    return out.select(pl.col("rank").cast(pl.Int64), "proposal_id", title.alias("title"),
+                      "decision", "part", "requested_eur", "from_eur", "to_eur")
