@@ -7,6 +7,7 @@ The filters only narrow what is shown; every number in the rows comes from a ser
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 import polars as pl
@@ -31,7 +32,7 @@ def with_links(frame: pl.DataFrame, column: str = "proposal_id") -> pl.DataFrame
     return frame.select(pl.Series("page", [proposal_url(p) for p in ids], pl.String), pl.all())
 
 
-def link_config() -> dict[str, object]:
+def link_config() -> dict[str, Any]:
     """The column configuration of :func:`with_links`' ``page`` column."""
     return {"page": st.column_config.LinkColumn("page", display_text="open", width="small",
                                                 help="The proposal's page")}

@@ -59,7 +59,8 @@ for lot_id, lot in lots.items():
             left.markdown("**Scores by rank** (dashed: pass mark)")
             left.altair_chart((bars + mark).properties(height=240))
             if line.height:
-                y_max = max(float(line["to_eur"].max() or 0.0), lot.budget_eur) * 1.05
+                y_max = max(float(line.select(pl.col("to_eur").max()).item() or 0.0),
+                            lot.budget_eur) * 1.05
                 y = alt.Scale(domain=[0, y_max])
                 budget = alt.Chart(pl.DataFrame({"budget_eur": [lot.budget_eur]})).mark_rule(
                     color="#1565c0", strokeWidth=2).encode(

@@ -26,12 +26,12 @@ else:
         "proposal_id", "title").unique("proposal_id").sort("proposal_id")
 if choices is None:
     st.stop()
-if choices.is_empty():
+asked = st.query_params.get("proposal")
+if choices.is_empty() and not asked:
     st.info("No proposal to show: a manager sees every proposal once the call is imported; an "
             "expert sees a proposal once they accept its task without a conflict.")
     st.stop()
 titles = dict(choices.iter_rows())
-asked = st.query_params.get("proposal")
 ids = list(titles)
 if asked and asked not in titles:
     ids.insert(0, asked)  # the service says why it is not shown (or that it does not exist)
@@ -44,10 +44,11 @@ dossier = attempt(proposal_dossier, engine(), me, cid, str(pid))
 if dossier is None:
     st.stop()
 p = dossier.proposal
+shut = dossier.closed
 
 
 def closed(section: str) -> None:
-    st.caption(f"Not shown to you: {md(dossier.closed.get(section, 'not available'))}.")
+    st.caption(f"Not shown to you: {md(shut.get(section, 'not available'))}.")
 
 
 st.subheader(md(p["title"]), anchor=False)
@@ -117,9 +118,9 @@ st.subheader("Rank and decision", anchor=False)
 if r is None:
     closed("ranking")
 else:
-    cols = st.columns(4)
-    cols[0].metric("Rank in lot", "—" if r["rank"] is None else str(r["rank"]))
-    cols[1].metric("Total", "—" if r["total"] is None else f"{r['total']:g}")
-    cols[2].metric("Band", md(r["band"] or "—"))
-    cols[3].metric("Decision", md(r["decision"]))
+    facts = st.columns(4)
+    facts[0].metric("Rank in lot", "—" if r["rank"] is None else str(r["rank"]))
+    facts[1].metric("Total", "—" if r["total"] is None else f"{r['total']:g}")
+    facts[2].metric("Band", md(r["band"] or "—"))
+    facts[3].metric("Decision", md(r["decision"]))
     st.markdown("**Reason** " + md(r["decision_reason"]))
