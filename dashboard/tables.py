@@ -46,27 +46,30 @@ def filtered(
     state: str | None = "state",
     text: Sequence[str] = ("proposal_id", "title", "coordinator", "expert_id", "expert_name"),
     state_label: str = "State",
+    states: Sequence[str] | None = None,
+    default_states: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """Filters above a table: lot and state (multiselects of the values present) and a text
-    search (case-insensitive, in any of the ``text`` columns present). Returns the rows kept;
-    a caption says how many of how many."""
-    cols = st.columns([1, 1, 2])
+    """Filters above a table: lot and state (pills of the values present, or of ``states``;
+    none picked shows all) and a text search (case-insensitive, in any of the ``text`` columns
+    present). Returns the rows kept; a caption says how many of how many."""
     out = frame
     if lot and lot in frame.columns:
         lots = sorted(v for v in frame[lot].unique().to_list() if v is not None)
-        chosen = cols[0].multiselect("Lot", lots, key=f"{key}_lot", placeholder="every lot")
-        if chosen:
-            out = out.filter(pl.col(lot).is_in(chosen))
+        if len(lots) > 1:
+            chosen = st.pills("Lot", lots, selection_mode="multi", key=f"{key}_lot")
+            if chosen:
+                out = out.filter(pl.col(lot).is_in(chosen))
     if state and state in frame.columns:
-        states = sorted(v for v in frame[state].unique().to_list() if v is not None)
-        picked = cols[1].multiselect(state_label, states, key=f"{key}_state",
-                                     placeholder="every " + state_label.lower())
+        present = sorted(v for v in frame[state].unique().to_list() if v is not None)
+        options = list(states) if states is not None else present
+        picked = st.pills(state_label, options, selection_mode="multi", key=f"{key}_state",
+                          default=[s for s in default_states if s in options])
         if picked:
             out = out.filter(pl.col(state).is_in(picked))
     searched = [c for c in text if c in frame.columns]
     if searched:
-        needle = cols[2].text_input("Search", key=f"{key}_text",
-                                    placeholder="id, title, coordinator or name").strip()
+        needle = st.text_input("Search", key=f"{key}_text",
+                               placeholder="id, title, coordinator or name").strip()
         if needle:
             low = needle.lower()
             out = out.filter(pl.any_horizontal(

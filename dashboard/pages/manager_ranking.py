@@ -118,9 +118,7 @@ for lot_id, lot in lots.items():
                        + ".")
         else:
             titles = dict(rows.select("proposal_id", "title").iter_rows())
-            labels = {plain(f"rank {rank}: " + ", ".join(f"{i} ({titles.get(i) or '?'})"
-                                                           for i in ids)): ids
-                      for rank, ids in ties}
+            labels = {f"rank {rank}: {', '.join(ids)}": ids for rank, ids in ties}
             with st.form(f"tie_order_{lot_id}"):
                 chosen_tie = st.selectbox("Tie", list(labels))
                 order = st.multiselect("Their order, best first (pick every proposal of the "
