@@ -1,7 +1,8 @@
-"""The ranking as a call manager reads it: each proposal's title, coordinator and ecosystem
-beside its id, the decision with the scoring engine's reason (``decision_reason``), and the
-funding line of a lot: cumulative funded requests against the budget, with the reserve list
-set apart."""
+"""The ranking and its reliability as a call manager reads them: each proposal's title,
+coordinator and ecosystem beside its id, the decision with the scoring engine's reason
+(``decision_reason``), the funding line of a lot (cumulative funded requests against the
+budget, with the reserve list set apart), and the reliability report with experts' names and
+what its empty sections lack."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 
 import scoring
 from evalpanel.callfolder import Lot
+from evalpanel.planning import lot_rules
 from evalpanel.store import Actor, call_folder, call_names, with_names
 from evalpanel.workflow import rank_call
 
@@ -72,3 +74,41 @@ def funding_line(rows: pl.DataFrame) -> pl.DataFrame:
     title = pl.col("title") if "title" in out.columns else pl.lit(None, pl.String)
     return out.select(pl.col("rank").cast(pl.Int64), "proposal_id", title.alias("title"),
                       "decision", "part", "requested_eur", "from_eur", "to_eur")
+
+
+@dataclass(frozen=True)
+class ReliabilityView:
+    """The reliability report (advisory) with names: ``leniency`` with ``expert_name`` after
+    ``expert_id``, ``changes`` with ``title`` after ``proposal_id``; ``missing``: what each
+    empty section lacks, in words (``agreement``, ``leniency``), absent when it has data."""
+
+    report: scoring.ReliabilityReport
+    leniency: pl.DataFrame
+    changes: pl.DataFrame
+    missing: dict[str, str]
+
+
+def reliability_view(engine: sa.Engine, actor: Actor, call_id: str) -> ReliabilityView:
+    """:func:`evalpanel.workflow.reliability_report` with names and its empty states."""
+    call = call_folder(engine, actor, call_id)
+    result = rank_call(engine, actor, call_id, call=call)
+    report = scoring.reliability(result, call.proposals, lot_rules(call))
+    names = call_names(engine, actor, call_id)
+    evaluations = result.evaluations.height
+    shared = int(report.agreement.select(pl.col("proposals").max()).item() or 0)
+    missing: dict[str, str] = {}
+    if evaluations == 0:
+        missing["agreement"] = ("No evaluation is submitted yet: agreement needs at least two "
+                                "experts' submitted evaluations of the same proposal.")
+    elif shared == 0:
+        missing["agreement"] = (f"{evaluations} evaluation(s) are submitted, but no proposal "
+                                "has two yet: agreement compares experts on the same proposal.")
+    if report.leniency.filter(pl.col("offset").is_not_null()).is_empty() or (
+            report.components.filter(pl.col("experts") >= 2).is_empty()):
+        missing["leniency"] = ("Leniency needs experts who scored the same proposals as other "
+                               "experts (at least two experts linked by shared proposals); "
+                               + (f"{evaluations} evaluation(s) are submitted so far."
+                                  if evaluations else "none is submitted yet."))
+    return ReliabilityView(report, with_names(report.leniency, names),
+                           with_names(report.changes, names, proposal_fields=("title",)),
+                           missing)
