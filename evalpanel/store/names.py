@@ -12,17 +12,20 @@ Frames (:class:`Names`):
   ecosystem: the one a one-per-ecosystem lot limits);
 - ``experts``: ``expert_id, expert_name, expert_org``;
 - ``organisations``: ``org_id, org_name`` (from partners and experts; the first name seen).
+
+Exports and the audit log use them too: :func:`named_for_managers` wraps an export's reader,
+:func:`named_audit_frame` says what each audit line is about.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.audit import Actor, require_manager
+from evalpanel.store.audit import Actor, manages, require_manager
 from evalpanel.store.engine import reading
 from evalpanel.store.frames import rows_frame
 from evalpanel.store.tables import experts, partners, proposals
@@ -129,3 +132,60 @@ def with_names(
         order = [*out.columns[:at], *wanted.values(), *out.columns[at:]]
         out = joined.with_columns(pl.col(column).cast(frame.schema[column])).select(order)
     return out
+
+
+def audit_names(
+    frame: pl.DataFrame, names: Names, tasks: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Audit rows (``entity, entity_id, ...``) with ``about`` after ``entity_id``: what the id
+    names, in words: a proposal's title, an expert's name, a task's expert and proposal
+    (``tasks``: ``task_id, proposal_id, expert_id``); null for other entities."""
+    if "entity_id" not in frame.columns:
+        return frame
+    titles = names.proposals.select(pl.col("proposal_id").alias("_id"),
+                                    pl.col("title").alias("_proposal"))
+    people = names.experts.select(pl.col("expert_id").alias("_id"),
+                                  pl.col("expert_name").alias("_expert"))
+    out = frame.join(titles, left_on="entity_id", right_on="_id", how="left",
+                     maintain_order="left").join(people, left_on="entity_id", right_on="_id",
+                                                 how="left", maintain_order="left")
+    about = (pl.when(pl.col("entity") == "proposal").then(pl.col("_proposal"))
+             .when(pl.col("entity") == "expert").then(pl.col("_expert")))
+    if tasks is not None and tasks.height:
+        task_words = with_names(tasks.select("task_id", "proposal_id", "expert_id"), names,
+                                proposal_fields=("title",)).select(
+            pl.col("task_id").cast(pl.String).alias("_id"),
+            pl.format("{} ({}) on {} {}", pl.col("expert_name").fill_null(""), "expert_id",
+                      "proposal_id", pl.col("title").fill_null("")).str.strip_chars()
+            .alias("_task"))
+        out = out.join(task_words, left_on="entity_id", right_on="_id", how="left",
+                       maintain_order="left")
+        about = about.when(pl.col("entity") == "task").then(pl.col("_task"))
+    at = frame.columns.index("entity_id") + 1
+    out = out.with_columns(about.otherwise(pl.lit(None, pl.String)).alias("about"))
+    return out.select(*frame.columns[:at], "about", *frame.columns[at:])
+
+
+def named_audit_frame(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+    """The call's audit log (:func:`~evalpanel.store.audit.audit_frame`, managers) with
+    ``about``: the proposal, expert or task each line is about, in words."""
+    from evalpanel.store.audit import audit_frame
+    from evalpanel.store.tasks import list_tasks
+
+    log = audit_frame(engine, actor, call_id)
+    return audit_names(log, call_names(engine, actor, call_id),
+                       list_tasks(engine, actor, call_id))
+
+
+def named_for_managers(
+    reader: Callable[[sa.Engine, Actor, str], pl.DataFrame],
+) -> Callable[[sa.Engine, Actor, str], pl.DataFrame]:
+    """``reader`` whose rows get names beside their ids when the reader manages the call (an
+    expert reading their own queue gets it as it is: the call's names are for managers)."""
+    def read(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+        frame = reader(engine, actor, call_id)
+        with reading(engine) as conn:
+            allowed = manages(conn, actor, call_id)
+        return with_names(frame, call_names(engine, actor, call_id)) if allowed else frame
+
+    return read
