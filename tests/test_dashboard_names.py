@@ -143,3 +143,25 @@ def test_reliability_says_what_is_missing(dash: DashWorld) -> None:
     shown = texts(at)
     assert "No evaluation is submitted yet" in shown
     assert "Leniency needs experts who scored the same proposals" in shown
+
+
+def test_assignment_preview_explains_its_figures_and_names_people(dash: DashWorld) -> None:
+    at = open_page(as_user(dash.world.manager, "manager"), "manager_assignment.py")
+    at = click(at, "Run the assignment")
+    assert not at.exception, at.exception
+    helps = {m.label: m.help for m in at.metric}
+    assert all(helps[label] for label in ("Status", "Coverage", "Slots filled",
+                                          "Total affinity", "Worst panel affinity"))
+    changes = _table(at, "change")
+    assert {"title", "coordinator", "expert_name"} <= set(changes.columns)
+    names = dict(zip(changes["expert_id"], changes["expert_name"], strict=True))
+    assert names["E03"] == "Expert 3"
+    added = changes.filter(pl.col("change") == "added")
+    kept = changes.filter(pl.col("change") == "kept").height
+    removed = changes.filter(pl.col("change") == "removed")
+    words = texts(at)
+    assert (f"Publishing adds {added.height} task(s) to {added['proposal_id'].n_unique()} "
+            f"proposal(s) and keeps {kept} published task(s)") in words
+    for eid, pid in removed.select("expert_id", "proposal_id").head(5).iter_rows():
+        assert f"{names[eid]} ({eid}) on {pid}" in words
+    assert "expert_name" in _table(at, "explanation").columns
