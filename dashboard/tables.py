@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import polars as pl
 import streamlit as st
@@ -16,20 +16,30 @@ import streamlit as st
 PROPOSAL_PAGE = "proposal"  # the url path of dashboard/pages/proposal.py
 
 
-def proposal_url(proposal_id: str) -> str:
-    """The proposal page of ``proposal_id``, keeping the page address's other parameters (the
-    selected call among them), relative to the current page."""
+def _page_prefix() -> str:
+    """``proposal?<the page address's other parameters>&proposal=``: the selected call and
+    any other parameter of the current address are kept."""
     params = {k: v for k, v in st.query_params.to_dict().items() if k != "proposal"}
-    return f"{PROPOSAL_PAGE}?{urlencode({**params, 'proposal': proposal_id})}"
+    return f"{PROPOSAL_PAGE}?" + (f"{urlencode(params)}&" if params else "") + "proposal="
+
+
+def proposal_url(proposal_id: str) -> str:
+    """The proposal page of ``proposal_id``, relative to the current page (see
+    :func:`_page_prefix`)."""
+    return _page_prefix() + quote(proposal_id, safe="")
 
 
 def with_links(frame: pl.DataFrame, column: str = "proposal_id") -> pl.DataFrame:
     """``frame`` with a ``page`` column (first) linking each row's proposal to its page; show it
-    with ``link_config()``."""
+    with ``link_config()``. Ids are percent-encoded only where needed (a table may hold
+    100,000 rows)."""
     if column not in frame.columns or frame.is_empty():
         return frame
-    ids = frame[column].cast(pl.String).to_list()
-    return frame.select(pl.Series("page", [proposal_url(p) for p in ids], pl.String), pl.all())
+    ids = frame[column].cast(pl.String)
+    unsafe = ids.filter(~ids.str.contains(r"^[A-Za-z0-9._~-]*$")).unique().drop_nulls()
+    if unsafe.len():  # most ids need no encoding: encode only the others
+        ids = ids.replace({p: quote(p, safe="") for p in unsafe.to_list()})
+    return frame.select((pl.lit(_page_prefix()) + ids).alias("page"), pl.all())
 
 
 def link_config() -> dict[str, Any]:
