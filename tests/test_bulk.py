@@ -55,3 +55,29 @@ def test_remind_overdue_queues_one_reminder_per_overdue_task(world: World) -> No
     assert again.done == () and len(again.refused) == 3  # reminded once per deadline
     assert list_notifications(world.engine, world.manager, call_id=world.call_id).filter(
         pl.col("kind") == "overdue").height == 3
+
+
+def test_a_refused_confirmation_is_reported_and_the_rest_go_through(world: World) -> None:
+
+    from evalpanel.store import proposed_pairs
+    from evalpanel.store.tables import experts
+
+    publish(world, PANELS)
+    decline_task(world.engine, world.experts["E03"], task_of(world, "P03", "E03"), "I advised it")
+    decline_task(world.engine, world.experts["E04"], task_of(world, "P04", "E04"), "former job")
+    assert propose_replacements(world.engine, world.manager, world.call_id) == 2
+    first, second = list_replacements(world.engine, world.manager, world.call_id)[
+        "replacement_id"].to_list()
+    blocked = proposed_pairs(world.engine, world.manager, first)["expert_id"].item()
+    others = proposed_pairs(world.engine, world.manager, second)["expert_id"].to_list()
+    with world.engine.begin() as conn:  # the expert's load limit drops to 0 meanwhile
+        conn.execute(experts.update().where(experts.c.call_id == world.call_id,
+                                            experts.c.expert_id == blocked).values(max_load=0))
+    outcome = confirm_all_replacements(world.engine, world.manager, world.call_id)
+    refused = dict(outcome.refused)
+    assert first in refused and f"request {first}: " in outcome.summary
+    states = dict(list_replacements(world.engine, world.manager, world.call_id).select(
+        "replacement_id", "state").iter_rows())
+    assert states[first] == "proposed"  # left to decide again
+    assert states[second] == ("proposed" if blocked in others else "applied")
+    assert set(outcome.done) == ({second} if blocked not in others else set())
