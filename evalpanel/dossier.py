@@ -11,6 +11,7 @@ part in; the conflicts of other experts and the ranking stay with the managers, 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,9 +78,11 @@ def proposal_dossier(
     if manager:
         names = call_names(engine, actor, call_id)
         call = call_folder(engine, actor, call_id)
-        conflicts = with_names(
-            conflicts_of(call).filter(pl.col("proposal_id") == proposal_id).drop("proposal_id"),
-            names)
+        # the conflict rule on this proposal only: the same rule, one row of the call
+        one = dataclasses.replace(
+            call, proposals=call.proposals.filter(pl.col("proposal_id") == proposal_id),
+            partners=call.partners.filter(pl.col("proposal_id") == proposal_id))
+        conflicts = with_names(conflicts_of(one).drop("proposal_id"), names)
         tasks = with_names(tasks, names)
         ranked = rank_call(engine, actor, call_id, call=call).proposals.filter(
             pl.col("proposal_id") == proposal_id)

@@ -15,6 +15,7 @@ from evalpanel.store import (
     submit_evaluation,
     with_names,
 )
+from evalpanel.workflow import conflict_table
 from tests.store_fixtures import *  # noqa: F403
 from tests.store_fixtures import World, publish, scores, task_of
 
@@ -57,6 +58,12 @@ def test_manager_sees_every_section_of_a_proposal(world: World) -> None:
     assert d.conflicts is not None
     e01 = d.conflicts.filter(pl.col("expert_id") == "E01").row(0, named=True)
     assert e01["expert_name"] == "Expert 1" and e01["reason"]  # E01 works at the coordinator
+    for pid in world.call.proposals["proposal_id"].to_list():  # the same rule as the call's
+        full = conflict_table(world.engine, world.manager, world.call_id).filter(
+            pl.col("proposal_id") == pid).drop("proposal_id").sort("expert_id", "reason")
+        one = proposal_dossier(world.engine, world.manager, world.call_id, pid).conflicts
+        assert one is not None
+        assert one.select(full.columns).sort("expert_id", "reason").equals(full)
     assert d.tasks.select("expert_id", "expert_name", "state").rows() == [
         ("E03", "Expert 3", "assigned"), ("E04", "Expert 4", "assigned")]
     assert d.ranking is not None
