@@ -249,9 +249,13 @@ def _walk(part: pl.DataFrame, lot_id: str, budget: float, funding: str, one_per:
                                     f"{why}; none is funded until a manager records an order")
             elif open_[0][1] is None:
                 reasons[open_[0][0]] = "reserve: no requested amount, so it cannot be funded"
-            else:
+            elif funding == "strict":
                 reasons[open_[0][0]] = (f"reserve: budget exhausted at rank {rank} (requests "
                                         f"{_eur(need)}, {_eur(max(remaining, 0.0))} left)")
+            else:
+                reasons[open_[0][0]] = (f"reserve: does not fit the budget left at rank {rank} "
+                                        f"(requests {_eur(need)}, "
+                                        f"{_eur(max(remaining, 0.0))} left)")
             if funding == "strict":
                 stopped = rank
             continue

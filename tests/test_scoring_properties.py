@@ -171,7 +171,8 @@ def test_decisions_consistent_with_budget(
             assert why.startswith(f"funded: rank {rank}, within the budget")
         if decision == "reserve":
             assert any(k in why for k in ("budget exhausted at rank", "one proposal per "
-                                          "ecosystem", "ex aequo", "no requested amount"))
+                                          "ecosystem", "ex aequo", "no requested amount",
+                                          "does not fit the budget left"))
 
 
 @SETTINGS

@@ -43,7 +43,8 @@ def test_strict_funding_names_the_rank_where_the_budget_ran_out() -> None:
 
 def test_skip_funding_passes_over_what_does_not_fit() -> None:
     got = reasons(_budget_case("skip"))
-    assert got["P2"] == "reserve: budget exhausted at rank 2 (requests EUR 200,000, EUR 150,000 left)"
+    assert got["P2"] == ("reserve: does not fit the budget left at rank 2 (requests EUR 200,000, "
+                         "EUR 150,000 left)")
     assert got["P3"] == "funded: rank 3, within the budget (EUR 100,000 left after it)"
 
 
