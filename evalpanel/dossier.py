@@ -83,7 +83,7 @@ def proposal_dossier(
             call, proposals=call.proposals.filter(pl.col("proposal_id") == proposal_id),
             partners=call.partners.filter(pl.col("proposal_id") == proposal_id))
         conflicts = with_names(conflicts_of(one).drop("proposal_id"), names)
-        tasks = with_names(tasks, names)
+        tasks = with_names(tasks, names, proposal_fields=())  # the page names it
         ranked = rank_call(engine, actor, call_id, call=call).proposals.filter(
             pl.col("proposal_id") == proposal_id)
         ranking = ranked.row(0, named=True) if ranked.height else None

@@ -59,27 +59,32 @@ for lot_id, lot in lots.items():
             left.markdown("**Scores by rank** (dashed: pass mark)")
             left.altair_chart((bars + mark).properties(height=240))
             if line.height:
-                y_max = max(float(line.select(pl.col("to_eur").max()).item() or 0.0),
-                            lot.budget_eur) * 1.05
-                y = alt.Scale(domain=[0, y_max])
-                budget = alt.Chart(pl.DataFrame({"budget_eur": [lot.budget_eur]})).mark_rule(
-                    color="#1565c0", strokeWidth=2).encode(
-                    alt.Y("budget_eur:Q", scale=y), tooltip=["budget_eur"])
-                parts = []
-                for part, tint in zip(PARTS, ("#2e7d32", "#f9a825"), strict=True):
-                    shown = line.filter(pl.col("part") == part)
-                    if shown.is_empty():
-                        continue
-                    steps = alt.Chart(shown).mark_bar(color=tint).encode(
-                        alt.X("rank:O", title=f"rank ({part})"),
-                        alt.Y("from_eur:Q", title="cumulative funded requests (EUR)", scale=y),
-                        alt.Y2("to_eur:Q"),
-                        tooltip=["rank", "proposal_id", "title", "requested_eur", "to_eur"])
-                    parts.append((steps + budget).properties(height=240, title=part))
+                part_colour = alt.Color("part:N", title=None, scale=alt.Scale(
+                    domain=PARTS, range=["#2e7d32", "#f9a825"]))
+                x = alt.X("rank:Q", title="rank", axis=alt.Axis(tickMinStep=1))
+                steps = alt.Chart(line).mark_line(interpolate="step-after", point=True).encode(
+                    x, alt.Y("to_eur:Q", title="cumulative funded requests (EUR)"),
+                    part_colour, tooltip=["rank", "proposal_id", "title", "part",
+                                          "requested_eur", "to_eur"])
+                budget = alt.Chart(pl.DataFrame({"budget_eur": [lot.budget_eur],
+                                                 "label": ["budget"]}))
+                layers = [steps, budget.mark_rule(color="#1565c0", strokeWidth=2).encode(
+                    y="budget_eur:Q", tooltip=["budget_eur"]),
+                    budget.mark_text(align="left", dy=-6, color="#1565c0").encode(
+                        y="budget_eur:Q", text="label:N", x=alt.value(4))]
+                first_reserve = line.filter(pl.col("part") == "reserve list").select(
+                    pl.col("rank").min()).item()
+                if first_reserve is not None:
+                    edge = alt.Chart(pl.DataFrame({"rank": [float(first_reserve) - 0.5],
+                                                   "label": ["reserve list →"]}))
+                    layers += [edge.mark_rule(strokeDash=[4, 4], color="#f9a825").encode(
+                        x="rank:Q"), edge.mark_text(align="left", dx=4, dy=8,
+                                                     color="#b26a00").encode(
+                        x="rank:Q", text="label:N", y=alt.value(0))]
                 right.markdown("**Funding line**: cumulative funded requests against the "
-                               "budget (blue line); the reserve list continues on the right "
-                               "above the funded total")
-                right.altair_chart(alt.hconcat(*parts).resolve_scale(y="shared"))
+                               "budget (blue); right of the dashed line, the reserve list "
+                               "continues above the funded total")
+                right.altair_chart(alt.layer(*layers).properties(height=240))
         st.markdown("**Every proposal with its decision**")
         st.caption("Each reason is the scoring engine's: the rank where the budget ran out, the "
                    "funded proposal that holds an ecosystem, each threshold missed, or why a "

@@ -59,7 +59,8 @@ else:
                f"{scale(ALPHA_READING)} ({md(ALPHA_SOURCE)}).")
 
 st.subheader("Expert leniency")
-lenient = view.leniency.filter(pl.col("offset").is_not_null())
+lenient = view.leniency.filter(pl.col("offset").is_not_null()).with_columns(
+    expert=pl.format("{} ({})", pl.col("expert_name").fill_null("?"), "expert_id"))
 if "leniency" in view.missing:
     st.info(md(view.missing["leniency"]))
 else:
@@ -67,7 +68,7 @@ else:
                "on the same proposals. Experts who stand out (red) are at least 2.5 standard "
                "errors from the panel, with two or more evaluations.")
     st.altair_chart(alt.Chart(lenient).mark_bar().encode(
-        alt.X("expert_name:N", sort="-y", title="expert"),
+        alt.X("expert:N", sort="-y", title="expert (names are not unique: ids beside)"),
         alt.Y("offset:Q", title="offset (points)"),
         alt.Color("stands_out:N", title="stands out", scale=alt.Scale(
             domain=[False, True], range=["#90a4ae", "#c62828"])),
