@@ -86,6 +86,22 @@ class ReliabilityView:
     leniency: pl.DataFrame
     changes: pl.DataFrame
     missing: dict[str, str]
+    scales: dict[str, str]  # "icc", "alpha": the reading's thresholds and source, in words
+
+
+def scale_words(readings: tuple[tuple[float, str], ...], source: str) -> str:
+    """``poor below 0.5, moderate 0.5 to 0.75, ..., excellent 0.9 and above (source)`` of a
+    reading scale (best first, as :data:`scoring.ICC_READING`)."""
+    lows = [low for low, _ in readings]
+    words = []
+    for i, (low, label) in reversed(list(enumerate(readings))):
+        if i == len(readings) - 1:
+            words.append(f"{label} below {lows[i - 1]:g}")
+        elif i == 0:
+            words.append(f"{label} {low:g} and above")
+        else:
+            words.append(f"{label} {low:g} to {lows[i - 1]:g}")
+    return ", ".join(words) + f" ({source})"
 
 
 def reliability_view(engine: sa.Engine, actor: Actor, call_id: str) -> ReliabilityView:
@@ -111,4 +127,6 @@ def reliability_view(engine: sa.Engine, actor: Actor, call_id: str) -> Reliabili
                                   if evaluations else "none is submitted yet."))
     return ReliabilityView(report, with_names(report.leniency, names),
                            with_names(report.changes, names, proposal_fields=("title",)),
-                           missing)
+                           missing, {"icc": scale_words(scoring.ICC_READING, scoring.ICC_SOURCE),
+                                     "alpha": scale_words(scoring.ALPHA_READING,
+                                                          scoring.ALPHA_SOURCE)})

@@ -165,3 +165,16 @@ def test_assignment_preview_explains_its_figures_and_names_people(dash: DashWorl
     for eid, pid in removed.select("expert_id", "proposal_id").head(5).iter_rows():
         assert f"{names[eid]} ({eid}) on {pid}" in words
     assert "expert_name" in _table(at, "explanation").columns
+
+
+def test_reliability_reads_agreement_on_stated_scales_with_names(dash: DashWorld) -> None:
+    _scored(dash)
+    at = open_page(as_user(dash.world.manager, "manager"), "manager_reliability.py")
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "ICC reading: poor below 0.5, moderate 0.5 to 0.75" in shown and "Koo & Li" in shown
+    assert "Krippendorff (2004)" in shown
+    agreement = _table(at, "icc_reading")
+    assert set(agreement["icc_reading"].drop_nulls()) <= {"poor", "moderate", "good",
+                                                          "excellent"}
+    assert set(_table(at, "offset")["expert_name"]) == {"Expert 3", "Expert 4"}

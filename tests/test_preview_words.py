@@ -50,3 +50,14 @@ def test_change_set_in_words_names_who_is_withdrawn() -> None:
         "it withdraws none.")
     assert change_set_words(changes.head(0)) == (
         "Publishing changes nothing: the preview holds no pair.")
+
+
+def test_reliability_scales_read_in_words_with_their_source() -> None:
+    import scoring
+    from evalpanel.ranking import scale_words
+
+    assert scale_words(scoring.ICC_READING, scoring.ICC_SOURCE) == (
+        "poor below 0.5, moderate 0.5 to 0.75, good 0.75 to 0.9, excellent 0.9 and above "
+        f"({scoring.ICC_SOURCE})")
+    assert scale_words(scoring.ALPHA_READING, "K").startswith("unreliable below 0.667, "
+                                                              "tentative 0.667 to 0.8")

@@ -11,7 +11,6 @@ import streamlit as st
 from dashboard.common import actor, attempt, call_id, engine
 from dashboard.text import md
 from evalpanel.ranking import reliability_view
-from scoring import ALPHA_READING, ALPHA_SOURCE, ICC_READING, ICC_SOURCE
 
 st.title("Reliability")
 cid = call_id()
@@ -21,20 +20,6 @@ if view is None:
     st.stop()
 report = view.report
 st.caption("Advisory: these figures never change official scores.")
-
-
-def scale(readings: tuple[tuple[float, str], ...]) -> str:
-    """``poor below 0.5, moderate 0.5 to 0.75, ..., excellent 0.9 and above``."""
-    lows = [low for low, _ in readings]  # best first
-    words = []
-    for i, (low, label) in reversed(list(enumerate(readings))):
-        if i == len(readings) - 1:
-            words.append(f"{label} below {lows[i - 1]:g}")
-        elif i == 0:
-            words.append(f"{label} {low:g} and above")
-        else:
-            words.append(f"{label} {low:g} to {lows[i - 1]:g}")
-    return ", ".join(words)
 
 
 st.subheader("Agreement")
@@ -55,8 +40,8 @@ else:
                        "icck": st.column_config.NumberColumn(
                            "ICC(1,k)", format="%.2f",
                            help="Reliability of the mean of a panel's k experts")})
-    st.caption(f"ICC reading: {scale(ICC_READING)} ({md(ICC_SOURCE)}). Alpha reading: "
-               f"{scale(ALPHA_READING)} ({md(ALPHA_SOURCE)}).")
+    st.caption(f"ICC reading: {md(view.scales['icc'])}. Alpha reading: "
+               f"{md(view.scales['alpha'])}.")
 
 st.subheader("Expert leniency")
 lenient = view.leniency.filter(pl.col("offset").is_not_null()).with_columns(
