@@ -21,6 +21,7 @@ PAGES: dict[str, dict[str, list[tuple[str, str, str]]]] = {
             ("manager_conflicts.py", "Conflicts", ":material/block:"),
             ("manager_assignment.py", "Assignment", ":material/hub:"),
             ("manager_followup.py", "Follow-up", ":material/checklist:"),
+            ("proposal.py", "Proposal", ":material/article:"),
             ("manager_people.py", "Experts and deadlines", ":material/schedule:"),
         ],
         "Results": [
@@ -36,6 +37,7 @@ PAGES: dict[str, dict[str, list[tuple[str, str, str]]]] = {
             ("expert_queue.py", "My queue", ":material/inbox:"),
             ("expert_evaluate.py", "Scoring form", ":material/edit_note:"),
             ("expert_consolidation.py", "Consolidation", ":material/handshake:"),
+            ("proposal.py", "Proposal", ":material/article:"),
         ],
     },
     "applicant": {

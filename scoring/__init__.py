@@ -8,7 +8,8 @@ reads files (presets ship as package data) nor imports evalpanel. Public surface
 - scoring a call: :func:`score_call` -> :class:`ScoreResult`, :func:`check_scores`,
   :func:`score_evaluations`, :class:`LotRules`, :class:`TieOrder` (a manager's order of
   ex-aequo proposals);
-- reliability (advisory): :func:`reliability` -> :class:`ReliabilityReport`, and on arrays
+- reliability (advisory): :func:`reliability` -> :class:`ReliabilityReport` (with plain
+  readings on :data:`ICC_READING` and :data:`ALPHA_READING`), and on arrays
   :func:`alpha_interval`, :func:`alpha_interval_matrix`, :func:`icc_oneway` -> :class:`Icc`,
   :func:`fit_leniency` -> :class:`Leniency`;
 - one evaluation form: :func:`check_form` -> :class:`FormCheck`, :func:`band_label`;
@@ -23,7 +24,14 @@ from ._comments import comment_checks
 from ._form import CriterionCheck, FormCheck, allowed_values, band_label, check_form
 from ._mock import MockReport, mock_report
 from ._ranking import LotRules, TieOrder
-from ._reliability import ReliabilityReport, reliability
+from ._reliability import (
+    ALPHA_READING,
+    ALPHA_SOURCE,
+    ICC_READING,
+    ICC_SOURCE,
+    ReliabilityReport,
+    reliability,
+)
 from ._scheme import (
     Band,
     Criterion,
@@ -38,7 +46,11 @@ from ._score import NO_LOT, ScoreResult, check_scores, score_call, score_evaluat
 from ._stats import Icc, Leniency, alpha_interval, alpha_interval_matrix, fit_leniency, icc_oneway
 
 __all__ = [
+    "ALPHA_READING",
+    "ALPHA_SOURCE",
     "COMMENT_FLAG_SCHEMA",
+    "ICC_READING",
+    "ICC_SOURCE",
     "NO_LOT",
     "Band",
     "Criterion",

@@ -24,6 +24,10 @@ pending_reason, requested_eur (EUR, nullable), group`` where ``group`` is what `
 - ``decision``: ``pending`` (needs evaluations or consolidation), ``rejected`` (fails a
   threshold), ``funded`` / ``reserve`` (lot with a budget), ``passed`` (passes, but the lot has
   no budget given: funding is not decided).
+- ``decision_reason``: the decision in words, with the reason the walk or a threshold gave, e.g.
+  ``"reserve: one proposal per ecosystem, Digital already funded by AFI-2026-0044"``,
+  ``"reserve: budget exhausted at rank 12"``, ``"rejected: impact 10.5 below 11"``. Every page,
+  report and export shows this text; none composes its own.
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ def rank_and_fund(
     tie_orders: Sequence[TieOrder] = (),
 ) -> tuple[pl.DataFrame, list[dict[str, str | None]]]:
     """Adds ``rank_score, rank (Int64, null unless ranked), tied (Boolean, null unless ranked),
-    tie_order_note (String), decision, reserve_position``."""
+    tie_order_note (String), decision, reserve_position, decision_reason (String)``."""
     weights = {c.id: c.rank_weight for c in scheme.criteria}
     score = pl.sum_horizontal([pl.col(c) * w for c, w in weights.items()]).round(6)
     frame = frame.with_columns(
@@ -79,6 +83,7 @@ def rank_and_fund(
                      keys, tie_orders, warnings)
     funded: list[str] = []
     budgeted: list[str] = []
+    reasons: dict[str, str] = {}
     for lot, part in ranked.partition_by("lot", as_dict=True).items():
         lot_id = str(lot[0])
         rules = (lots or {}).get(lot_id)
@@ -89,7 +94,8 @@ def rank_and_fund(
             continue
         budgeted.append(lot_id)
         one_per = rules.one_per or scheme.one_per
-        funded += _walk(part, lot_id, rules.budget_eur, scheme.funding, one_per, warnings)
+        funded += _walk(part, lot_id, rules.budget_eur, scheme.funding, one_per, warnings,
+                        reasons)
     pending = frame.filter(pl.col("pending_reason").is_not_null()).group_by("lot").len()
     for lot_id, n in pending.sort("lot").iter_rows():
         if lot_id in budgeted:
@@ -115,7 +121,31 @@ def rank_and_fund(
         "proposal_id",
         pl.col("rank").rank("min").over("lot").cast(pl.Int64).alias("reserve_position"))
     out = out.join(reserve, on="proposal_id", how="left", maintain_order="left")
-    return out.drop("_ranked", "_order"), warnings
+    return out.with_columns(_reason(reasons).alias("decision_reason")).drop(
+        "_ranked", "_order"), warnings
+
+
+def _reason(walked: dict[str, str]) -> pl.Expr:
+    """``decision_reason``: the walk's reason of a funded or reserve proposal, the thresholds a
+    rejected one misses (``fail_reasons`` read as words), why one is pending."""
+    walk = pl.col("proposal_id").replace_strict(walked, default=None, return_dtype=pl.String)
+    failures = pl.col("fail_reasons").list.eval(pl.element().str.replace(" < ", " below ",
+                                                                         literal=True))
+    return (
+        pl.when(pl.col("decision") == "pending")
+        .then(pl.format("pending: {}", pl.col("pending_reason")))
+        .when(pl.col("decision") == "rejected")
+        .then(pl.lit("rejected: ") + failures.list.join("; "))
+        .when(pl.col("decision") == "passed")
+        .then(pl.lit("passed: the lot has no budget, so funding is not decided"))
+        .when(walk.is_not_null()).then(walk)
+        .when(pl.col("decision") == "funded").then(pl.lit("funded"))
+        .otherwise(pl.lit("reserve"))
+    )
+
+
+def _eur(value: float) -> str:
+    return f"EUR {value:,.0f}"
 
 
 def _ranked(candidates: pl.DataFrame, keys: list[str], tie_orders: Sequence[TieOrder],
@@ -168,22 +198,32 @@ def _ranked(candidates: pl.DataFrame, keys: list[str], tie_orders: Sequence[TieO
 
 
 def _walk(part: pl.DataFrame, lot_id: str, budget: float, funding: str, one_per: str | None,
-          warnings: list[dict[str, str | None]]) -> list[str]:
+          warnings: list[dict[str, str | None]], reasons: dict[str, str]) -> list[str]:
     """The funding walk down one lot's ranked list, unit by unit (a proposal, or an unresolved
-    tie taken whole): sequential by nature, over plain lists."""
+    tie taken whole): sequential by nature, over plain lists. Writes each ranked proposal's
+    decision in words into ``reasons``."""
     remaining = budget
     groups: dict[str, str] = {}
     funded: list[str] = []
     units: dict[int, list[tuple[str, float | None, str | None]]] = {}
-    for unit, pid, requested, group in part.sort("_order").select(
-            "_unit", "proposal_id", "requested_eur", "group").iter_rows():
+    ranks: dict[str, int] = {}
+    for unit, pid, requested, group, rank in part.sort("_order").select(
+            "_unit", "proposal_id", "requested_eur", "group", "rank").iter_rows():
         units.setdefault(unit, []).append((pid, requested, group))
+        ranks[pid] = rank
+    stopped: int | None = None  # strict funding: the rank where the budget ran out
     for members in units.values():
+        if stopped is not None:
+            for pid, _, _ in members:
+                reasons[pid] = f"reserve: budget exhausted at rank {stopped}"
+            continue
         open_ = []
         for pid, requested, group in members:
             if one_per is not None and group is not None and group in groups:
                 warnings.append(_warn(pid, "one_per", f"{pid}: reserve: {groups[group]} is "
                                       f"already funded for the {one_per} {group}"))
+                reasons[pid] = (f"reserve: one proposal per {one_per}, {group} already funded "
+                                f"by {groups[group]}")
             else:
                 open_.append((pid, requested, group))
         if not open_:
@@ -195,6 +235,7 @@ def _walk(part: pl.DataFrame, lot_id: str, budget: float, funding: str, one_per:
         one_only = one_per is not None and len(set(named)) < len(named)
         need = sum(r for _, r, _ in open_ if r is not None)
         if any(r is None for _, r, _ in open_) or need > remaining + MONEY_EPS or one_only:
+            rank = ranks[open_[0][0]]
             if len(members) > 1:
                 ids = ", ".join(pid for pid, _, _ in members)
                 why = (f"only one of them can be funded per {one_per}" if one_only
@@ -202,8 +243,21 @@ def _walk(part: pl.DataFrame, lot_id: str, budget: float, funding: str, one_per:
                 warnings.append(_warn(None, "unresolved_tie", f"lot {lot_id}: {ids} are ex "
                                       f"aequo and {why}: none is funded until a manager records "
                                       "an order among them"))
+                for pid, _, _ in open_:
+                    reasons[pid] = (f"reserve: ex aequo at rank {rank} with "
+                                    f"{', '.join(p for p, _, _ in members if p != pid)} and "
+                                    f"{why}; none is funded until a manager records an order")
+            elif open_[0][1] is None:
+                reasons[open_[0][0]] = "reserve: no requested amount, so it cannot be funded"
+            elif funding == "strict":
+                reasons[open_[0][0]] = (f"reserve: budget exhausted at rank {rank} (requests "
+                                        f"{_eur(need)}, {_eur(max(remaining, 0.0))} left)")
+            else:
+                reasons[open_[0][0]] = (f"reserve: does not fit the budget left at rank {rank} "
+                                        f"(requests {_eur(need)}, "
+                                        f"{_eur(max(remaining, 0.0))} left)")
             if funding == "strict":
-                break
+                stopped = rank
             continue
         for pid, requested, group in open_:
             if one_per is not None and group is None:
@@ -211,6 +265,8 @@ def _walk(part: pl.DataFrame, lot_id: str, budget: float, funding: str, one_per:
                                       f"one-per-{one_per} limit cannot apply to it"))
             funded.append(pid)
             remaining -= float(requested or 0)
+            reasons[pid] = (f"funded: rank {ranks[pid]}, within the budget "
+                            f"({_eur(max(remaining, 0.0))} left after it)")
             if one_per is not None and group is not None:
                 groups[group] = pid
     return funded

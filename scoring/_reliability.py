@@ -6,7 +6,9 @@ the final scores or not):
 - ``agreement``: one row per measure (each criterion id, then ``total``): ``measure, alpha``
   (Krippendorff, interval; proposals are units, experts raters), ``icc1, icck, k`` (one-way
   ICC(1,1), ICC(1,k) with k = k0 for unequal panels; null when undefined), ``proposals`` (with
-  two or more evaluations), ``evaluations``;
+  two or more evaluations), ``evaluations``, and a plain reading of each coefficient:
+  ``alpha_reading`` (:data:`ALPHA_READING`, Krippendorff) and ``icc_reading`` of ICC(1,1)
+  (:data:`ICC_READING`, Koo & Li); null when the coefficient is undefined;
 - ``leniency``: one row per expert: ``expert_id, component, evaluations, offset`` (points on the
   total; positive = more generous than the panel), ``offset_<criterion>``, ``se`` (standard error of
   the offset from the normal equations and the component's residual SD; null when the offset is
@@ -30,6 +32,27 @@ import polars as pl
 from ._ranking import LotRules
 from ._score import ScoreResult, score_evaluations
 from ._stats import alpha_interval, fit_leniency, icc_oneway
+
+# Plain readings of agreement coefficients: (lowest value, reading), best first.
+# Koo, T. K. & Li, M. Y. (2016). A guideline of selecting and reporting intraclass correlation
+# coefficients for reliability research. Journal of Chiropractic Medicine 15(2), 155-163 (section
+# on interpreting ICC): below 0.5 poor, 0.5-0.75 moderate, 0.75-0.9 good, above 0.9 excellent.
+ICC_READING: tuple[tuple[float, str], ...] = (
+    (0.9, "excellent"), (0.75, "good"), (0.5, "moderate"), (-np.inf, "poor"))
+ICC_SOURCE = "Koo & Li (2016), Journal of Chiropractic Medicine 15(2), 155-163"
+# Krippendorff, K. (2004). Content Analysis: An Introduction to Its Methodology, 2nd ed., p. 241:
+# rely on data with alpha >= .800, draw only tentative conclusions for .667 <= alpha < .800.
+ALPHA_READING: tuple[tuple[float, str], ...] = (
+    (0.8, "reliable"), (0.667, "tentative"), (-np.inf, "unreliable"))
+ALPHA_SOURCE = "Krippendorff (2004), Content Analysis, 2nd ed., p. 241"
+
+
+def reading(value: pl.Expr, scale: tuple[tuple[float, str], ...]) -> pl.Expr:
+    """The plain reading of an agreement coefficient on ``scale`` (null stays null)."""
+    out = pl.lit(None, pl.String)
+    for low, label in reversed(scale):
+        out = pl.when(value >= low).then(pl.lit(label)).otherwise(out)
+    return pl.when(value.is_not_null()).then(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +80,10 @@ def agreement(evaluations: pl.DataFrame, measures: list[str]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"measure": pl.String, "alpha": pl.Float64,
                                       "icc1": pl.Float64, "icck": pl.Float64, "k": pl.Float64,
                                       "proposals": pl.Int64, "evaluations": pl.Int64},
-                        ).with_columns(pl.col("alpha", "icc1", "icck", "k").fill_nan(None))
+                        ).with_columns(pl.col("alpha", "icc1", "icck", "k").fill_nan(None)
+                                       ).with_columns(
+        reading(pl.col("alpha"), ALPHA_READING).alias("alpha_reading"),
+        reading(pl.col("icc1"), ICC_READING).alias("icc_reading"))
 
 
 def reliability(

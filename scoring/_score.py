@@ -22,7 +22,9 @@ Result (:class:`ScoreResult`):
   unless ranked; ex-aequo proposals share one), tied (Boolean: ex aequo after every tie-break key
   and no manager's order resolves it; null unless ranked), tie_order_note (String: the
   justification of the manager's order that placed it, else null), decision (funded | reserve |
-  rejected | pending | passed), reserve_position (Int64), requested_eur (Float64)``;
+  rejected | pending | passed), reserve_position (Int64), requested_eur (Float64),
+  decision_reason (String: the decision in words with its reason, see
+  :mod:`scoring._ranking`)``;
 - ``evaluations``: ``proposal_id, expert_id, <criterion ids>, total, counted`` (used in the final);
 - ``problems``: rows to fix (see :func:`check_scores`); evaluations with a problem do not count.
   A caller treating input strictly stops when ``problems`` is not empty;
@@ -155,7 +157,7 @@ def score_evaluations(
         "proposal_id", "lot", "experts", "consolidated", "final_rule", *ids, "total", "rank_score",
         "band", *[f"{c}_band" for c in ids], "passed", "fail_reasons", "divergent",
         "needs_expert", "pending_reason", "rank", "tied", "tie_order_note", "decision",
-        "reserve_position", "requested_eur",
+        "reserve_position", "requested_eur", "decision_reason",
     )
     return ScoreResult(scheme, out, evaluations.sort("proposal_id", "expert_id"), cons,
                        problems.sort("table", "row", maintain_order=True),

@@ -79,7 +79,9 @@ def test_export_prepares_a_download(dash: DashWorld) -> None:
     name, data, _ = at.session_state["export"]
     assert name.endswith("assignment.csv")
     header = data.decode().splitlines()[0]
-    assert header.split(",")[:3] == ["task_id", "proposal_id", "expert_id"]
+    # names sit beside the ids they name
+    assert header.split(",")[:6] == ["task_id", "proposal_id", "title", "coordinator",
+                                     "expert_id", "expert_name"]
     assert len(data.decode().splitlines()) == 1 + 4
 
 

@@ -164,6 +164,15 @@ def test_decisions_consistent_with_budget(
                 stopped = True
     reserve = out.filter(pl.col("decision") == "reserve").sort("rank")
     assert reserve["reserve_position"].to_list() == list(range(1, reserve.height + 1))
+    # Every decision comes with its reason in words, naming the rule that made it
+    for decision, rank, why in out.select("decision", "rank", "decision_reason").iter_rows():
+        assert why.startswith(f"{decision}: ")
+        if decision == "funded":
+            assert why.startswith(f"funded: rank {rank}, within the budget")
+        if decision == "reserve":
+            assert any(k in why for k in ("budget exhausted at rank", "one proposal per "
+                                          "ecosystem", "ex aequo", "no requested amount",
+                                          "does not fit the budget left"))
 
 
 @SETTINGS

@@ -247,3 +247,15 @@ def test_leniency_matches_lsqr_on_the_full_design() -> None:
     assert fit.residual_sd[0, 0] == pytest.approx(
         np.sqrt((resid**2).sum() / (proposal.size - (n_p + n_e - 1)))
     )
+
+
+def test_agreement_reads_in_plain_words_on_the_stated_scales() -> None:
+    from scoring._reliability import ALPHA_READING, ICC_READING, reading
+
+    values = pl.DataFrame({"x": [None, -0.2, 0.49, 0.5, 0.749, 0.75, 0.89, 0.9, 1.0]})
+    icc = values.select(reading(pl.col("x"), ICC_READING).alias("x"))["x"].to_list()
+    assert icc == [None, "poor", "poor", "moderate", "moderate", "good", "good", "excellent",
+                   "excellent"]
+    alpha = values.select(reading(pl.col("x"), ALPHA_READING).alias("x"))["x"].to_list()
+    assert alpha == [None, "unreliable", "unreliable", "unreliable", "tentative", "tentative",
+                     "reliable", "reliable", "reliable"]

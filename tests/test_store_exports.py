@@ -37,6 +37,7 @@ from evalpanel.store.exports import (
     neutralise,
     write_frame,
 )
+from evalpanel.store.names import call_names, named_audit_frame, with_names
 from tests.export_support import assert_inert_and_equal
 from tests.store_fixtures import World, publish, scores, task_of
 
@@ -112,18 +113,21 @@ def test_every_export_of_a_call(world: World, tmp_path: Path) -> None:
     m, call, eng = world.manager, world.call_id, world.engine
     e03 = world.experts["E03"]
     ranking = pl.DataFrame({"proposal_id": ["P03"], "rank": [1], "title": ["=x"]})
+    names = call_names(eng, m, call)
     exports = {
-        "assignment": (lambda: published_with_explanations(eng, m, call),
+        # the assignment, internal comments and audit log carry names beside ids
+        "assignment": (lambda: with_names(published_with_explanations(eng, m, call), names),
                        lambda p: export_assignment(eng, m, call, p)),
         "queues": (lambda: list_tasks(eng, e03, call).sort("expert_id", "proposal_id"),
                    lambda p: export_queues(eng, e03, call, p)),
         "scores": (lambda: scores_frame(eng, m, call), lambda p: export_scores(eng, m, call, p)),
-        "internal": (lambda: internal_comments(eng, m, call),
+        "internal": (lambda: with_names(internal_comments(eng, m, call), names),
                      lambda p: export_internal_comments(eng, m, call, p)),
         "consolidated": (lambda: consolidated_frame(eng, m, call),
                          lambda p: export_consolidated(eng, m, call, p)),
         "ranking": (lambda: ranking, lambda p: export_ranking(ranking, p)),
-        "audit": (lambda: audit_frame(eng, m, call), lambda p: export_audit(eng, m, call, p)),
+        "audit": (lambda: named_audit_frame(eng, m, call),
+                  lambda p: export_audit(eng, m, call, p)),
         **{
             table: ((lambda t=table: call_table(eng, m, call, t)),
                     (lambda p, t=table: export_call_table(eng, m, call, t, p)))

@@ -10,7 +10,8 @@ import streamlit as st
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
 from dashboard.text import md
 from evalpanel.callfolder.config import TEXT_MODELS
-from evalpanel.store import batch_changes, discard_batch, publish_batch
+from evalpanel.preview import change_set_words, fair_suggestion
+from evalpanel.store import batch_changes, call_names, discard_batch, publish_batch, with_names
 
 st.title("Assignment")
 cid = call_id()
@@ -76,11 +77,22 @@ if batch is None:
 result = batch.result
 st.subheader(f"Preview of batch {batch.batch_id}")
 cols = st.columns(5)
-cols[0].metric("Status", result.status)
-cols[1].metric("Coverage", f"{result.coverage:.1%}")
-cols[2].metric("Slots filled", f"{result.slots_filled} / {result.slots_demanded}")
-cols[3].metric("Total affinity", f"{result.objective:.1f}")
-cols[4].metric("Worst panel affinity", f"{result.min_proposal_affinity:.2f}")
+cols[0].metric("Status", result.status, help="complete: every proposal gets its full panel; "
+               "partial: some cannot (listed below, with why)")
+cols[1].metric("Coverage", f"{result.coverage:.1%}", help="The share of the expert places "
+               "still to fill that this batch fills")
+cols[2].metric("Slots filled", f"{result.slots_filled} / {result.slots_demanded}",
+               help="Expert places filled by this batch (pinned pairs included) out of the "
+               "places proposals still need")
+cols[3].metric("Total affinity", f"{result.objective:.1f}", help="The sum of the affinities "
+               "(0 to 1: how well an expert's profile matches a proposal) of every pair")
+cols[4].metric("Worst panel affinity", f"{result.min_proposal_affinity:.2f}",
+               help="The lowest sum of affinities of one proposal's panel: how well the "
+               "worst-served proposal is covered")
+suggestion = fair_suggestion(result.mode, result.pairs)
+if suggestion:
+    st.info(md(suggestion), icon=":material/balance:")
+names = attempt(call_names, engine(), actor(), cid)
 for message in result.messages:
     st.warning(md(message))
 if result.shortfalls.height:
@@ -101,7 +113,8 @@ if batch.quality["low_affinity"]:
                 f"{batch.quality['low_affinity_below']}")
     st.dataframe(pl.DataFrame(batch.quality["low_affinity"]), hide_index=True)
 st.markdown("**Why each expert** (rank among the proposal's eligible experts)")
-st.dataframe(batch.explanations.select("proposal_id", "expert_id", "rank", "explanation"),
+explained = batch.explanations.select("proposal_id", "expert_id", "rank", "explanation")
+st.dataframe(with_names(explained, names) if names is not None else explained,
              hide_index=True, height=260)
 
 changes = attempt(batch_changes, engine(), actor(), batch.batch_id)
@@ -113,7 +126,9 @@ if changes is not None:
         st.warning(f"{counts['conflicted']} started task(s) are now excluded by the conflict "
                    "rule: the batch leaves them as they are (Follow-up lists them, to decline "
                    "or keep).")
-    st.dataframe(changes, hide_index=True, height=260)
+    st.caption(md(change_set_words(changes, names)))
+    st.dataframe(with_names(changes, names) if names is not None else changes, hide_index=True,
+                 height=260)
 
 left, right = st.columns(2)
 with left:

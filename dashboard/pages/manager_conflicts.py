@@ -7,14 +7,17 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from dashboard.tables import filtered, link_config, with_links
 from dashboard.text import plain
 from evalpanel.store import (
     call_folder,
+    call_names,
     confirm_potential_conflict,
     declare_conflict,
     dismiss_potential_conflict,
     list_conflicts,
     remove_conflict,
+    with_names,
 )
 from evalpanel.store.tasks import CONFLICT_KINDS
 
@@ -25,10 +28,16 @@ if table is None:
     st.stop()
 st.caption("Computed from the partners, the experts' organisations, languages and the declared "
            "conflicts. A pair listed here is never proposed by the assignment.")
+names = attempt(call_names, engine(), actor(), cid)
+if names is None:
+    st.stop()
 reasons = table.group_by("reason").len("pairs").sort("pairs", descending=True)
+listed = with_names(table, names, proposal_fields=("title", "lot"))
 left, right = st.columns([3, 1])
 with left:
-    st.dataframe(table, hide_index=True, height=360)
+    shown = filtered(listed, "conflicts", state="reason", state_label="Reason",
+                     text=("proposal_id", "title", "expert_id", "expert_name", "detail"))
+    st.dataframe(with_links(shown), hide_index=True, height=360, column_config=link_config())
 with right:
     st.dataframe(reasons, hide_index=True)
 
@@ -44,11 +53,13 @@ elif potential is not None:
                "are one organisation. The assignment avoids these pairs where it can and lists "
                "those it still uses. Confirm one to make it a conflict, or dismiss it: it is "
                "then not shown again.")
-    st.dataframe(potential.drop("reason"), hide_index=True)
+    st.dataframe(with_names(potential.drop("reason"), names), hide_index=True)
     found = potential.select("proposal_id", "expert_id", "detail").rows()
+    who = dict(names.experts.select("expert_id", "expert_name").iter_rows())
     with st.form("potential_conflict"):
         pick = st.selectbox("Pair", range(len(found)),
-                            format_func=lambda i: f"{found[i][0]} · {found[i][1]}")
+                            format_func=lambda i: plain(f"{found[i][0]} · {found[i][1]} "
+                                                        f"{who.get(found[i][1]) or ''}"))
         kind_if = st.selectbox("Kind, if confirmed", CONFLICT_KINDS,
                                index=CONFLICT_KINDS.index("other"))
         why = st.text_input("Reason (optional)")
@@ -74,12 +85,18 @@ elif potential is not None:
 
 st.subheader("Declare a conflict")
 call = call_folder(engine(), actor(), cid)
+people = dict(names.experts.select("expert_id", "expert_name").iter_rows())
+titles = dict(names.proposals.select("proposal_id", "title").iter_rows())
+orgs_named = dict(names.organisations.iter_rows())
 with st.form("declare_conflict"):
-    expert = st.selectbox("Expert", call.experts["expert_id"].to_list())
+    expert = st.selectbox("Expert", call.experts["expert_id"].to_list(),
+                          format_func=lambda e: plain(f"{e} · {people.get(e) or ''}"))
     on = st.radio("On", ["proposal", "organisation"], horizontal=True)
-    proposal = st.selectbox("Proposal", call.proposals["proposal_id"].to_list())
+    proposal = st.selectbox("Proposal", call.proposals["proposal_id"].to_list(),
+                            format_func=lambda p: plain(f"{p} · {titles.get(p) or ''}"))
     orgs = call.partners.filter(pl.col("org_id").is_not_null())["org_id"].unique().sort()
-    org = st.selectbox("Organisation", orgs.to_list())
+    org = st.selectbox("Organisation", orgs.to_list(),
+                       format_func=lambda o: plain(f"{o} · {orgs_named.get(o) or ''}"))
     kind = st.selectbox("Kind", CONFLICT_KINDS)
     note = st.text_input("Note (the reason)")
     if st.form_submit_button("Declare", type="primary") and act(
@@ -96,8 +113,9 @@ if declared.is_empty():
     st.caption("No conflict was declared after the import. Conflicts from conflicts.csv change "
                "by re-importing the call folder.")
     st.stop()
-st.dataframe(declared.drop("source"), hide_index=True)
-labels = {c: f"#{c} · {plain(e)} · {plain(p or o)} · {k}: {plain(n)}"
+st.dataframe(with_names(declared.drop("source"), names), hide_index=True)
+labels = {c: f"#{c} · {plain(e)} {plain(people.get(e) or '')} · {plain(p or o)} · {k}: "
+             f"{plain(n)}"
           for c, e, p, o, k, n in declared.select(
               "conflict_id", "expert_id", "proposal_id", "org_id", "kind", "note").rows()}
 chosen = st.selectbox("Declared conflict", list(labels), format_func=lambda c: labels[c],

@@ -9,10 +9,12 @@ import streamlit as st
 from dashboard.common import act, actor, bump, call_id, engine
 from evalpanel.store import (
     ACTIVE_STATES,
+    call_names,
     list_consolidations,
     list_tasks,
     name_consolidator,
     start_consolidation,
+    with_names,
 )
 
 st.title("Consolidation")
@@ -32,7 +34,8 @@ counts = dict(board.group_by("state").len().rows())
 for col, state in zip(st.columns(6), ("waiting", "ready", "drafting", "approval", "suspended",
                                       "final"), strict=True):
     col.metric(state.capitalize(), counts.get(state, 0))
-st.dataframe(board, hide_index=True, height=300)
+st.dataframe(with_names(board, call_names(engine(), actor(), cid), expert=("consolidator",)),
+             hide_index=True, height=300)
 
 if "consolidation_note" in st.session_state:
     st.success(st.session_state.pop("consolidation_note"))

@@ -10,8 +10,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard.common import actor, attempt, call_id, engine, workflow
-from evalpanel.store import audit_frame
+from dashboard.common import actor, attempt, call_id, engine
+from evalpanel.ranking import ranking_view
 from evalpanel.store.exports import (
     CALL_TABLES,
     export_assignment,
@@ -24,6 +24,7 @@ from evalpanel.store.exports import (
     export_scores,
     record_export,
 )
+from evalpanel.store.names import named_audit_frame
 
 st.title("Exports and audit log")
 cid = call_id()
@@ -33,7 +34,7 @@ MIME = {"csv": "text/csv",
 
 
 def _ranking(engine_: Any, actor_: Any, call: str, path: Path) -> Path:
-    ranking = workflow().rank_call(engine_, actor_, call).proposals
+    ranking = ranking_view(engine_, actor_, call).proposals  # names and decision reasons
     written = export_ranking(ranking, path)
     record_export(engine_, actor_, call, "ranking", ranking.height, path.suffix[1:])
     return written
@@ -63,7 +64,7 @@ if "export" in st.session_state:
                        icon=":material/download:")
 
 st.subheader("Audit log")
-log = audit_frame(engine(), actor(), cid)
+log = named_audit_frame(engine(), actor(), cid)
 actions = sorted(log["action"].unique().to_list())
 chosen = st.multiselect("Actions", actions)
 if chosen:

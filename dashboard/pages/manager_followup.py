@@ -1,6 +1,8 @@
-"""Follow-up: tasks by state, the experts' requests (a correction after the panel's scores were
-visible, a conflict found after submitting) to approve or refuse, declines with their proposed
-replacement to confirm, and divergent proposals with their extra expert."""
+"""Follow-up: the experts' requests (a correction after the panel's scores were visible, a
+conflict found after submitting) to approve or refuse first, then tasks by state with the
+overdue ones to remind, declines with their proposed replacement to confirm (one by one or all
+at once), and divergent proposals with their further expert. Proposals show their title and
+coordinator, experts their name (evalpanel.store.with_names)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,16 @@ import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
 from dashboard.downloads import csv_download
+from dashboard.tables import filtered, link_config, with_links
 from dashboard.text import md
+from evalpanel.bulk import confirm_all_replacements, remind_overdue
+from evalpanel.preview import change_set_words
 from evalpanel.store import (
+    Names,
     RequestState,
     approve_request,
     batch_changes,
+    call_names,
     confirm_replacement,
     conflicted_tasks,
     discard_batch,
@@ -24,28 +31,25 @@ from evalpanel.store import (
     proposed_pairs,
     publish_batch,
     refuse_request,
+    with_names,
 )
+from evalpanel.store.deadlines import overdue_tasks
 
 st.title("Follow-up")
 cid = call_id()
 if "followup_note" in st.session_state:
     st.success(st.session_state.pop("followup_note"))
+read_names = attempt(call_names, engine(), actor(), cid)
+if read_names is None:
+    st.stop()
+names: Names = read_names
 tasks = list_tasks(engine(), actor(), cid)
 
-st.subheader("Tasks by state")
-states = ["assigned", "accepted", "declined", "draft", "submitted", "withdrawn"]
-counts = dict(tasks.group_by("state").len().rows())
-for col, state in zip(st.columns(len(states)), states, strict=True):
-    col.metric(state.capitalize(), counts.get(state, 0))
-shown = st.multiselect("Show states", states, default=["assigned", "accepted", "draft"])
-st.dataframe(tasks.filter(pl.col("state").is_in(shown)), hide_index=True, height=260)
-csv_download(tasks, f"{cid}-tasks.csv", "Download all tasks (CSV)", key="tasks_csv")
-held = attempt(conflicted_tasks, engine(), actor(), cid)
-if held is not None and held.height:
-    st.warning(f"{held.height} active task(s) are on pairs the conflict rule now excludes. "
-               "Batches leave them as they are and do not count them; decline them or keep "
-               "them.")
-    st.dataframe(held, hide_index=True)
+
+def named(frame: pl.DataFrame, **columns: tuple[str, ...]) -> pl.DataFrame:
+    """``frame`` with titles, coordinators and expert names beside its ids."""
+    return with_names(frame, names, **columns)
+
 
 st.subheader("Requests from experts")
 st.caption("A correction asked for after the panel's scores became visible to the expert, or a "
@@ -57,8 +61,8 @@ waiting = asked.filter(pl.col("state") == RequestState.PENDING)
 if waiting.is_empty():
     st.caption("No request waits for a decision.")
 else:
-    st.dataframe(waiting.select("request_id", "kind", "proposal_id", "expert_id", "reason"),
-                 hide_index=True)
+    st.dataframe(named(waiting.select("request_id", "kind", "proposal_id", "expert_id",
+                                      "reason")), hide_index=True)
     with st.form("decide_request"):
         chosen = st.selectbox("Request", waiting["request_id"].to_list(),
                               format_func=lambda r: f"request {r}")
@@ -77,7 +81,40 @@ else:
 decided = asked.filter(pl.col("state") != RequestState.PENDING)
 if not decided.is_empty():
     with st.expander(f"Decided requests ({decided.height})"):
-        st.dataframe(decided.drop("task_id"), hide_index=True)
+        st.dataframe(named(decided.drop("task_id")), hide_index=True)
+
+st.subheader("Tasks by state")
+states = ["assigned", "accepted", "declined", "draft", "submitted", "withdrawn"]
+counts = dict(tasks.group_by("state").len().rows())
+for col, state in zip(st.columns(len(states)), states, strict=True):
+    col.metric(state.capitalize(), counts.get(state, 0))
+listed = with_names(tasks, names, proposal_fields=("title", "coordinator", "lot"))
+shown = filtered(listed, "followup_tasks", states=states,
+                 default_states=["assigned", "accepted", "draft"])
+st.dataframe(with_links(shown), hide_index=True, height=260, column_config=link_config())
+csv_download(listed, f"{cid}-tasks.csv", "Download all tasks (CSV)", key="tasks_csv")
+held = attempt(conflicted_tasks, engine(), actor(), cid)
+if held is not None and held.height:
+    st.warning(f"{held.height} active task(s) are on pairs the conflict rule now excludes. "
+               "Batches leave them as they are and do not count them; decline them or keep "
+               "them.")
+    st.dataframe(named(held), hide_index=True)
+
+late = attempt(overdue_tasks, engine(), actor(), cid)
+if late is not None:
+    st.markdown(f"**Overdue tasks** ({late.height})")
+    if late.is_empty():
+        st.caption("No open task is past its deadline.")
+    else:
+        st.caption("Open tasks whose evaluation deadline has passed. A reminder goes through "
+                   "the notification outbox; a task is reminded once per deadline.")
+        st.dataframe(named(late.drop("call_id")), hide_index=True, height=200)
+        if st.button(f"Remind all {late.height} overdue", icon=":material/notifications:"):
+            outcome = attempt(remind_overdue, engine(), actor(), cid)
+            if outcome is not None:
+                st.session_state["followup_note"] = outcome.summary
+                bump()
+                st.rerun()
 
 st.subheader("Declines and replacements")
 requests = list_replacements(engine(), actor(), cid)
@@ -92,13 +129,24 @@ else:
             status.update(label=f"{n or 0} replacement(s) proposed", state="complete")
         bump()
         st.rerun()
+    proposed = open_requests.filter(pl.col("state") == "proposed").height
+    if proposed > 1 and st.button(f"Confirm all {proposed} proposed replacements",
+                                  icon=":material/done_all:", type="primary"):
+        outcome = attempt(confirm_all_replacements, engine(), actor(), cid)
+        if outcome is not None:
+            st.session_state["followup_note"] = outcome.summary
+            bump()
+            st.rerun()
+    titles = dict(names.proposals.select("proposal_id", "title").iter_rows())
+    people = dict(names.experts.select("expert_id", "expert_name").iter_rows())
     for rid, proposal, expert, reason, state, _task in open_requests.rows():
         with st.container(border=True):
-            st.markdown(f"**{md(proposal)}**: {md(expert)} declined ({md(reason)}) · "
-                        f"request {rid}, {state}")
+            st.markdown(f"**{md(proposal)}** {md(titles.get(proposal) or '')}: "
+                        f"{md(people.get(expert) or expert)} ({md(expert)}) declined "
+                        f"({md(reason)}) · request {rid}, {state}")
             if state != "proposed":
                 continue
-            pairs = proposed_pairs(engine(), actor(), rid)
+            pairs = named(proposed_pairs(engine(), actor(), rid))
             st.dataframe(pairs, hide_index=True)
             ok_col, no_col = st.columns(2)
             if ok_col.button("Confirm", key=f"confirm{rid}", type="primary") and act(
@@ -121,8 +169,10 @@ if ranked is not None:
     extra = tasks.filter(pl.col("origin") == "extra").select(
         "proposal_id", extra_expert="expert_id", extra_state="state")
     divergent = ranked.proposals.filter(pl.col("divergent")).select(
-        "proposal_id", "lot", "total", "needs_expert").join(extra, on="proposal_id", how="left")
-    st.dataframe(divergent, hide_index=True)
+        "proposal_id", "lot", "total", "needs_expert", "decision_reason").join(
+        extra, on="proposal_id", how="left")
+    st.dataframe(with_links(named(divergent, expert=("extra_expert",))), hide_index=True,
+                 column_config=link_config())
     pending = st.session_state.get("extra_batch")
     if need.height and pending is None and st.button(
             f"Preview an extra expert for {need.height} proposal(s)"):
@@ -134,7 +184,8 @@ if ranked is not None:
         changes = attempt(batch_changes, engine(), actor(), pending)
         if changes is not None:
             st.markdown(f"**Extra experts to add (change-set {pending})**")
-            st.dataframe(changes.filter(pl.col("change") == "added"), hide_index=True)
+            st.caption(md(change_set_words(changes, names)))
+            st.dataframe(named(changes.filter(pl.col("change") == "added")), hide_index=True)
         apply_col, drop_col = st.columns(2)
         if apply_col.button("Add these experts", type="primary", key="apply_extra"):
             done = attempt(publish_batch, engine(), actor(), pending)

@@ -1,5 +1,7 @@
-"""Ranking per lot: final scores in rank order, the funding line against the lot's budget, and
-the reserve list. The ranking is computed by evalpanel.workflow.rank_call."""
+"""Ranking per lot: final scores in rank order with each decision's reason (from the scoring
+engine), the funding line against the lot's budget, and the reserve list. The ranking is
+computed by evalpanel.workflow.rank_call; evalpanel.ranking adds the names and the funding
+line."""
 
 from __future__ import annotations
 
@@ -8,21 +10,25 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
-from dashboard.text import md
-from evalpanel.store import call_folder, list_tie_orders
+from dashboard.tables import filtered, link_config, with_links
+from dashboard.text import md, plain
+from evalpanel.ranking import funding_line, ranking_view
+from evalpanel.store import list_tie_orders
 
 st.title("Ranking")
 cid = call_id()
-ranked = attempt(workflow().rank_call, engine(), actor(), cid)
-if ranked is None:
+view = attempt(ranking_view, engine(), actor(), cid)
+if view is None:
     st.stop()
-lots = call_folder(engine(), actor(), cid).config.lots
-frame = ranked.proposals
+ranked = view.result
+lots = view.lots
+frame = view.proposals
 scheme = ranked.scheme
 st.caption(f"Pass mark {scheme.total_threshold:g}; funding {scheme.funding}; ties broken by "
            f"{', '.join(scheme.tie_break)}.")
 DECISIONS = ["funded", "reserve", "rejected", "pending"]
 COLOURS = ["#2e7d32", "#f9a825", "#9e9e9e", "#90caf9"]
+PARTS = ["funded", "reserve list"]
 
 # One lot at a time: tabs would render every lot's charts on each run.
 chosen = st.radio("Lot", list(lots), horizontal=True, key="ranking_lot", format_func=md)
@@ -40,35 +46,67 @@ for lot_id, lot in lots.items():
         if lot.title:
             st.caption(md(lot.title) + (f" · at most one funded per {md(lot.one_per)}"
                                         if lot.one_per else ""))
-        ranked_rows = rows.filter(pl.col("rank").is_not_null()).with_columns(
-            cumulative_eur=pl.col("requested_eur").cum_sum())
+        ranked_rows = rows.filter(pl.col("rank").is_not_null())
+        line = funding_line(rows)
         if ranked_rows.height:
             colour = alt.Color("decision:N", scale=alt.Scale(domain=DECISIONS, range=COLOURS))
             bars = alt.Chart(ranked_rows).mark_bar().encode(
                 alt.X("rank:O", title="rank"), alt.Y("total:Q", title="total score"), colour,
-                tooltip=["proposal_id", "total", "decision", "requested_eur"])
+                tooltip=["proposal_id", "title", "total", "decision", "requested_eur"])
             mark = alt.Chart(pl.DataFrame({"y": [scheme.total_threshold]})).mark_rule(
                 strokeDash=[4, 4], color="#c62828").encode(y="y:Q")
-            money = alt.Chart(ranked_rows).mark_line(point=True).encode(
-                alt.X("rank:O", title="rank"),
-                alt.Y("cumulative_eur:Q", title="cumulative requested (EUR)"), colour,
-                tooltip=["proposal_id", "cumulative_eur", "decision"])
-            budget = alt.Chart(pl.DataFrame({"y": [lot.budget_eur]})).mark_rule(
-                color="#1565c0").encode(y="y:Q")
             left, right = st.columns(2)
             left.markdown("**Scores by rank** (dashed: pass mark)")
             left.altair_chart((bars + mark).properties(height=240))
-            right.markdown("**Funding line**: cumulative request against the budget (blue)")
-            right.altair_chart((money + budget).properties(height=240))
-        st.dataframe(rows.select(
-            "rank", "proposal_id", "total", "band", "decision", "reserve_position",
-            "requested_eur", "tied", "tie_order_note", "passed", "fail_reasons", "divergent",
-            "needs_expert", *(c.id for c in scheme.criteria)), hide_index=True, height=320,
-            column_config={"requested_eur": st.column_config.NumberColumn(format="euro")})
+            if line.height:
+                part_colour = alt.Color("part:N", title=None, scale=alt.Scale(
+                    domain=PARTS, range=["#2e7d32", "#f9a825"]))
+                x = alt.X("rank:Q", title="rank", axis=alt.Axis(tickMinStep=1))
+                steps = alt.Chart(line).mark_line(interpolate="step-after", point=True).encode(
+                    x, alt.Y("to_eur:Q", title="cumulative funded requests (EUR)"),
+                    part_colour, tooltip=["rank", "proposal_id", "title", "part",
+                                          "requested_eur", "to_eur"])
+                budget = alt.Chart(pl.DataFrame({"budget_eur": [lot.budget_eur],
+                                                 "label": ["budget"]}))
+                layers = [steps, budget.mark_rule(color="#1565c0", strokeWidth=2).encode(
+                    y="budget_eur:Q", tooltip=["budget_eur"]),
+                    budget.mark_text(align="left", dy=-6, color="#1565c0").encode(
+                        y="budget_eur:Q", text="label:N", x=alt.value(4))]
+                first_reserve = line.filter(pl.col("part") == "reserve list").select(
+                    pl.col("rank").min()).item()
+                if first_reserve is not None:
+                    edge = alt.Chart(pl.DataFrame({"rank": [float(first_reserve) - 0.5],
+                                                   "label": ["reserve list →"]}))
+                    layers += [edge.mark_rule(strokeDash=[4, 4], color="#f9a825").encode(
+                        x="rank:Q"), edge.mark_text(align="left", dx=4, dy=8,
+                                                     color="#b26a00").encode(
+                        x="rank:Q", text="label:N", y=alt.value(0))]
+                right.markdown("**Funding line**: cumulative funded requests against the "
+                               "budget (blue); right of the dashed line, the reserve list "
+                               "continues above the funded total")
+                right.altair_chart(alt.layer(*layers).properties(height=240))
+        st.markdown("**Every proposal with its decision**")
+        st.caption("Each reason is the scoring engine's: the rank where the budget ran out, the "
+                   "funded proposal that holds an ecosystem, each threshold missed, or why a "
+                   "decision waits. Filter, or click a column header to sort.")
+        ecosystem = ["ecosystem"] if lot.one_per else []
+        table = rows.select(
+            "rank", "proposal_id", "title", "coordinator", *ecosystem, "total", "band",
+            "decision", "decision_reason", "reserve_position", "requested_eur", "tied",
+            "tie_order_note", "divergent", "needs_expert", *(c.id for c in scheme.criteria))
+        shown_rows = filtered(table, f"ranking_{lot_id}", lot=None, state="decision",
+                              state_label="Decision")
+        st.dataframe(with_links(shown_rows), hide_index=True, height=320,
+                     column_config={**link_config(),
+                                    "requested_eur": st.column_config.NumberColumn(
+                                        format="euro"),
+                                    "decision_reason": st.column_config.TextColumn(
+                                        "reason", width="large")})
         reserve = rows.filter(pl.col("decision") == "reserve").sort("reserve_position")
         st.markdown(f"**Reserve list** ({reserve.height})")
-        st.dataframe(reserve.select("reserve_position", "proposal_id", "total",
-                                    "requested_eur"), hide_index=True)
+        st.dataframe(reserve.select("reserve_position", "proposal_id", "title", *ecosystem,
+                                    "total", "requested_eur", "decision_reason"),
+                     hide_index=True)
 
         # Ex-aequo proposals: the engine never orders them; a manager records the order with
         # its justification (evalpanel.workflow.order_ties checks and audits it).
@@ -84,12 +122,15 @@ for lot_id, lot in lots.items():
             st.caption("No proposals of this lot are tied after " + ", ".join(scheme.tie_break)
                        + ".")
         else:
+            titles = dict(rows.select("proposal_id", "title").iter_rows())
             labels = {f"rank {rank}: {', '.join(ids)}": ids for rank, ids in ties}
             with st.form(f"tie_order_{lot_id}"):
                 chosen_tie = st.selectbox("Tie", list(labels))
                 order = st.multiselect("Their order, best first (pick every proposal of the "
                                        "tie, in order)", labels[str(chosen_tie)] if chosen_tie
-                                       else [])
+                                       else [],
+                                       format_func=lambda i, t=titles: plain(
+                                           f"{i} · {t.get(i) or ''}"))
                 why = st.text_area("Justification (for the panel report)",
                                    placeholder="e.g. portfolio and synergies with funded projects")
                 if st.form_submit_button("Record the order") and act(

@@ -36,6 +36,7 @@ def result_table(result: scoring.ScoreResult) -> pl.DataFrame:
         "needs_expert",
         "rank",
         "decision",
+        "decision_reason",
     ]
     frame = result.proposals.with_columns(pl.col("fail_reasons").list.join("; "))
     rest = [c for c in frame.columns if c not in first]
@@ -129,7 +130,8 @@ def score(
 
     Columns: proposal_id, lot, experts, one per criterion (the final mean), total, band,
     passed, fail_reasons, divergent, needs_expert, rank (within the lot, for proposals that
-    pass), decision (funded, reserve, rejected, pending). Exit 2 with file:line for a score out
+    pass), decision (funded, reserve, rejected, pending), decision_reason (the decision in
+    words, e.g. "reserve: budget exhausted at rank 12"). Exit 2 with file:line for a score out
     of range or off-step, an unknown criterion, proposal or expert, or an unknown scheme.
     """
     from evalpanel.cli import InvalidInput, load_call

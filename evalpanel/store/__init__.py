@@ -66,6 +66,7 @@ from evalpanel.store.evaluations import (
 from evalpanel.store.exclusions import conflicted_tasks
 from evalpanel.store.explanations import task_explanations
 from evalpanel.store.logins import AccountDisabled, SignInThrottled, authenticate
+from evalpanel.store.names import Names, call_names, with_names
 from evalpanel.store.potential import (
     confirm_potential_conflict,
     dismiss_potential_conflict,
@@ -128,6 +129,7 @@ __all__ = [
     "InvalidInput",
     "InvalidState",
     "LiveSession",
+    "Names",
     "NotFound",
     "PermissionDenied",
     "RankingInputs",
@@ -150,6 +152,7 @@ __all__ = [
     "batch_record",
     "call_folder",
     "call_info",
+    "call_names",
     "confirm_potential_conflict",
     "confirm_replacement",
     "conflicted_tasks",
@@ -221,6 +224,7 @@ __all__ = [
     "ungrant_call",
     "upgrade",
     "user_ids",
+    "with_names",
     "withdraw_task",
     "writing",
 ]

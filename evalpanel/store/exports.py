@@ -26,6 +26,7 @@ from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput
 from evalpanel.store.evaluations import internal_comments, scores_frame
 from evalpanel.store.explanations import published_with_explanations
+from evalpanel.store.names import named_audit_frame, named_for_managers
 from evalpanel.store.rows import require_call
 from evalpanel.store.tasks import list_tasks
 
@@ -79,15 +80,18 @@ def _call_table_reader(table: str) -> Reader:
 
 READERS: dict[str, Reader] = {
     **{table: _call_table_reader(table) for table in CALL_TABLES},
-    "assignment": published_with_explanations,
-    "queues": lambda e, a, c: list_tasks(e, a, c).sort("expert_id", "proposal_id"),
+    "assignment": named_for_managers(published_with_explanations),
+    "queues": named_for_managers(
+        lambda e, a, c: list_tasks(e, a, c).sort("expert_id", "proposal_id")),
     "scores": scores_frame,
-    "internal": internal_comments,
+    "internal": named_for_managers(internal_comments),
     "consolidated": lambda e, a, c: consolidated_frame(e, a, c),
-    "audit": audit_frame,
+    "audit": named_audit_frame,
 }
 """What each table export holds (the ranking is computed by the workflow, see
-:func:`export_ranking`)."""
+:func:`export_ranking`). The assignment, queues, internal comments and the audit log carry names
+beside ids (:mod:`evalpanel.store.names`); the call tables, scores and consolidated scores keep
+the call-folder columns, so that they read back."""
 
 
 def table_frame(engine: sa.Engine, actor: Actor, call_id: str, table: str) -> pl.DataFrame:
