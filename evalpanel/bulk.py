@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from evalpanel.store import Actor, StoreError, confirm_replacement, list_replacements
 from evalpanel.store.deadlines import overdue_tasks
 from evalpanel.store.notifications import list_notifications, plan_notifications
+from evalpanel.vocab import ReplacementState
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ def confirm_all_replacements(engine: sa.Engine, actor: Actor, call_id: str) -> B
     """Confirm every replacement request of the call in state ``proposed``, one transaction
     each (a request refused, e.g. because its expert reached their maximum load meanwhile,
     stays proposed and is reported with the reason; the others go through)."""
-    proposed = list_replacements(engine, actor, call_id, state="proposed")
+    proposed = list_replacements(engine, actor, call_id, state=ReplacementState.PROPOSED)
     done: list[int] = []
     refused: list[tuple[int, str]] = []
     for rid in proposed["replacement_id"].to_list():
