@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+import sqlalchemy as sa
 
 from assignment.affinity import expert_texts, proposal_texts
 from benchmarks.expertise import synthetic_call
@@ -36,6 +37,11 @@ def _backend(engine_url: str) -> embeddings.EmbeddingBackend:
     backend = embeddings.EmbeddingBackend(use_cache=False)
     backend.cache = StoreVectorCache(make_engine(engine_url), backend.model_name)
     return backend
+
+
+def _backend_name(url: str) -> str:
+    """The database kind of ``url``, never its credentials."""
+    return sa.make_url(url).get_backend_name()
 
 
 def _copy(source: str, target: str, keys: list[str], model: str) -> int:
@@ -58,21 +64,21 @@ def main(argv: list[str] | None = None) -> int:
     p, e = args.scale
     proposals, _, experts, _ = synthetic_call(p, e)
     url = args.db or f"sqlite:///{Path(tempfile.mkdtemp()) / 'cache.sqlite'}"
-    print(f"{p} proposals, {e} experts with profiles; store {url.split('///')[0]}")
+    print(f"{p} proposals, {e} experts with profiles; store {_backend_name(url)}")
 
     def timed(label: str, frame: pl.DataFrame) -> None:
         backend = _backend(url)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sim = embeddings.expert_similarity(frame, experts, backend)
-        elapsed = time.perf_counter() - t0
-        print(f"{label:<38} {elapsed:8.2f} s  embedded {backend.embedded:>5} texts  "
-              f"matrix {sim.shape}")
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"{label:<38} {elapsed:8.2f} s  cpu {cpu:7.2f} s  embedded {backend.embedded:>5} "
+              f"texts  matrix {sim.shape}")
 
     if args.prefilled:
         texts = [*proposal_texts(proposals), *filter(None, expert_texts(experts))]
         copied = _copy(args.prefilled, url, [embeddings.text_key(t) for t in texts],
                        embeddings.EmbeddingBackend(use_cache=False).model_name)
-        print(f"copied {copied} vectors from {args.prefilled.split('///')[0]}")
+        print(f"copied {copied} vectors from a {_backend_name(args.prefilled)} store")
     else:
         timed("first embedding (empty cache)", proposals)
     timed("rerun (every text in the store)", proposals)
