@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     PYTHONPATH=$PWD python benchmarks/expertise.py [DATA_DIR] [--method tfidf|embeddings|hybrid]
-        [--predictions OUT.csv] [--variants]
+        [--predictions OUT.csv] [--variants] [--bootstrap] [--tried]
     PYTHONPATH=$PWD python benchmarks/expertise.py --scale 10000 4000
 
 ``--scale P E`` instead times ``compute_affinity`` and ``find_conflicts`` on a synthetic call of
@@ -40,6 +40,8 @@ from assignment.text import (
     Aggregation,
     Weighting,
     aggregate_by_owner,
+    cosine,
+    fit_transform,
     hybrid_similarity,
     profile_similarity,
 )
@@ -85,6 +87,20 @@ def bootstrap_interval(
     ratios = lost[idx].sum(axis=1) / weight[idx].sum(axis=1)
     low, high = np.percentile(ratios, [2.5, 97.5])
     return float(low), float(high)
+
+
+def paired_interval(
+    lost: np.ndarray, base_lost: np.ndarray, weight: np.ndarray, *, draws: int = 2_000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """The loss difference of two methods on the same reviewers (``lost`` minus ``base_lost``)
+    and its 95 % percentile interval, both drawn on the same reviewers with replacement (a
+    paired bootstrap: tighter than comparing two marginal intervals)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, lost.size, (draws, lost.size))
+    diffs = (lost - base_lost)[idx].sum(axis=1) / weight[idx].sum(axis=1)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return float((lost.sum() - base_lost.sum()) / weight.sum()), float(low), float(high)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, str]]:
@@ -232,11 +248,11 @@ def _bootstrap_table(
     paper_texts: list[str], profiles: list[list[str]], cache_dir: Path | None,
 ) -> None:
     from evalpanel import embeddings
+    from evalpanel.planning import default_text_model
 
     aggregations: list[tuple[str, Aggregation, int]] = [
         ("max", "max", 1), ("top-3 mean", "topk", 3), ("mean", "mean", 0)]
-    print(f"{'text model':<12} {'aggregation':<12} loss   95 % interval over "
-          f"{len(reviewer_ids)} reviewers")
+    rows: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     for name, how, k in aggregations:
         lexical = tfidf_similarity(paper_texts, profiles, how=how, k=k)
         sims = {"tfidf": lexical}
@@ -246,11 +262,150 @@ def _bootstrap_table(
             sims["embeddings"] = dense
             sims["hybrid"] = hybrid_similarity(lexical, dense)
         for model, sim in sims.items():
-            scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
-            lost, weight = reviewer_losses(scored, "score")
-            low, high = bootstrap_interval(lost, weight)
-            print(f"{model:<12} {name:<12} {lost.sum() / weight.sum():.3f}  "
-                  f"[{low:.3f}, {high:.3f}]")
+            rows[model, name] = reviewer_losses(
+                score_pairs(judgments, paper_ids, reviewer_ids, sim), "score")
+    default = (default_text_model(), "top-3 mean")
+    base_lost = rows[default][0]
+    print(f"{'text model':<12} {'aggregation':<12} loss   95 % interval over "
+          f"{len(reviewer_ids)} reviewers   difference from the default "
+          f"({default[0]}, {default[1]}), paired")
+    for (model, name), (lost, weight) in rows.items():
+        low, high = bootstrap_interval(lost, weight)
+        diff, d_low, d_high = paired_interval(lost, base_lost, weight)
+        print(f"{model:<12} {name:<12} {lost.sum() / weight.sum():.3f}  "
+              f"[{low:.3f}, {high:.3f}]                 {diff:+.3f} [{d_low:+.3f}, {d_high:+.3f}]")
+
+
+def _hubness_corrected(sim: np.ndarray, k: int = 10) -> np.ndarray:
+    """CSLS (Conneau et al., "Word translation without parallel data", ICLR 2018, k = 10):
+    ``2 cos(x, y) - r(x) - r(y)``, ``r`` the mean similarity to the ``k`` nearest of the other
+    side, so a text similar to everything (a hub) loses its edge; shifted to stay >= 0."""
+    k = min(k, *sim.shape)
+    r_row = -np.partition(-sim, k - 1, axis=1)[:, :k].mean(axis=1)
+    r_col = -np.partition(-sim, k - 1, axis=0)[:k].mean(axis=0)
+    out = 2.0 * sim - r_row[:, None] - r_col[None, :]
+    shifted: np.ndarray = out - out.min()
+    return shifted
+
+
+def _column_ranks(sim: np.ndarray) -> np.ndarray:
+    """Rank of each paper within its reviewer's column, 1 = most similar."""
+    ranks: np.ndarray = sim.shape[0] - np.argsort(np.argsort(sim, axis=0), axis=0)
+    return ranks
+
+
+def _tried(
+    data: Path, judgments: pl.DataFrame, paper_ids: list[str], reviewer_ids: list[str],
+    cache_dir: Path | None,
+) -> None:
+    """The principled variants tried against each model's configuration (top-3 mean), with
+    the paired difference: fixed from the literature, none tuned on these judgments."""
+    import re
+
+    from evalpanel import embeddings
+
+    raw = {p["paper_id"]: p for p in _read_jsonl(data / "submissions.jsonl")}
+    papers = [raw[p] for p in paper_ids]
+    prof = [_read_jsonl(data / "profiles" / f"{r}.jsonl") for r in reviewer_ids]
+    docs = [d for r in prof for d in r]
+    owner = np.repeat(np.arange(len(prof)), [len(r) for r in prof])
+    n_q = len(papers)
+
+    def per(sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return reviewer_losses(score_pairs(judgments, paper_ids, reviewer_ids, sim), "score")
+
+    def top3(doc_sim: np.ndarray) -> np.ndarray:
+        return aggregate_by_owner(doc_sim, owner, len(prof), how="topk", k=3)
+
+    def lexical(texts: list[str], weighting: Weighting = "tfidf",
+                bigrams: bool = False) -> np.ndarray:
+        _, matrix = fit_transform(texts, weighting=weighting, bigrams=bigrams)
+        return cosine(matrix[:n_q], matrix[n_q:])
+
+    def report(group: str, base: np.ndarray, variants: dict[str, np.ndarray]) -> None:
+        base_lost, weight = per(base)
+        print(f"{group:<11} as configured (top-3 mean)            "
+              f"loss {base_lost.sum() / weight.sum():.3f}")
+        for name, sim in variants.items():
+            lost, _ = per(sim)
+            diff, low, high = paired_interval(lost, base_lost, weight)
+            print(f"{group:<11} {name:<38} loss {lost.sum() / weight.sum():.3f}  "
+                  f"difference {diff:+.3f} [{low:+.3f}, {high:+.3f}]")
+
+    texts = [_text(p) for p in [*papers, *docs]]
+    title_twice = [f"{p.get('title') or ''}. {_text(p)}" for p in [*papers, *docs]]
+    lex_doc = lexical(texts)
+    lex = top3(lex_doc)
+    lex_variants = {
+        "+ bigrams": top3(lexical(texts, bigrams=True)),
+        "BM25 (k1 1.2, b 0.75)": top3(lexical(texts, "bm25")),
+        "title counted twice": top3(lexical(title_twice)),
+        "CSLS hubness correction (k 10)": top3(_hubness_corrected(lex_doc)),
+    }
+    porter: np.ndarray | None = None
+    try:  # optional: the Snowball (Porter2) stemmer instead of the plural S-stemmer
+        import snowballstemmer  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        print("(snowballstemmer not installed: the Porter2 variant is left out)")
+    else:
+        stem = snowballstemmer.stemmer("english")
+        stemmed = [" ".join(stem.stemWords(re.findall(r"\w+", t.lower()))) for t in texts]
+        porter = top3(lexical(stemmed))
+        lex_variants["Porter2 stemming (Snowball)"] = porter
+    report("tfidf", lex, lex_variants)
+    if not embeddings.available():
+        return
+    backend = embeddings.EmbeddingBackend(cache_dir=cache_dir)
+    vectors = backend.embed(texts)
+    dense_doc = np.clip(vectors[:n_q] @ vectors[n_q:].T, 0.0, 1.0)
+    dense = top3(dense_doc)
+    model = backend._load()
+    limit = int(model.max_seq_length) - 2  # the [CLS] and [SEP] tokens
+
+    def windows(text: str) -> list[str]:
+        """Whole sentences packed into windows the model reads without truncation."""
+        out: list[str] = []
+        current: list[str] = []
+        size = 0
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            n = len(model.tokenizer.tokenize(sentence))
+            if current and size + n > limit:
+                out.append(" ".join(current))
+                current, size = [], 0
+            current.append(sentence)
+            size += n
+        return [*out, " ".join(current)] if current else out
+
+    def unit(rows: np.ndarray) -> np.ndarray:
+        normed: np.ndarray = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        return normed
+
+    pieces = [windows(t) for t in texts]
+    flat = backend.embed([w for ws in pieces for w in ws])
+    piece_owner = np.repeat(np.arange(len(texts)), [len(ws) for ws in pieces])
+    sums = np.zeros((len(texts), flat.shape[1]), dtype=np.float32)
+    np.add.at(sums, piece_owner, flat)
+    windowed = unit(sums)
+    both = [*papers, *docs]
+    separate = unit(backend.embed([p.get("title") or "" for p in both])
+                    + backend.embed([p.get("abstract") or "" for p in both]))
+    report("embeddings", dense, {
+        "mean of sentence windows (no truncation)": top3(
+            np.clip(windowed[:n_q] @ windowed[n_q:].T, 0.0, 1.0)),
+        "title and abstract embedded apart": top3(
+            np.clip(separate[:n_q] @ separate[n_q:].T, 0.0, 1.0)),
+        "CSLS hubness correction (k 10)": top3(_hubness_corrected(dense_doc)),
+    })
+    hybrid_variants = {
+        "reciprocal rank fusion (k 60)": (1.0 / (60 + _column_ranks(lex))
+                                          + 1.0 / (60 + _column_ranks(dense))),
+        "score mixing (z-scores per reviewer)": (
+            (lex - lex.mean(axis=0)) / lex.std(axis=0)
+            + (dense - dense.mean(axis=0)) / dense.std(axis=0)),
+    }
+    if porter is not None:
+        hybrid_variants["Porter2 stemming in the lexical half"] = hybrid_similarity(porter, dense)
+    report("hybrid", hybrid_similarity(lex, dense), hybrid_variants)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", nargs=2, type=int, metavar=("P", "E"), default=None,
                     help="time affinity and conflicts on a synthetic P x E call instead")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--tried", action="store_true",
+                    help="the principled variants tried for each text model, with the paired "
+                    "difference from its configuration")
     ap.add_argument("--bootstrap", action="store_true",
                     help="every text model x profile aggregation with a 95 %% bootstrap "
                     "interval over reviewers")
@@ -313,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
             scored = score_pairs(judgments, paper_ids, reviewer_ids, sim)
             print(f"variant {name:<24} loss {loss(scored, 'score'):.3f}")
 
+    if args.tried:
+        _tried(args.data, judgments, paper_ids, reviewer_ids, args.cache_dir)
     if args.bootstrap:
         _bootstrap_table(judgments, paper_ids, reviewer_ids, paper_texts, profiles,
                          args.cache_dir)

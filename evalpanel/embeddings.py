@@ -26,7 +26,6 @@ import numpy as np
 import polars as pl
 
 from assignment.affinity import expert_texts, proposal_texts
-from assignment.text import aggregate_by_owner
 
 INSTALL_HINT = (
     "the embedding backend needs the `embeddings` extra: "
@@ -216,9 +215,15 @@ def expert_similarity(
 ) -> np.ndarray:
     """``(P, E)`` float32 in [0, 1]: each proposal's title and abstract against each expert's
     profile and keywords, in the frames' row order (sort both by id first). Experts without a
-    profile text get 0."""
+    profile text get 0 (a zero vector), so one product gives the matrix in expert order."""
     backend = backend or EmbeddingBackend()
-    docs = expert_texts(experts)
+    queries, docs = proposal_texts(proposals), expert_texts(experts)
     owner = np.flatnonzero([bool(d) for d in docs])
-    sim = backend.similarity(proposal_texts(proposals), [d for d in docs if d], progress)
-    return aggregate_by_owner(sim, owner, experts.height, how="max")
+    if not queries or owner.size == 0:
+        return np.zeros((len(queries), len(docs)), dtype=np.float32)
+    vectors = backend.embed([*queries, *(docs[i] for i in owner)], progress)
+    profiles = np.zeros((len(docs), vectors.shape[1]), dtype=np.float32)
+    profiles[owner] = vectors[len(queries) :]
+    sim: np.ndarray = vectors[: len(queries)] @ profiles.T
+    np.clip(sim, 0.0, 1.0, out=sim)
+    return sim

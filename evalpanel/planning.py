@@ -32,7 +32,15 @@ class TextModelUnavailable(ValueError):
 
 def default_text_model() -> str:
     """The best text model installed: the sentence embeddings when the ``embeddings`` extra is
-    importable, TF-IDF otherwise."""
+    importable, TF-IDF otherwise.
+
+    How the default is chosen (benchmarks/RESULTS.md, "The product's text models"): each text
+    model keeps the configuration fixed before it was measured (sublinear TF-IDF with unigrams;
+    MiniLM on "title. abstract"; the hybrid as the mean of percentile ranks; the mean of the
+    three most similar profile papers). A variant replaces it only if its paired bootstrap
+    interval over reviewers on the development half of the expertise gold standard lies wholly
+    below zero and a single run on the held-out half confirms it; no variant tried so far
+    passes the first step, so nothing has been tuned on those judgments."""
     return "embeddings" if embeddings.available() else "tfidf"
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 import polars as pl
@@ -33,6 +36,34 @@ def echo_csv(table: pl.DataFrame) -> None:
     click.echo(csv_bytes(table).decode("utf-8"), nl=False)
 
 
-def embedding_progress(done: int, total: int) -> None:
-    """Report texts embedded so far on standard error (one line, rewritten)."""
-    click.echo(f"\rembedding texts: {done} of {total}", err=True, nl=done >= total)
+def progress_reporter(
+    asked: bool, stream: TextIO | None = None
+) -> Callable[[int, int], None] | None:
+    """The embedding progress reporter of a command: on a terminal's standard error (or
+    ``stream``) one line rewritten in place; when ``asked`` (``--progress``) and the stream is
+    not a terminal, one line per step, so logs stay readable; else none. Progress never goes to
+    standard output, where ``--json`` and CSV are written."""
+    err = stream if stream is not None else sys.stderr
+    terminal = err.isatty()
+    if not (terminal or asked):
+        return None
+
+    def report(done: int, total: int) -> None:
+        line = f"embedding texts: {done} of {total}"
+        if terminal:
+            click.echo(f"\r{line}", file=err, nl=done >= total)
+        else:
+            click.echo(line, file=err)
+
+    return report
+
+
+def progress_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--progress``: report embedding progress on standard error even when it is not a
+    terminal (it is reported on a terminal anyway)."""
+    return click.option(
+        "--progress",
+        "show_progress",
+        is_flag=True,
+        help="Report embedding progress on standard error even when it is not a terminal.",
+    )(command)

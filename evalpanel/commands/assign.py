@@ -12,7 +12,7 @@ import polars as pl
 import assignment
 from assignment.explain import LOW_AFFINITY
 from evalpanel.callfolder.config import TEXT_MODELS
-from evalpanel.commands._output import echo_csv, embedding_progress, write_table
+from evalpanel.commands._output import echo_csv, progress_option, progress_reporter, write_table
 from evalpanel.planning import TextModelUnavailable, explain, plan, quality
 
 EXIT_PARTIAL = 3
@@ -87,6 +87,7 @@ JSON_SAMPLE = 5  # explanations printed by --json (every one is in -o)
     "affinity, shortfalls with reasons, the text model, field coverage and the proposals "
     "with a weak best expert, a sample of explanations, seconds.",
 )
+@progress_option
 def assign(
     call_dir: Path,
     k: int | None,
@@ -98,6 +99,7 @@ def assign(
     low_affinity: float,
     output: Path | None,
     as_json: bool,
+    show_progress: bool,
 ) -> None:
     """Assign experts to the proposals of CALL_DIR.
 
@@ -111,7 +113,7 @@ def assign(
     start = time.perf_counter()
     call = load_call(call_dir)
     try:
-        prepared = plan(call, k=k, text_model=text_model, progress=embedding_progress)
+        prepared = plan(call, k=k, text_model=text_model, progress=progress_reporter(show_progress))
         result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
     except (assignment.InstanceError, TextModelUnavailable) as exc:
         raise InvalidInput(f"{call_dir}: {exc}") from None

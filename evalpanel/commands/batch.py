@@ -17,7 +17,7 @@ import polars as pl
 
 from evalpanel.callfolder.config import TEXT_MODELS
 from evalpanel.commands._database import db_option, open_engine, refusals
-from evalpanel.commands._output import embedding_progress
+from evalpanel.commands._output import progress_option, progress_reporter
 from evalpanel.vocab import BatchState
 
 EXIT_PARTIAL = 3
@@ -61,9 +61,10 @@ def batch() -> None:
               "[assignment] text_model, else embeddings when installed, else tfidf).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print batch_id, status, the change-set counts and the diagnostics as JSON.")
+@progress_option
 @db_option
 def run(call_id: str, k: int | None, mode: str, seed: int, q: float, diversity: bool,
-        text_model: str | None, as_json: bool, url: str | None) -> None:
+        text_model: str | None, as_json: bool, show_progress: bool, url: str | None) -> None:
     """Solve the stored call CALL_ID and keep the result as a preview batch.
 
     Started tasks are kept and declined pairs never proposed again. Exit 0 when every proposal
@@ -77,7 +78,7 @@ def run(call_id: str, k: int | None, mode: str, seed: int, q: float, diversity: 
     with refusals("batch run"):
         made = run_batch(engine, SYSTEM, call_id, mode=mode, k=k, seed=seed, q=q,
                          diversity=diversity, text_model=text_model,
-                         progress=embedding_progress)
+                         progress=progress_reporter(show_progress))
         counts = _counts(batch_changes(engine, SYSTEM, made.batch_id))
     result = made.result
     if as_json:
