@@ -25,7 +25,8 @@ from evalpanel.store.batches import (
     publish_batch,
     published_pairs,
 )
-from evalpanel.store.calls import call_folder, get_proposal, import_call, list_calls
+from evalpanel.store.call_import import import_call
+from evalpanel.store.calls import call_folder, list_calls
 from evalpanel.store.conflict_records import list_conflicts, remove_conflict
 from evalpanel.store.consolidation import (
     approve_consensus,
@@ -72,6 +73,7 @@ from evalpanel.store.potential import (
     dismiss_potential_conflict,
     potential_decisions,
 )
+from evalpanel.store.proposals import get_proposal
 from evalpanel.store.queue import call_info, task_queue
 from evalpanel.store.ranking import RankingInputs, ranking_inputs
 from evalpanel.store.rehearsals import (

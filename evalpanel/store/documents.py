@@ -162,7 +162,7 @@ def list_documents(
     engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
 ) -> pl.DataFrame:
     """The documents of one proposal, for those who may read the proposal."""
-    from evalpanel.store.calls import get_proposal
+    from evalpanel.store.proposals import get_proposal
 
     get_proposal(engine, actor, call_id, proposal_id)  # the proposal's rule, audited if refused
     with reading(engine) as conn:
@@ -177,7 +177,7 @@ def open_document(
     store: BlobStore | None = None,
 ) -> bytes:
     """The bytes of one document, checked against their sha256; every opening is audited."""
-    from evalpanel.store.calls import get_proposal
+    from evalpanel.store.proposals import get_proposal
 
     get_proposal(engine, actor, call_id, proposal_id)
     store = store or blob_store()
