@@ -54,6 +54,9 @@ from evalpanel.store.errors import (
     StoreError,
 )
 from evalpanel.store.evaluations import (
+    FormContext,
+    check_evaluation,
+    form_context,
     get_evaluation,
     internal_comments,
     peer_scores,
@@ -71,7 +74,7 @@ from evalpanel.store.potential import (
     dismiss_potential_conflict,
     potential_decisions,
 )
-from evalpanel.store.queue import call_info, task_queue
+from evalpanel.store.queue import Declaration, Participant, call_info, declaration, task_queue
 from evalpanel.store.rehearsals import (
     create_rehearsal,
     list_rehearsals,
@@ -127,10 +130,13 @@ __all__ = [
     "AccountDisabled",
     "Actor",
     "AlreadyImported",
+    "Declaration",
+    "FormContext",
     "InvalidInput",
     "InvalidState",
     "LiveSession",
     "NotFound",
+    "Participant",
     "PermissionDenied",
     "ReplacementSolver",
     "RequestKind",
@@ -151,6 +157,7 @@ __all__ = [
     "batch_record",
     "call_folder",
     "call_info",
+    "check_evaluation",
     "confirm_potential_conflict",
     "confirm_replacement",
     "conflicted_tasks",
@@ -159,6 +166,7 @@ __all__ = [
     "create_demo_accounts",
     "create_rehearsal",
     "create_user",
+    "declaration",
     "declare_conflict",
     "decline_task",
     "default_url",
@@ -167,6 +175,7 @@ __all__ = [
     "dismiss_replacement",
     "end_session",
     "find_user",
+    "form_context",
     "get_consolidation",
     "get_evaluation",
     "get_proposal",
