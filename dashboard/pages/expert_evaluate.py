@@ -36,8 +36,31 @@ from evalpanel.store import (
 from evalpanel.store.documents import list_documents, open_document
 from evalpanel.store.tasks import CONFLICT_KINDS
 
-STATE_WORDS = {"accepted": "accepted, nothing saved yet", "draft": "draft",
-               "submitted": "submitted"}
+# The word count while the expert types (a text area reaches the server only when it is applied;
+# the count the rules use is then the engine's, shown under each comment). Text stays text.
+LIVE_WORDS = """<script>
+(() => {
+  if (window.evalpanelLiveWords) return;
+  window.evalpanelLiveWords = true;
+  document.addEventListener("input", (event) => {
+    const area = event.target;
+    if (!(area instanceof HTMLTextAreaElement)) return;
+    if (area.getAttribute("aria-label") !== "Comment for the applicant") return;
+    const box = area.closest('[data-testid="stTextArea"]');
+    if (!box) return;
+    let live = box.querySelector(".evalpanel-live-words");
+    if (!live) {
+      live = document.createElement("div");
+      live.className = "evalpanel-live-words";
+      live.setAttribute("aria-live", "polite");
+      live.style.cssText = "font-size: 0.85rem; opacity: 0.75; margin-top: 0.25rem";
+      box.appendChild(live);
+    }
+    const words = (area.value.match(/\\S+/g) || []).length;
+    live.textContent = `${words} word${words === 1 ? "" : "s"} typed`;
+  }, true);
+})();
+</script>"""
 # st.pdf needs the streamlit-pdf component; without it the documents are offered as downloads.
 PDF_VIEWER = hasattr(st, "pdf") and importlib.util.find_spec("streamlit_pdf") is not None
 
@@ -51,7 +74,7 @@ if mine.is_empty():
     st.info("Accept a task in My queue first; its scoring form opens here.")
     st.stop()
 scheme = call_scheme(cid)
-labels = {t: f"{plain(p)} ({STATE_WORDS.get(s, s)})"
+labels = {t: f"{plain(p)} ({s})"
           for t, p, s in mine.select("task_id", "proposal_id", "state").rows()}
 task_id = int(st.selectbox("Task", list(labels), format_func=lambda t: labels[t],
                            key="score_task"))
@@ -80,7 +103,8 @@ def _documents(docs: pl.DataFrame) -> None:
     st.markdown("**Proposal documents**")
     pages = dict(docs.select("name", "pages").rows())
     name = st.selectbox("Document", list(pages), key=f"doc-{cid}-{task_id}",
-                        format_func=lambda n: f"{plain(n)} ({pages[n]} pages)")
+                        format_func=lambda n: f"{plain(n)} ({pages[n]} page"
+                        f"{'s' if pages[n] != 1 else ''})")
     opened_key = f"doc-open-{cid}-{task_id}"
     if st.button("Open the document", key=f"doc-button-{cid}-{task_id}"):
         data = attempt(open_document, engine(), actor(), cid, proposal_id, str(name))
@@ -104,6 +128,8 @@ if docs is not None and docs.height:
 else:
     form_col = st.container()
 
+if not frozen:
+    st.html(LIVE_WORDS, unsafe_allow_javascript=True)
 values: dict[str, float | None] = {}
 comments: dict[str, str] = {}
 feedback: dict[str, DeltaGenerator] = {}
@@ -117,12 +143,12 @@ with form_col:
             for q in crit.questions:
                 st.markdown(f"- {md(q)}")
             values[crit.id] = st.number_input(
-                f"Score for {crit.label}", value=old_score, min_value=0.0,
+                "Score", value=old_score, min_value=0.0,
                 max_value=float(crit.max), step=float(crit.step), format="%g",
                 placeholder="not set", key=key + "-s", disabled=frozen)
             feedback[crit.id] = st.empty()
             comments[crit.id] = st.text_area(
-                f"Comment for the applicant on {crit.label}", value=old_comment,
+                "Comment for the applicant", value=old_comment,
                 key=key + "-c", disabled=frozen, height=100)
             feedback[crit.id + "-words"] = st.empty()
 
