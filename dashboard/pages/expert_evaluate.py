@@ -161,8 +161,7 @@ for crit in scheme.criteria:
     got = by_criterion[crit.id]
     typed = values[crit.id]
     if typed is not None and got.score is None:  # refused where it is typed, never counted
-        feedback[crit.id].error(f"{typed:g} is not allowed: give {allowed_values(crit)}. "
-                                "It is not counted in the total.")
+        feedback[crit.id].error(f"{md(got.problems[0])}. It is not counted in the total.")
     elif got.score is not None:
         colour = "red" if got.below_min else "green"
         feedback[crit.id].markdown(
