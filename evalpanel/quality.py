@@ -9,33 +9,39 @@ what they need from the store, within the actor's permissions:
 - :func:`form_flags` (the expert of the task): the scores and comments on the form, against the
   same expert's other submitted evaluations in the call. Only ``copied`` and
   ``contradicts_band`` are shown there: ``off_panel`` compares with the other experts' scores,
-  which an expert must not learn before submitting.
+  which an expert must not learn before submitting;
+- :func:`review_form` (the scoring form's one service): the blocking check of the form
+  (:func:`scoring.check_form`: total, band per criterion, failures, what stops submission) and
+  its advisory flags, from one read of the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import polars as pl
 import sqlalchemy as sa
 
 import scoring
 from evalpanel.planning import scheme_of
+from evalpanel.schemes import FormCheck
 from evalpanel.store import (
     Actor,
+    FormContext,
+    InvalidInput,
     InvalidState,
     call_folder,
-    call_info,
     consolidated_frame,
-    get_evaluation,
-    list_tasks,
+    form_context,
     scores_frame,
 )
 from evalpanel.store.access import require_manager
 from evalpanel.store.audit import record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.tables import consolidations, quality_checks
-from evalpanel.vocab import ConsolidationState, TaskState
+from evalpanel.vocab import ConsolidationState
 
 CONSENSUS = "consensus"
 FORM_CHECKS = ("copied", "contradicts_band")
@@ -57,31 +63,59 @@ def call_flags(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
 
 
 def form_flags(
-    engine: sa.Engine, actor: Actor, call_id: str, task_id: int, form: pl.DataFrame
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    task_id: int,
+    form: pl.DataFrame,
+    *,
+    context: FormContext | None = None,
 ) -> pl.DataFrame:
-    """The flags the expert's form (``criterion, score, comment``) raises now."""
-    from evalpanel.schemes import load_scheme
-
-    info = call_info(engine, actor, call_id)
-    scheme = load_scheme(str(info["scheme"]), info["scheme_overrides"] or None)
-    mine = list_tasks(engine, actor, call_id)
-    proposal = mine.filter(pl.col("task_id") == task_id)["proposal_id"]
-    if proposal.is_empty():
-        return pl.DataFrame(schema=scoring.COMMENT_FLAG_SCHEMA)
-    frames = [form.select(pl.lit(proposal.item()).alias("proposal_id"),
-                          pl.lit("me").alias("expert_id"), "criterion",
-                          pl.col("score").cast(pl.Float64), "comment")]
-    for other_task, other_proposal, state in mine.select("task_id", "proposal_id",
-                                                         "state").iter_rows():
-        if other_task == task_id or state != TaskState.SUBMITTED:
-            continue
-        scores = get_evaluation(engine, actor, int(other_task))["scores"]
-        frames.append(scores.select(pl.lit(other_proposal).alias("proposal_id"),
-                                    pl.lit("me").alias("expert_id"), "criterion",
-                                    pl.col("score").cast(pl.Float64), "comment"))
-    flags = scoring.comment_checks(pl.concat(frames), scheme)
-    return flags.filter((pl.col("proposal_id") == proposal.item())
+    """The flags the expert's form (``criterion, score, comment``) raises now, against the same
+    expert's other submitted comments of the call (read in one query, :func:`~evalpanel.store.
+    form_context`; pass ``context`` when the caller has it already). Refused for a task of
+    another call than ``call_id``."""
+    ctx = context or form_context(engine, actor, task_id)
+    if ctx.call_id != call_id:
+        raise InvalidInput(f"task {task_id} belongs to call {ctx.call_id!r}, not {call_id!r}; "
+                           "reload the page to act on the call it shows")
+    me = pl.lit(ctx.expert_id).alias("expert_id")
+    mine = form.select(pl.lit(ctx.proposal_id).alias("proposal_id"), me,
+                       pl.col("criterion").cast(pl.String),
+                       pl.col("score").cast(pl.Float64), pl.col("comment").cast(pl.String))
+    others = ctx.others.select("proposal_id", me, "criterion", "score", "comment")
+    flags = scoring.comment_checks(pl.concat([mine, others]), ctx.scheme)
+    return flags.filter((pl.col("proposal_id") == ctx.proposal_id)
                         & pl.col("check").is_in(FORM_CHECKS))
+
+
+@dataclass(frozen=True, slots=True)
+class FormReview:
+    """One scoring form as typed: ``check`` blocks submission while it has problems; ``flags``
+    (``proposal_id, expert_id, criterion, check, detail``) are advice only."""
+
+    check: FormCheck
+    flags: pl.DataFrame
+
+
+def review_form(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    task_id: int,
+    scores: Mapping[str, float | None],
+    comments: Mapping[str, str],
+) -> FormReview:
+    """The check and the advisory flags of the expert's form (``None`` for a criterion not set);
+    only valid scores are compared with the comments' wording."""
+    ctx = form_context(engine, actor, task_id)
+    check = scoring.check_form(ctx.scheme, scores, comments)
+    form = pl.DataFrame(
+        {"criterion": [c.criterion for c in check.criteria],
+         "score": [c.score for c in check.criteria],
+         "comment": [comments.get(c.criterion, "") or "" for c in check.criteria]},
+        schema={"criterion": pl.String(), "score": pl.Float64(), "comment": pl.String()})
+    return FormReview(check, form_flags(engine, actor, call_id, task_id, form, context=ctx))
 
 
 def mark_quality_checked(

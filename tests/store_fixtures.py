@@ -291,6 +291,15 @@ def task_of(w: World, proposal_id: str, expert_id: str) -> int:
     return int(row["task_id"].item())
 
 
+# A complete Erasmus+ AfI form: submission needs every criterion of the scheme (and comments).
+AFI_FORM = {"relevance": 15.0, "quality": 18.0, "partnership": 12.0, "impact": 10.0}
+
+
+def complete(values: dict[str, float]) -> dict[str, float]:
+    """``values`` with the AfI criteria it lacks filled in from :data:`AFI_FORM`."""
+    return {c: float(v) for c, v in {**AFI_FORM, **values}.items()}
+
+
 def scores(values: dict[str, float], comment: str = "ok") -> pl.DataFrame:
     return pl.DataFrame(
         {

@@ -160,6 +160,14 @@ def fill_scores(page: Any, values: list[float]) -> None:
         settle(page)
 
 
+def fill_comments(page: Any, text: str) -> None:
+    boxes = page.locator('textarea[aria-label="Comment for the applicant"]')
+    for i in range(boxes.count()):
+        boxes.nth(i).fill(text)
+        boxes.nth(i).press("Control+Enter")
+        settle(page)
+
+
 def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, Any]) -> None:
     from evalpanel.store import Actor, get_evaluation, list_tasks, make_engine
 
@@ -175,9 +183,11 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     open_page(page, "expert1", "Scoring form", "Comment for the applicant")
     choose(page, "Task", f"{proposal_id} (accepted)")
     fill_scores(page, [21, 24, 16, 20])
+    fill_comments(page, "The proposal argues this criterion with evidence.")
     page.get_by_text("81", exact=True).first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "expert1-Scoring_form-filled.png"), full_page=True)
-    press(page, "Submit", f"Task {task_id} submitted.")
+    press(page, "Submit", "it cannot be undone")  # submitting asks for confirmation
+    press(page, "Yes, submit the evaluation", f"Task {task_id} submitted")
     open_page(page, "expert1", "Consolidation", "Consolidation")
     page.close()
     ev = get_evaluation(engine, manager, task_id)

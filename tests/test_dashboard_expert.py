@@ -57,10 +57,13 @@ def test_accept_then_score_and_submit(dash: DashWorld) -> None:
     assert len(inputs) == len(wanted)
     for box, value in zip(inputs, wanted.values(), strict=True):
         box.set_value(value)
+    for area in at.text_area[: len(wanted)]:  # every criterion needs a comment at submission
+        area.input("Justified for the applicant.")
     at.run()
     total = next(m for m in at.metric if m.label == "Total")
     assert float(total.value) == sum(wanted.values())
     click(at, "Submit")
+    click(at, "Yes, submit the evaluation")  # submitting asks for confirmation
     assert not at.exception
     ev = get_evaluation(w.engine, w.manager, task)
     assert ev["status"] == "submitted"
@@ -90,6 +93,7 @@ def test_declining_records_the_conflict(dash: DashWorld) -> None:
     at.selectbox(key="queue_task").set_value(task).run()
     at.text_area[0].input("I advised the coordinator")
     click(at, "Declare a conflict and decline")
+    click(at, "Yes, decline the task")  # declining asks for confirmation
     assert not at.exception
     row = list_tasks(w.engine, w.manager, w.call_id).filter(pl.col("task_id") == task)
     assert row["state"].item() == "declined"

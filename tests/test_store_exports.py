@@ -39,7 +39,7 @@ from evalpanel.store.exports import (
 )
 from evalpanel.store.names import call_names, named_audit_frame, with_names
 from tests.export_support import assert_inert_and_equal
-from tests.store_fixtures import World, publish, scores, task_of
+from tests.store_fixtures import World, complete, publish, scores, task_of
 
 EVIL = ["=1+2", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", '=HYPERLINK("http://x")']
 
@@ -95,7 +95,7 @@ def test_every_export_of_a_call(world: World, tmp_path: Path) -> None:
             world.engine,
             world.experts[e],
             t,
-            scores({"relevance": 20}, "=cmd|' /C calc'!A0"),
+            scores(complete({"relevance": 20}), "=cmd|' /C calc'!A0"),
             expected_version=0,
         )
         submit_evaluation(world.engine, world.experts[e], t, expected_version=1)
@@ -139,7 +139,7 @@ def test_every_export_of_a_call(world: World, tmp_path: Path) -> None:
             before = stored()
             path = export(tmp_path / f"{name}{suffix}")
             assert_inert_and_equal(path, before)
-    assert scores_frame(eng, m, call)["comment"].to_list() == ["=cmd|' /C calc'!A0"] * 2
+    assert scores_frame(eng, m, call)["comment"].to_list() == ["=cmd|' /C calc'!A0"] * 2 * 4
     log = audit_frame(eng, m, call).filter(pl.col("action") == "export")
     assert log["entity_id"].to_list().count("scores") == 2  # one audit line per export
 

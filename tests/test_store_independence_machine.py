@@ -84,7 +84,7 @@ from tests.store_fixtures import (
 PANELS = {"P01": ("E03", "E04"), "P03": ("E04", "E05")}
 EXPERTS = ("E03", "E04", "E05", "E06")
 REFUSED = (InvalidState, InvalidInput, StaleWrite, PermissionDenied)
-CRITERIA = ("relevance", "quality")
+CRITERIA = ("relevance", "quality", "partnership", "impact")  # a complete form
 
 
 def _scores(value: int) -> pl.DataFrame:

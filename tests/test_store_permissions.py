@@ -30,7 +30,7 @@ from evalpanel.store import (
     submit_evaluation,
 )
 from evalpanel.store.audit import Actor
-from tests.store_fixtures import World, pairs, publish, scores, task_of
+from tests.store_fixtures import AFI_FORM, World, pairs, publish, scores, task_of
 
 FIRST = [("P01", "E03"), ("P01", "E04"), ("P02", "E03"), ("P02", "E05")]
 
@@ -93,7 +93,7 @@ def test_peer_scores_open_after_submitting_and_only_in_consolidation(world: Worl
     for expert in ("E03", "E04"):
         task = task_of(world, "P01", expert)
         accept_task(world.engine, world.experts[expert], task)
-        save_draft(world.engine, world.experts[expert], task, scores({"q": 10}), expected_version=0)
+        save_draft(world.engine, world.experts[expert], task, scores(AFI_FORM), expected_version=0)
     submit_evaluation(world.engine, e03, task_of(world, "P01", "E03"), expected_version=1)
     _refused(world, lambda: peer_scores(world.engine, e04, world.call_id, "P01"), "submitting")
     _refused(world, lambda: peer_scores(world.engine, e03, world.call_id, "P01"), "consolidation")

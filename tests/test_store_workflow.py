@@ -35,7 +35,7 @@ from evalpanel.store import (
     submit_evaluation,
 )
 from evalpanel.store.tables import evaluation_scores, evaluations
-from tests.store_fixtures import World, pairs, publish, scores, task_of
+from tests.store_fixtures import World, complete, pairs, publish, scores, task_of
 
 FIRST = [("P01", "E03"), ("P01", "E04"), ("P02", "E03"), ("P02", "E05")]
 
@@ -114,7 +114,7 @@ def _evaluate(w: World, proposal: str, expert: str, values: dict[str, float]) ->
     task = task_of(w, proposal, expert)
     actor = w.experts[expert]
     accept_task(w.engine, actor, task)
-    version = save_draft(w.engine, actor, task, scores(values), expected_version=0)
+    version = save_draft(w.engine, actor, task, scores(complete(values)), expected_version=0)
     submit_evaluation(w.engine, actor, task, expected_version=version)
     return task
 
@@ -127,25 +127,29 @@ def test_draft_versions_submission_and_correction(world: World) -> None:
         save_draft(world.engine, me, task, scores({"relevance": 1}), expected_version=0)
     accept_task(world.engine, me, task)
     v1 = save_draft(world.engine, me, task, scores({"relevance": 10}), expected_version=0)
-    v2 = save_draft(world.engine, me, task, scores({"relevance": 12}), expected_version=v1)
+    v2 = save_draft(world.engine, me, task, scores(complete({"relevance": 12})),
+                    expected_version=v1)
     with pytest.raises(StaleWrite, match="reload"):
         save_draft(world.engine, me, task, scores({"relevance": 99}), expected_version=v1)
     ev = get_evaluation(world.engine, me, task)
-    assert ev["version"] == v2 and ev["scores"]["score"].to_list() == [12.0]
+    relevance = pl.col("criterion") == "relevance"
+    assert ev["version"] == v2 and ev["scores"].filter(relevance)["score"].to_list() == [12.0]
     submit_evaluation(world.engine, me, task, expected_version=v2)
     with pytest.raises(InvalidState, match="frozen"):
         save_draft(world.engine, me, task, scores({"relevance": 1}), expected_version=v2)
     cv = start_correction(world.engine, me, task)
-    save_draft(world.engine, me, task, scores({"relevance": 15}), expected_version=cv)
+    save_draft(world.engine, me, task, scores(complete({"relevance": 15})), expected_version=cv)
     # Until the correction is submitted, the submitted version still counts.
-    assert scores_frame(world.engine, world.manager, world.call_id)["score"].to_list() == [12.0]
+    counted = scores_frame(world.engine, world.manager, world.call_id).filter(relevance)
+    assert counted["score"].to_list() == [12.0]
     submit_evaluation(world.engine, me, task, expected_version=cv + 1)
-    assert scores_frame(world.engine, world.manager, world.call_id)["score"].to_list() == [15.0]
+    counted = scores_frame(world.engine, world.manager, world.call_id).filter(relevance)
+    assert counted["score"].to_list() == [15.0]
     with world.engine.connect() as conn:
         kept = conn.execute(
             sa.select(evaluations.c.version_no, evaluation_scores.c.score)
             .join(evaluation_scores)
-            .where(evaluations.c.task_id == task)
+            .where(evaluations.c.task_id == task, evaluation_scores.c.criterion == "relevance")
             .order_by(evaluations.c.version_no)
         ).all()
     assert [tuple(r) for r in kept] == [(1, 12.0), (2, 15.0)]

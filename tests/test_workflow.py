@@ -113,7 +113,8 @@ def test_a_new_batch_keeps_started_work_and_leaves_declined_pairs_out(engine: sa
     accepted, submitted = task(odd[0]), task(odd[1])
     accept_task(engine, experts[odd[0][1]], accepted)
     sheet = pl.DataFrame(
-        {"criterion": ["relevance", "quality", "partnership", "impact"], "score": [20.0] * 4}
+        {"criterion": ["relevance", "quality", "partnership", "impact"], "score": [20.0] * 4,
+         "comment": ["Justified."] * 4}
     )
     author = experts[odd[1][1]]
     accept_task(engine, author, submitted)
@@ -151,7 +152,8 @@ def _submit_all(
         .iter_rows()
     ):
         accept_task(engine, experts[eid], task_id)
-        scores = pl.DataFrame({"criterion": list(sheet[eid]), "score": list(sheet[eid].values())})
+        scores = pl.DataFrame({"criterion": list(sheet[eid]), "score": list(sheet[eid].values()),
+                               "comment": ["Justified."] * len(sheet[eid])})
         version = save_draft(engine, experts[eid], task_id, scores, expected_version=0)
         submit_evaluation(engine, experts[eid], task_id, expected_version=version)
 

@@ -55,6 +55,9 @@ from evalpanel.store.errors import (
     StoreError,
 )
 from evalpanel.store.evaluations import (
+    FormContext,
+    check_evaluation,
+    form_context,
     get_evaluation,
     internal_comments,
     peer_scores,
@@ -74,7 +77,7 @@ from evalpanel.store.potential import (
     potential_decisions,
 )
 from evalpanel.store.proposals import get_proposal
-from evalpanel.store.queue import call_info, task_queue
+from evalpanel.store.queue import Declaration, Participant, call_info, declaration, task_queue
 from evalpanel.store.ranking import RankingInputs, ranking_inputs
 from evalpanel.store.rehearsals import (
     create_rehearsal,
@@ -128,11 +131,14 @@ __all__ = [
     "AccountDisabled",
     "Actor",
     "AlreadyImported",
+    "Declaration",
+    "FormContext",
     "InvalidInput",
     "InvalidState",
     "LiveSession",
     "Names",
     "NotFound",
+    "Participant",
     "PermissionDenied",
     "RankingInputs",
     "ReplacementSolver",
@@ -155,6 +161,7 @@ __all__ = [
     "call_folder",
     "call_info",
     "call_names",
+    "check_evaluation",
     "confirm_potential_conflict",
     "confirm_replacement",
     "conflicted_tasks",
@@ -163,6 +170,7 @@ __all__ = [
     "create_demo_accounts",
     "create_rehearsal",
     "create_user",
+    "declaration",
     "declare_conflict",
     "decline_task",
     "default_url",
@@ -171,6 +179,7 @@ __all__ = [
     "dismiss_replacement",
     "end_session",
     "find_user",
+    "form_context",
     "get_consolidation",
     "get_evaluation",
     "get_proposal",

@@ -15,6 +15,15 @@ the next version — needs the manager's approval: the expert asks with :func:`r
 for that version lets it through. Before that moment the correction path is open as it was. Once
 the consolidation is final, no evaluation changes any more.
 
+Submission checks the draft against the call's scheme with the scoring engine's
+:func:`~scoring.check_form` (the one place of the form's rules): every criterion of the scheme
+set, on its step and within its range, no criterion the scheme lacks, and the comment rules
+(``comment_required``, ``comment_min_words``, and a comment always for a score below the
+criterion's minimum). A draft may be incomplete; a submission never is. :func:`check_evaluation`
+gives the scoring form the same check of what is typed (total, band per criterion, failures,
+problems), and :func:`form_context` what the advisory comment checks of a form need, in one
+query whatever the number of the expert's tasks.
+
 Read frames: :func:`scores_frame` and :func:`peer_scores` return ``proposal_id, expert_id,
 criterion, score, comment`` (the ``scores.csv`` columns, comments for the applicant) sorted by
 those ids. An evaluation also has one internal comment (for the call's managers, never for the
@@ -26,12 +35,19 @@ internal_comment``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.access import can_read_peer_scores, require, require_manager
+from evalpanel.schemes import FormCheck, Scheme, check_form, load_scheme
+from evalpanel.store.access import (
+    can_read_peer_scores,
+    require,
+    require_manager,
+)
 from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, StaleWrite
@@ -45,6 +61,7 @@ from evalpanel.store.independence import (
 from evalpanel.store.requests import latest_request, open_request
 from evalpanel.store.rows import replace_scores
 from evalpanel.store.tables import (
+    calls,
     consolidations,
     evaluation_scores,
     evaluations,
@@ -114,6 +131,106 @@ def _write_scores(conn: sa.Connection, evaluation_id: int, rows: list[dict[str, 
 def _require_started(task: sa.RowMapping) -> None:
     if task["state"] not in STARTED_STATES:
         raise InvalidState(f"task {task['task_id']} is {task['state']}; its evaluation is closed")
+
+
+def call_scheme(conn: sa.Connection, call_id: str) -> Scheme:
+    """The scheme a call's experts score by: its preset with the call's own numbers."""
+    row = conn.execute(
+        sa.select(calls.c.scheme, calls.c.scheme_overrides).where(calls.c.call_id == call_id)
+    ).one()
+    return load_scheme(str(row.scheme), dict(row.scheme_overrides or {}) or None)
+
+
+def submission_problems(scheme: Scheme, rows: list[dict[str, Any]]) -> list[str]:
+    """Why an evaluation (``criterion, score, comment`` rows) cannot be submitted; empty when
+    it can. The rules are :func:`~scoring.check_form`'s; a criterion the scheme lacks is
+    refused too, so that nothing outside the scheme is ever counted."""
+    known = [c.id for c in scheme.criteria]
+    extra = [
+        f"{r['criterion']!r} is not a criterion of the scheme (give {', '.join(known)})"
+        for r in rows
+        if r["criterion"] not in known
+    ]
+    form = check_form(
+        scheme,
+        {r["criterion"]: r["score"] for r in rows},
+        {r["criterion"]: r["comment"] or "" for r in rows},
+    )
+    return extra + list(form.problems)
+
+
+def check_evaluation(
+    engine: sa.Engine,
+    actor: Actor,
+    task_id: int,
+    scores: Mapping[str, float | None],
+    comments: Mapping[str, str] | None = None,
+) -> FormCheck:
+    """The scoring form's check of what the expert has typed (``None`` for a criterion not set):
+    :func:`~scoring.check_form` against the call's scheme. The task's expert or a manager."""
+    with reading(engine) as conn:
+        task = own_task(conn, actor, task_id, "check the evaluation of", manager_too=True)
+        scheme = call_scheme(conn, task["call_id"])
+    return check_form(scheme, scores, comments)
+
+
+@dataclass(frozen=True, slots=True)
+class FormContext:
+    """What the checks of one task's form need: the call's scheme, the task's proposal, and the
+    same expert's counted scores on their other submitted tasks of the call (``proposal_id,
+    criterion, score, comment``)."""
+
+    call_id: str
+    proposal_id: str
+    expert_id: str
+    scheme: Scheme
+    others: pl.DataFrame
+
+
+OTHERS_SCHEMA = {k: SCORE_SCHEMA[k] for k in ("proposal_id", "criterion", "score", "comment")}
+
+
+def form_context(engine: sa.Engine, actor: Actor, task_id: int) -> FormContext:
+    """See :class:`FormContext`; the expert of the task only (their own other comments)."""
+    latest = _counted()
+    with reading(engine) as conn:
+        task = own_task(conn, actor, task_id, "check the form of")
+        stmt = (
+            sa.select(
+                tasks.c.proposal_id,
+                evaluation_scores.c.criterion,
+                evaluation_scores.c.score,
+                evaluation_scores.c.comment,
+            )
+            .select_from(
+                tasks.join(latest, latest.c.task_id == tasks.c.task_id)
+                .join(
+                    evaluations,
+                    sa.and_(
+                        evaluations.c.task_id == latest.c.task_id,
+                        evaluations.c.version_no == latest.c.version_no,
+                    ),
+                )
+                .join(
+                    evaluation_scores,
+                    evaluation_scores.c.evaluation_id == evaluations.c.evaluation_id,
+                )
+            )
+            .where(
+                tasks.c.call_id == task["call_id"],
+                tasks.c.expert_id == task["expert_id"],
+                tasks.c.task_id != task_id,
+                tasks.c.state == "submitted",
+            )
+        )
+        others = query_frame(conn, stmt, OTHERS_SCHEMA, ["proposal_id", "criterion"])
+        return FormContext(
+            str(task["call_id"]),
+            str(task["proposal_id"]),
+            str(task["expert_id"]),
+            call_scheme(conn, task["call_id"]),
+            others,
+        )
 
 
 def save_draft(
@@ -212,7 +329,9 @@ def save_draft(
 def submit_evaluation(
     engine: sa.Engine, actor: Actor, task_id: int, *, expected_version: int
 ) -> None:
-    """Submit the draft saved at ``expected_version``; it is frozen from then on."""
+    """Submit the draft saved at ``expected_version``; it is frozen from then on. Refused with
+    :class:`InvalidInput` naming every problem when the draft is incomplete or breaks the
+    scheme's rules (see the module docstring)."""
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "submit")
         latest = _latest(conn, task_id)
@@ -226,6 +345,21 @@ def submit_evaluation(
             .where(evaluation_scores.c.evaluation_id == latest["evaluation_id"])
         ).scalar():
             raise InvalidInput(f"the draft of task {task_id} has no scores; score it first")
+        rows = [
+            dict(r)
+            for r in conn.execute(
+                sa.select(
+                    evaluation_scores.c.criterion,
+                    evaluation_scores.c.score,
+                    evaluation_scores.c.comment,
+                ).where(evaluation_scores.c.evaluation_id == latest["evaluation_id"])
+            ).mappings()
+        ]
+        problems = submission_problems(call_scheme(conn, task["call_id"]), rows)
+        if problems:
+            raise InvalidInput(
+                f"task {task_id} cannot be submitted yet: " + "; ".join(problems)
+            )
         stamp = now()
         done = conn.execute(
             evaluations.update()
