@@ -53,7 +53,7 @@ from evalpanel.store.audit import Actor
 from evalpanel.store.deadlines import set_deadline
 from evalpanel.store.notifications import list_notifications
 from evalpanel.store.releases import link_contact, read_released_report, save_release
-from tests.store_fixtures import World, pairs, publish, scores, task_of
+from tests.store_fixtures import AFI_FORM, World, pairs, publish, scores, task_of
 
 # E03 and E04 review P01 (both submit, E03 consolidates); E03 has accepted P02 (not submitted).
 PANEL = [("P01", "E03"), ("P01", "E04"), ("P02", "E03"), ("P02", "E05")]
@@ -82,7 +82,7 @@ def _scene(w: World) -> Scene:
         accept_task(w.engine, w.experts[expert], task_of(w, proposal, expert))
     for expert in ("E03", "E04"):
         task = task_of(w, "P01", expert)
-        save_draft(w.engine, w.experts[expert], task, scores({"q": 10}), expected_version=0)
+        save_draft(w.engine, w.experts[expert], task, scores(AFI_FORM), expected_version=0)
         submit_evaluation(w.engine, w.experts[expert], task, expected_version=1)
     cid = start_consolidation(w.engine, w.manager, w.call_id, "P01", "E03")
     link_contact(w.engine, w.manager, w.applicant.user_id or 0, w.call_id, "P02")

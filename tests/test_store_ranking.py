@@ -6,14 +6,14 @@ import sqlalchemy as sa
 
 from evalpanel.store import accept_task, ranking_inputs, save_draft, submit_evaluation
 from evalpanel.workflow import rank_call
-from tests.store_fixtures import World, publish, scores, task_of
+from tests.store_fixtures import World, complete, publish, scores, task_of
 
 
 def test_rank_call_reads_in_one_transaction(world: World) -> None:
     publish(world, [("P01", "E03"), ("P02", "E03")])
     task = task_of(world, "P02", "E03")
     accept_task(world.engine, world.experts["E03"], task)
-    save_draft(world.engine, world.experts["E03"], task, scores({"relevance": 20}),
+    save_draft(world.engine, world.experts["E03"], task, scores(complete({"relevance": 20})),
                expected_version=0)
     submit_evaluation(world.engine, world.experts["E03"], task, expected_version=1)
     begins: list[object] = []

@@ -220,7 +220,7 @@ def form_context(engine: sa.Engine, actor: Actor, task_id: int) -> FormContext:
                 tasks.c.call_id == task["call_id"],
                 tasks.c.expert_id == task["expert_id"],
                 tasks.c.task_id != task_id,
-                tasks.c.state == "submitted",
+                tasks.c.state == TaskState.SUBMITTED,
             )
         )
         others = query_frame(conn, stmt, OTHERS_SCHEMA, ["proposal_id", "criterion"])
