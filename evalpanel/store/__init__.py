@@ -46,6 +46,7 @@ from evalpanel.store.demo_accounts import (
 from evalpanel.store.engine import default_url, make_engine, reading, upgrade, writing
 from evalpanel.store.errors import (
     AlreadyImported,
+    CallMismatch,
     InvalidInput,
     InvalidState,
     NotFound,
@@ -127,6 +128,7 @@ __all__ = [
     "AccountDisabled",
     "Actor",
     "AlreadyImported",
+    "CallMismatch",
     "InvalidInput",
     "InvalidState",
     "LiveSession",
