@@ -147,3 +147,48 @@ def test_consolidation_steps_are_refused_under_another_call(world: World) -> Non
     assert set(_denials(w, w.call_id, "approve")["entity_id"]) == {str(cons_id)}
     assert approve_consensus(w.engine, other, cons_id, expected_version=v,
                              call_id=w.call_id) == "final"
+
+
+def test_requests_replacements_and_conflicts_are_refused_under_another_call(
+    world: World,
+) -> None:
+    from evalpanel.store import (
+        declare_conflict,
+        dismiss_replacement,
+        list_conflicts,
+        list_requests,
+        refuse_request,
+        remove_conflict,
+    )
+
+    w = world
+    _other_call(w)
+    publish(w, [("P01", "E03"), ("P02", "E03")])
+    _evaluate(w, "P01", "E03", {"relevance": 20, "quality": 25})
+    # on the submitted task a conflict request waits for the manager; the other is declined
+    replaced = declare_conflict(w.engine, w.experts["E03"], w.call_id, "E03", kind="other",
+                                note="advised P01", proposal_id="P01")
+    assert replaced == []
+    request_id = int(list_requests(w.engine, w.manager, w.call_id)["request_id"].item())
+    with pytest.raises(CallMismatch):
+        refuse_request(w.engine, w.manager, request_id, note="no", call_id=OTHER)
+    assert list_requests(w.engine, w.manager, w.call_id)["state"].to_list() == ["pending"]
+    refuse_request(w.engine, w.manager, request_id, note="no", call_id=w.call_id)
+    assert list_requests(w.engine, w.manager, w.call_id)["state"].to_list() == ["refused"]
+
+    replacement = decline_task(w.engine, w.experts["E03"], task_of(w, "P02", "E03"), "a friend",
+                               call_id=w.call_id)
+    with pytest.raises(CallMismatch):
+        dismiss_replacement(w.engine, w.manager, replacement, call_id=OTHER)
+    dismiss_replacement(w.engine, w.manager, replacement, call_id=w.call_id)
+
+    declared = list_conflicts(w.engine, w.manager, w.call_id).filter(
+        pl.col("source") == "declared")["conflict_id"].to_list()
+    assert declared
+    with pytest.raises(CallMismatch):
+        remove_conflict(w.engine, w.manager, int(declared[0]), call_id=OTHER)
+    assert int(declared[0]) in list_conflicts(w.engine, w.manager, w.call_id)["conflict_id"]
+    remove_conflict(w.engine, w.manager, int(declared[0]), call_id=w.call_id)
+    assert int(declared[0]) not in list_conflicts(w.engine, w.manager, w.call_id)["conflict_id"]
+    assert {"denied:refuse", "denied:dismiss", "denied:remove"} <= set(
+        audit_frame(w.engine, w.manager, w.call_id)["action"].to_list())

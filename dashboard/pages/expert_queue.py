@@ -50,14 +50,15 @@ with accept_col:
                 "organisation nor I take part in it, prepared it, or worked with its partners "
                 "in the last 3 years.")
     if st.button("Accept the task", type="primary") and act(
-            accept_task, engine(), actor(), int(task_id)):
+            accept_task, engine(), actor(), int(task_id), call_id=cid):
         bump()
         st.rerun()
 with decline_col, st.form("declare"):
     kind = st.selectbox("Conflict", CONFLICT_KINDS)
     reason = st.text_area("Reason", placeholder="e.g. I advised the coordinator in 2025")
     declined = st.form_submit_button("Declare a conflict and decline")
-    if declined and act(decline_task, engine(), actor(), int(task_id), reason, kind=kind):
+    if declined and act(decline_task, engine(), actor(), int(task_id), reason, kind=kind,
+                        call_id=cid):
         bump()
         st.session_state["queue_note"] = "Declined; the call manager will find another expert."
         st.rerun()

@@ -66,11 +66,13 @@ else:
         ok_col, no_col = st.columns(2)
         approve = ok_col.form_submit_button("Approve", type="primary")
         refuse = no_col.form_submit_button("Refuse")
-    if approve and act(approve_request, engine(), actor(), int(chosen), note=note):
+    if approve and act(approve_request, engine(), actor(), int(chosen), note=note,
+                       call_id=cid):
         st.session_state["followup_note"] = f"Request {chosen} approved."
         bump()
         st.rerun()
-    if refuse and act(refuse_request, engine(), actor(), int(chosen), note=note):
+    if refuse and act(refuse_request, engine(), actor(), int(chosen), note=note,
+                      call_id=cid):
         st.session_state["followup_note"] = f"Request {chosen} refused."
         bump()
         st.rerun()
@@ -102,12 +104,12 @@ else:
             st.dataframe(pairs, hide_index=True)
             ok_col, no_col = st.columns(2)
             if ok_col.button("Confirm", key=f"confirm{rid}", type="primary") and act(
-                    confirm_replacement, engine(), actor(), rid):
+                    confirm_replacement, engine(), actor(), rid, call_id=cid):
                 st.session_state["followup_note"] = f"Replacement {rid} confirmed."
                 bump()
                 st.rerun()
             if no_col.button("Dismiss", key=f"dismiss{rid}") and act(
-                    dismiss_replacement, engine(), actor(), rid):
+                    dismiss_replacement, engine(), actor(), rid, call_id=cid):
                 bump()
                 st.rerun()
 

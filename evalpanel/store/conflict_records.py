@@ -13,6 +13,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from evalpanel.store.audit import Actor, record, require_manager
+from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidState, NotFound
 from evalpanel.store.tables import conflicts
@@ -50,9 +51,12 @@ def list_conflicts(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFram
     return pl.DataFrame(rows, schema=CONFLICT_SCHEMA, orient="row").sort("conflict_id")
 
 
-def remove_conflict(engine: sa.Engine, actor: Actor, conflict_id: int) -> None:
+def remove_conflict(
+    engine: sa.Engine, actor: Actor, conflict_id: int, *, call_id: str | None = None
+) -> None:
     """A manager of the call removes a declared conflict (e.g. declared by mistake); the row
-    is deleted and the audit log keeps it. Imported conflicts are refused."""
+    is deleted and the audit log keeps it. Imported conflicts are refused, and with
+    ``call_id`` (:class:`CallMismatch`) a conflict of another call."""
     with writing(engine) as conn:
         row = (
             conn.execute(sa.select(conflicts).where(conflicts.c.conflict_id == conflict_id))
@@ -62,6 +66,7 @@ def remove_conflict(engine: sa.Engine, actor: Actor, conflict_id: int) -> None:
         if row is None:
             raise NotFound(f"no conflict {conflict_id}")
         require_manager(conn, actor, "remove conflicts in", row["call_id"])
+        require_same_call(actor, "remove", "conflict", conflict_id, row["call_id"], call_id)
         if row["source"] != "declared":
             raise InvalidState(
                 f"conflict {conflict_id} comes from the call folder's conflicts.csv; "
