@@ -23,6 +23,7 @@ from PIL import Image  # noqa: E402
 
 from dashboard import login  # noqa: E402
 from dashboard.common import engine, error_boundary  # noqa: E402
+from dashboard.context import show_call  # noqa: E402
 from dashboard.downloads import disable_table_export  # noqa: E402
 from dashboard.nav import pages_for  # noqa: E402
 
@@ -47,4 +48,7 @@ with error_boundary():
         st.navigation([st.Page(login.login_page, title="Sign in", icon=":material/login:")]).run()
     else:
         login.sidebar(engine(), current)
-        st.navigation(pages_for(current.actor.role)).run()
+        navigation = st.navigation(pages_for(current.actor.role))
+        if current.actor.role in ("manager", "expert"):
+            show_call()
+        navigation.run()

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import streamlit as st
 
 from dashboard.auth import Session
+from dashboard.context import CHOSEN
 from dashboard.text import md
 from evalpanel.schemes import Scheme, SchemeError, load_scheme
 from evalpanel.store import Actor, StoreError, call_info, default_url, make_engine
@@ -53,8 +54,9 @@ def actor() -> Actor:
 
 
 def call_id() -> str:
-    """The call chosen in the sidebar; stops the page with a hint when there is none."""
-    chosen = st.session_state.get("call_id")
+    """The call chosen in the sidebar (see :mod:`dashboard.context`); stops the page with a
+    hint when there is none."""
+    chosen = st.session_state.get(CHOSEN)
     if not chosen:
         st.info("No call is open for you yet. A manager imports a call on the Import page.")
         st.stop()

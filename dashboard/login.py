@@ -34,7 +34,8 @@ from dashboard.auth import (
     set_cookie_script,
     well_formed,
 )
-from dashboard.text import md, plain
+from dashboard.context import pick_call
+from dashboard.text import md
 from evalpanel.store import (
     USERNAME_MAX,
     AccountDisabled,
@@ -217,17 +218,6 @@ def sidebar(engine: sa.Engine, current: Session) -> None:
     with st.sidebar:
         st.markdown(f"**{md(current.name)}** · {current.actor.role}")
         if current.actor.role in ("manager", "expert"):
-            calls = list_calls(engine, current.actor)
-            ids = calls["call_id"].to_list()
-            if ids:
-                titles = dict(zip(ids, calls["title"].to_list(), strict=True))
-                chosen = st.session_state.get("call_id")
-                if chosen not in ids:
-                    chosen = ids[0]
-                # Not bound to a widget key: widget state does not survive every page switch.
-                st.session_state["call_id"] = st.selectbox(
-                    "Call", ids, index=ids.index(chosen), format_func=lambda c: plain(titles[c]))
-            else:
-                st.session_state["call_id"] = None
+            pick_call(list_calls(engine, current.actor))
         st.button("Sign out", on_click=sign_out, icon=":material/logout:")
         carry_session()

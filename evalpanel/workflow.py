@@ -439,7 +439,7 @@ def add_extra_experts(engine: sa.Engine, actor: Actor, call_id: str) -> list[int
     run = preview_extra_experts(engine, actor, call_id)
     if run is None:
         return []
-    publish_batch(engine, actor, run.batch_id)
+    publish_batch(engine, actor, run.batch_id, call_id=call_id)
     tasks = list_tasks(engine, actor, call_id)
     return sorted(tasks.filter(pl.col("batch_id") == run.batch_id)["task_id"].to_list())
 

@@ -147,3 +147,11 @@ def click_until(
 def visible(locator: Any) -> bool:
     """Whether the first element of ``locator`` is on the page and visible."""
     return bool(locator.count() and locator.first.is_visible())
+
+
+def tick(page: Any, label: str) -> None:
+    """Tick the checkbox whose label contains ``label`` (a confirmation) and wait for the
+    rerun it starts; repeated when the click landed during a rerun."""
+    box = page.get_by_role("checkbox", name=label).first
+    click_until(page, lambda: page.get_by_text(label).first.click(), box.is_checked,
+                f"ticking {label!r}")

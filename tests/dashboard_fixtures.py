@@ -110,3 +110,17 @@ def click(at: AppTest, label: str) -> AppTest:
     button = next((b for b in at.button if b.label == label), None)
     assert button is not None, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
     return button.click().run()
+
+
+def confirm(at: AppTest, starts: str) -> AppTest:
+    """Tick the confirmation checkbox whose label starts with ``starts`` and run the app."""
+    box = next((c for c in at.checkbox if c.label.startswith(starts)), None)
+    assert box is not None, f"no checkbox {starts!r}; checkboxes: {[c.label for c in at.checkbox]}"
+    return box.check().run()
+
+
+def button(at: AppTest, label: str) -> object:
+    """The (first) button labelled ``label``."""
+    found = next((b for b in at.button if b.label == label), None)
+    assert found is not None, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
+    return found

@@ -24,6 +24,7 @@ from tests.browser_support import (
     dashboard_server,
     needs_chromium,
     settle,
+    tick,
     visible,
 )
 
@@ -219,6 +220,7 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     page.screenshot(path=str(ARTIFACTS / "manager-Assignment-preview.png"), full_page=True)
     # The new batch keeps every started task (the one expert1 just submitted among them) and
     # publishes; the submitted evaluation's task is untouched.
+    tick(page, "I understand that publishing cannot be undone")
     press(page, "Publish this batch", re.compile(r"Batch \d+ published"))
     page.screenshot(path=str(ARTIFACTS / "manager-Assignment-publish.png"), full_page=True)
     after = list_tasks(engine, manager, demo_db["call_id"]).sort("task_id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from evalpanel.store import accept_task, list_tasks, save_draft, submit_evaluation
-from tests.dashboard_fixtures import DashWorld, as_user, click, open_page, texts
+from tests.dashboard_fixtures import DashWorld, as_user, button, click, confirm, open_page, texts
 from tests.store_fixtures import scores, task_of
 
 LOW = {"relevance": 10.0, "quality": 12.0, "partnership": 8.0, "impact": 10.0}
@@ -35,6 +35,8 @@ def test_further_experts_are_previewed_then_applied(dash: DashWorld) -> None:
     preview = at.dataframe[-1].value
     assert list(preview["proposal_id"]) == ["P03"]
     assert _extra(dash).is_empty()  # the preview writes no task
+    assert button(at, "Add these experts").disabled  # until the manager confirms
+    confirm(at, "I understand that adding cannot be undone")
     click(at, "Add these experts")
     assert not at.exception, at.exception
     extra = _extra(dash)
@@ -46,6 +48,7 @@ def test_a_discarded_preview_adds_nothing(dash: DashWorld) -> None:
     _diverge(dash)
     at = open_page(as_user(dash.world.manager, "manager"), "manager_followup.py")
     click(at, "Preview an extra expert for 1 proposal(s)")
+    confirm(at, "I understand that discarding cannot be undone")
     click(at, "Discard")
     assert not at.exception, at.exception
     assert _extra(dash).is_empty()

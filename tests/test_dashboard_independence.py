@@ -119,9 +119,9 @@ def test_a_conflict_after_submitting_goes_to_the_manager_who_names_a_consolidato
     assert not page.exception
     board = page.dataframe[0].value
     assert dict(zip(board["proposal_id"], board["state"], strict=True))["P03"] == "suspended"
-    page.selectbox(key="rename_proposal").set_value("P03").run()
-    assert page.selectbox(key="rename_expert").options == ["E04"]
-    page.text_input(key="rename_reason").set_value("E03 has a conflict")
+    page.selectbox(key=f"rename_proposal-{w.call_id}").set_value("P03").run()
+    assert page.selectbox(key=f"rename_expert-{w.call_id}").options == ["E04"]
+    page.text_input(key=f"rename_reason-{w.call_id}").set_value("E03 has a conflict")
     _submit_form(page, "Name the consolidator")
     assert not page.exception
     cons = get_consolidation(w.engine, w.manager, w.call_id, "P03")

@@ -10,7 +10,9 @@ from evalpanel.store import list_tasks
 from tests.dashboard_fixtures import (
     DashWorld,
     as_user,
+    button,
     click,
+    confirm,
     open_page,
     texts,
 )
@@ -33,6 +35,8 @@ def test_run_preview_and_publish_a_batch(dash: DashWorld) -> None:
     assert not at.exception, at.exception
     assert "Preview of batch" in texts(at)
     before = list_tasks(w.engine, w.manager, w.call_id)
+    assert button(at, "Publish this batch").disabled  # until the manager confirms
+    confirm(at, "I understand that publishing cannot be undone")
     click(at, "Publish this batch")
     assert not at.exception
     after = list_tasks(w.engine, w.manager, w.call_id)
@@ -76,7 +80,7 @@ def test_export_prepares_a_download(dash: DashWorld) -> None:
     at.selectbox[0].set_value("assignment").run()
     click(at, "Prepare the file")
     assert not at.exception
-    name, data, _ = at.session_state["export"]
+    _, _, name, data, _ = at.session_state[f"export:{dash.world.call_id}"]
     assert name.endswith("assignment.csv")
     header = data.decode().splitlines()[0]
     # names sit beside the ids they name
@@ -92,7 +96,7 @@ def test_export_of_a_call_table_is_the_call_folder_file_and_audited(dash: DashWo
     at.selectbox[0].set_value("proposals (call folder)").run()
     click(at, "Prepare the file")
     assert not at.exception
-    name, data, _ = at.session_state["export"]
+    _, _, name, data, _ = at.session_state[f"export:{dash.world.call_id}"]
     assert name.endswith("-proposals.csv")
     assert data.decode().splitlines()[0] == (
         "proposal_id,lot,title,abstract,language,fields,ecosystems,keywords,requested_eur")

@@ -77,7 +77,7 @@ def test_confirmed_with_a_kind_and_reason(pw: World) -> None:
 
 def test_the_preview_lists_the_potential_pairs_it_still_uses(pw: World) -> None:
     at = open_page(as_user(pw.manager, "manager"), "manager_assignment.py")
-    at.session_state["pinned"] = {
+    at.session_state[f"pinned:{pw.call_id}"] = {
         "edited_rows": {},
         "added_rows": [{"proposal_id": PAIR[0], "expert_id": PAIR[1]}],
         "deleted_rows": [],

@@ -33,7 +33,7 @@ from evalpanel.store.exports import table_frame
 from evalpanel.store.tables import batches
 from evalpanel.workflow import reproduce_batch, run_batch, stored_explanations
 from tests.cli_support import run
-from tests.dashboard_fixtures import DashWorld, as_user, click, open_page
+from tests.dashboard_fixtures import DashWorld, as_user, click, confirm, open_page
 from tests.store_fixtures import *  # noqa: F403
 from tests.test_workflow import TINY, setup
 
@@ -162,6 +162,7 @@ def test_dashboard_preview_and_queue_explain(dash: DashWorld) -> None:
     assert {"Detailed field", "Narrow field", "Broad field"} <= set(metrics)
     why = next(d.value for d in at.dataframe if "explanation" in d.value.columns)
     assert (why["explanation"].str.len() > 0).all() and (why["rank"] >= 1).all()
+    confirm(at, "I understand that publishing cannot be undone")
     click(at, "Publish this batch")
     assert not at.exception
     tasks = list_tasks(w.engine, w.manager, w.call_id)

@@ -55,9 +55,9 @@ for crit in scheme.criteria:
     cols = st.columns([1, 3])
     values[crit.id] = cols[0].number_input(
         f"{crit.label} (0–{crit.max:g})", 0.0, float(crit.max), float(default[0]),
-        float(crit.step), key=f"cons-{proposal_id}-{crit.id}", disabled=not editable)
+        float(crit.step), key=f"cons-{cid}-{proposal_id}-{crit.id}", disabled=not editable)
     comments[crit.id] = cols[1].text_area(
-        "Consensus comment", default[1], key=f"consc-{proposal_id}-{crit.id}",
+        "Consensus comment", default[1], key=f"consc-{cid}-{proposal_id}-{crit.id}",
         disabled=not editable, height=80)
 overall = st.text_area("Overall comment", str(cons["comment"]), disabled=not editable)
 st.metric("Consensus total", f"{sum(values.values()):g}",
@@ -65,22 +65,38 @@ st.metric("Consensus total", f"{sum(values.values()):g}",
 frame = pl.DataFrame({"criterion": list(values), "score": list(values.values()),
                       "comment": list(comments.values())})
 cid_ = int(cons["consolidation_id"])
+panel = set() if peers is None else set(peers["expert_id"].to_list())
 if editable:
+    # alone on the panel, the consolidator's submission makes the consensus final at once
+    alone = not panel - {me}
+    sure = not alone or st.checkbox(
+        "I understand that submitting makes this consensus final: it can no longer be "
+        "changed, and it is what the applicant's report shows.",
+        key=f"sure_submit-{cid}-{cid_}-{cons['version']}")
     left, right = st.columns(2)
     if left.button("Save the consensus") and act(save_consensus, engine(), actor(), cid_, frame,
-                                                  overall, expected_version=cons["version"]):
+                                                  overall, expected_version=cons["version"],
+                                                  call_id=cid):
         bump()
         st.rerun()
-    if right.button("Submit for approval", type="primary"):
+    if right.button("Submit for approval", type="primary", disabled=not sure):
         version = attempt(save_consensus, engine(), actor(), cid_, frame, overall,
-                          expected_version=cons["version"])
+                          expected_version=cons["version"], call_id=cid)
         if version is not None and act(submit_consensus, engine(), actor(), cid_,
-                                       expected_version=version):
+                                       expected_version=version, call_id=cid):
             bump()
             st.rerun()
 elif cons["state"] == "approval" and me not in cons["approved"] and not is_consolidator:
-    if st.button("Approve this consensus", type="primary") and act(
-            approve_consensus, engine(), actor(), cid_, expected_version=cons["version"]):
+    last = not panel - {me, str(cons["consolidator"]), *cons["approved"]}
+    sure = st.checkbox(
+        "I understand that my approval cannot be withdrawn"
+        + (": mine is the last one, so the consensus becomes final and can no longer be "
+           "changed; it is what the applicant's report shows." if last else
+           "; once every expert has approved, the consensus is final."),
+        key=f"sure_approve-{cid}-{cid_}-{cons['version']}")
+    if st.button("Approve this consensus", type="primary", disabled=not sure) and act(
+            approve_consensus, engine(), actor(), cid_, expected_version=cons["version"],
+            call_id=cid):
         bump()
         st.rerun()
 elif cons["state"] == "final":

@@ -83,7 +83,7 @@ accept_col, decline_col = st.columns(2)
 with accept_col:
     st.markdown(md(facts.text))
     if st.button("Accept the task", type="primary") and act(
-            accept_task, engine(), actor(), int(task_id)):
+            accept_task, engine(), actor(), int(task_id), call_id=cid):
         bump()
         st.session_state.pop("queue_task", None)
         st.rerun()
@@ -108,7 +108,8 @@ with decline_col:
             "be able to accept this proposal afterwards.")
         yes, no = st.columns(2)
         if yes.button("Yes, decline the task", type="primary") and act(
-                decline_task, engine(), actor(), int(task_id), reason, kind=kind):
+                decline_task, engine(), actor(), int(task_id), reason, kind=kind,
+                call_id=cid):
             _forget_decline()
             st.session_state.pop("queue_task", None)
             bump()

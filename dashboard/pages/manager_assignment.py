@@ -1,5 +1,8 @@
 """Assignment: parameters, a run with progress, the change-set preview, diagnostics and plots,
-pinned and forbidden pairs, then publishing."""
+pinned and forbidden pairs, then publishing.
+
+The preview and the form's values are kept per call (:func:`dashboard.context.call_key`), and
+every step names the call shown, so the services refuse a batch of another call."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from dashboard.context import call_key
 from dashboard.text import md
 from evalpanel.callfolder.config import TEXT_MODELS
 from evalpanel.preview import change_set_words, fair_suggestion
@@ -15,33 +19,40 @@ from evalpanel.store import batch_changes, call_names, discard_batch, publish_ba
 
 st.title("Assignment")
 cid = call_id()
-if "assign_note" in st.session_state:
-    st.success(st.session_state.pop("assign_note"))
+BATCH = call_key("batch", cid)
+NOTE = call_key("assign_note", cid)
+if NOTE in st.session_state:
+    st.success(st.session_state.pop(NOTE))
 wf = workflow()
 PAIR_COLUMNS = {"proposal_id": st.column_config.TextColumn("Proposal"),
                 "expert_id": st.column_config.TextColumn("Expert")}
 EMPTY = pl.DataFrame(schema={"proposal_id": pl.String, "expert_id": pl.String})
 
-with st.form("assign"):
+with st.form(call_key("assign", cid)):
     cols = st.columns(4)
     mode = cols[0].selectbox("Objective", ["max-total", "fair", "randomized"],
+                             key=call_key("mode", cid),
                              help="max-total: most total affinity; fair: raise the worst-covered "
                              "proposal first; randomized: cap each pair's probability")
-    k = cols[1].number_input("Experts per proposal (0 = the call's)", 0, 10, 0)
-    seed = cols[2].number_input("Seed", 0, 2**31 - 1, 0)
-    q = cols[3].slider("Pair probability cap (randomized)", 0.1, 1.0, 0.5, 0.05)
-    diversity = st.checkbox("Prefer diverse panels (countries, gender)")
+    k = cols[1].number_input("Experts per proposal (0 = the call's)", 0, 10, 0,
+                             key=call_key("k", cid))
+    seed = cols[2].number_input("Seed", 0, 2**31 - 1, 0, key=call_key("seed", cid))
+    q = cols[3].slider("Pair probability cap (randomized)", 0.1, 1.0, 0.5, 0.05,
+                       key=call_key("q", cid))
+    diversity = st.checkbox("Prefer diverse panels (countries, gender)",
+                            key=call_key("diversity", cid))
     text_model = st.selectbox("Text model", ["the call's", *TEXT_MODELS],
+                              key=call_key("text_model", cid),
                               help="How proposal and profile texts are compared; the call's: "
                               "call.toml [assignment] text_model, else the best installed")
     pin_col, forbid_col = st.columns(2)
     with pin_col:
         st.markdown("**Pinned pairs** (always assigned)")
-        pinned = st.data_editor(EMPTY, num_rows="dynamic", key="pinned",
+        pinned = st.data_editor(EMPTY, num_rows="dynamic", key=call_key("pinned", cid),
                                 column_config=PAIR_COLUMNS, hide_index=True)
     with forbid_col:
         st.markdown("**Forbidden pairs** (never assigned)")
-        forbidden = st.data_editor(EMPTY, num_rows="dynamic", key="forbidden",
+        forbidden = st.data_editor(EMPTY, num_rows="dynamic", key=call_key("forbidden", cid),
                                    column_config=PAIR_COLUMNS, hide_index=True)
     run = st.form_submit_button("Run the assignment", type="primary")
 
@@ -67,9 +78,9 @@ if run:
         st.write(f"Stored as preview batch {batch.batch_id}")
         status.update(label=f"Batch {batch.batch_id}: {batch.result.status}, "
                       f"{batch.result.seconds:.1f} s", state="complete", expanded=False)
-    st.session_state["batch"] = batch
+    st.session_state[BATCH] = batch
 
-batch = st.session_state.get("batch")
+batch = st.session_state.get(BATCH)
 if batch is None:
     st.info("Set the parameters and run the assignment; the result is a preview until you "
             "publish it.")
@@ -117,7 +128,7 @@ explained = batch.explanations.select("proposal_id", "expert_id", "rank", "expla
 st.dataframe(with_names(explained, names) if names is not None else explained,
              hide_index=True, height=260)
 
-changes = attempt(batch_changes, engine(), actor(), batch.batch_id)
+changes = attempt(batch_changes, engine(), actor(), batch.batch_id, call_id=cid)
 if changes is not None:
     counts = dict(changes.group_by("change").len().rows())
     st.markdown("**Change-set against the published assignment:** "
@@ -144,14 +155,29 @@ with right:
         alt.X("load:O", title="proposals per expert"),
         alt.Y("experts:Q", title="experts")).properties(height=220))
 
+st.subheader(f"Publish or discard batch {batch.batch_id} of {md(cid)}")
 publish_col, discard_col = st.columns(2)
-if publish_col.button("Publish this batch", type="primary", icon=":material/publish:"):
-    done = attempt(publish_batch, engine(), actor(), batch.batch_id)
-    if done is not None:
-        st.session_state.pop("batch")
-        bump()
-        st.session_state["assign_note"] = f"Batch {batch.batch_id} published: {md(done)}"
+with publish_col:
+    sure = st.checkbox(
+        "I understand that publishing cannot be undone: the added pairs become tasks in the "
+        "experts' queues and the removed pairs' tasks are withdrawn (a later batch can change "
+        "the assignment again, not take this one back).",
+        key=call_key(f"sure_publish_{batch.batch_id}", cid))
+    if st.button("Publish this batch", type="primary", icon=":material/publish:",
+                 disabled=not sure):
+        done = attempt(publish_batch, engine(), actor(), batch.batch_id, call_id=cid)
+        if done is not None:
+            st.session_state.pop(BATCH)
+            bump()
+            st.session_state[NOTE] = f"Batch {batch.batch_id} published: {md(done)}"
+            st.rerun()
+with discard_col:
+    drop = st.checkbox(
+        "I understand that discarding cannot be undone: this preview can no longer be "
+        "published (running the assignment again makes a new one).",
+        key=call_key(f"sure_discard_{batch.batch_id}", cid))
+    if st.button("Discard", disabled=not drop) and act(
+            discard_batch, engine(), actor(), batch.batch_id, call_id=cid):
+        st.session_state.pop(BATCH)
+        st.session_state[NOTE] = f"Batch {batch.batch_id} discarded."
         st.rerun()
-if discard_col.button("Discard") and act(discard_batch, engine(), actor(), batch.batch_id):
-    st.session_state.pop("batch")
-    st.rerun()

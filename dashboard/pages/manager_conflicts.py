@@ -123,7 +123,7 @@ chosen = st.selectbox("Declared conflict", list(labels), format_func=lambda c: l
 st.caption("Removing it lets the assignment propose the pair again; tasks already declined "
            "stay declined. The audit log keeps the removed record.")
 if st.button("Remove", icon=":material/delete:") and act(
-        remove_conflict, engine(), actor(), int(chosen)):
+        remove_conflict, engine(), actor(), int(chosen), call_id=cid):
     bump()
     st.session_state["conflict_note"] = f"Conflict #{chosen} removed."
     st.rerun()

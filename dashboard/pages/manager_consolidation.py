@@ -45,15 +45,16 @@ if not running.is_empty():
     st.caption("A suspended consolidation (an approved conflict took an evaluation out) waits "
                "here: once every remaining or replacement expert has submitted, name its "
                "consolidator to restart it. The consensus draft is kept; approvals lapse.")
-    again = st.selectbox("Proposal", running["proposal_id"].to_list(), key="rename_proposal")
-    with st.form("name_consolidator"):
+    again = st.selectbox("Proposal", running["proposal_id"].to_list(),
+                         key=f"rename_proposal-{cid}")
+    with st.form(f"name_consolidator-{cid}"):
         members = running.filter(pl.col("proposal_id") == again)["submitted_by"].item().to_list()
-        chosen = st.selectbox("Consolidator", members, key="rename_expert")
-        reason = st.text_input("Reason (kept in the audit log)", key="rename_reason")
+        chosen = st.selectbox("Consolidator", members, key=f"rename_expert-{cid}")
+        reason = st.text_input("Reason (kept in the audit log)", key=f"rename_reason-{cid}")
         if st.form_submit_button("Name the consolidator") and act(
                 name_consolidator, engine(), actor(),
                 int(listed.filter(pl.col("proposal_id") == again)["consolidation_id"].item()),
-                str(chosen), reason):
+                str(chosen), reason, call_id=cid):
             st.session_state["consolidation_note"] = f"{chosen} now consolidates {again}."
             bump()
             st.rerun()

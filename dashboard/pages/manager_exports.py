@@ -1,4 +1,7 @@
-"""Exports (CSV or XLSX, with formula-like cells neutralised) and the audit log."""
+"""Exports (CSV or XLSX, with formula-like cells neutralised) and the audit log.
+
+A prepared file is kept per call, with the export and format it was made for: another call,
+export or format never offers it (prepare it again)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.common import actor, attempt, call_id, engine
+from dashboard.context import call_key
 from evalpanel.ranking import ranking_view
 from evalpanel.store.exports import (
     CALL_TABLES,
@@ -28,7 +32,8 @@ from evalpanel.store.names import named_audit_frame
 
 st.title("Exports and audit log")
 cid = call_id()
-fmt = st.radio("Format", ["csv", "xlsx"], horizontal=True)
+PREPARED = call_key("export", cid)
+fmt = st.radio("Format", ["csv", "xlsx"], horizontal=True, key=call_key("export_format", cid))
 MIME = {"csv": "text/csv",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -51,17 +56,21 @@ EXPORTS: dict[str, Callable[..., Path]] = {
     "ranking": _ranking, "audit": export_audit,
     **{f"{table} (call folder)": _call_table(table) for table in CALL_TABLES},
 }
-what = st.selectbox("Export", list(EXPORTS))
+what = st.selectbox("Export", list(EXPORTS), key=call_key("export_what", cid))
 if st.button("Prepare the file", icon=":material/description:"):
     with tempfile.TemporaryDirectory(prefix="evalpanel-export-") as tmp:
         path = attempt(EXPORTS[what], engine(), actor(), cid, Path(tmp) / f"{what}.{fmt}")
         if path is not None:
             name = f"{cid}-{what.split(' (')[0].replace(' ', '-')}.{fmt}"
-            st.session_state["export"] = (name, path.read_bytes(), MIME[fmt])
-if "export" in st.session_state:
-    name, data, mime = st.session_state["export"]
+            st.session_state[PREPARED] = (what, fmt, name, path.read_bytes(), MIME[fmt])
+prepared = st.session_state.get(PREPARED)
+if prepared is not None and prepared[:2] == (what, fmt):
+    _, _, name, data, mime = prepared
     st.download_button(f"Download {name}", data, file_name=name, mime=mime,
-                       icon=":material/download:")
+                       icon=":material/download:", on_click="ignore")
+elif prepared is not None:
+    st.caption(f"The file prepared earlier ({prepared[0]}, {prepared[1]}) is not this export "
+               "or format: prepare the file again.")
 
 st.subheader("Audit log")
 log = named_audit_frame(engine(), actor(), cid)

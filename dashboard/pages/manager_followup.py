@@ -70,11 +70,13 @@ else:
         ok_col, no_col = st.columns(2)
         approve = ok_col.form_submit_button("Approve", type="primary")
         refuse = no_col.form_submit_button("Refuse")
-    if approve and act(approve_request, engine(), actor(), int(chosen), note=note):
+    if approve and act(approve_request, engine(), actor(), int(chosen), note=note,
+                       call_id=cid):
         st.session_state["followup_note"] = f"Request {chosen} approved."
         bump()
         st.rerun()
-    if refuse and act(refuse_request, engine(), actor(), int(chosen), note=note):
+    if refuse and act(refuse_request, engine(), actor(), int(chosen), note=note,
+                      call_id=cid):
         st.session_state["followup_note"] = f"Request {chosen} refused."
         bump()
         st.rerun()
@@ -150,12 +152,12 @@ else:
             st.dataframe(pairs, hide_index=True)
             ok_col, no_col = st.columns(2)
             if ok_col.button("Confirm", key=f"confirm{rid}", type="primary") and act(
-                    confirm_replacement, engine(), actor(), rid):
+                    confirm_replacement, engine(), actor(), rid, call_id=cid):
                 st.session_state["followup_note"] = f"Replacement {rid} confirmed."
                 bump()
                 st.rerun()
             if no_col.button("Dismiss", key=f"dismiss{rid}") and act(
-                    dismiss_replacement, engine(), actor(), rid):
+                    dismiss_replacement, engine(), actor(), rid, call_id=cid):
                 bump()
                 st.rerun()
 
@@ -173,28 +175,35 @@ if ranked is not None:
         extra, on="proposal_id", how="left")
     st.dataframe(with_links(named(divergent, expert=("extra_expert",))), hide_index=True,
                  column_config=link_config())
-    pending = st.session_state.get("extra_batch")
+    pending = st.session_state.get(f"extra_batch:{cid}")
     if need.height and pending is None and st.button(
             f"Preview an extra expert for {need.height} proposal(s)"):
         run = attempt(workflow().preview_extra_experts, engine(), actor(), cid)
         if run is not None:
-            st.session_state["extra_batch"] = run.batch_id
+            st.session_state[f"extra_batch:{cid}"] = run.batch_id
             st.rerun()
     if pending is not None:
-        changes = attempt(batch_changes, engine(), actor(), pending)
+        changes = attempt(batch_changes, engine(), actor(), pending, call_id=cid)
         if changes is not None:
             st.markdown(f"**Extra experts to add (change-set {pending})**")
             st.caption(md(change_set_words(changes, names)))
             st.dataframe(named(changes.filter(pl.col("change") == "added")), hide_index=True)
         apply_col, drop_col = st.columns(2)
-        if apply_col.button("Add these experts", type="primary", key="apply_extra"):
-            done = attempt(publish_batch, engine(), actor(), pending)
+        sure = apply_col.checkbox(
+            "I understand that adding cannot be undone: the new tasks go to the experts' "
+            "queues.", key=f"sure_extra-{cid}-{pending}")
+        drop = drop_col.checkbox(
+            "I understand that discarding cannot be undone: this preview can no longer be "
+            "added.", key=f"sure_drop_extra-{cid}-{pending}")
+        if apply_col.button("Add these experts", type="primary", key="apply_extra",
+                            disabled=not sure):
+            done = attempt(publish_batch, engine(), actor(), pending, call_id=cid)
             if done is not None:
-                st.session_state.pop("extra_batch")
+                st.session_state.pop(f"extra_batch:{cid}")
                 st.session_state["followup_note"] = f"{done['added']} extra task(s) added."
                 bump()
                 st.rerun()
-        if drop_col.button("Discard", key="discard_extra") and act(
-                discard_batch, engine(), actor(), pending):
-            st.session_state.pop("extra_batch")
+        if drop_col.button("Discard", key="discard_extra", disabled=not drop) and act(
+                discard_batch, engine(), actor(), pending, call_id=cid):
+            st.session_state.pop(f"extra_batch:{cid}")
             st.rerun()

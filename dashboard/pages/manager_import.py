@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.common import actor, bump, engine
+from dashboard.context import select_call
 from dashboard.text import md
 from evalpanel.callfolder import CallFolderError, read_call
 from evalpanel.callfolder.problems import count, report
@@ -21,6 +22,8 @@ st.markdown(
 files = st.file_uploader("Call files", accept_multiple_files=True,
                          type=["toml", "csv", "xlsx", "parquet"])
 replace = st.checkbox("Replace the call if it is already imported (keeps its tasks)")
+if "import_note" in st.session_state:
+    st.success(st.session_state.pop("import_note"))
 
 if files and st.button("Check and import", type="primary"):
     with tempfile.TemporaryDirectory(prefix="evalpanel-import-") as tmp:
@@ -42,7 +45,9 @@ if files and st.button("Check and import", type="primary"):
             st.error(md(exc))
             st.stop()
         status.update(label="Imported", state="complete")
-    st.success(f"Imported {md(call.config.id)}: {call.proposals.height} proposals, "
-               f"{call.experts.height} experts, {call.partners.height} partner rows.")
-    st.session_state["call_id"] = call.config.id
+    st.session_state["import_note"] = (
+        f"Imported {md(call.config.id)}: {call.proposals.height} proposals, "
+        f"{call.experts.height} experts, {call.partners.height} partner rows.")
+    select_call(call.config.id)  # the sidebar and the address show the imported call
     bump()
+    st.rerun()

@@ -47,6 +47,7 @@ from evalpanel.store.demo_accounts import (
 from evalpanel.store.engine import default_url, make_engine, reading, upgrade, writing
 from evalpanel.store.errors import (
     AlreadyImported,
+    CallMismatch,
     InvalidInput,
     InvalidState,
     NotFound,
@@ -131,6 +132,7 @@ __all__ = [
     "AccountDisabled",
     "Actor",
     "AlreadyImported",
+    "CallMismatch",
     "Declaration",
     "FormContext",
     "InvalidInput",

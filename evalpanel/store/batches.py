@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from evalpanel.store.access import require_manager
 from evalpanel.store.audit import Actor, now, record
+from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWrite
 from evalpanel.store.exclusions import (
@@ -230,11 +231,15 @@ def _batch(conn: sa.Connection, batch_id: int) -> sa.RowMapping:
     return one_row(conn, batches, f"batch {batch_id}", batch_id=batch_id)
 
 
-def batch_changes(engine: sa.Engine, actor: Actor, batch_id: int) -> pl.DataFrame:
-    """The change-set: ``proposal_id, expert_id, affinity, change`` sorted by ids."""
+def batch_changes(
+    engine: sa.Engine, actor: Actor, batch_id: int, *, call_id: str | None = None
+) -> pl.DataFrame:
+    """The change-set: ``proposal_id, expert_id, affinity, change`` sorted by ids. With
+    ``call_id``, refused (:class:`CallMismatch`) unless the batch is of that call."""
     with reading(engine) as conn:
         row = _batch(conn, batch_id)
         require_manager(conn, actor, "read batches of", row["call_id"])
+        require_same_call(actor, "read", "batch", batch_id, row["call_id"], call_id)
         stmt = sa.select(
             batch_pairs.c.proposal_id,
             batch_pairs.c.expert_id,
@@ -244,27 +249,37 @@ def batch_changes(engine: sa.Engine, actor: Actor, batch_id: int) -> pl.DataFram
         return query_frame(conn, stmt, CHANGE_SCHEMA, ["proposal_id", "expert_id"])
 
 
-def batch_record(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, Any]:
+def batch_record(
+    engine: sa.Engine, actor: Actor, batch_id: int, *, call_id: str | None = None
+) -> dict[str, Any]:
     """Everything stored about a batch: its columns plus ``pairs`` (the proposed assignment,
-    ``proposal_id, expert_id, affinity``), enough to rerun the solver and compare."""
+    ``proposal_id, expert_id, affinity``), enough to rerun the solver and compare. With
+    ``call_id``, refused (:class:`CallMismatch`) unless the batch is of that call."""
     with reading(engine) as conn:
         row = dict(_batch(conn, batch_id))
         require_manager(conn, actor, "read batches of", row["call_id"])
+        require_same_call(actor, "read", "batch", batch_id, row["call_id"], call_id)
     changes = batch_changes(engine, actor, batch_id)
     row["pairs"] = changes.filter(pl.col("change") != "removed").select(*PAIR_SCHEMA)
     return row
 
 
-def publish_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> dict[str, int]:
+def publish_batch(
+    engine: sa.Engine, actor: Actor, batch_id: int, *, call_id: str | None = None
+) -> dict[str, int]:
     """Turn a preview into tasks in one transaction: added pairs become ``assigned`` tasks,
     removed pairs' tasks are ``withdrawn``; returns the counts per change (``conflicted`` only
     when there are any). Refused with :class:`StaleWrite` when the batch is stale, saying what
     changed, and with :class:`InvalidInput` / :class:`InvalidState` when an added pair is
-    excluded by the conflict rule or would take an expert over their maximum load."""
+    excluded by the conflict rule or would take an expert over their maximum load. With
+    ``call_id`` (the call the user is shown), refused with :class:`CallMismatch` (audited)
+    unless the batch is of that call."""
+    named = call_id
     with writing(engine) as conn:
         row = _batch(conn, batch_id)
         call_id = row["call_id"]
         require_manager(conn, actor, "publish batches of", call_id)
+        require_same_call(actor, "publish", "batch", batch_id, call_id, named)
         # Serialise the call's writers of tasks and conflicts from here on.
         lock_call(conn, call_id)
         if row["status"] != BatchState.PREVIEW:
@@ -422,11 +437,15 @@ def _refuse_stale(
     )
 
 
-def discard_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> None:
-    """Mark a preview as discarded (it stays on record)."""
+def discard_batch(
+    engine: sa.Engine, actor: Actor, batch_id: int, *, call_id: str | None = None
+) -> None:
+    """Mark a preview as discarded (it stays on record). With ``call_id``, refused with
+    :class:`CallMismatch` (audited) unless the batch is of that call."""
     with writing(engine) as conn:
         row = _batch(conn, batch_id)
         require_manager(conn, actor, "discard batches of", row["call_id"])
+        require_same_call(actor, "discard", "batch", batch_id, row["call_id"], call_id)
         if row["status"] != BatchState.PREVIEW:
             raise InvalidState(f"batch {batch_id} is {row['status']}; only a preview is discarded")
         conn.execute(

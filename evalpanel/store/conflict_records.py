@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from evalpanel.store.access import require_manager
 from evalpanel.store.audit import Actor, record
+from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidState, NotFound
 from evalpanel.store.rows import one_row
@@ -52,12 +53,16 @@ def list_conflicts(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFram
     return pl.DataFrame(rows, schema=CONFLICT_SCHEMA, orient="row").sort("conflict_id")
 
 
-def remove_conflict(engine: sa.Engine, actor: Actor, conflict_id: int) -> None:
+def remove_conflict(
+    engine: sa.Engine, actor: Actor, conflict_id: int, *, call_id: str | None = None
+) -> None:
     """A manager of the call removes a declared conflict (e.g. declared by mistake); the row
-    is deleted and the audit log keeps it. Imported conflicts are refused."""
+    is deleted and the audit log keeps it. Imported conflicts are refused, and with
+    ``call_id`` (:class:`CallMismatch`) a conflict of another call."""
     with writing(engine) as conn:
         row = one_row(conn, conflicts, f"conflict {conflict_id}", conflict_id=conflict_id)
         require_manager(conn, actor, "remove conflicts in", row["call_id"])
+        require_same_call(actor, "remove", "conflict", conflict_id, row["call_id"], call_id)
         if row["source"] != "declared":
             raise InvalidState(
                 f"conflict {conflict_id} comes from the call folder's conflicts.csv; "

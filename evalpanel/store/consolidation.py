@@ -31,6 +31,7 @@ from evalpanel.store.access import (
     require_manager,
 )
 from evalpanel.store.audit import Actor, now, record
+from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWrite
 from evalpanel.store.evaluations import CRITERION_SCHEMA, score_rows
@@ -160,11 +161,15 @@ def save_consensus(
     comment: str,
     *,
     expected_version: int,
+    call_id: str | None = None,
 ) -> int:
-    """The consolidator saves the consensus draft; returns its new version."""
+    """The consolidator saves the consensus draft; returns its new version. With ``call_id``,
+    refused (:class:`CallMismatch`) unless the consolidation is of that call."""
     rows = score_rows(scores, f"consensus of consolidation {consolidation_id}")
     with writing(engine) as conn:
         row = _load(conn, consolidation_id)
+        require_same_call(actor, "draft", "consolidation", consolidation_id, row["call_id"],
+                          call_id)
         _consolidator(conn, actor, row, "draft")
         _require_running(row)
         done = conn.execute(
@@ -202,12 +207,20 @@ def save_consensus(
 
 
 def submit_consensus(
-    engine: sa.Engine, actor: Actor, consolidation_id: int, *, expected_version: int
+    engine: sa.Engine,
+    actor: Actor,
+    consolidation_id: int,
+    *,
+    expected_version: int,
+    call_id: str | None = None,
 ) -> str:
     """The consolidator asks the others to approve; returns the new state (``final`` at once
-    when the consolidator is the only expert)."""
+    when the consolidator is the only expert). With ``call_id``, refused
+    (:class:`CallMismatch`) unless the consolidation is of that call."""
     with writing(engine) as conn:
         row = _load(conn, consolidation_id)
+        require_same_call(actor, "submit", "consolidation", consolidation_id, row["call_id"],
+                          call_id)
         _consolidator(conn, actor, row, "submit")
         _require_running(row)
         if row["row_version"] == 0:
@@ -240,12 +253,20 @@ def submit_consensus(
 
 
 def approve_consensus(
-    engine: sa.Engine, actor: Actor, consolidation_id: int, *, expected_version: int
+    engine: sa.Engine,
+    actor: Actor,
+    consolidation_id: int,
+    *,
+    expected_version: int,
+    call_id: str | None = None,
 ) -> str:
-    """Another expert approves the consensus version they read; returns the new state."""
+    """Another expert approves the consensus version they read; returns the new state. With
+    ``call_id``, refused (:class:`CallMismatch`) unless the consolidation is of that call."""
     with writing(engine) as conn:
         row = _load(conn, consolidation_id)
         expert_id = _participant(conn, actor, row, "approve")
+        require_same_call(actor, "approve", "consolidation", consolidation_id, row["call_id"],
+                          call_id)
         if expert_id == row["consolidator"]:
             raise InvalidInput("the consolidator's own approval is implied; others approve")
         _require_running(row)
@@ -367,18 +388,28 @@ def suspend_consolidation(
 
 
 def name_consolidator(
-    engine: sa.Engine, actor: Actor, consolidation_id: int, consolidator: str, reason: str
+    engine: sa.Engine,
+    actor: Actor,
+    consolidation_id: int,
+    consolidator: str,
+    reason: str,
+    *,
+    call_id: str | None = None,
 ) -> None:
     """A manager names the consolidator of a consolidation that is not final (the same one
     again restarts a suspended consolidation) and says why. The consolidation goes back to
     drafting from the saved consensus; approvals given so far lapse. Refused while one of the
-    proposal's experts has not submitted."""
+    proposal's experts has not submitted. With ``call_id``, refused (:class:`CallMismatch`)
+    unless the consolidation is of that call."""
     if not reason.strip():
         raise InvalidInput("say why the consolidator changes (the reason)")
+    named = call_id
     with writing(engine) as conn:
         row = _load(conn, consolidation_id)
         call_id, proposal_id = row["call_id"], row["proposal_id"]
         require_manager(conn, actor, "name consolidators in", call_id)
+        require_same_call(actor, "name_consolidator", "consolidation", consolidation_id, call_id,
+                          named)
         if row["state"] == ConsolidationState.FINAL:
             raise InvalidState(f"the consolidation of {proposal_id} is final")
         done, waiting = _panel(conn, call_id, proposal_id)

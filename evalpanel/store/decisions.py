@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from evalpanel.store.access import require_manager
 from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.consolidation import suspend_consolidation
+from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import writing
 from evalpanel.store.errors import InvalidState
 from evalpanel.store.requests import load_request, pending_request
@@ -28,10 +29,16 @@ _ACTIONS = {RequestState.APPROVED: "approve", RequestState.REFUSED: "refuse"}
 
 
 def _decide(
-    conn: sa.Connection, actor: Actor, request_id: int, state: RequestState, note: str
+    conn: sa.Connection,
+    actor: Actor,
+    request_id: int,
+    state: RequestState,
+    note: str,
+    call_id: str | None = None,
 ) -> sa.RowMapping:
     req = load_request(conn, request_id)
     require_manager(conn, actor, f"{_ACTIONS[state]} requests in", req["call_id"])
+    require_same_call(actor, _ACTIONS[state], "request", request_id, req["call_id"], call_id)
     done = conn.execute(
         requests.update()
         .where(
@@ -61,10 +68,14 @@ def _decide(
     return req
 
 
-def approve_request(engine: sa.Engine, actor: Actor, request_id: int, *, note: str = "") -> None:
-    """A manager of the call approves a pending request (``note``: why, kept in the audit)."""
+def approve_request(
+    engine: sa.Engine, actor: Actor, request_id: int, *, note: str = "",
+    call_id: str | None = None,
+) -> None:
+    """A manager of the call approves a pending request (``note``: why, kept in the audit);
+    with ``call_id``, refused (:class:`CallMismatch`) unless the request is of that call."""
     with writing(engine) as conn:
-        req = _decide(conn, actor, request_id, RequestState.APPROVED, note)
+        req = _decide(conn, actor, request_id, RequestState.APPROVED, note, call_id)
         task = load_task(conn, int(req["task_id"]))
         if task["state"] != TaskState.SUBMITTED:
             raise InvalidState(
@@ -115,7 +126,11 @@ def approve_request(engine: sa.Engine, actor: Actor, request_id: int, *, note: s
         )
 
 
-def refuse_request(engine: sa.Engine, actor: Actor, request_id: int, *, note: str = "") -> None:
-    """A manager of the call refuses a pending request; nothing else changes."""
+def refuse_request(
+    engine: sa.Engine, actor: Actor, request_id: int, *, note: str = "",
+    call_id: str | None = None,
+) -> None:
+    """A manager of the call refuses a pending request; nothing else changes. With
+    ``call_id``, refused (:class:`CallMismatch`) unless the request is of that call."""
     with writing(engine) as conn:
-        _decide(conn, actor, request_id, RequestState.REFUSED, note)
+        _decide(conn, actor, request_id, RequestState.REFUSED, note, call_id)

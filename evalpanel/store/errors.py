@@ -34,3 +34,8 @@ class InvalidState(StoreError):
 
 class InvalidInput(StoreError):
     """An argument is malformed (missing column, bad value); the message says what to change."""
+
+
+class CallMismatch(PermissionDenied):
+    """A step names one call while its record (batch, consolidation, task) belongs to another:
+    refused and audited like a denial, so that nothing lands on a call the user is not shown."""

@@ -21,6 +21,7 @@ from evalpanel.store.access import require_manager
 from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.batches import PAIR_SCHEMA, published_pairs
 from evalpanel.store.calls import call_folder
+from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState
 from evalpanel.store.exclusions import refuse_excluded
@@ -139,14 +140,19 @@ def propose_with(
     return done
 
 
-def confirm_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) -> list[int]:
+def confirm_replacement(
+    engine: sa.Engine, actor: Actor, replacement_id: int, *, call_id: str | None = None
+) -> list[int]:
     """Apply a proposed replacement in one transaction (all pairs or none, each checked against
     the conflict rule and the expert's maximum load when its task is made); returns the new
-    task ids."""
+    task ids. With ``call_id``, refused (:class:`CallMismatch`) unless the request is of that
+    call."""
+    named = call_id
     with writing(engine) as conn:
         req = _request(conn, replacement_id)
         call_id = req["call_id"]
         require_manager(conn, actor, "confirm replacements in", call_id)
+        require_same_call(actor, "confirm", "replacement", replacement_id, call_id, named)
         if req["state"] != ReplacementState.PROPOSED:
             raise InvalidState(
                 f"replacement request {replacement_id} is {req['state']}; "
@@ -196,11 +202,16 @@ def confirm_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) ->
         return created
 
 
-def dismiss_replacement(engine: sa.Engine, actor: Actor, replacement_id: int) -> None:
-    """Close a request without a replacement (e.g. enough experts remain)."""
+def dismiss_replacement(
+    engine: sa.Engine, actor: Actor, replacement_id: int, *, call_id: str | None = None
+) -> None:
+    """Close a request without a replacement (e.g. enough experts remain). With ``call_id``,
+    refused (:class:`CallMismatch`) unless the request is of that call."""
     with writing(engine) as conn:
         req = _request(conn, replacement_id)
         require_manager(conn, actor, "dismiss replacements in", req["call_id"])
+        require_same_call(actor, "dismiss", "replacement", replacement_id, req["call_id"],
+                          call_id)
         if req["state"] not in (ReplacementState.PENDING, ReplacementState.PROPOSED):
             raise InvalidState(f"replacement request {replacement_id} is {req['state']}")
         conn.execute(

@@ -27,6 +27,7 @@ from evalpanel.store.access import (
     require_manager,
 )
 from evalpanel.store.audit import Actor, now, record
+from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.exclusions import lock_call, pair_reasons, refuse_excluded, refuse_overload
@@ -125,12 +126,16 @@ def _set_state(
     )
 
 
-def accept_task(engine: sa.Engine, actor: Actor, task_id: int) -> None:
+def accept_task(
+    engine: sa.Engine, actor: Actor, task_id: int, *, call_id: str | None = None
+) -> None:
     """The expert confirms having no conflict of interest; the proposal opens to them. Refused
     when the conflict rule excludes the pair (a recorded conflict, a shared organisation, a
-    language the expert does not read, ...)."""
+    language the expert does not read, ...), and with ``call_id`` (:class:`CallMismatch`)
+    unless the task is of that call."""
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "accept")
+        require_same_call(actor, "accept", "task", task_id, task["call_id"], call_id)
         lock_call(conn, task["call_id"])
         reasons = pair_reasons(conn, task["call_id"], task["proposal_id"], task["expert_id"])
         if reasons:
@@ -195,14 +200,22 @@ def _add_conflict(
 
 
 def decline_task(
-    engine: sa.Engine, actor: Actor, task_id: int, reason: str, *, kind: str = "declared"
+    engine: sa.Engine,
+    actor: Actor,
+    task_id: int,
+    reason: str,
+    *,
+    kind: str = "declared",
+    call_id: str | None = None,
 ) -> int:
     """Decline a task by declaring a conflict (its ``kind`` and ``reason``); returns the id of
-    the pending replacement request. The expert or a manager of the call may do this."""
+    the pending replacement request. The expert or a manager of the call may do this; with
+    ``call_id``, refused (:class:`CallMismatch`) unless the task is of that call."""
     if not reason.strip():
         raise InvalidInput("say why the task is declined (the conflict's reason)")
     with writing(engine) as conn:
         task = own_task(conn, actor, task_id, "decline", manager_too=True)
+        require_same_call(actor, "decline", "task", task_id, task["call_id"], call_id)
         lock_call(conn, task["call_id"])  # before the task row: the order publishers take
         _set_state(
             conn, actor, task, OPEN_STATES, TaskState.DECLINED, decline_reason=reason
