@@ -59,6 +59,8 @@ class Esr:
     decision_reason: str
     issued_on: dt.date
     rehearsal: bool = False
+    reserve_position: int | None = None  # on the reserve list
+    pending_reason: str | None = None
 
 
 def _float(value: object) -> float | None:
@@ -66,7 +68,8 @@ def _float(value: object) -> float | None:
 
 
 def decision_reason(row: dict[str, object], lot_title: str) -> str:
-    """The decision of one ranked proposal, with its reason, in words."""
+    """The decision of one ranked proposal, with its reason, in English words (the report in
+    another language says it with :func:`evalpanel.reports.render.decision_text`)."""
     decision = str(row["decision"])
     failures = list(row.get("fail_reasons") or [])  # type: ignore[call-overload]
     lot = lot_title or str(row.get("lot"))
@@ -134,7 +137,9 @@ def build_esrs(
             call_id, str(info["title"]), str(row["lot"]), lot_title, pid, str(titles.get(pid, "")),
             str(coordinators.get(pid, "")), criteria, _float(row["total"]), scheme.total_max,
             scheme.total_threshold, bool(row["passed"]), tuple(row["fail_reasons"] or ()),
-            row["rank"], str(row["decision"]), decision_reason(row, lot_title), issued))
+            row["rank"], str(row["decision"]), decision_reason(row, lot_title), issued,
+            reserve_position=row.get("reserve_position"),
+            pending_reason=row.get("pending_reason")))
     with writing(engine) as conn:
         record(conn, actor, "build_reports", "call", call_id, call_id=call_id,
                after={"reports": len(reports), "lot": lot_id})
