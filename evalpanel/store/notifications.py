@@ -69,6 +69,7 @@ ORIGIN_KIND = {"batch": "assigned", "replacement": "replaced", "extra": "further
 DEFAULT_LANGUAGE = "en"
 RETRY_MINUTES = (1, 4, 16, 64)
 REDACTED = "(sent; the one-time link is not kept)"
+LINK_KINDS = ("invitation", "rehearsal_invitation")  # their one-time link is forgotten once sent
 
 NOTIFICATION_SCHEMA: dict[str, pl.DataType] = {
     "notification_id": pl.Int64(),
@@ -378,7 +379,7 @@ def mark_sent(engine: sa.Engine, actor: Actor, message: Message) -> None:
                      .where(notifications.c.notification_id == message.notification_id)
                      .values(status="sent", sent_at=now(), last_error=None,
                              # an invitation's one-time link is not kept once sent
-                             body=sa.case((notifications.c.kind == "invitation", REDACTED),
+                             body=sa.case((notifications.c.kind.in_(LINK_KINDS), REDACTED),
                                           else_=notifications.c.body)))
         record(conn, actor, "send_notification", "notification", message.dedupe_key,
                call_id=message.call_id,
