@@ -148,8 +148,8 @@ def build_esrs(
 
 def rehearsal_esr(view: dict[str, object], report: MockReport, issued_on: dt.date) -> Esr:
     """A rehearsal's mock report as an ESR marked as a rehearsal: the scorers' mean per
-    criterion with its band, their comments, and the engine's pass/fail. ``view`` is
-    :func:`~evalpanel.store.rehearsal_view`'s result, ``report`` the mock report of
+    criterion with its band, the submitted scorers' comments, and the engine's pass/fail.
+    ``view`` is :func:`~evalpanel.store.rehearsal_view`'s result, ``report`` the mock report of
     :func:`~evalpanel.workflow.rehearsal_report`."""
     from evalpanel.schemes import load_scheme
 
@@ -157,7 +157,12 @@ def rehearsal_esr(view: dict[str, object], report: MockReport, issued_on: dt.dat
     by_id = {r["criterion"]: r for r in report.criteria.iter_rows(named=True)}
     comment_of: dict[str, list[str]] = {}
     scores = view.get("scores")
+    scorers = view.get("scorers")
     if isinstance(scores, pl.DataFrame) and {"criterion", "comment"} <= set(scores.columns):
+        if isinstance(scorers, dict) and scorers and "user_id" in scores.columns:
+            # only the submitted scorers' comments, as only their scores count
+            done = [u for u, submitted in scorers.items() if submitted]
+            scores = scores.filter(pl.col("user_id").is_in(done))
         for crit, text in scores.select("criterion", "comment").iter_rows():
             if text and text.strip():
                 comment_of.setdefault(str(crit), []).append(text.strip())

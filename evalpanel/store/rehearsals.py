@@ -175,7 +175,8 @@ def save_rehearsal_scores(
 
 
 def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[str, Any]:
-    """The rehearsal (``rehearsal_id, scheme_id, title, description, owner_id``), its
+    """The rehearsal (``rehearsal_id, scheme_id, title, description, owner_id,
+    created_at``), its
     ``scorers`` (user id → submitted or not), the ``scores`` the actor may see, and
     ``submitted`` (whether the actor's own scores are submitted; False for an owner who does
     not score)."""
@@ -207,7 +208,9 @@ def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[s
             )
         }
         view = {
-            k: row[k] for k in ("rehearsal_id", "scheme_id", "title", "description", "owner_id")
+            k: row[k]
+            for k in ("rehearsal_id", "scheme_id", "title", "description", "owner_id",
+                      "created_at")
         }
         view["scorers"] = scorers if owner else {}
         view["submitted"] = scorers.get(int(actor.user_id or 0), False)
