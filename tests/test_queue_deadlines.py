@@ -46,3 +46,22 @@ def test_the_queue_shows_the_time_left_per_task(dash: DashWorld) -> None:
     left = dict(zip(shown["task_id"], shown["time_left"], strict=True))
     assert left == {first: "9 days left", second: "2 days overdue"}
     assert any("1 task(s) past their deadline" in x.value for x in at.warning)
+
+
+def test_the_manager_queues_the_overdue_notices_from_the_overdue_view(dash: DashWorld) -> None:
+    from evalpanel.store.notifications import list_notifications
+    from tests.dashboard_fixtures import click, open_page, texts
+
+    w = dash.world
+    set_deadline(w.engine, w.manager, w.call_id, "evaluation",
+                 dt.datetime.now(dt.UTC).date() - dt.timedelta(days=3))
+    at = open_page(as_user(w.manager, "manager"), "manager_people.py")
+    assert "4 open task(s) are past their deadline." in texts(at)
+    at = click(at, "Queue the reminders and overdue notices due now")
+    assert not at.exception
+    outbox = list_notifications(w.engine, w.manager, call_id=w.call_id)
+    overdue = outbox.filter(pl.col("kind") == "overdue")
+    assert overdue.height == 4 and "new message(s) queued" in texts(at)
+    assert all(s.startswith(f"[{w.call_id}] Overdue: ") for s in overdue["subject"])
+    again = click(at, "Queue the reminders and overdue notices due now")
+    assert "0 new message(s) queued" in texts(again)  # nothing twice
