@@ -185,3 +185,7 @@ def test_the_decision_and_the_thresholds_missed_speak_the_reports_language(
     for language, start in funded.items():
         assert f"<td>{start}" in esr_html(good, language)
     assert "Not funded" not in esr_html(bad, "fr") and "Funded" not in esr_html(good, "de")
+    weak = next(c for c in bad.criteria if c.id == "relevance")
+    assert weak.band == "Weak"
+    assert "· Faible ·" in esr_html(bad, "fr") and "· Schwach ·" in esr_html(bad, "de")
+    assert "· Weak ·" in esr_html(bad, "en")

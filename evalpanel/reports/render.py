@@ -93,6 +93,12 @@ DECISIONS: dict[str, dict[str, str]] = {
     },
 }
 
+# The presets' band labels in the report's language (a label not listed is shown as it is).
+BANDS: dict[str, dict[str, str]] = {
+    "fr": {"Very good": "Très bien", "Good": "Bien", "Fair": "Passable", "Weak": "Faible"},
+    "de": {"Very good": "Sehr gut", "Good": "Gut", "Fair": "Ausreichend", "Weak": "Schwach"},
+}
+
 
 def failures_text(esr: Esr, language: str) -> list[str]:
     """Every threshold the report's scores miss, in ``language``: the criteria below their
@@ -144,7 +150,7 @@ def _texts(esr: Esr, language: str) -> dict[str, object]:
         {
             "label": c.label,
             "score_text": f"{_points(c.score, lab)} / {c.max:g} {lab['points']}",
-            "band": c.band,
+            "band": BANDS.get(language, {}).get(c.band, c.band),
             "threshold_text": f"{lab['minimum']}: {c.min_pass:g}",
             "comment": c.comment or lab["no_comment"],
         }
