@@ -21,7 +21,7 @@ import scipy.sparse.linalg  # noqa: E402, F401
 import streamlit as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from dashboard import login  # noqa: E402
+from dashboard import invite, login  # noqa: E402
 from dashboard.common import engine, error_boundary  # noqa: E402
 from dashboard.context import show_call  # noqa: E402
 from dashboard.downloads import disable_table_export  # noqa: E402
@@ -44,10 +44,14 @@ disable_table_export()
 # One error boundary around the sign-in and every page (see dashboard.common.error_boundary).
 with error_boundary():
     current = login.current_session(engine())
-    if current is None:
+    if current is None and invite.pending_link():  # a one-time link, before sign-in
+        st.navigation([st.Page(invite.link_page, title="Welcome", icon=":material/key:")]).run()
+    elif current is None:
         st.navigation([st.Page(login.login_page, title="Sign in", icon=":material/login:")]).run()
     else:
         login.sidebar(engine(), current)
+        invite.signed_in(engine(), current)
+        invite.show_note()
         navigation = st.navigation(pages_for(current.actor.role))
         if current.actor.role in ("manager", "expert"):
             show_call()

@@ -121,26 +121,43 @@ def scan_documents(
                                         f"the file name is longer than {NAME_LIMIT} characters"))
                 continue
             size = path.stat().st_size
-            if size > limits.max_bytes:
-                problems.append(Problem(name, None, "", f"{size / 1048576:.1f} MB is above the "
-                                        f"call's limit of {limits.max_bytes / 1048576:g} MB "
-                                        "([documents] max_mb in call.toml)"))
+            if size > limits.max_bytes:  # before reading it
+                problems.append(Problem(name, None, "", _too_big(size, limits, CALL_LIMITS)))
                 continue
             data = path.read_bytes()
-            if not data.startswith(MAGIC):
-                shown = data[:8].decode("latin-1").encode("unicode_escape").decode()
-                problems.append(Problem(name, None, "", f"is not a PDF: it starts with "
-                                        f"{shown!r}, a PDF with '%PDF-'"))
-                continue
-            pages = _pages(data)
+            pages = check_pdf(data, limits)
             if isinstance(pages, str):
                 problems.append(Problem(name, None, "", pages))
-                continue
-            if pages > limits.max_pages:
-                problems.append(Problem(name, None, "", f"{pages} pages is above the call's "
-                                        f"limit of {limits.max_pages} ([documents] max_pages "
-                                        "in call.toml)"))
                 continue
             files.append(DocumentFile(sub.name, path.name, hashlib.sha256(data).hexdigest(),
                                       size, pages, data))
     return files, problems
+
+
+# whose limits, and the settings that hold them (for the problem's text)
+CALL_LIMITS = ("the call's", "[documents] max_mb in call.toml",
+               "[documents] max_pages in call.toml")
+
+
+def _too_big(size: int, limits: DocumentLimits, where: tuple[str, str, str]) -> str:
+    return (f"{size / 1048576:.1f} MB is above {where[0]} limit of "
+            f"{limits.max_bytes / 1048576:g} MB ({where[1]})")
+
+
+def check_pdf(
+    data: bytes, limits: DocumentLimits, where: tuple[str, str, str] = CALL_LIMITS
+) -> int | str:
+    """The page count of ``data`` when it is a readable PDF within ``limits``, else the problem
+    in words (``where`` names the settings of the limits). The one check of every document:
+    a call folder's and a rehearsal's draft."""
+    if len(data) > limits.max_bytes:
+        return _too_big(len(data), limits, where)
+    if not data.startswith(MAGIC):
+        shown = data[:8].decode("latin-1").encode("unicode_escape").decode()
+        return f"is not a PDF: it starts with {shown!r}, a PDF with '%PDF-'"
+    pages = _pages(data)
+    if isinstance(pages, str):
+        return pages
+    if pages > limits.max_pages:
+        return f"{pages} pages is above {where[0]} limit of {limits.max_pages} ({where[2]})"
+    return pages

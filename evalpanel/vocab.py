@@ -156,6 +156,8 @@ class NotificationKind(StrEnum):
     OVERDUE = "overdue"
     CONSOLIDATION_READY = "consolidation_ready"
     INVITATION = "invitation"
+    RESULTS_RELEASED = "results_released"
+    REHEARSAL_INVITATION = "rehearsal_invitation"
 
 
 class NotificationStatus(StrEnum):

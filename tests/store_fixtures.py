@@ -345,3 +345,11 @@ def hold_write_worker(url: str, ready: Any, rows: int) -> None:
             record(conn, SYSTEM, "crash-test", "row", i)
         ready.set()
         time.sleep(120)
+
+
+def join_by_link(engine: sa.Engine, owner: Actor, rehearsal_id: int, colleague: Actor) -> None:
+    """``colleague`` (an applicant) joins ``owner``'s rehearsal through a one-time link."""
+    from evalpanel.store.rehearsal_invites import REHEARSAL_PARAM, invite_by_link, join_rehearsal
+
+    link = invite_by_link(engine, owner, rehearsal_id, dashboard_url="https://panel.example.org")
+    join_rehearsal(engine, colleague, link.split(f"?{REHEARSAL_PARAM}=", 1)[1])

@@ -30,6 +30,7 @@ from tests.browser_support import (
 
 TIMES: dict[str, float] = {}
 
+FIRST_PRESET = "erasmus-afi:"  # the scheme the rehearsal is made under
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 
 
@@ -234,6 +235,8 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     # The applicant: a mock evaluation from creation to report.
     page = sign_in(browser, server, "applicant")
     open_page(page, "applicant", "Rehearsals", "New rehearsal")
+    choose(page, "Scheme", FIRST_PRESET)  # the form starts empty: no scheme chosen
+    page.get_by_text("I score it too").click()
     page.get_by_role("textbox", name="Proposal title").fill("Green skills alliance")
     page.get_by_role("textbox", name="Describe the proposal").fill(
         "Vocational schools and SMEs together."

@@ -159,3 +159,33 @@ def test_after_release_the_contact_reads_only_their_own_report(consolidated: Wor
     assert audit.filter(pl.col("action") == "read_report").height == 2
     assert audit.filter(pl.col("action") == "release_results").height == 1
     assert audit.filter(pl.col("action") == "denied:read the report of").height == 4
+
+
+def test_the_decision_and_the_thresholds_missed_speak_the_reports_language(
+        consolidated: World) -> None:
+    w = consolidated
+    reports = {r.proposal_id: r for r in build_esrs(w.engine, w.manager, w.call_id)}
+    good, bad = reports["P03"], reports["P01"]
+    label = next(c.label for c in bad.criteria if c.id == "relevance")
+    expected = {
+        "en": ("Not funded: relevance 10", "relevance 10"),
+        "fr": (f"Non financée : {label} 10 sous le minimum de", f"{label} 10 sous le minimum"),
+        "de": (f"Nicht gefördert: {label} 10 unter dem Minimum von",
+               f"{label} 10 unter dem Minimum"),
+    }
+    for language, (decision, missed) in expected.items():
+        page = esr_html(bad, language)
+        assert f"<td>{decision}" in page, language
+        assert missed in page
+        text = "".join(p.extract_text() for p in pypdf.PdfReader(
+            io.BytesIO(esr_pdf(bad, language))).pages)
+        assert " ".join(decision.split()) in " ".join(text.split()), language
+    funded = {"fr": "Financée : rang 1", "de": "Gefördert: Rang 1"} if good.decision == "funded" \
+        else {"fr": "Liste de réserve, position", "de": "Reserveliste, Position"}
+    for language, start in funded.items():
+        assert f"<td>{start}" in esr_html(good, language)
+    assert "Not funded" not in esr_html(bad, "fr") and "Funded" not in esr_html(good, "de")
+    weak = next(c for c in bad.criteria if c.id == "relevance")
+    assert weak.band == "Weak"
+    assert "· Faible ·" in esr_html(bad, "fr") and "· Schwach ·" in esr_html(bad, "de")
+    assert "· Weak ·" in esr_html(bad, "en")

@@ -23,6 +23,7 @@ from evalpanel.store import (
     audit_frame,
     call_info,
     create_rehearsal,
+    create_user,
     declare_conflict,
     get_evaluation,
     internal_comments,
@@ -41,7 +42,15 @@ from evalpanel.store import (
 from evalpanel.store.audit import Actor
 from scoring import load_scheme
 from tests.store_fixtures import *  # noqa: F403
-from tests.store_fixtures import World, build_world, make_call, publish, scores, task_of
+from tests.store_fixtures import (
+    World,
+    build_world,
+    join_by_link,
+    make_call,
+    publish,
+    scores,
+    task_of,
+)
 
 FIRST = [("P01", "E03"), ("P01", "E04"), ("P02", "E03"), ("P02", "E05")]
 AFI = {"relevance": 20.0, "quality": 24.0, "partnership": 15.0, "impact": 20.0}
@@ -201,15 +210,11 @@ def test_applicants_look_up_user_ids_and_nothing_else(world: World) -> None:
 
 def test_rehearsal_report_counts_submitted_scorers_for_the_owner_only(world: World) -> None:
     w = world
-    a, b, c = (w.experts[e] for e in ("E03", "E04", "E05"))
-    rid = create_rehearsal(
-        w.engine,
-        w.applicant,
-        "erasmus-afi",
-        "Draft",
-        "text",
-        [int(x.user_id or 0) for x in (a, b, c)],
-    )
+    a, b, c = (Actor(create_user(w.engine, SYSTEM, f"colleague-{n}", "applicant"), "applicant")
+               for n in range(3))
+    rid = create_rehearsal(w.engine, w.applicant, "erasmus-afi", "Draft", "text", [])
+    for colleague in (a, b, c):  # colleagues join by invitation
+        join_by_link(w.engine, w.applicant, rid, colleague)
     with pytest.raises(InvalidState):
         workflow.rehearsal_report(w.engine, w.applicant, rid)
     low = {"relevance": 10.0, "quality": 12.0, "partnership": 8.0, "impact": 10.0}

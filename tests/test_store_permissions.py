@@ -30,7 +30,7 @@ from evalpanel.store import (
     submit_evaluation,
 )
 from evalpanel.store.audit import Actor
-from tests.store_fixtures import AFI_FORM, World, pairs, publish, scores, task_of
+from tests.store_fixtures import AFI_FORM, World, join_by_link, pairs, publish, scores, task_of
 
 FIRST = [("P01", "E03"), ("P01", "E04"), ("P02", "E03"), ("P02", "E05")]
 
@@ -137,8 +137,9 @@ def test_rehearsals_are_blind_and_private(world: World) -> None:
         "erasmus-afi",
         "Our alliance",
         "What we plan",
-        [colleague.user_id or 0, world.applicant.user_id or 0],
+        [world.applicant.user_id or 0],
     )
+    join_by_link(world.engine, world.applicant, rid, colleague)  # colleagues join by invitation
     save_rehearsal_scores(world.engine, colleague, rid, scores({"relevance": 20}), submit=True)
     save_rehearsal_scores(world.engine, world.applicant, rid, scores({"relevance": 14}))
     own = rehearsal_view(world.engine, world.applicant, rid)

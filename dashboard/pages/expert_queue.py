@@ -18,6 +18,7 @@ from evalpanel.store import (
     task_explanations,
     task_queue,
 )
+from evalpanel.store.deadlines import my_deadlines, time_left
 from evalpanel.store.tasks import CONFLICT_KINDS
 
 st.title("My queue")
@@ -27,14 +28,23 @@ if "queue_note" in st.session_state:
 queue = task_queue(engine(), actor(), cid).filter(pl.col("state") != "withdrawn").select(
     "task_id", "proposal_id", "title", "lot", "state", "deadline").join(
     task_explanations(engine(), actor(), cid).select("task_id", assigned_because="explanation"),
+    on="task_id", how="left", maintain_order="left").join(
+    my_deadlines(engine(), actor(), cid).select(
+        "task_id", "due_on",
+        time_left=pl.col("days_left").map_elements(time_left, return_dtype=pl.String)),
     on="task_id", how="left", maintain_order="left")
 if queue.is_empty():
     st.info("No task is assigned to you in this call yet.")
     st.stop()
 deadline = queue["deadline"].drop_nulls().first()
 if deadline:
-    st.caption(f"Evaluations are due by the call's deadline, {md(deadline)}. The full proposal "
-               "and its documents open once you accept a task without a conflict.")
+    st.caption(f"Evaluations are due by the call's deadline, {md(deadline)}, unless a task "
+               "shows its own. The full proposal and its documents open once you accept a "
+               "task without a conflict.")
+late = queue.filter(pl.col("due_on").is_not_null() & pl.col("time_left").str.ends_with("overdue"))
+if late.height:
+    st.warning(f"{late.height} task(s) past their deadline: submit them as soon as possible, or "
+               "tell the call manager if you cannot.")
 counts = dict(queue.group_by("state").len().rows())
 cols = st.columns(4)
 for col, state in zip(cols, ("assigned", "accepted", "draft", "submitted"), strict=True):
@@ -42,7 +52,8 @@ for col, state in zip(cols, ("assigned", "accepted", "draft", "submitted"), stri
 st.dataframe(queue.drop("deadline"), hide_index=True,
              column_config={"task_id": "Task", "proposal_id": "Proposal", "title": "Title",
                             "lot": "Lot", "state": "State",
-                            "assigned_because": "Assigned because"})
+                            "assigned_because": "Assigned because", "due_on": "Due on",
+                            "time_left": "Time left"})
 
 waiting = queue.filter(pl.col("state") == "assigned")
 if waiting.is_empty():

@@ -13,7 +13,7 @@ from dashboard.common import act, actor, attempt, bump, call_id, engine
 from evalpanel.store import call_info
 from evalpanel.store.deadlines import overdue_tasks, set_deadline, task_deadlines
 from evalpanel.store.invitations import invite_experts
-from evalpanel.store.notifications import list_notifications
+from evalpanel.store.notifications import list_notifications, plan_notifications
 
 st.title("Experts, deadlines and messages")
 cid = call_id()
@@ -48,6 +48,15 @@ if late is not None:
         st.warning(f"{late.height} open task(s) are past their deadline.")
         st.dataframe(late.select("task_id", "proposal_id", "expert_id", "state", "due_on",
                                  "days_overdue"), hide_index=True, use_container_width=True)
+st.caption("Reminders before a deadline and notices once it has passed are queued by every "
+           "`evalpanel notify run`, each once per task and deadline; queue them now to see them "
+           "in the outbox below.")
+if st.button("Queue the reminders and overdue notices due now"):
+    queued = attempt(plan_notifications, engine(), actor(), call_id=cid)
+    if queued is not None:
+        bump()
+        st.success(f"{queued} new message(s) queued; they go out with the next "
+                   "`evalpanel notify run`.")
 
 st.subheader("Invite the expert pool")
 st.caption("Each expert without an account gets one (their e-mail address as username) and a "

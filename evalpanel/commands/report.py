@@ -75,26 +75,38 @@ def esr(call_id: str, proposal_id: str | None, lot_id: str | None, every: bool, 
 @click.argument("call_id")
 @click.argument("lot_id")
 @click.option("--replace", is_flag=True, help="Release again, replacing the released reports.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The configuration file whose [notify] dashboard_url the notices name "
+                   "(default: $EVALPANEL_CONFIG or ./evalpanel.toml, when it exists).")
 @LANGUAGE
 @db_option
-def release(call_id: str, lot_id: str, replace: bool, language: str, url: str | None) -> None:
-    """Release the results of one lot: its applicants' contacts can then read their report."""
+def release(call_id: str, lot_id: str, replace: bool, config_path: Path | None, language: str,
+            url: str | None) -> None:
+    """Release the results of one lot: its applicants' contacts can then read their report,
+    and each is told by e-mail (sent by the next `evalpanel notify run`)."""
+    from evalpanel.commands.notify import _config
     from evalpanel.reports import release_lot
 
+    _, config = _config(config_path)
     engine = open_engine(url)
     try:
-        n = release_lot(engine, SYSTEM, call_id, lot_id, language=language, replace=replace)
+        n = release_lot(engine, SYSTEM, call_id, lot_id, language=language, replace=replace,
+                        dashboard_url=config.dashboard_url)
     except StoreError as exc:
         raise _invalid(str(exc)) from None
-    click.echo(f"released {n} report{'s' if n != 1 else ''} of lot {lot_id!r}")
+    click.echo(f"released {n} report{'s' if n != 1 else ''} of lot {lot_id!r}; the contacts' "
+               "notices go out with the next `evalpanel notify run`")
 
 
 @report.command(name="contact")
 @click.argument("username")
 @click.argument("call_id")
 @click.argument("proposal_id")
+@click.option("--email", metavar="ADDRESS", help="Where the notice of released results goes "
+                                                 "(default: the username, if an address).")
 @db_option
-def contact(username: str, call_id: str, proposal_id: str, url: str | None) -> None:
+def contact(username: str, call_id: str, proposal_id: str, email: str | None,
+            url: str | None) -> None:
     """Let the applicant USERNAME read the released results of PROPOSAL_ID."""
     from evalpanel.store import find_user
     from evalpanel.store.releases import link_contact
@@ -102,7 +114,8 @@ def contact(username: str, call_id: str, proposal_id: str, url: str | None) -> N
     engine = open_engine(url)
     try:
         user = find_user(engine, SYSTEM, username)
-        added = link_contact(engine, SYSTEM, user.user_id or 0, call_id, proposal_id)
+        added = link_contact(engine, SYSTEM, user.user_id or 0, call_id, proposal_id,
+                             email=email)
     except StoreError as exc:
         raise _invalid(str(exc)) from None
     click.echo(f"{username!r} {'now reads' if added else 'already reads'} the results of "

@@ -59,6 +59,8 @@ class Esr:
     decision_reason: str
     issued_on: dt.date
     rehearsal: bool = False
+    reserve_position: int | None = None  # on the reserve list
+    pending_reason: str | None = None
 
 
 def _float(value: object) -> float | None:
@@ -66,7 +68,8 @@ def _float(value: object) -> float | None:
 
 
 def decision_reason(row: dict[str, object], lot_title: str) -> str:
-    """The decision of one ranked proposal, with its reason, in words."""
+    """The decision of one ranked proposal, with its reason, in English words (the report in
+    another language says it with :func:`evalpanel.reports.render.decision_text`)."""
     decision = str(row["decision"])
     failures = list(row.get("fail_reasons") or [])  # type: ignore[call-overload]
     lot = lot_title or str(row.get("lot"))
@@ -134,7 +137,9 @@ def build_esrs(
             call_id, str(info["title"]), str(row["lot"]), lot_title, pid, str(titles.get(pid, "")),
             str(coordinators.get(pid, "")), criteria, _float(row["total"]), scheme.total_max,
             scheme.total_threshold, bool(row["passed"]), tuple(row["fail_reasons"] or ()),
-            row["rank"], str(row["decision"]), decision_reason(row, lot_title), issued))
+            row["rank"], str(row["decision"]), decision_reason(row, lot_title), issued,
+            reserve_position=row.get("reserve_position"),
+            pending_reason=row.get("pending_reason")))
     with writing(engine) as conn:
         record(conn, actor, "build_reports", "call", call_id, call_id=call_id,
                after={"reports": len(reports), "lot": lot_id})
@@ -143,8 +148,8 @@ def build_esrs(
 
 def rehearsal_esr(view: dict[str, object], report: MockReport, issued_on: dt.date) -> Esr:
     """A rehearsal's mock report as an ESR marked as a rehearsal: the scorers' mean per
-    criterion with its band, their comments, and the engine's pass/fail. ``view`` is
-    :func:`~evalpanel.store.rehearsal_view`'s result, ``report`` the mock report of
+    criterion with its band, the submitted scorers' comments, and the engine's pass/fail.
+    ``view`` is :func:`~evalpanel.store.rehearsal_view`'s result, ``report`` the mock report of
     :func:`~evalpanel.workflow.rehearsal_report`."""
     from evalpanel.schemes import load_scheme
 
@@ -152,7 +157,12 @@ def rehearsal_esr(view: dict[str, object], report: MockReport, issued_on: dt.dat
     by_id = {r["criterion"]: r for r in report.criteria.iter_rows(named=True)}
     comment_of: dict[str, list[str]] = {}
     scores = view.get("scores")
+    scorers = view.get("scorers")
     if isinstance(scores, pl.DataFrame) and {"criterion", "comment"} <= set(scores.columns):
+        if isinstance(scorers, dict) and scorers and "user_id" in scores.columns:
+            # only the submitted scorers' comments, as only their scores count
+            done = [u for u, submitted in scorers.items() if submitted]
+            scores = scores.filter(pl.col("user_id").is_in(done))
         for crit, text in scores.select("criterion", "comment").iter_rows():
             if text and text.strip():
                 comment_of.setdefault(str(crit), []).append(text.strip())

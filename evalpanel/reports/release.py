@@ -13,16 +13,18 @@ from evalpanel.store.releases import RenderedReport, released_reports_of, save_r
 
 def release_lot(
     engine: sa.Engine, actor: Actor, call_id: str, lot_id: str, *, language: str = "en",
-    replace: bool = False,
+    replace: bool = False, dashboard_url: str = "",
 ) -> int:
     """Release the results of one lot (managers of the call): the Evaluation Summary Report of
     each of its consolidated proposals, rendered now and kept as released. The number of
-    reports released."""
+    reports released. The notice to each contact is queued with them (sent by ``evalpanel
+    notify run``), ``dashboard_url`` in it."""
     reports = [
         RenderedReport(esr.proposal_id, esr_html(esr, language), esr_pdf(esr, language))
         for esr in build_esrs(engine, actor, call_id, lot_id=lot_id)
     ]
-    save_release(engine, actor, call_id, lot_id, reports, replace=replace)
+    save_release(engine, actor, call_id, lot_id, reports, replace=replace,
+                 dashboard_url=dashboard_url)
     return len(reports)
 
 

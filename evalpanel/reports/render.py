@@ -4,7 +4,8 @@ Every text of a report comes from outside (titles, organisation names, comments)
 all of it, and the PDF receives it as JSON data that the typst template sets as plain text, never
 as markup. The same report gives the same bytes: the PDF's dates are the report's issue date, the
 fonts are typst's own (no system font is looked up), and the zip's entries carry fixed times.
-Labels come in English, French and German (``language``).
+Labels, the thresholds missed and the decision's reason come in English, French and German
+(``language``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,90 @@ LABELS: dict[str, dict[str, str]] = {
 }
 LANGUAGES = tuple(LABELS)
 
+# The decision and its reason; fields: {rank} {lot} {position} {failures} {reason}.
+DECISIONS: dict[str, dict[str, str]] = {
+    "en": {
+        "funded": "Funded: rank {rank} in {lot}, within the lot's budget.",
+        "reserve": "Reserve list, position {position}: the proposal passes every threshold, but "
+                   "the budget of {lot} is committed to higher-ranked proposals.",
+        "rejected": "Not funded: {failures}.", "rejected_plain": "Not funded.",
+        "pending": "Pending: {reason}.", "pending_plain": "the evaluation is not complete",
+        "passed": "Passes every threshold.",
+        "rehearsal": "A rehearsal: mock scores by invited colleagues, not an evaluation of the "
+                     "call.",
+        "below": "{label} {score} below {minimum}", "total": "total",
+    },
+    "fr": {
+        "funded": "Financée : rang {rank} dans {lot}, dans la limite du budget du lot.",
+        "reserve": "Liste de réserve, position {position} : la proposition atteint tous les "
+                   "seuils, mais le budget de {lot} est engagé pour des propositions mieux "
+                   "classées.",
+        "rejected": "Non financée : {failures}.", "rejected_plain": "Non financée.",
+        "pending": "En attente : {reason}.", "pending_plain": "l'évaluation n'est pas terminée",
+        "passed": "Atteint tous les seuils.",
+        "rehearsal": "Une répétition : notes fictives de collègues invités, pas une évaluation "
+                     "de l'appel.",
+        "below": "{label} {score} sous le minimum de {minimum}", "total": "total",
+    },
+    "de": {
+        "funded": "Gefördert: Rang {rank} in {lot}, innerhalb des Budgets des Loses.",
+        "reserve": "Reserveliste, Position {position}: Der Antrag erreicht alle Schwellenwerte, "
+                   "aber das Budget von {lot} ist für besser platzierte Anträge gebunden.",
+        "rejected": "Nicht gefördert: {failures}.", "rejected_plain": "Nicht gefördert.",
+        "pending": "Ausstehend: {reason}.", "pending_plain": "die Bewertung ist nicht "
+                                                             "abgeschlossen",
+        "passed": "Erreicht alle Schwellenwerte.",
+        "rehearsal": "Ein Probelauf: Scheinbewertung durch eingeladene Kolleginnen und "
+                     "Kollegen, keine Bewertung des Aufrufs.",
+        "below": "{label} {score} unter dem Minimum von {minimum}", "total": "Gesamt",
+    },
+}
+
+# The presets' band labels in the report's language (a label not listed is shown as it is).
+BANDS: dict[str, dict[str, str]] = {
+    "fr": {"Very good": "Très bien", "Good": "Bien", "Fair": "Passable", "Weak": "Faible"},
+    "de": {"Very good": "Sehr gut", "Good": "Gut", "Fair": "Ausreichend", "Weak": "Schwach"},
+}
+
+
+def failures_text(esr: Esr, language: str) -> list[str]:
+    """Every threshold the report's scores miss, in ``language``: the criteria below their
+    minimum, then the total below the pass mark (the engine's own list is :attr:`Esr.failures`;
+    this one says the same from the report's numbers, with the criteria's labels)."""
+    words = DECISIONS.get(language, DECISIONS["en"])
+    out = [words["below"].format(label=c.label, score=_number(c.score), minimum=f"{c.min_pass:g}")
+           for c in esr.criteria if c.score is not None and c.score < c.min_pass - 1e-9]
+    if esr.total is not None and esr.total < esr.total_threshold - 1e-9:
+        out.append(words["below"].format(label=words["total"], score=_number(esr.total),
+                                         minimum=f"{esr.total_threshold:g}"))
+    return out
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{round(value, 2):g}"
+
+
+def decision_text(esr: Esr, language: str) -> str:
+    """The decision with its reason in ``language``. In English the engine's reason as built
+    (:func:`evalpanel.reports.esr.decision_reason`)."""
+    if language not in DECISIONS or language == "en":
+        return esr.decision_reason
+    words = DECISIONS[language]
+    lot = esr.lot_title or esr.lot_id
+    if esr.rehearsal:
+        return words["rehearsal"]
+    if esr.decision == "funded":
+        return words["funded"].format(rank=esr.rank, lot=lot)
+    if esr.decision == "reserve":
+        return words["reserve"].format(position=esr.reserve_position, lot=lot)
+    if esr.decision == "rejected":
+        failures = failures_text(esr, language)
+        return words["rejected"].format(failures="; ".join(failures)) if failures \
+            else words["rejected_plain"]
+    if esr.decision == "pending":
+        return words["pending"].format(reason=words["pending_plain"])
+    return words["passed"]
+
 
 def _points(value: float | None, labels: dict[str, str]) -> str:
     return labels["not_scored"] if value is None else f"{value:g}"
@@ -65,14 +150,15 @@ def _texts(esr: Esr, language: str) -> dict[str, object]:
         {
             "label": c.label,
             "score_text": f"{_points(c.score, lab)} / {c.max:g} {lab['points']}",
-            "band": c.band,
+            "band": BANDS.get(language, {}).get(c.band, c.band),
             "threshold_text": f"{lab['minimum']}: {c.min_pass:g}",
             "comment": c.comment or lab["no_comment"],
         }
         for c in esr.criteria
     ]
+    missed = list(esr.failures) if language == "en" else failures_text(esr, language)
     thresholds = lab["passed"] if esr.passed else (
-        f"{lab['failed']}: " + "; ".join(esr.failures) if esr.failures else lab["failed"])
+        f"{lab['failed']}: " + "; ".join(missed) if missed else lab["failed"])
     return {
         "lang": language if language in LABELS else "en",
         "labels": lab,
@@ -90,7 +176,7 @@ def _texts(esr: Esr, language: str) -> dict[str, object]:
                       f"({lab['minimum']}: {esr.total_threshold:g})",
         "thresholds_text": thresholds,
         "rank_text": "" if esr.rank is None else str(esr.rank),
-        "decision_text": esr.decision_reason,
+        "decision_text": decision_text(esr, language),
         "rehearsal": esr.rehearsal,
     }
 

@@ -7,7 +7,8 @@ overdue from the day after. Setting a deadline is a manager's action, audited.
 
 :func:`task_deadlines` returns ``task_id, call_id, proposal_id, expert_id, state, due_on``
 (``due_on`` a date or null) for the open tasks of a call (assigned, accepted or draft): what the
-queue shows as time left, what reminders are planned from, and what the overdue view lists.
+queue shows as time left (:func:`my_deadlines`, :func:`time_left`), what reminders are
+planned from, and what the overdue view lists (:func:`overdue_tasks`).
 """
 
 from __future__ import annotations
@@ -124,3 +125,34 @@ def overdue_tasks(
     frame = task_deadlines(engine, actor, call_id)
     return frame.filter(pl.col("due_on") < today).with_columns(
         days_overdue=(pl.lit(today) - pl.col("due_on")).dt.total_days())
+
+
+def my_deadlines(
+    engine: sa.Engine, actor: Actor, call_id: str, today: dt.date | None = None
+) -> pl.DataFrame:
+    """``task_id, due_on, days_left`` of the open tasks an expert of the call works on (their
+    own) or a manager oversees (all); ``days_left`` is negative once overdue, null without a
+    deadline."""
+    from evalpanel.store.queue import call_member
+
+    today = today or dt.datetime.now(dt.UTC).date()
+    with reading(engine) as conn:
+        expert_id = call_member(conn, actor, call_id, "read the deadlines of", "tasks")
+        frame = open_task_deadlines(conn, call_id)
+    if expert_id is not None:
+        frame = frame.filter(pl.col("expert_id") == expert_id)
+    return frame.select(
+        "task_id", "due_on",
+        days_left=(pl.col("due_on") - pl.lit(today)).dt.total_days().cast(pl.Int64))
+
+
+def time_left(days_left: int | None) -> str:
+    """The time left before a deadline, in words: "3 days left", "due today", "2 days overdue",
+    "no deadline"."""
+    if days_left is None:
+        return "no deadline"
+    if days_left == 0:
+        return "due today"
+    n = abs(days_left)
+    unit = "day" if n == 1 else "days"
+    return f"{n} {unit} left" if days_left > 0 else f"{n} {unit} overdue"

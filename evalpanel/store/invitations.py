@@ -169,3 +169,32 @@ def _claim_audit_only(conn: sa.Connection, token: str) -> None:
     if row is not None:
         record(conn, SYSTEM, "denied:redeem_invitation", "invitation", row[0],
                after={"reason": "used" if row[1] is not None else "expired or replaced"})
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """What the invitation's page shows before the token is used."""
+
+    username: str
+    name: str
+    call_title: str
+    expires_at: dt.datetime
+
+
+def pending_invitation(engine: sa.Engine, token: str) -> Pending:
+    """The account and call of a valid token, which stays unused; InvalidInput (the same
+    message as a refused use) otherwise."""
+    from evalpanel.store.engine import reading
+
+    with reading(engine) as conn:
+        row = conn.execute(
+            sa.select(users.c.username, users.c.display_name, calls.c.title,
+                      invitations.c.expires_at, invitations.c.used_at)
+            .join(users, users.c.user_id == invitations.c.user_id)
+            .join(calls, calls.c.call_id == invitations.c.call_id)
+            .where(invitations.c.token_hash == _hash(token))).first()
+    if row is None or row.used_at is not None or _aware(row.expires_at) <= now():
+        raise InvalidInput("this invitation link is not valid any more (used, expired or "
+                           "replaced by a newer one); ask the call manager for a new one")
+    return Pending(str(row.username), str(row.display_name), str(row.title),
+                   _aware(row.expires_at))

@@ -9,7 +9,12 @@ under a ``dedupe_key`` naming the event, so running it again queues nothing twic
 - ``reminder``: an open task is due within ``reminder_days`` (``reminder:<task>:<date>``);
 - ``overdue``: an open task's deadline has passed (``overdue:<task>:<date>``);
 - ``consolidation_ready``: a consensus draft awaits a panel expert's approval
-  (``consolidation_ready:<consolidation>:<draft version>:<expert>``).
+  (``consolidation_ready:<consolidation>:<draft version>:<expert>``);
+- ``results_released``: a lot's results are released, to each applicant contact of a released
+  proposal with an e-mail address (``results_released:<call>:<proposal>:<user>:<report's
+  sha256>``), queued by the release itself (:func:`queue_release_messages`) and by the planner
+  for contacts linked later; a corrected report released again is a new message, the same
+  report released again is not.
 
 Moving a deadline makes a new reminder (the date is in the key). Messages are rendered when
 queued, in the first of the expert's languages that has a template (English otherwise), from
@@ -47,10 +52,16 @@ from evalpanel.store.tables import (
     calls,
     consolidation_approvals,
     consolidations,
+    contact_emails,
     experts,
+    lots,
     notifications,
+    proposal_contacts,
     proposals,
+    released_reports,
+    releases,
     tasks,
+    users,
 )
 from evalpanel.vocab import (
     ACTIVE_STATES,
@@ -66,6 +77,7 @@ ORIGIN_KIND = {"batch": "assigned", "replacement": "replaced", "extra": "further
 DEFAULT_LANGUAGE = "en"
 RETRY_MINUTES = (1, 4, 16, 64)
 REDACTED = "(sent; the one-time link is not kept)"
+LINK_KINDS = ("invitation", "rehearsal_invitation")  # their one-time link is forgotten once sent
 
 NOTIFICATION_SCHEMA: dict[str, pl.DataType] = {
     "notification_id": pl.Int64(),
@@ -217,12 +229,96 @@ def plan_notifications(
                 add("reminder", f"reminder:{task_id}:{due}", row, due_on=due, days_left=left)
         for key, panel_row, panel_due in _consolidation_messages(conn, call_id, rows):
             add("consolidation_ready", key, panel_row, **_due_texts(panel_due))
-        bulk_insert(conn, notifications, queued)
-        for message in queued:
-            record(conn, actor, "queue_notification", "notification", message["dedupe_key"],
-                   call_id=message["call_id"],
-                   after={"kind": message["kind"], "recipient": message["recipient"]})
+        queued += [m for m in _release_messages(conn, call_id, None, link, when)
+                   if m["dedupe_key"] not in known]
+        _insert(conn, actor, queued)
         return len(queued)
+
+
+def _insert(conn: sa.Connection, actor: Actor, queued: list[dict[str, Any]]) -> None:
+    bulk_insert(conn, notifications, queued)
+    for message in queued:
+        record(conn, actor, "queue_notification", "notification", message["dedupe_key"],
+               call_id=message["call_id"],
+               after={"kind": message["kind"], "recipient": message["recipient"]})
+
+
+def contact_address(email: str | None, username: str) -> str | None:
+    """Where an applicant's notices go: the address set with the contact link, else the
+    username when it is an e-mail address, else nowhere."""
+    if email:
+        return email
+    name = username.strip()
+    local, at, domain = name.partition("@")
+    return name if at and local and "." in domain and " " not in name else None
+
+
+def _release_messages(
+    conn: sa.Connection, call_id: str | None, release_id: int | None, link: str,
+    when: dt.datetime,
+) -> list[dict[str, Any]]:
+    """A ``results_released`` message per applicant contact (with an address) of each released
+    proposal: of one release, of one call's, or of every call's."""
+    stmt = (
+        sa.select(releases.c.release_id, releases.c.call_id, releases.c.lot_id,
+                  released_reports.c.proposal_id, proposals.c.title.label("proposal_title"),
+                  proposals.c.language, calls.c.title.label("call_title"),
+                  lots.c.title.label("lot_title"), released_reports.c.sha256,
+                  users.c.user_id, users.c.username,
+                  users.c.display_name, contact_emails.c.email)
+        .join(released_reports, released_reports.c.release_id == releases.c.release_id)
+        .join(proposals, sa.and_(proposals.c.call_id == releases.c.call_id,
+                                 proposals.c.proposal_id == released_reports.c.proposal_id))
+        .join(calls, calls.c.call_id == releases.c.call_id)
+        .join(lots, sa.and_(lots.c.call_id == releases.c.call_id,
+                            lots.c.lot_id == releases.c.lot_id))
+        .join(proposal_contacts, sa.and_(
+            proposal_contacts.c.call_id == releases.c.call_id,
+            proposal_contacts.c.proposal_id == released_reports.c.proposal_id))
+        .join(users, users.c.user_id == proposal_contacts.c.user_id)
+        .join(contact_emails, contact_emails.c.user_id == users.c.user_id, isouter=True)
+        .where(users.c.disabled_at.is_(None))
+        .order_by(releases.c.release_id, released_reports.c.proposal_id, users.c.user_id)
+    )
+    if release_id is not None:
+        stmt = stmt.where(releases.c.release_id == release_id)
+    elif call_id is not None:
+        stmt = stmt.where(releases.c.call_id == call_id)
+    out = []
+    for row in conn.execute(stmt).mappings():
+        address = contact_address(row["email"], row["username"])
+        if address is None:
+            continue
+        language = template_language("results_released", [row["language"] or ""])
+        name = row["display_name"] or row["username"]
+        subject, body = render("results_released", language, {
+            "name": name, "call_id": row["call_id"], "call_title": row["call_title"],
+            "proposal_id": row["proposal_id"], "proposal_title": row["proposal_title"],
+            "lot_title": row["lot_title"] or row["lot_id"], "dashboard": link})
+        out.append({
+            "dedupe_key": f"results_released:{row['call_id']}:{row['proposal_id']}:"
+                          f"{row['user_id']}:{row['sha256'][:16]}",
+            "call_id": row["call_id"], "kind": "results_released", "recipient": address,
+            "recipient_name": name, "language": language, "subject": subject, "body": body,
+            "status": "pending", "attempts": 0, "created_at": when, "next_attempt_at": when,
+        })
+    return out
+
+
+def queue_release_messages(
+    conn: sa.Connection, actor: Actor, release_id: int, *, dashboard_url: str = ""
+) -> int:
+    """Queue the ``results_released`` messages of one release inside the releasing
+    transaction (the caller checked the permission); the number queued."""
+    when = now()
+    link = f"Open the dashboard: {dashboard_url}" if dashboard_url else ""
+    messages = _release_messages(conn, None, release_id, link, when)
+    if messages:
+        known = set(conn.execute(sa.select(notifications.c.dedupe_key).where(
+            notifications.c.dedupe_key.in_([m["dedupe_key"] for m in messages]))).scalars())
+        messages = [m for m in messages if m["dedupe_key"] not in known]
+    _insert(conn, actor, messages)
+    return len(messages)
 
 
 def _consolidation_messages(
@@ -290,7 +386,7 @@ def mark_sent(engine: sa.Engine, actor: Actor, message: Message) -> None:
                      .where(notifications.c.notification_id == message.notification_id)
                      .values(status=NotificationStatus.SENT, sent_at=now(), last_error=None,
                              # an invitation's one-time link is not kept once sent
-                             body=sa.case((notifications.c.kind == "invitation", REDACTED),
+                             body=sa.case((notifications.c.kind.in_(LINK_KINDS), REDACTED),
                                           else_=notifications.c.body)))
         record(conn, actor, "send_notification", "notification", message.dedupe_key,
                call_id=message.call_id,

@@ -1,5 +1,12 @@
-"""Mock evaluations ("rehearsals"): an applicant describes a proposal under a scheme and invites
-colleagues (users) to score it blind, like real experts.
+"""Mock evaluations ("rehearsals"): an applicant describes a proposal under a scheme, may attach
+its draft (PDF), and invites colleagues to score it blind, like real experts.
+
+An applicant names no account: colleagues join through a one-time link or an e-mail address
+(:mod:`evalpanel.store.rehearsal_invites`); :func:`create_rehearsal` takes the applicant
+themselves as the only scorer it may list. The draft is checked like a call's documents
+(:func:`evalpanel.documents.check_pdf`), kept content-addressed in the documents' blob store,
+and opened by the owner and the invited scorers only, every opening audited
+(:func:`attach_draft`, :func:`list_drafts`, :func:`open_draft`).
 
 Only the owner sees the rehearsal's scores (all scorers'); an invited scorer sees the
 description and only their own scores; nobody else sees anything. Score frames are
@@ -9,6 +16,7 @@ description and only their own scores; nobody else sees anything. Score frames a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,11 +32,22 @@ from evalpanel.store.access import (
 )
 from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
-from evalpanel.store.errors import InvalidInput, InvalidState
+from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.evaluations import score_rows
 from evalpanel.store.frames import inserted_id, query_frame
 from evalpanel.store.rows import one_row, replace_scores
-from evalpanel.store.tables import rehearsal_scorers, rehearsal_scores, rehearsals, users
+from evalpanel.store.tables import (
+    rehearsal_documents,
+    rehearsal_scorers,
+    rehearsal_scores,
+    rehearsals,
+    users,
+)
+
+DRAFT_SCHEMA: dict[str, pl.DataType] = {
+    "name": pl.String(), "sha256": pl.String(), "size": pl.Int64(), "pages": pl.Int64(),
+}  # fmt: skip
+DRAFT_LIMITS = ("the", "a rehearsal's draft", "a rehearsal's draft")
 
 REHEARSAL_SCORE_SCHEMA: dict[str, pl.DataType] = {
     "user_id": pl.Int64(),
@@ -46,9 +65,15 @@ def create_rehearsal(
     description: str,
     scorers: Sequence[int],
 ) -> int:
-    """An applicant opens a rehearsal and invites ``scorers`` (user ids); returns its id."""
+    """An applicant opens a rehearsal; ``scorers`` is empty or the applicant's own id (they
+    score it too). Colleagues join by invitation. Returns its id."""
     with writing(engine) as conn:
         require(can_rehearse(actor), actor, "create", "rehearsal", title)
+        if set(scorers) - {actor.user_id}:
+            raise InvalidInput("colleagues join a rehearsal by invitation (a one-time link or "
+                               "their e-mail address), not by account")
+        if not title.strip():
+            raise InvalidInput("give the rehearsal's proposal a title")
         known = set(
             conn.execute(
                 sa.select(users.c.user_id).where(users.c.user_id.in_(list(scorers)))
@@ -143,8 +168,11 @@ def save_rehearsal_scores(
 
 
 def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[str, Any]:
-    """The rehearsal (``rehearsal_id, scheme_id, title, description, owner_id``), its
-    ``scorers`` (user id → submitted or not) and the ``scores`` the actor may see."""
+    """The rehearsal (``rehearsal_id, scheme_id, title, description, owner_id,
+    created_at``), its
+    ``scorers`` (user id → submitted or not), the ``scores`` the actor may see, and
+    ``submitted`` (whether the actor's own scores are submitted; False for an owner who does
+    not score)."""
     with reading(engine) as conn:
         row = _rehearsal(conn, rehearsal_id)
         require(can_read_rehearsal(conn, actor, rehearsal_id, row["owner_id"]), actor, "read",
@@ -167,9 +195,12 @@ def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[s
             )
         }
         view = {
-            k: row[k] for k in ("rehearsal_id", "scheme_id", "title", "description", "owner_id")
+            k: row[k]
+            for k in ("rehearsal_id", "scheme_id", "title", "description", "owner_id",
+                      "created_at")
         }
         view["scorers"] = scorers if owner else {}
+        view["submitted"] = scorers.get(int(actor.user_id or 0), False)
         view["scores"] = query_frame(conn, stmt, REHEARSAL_SCORE_SCHEMA, ["user_id", "criterion"])
         return view
 
@@ -237,3 +268,80 @@ def submitted_rehearsal_scores(
         score="score",
     )
     return str(row["scheme_id"]), scores
+
+
+def _reader(conn: sa.Connection, actor: Actor, rehearsal_id: int, action: str) -> bool:
+    """True for the owner, False for an invited scorer; anyone else is refused."""
+    row = _rehearsal(conn, rehearsal_id)
+    require(can_read_rehearsal(conn, actor, rehearsal_id, row["owner_id"]), actor, action,
+            "rehearsal", rehearsal_id)
+    return bool(can_read_rehearsal_report(actor, row["owner_id"]))
+
+
+def attach_draft(
+    engine: sa.Engine, actor: Actor, rehearsal_id: int, name: str, data: bytes,
+    store: Any = None,
+) -> int:
+    """The owner attaches their draft (a PDF checked like a call's documents; a file of the same
+    name is replaced); its page count. InvalidInput names the file and the problem."""
+    from evalpanel.documents import NAME_LIMIT, DocumentLimits, check_pdf
+    from evalpanel.store.documents import blob_store
+
+    clean = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not clean or clean.startswith(".") or len(clean) > NAME_LIMIT:
+        raise InvalidInput(f"{name[:80]!r}: give the draft a file name of at most "
+                           f"{NAME_LIMIT} characters")
+    if not clean.lower().endswith(".pdf"):
+        raise InvalidInput(f"{clean}: only PDF files are accepted")
+    pages = check_pdf(data, DocumentLimits(), DRAFT_LIMITS)
+    if isinstance(pages, str):
+        raise InvalidInput(f"{clean}: {pages}")
+    sha = hashlib.sha256(data).hexdigest()
+    store = store or blob_store()
+    with writing(engine) as conn:
+        row = _rehearsal(conn, rehearsal_id)
+        require(can_read_rehearsal_report(actor, row["owner_id"]), actor, "attach a draft to",
+                "rehearsal", rehearsal_id)
+        store.put(conn, sha, data)
+        conn.execute(rehearsal_documents.delete().where(
+            rehearsal_documents.c.rehearsal_id == rehearsal_id,
+            rehearsal_documents.c.name == clean))
+        conn.execute(rehearsal_documents.insert().values(
+            rehearsal_id=rehearsal_id, name=clean, sha256=sha, size=len(data), pages=pages,
+            added_at=now()))
+        record(conn, actor, "attach_draft", "rehearsal", rehearsal_id,
+               after={"name": clean, "sha256": sha, "pages": pages})
+    return pages
+
+
+def list_drafts(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> pl.DataFrame:
+    """The rehearsal's drafts (:data:`DRAFT_SCHEMA`), for its owner and invited scorers."""
+    with reading(engine) as conn:
+        _reader(conn, actor, rehearsal_id, "read the drafts of")
+        stmt = sa.select(rehearsal_documents.c.name, rehearsal_documents.c.sha256,
+                         rehearsal_documents.c.size, rehearsal_documents.c.pages).where(
+            rehearsal_documents.c.rehearsal_id == rehearsal_id)
+        return query_frame(conn, stmt, DRAFT_SCHEMA, ["name"])
+
+
+def open_draft(
+    engine: sa.Engine, actor: Actor, rehearsal_id: int, name: str, store: Any = None
+) -> bytes:
+    """The bytes of one draft, checked against their sha256, for the owner and the invited
+    scorers; every opening is audited."""
+    from evalpanel.store.documents import blob_store
+
+    store = store or blob_store()
+    with writing(engine) as conn:
+        _reader(conn, actor, rehearsal_id, "open the draft of")
+        sha = conn.execute(sa.select(rehearsal_documents.c.sha256).where(
+            rehearsal_documents.c.rehearsal_id == rehearsal_id,
+            rehearsal_documents.c.name == name)).scalar()
+        if sha is None:
+            raise NotFound(f"no draft {name!r} in rehearsal {rehearsal_id}")
+        data = store.get(conn, sha)
+        if data is None or hashlib.sha256(data).hexdigest() != sha:
+            raise NotFound(f"the stored bytes of the draft {name!r} are missing or damaged")
+        record(conn, actor, "open_draft", "rehearsal", rehearsal_id,
+               after={"name": name, "sha256": sha})
+        return bytes(data)

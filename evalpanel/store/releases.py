@@ -5,7 +5,10 @@ coordinator's contact), then releases a lot's results (:func:`save_release`, cal
 :func:`evalpanel.reports.release_lot` with the rendered reports). From then on that applicant
 reads the report of their own proposal, and only that (:func:`released_reports_of`,
 :func:`read_released_report`); before the release nobody but the call's managers sees any
-report. Linking, releasing and every opening of a report are audited.
+report. Releasing queues the notice to each contact of the lot's proposals
+(:func:`evalpanel.store.notifications.queue_release_messages`; the address given with
+:func:`link_contact`, else a username that is an e-mail address). Linking, releasing and every
+opening of a report are audited.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.tables import (
+    contact_emails,
     lots,
     proposal_contacts,
     proposals,
@@ -49,10 +53,18 @@ class RenderedReport:
 
 
 def link_contact(
-    engine: sa.Engine, actor: Actor, user_id: int, call_id: str, proposal_id: str
+    engine: sa.Engine, actor: Actor, user_id: int, call_id: str, proposal_id: str,
+    *, email: str | None = None,
 ) -> bool:
     """Let the applicant ``user_id`` read the released results of ``proposal_id``; False when
-    the link existed already."""
+    the link existed already. ``email``: the address their notices go to (kept for the user,
+    replacing an earlier one)."""
+    if email is not None:
+        email = email.strip()
+        local, at, domain = email.partition("@")
+        if not (at and local and "." in domain) or any(c.isspace() for c in email) \
+                or len(email) > 320:
+            raise InvalidInput(f"{email!r} is not an e-mail address")
     with writing(engine) as conn:
         require_manager(conn, actor, "link an applicant to a proposal of", call_id)
         role = conn.execute(sa.select(users.c.role).where(users.c.user_id == user_id)).scalar()
@@ -65,6 +77,12 @@ def link_contact(
                 proposals.c.call_id == call_id,
                 proposals.c.proposal_id == proposal_id)).first() is None:
             raise NotFound(f"no proposal {proposal_id!r} in the call {call_id!r}")
+        if email is not None:
+            conn.execute(contact_emails.delete().where(contact_emails.c.user_id == user_id))
+            conn.execute(contact_emails.insert().values(user_id=user_id, email=email,
+                                                        set_at=now()))
+            record(conn, actor, "set_contact_email", "user", user_id, call_id=call_id,
+                   after={"email": email})
         key = (proposal_contacts.c.user_id == user_id, proposal_contacts.c.call_id == call_id,
                proposal_contacts.c.proposal_id == proposal_id)
         if conn.execute(sa.select(proposal_contacts.c.user_id).where(*key)).first():
@@ -78,9 +96,12 @@ def link_contact(
 
 def save_release(
     engine: sa.Engine, actor: Actor, call_id: str, lot_id: str,
-    reports: Sequence[RenderedReport], *, replace: bool = False,
+    reports: Sequence[RenderedReport], *, replace: bool = False, dashboard_url: str = "",
 ) -> int:
-    """Record the release of a lot with its reports, in one transaction; the release id."""
+    """Record the release of a lot with its reports, and queue the notices to their
+    contacts, in one transaction; the release id."""
+    from evalpanel.store.notifications import queue_release_messages
+
     with writing(engine) as conn:
         require_manager(conn, actor, "release the results of", call_id)
         if conn.execute(sa.select(lots.c.lot_id).where(
@@ -108,6 +129,7 @@ def save_release(
         conn.execute(released_reports.insert(), rows)
         record(conn, actor, "release_results", "lot", lot_id, call_id=call_id, before=before,
                after={r["proposal_id"]: r["sha256"] for r in rows})
+        queue_release_messages(conn, actor, int(release_id), dashboard_url=dashboard_url)
         return int(release_id)
 
 

@@ -794,3 +794,57 @@ text_embeddings = sa.Table(
     sa.Column("vector", sa.LargeBinary, nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
+
+# An applicant's e-mail address, where the notice that their results are released goes; set with
+# the contact link (evalpanel.store.releases.link_contact). Migration 0028.
+contact_emails = sa.Table(
+    "contact_emails",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("set_at", TS, nullable=False),
+)
+
+# One-time links that add a colleague to a rehearsal's scorers. ``email`` is the address the
+# link was sent to, or null for a link the applicant shares themselves; the token is kept only as
+# its sha256 (evalpanel.store.rehearsal_invites). Migration 0028.
+rehearsal_invitations = sa.Table(
+    "rehearsal_invitations",
+    metadata,
+    sa.Column("invitation_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "rehearsal_id",
+        sa.Integer,
+        sa.ForeignKey("rehearsals.rehearsal_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS, nullable=True),
+    sa.Column(
+        "used_by", sa.Integer, sa.ForeignKey("users.user_id", ondelete="SET NULL"), nullable=True
+    ),
+)
+
+# A rehearsal's draft application (PDF, checked like a call's documents), its bytes in the blob
+# store under their sha256 like proposal documents. Migration 0028.
+rehearsal_documents = sa.Table(
+    "rehearsal_documents",
+    metadata,
+    sa.Column(
+        "rehearsal_id",
+        sa.Integer,
+        sa.ForeignKey("rehearsals.rehearsal_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("pages", sa.Integer, nullable=False),
+    sa.Column("added_at", TS, nullable=False),
+)
