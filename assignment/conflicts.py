@@ -436,8 +436,16 @@ def find_potential_conflicts(
     pa_blocks = _blocks(pa["key"])
     crowded = pa_blocks.group_by("block").len().filter(pl.col("len") > _MAX_BLOCK)
     pa_blocks = pa_blocks.join(crowded, on="block", how="anti")
-    pairs = _blocks(ex["key"]).join(pa_blocks, on="block", suffix="_p").select(
-        e_key="key", p_key="key_p").unique().filter(pl.col("e_key") != pl.col("p_key"))
+    # keys meet only where a row without an id can: an expert without an id with any partner,
+    # an expert with an id with a partner without one (as in _name_join), so the many rows
+    # with ids on both sides are never compared by name
+    no_id = pl.col("e_org_id").is_null()
+    pa_no_id = pa.filter(pl.col("org_id").is_null())["key"].unique()
+    pairs = pl.concat([
+        _blocks(ex.filter(no_id)["key"]).join(pa_blocks, on="block", suffix="_p"),
+        _blocks(ex.filter(~no_id)["key"]).join(
+            pa_blocks.filter(pl.col("key").is_in(pa_no_id.implode())), on="block", suffix="_p"),
+    ]).select(e_key="key", p_key="key_p").unique().filter(pl.col("e_key") != pl.col("p_key"))
     likely = pairs.filter(pl.Series(likely_same(pairs["e_key"].to_list(),
                                                 pairs["p_key"].to_list()), dtype=pl.Boolean))
     found = _name_join(

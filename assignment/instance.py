@@ -104,6 +104,16 @@ class AssignmentInstance:
         )
         return np.stack([codes // self.n_experts, codes % self.n_experts], axis=1)
 
+    def conflicted_pair_count(self) -> int:
+        """How many distinct pairs are conflicted (the frame is sorted by ``p, e`` when built by
+        :func:`build_instance`; otherwise the codes are sorted first)."""
+        if self.conflicts.height == 0:
+            return 0
+        codes = self.conflicts["p"].to_numpy() * self.n_experts + self.conflicts["e"].to_numpy()
+        if codes.size > 1 and (codes[1:] < codes[:-1]).any():
+            codes = np.sort(codes)
+        return int(1 + np.count_nonzero(codes[1:] != codes[:-1]))
+
     def potential_codes(self) -> IntArray:
         """Sorted distinct codes of the potential-conflict pairs (the solvers' penalised pairs)."""
         if self.potential.height == 0:

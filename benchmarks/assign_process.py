@@ -87,9 +87,19 @@ def write_folder(folder: Path, n_p: int, n_e: int, seed: int) -> dict[str, float
     }
 
 
+def _fixed_args(folder: Path) -> list[str]:
+    """``--pinned`` / ``--existing`` for a reassignment case (files beside the call folder)."""
+    args: list[str] = []
+    for name in ("pinned", "existing"):
+        path = folder.parent / f"{name}.csv"
+        if path.is_file():
+            args += [f"--{name}", str(path)]
+    return args
+
+
 def run_process(folder: Path, k: int, out: Path) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "evalpanel.cli", "assign", str(folder), "-k", str(k), "--json",
-           "-o", str(out)]  # fmt: skip
+           "-o", str(out), *_fixed_args(folder)]  # fmt: skip
     t = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT)
     wall = time.perf_counter() - t
@@ -103,14 +113,25 @@ def run_process(folder: Path, k: int, out: Path) -> dict[str, Any]:
 def child_baseline(folder: Path, k: int, exact: bool) -> None:
     """Read, check, plan and solve densely; print a JSON line (run as a subprocess)."""
     t0 = time.perf_counter()
+    import polars as pl
+
     from assignment.solvers import solve_dense_baseline
+    from assignment.solvers._network import Uncoverable
     from evalpanel.callfolder import read_call
     from evalpanel.planning import plan
 
-    inst = plan(read_call(folder), k=k).instance
+    fixed = {name: pl.read_csv(folder.parent / f"{name}.csv", infer_schema=False)
+             for name in ("pinned", "existing") if (folder.parent / f"{name}.csv").is_file()}
+    inst = plan(read_call(folder), k=k, **fixed).instance
     t1 = time.perf_counter()
-    pairs, total = solve_dense_baseline(inst, exact=exact)
+    try:
+        pairs, total = solve_dense_baseline(inst, exact=exact)
+    except Uncoverable:  # exact: not every slot can be filled, the formulation does not apply
+        print(json.dumps({"prepare_s": t1 - t0, "uncoverable": True}))
+        return
     t2 = time.perf_counter()
+    fixed_pairs = inst.fixed_pairs()
+    total += float(inst.affinity[fixed_pairs[:, 0], fixed_pairs[:, 1]].astype("float64").sum())
     print(json.dumps({"prepare_s": t1 - t0, "solve_s": t2 - t1, "objective": total,
                       "pairs": int(pairs.shape[0])}))  # fmt: skip
 
