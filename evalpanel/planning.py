@@ -95,6 +95,15 @@ def conflicts_of(
     call: CallFolder, *, today: dt.date | None = None, exclude_coordinator_country: bool = False
 ) -> pl.DataFrame:
     """Every excluded pair of the call with its reason(s)."""
+    return _conflicts_with_indices(
+        call, today=today, exclude_coordinator_country=exclude_coordinator_country
+    ).drop("p_idx", "e_idx")
+
+
+def _conflicts_with_indices(
+    call: CallFolder, *, today: dt.date | None = None, exclude_coordinator_country: bool = False
+) -> pl.DataFrame:
+    """:func:`conflicts_of` with ``p_idx, e_idx``: the instance takes the pairs as integers."""
     return assignment.find_conflicts(
         call.proposals,
         call.partners,
@@ -102,6 +111,7 @@ def conflicts_of(
         call.conflicts,
         today=today or dt.date.today(),
         exclude_coordinator_country=exclude_coordinator_country,
+        indices=True,
     )
 
 
@@ -159,9 +169,10 @@ def plan(
     penalty. ``timer`` accumulates the ``conflicts``, ``affinity`` and ``plan`` phases."""
     timer = timer or PhaseTimer()
     with timer("conflicts"):
-        conflicts = conflicts_of(
+        indexed = _conflicts_with_indices(
             call, today=today, exclude_coordinator_country=exclude_coordinator_country
         )
+        conflicts = indexed.drop("p_idx", "e_idx")
         potential = potential_of(call, conflicts, decided)
     with timer("affinity"):
         model = text_model_of(call, text_model)
@@ -180,7 +191,7 @@ def plan(
             call.proposals,
             call.experts,
             affinity,
-            conflicts,
+            indexed,
             k=default,
             k_by_lot=by_lot,
             pinned=pinned,
