@@ -72,6 +72,9 @@ class AssignmentResult:
     potential_used: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=POTENTIAL_USED_SCHEMA)
     )
+    # seconds of the run's parts: "solve" (the solver, certificate included), "certify" (its
+    # full-matrix scans), "diagnostics" (shortfall reasons and the result's statistics)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, Any]:
         return {

@@ -155,7 +155,8 @@ def assign(
             result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
     except (assignment.InstanceError, TextModelUnavailable) as exc:
         raise InvalidInput(f"{call_dir}: {exc}") from None
-    timer.move(result.certificate.scan_seconds, "solve", "certify")
+    timer.move(result.timings.get("diagnostics", 0.0), "solve", "summary")
+    timer.move(result.timings.get("certify", 0.0), "solve", "certify")
     with timer("summary"):
         explained = explain(call, prepared, result.pairs)
         rows = result.pairs.select("proposal_id", "expert_id", pl.col("affinity").round(6)).join(
