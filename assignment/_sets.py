@@ -16,9 +16,11 @@ IntArray = npt.NDArray[np.int64]
 
 def unique(codes: npt.ArrayLike) -> IntArray:
     """Sorted distinct codes."""
-    a = np.sort(np.asarray(codes, dtype=np.int64).reshape(-1))
+    a = np.asarray(codes, dtype=np.int64).reshape(-1)
     if a.size < 2:
-        return a
+        return a.copy()
+    if not bool((a[1:] >= a[:-1]).all()):  # pairs from a sorted frame need no sort
+        a = np.sort(a)
     keep = np.empty(a.size, dtype=bool)
     keep[0] = True
     np.not_equal(a[1:], a[:-1], out=keep[1:])

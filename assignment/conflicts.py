@@ -233,7 +233,8 @@ def _language_of_pairs(
 
 
 def _assemble(merged: pl.DataFrame, proposals: pl.DataFrame, experts: pl.DataFrame,
-              language: tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series]) -> pl.DataFrame:
+              language: tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series],
+              indices: bool = False) -> pl.DataFrame:
     """The output rows: ``merged`` (few rows, sorted by ``key``, with ``p_idx, e_idx, rank``)
     interleaved with the language conflicts in (proposal, expert, reason) order.
 
@@ -265,13 +266,20 @@ def _assemble(merged: pl.DataFrame, proposals: pl.DataFrame, experts: pl.DataFra
         return dictionary.gather(index)
 
     names = pl.Series(sorted(REASONS), dtype=pl.String)
-    return pl.DataFrame([
+    out = [
         column(proposals["proposal_id"], rows, m_p).alias("proposal_id"),
         column(experts["expert_id"], cols, m_e).alias("expert_id"),
         column(names, language_rank, m_rank).alias("reason"),
         column(pl.concat([details, merged["detail"]]), detail_idx,
                details.len() + np.arange(n_merged)).alias("detail"),
-    ])
+    ]
+    if indices:
+        for name, lang_values, merged_values in (("p_idx", rows, m_p), ("e_idx", cols, m_e)):
+            index = np.empty(n_lang + n_merged, dtype=np.int64)
+            index[is_language] = lang_values
+            index[at] = merged_values
+            out.append(pl.Series(name, index, dtype=pl.Int64))
+    return pl.DataFrame(out)
 
 
 def _key(p_idx: np.ndarray, e_idx: np.ndarray, reason: np.ndarray | int, n_e: int) -> np.ndarray:
@@ -300,13 +308,18 @@ def find_conflicts(
     today: date,
     window_years: int = WINDOW_YEARS,
     exclude_coordinator_country: bool = False,
+    indices: bool = False,
 ) -> pl.DataFrame:
-    """Every excluded (proposal, expert) pair with its reason(s); see the module docstring."""
+    """Every excluded (proposal, expert) pair with its reason(s); see the module docstring.
+
+    ``indices``: also the columns ``p_idx``, ``e_idx`` (Int64): each row's proposal and expert
+    as positions in the proposals and experts sorted by id, so that an instance built on frames
+    in id order takes the pairs as integers (:func:`assignment.build_instance`)."""
     proposals, experts, merged = _other_reasons(
         proposals, partners, experts, declared, today=today, window_years=window_years,
         exclude_coordinator_country=exclude_coordinator_country,
     )
-    return _assemble(merged, proposals, experts, _language(proposals, experts))
+    return _assemble(merged, proposals, experts, _language(proposals, experts), indices)
 
 
 def _other_reasons(
@@ -436,8 +449,16 @@ def find_potential_conflicts(
     pa_blocks = _blocks(pa["key"])
     crowded = pa_blocks.group_by("block").len().filter(pl.col("len") > _MAX_BLOCK)
     pa_blocks = pa_blocks.join(crowded, on="block", how="anti")
-    pairs = _blocks(ex["key"]).join(pa_blocks, on="block", suffix="_p").select(
-        e_key="key", p_key="key_p").unique().filter(pl.col("e_key") != pl.col("p_key"))
+    # keys meet only where a row without an id can: an expert without an id with any partner,
+    # an expert with an id with a partner without one (as in _name_join), so the many rows
+    # with ids on both sides are never compared by name
+    no_id = pl.col("e_org_id").is_null()
+    pa_no_id = pa.filter(pl.col("org_id").is_null())["key"].unique()
+    pairs = pl.concat([
+        _blocks(ex.filter(no_id)["key"]).join(pa_blocks, on="block", suffix="_p"),
+        _blocks(ex.filter(~no_id)["key"]).join(
+            pa_blocks.filter(pl.col("key").is_in(pa_no_id.implode())), on="block", suffix="_p"),
+    ]).select(e_key="key", p_key="key_p").unique().filter(pl.col("e_key") != pl.col("p_key"))
     likely = pairs.filter(pl.Series(likely_same(pairs["e_key"].to_list(),
                                                 pairs["p_key"].to_list()), dtype=pl.Boolean))
     found = _name_join(

@@ -129,10 +129,15 @@ def _field_matches(
 
 
 def _shared(a: pl.Series, b: pl.Series) -> pl.Series:
-    frame = pl.DataFrame({"a": a, "b": b})
-    return frame.select(
-        pl.col("a").list.set_intersection(pl.col("b")).list.sort()
-    ).to_series()
+    """Row by row, the sorted distinct values both lists hold (``[]`` when none), by one join
+    of the exploded lists (``list.set_intersection`` took 0.3-0.6 s on 15,000 rows)."""
+    left = pl.DataFrame({"v": a}).with_row_index("i").explode("v").drop_nulls()
+    right = pl.DataFrame({"v": b}).with_row_index("i").explode("v").drop_nulls()
+    both = left.join(right, on=["i", "v"], how="semi").unique().sort("i", "v")
+    grouped = both.group_by("i", maintain_order=True).agg("v")
+    rows = pl.DataFrame({"i": pl.int_range(a.len(), eager=True, dtype=pl.UInt32)})
+    out = rows.join(grouped, on="i", how="left", maintain_order="left")["v"]
+    return out.fill_null(pl.lit([], dtype=out.dtype)).alias(a.name)
 
 
 def _text_evidence(

@@ -104,6 +104,16 @@ class AssignmentInstance:
         )
         return np.stack([codes // self.n_experts, codes % self.n_experts], axis=1)
 
+    def conflicted_pair_count(self) -> int:
+        """How many distinct pairs are conflicted (the frame is sorted by ``p, e`` when built by
+        :func:`build_instance`; otherwise the codes are sorted first)."""
+        if self.conflicts.height == 0:
+            return 0
+        codes = self.conflicts["p"].to_numpy() * self.n_experts + self.conflicts["e"].to_numpy()
+        if codes.size > 1 and (codes[1:] < codes[:-1]).any():
+            codes = np.sort(codes)
+        return int(1 + np.count_nonzero(codes[1:] != codes[:-1]))
+
     def potential_codes(self) -> IntArray:
         """Sorted distinct codes of the potential-conflict pairs (the solvers' penalised pairs)."""
         if self.potential.height == 0:
@@ -246,6 +256,29 @@ def _lookup(ids: StrArray, values: pl.Series, what: str) -> IntArray:
         bad = sorted(set(vals[~found].tolist()))[:5]
         raise InstanceError(f"{what} has unknown ids {bad}: use ids present in the input frames")
     return order[pos].astype(np.int64)
+
+
+def _in_id_order(inst: AssignmentInstance, conflicts: pl.DataFrame) -> bool:
+    """Whether ``conflicts`` carries ``p_idx, e_idx`` positions in id order that are this
+    instance's rows and columns: its ids are sorted (the frames are in id order) and the
+    positions are in range and name the same ids on a sample of rows."""
+    if not {"p_idx", "e_idx"} <= set(conflicts.columns):
+        return False
+    for ids in (inst.proposal_ids, inst.expert_ids):
+        if ids.size > 1 and not bool((ids[1:] > ids[:-1]).all()):
+            return False
+    if conflicts["p_idx"].null_count() or conflicts["e_idx"].null_count():
+        return False
+    p, e = conflicts["p_idx"].to_numpy(), conflicts["e_idx"].to_numpy()
+    if p.min() < 0 or e.min() < 0 or p.max() >= inst.n_proposals or e.max() >= inst.n_experts:
+        return False
+    sample = np.linspace(0, conflicts.height - 1, min(conflicts.height, 64)).astype(np.int64)
+    return bool(
+        (inst.proposal_ids[p[sample]] == conflicts["proposal_id"].gather(sample)
+         .cast(pl.String).to_numpy()).all()
+        and (inst.expert_ids[e[sample]] == conflicts["expert_id"].gather(sample)
+             .cast(pl.String).to_numpy()).all()
+    )
 
 
 def _fail(problems: list[str]) -> None:
@@ -422,8 +455,12 @@ def build_instance(
         miss = [c for c in CONFLICT_COLUMNS if c not in conflicts.columns]
         if miss:
             _fail([f"the conflicts frame needs columns {CONFLICT_COLUMNS}; missing {miss}"])
-        p = _lookup(base.proposal_ids, conflicts["proposal_id"], "conflicts: proposal_id")
-        e = _lookup(base.expert_ids, conflicts["expert_id"], "conflicts: expert_id")
+        if _in_id_order(base, conflicts):  # find_conflicts(indices=True): no string lookup
+            p = conflicts["p_idx"].to_numpy().astype(np.int64, copy=False)
+            e = conflicts["e_idx"].to_numpy().astype(np.int64, copy=False)
+        else:
+            p = _lookup(base.proposal_ids, conflicts["proposal_id"], "conflicts: proposal_id")
+            e = _lookup(base.expert_ids, conflicts["expert_id"], "conflicts: expert_id")
         conflicts_frame = pl.DataFrame(
             {
                 "p": p,
@@ -431,7 +468,10 @@ def build_instance(
                 "reason": conflicts["reason"].cast(pl.String).fill_null(""),
                 "detail": conflicts["detail"].cast(pl.String).fill_null(""),
             }
-        ).sort("p", "e", "reason", "detail")
+        )
+        codes = p * base.n_experts + e
+        if codes.size > 1 and (codes[1:] < codes[:-1]).any():  # find_conflicts sorts by pair
+            conflicts_frame = conflicts_frame.sort("p", "e", "reason", "detail")
     potential_frame = base.potential
     if potential is not None and potential.height:
         miss = [c for c in POTENTIAL_COLUMNS if c not in potential.columns]

@@ -35,6 +35,7 @@ class Certificate:
     checked_pairs: int  # eligible pairs outside it whose reduced cost was checked
     violations: int  # of the final check: 0 means optimal over the full matrix
     rounds: int  # solves needed
+    scan_seconds: float = 0.0  # wall time of the full-matrix reduced-cost scans
 
     def to_json_dict(self) -> dict[str, object]:
         return {
@@ -44,6 +45,7 @@ class Certificate:
             "violations": self.violations,
             "rounds": self.rounds,
             "optimal": self.violations == 0,
+            "scan_seconds": round(self.scan_seconds, 3),
         }
 
 
@@ -70,6 +72,9 @@ class AssignmentResult:
     potential_used: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=POTENTIAL_USED_SCHEMA)
     )
+    # seconds of the run's parts: "solve" (the solver, certificate included), "certify" (its
+    # full-matrix scans), "diagnostics" (shortfall reasons and the result's statistics)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, Any]:
         return {

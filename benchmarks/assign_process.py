@@ -1,5 +1,11 @@
 """The whole ``evalpanel assign`` process against a dense min-cost flow, side by side.
 
+``--family`` runs every call shape of :mod:`benchmarks.call_shapes` (organisation naming, loads,
+affinity, languages, k, minimum loads, a reassignment; ``--cases a,b`` for some of them): per
+case the process and both baselines below, ``--runs`` times interleaved, the medians, the ratios
+process / baseline child (the whole read + plan + dense solve), the certificate rounds and the
+process's phases (``evalpanel assign --json``'s ``phases``).
+
 ``--org-names 15000`` instead times the plan alone (``read_call``, then
 ``evalpanel.planning.plan``: conflicts, potential conflicts, affinity, instance) with the
 organisations renamed "Organisation N University" (N up to 15,000), the case where a name key
@@ -87,9 +93,19 @@ def write_folder(folder: Path, n_p: int, n_e: int, seed: int) -> dict[str, float
     }
 
 
+def _fixed_args(folder: Path) -> list[str]:
+    """``--pinned`` / ``--existing`` for a reassignment case (files beside the call folder)."""
+    args: list[str] = []
+    for name in ("pinned", "existing"):
+        path = folder.parent / f"{name}.csv"
+        if path.is_file():
+            args += [f"--{name}", str(path)]
+    return args
+
+
 def run_process(folder: Path, k: int, out: Path) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "evalpanel.cli", "assign", str(folder), "-k", str(k), "--json",
-           "-o", str(out)]  # fmt: skip
+           "-o", str(out), *_fixed_args(folder)]  # fmt: skip
     t = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT)
     wall = time.perf_counter() - t
@@ -103,14 +119,25 @@ def run_process(folder: Path, k: int, out: Path) -> dict[str, Any]:
 def child_baseline(folder: Path, k: int, exact: bool) -> None:
     """Read, check, plan and solve densely; print a JSON line (run as a subprocess)."""
     t0 = time.perf_counter()
+    import polars as pl
+
     from assignment.solvers import solve_dense_baseline
+    from assignment.solvers._network import Uncoverable
     from evalpanel.callfolder import read_call
     from evalpanel.planning import plan
 
-    inst = plan(read_call(folder), k=k).instance
+    fixed = {name: pl.read_csv(folder.parent / f"{name}.csv", infer_schema=False)
+             for name in ("pinned", "existing") if (folder.parent / f"{name}.csv").is_file()}
+    inst = plan(read_call(folder), k=k, **fixed).instance
     t1 = time.perf_counter()
-    pairs, total = solve_dense_baseline(inst, exact=exact)
+    try:
+        pairs, total = solve_dense_baseline(inst, exact=exact)
+    except Uncoverable:  # exact: not every slot can be filled, the formulation does not apply
+        print(json.dumps({"prepare_s": t1 - t0, "uncoverable": True}))
+        return
     t2 = time.perf_counter()
+    fixed_pairs = inst.fixed_pairs()
+    total += float(inst.affinity[fixed_pairs[:, 0], fixed_pairs[:, 1]].astype("float64").sum())
     print(json.dumps({"prepare_s": t1 - t0, "solve_s": t2 - t1, "objective": total,
                       "pairs": int(pairs.shape[0])}))  # fmt: skip
 
@@ -308,6 +335,96 @@ def plan_time(args: argparse.Namespace) -> int:
     return 0
 
 
+def _phase_line(phases: dict[str, float]) -> str:
+    return " ".join(f"{k} {v:.2f}" for k, v in phases.items())
+
+
+def family(args: argparse.Namespace) -> int:
+    """Every case of :mod:`benchmarks.call_shapes`: the process and both dense baselines side by
+    side, ``--runs`` times each (interleaved), medians and ratios per case."""
+    from benchmarks.call_shapes import CASES, write_case
+
+    wanted = [c for c in CASES if not args.cases or c.name in args.cases.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="assign_family_"))
+    root = args.folder or tmp
+    base = root / "base"
+    rows: list[dict[str, Any]] = []
+    try:
+        if not (args.reuse and (base / "affinity.parquet").is_file()):
+            write_folder(base, args.proposals, args.experts, args.seed)
+        print(f"family at {args.proposals} x {args.experts}, {len(wanted)} cases, "
+              f"{args.runs} run(s) each; load average {os.getloadavg()[0]:.1f}")
+        for case in wanted:
+            out = root / case.name
+            folder = out / "call"
+            if not (args.reuse and (folder / "affinity.parquet").is_file()):
+                write_case(base, case, out, args.seed)
+            procs: list[dict[str, Any]] = []
+            bases: dict[str, list[dict[str, Any]]] = {f: [] for f in FORMULATIONS}
+            for _ in range(args.runs):
+                procs.append(run_process(folder, case.k, tmp / "pairs.csv"))
+                for f in FORMULATIONS:
+                    bases[f].append(run_baseline(folder, case.k, f))
+            row = _family_row(case.name, case.what, procs, bases)
+            rows.append(row)
+            print(f"  {case.name:10s} process {row['process']:6.2f} s | bonus "
+                  f"{row['bonus']:6.2f} s (solve {row['bonus_solve']:5.2f}) {row['r_bonus']:.3f}"
+                  " | exact "
+                  f"{row['exact']:6.2f} s (solve {row['exact_solve']:5.2f}) {row['r_exact']:.3f}"
+                  f" | rounds {row['rounds']} | {_phase_line(row['phases'])}"
+                  f"{' | ' + row['note'] if row['note'] else ''}", flush=True)
+        _family_table(rows, args.runs)
+    finally:
+        if args.folder is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def _family_row(name: str, what: str, procs: list[dict[str, Any]],
+                bases: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    med = statistics.median
+    proc = med(p["wall_s"] for p in procs)
+    row: dict[str, Any] = {"case": name, "what": what, "process": proc,
+                           "rounds": procs[0]["certificate"]["rounds"], "note": ""}
+    row["phases"] = {k: med(p["phases"][k] for p in procs) for k in procs[0]["phases"]}
+    row["in_process"] = med(p["seconds"] for p in procs)
+    objective = procs[0]["objective"]
+    assert procs[0]["certificate"]["violations"] == 0, f"{name}: the certificate failed"
+    for f in FORMULATIONS:
+        ok = [b for b in bases[f] if not b.get("uncoverable")]
+        if not ok:
+            row[f] = row[f"{f}_solve"] = row[f"r_{f}"] = float("nan")
+            row["note"] += f"{f}: not every slot can be filled; "
+            continue
+        row[f] = med(b["wall_s"] for b in ok)
+        row[f"{f}_solve"] = med(b["solve_s"] for b in ok)
+        row[f"r_{f}"] = proc / row[f]
+        base_obj = ok[0]["objective"]
+        if abs(objective - base_obj) > 1e-6 * max(1.0, abs(base_obj)):
+            raise SystemExit(f"{name}: objectives differ, process {objective} vs {f} {base_obj}")
+    return row
+
+
+def _family_table(rows: list[dict[str, Any]], runs: int) -> None:
+    print(f"\nmedians of {runs} run(s); ratio = process wall / baseline child wall (read, "
+          "check, plan, dense solve); target <= 1/3 every case, <= 1/4 median")
+    print("| case | shape | process s | bonus s | exact s | process/bonus | process/exact | "
+          "rounds | read | conflicts | affinity | plan | solve | certify | summary | write |")
+    print("|" + " --- |" * 16)
+    for r in rows:
+        ph = r["phases"]
+        print(f"| {r['case']} | {r['what']} | {r['process']:.2f} | {r['bonus']:.2f} | "
+              f"{r['exact']:.2f} | {r['r_bonus']:.3f} | {r['r_exact']:.3f} | {r['rounds']} | "
+              + " | ".join(f"{ph[k]:.2f}" for k in ph) + " |")
+    for f in FORMULATIONS:
+        ratios = [r[f"r_{f}"] for r in rows if r[f"r_{f}"] == r[f"r_{f}"]]
+        if ratios:
+            worst = max(ratios)
+            print(f"against {f}: median ratio {statistics.median(ratios):.3f} (target <= 0.25: "
+                  f"{'ok' if statistics.median(ratios) <= 0.25 else 'MISSED'}), worst "
+                  f"{worst:.3f} (target <= 0.333: {'ok' if worst <= TARGET else 'MISSED'})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--proposals", type=int, default=5000)
@@ -333,6 +450,12 @@ def main(argv: list[str] | None = None) -> int:
         "organisations named \"Organisation N University\", N <= this (e.g. 15000)",
     )
     parser.add_argument("--impl", type=Path, help="with --org-names: run another checkout's code")
+    parser.add_argument(
+        "--family",
+        action="store_true",
+        help="instead: every call shape of benchmarks/call_shapes.py against both baselines",
+    )
+    parser.add_argument("--cases", help="with --family: comma-separated case names")
     parser.add_argument("--plan-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--baseline-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--formulation", choices=FORMULATIONS, help=argparse.SUPPRESS)
@@ -352,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.org_names:
         return plan_time(args)
+    if args.family:
+        return family(args)
 
     tmp = Path(tempfile.mkdtemp(prefix="assign_process_"))
     folder = args.folder or tmp / "call"

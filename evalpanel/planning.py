@@ -22,6 +22,7 @@ from assignment.text import hybrid_similarity
 from evalpanel import embeddings
 from evalpanel.callfolder import CallFolder, isced_label
 from evalpanel.callfolder.config import TEXT_MODELS
+from evalpanel.phases import PhaseTimer
 
 TFIDF_VERSION = "tfidf-1"  # assignment.text TF-IDF: sublinear tf, smoothed idf, unigrams
 
@@ -102,6 +103,15 @@ def conflicts_of(
     call: CallFolder, *, today: dt.date | None = None, exclude_coordinator_country: bool = False
 ) -> pl.DataFrame:
     """Every excluded pair of the call with its reason(s)."""
+    return _conflicts_with_indices(
+        call, today=today, exclude_coordinator_country=exclude_coordinator_country
+    ).drop("p_idx", "e_idx")
+
+
+def _conflicts_with_indices(
+    call: CallFolder, *, today: dt.date | None = None, exclude_coordinator_country: bool = False
+) -> pl.DataFrame:
+    """:func:`conflicts_of` with ``p_idx, e_idx``: the instance takes the pairs as integers."""
     return assignment.find_conflicts(
         call.proposals,
         call.partners,
@@ -109,6 +119,7 @@ def conflicts_of(
         call.conflicts,
         today=today or dt.date.today(),
         exclude_coordinator_country=exclude_coordinator_country,
+        indices=True,
     )
 
 
@@ -157,40 +168,46 @@ def plan(
     backend: embeddings.EmbeddingBackend | None = None,
     progress: embeddings.Progress | None = None,
     decided: pl.DataFrame | None = None,
+    timer: PhaseTimer | None = None,
 ) -> Plan:
     """The instance for ``call``; ``k`` overrides every lot's panel size when given;
     ``text_model`` overrides call.toml's (see :func:`text_model_of`); ``backend`` and
     ``progress`` go to the embedding step (:func:`text_similarity_of`). The potential conflicts
     not in ``decided`` (pairs the manager confirmed or dismissed) are avoided by the solvers'
-    penalty."""
-    conflicts = conflicts_of(
-        call, today=today, exclude_coordinator_country=exclude_coordinator_country
-    )
-    potential = potential_of(call, conflicts, decided)
-    model = text_model_of(call, text_model)
-    text_similarity = (
-        None if call.affinity is not None
-        else text_similarity_of(call, model, backend, progress)
-    )
-    affinity, source = affinity_of(call, text_similarity)
+    penalty. ``timer`` accumulates the ``conflicts``, ``affinity`` and ``plan`` phases."""
+    timer = timer or PhaseTimer()
+    with timer("conflicts"):
+        indexed = _conflicts_with_indices(
+            call, today=today, exclude_coordinator_country=exclude_coordinator_country
+        )
+        conflicts = indexed.drop("p_idx", "e_idx")
+        potential = potential_of(call, conflicts, decided)
+    with timer("affinity"):
+        model = text_model_of(call, text_model)
+        text_similarity = (
+            None if call.affinity is not None
+            else text_similarity_of(call, model, backend, progress)
+        )
+        affinity, source = affinity_of(call, text_similarity)
     if k is None:
         default = call.config.experts_per_proposal
         by_lot = {lot: call.experts_per_proposal(lot) for lot in call.config.lots}
     else:
         default, by_lot = k, {}
-    instance = assignment.build_instance(
-        call.proposals,
-        call.experts,
-        affinity,
-        conflicts,
-        k=default,
-        k_by_lot=by_lot,
-        pinned=pinned,
-        forbidden=forbidden,
-        existing=existing,
-        main_field=assignment.main_field_match(call.proposals, call.experts),
-        potential=potential,
-    )
+    with timer("plan"):
+        instance = assignment.build_instance(
+            call.proposals,
+            call.experts,
+            affinity,
+            indexed,
+            k=default,
+            k_by_lot=by_lot,
+            pinned=pinned,
+            forbidden=forbidden,
+            existing=existing,
+            main_field=assignment.main_field_match(call.proposals, call.experts),
+            potential=potential,
+        )
     return Plan(instance, conflicts, source, potential, model, text_model_version(model),
                 text_similarity)
 

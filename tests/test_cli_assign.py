@@ -128,3 +128,40 @@ def test_invalid_call_exits_2(tmp_path: Path) -> None:
     (folder / "experts.csv").write_text("expert_id,name\nX1,A\n")
     code, text = run("assign", str(folder))
     assert code == 2 and "experts.csv:1: max_load: missing column" in text
+
+
+def test_json_reports_every_phase_summing_to_the_total() -> None:
+    demo = ROOT / "fixtures" / "demo"
+    code, text = run("assign", str(demo), "--json")
+    assert code in (0, 3), text
+    summary = json.loads(text)
+    phases = summary["phases"]
+    assert list(phases) == ["read", "conflicts", "affinity", "plan", "solve", "certify",
+                            "summary", "write"]
+    assert all(isinstance(v, float) and v >= 0 for v in phases.values())
+    assert phases["read"] > 0 and phases["solve"] > 0 and phases["summary"] > 0
+    # the phases cover the command from reading the folder to the summary
+    assert sum(phases.values()) == pytest.approx(summary["seconds"], rel=0.05, abs=0.02)
+
+
+def test_pinned_and_existing_pairs_files(tmp_path: Path) -> None:
+    folder = copy_tiny(tmp_path)
+    out = tmp_path / "first.csv"
+    assert run("assign", str(folder), "-o", str(out))[0] == 0
+    first = pl.read_csv(out).select("proposal_id", "expert_id")
+    existing, pinned = first.head(6), first.slice(6, 2)
+    existing.write_csv(tmp_path / "existing.csv")
+    pinned.write_csv(tmp_path / "pinned.csv")
+    code, text = run("assign", str(folder), "--existing", str(tmp_path / "existing.csv"),
+                     "--pinned", str(tmp_path / "pinned.csv"), "--json", "-o", str(out))
+    assert code == 0, text
+    summary = json.loads(text)
+    assert summary["slots_demanded"] == 2 * read_call(folder).proposals.height - existing.height
+    got = set(pl.read_csv(out).select("proposal_id", "expert_id").iter_rows())
+    assert set(existing.iter_rows()) | set(pinned.iter_rows()) <= got
+    (tmp_path / "bad.csv").write_text("proposal,expert_id\nAFI-2026-0001,X001\n")
+    code, text = run("assign", str(folder), "--pinned", str(tmp_path / "bad.csv"))
+    assert code == 2 and f"{tmp_path / 'bad.csv'}:1: header: needs the column(s) proposal_id" in text
+    (tmp_path / "bad.csv").write_text("proposal_id,expert_id\nAFI-2026-0001,NOBODY\n")
+    code, text = run("assign", str(folder), "--pinned", str(tmp_path / "bad.csv"))
+    assert code == 2 and "unknown ids ['NOBODY']" in text

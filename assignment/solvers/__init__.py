@@ -8,6 +8,7 @@ everything in an :class:`~assignment.result.AssignmentResult`.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,9 +18,7 @@ from assignment.diagnostics import diagnose
 from assignment.diversity import DEFAULT_CHAIN
 from assignment.instance import AssignmentInstance, InstanceError
 from assignment.result import AssignmentResult, make_result
-from assignment.solvers.fair import solve_fair
 from assignment.solvers.max_total import Chain, solve_dense_baseline, solve_max_total
-from assignment.solvers.randomized import solve_randomized
 
 MODES = ("max-total", "fair", "randomized")
 
@@ -90,8 +89,12 @@ def assign(
     if mode == "max-total":
         pairs, cert = solve_max_total(instance, diversity=chain, candidates=candidates, dense=dense)
     elif mode == "fair":
+        from assignment.solvers.fair import solve_fair  # the max-total path does not import it
+
         pairs, cert, details = solve_fair(instance, candidates=candidates, time_limit=time_limit)
     else:
+        from assignment.solvers.randomized import solve_randomized
+
         pairs, cert, details, (codes, prob) = solve_randomized(
             instance, q=float(q), seed=seed, diversity=chain, candidates=candidates
         )
@@ -104,6 +107,7 @@ def assign(
             },
             schema={"proposal_id": pl.String, "expert_id": pl.String, "probability": pl.Float64},
         ).sort("proposal_id", "expert_id")
+    solved = time.perf_counter()
     inst = instance
     if (
         int(
@@ -133,4 +137,7 @@ def assign(
     if warnings:
         details = {**details, "warnings": warnings}
     seconds = time.perf_counter() - start
-    return make_result(inst, mode, pairs, cert, seconds, shortfalls, messages, details, marginals)
+    result = make_result(inst, mode, pairs, cert, seconds, shortfalls, messages, details, marginals)
+    end = time.perf_counter()
+    timings = {"solve": solved - start, "certify": cert.scan_seconds, "diagnostics": end - solved}
+    return replace(result, timings=timings)

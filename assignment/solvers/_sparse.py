@@ -6,14 +6,17 @@ every slot is the most coverage there is, so either way the first stage (coverag
 
 At large sizes the flow is solved on a candidate set: the ``m`` best eligible experts of every
 proposal plus, for capacity, the ``r`` best proposals of every expert. The solution is then
-certified on every eligible pair left out (reduced cost from the node potentials >= 0); pairs that
-violate the certificate are added and the flow re-solved until none does.
+certified on every eligible pair left out (reduced cost from the node potentials >= 0, one
+vectorised pass over the matrix, :func:`scan_reduced_costs`); when some pair violates it, the
+pairs the duals price best (per proposal and per expert, violating or nearly so) are added and
+the flow re-solved, until none does.
 Matrices are scanned in row blocks of about ``BLOCK`` cells to bound memory, two blocks at a
 time (numpy releases the GIL in these array operations, so two threads use two cores).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -37,10 +40,15 @@ from assignment.solvers._network import (
 BLOCK = 1_000_000
 DENSE_LIMIT = 250_000  # eligible pairs up to which the full pair set is solved directly
 THREADS = 2
-# pairs whose reduced cost is below this (0.02 of affinity) join the candidates along with the
-# violating ones: the next flow often needs them, and taking them early saves a round (2 rounds
-# instead of 3 at 5,000 x 2,000); the certificate itself still asks for reduced costs >= 0
-NEAR = SCALE // 50
+# when a round finds violations, the pairs whose reduced cost is below NEAR (0.1 of affinity)
+# join the candidates, the PER_ROW lowest of each proposal and the PER_COL lowest of each expert:
+# the duals move when pairs are added, and pairs priced just above 0 are the ones the next flow
+# takes. Measured on the shapes of benchmarks/call_shapes.py (5,000 x 2,000): 0.02 and 8 / 4
+# left 3-4 rounds on half the shapes, 0.1 and 16 / 12 two rounds on all but the tight-load ones.
+# The certificate itself still asks for reduced costs >= 0.
+NEAR = SCALE // 10
+PER_ROW = 16
+PER_COL = 12
 
 T = TypeVar("T")
 
@@ -164,6 +172,93 @@ def violating_pairs(
     return codes, violations, checked
 
 
+EXACT_FLOAT = 2**52  # integers up to this are exact in float64, sums of two of them too
+
+
+def _in_block(codes: IntArray, start: int, stop: int) -> IntArray:
+    """Offsets from ``start`` of the sorted ``codes`` in [start, stop) (one contiguous slice)."""
+    lo, hi = np.searchsorted(codes, [start, stop])
+    out: IntArray = codes[lo:hi] - start
+    return out
+
+
+def scan_reduced_costs(
+    inst: AssignmentInstance,
+    spec: FlowSpec,
+    sol: NetworkSolution,
+    blocked: IntArray,
+    per_row: int,
+    per_col: int,
+    near: int,
+) -> tuple[IntArray, int, int]:
+    """The certificate's full-matrix pass, for a network without diversity gadgets.
+
+    Each row block of the (P, E) affinity matrix is read once into one float64 working buffer,
+    which becomes the exact integer reduced cost ``-(bonus + w[p, e]) + d[p] - d[e]`` of every
+    pair in place (weights and potentials are integers below 2**52, exact in float64; the
+    penalty of potential-conflict pairs is added at their offsets); blocked pairs and the
+    candidates are set to +inf. Returns, as :func:`violating_pairs`, how many reduced costs are
+    negative (violations), how many pairs were checked, and the pairs to add when there are
+    violations: the pairs the duals price as worth having, per proposal its ``per_row`` and
+    per expert its ``per_col`` lowest reduced costs below ``near``.
+    """
+    n_p, n_e = inst.n_proposals, inst.n_experts
+    d_p = sol.potential[2 : 2 + n_p].astype(np.float64) - spec.bonus
+    d_e = sol.potential[2 + n_p : 2 + n_p + n_e].astype(np.float64)
+    penalised = spec.penalised if spec.penalty and spec.penalised is not None else None
+
+    def scan(rows: slice) -> tuple[IntArray, np.ndarray, int, int]:
+        start, stop = rows.start * n_e, rows.stop * n_e
+        block = inst.affinity[rows]
+        if spec.boost is None:
+            rc = np.multiply(block, SCALE, dtype=np.float64)  # the block's one working buffer
+        else:
+            rc = np.multiply(block, spec.boost[rows, None], dtype=np.float64)
+            rc *= SCALE
+        np.rint(rc, out=rc)
+        np.subtract(d_p[rows, None], rc, out=rc)
+        rc -= d_e[None, :]
+        flat = rc.reshape(-1)
+        if penalised is not None:
+            flat[_in_block(penalised, start, stop)] += spec.penalty
+        masked = 0
+        for codes in (blocked, sol.cand):
+            at = _in_block(codes, start, stop)
+            flat[at] = np.inf
+            masked += at.size
+        violations = int(np.count_nonzero(flat < 0))
+        checked = (stop - start) - masked
+        if violations == 0:
+            return np.zeros(0, np.int64), np.zeros(0), 0, checked
+        hits = np.flatnonzero(flat < near)
+        vals = flat[hits]
+        limit = 4 * (per_row + per_col) * (rows.stop - rows.start)
+        if hits.size > limit:  # near-uniform costs: keep the block's lowest ones only
+            keep = vals <= np.partition(vals, limit)[limit]
+            hits, vals = hits[keep], vals[keep]
+        return hits.astype(np.int64) + start, vals, violations, checked
+
+    scanned = _map_blocks(scan, _row_blocks(inst))
+    violations = sum(s[2] for s in scanned)
+    checked = sum(s[3] for s in scanned)
+    if violations == 0:
+        return np.zeros(0, np.int64), 0, checked
+    codes = np.concatenate([s[0] for s in scanned])
+    vals = np.concatenate([s[1] for s in scanned])
+    picks = [_lowest_per(codes, vals, codes // n_e, per_row),
+             _lowest_per(codes, vals, codes % n_e, per_col)]
+    return _sets.unique(np.concatenate(picks)), violations, checked
+
+
+def _lowest_per(codes: IntArray, vals: np.ndarray, group: IntArray, count: int) -> IntArray:
+    """The ``count`` codes of lowest value in each group."""
+    order = np.lexsort((vals, group))
+    g = group[order]
+    rank = np.arange(g.size) - np.searchsorted(g, g)
+    out: IntArray = codes[order][rank < count]
+    return out
+
+
 def _member(codes: IntArray, sorted_codes: IntArray) -> np.ndarray:
     if sorted_codes.size == 0:
         return np.zeros(codes.size, dtype=bool)
@@ -209,14 +304,22 @@ def solve_certified(
     m = candidates if candidates is not None else max(5 * k_max, k_max + 13)
     r = int(min(inst.free_capacity.max(initial=0), inst.n_proposals)) * 2
     cand = initial_candidates(inst, blocked, m, r) if initial is None else initial
+    scan = 0.0
     for rounds in range(1, max_rounds + 1):
         # once every slot is filled on the candidates, so it is on any superset of them
         sol, spec = solve_filled_first(inst, spec, cand)
-        near, violations, checked = violating_pairs(
-            inst, spec, sol, blocked, per_row=max(m, 4), near=NEAR
-        )
+        t = time.perf_counter()
+        if spec.levels or int(np.abs(sol.potential).max(initial=0)) + spec.bonus >= EXACT_FLOAT:
+            near, violations, checked = violating_pairs(
+                inst, spec, sol, blocked, per_row=max(m, 4), near=NEAR
+            )
+        else:
+            near, violations, checked = scan_reduced_costs(
+                inst, spec, sol, blocked, per_row=PER_ROW, per_col=PER_COL, near=NEAR
+            )
+        scan += time.perf_counter() - t
         if violations == 0:
-            return sol, Certificate("reduced-costs", int(cand.size), checked, 0, rounds)
+            return sol, Certificate("reduced-costs", int(cand.size), checked, 0, rounds, scan)
         cand = _sets.union(cand, near)
     sol, _ = solve_filled_first(inst, spec, eligible_codes(inst, blocked))
     return sol, Certificate("dense", int(sol.cand.size), 0, 0, max_rounds + 1)

@@ -13,10 +13,29 @@ import assignment
 from assignment.explain import LOW_AFFINITY
 from evalpanel.callfolder.config import TEXT_MODELS
 from evalpanel.commands._output import echo_csv, progress_option, progress_reporter, write_table
+from evalpanel.phases import PhaseTimer
 from evalpanel.planning import TextModelUnavailable, explain, plan, quality
 
 EXIT_PARTIAL = 3
 JSON_SAMPLE = 5  # explanations printed by --json (every one is in -o)
+
+
+def _pairs_file(path: Path, invalid: type[Exception]) -> pl.DataFrame:
+    """``proposal_id, expert_id`` (String) of a pairs CSV, or ``invalid`` naming the file."""
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
+        raise invalid(f"{path}:1: cannot be read as CSV: {exc}") from None
+    missing = [c for c in ("proposal_id", "expert_id") if c not in frame.columns]
+    if missing:
+        raise invalid(f"{path}:1: header: needs the column(s) {', '.join(missing)}")
+    pairs = frame.select("proposal_id", "expert_id")
+    empty = pairs.with_row_index("line").filter(
+        pl.any_horizontal(pl.col("proposal_id", "expert_id").is_null())
+    )
+    if empty.height:
+        raise invalid(f"{path}:{int(empty['line'][0]) + 2}: a pair needs both ids")
+    return pairs
 
 
 @click.command()
@@ -73,6 +92,17 @@ JSON_SAMPLE = 5  # explanations printed by --json (every one is in -o)
     "(where to recruit).",
 )
 @click.option(
+    "--pinned",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of proposal_id, expert_id pairs that must be on the panels (counted in k).",
+)
+@click.option(
+    "--existing",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of proposal_id, expert_id pairs already assigned (a reassignment keeps them and "
+    "fills the rest of k).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -97,6 +127,8 @@ def assign(
     diversity: bool,
     text_model: str | None,
     low_affinity: float,
+    pinned: Path | None,
+    existing: Path | None,
     output: Path | None,
     as_json: bool,
     show_progress: bool,
@@ -111,33 +143,48 @@ def assign(
     from evalpanel.cli import InvalidInput, load_call
 
     start = time.perf_counter()
-    call = load_call(call_dir)
+    timer = PhaseTimer()
+    with timer("read"):
+        call = load_call(call_dir)
+        fixed = {name: _pairs_file(path, InvalidInput)
+                 for name, path in (("pinned", pinned), ("existing", existing)) if path}
     try:
-        prepared = plan(call, k=k, text_model=text_model, progress=progress_reporter(show_progress))
-        result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
+        prepared = plan(
+            call, k=k, text_model=text_model, progress=progress_reporter(show_progress),
+            timer=timer,
+            pinned=fixed.get("pinned"), existing=fixed.get("existing"),
+        )
+        with timer("solve"):
+            result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
     except (assignment.InstanceError, TextModelUnavailable) as exc:
         raise InvalidInput(f"{call_dir}: {exc}") from None
-    explained = explain(call, prepared, result.pairs)
-    rows = result.pairs.select("proposal_id", "expert_id", pl.col("affinity").round(6)).join(
-        explained.select("proposal_id", "expert_id", "explanation"),
-        on=["proposal_id", "expert_id"],
-        how="left",
-        maintain_order="left",
-    )
-    if output is not None:
-        write_table(rows, output)
-    elif not as_json:
-        echo_csv(rows)
+    timer.move(result.timings.get("diagnostics", 0.0), "solve", "summary")
+    timer.move(result.timings.get("certify", 0.0), "solve", "certify")
+    with timer("summary"):
+        explained = explain(call, prepared, result.pairs)
+        rows = result.pairs.select("proposal_id", "expert_id", pl.col("affinity").round(6)).join(
+            explained.select("proposal_id", "expert_id", "explanation"),
+            on=["proposal_id", "expert_id"],
+            how="left",
+            maintain_order="left",
+        )
+    with timer("write"):
+        if output is not None:
+            write_table(rows, output)
+        elif not as_json:
+            echo_csv(rows)
     if as_json:
-        summary = result.to_json_dict()
-        summary["solver_seconds"] = summary.pop("seconds")
+        with timer("summary"):
+            summary = result.to_json_dict()
+            summary["solver_seconds"] = summary.pop("seconds")
+            summary["affinity_source"] = prepared.affinity_source
+            summary["conflicted_pairs"] = prepared.instance.conflicted_pair_count()
+            summary["text_model"] = prepared.text_model
+            summary["text_model_version"] = prepared.text_model_version
+            summary["affinity_quality"] = quality(call, prepared, explained, low=low_affinity)
+            summary["explanations_sample"] = rows.head(JSON_SAMPLE).to_dicts()
         summary["seconds"] = round(time.perf_counter() - start, 3)
-        summary["affinity_source"] = prepared.affinity_source
-        summary["conflicted_pairs"] = int(prepared.instance.conflict_pairs().shape[0])
-        summary["text_model"] = prepared.text_model
-        summary["text_model_version"] = prepared.text_model_version
-        summary["affinity_quality"] = quality(call, prepared, explained, low=low_affinity)
-        summary["explanations_sample"] = rows.head(JSON_SAMPLE).to_dicts()
+        summary["phases"] = timer.rounded()
         click.echo(json.dumps(summary, indent=2))
     else:
         click.echo(
