@@ -6,10 +6,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
+from dashboard import cached
+from dashboard.common import act, actor, attempt, bump, call_id, engine
+from dashboard.paging import paged_table
 from dashboard.text import plain
 from evalpanel.store import (
-    call_folder,
     confirm_potential_conflict,
     declare_conflict,
     dismiss_potential_conflict,
@@ -20,23 +21,37 @@ from evalpanel.store.tasks import CONFLICT_KINDS
 
 st.title("Conflicts of interest")
 cid = call_id()
-table = attempt(workflow().conflict_table, engine(), actor(), cid)
+table = attempt(cached.conflict_table, cid)
 if table is None:
     st.stop()
 st.caption("Computed from the partners, the experts' organisations, languages and the declared "
            "conflicts. A pair listed here is never proposed by the assignment.")
-reasons = table.group_by("reason").len("pairs").sort("pairs", descending=True)
-left, right = st.columns([3, 1])
-with left:
-    st.dataframe(table, hide_index=True, height=360)
-with right:
-    st.dataframe(reasons, hide_index=True)
+
+
+@st.fragment
+def excluded_pairs() -> None:
+    """The pairs, filtered and one page at a time; typing a filter reruns only this part."""
+    pairs = cached.conflict_table(cid)
+    left, right = st.columns([3, 1])
+    with right:
+        reasons = cached.conflict_reasons(cid)
+        st.dataframe(reasons, hide_index=True)
+        reason = st.selectbox("Reason", ["every reason", *reasons["reason"].to_list()],
+                              key="conflict_reason")
+    with left:
+        if reason != "every reason":
+            pairs = pairs.filter(pl.col("reason") == reason)
+        paged_table(pairs, "conflict_pairs", search=("proposal_id", "expert_id", "detail"),
+                    what="excluded pairs", height=360)
+
+
+excluded_pairs()
 
 if "conflict_note" in st.session_state:
     st.success(st.session_state.pop("conflict_note"))
 
 st.subheader("Potential conflicts")
-potential = attempt(workflow().potential_conflict_table, engine(), actor(), cid)
+potential = attempt(cached.potential_conflict_table, cid)
 if potential is not None and potential.is_empty():
     st.caption("No likely organisation match is waiting for a decision.")
 elif potential is not None:
@@ -73,7 +88,7 @@ elif potential is not None:
             st.rerun()
 
 st.subheader("Declare a conflict")
-call = call_folder(engine(), actor(), cid)
+call = cached.call_folder(cid)
 with st.form("declare_conflict"):
     expert = st.selectbox("Expert", call.experts["expert_id"].to_list())
     on = st.radio("On", ["proposal", "organisation"], horizontal=True)

@@ -10,8 +10,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from dashboard import cached
 from dashboard.common import actor, attempt, call_id, engine, workflow
-from evalpanel.store import audit_frame
 from evalpanel.store.exports import (
     CALL_TABLES,
     export_assignment,
@@ -63,7 +63,7 @@ if "export" in st.session_state:
                        icon=":material/download:")
 
 st.subheader("Audit log")
-log = audit_frame(engine(), actor(), cid)
+log = cached.audit(cid)
 actions = sorted(log["action"].unique().to_list())
 chosen = st.multiselect("Actions", actions)
 if chosen:

@@ -7,20 +7,20 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from dashboard import cached
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
 from dashboard.downloads import csv_download
+from dashboard.paging import paged_table
 from dashboard.text import md
 from evalpanel.store import (
     RequestState,
     approve_request,
     batch_changes,
     confirm_replacement,
-    conflicted_tasks,
     discard_batch,
     dismiss_replacement,
     list_replacements,
     list_requests,
-    list_tasks,
     proposed_pairs,
     publish_batch,
     refuse_request,
@@ -30,7 +30,7 @@ st.title("Follow-up")
 cid = call_id()
 if "followup_note" in st.session_state:
     st.success(st.session_state.pop("followup_note"))
-tasks = list_tasks(engine(), actor(), cid)
+tasks = cached.tasks(cid)
 
 st.subheader("Tasks by state")
 states = ["assigned", "accepted", "declined", "draft", "submitted", "withdrawn"]
@@ -38,9 +38,10 @@ counts = dict(tasks.group_by("state").len().rows())
 for col, state in zip(st.columns(len(states)), states, strict=True):
     col.metric(state.capitalize(), counts.get(state, 0))
 shown = st.multiselect("Show states", states, default=["assigned", "accepted", "draft"])
-st.dataframe(tasks.filter(pl.col("state").is_in(shown)), hide_index=True, height=260)
+paged_table(tasks.filter(pl.col("state").is_in(shown)), "followup_tasks",
+            search=("proposal_id", "expert_id"), what="tasks", height=260)
 csv_download(tasks, f"{cid}-tasks.csv", "Download all tasks (CSV)", key="tasks_csv")
-held = attempt(conflicted_tasks, engine(), actor(), cid)
+held = attempt(cached.held_tasks, cid)
 if held is not None and held.height:
     st.warning(f"{held.height} active task(s) are on pairs the conflict rule now excludes. "
                "Batches leave them as they are and do not count them; decline them or keep "
@@ -112,7 +113,7 @@ else:
                 st.rerun()
 
 st.subheader("Divergent proposals")
-ranked = attempt(workflow().rank_call, engine(), actor(), cid)
+ranked = attempt(cached.rank_call, cid)
 if ranked is not None:
     gap = ranked.scheme.divergence.total_gap
     need = ranked.proposals.filter(pl.col("needs_expert"))

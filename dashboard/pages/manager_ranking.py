@@ -7,16 +7,17 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from dashboard import cached
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
 from dashboard.text import md
-from evalpanel.store import call_folder, list_tie_orders
+from evalpanel.store import list_tie_orders
 
 st.title("Ranking")
 cid = call_id()
-ranked = attempt(workflow().rank_call, engine(), actor(), cid)
+ranked = attempt(cached.rank_call, cid)
 if ranked is None:
     st.stop()
-lots = call_folder(engine(), actor(), cid).config.lots
+lots = cached.config(cid).lots
 frame = ranked.proposals
 scheme = ranked.scheme
 st.caption(f"Pass mark {scheme.total_threshold:g}; funding {scheme.funding}; ties broken by "

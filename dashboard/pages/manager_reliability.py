@@ -6,12 +6,13 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dashboard.common import actor, attempt, call_id, engine, workflow
+from dashboard import cached
+from dashboard.common import attempt, call_id
 
 st.title("Reliability")
 cid = call_id()
 with st.spinner("Computing agreement and leniency…"):
-    report = attempt(workflow().reliability_report, engine(), actor(), cid)
+    report = attempt(cached.reliability_report, cid)
 if report is None:
     st.stop()
 st.caption("Advisory: these figures never change official scores.")

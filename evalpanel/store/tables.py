@@ -795,3 +795,7 @@ text_embeddings = sa.Table(
     sa.Column("vector", sa.LargeBinary, nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
+
+# The call's last audit line first: the dashboard's caches are keyed by the call's data version,
+# read on every run (evalpanel.store.summary.call_data_version); migration 0027.
+sa.Index(None, audit_log.c.call_id, audit_log.c.audit_id)
