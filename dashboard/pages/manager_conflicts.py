@@ -106,7 +106,7 @@ with st.form("declare_conflict"):
         bump()
 
 st.subheader("Remove a declared conflict")
-declared = list_conflicts(engine(), actor(), cid).filter(pl.col("source") == "declared")
+declared = list_conflicts(engine(), actor(), cid, source="declared")
 if declared.is_empty():
     st.caption("No conflict was declared after the import. Conflicts from conflicts.csv change "
                "by re-importing the call folder.")

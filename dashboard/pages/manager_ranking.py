@@ -41,8 +41,10 @@ for lot_id, lot in lots.items():
         if lot.title:
             st.caption(md(lot.title) + (f" · at most one funded per {md(lot.one_per)}"
                                         if lot.one_per else ""))
+        # Only the charts' columns: a chart carries its data inline, once per chart.
         ranked_rows = rows.filter(pl.col("rank").is_not_null()).with_columns(
-            cumulative_eur=pl.col("requested_eur").cum_sum())
+            cumulative_eur=pl.col("requested_eur").cum_sum()).select(
+            "rank", "proposal_id", "total", "decision", "requested_eur", "cumulative_eur")
         if ranked_rows.height:
             colour = alt.Color("decision:N", scale=alt.Scale(domain=DECISIONS, range=COLOURS))
             bars = alt.Chart(ranked_rows).mark_bar().encode(
