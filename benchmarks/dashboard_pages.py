@@ -147,6 +147,47 @@ def run(url: str, log: Path, loads: int) -> dict[str, list[float]]:
         return measure(browser, base, loads)
 
 
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+FILES = {"Overview": "manager_overview", "Import": "manager_import",
+         "Conflicts": "manager_conflicts", "Assignment": "manager_assignment",
+         "Follow-up": "manager_followup", "Experts and deadlines": "manager_people",
+         "Consolidation": "manager_consolidation", "Ranking": "manager_ranking",
+         "Reliability": "manager_reliability", "Reports and release": "manager_results",
+         "Exports and audit": "manager_exports"}
+
+
+def server_times(url: str, loads: int) -> dict[str, list[float]]:
+    """Seconds of the app's script run for each manager page (Streamlit's AppTest in this
+    process, no browser): what the server spends, apart from sending and drawing the page.
+    The first load of each page is the cold one (nothing cached yet)."""
+    import sqlalchemy as sa
+    from streamlit.testing.v1 import AppTest
+
+    from evalpanel.store import Actor, make_engine, start_session
+    from evalpanel.store.tables import users
+
+    os.environ["EVALPANEL_DB_URL"] = url
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        uid = conn.execute(sa.select(users.c.user_id).where(users.c.username == "manager")
+                           ).scalar_one()
+    token = start_session(engine, Actor(uid, "manager"), "manager", provider="local",
+                          client="benchmark")
+    engine.dispose()
+    at = AppTest.from_file(str(APP), default_timeout=600)
+    at.session_state["session_token"] = token
+    at.run()
+    out: dict[str, list[float]] = {}
+    for _ in range(loads):
+        for link, file in FILES.items():
+            start = time.perf_counter()
+            at.switch_page(f"pages/{file}.py").run()
+            if at.exception:
+                raise RuntimeError(f"{file}: {at.exception}")
+            out.setdefault(f"manager: {link}", []).append(time.perf_counter() - start)
+    return out
+
+
 def table(results: dict[str, dict[str, list[float]]]) -> str:
     names = list(results)
     rows = list(dict.fromkeys(r for res in results.values() for r in res))
@@ -174,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--conflicts", type=int, default=100_000)
     ap.add_argument("--pg", default=os.environ.get("EVALPANEL_TEST_PG_URL", ""))
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--server-side", action="store_true",
+                    help="also time each manager page's script run without a browser (AppTest)")
     ap.add_argument("--reuse", metavar="DIR", help="keep the SQLite file in DIR and reuse it "
                     "(and the PostgreSQL database) when it is already built")
     args = ap.parse_args(argv)
@@ -193,8 +236,12 @@ def main(argv: list[str] | None = None) -> int:
                               progress=lambda m, n=name: print(f"[{n}] {m}", file=sys.stderr))
             print(f"[{name}] {made.counts}", file=sys.stderr)
             marker.write_text("built\n")
+        load = os.getloadavg()[0]
         results[name] = run(url, folder / f"{name}.log", args.loads)
-        print(f"[{name}] measured", file=sys.stderr)
+        print(f"[{name}] measured; load average {load:.1f} before, "
+              f"{os.getloadavg()[0]:.1f} after", file=sys.stderr)
+        if args.server_side:
+            results[f"{name} server"] = server_times(url, args.loads)
     print(table(results))
     return 0
 

@@ -1,6 +1,8 @@
 """The call reads that pages show, cached across reruns, pages and sessions of this server
 process (``st.cache_data``; the largest with ``st.cache_resource``, see ``SHARED``) and keyed by
-the call's data version.
+the call's data version: that of the call's tables alone for the reads that depend on nothing
+else (the call folder, its configuration, the excluded pairs and the potential conflicts), so
+that an evaluation submitted does not make the conflicts page compute them again.
 
 Every read first asks the store for the call's data version
 (:func:`evalpanel.store.summary.call_data_version`: one indexed query that also checks that the
@@ -48,14 +50,20 @@ SHARED = 4
 Key = tuple[str, int | None, str, str, str]
 
 
-def version(call_id: str) -> str:
+def version(call_id: str, *, tables_only: bool = False) -> str:
     """The call's data version (checks that the user may read the call at all)."""
-    return call_data_version(engine(), actor(), call_id)
+    return call_data_version(engine(), actor(), call_id, tables_only=tables_only)
 
 
-def _key(call_id: str) -> Key:
+def _key(call_id: str, *, tables_only: bool = False) -> Key:
     who = actor()
-    return (str(engine().url), who.user_id, who.role, call_id, version(call_id))
+    return (str(engine().url), who.user_id, who.role, call_id,
+            version(call_id, tables_only=tables_only))
+
+
+def _tables_key(call_id: str) -> Key:
+    """The key of a read of the call's tables and conflict decisions only."""
+    return _key(call_id, tables_only=True)
 
 
 def _workflow() -> Any:
@@ -65,7 +73,7 @@ def _workflow() -> Any:
 
 
 def _call_folder(eng: sa.Engine, who: Actor, call_id: str) -> CallFolder:
-    return _shared("call_folder", _key(call_id))  # type: ignore[no-any-return]
+    return _shared("call_folder", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def _quality_flags(eng: sa.Engine, who: Actor, call_id: str) -> pl.DataFrame:
@@ -109,7 +117,7 @@ READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "ranked": lambda e, a, c: _workflow().rank_call(e, a, c, call=_call_folder(e, a, c)),
     "reliability": lambda e, a, c: _workflow().reliability_report(
         e, a, c, call=_call_folder(e, a, c), ranked=_read("ranked", _key(c))),
-    "conflict_reasons": lambda e, a, c: _shared("conflicts", _key(c)).group_by("reason")
+    "conflict_reasons": lambda e, a, c: _shared("conflicts", _tables_key(c)).group_by("reason")
     .len("pairs").sort("pairs", descending=True),
 }
 SHARED_READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
@@ -120,12 +128,12 @@ SHARED_READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
 
 def call_folder(call_id: str) -> CallFolder:
     """:func:`evalpanel.store.call_folder` (shared, not copied: do not change its frames)."""
-    return _shared("call_folder", _key(call_id))  # type: ignore[no-any-return]
+    return _shared("call_folder", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def config(call_id: str) -> CallConfig:
     """:func:`evalpanel.store.summary.call_config`."""
-    return _read("config", _key(call_id))  # type: ignore[no-any-return]
+    return _read("config", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def tasks(call_id: str) -> pl.DataFrame:
@@ -171,17 +179,17 @@ def reports(call_id: str) -> Any:
 
 def conflict_table(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.workflow.conflict_table` (shared, not copied)."""
-    return _shared("conflicts", _key(call_id))  # type: ignore[no-any-return]
+    return _shared("conflicts", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def conflict_reasons(call_id: str) -> pl.DataFrame:
     """``reason, pairs`` of the conflict table, most pairs first."""
-    return _read("conflict_reasons", _key(call_id))  # type: ignore[no-any-return]
+    return _read("conflict_reasons", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def potential_conflict_table(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.workflow.potential_conflict_table`."""
-    return _read("potential", _key(call_id))  # type: ignore[no-any-return]
+    return _read("potential", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def rank_call(call_id: str) -> Any:

@@ -3,6 +3,8 @@ progress, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import pytest
 
@@ -15,6 +17,7 @@ from evalpanel.store import (
     declare_conflict,
     decline_task,
     dismiss_replacement,
+    import_call,
     list_replacements,
     list_tasks,
     save_draft,
@@ -108,6 +111,7 @@ def test_data_version_moves_with_every_write_and_only_then(world: World) -> None
         "build_reports", "denied:list"]
     assert call_data_version(w.engine, w.manager, w.call_id) == seen[-1]
 
+    tables = call_data_version(w.engine, w.manager, w.call_id, tables_only=True)
     publish(w, [("P03", "E03"), ("P03", "E04"), ("P04", "E03"), ("P04", "E04")])
     moved("publishing a batch")
     task = task_of(w, "P03", "E04")
@@ -121,9 +125,20 @@ def test_data_version_moves_with_every_write_and_only_then(world: World) -> None
     moved("saving the draft again")
     submit_evaluation(w.engine, actor, task, expected_version=version)
     moved("submitting")
+    # the version of the call's own tables stays through tasks and evaluations ...
+    assert call_data_version(w.engine, w.manager, w.call_id, tables_only=True) == tables
+    # ... and moves with the conflicts (a decline declares one) and with a new import
     decline_task(w.engine, w.experts["E03"], task_of(w, "P04", "E03"), "advised them")
     moved("declining")
+    declined = call_data_version(w.engine, w.manager, w.call_id, tables_only=True)
+    assert declined != tables
     declare_conflict(w.engine, w.manager, w.call_id, "E05", kind="declared", note="a link",
                      proposal_id="P02")
     moved("declaring a conflict")
+    assert call_data_version(w.engine, w.manager, w.call_id, tables_only=True) != declined
     assert call_data_version(w.engine, w.manager, w.call_id) == seen[-1]
+    again = call_data_version(w.engine, w.manager, w.call_id, tables_only=True)
+    import_call(w.engine, replace(w.call, experts=w.call.experts.with_columns(
+        max_load=pl.col("max_load") + 1)), replace=True)
+    moved("importing the call again")
+    assert call_data_version(w.engine, w.manager, w.call_id, tables_only=True) != again

@@ -68,7 +68,8 @@ st.dataframe(table, hide_index=True, use_container_width=True)
 one = st.selectbox("Report of", [r.proposal_id for r in in_lot])
 chosen = next(r for r in in_lot if r.proposal_id == one)
 left, right = st.columns(2)
-left.download_button("Download this report (PDF)", esr_pdf(chosen), f"{one}.pdf",
+# The PDF is made when the button is clicked, not on every run of the page.
+left.download_button("Download this report (PDF)", lambda: esr_pdf(chosen), f"{one}.pdf",
                      "application/pdf", key=f"esr-{cid}-{one}")
 if right.button(f"Prepare all {len(in_lot)} reports of {md(lot)} (zip)"):
     st.session_state[f"esr-zip-{cid}-{lot}"] = esr_zip(in_lot)
