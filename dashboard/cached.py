@@ -113,7 +113,7 @@ READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "quality_flags": _quality_flags,
     "reports": _reports,
     "potential": lambda e, a, c: _workflow().potential_conflict_table(
-        e, a, c, call=_call_folder(e, a, c)),
+        e, a, c, call=_call_folder(e, a, c), excluded=_shared("conflicts", _tables_key(c))),
     "ranked": lambda e, a, c: _workflow().rank_call(e, a, c, call=_call_folder(e, a, c)),
     "reliability": lambda e, a, c: _workflow().reliability_report(
         e, a, c, call=_call_folder(e, a, c), ranked=_read("ranked", _key(c))),

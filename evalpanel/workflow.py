@@ -300,15 +300,21 @@ def conflict_table(
 
 
 def potential_conflict_table(
-    engine: sa.Engine, actor: Actor, call_id: str, *, call: CallFolder | None = None
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    *,
+    call: CallFolder | None = None,
+    excluded: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The stored call's potential conflicts still to decide (``proposal_id, expert_id,
     reason, detail``): likely organisation matches by name with no id to confirm them, not
     excluded for another reason, neither confirmed nor dismissed yet (managers of the call).
-    ``call``: the stored call already read by the caller."""
+    ``call`` and ``excluded``: the stored call and its :func:`conflict_table` already computed
+    by the caller."""
     decided = _decided(engine, actor, call_id)
     call = call or call_folder(engine, actor, call_id)
-    return potential_of(call, conflicts_of(call), decided)
+    return potential_of(call, conflicts_of(call) if excluded is None else excluded, decided)
 
 
 def rank_call(
