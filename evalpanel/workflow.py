@@ -291,18 +291,30 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
     return now.equals(then), now
 
 
-def conflict_table(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
-    """Every excluded pair of the stored call with its reason(s)."""
-    return conflicts_of(call_folder(engine, actor, call_id))
+def conflict_table(
+    engine: sa.Engine, actor: Actor, call_id: str, *, call: CallFolder | None = None
+) -> pl.DataFrame:
+    """Every excluded pair of the stored call with its reason(s). ``call``: the stored call
+    already read by the caller (as for :func:`rank_call`)."""
+    return conflicts_of(call or call_folder(engine, actor, call_id))
 
 
-def potential_conflict_table(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+def potential_conflict_table(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    *,
+    call: CallFolder | None = None,
+    excluded: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """The stored call's potential conflicts still to decide (``proposal_id, expert_id,
     reason, detail``): likely organisation matches by name with no id to confirm them, not
-    excluded for another reason, neither confirmed nor dismissed yet (managers of the call)."""
+    excluded for another reason, neither confirmed nor dismissed yet (managers of the call).
+    ``call`` and ``excluded``: the stored call and its :func:`conflict_table` already computed
+    by the caller."""
     decided = _decided(engine, actor, call_id)
-    call = call_folder(engine, actor, call_id)
-    return potential_of(call, conflicts_of(call), decided)
+    call = call or call_folder(engine, actor, call_id)
+    return potential_of(call, conflicts_of(call) if excluded is None else excluded, decided)
 
 
 def rank_call(
@@ -363,10 +375,20 @@ def order_ties(
     )
 
 
-def reliability_report(engine: sa.Engine, actor: Actor, call_id: str) -> scoring.ReliabilityReport:
-    """Agreement and expert leniency (advisory)."""
-    call = call_folder(engine, actor, call_id)
-    return scoring.reliability(rank_call(engine, actor, call_id), call.proposals, lot_rules(call))
+def reliability_report(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    *,
+    call: CallFolder | None = None,
+    ranked: scoring.ScoreResult | None = None,
+) -> scoring.ReliabilityReport:
+    """Agreement and expert leniency (advisory). ``call`` and ``ranked``: the stored call and
+    its :func:`rank_call` already computed by the caller."""
+    call = call or call_folder(engine, actor, call_id)
+    if ranked is None:
+        ranked = rank_call(engine, actor, call_id, call=call)
+    return scoring.reliability(ranked, call.proposals, lot_rules(call))
 
 
 EXTRA = "further experts"  # the ``purpose`` parameter of a further-expert change-set

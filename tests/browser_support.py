@@ -2,12 +2,17 @@
 port, launching Debian's chromium through Playwright (never ``playwright install``), waiting for
 the app to be idle, and clicking in a way that survives a rerun.
 
-Screenshots go to ``tests/artifacts/`` (git-ignored).
+Screenshots go to ``tests/artifacts/`` (git-ignored), those of every page a journey opens to
+``tests/artifacts/screenshots/`` (CI keeps that folder as artefacts). :func:`axe_check` runs
+axe-core, installed from npm into ``tests/axe/node_modules`` (``npm ci --prefix tests/axe``),
+in a page.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +28,8 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -93,7 +100,7 @@ def chromium() -> Iterator[Any]:
     """A headless Debian chromium driven by Playwright; also makes ``tests/artifacts/``."""
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / ".gitignore").write_text("*\n")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -155,3 +162,52 @@ def tick(page: Any, label: str) -> None:
     box = page.get_by_role("checkbox", name=label).first
     click_until(page, lambda: page.get_by_text(label).first.click(), box.is_checked,
                 f"ticking {label!r}")
+def shot(page: Any, name: str) -> Path:
+    """A full-page screenshot ``tests/artifacts/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name.replace(' ', '_').replace(':', '')}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def axe_available() -> None:
+    """Skip when the accessibility check cannot run here: only when node is missing (then
+    axe-core cannot have been installed); with node, a missing install is a failure."""
+    if AXE.exists():
+        return
+    if shutil.which("node") is None:
+        pytest.skip("the accessibility check needs node and axe-core "
+                    "(npm ci --prefix tests/axe); node is not installed")
+    pytest.fail(f"axe-core is not installed ({AXE} is missing): run npm ci --prefix tests/axe")
+
+
+# The impacts that fail a page, and those that are only reported:
+FAILING = ("critical",)
+REPORTED = ("serious",)
+FINDINGS: dict[str, list[dict[str, Any]]] = {}
+
+
+def axe_check(page: Any, name: str) -> list[dict[str, Any]]:
+    """Run axe-core (the local npm install, injected with ``add_script_tag``) on the page as
+    it is; returns the violations with impact ``critical`` (the caller fails on any) and prints
+    the ``serious`` ones. Every finding is kept for ``tests/artifacts/axe.json``."""
+    axe_available()
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
+        " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})); }"
+    )
+    found = [dict(v) for v in result]
+    FINDINGS[name] = found
+    for v in found:
+        if v["impact"] in REPORTED:
+            print(f"\naxe ({v['impact']}) on {name}: {v['id']}: {v['help']} {v['nodes']}")
+    return [v for v in found if v["impact"] in FAILING]
+
+
+def write_findings(file_name: str = "axe.json") -> None:
+    """Write the accessibility findings so far to ``tests/artifacts/<file_name>``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / file_name).write_text(json.dumps(FINDINGS, indent=1, sort_keys=True))

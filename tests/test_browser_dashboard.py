@@ -1,8 +1,10 @@
 """End to end in a real browser: `evalpanel dashboard` on a temporary demo database, driven by
-Debian's chromium through Playwright. Screenshots and page times go to ``tests/artifacts/``.
+Debian's chromium through Playwright. Screenshots of every page go to
+``tests/artifacts/screenshots/``, page times and accessibility findings to ``tests/artifacts/``.
 
-An expert accepts, scores and submits a task; the manager sees it, runs and publishes a batch
-and reads the ranking; the applicant runs a mock evaluation.
+An expert accepts, scores and submits a task; the manager sees it, opens every page, runs and
+publishes a batch and reads the ranking; the applicant runs a mock evaluation and opens the
+results page. Every page passes axe-core with no critical violation.
 """
 
 from __future__ import annotations
@@ -19,13 +21,17 @@ import pytest
 
 from tests.browser_support import (
     ARTIFACTS,
+    axe_available,
+    axe_check,
     chromium,
     click_until,
     dashboard_server,
     needs_chromium,
     settle,
+    shot,
     tick,
     visible,
+    write_findings,
 )
 
 TIMES: dict[str, float] = {}
@@ -94,6 +100,7 @@ def browser() -> Iterator[Any]:
     with chromium() as b:
         yield b
     (ARTIFACTS / "page_times.json").write_text(json.dumps(TIMES, indent=1, sort_keys=True))
+    write_findings("axe-demo.json")
 
 
 def accept(page: Any) -> None:
@@ -126,7 +133,10 @@ def open_page(page: Any, user: str, link: str, marker: str) -> float:
     settle(page)
     elapsed = time.perf_counter() - start
     TIMES[f"{user}: {link}"] = round(elapsed, 3)
-    page.screenshot(path=str(ARTIFACTS / f"{user}-{link.replace(' ', '_')}.png"), full_page=True)
+    assert not visible(page.get_by_text("Something went wrong on this page")), link
+    shot(page, f"demo-{user}-{link}")
+    critical = axe_check(page, f"demo {user}: {link}")
+    assert not critical, f"critical accessibility violations on {link}: {critical}"
     return elapsed
 
 
@@ -173,6 +183,7 @@ def fill_comments(page: Any, text: str) -> None:
 def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, Any]) -> None:
     from evalpanel.store import Actor, get_evaluation, list_tasks, make_engine
 
+    axe_available()
     engine = make_engine(demo_db["url"])
     task_id, proposal_id = demo_db["task_id"], demo_db["proposal_id"]
     manager = Actor(demo_db["accounts"]["manager"], "manager")
@@ -199,6 +210,12 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     # The manager: sees the submission, runs and publishes a batch, reads the ranking.
     page = sign_in(browser, server, "manager")
     open_page(page, "manager", "Overview", "Call overview")
+    # The demo call is finished but for the task added for expert1 (declined tasks were
+    # replaced): the overview counts every expected evaluation once.
+    expected = list_tasks(engine, manager, demo_db["call_id"]).filter(
+        pl.col("state").is_in(["assigned", "accepted", "draft", "submitted"]))
+    done = expected.filter(pl.col("state") == "submitted").height
+    page.get_by_text(f"{done} of {expected.height} evaluations submitted (100%)").wait_for()
     open_page(page, "manager", "Follow-up", "Tasks by state")
     submitted = (
         list_tasks(engine, manager, demo_db["call_id"])
@@ -212,6 +229,8 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
         ("Conflicts", "Declare a conflict"),
         ("Consolidation", "Drafting"),
         ("Reliability", "Expert leniency"),
+        ("Experts and deadlines", "Experts, deadlines and messages"),
+        ("Reports and release", "Results and reports"),
         ("Exports and audit", "Audit log"),
     ):
         open_page(page, "manager", link, marker)
@@ -250,6 +269,7 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
         page.locator('[data-testid="stMetric"]').filter(has_text="Outcome").inner_text().split()[-1]
         == "fails"
     )
+    open_page(page, "applicant", "Evaluation results", "Evaluation results")
     page.close()
     engine.dispose()
     # Times are recorded (tests/artifacts/page_times.json, benchmarks/RESULTS.md), not asserted.

@@ -6,11 +6,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
-from dashboard.tables import filtered, link_config, with_links
+from dashboard import cached
+from dashboard.common import act, actor, attempt, bump, call_id, engine
+from dashboard.paging import paged_table
+from dashboard.tables import link_config, with_links
 from dashboard.text import plain
 from evalpanel.store import (
-    call_folder,
     call_names,
     confirm_potential_conflict,
     declare_conflict,
@@ -23,7 +24,7 @@ from evalpanel.store.tasks import CONFLICT_KINDS
 
 st.title("Conflicts of interest")
 cid = call_id()
-table = attempt(workflow().conflict_table, engine(), actor(), cid)
+table = attempt(cached.conflict_table, cid)
 if table is None:
     st.stop()
 st.caption("Computed from the partners, the experts' organisations, languages and the declared "
@@ -31,21 +32,35 @@ st.caption("Computed from the partners, the experts' organisations, languages an
 names = attempt(call_names, engine(), actor(), cid)
 if names is None:
     st.stop()
-reasons = table.group_by("reason").len("pairs").sort("pairs", descending=True)
-listed = with_names(table, names, proposal_fields=("title", "lot"))
-left, right = st.columns([3, 1])
-with left:
-    shown = filtered(listed, "conflicts", state="reason", state_label="Reason",
-                     text=("proposal_id", "title", "expert_id", "expert_name", "detail"))
-    st.dataframe(with_links(shown), hide_index=True, height=360, column_config=link_config())
-with right:
-    st.dataframe(reasons, hide_index=True)
+
+
+@st.fragment
+def excluded_pairs() -> None:
+    """The pairs with names, filtered and one page at a time; typing a filter reruns only this
+    part."""
+    assert names is not None
+    pairs = with_names(cached.conflict_table(cid), names, proposal_fields=("title", "lot"))
+    left, right = st.columns([3, 1])
+    with right:
+        reasons = cached.conflict_reasons(cid)
+        st.dataframe(reasons, hide_index=True)
+        reason = st.selectbox("Reason", ["every reason", *reasons["reason"].to_list()],
+                              key="conflict_reason")
+    with left:
+        if reason != "every reason":
+            pairs = pairs.filter(pl.col("reason") == reason)
+        paged_table(with_links(pairs), "conflict_pairs",
+                    search=("proposal_id", "title", "expert_id", "expert_name", "detail"),
+                    what="excluded pairs", height=360, column_config=link_config())
+
+
+excluded_pairs()
 
 if "conflict_note" in st.session_state:
     st.success(st.session_state.pop("conflict_note"))
 
 st.subheader("Potential conflicts")
-potential = attempt(workflow().potential_conflict_table, engine(), actor(), cid)
+potential = attempt(cached.potential_conflict_table, cid)
 if potential is not None and potential.is_empty():
     st.caption("No likely organisation match is waiting for a decision.")
 elif potential is not None:
@@ -84,7 +99,7 @@ elif potential is not None:
             st.rerun()
 
 st.subheader("Declare a conflict")
-call = call_folder(engine(), actor(), cid)
+call = cached.call_folder(cid)
 people = dict(names.experts.select("expert_id", "expert_name").iter_rows())
 titles = dict(names.proposals.select("proposal_id", "title").iter_rows())
 orgs_named = dict(names.organisations.iter_rows())
@@ -108,7 +123,7 @@ with st.form("declare_conflict"):
         bump()
 
 st.subheader("Remove a declared conflict")
-declared = list_conflicts(engine(), actor(), cid).filter(pl.col("source") == "declared")
+declared = list_conflicts(engine(), actor(), cid, source="declared")
 if declared.is_empty():
     st.caption("No conflict was declared after the import. Conflicts from conflicts.csv change "
                "by re-importing the call folder.")

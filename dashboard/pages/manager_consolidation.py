@@ -6,12 +6,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from dashboard import cached
 from dashboard.common import act, actor, bump, call_id, engine
 from evalpanel.store import (
     ACTIVE_STATES,
     call_names,
-    list_consolidations,
-    list_tasks,
     name_consolidator,
     start_consolidation,
     with_names,
@@ -19,12 +18,12 @@ from evalpanel.store import (
 
 st.title("Consolidation")
 cid = call_id()
-tasks = list_tasks(engine(), actor(), cid).filter(
+tasks = cached.tasks(cid).filter(
     pl.col("state").is_in(ACTIVE_STATES))
 panels = tasks.group_by("proposal_id").agg(
     experts=pl.len(), submitted=(pl.col("state") == "submitted").sum(),
     submitted_by=pl.col("expert_id").filter(pl.col("state") == "submitted").sort())
-listed = list_consolidations(engine(), actor(), cid)
+listed = cached.consolidations(cid)
 states = listed.select("proposal_id", "state", "consolidator", "version")
 board = panels.join(states, on="proposal_id", how="left").with_columns(
     state=pl.col("state").fill_null(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from dashboard import cached
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
 from dashboard.downloads import csv_download
 from dashboard.tables import filtered, link_config, with_links
@@ -22,12 +23,10 @@ from evalpanel.store import (
     batch_changes,
     call_names,
     confirm_replacement,
-    conflicted_tasks,
     discard_batch,
     dismiss_replacement,
     list_replacements,
     list_requests,
-    list_tasks,
     proposed_pairs,
     publish_batch,
     refuse_request,
@@ -43,7 +42,7 @@ read_names = attempt(call_names, engine(), actor(), cid)
 if read_names is None:
     st.stop()
 names: Names = read_names
-tasks = list_tasks(engine(), actor(), cid)
+tasks = cached.tasks(cid)
 
 
 def named(frame: pl.DataFrame, **columns: tuple[str, ...]) -> pl.DataFrame:
@@ -95,7 +94,7 @@ shown = filtered(listed, "followup_tasks", states=states,
                  default_states=["assigned", "accepted", "draft"])
 st.dataframe(with_links(shown), hide_index=True, height=260, column_config=link_config())
 csv_download(listed, f"{cid}-tasks.csv", "Download all tasks (CSV)", key="tasks_csv")
-held = attempt(conflicted_tasks, engine(), actor(), cid)
+held = attempt(cached.held_tasks, cid)
 if held is not None and held.height:
     st.warning(f"{held.height} active task(s) are on pairs the conflict rule now excludes. "
                "Batches leave them as they are and do not count them; decline them or keep "
@@ -162,7 +161,7 @@ else:
                 st.rerun()
 
 st.subheader("Divergent proposals")
-ranked = attempt(workflow().rank_call, engine(), actor(), cid)
+ranked = attempt(cached.rank_call, cid)
 if ranked is not None:
     gap = ranked.scheme.divergence.total_gap
     need = ranked.proposals.filter(pl.col("needs_expert"))

@@ -7,10 +7,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from dashboard import cached
 from dashboard.common import act, actor, attempt, bump, call_id, engine
 from dashboard.text import md
-from evalpanel.quality import call_flags, mark_quality_checked, quality_checked
-from evalpanel.reports import build_esrs, esr_pdf, esr_zip, release_lot
+from evalpanel.quality import mark_quality_checked, quality_checked
+from evalpanel.reports import esr_pdf, esr_zip, release_lot
 from evalpanel.store.releases import release_status
 
 st.title("Results and reports")
@@ -20,7 +21,7 @@ st.subheader("Comment checks")
 st.caption("Advisory: a comment copied from the same expert's comment on another proposal, "
            "wording that contradicts the band (praise on a Weak score, criticism on a Very good "
            "one), and criterion scores far from the other experts'. Nothing here blocks.")
-flags = attempt(call_flags, engine(), actor(), cid)
+flags = attempt(cached.quality_flags, cid)
 if flags is not None:
     counts = dict(flags.group_by("check").len().iter_rows())
     cols = st.columns(3)
@@ -33,7 +34,7 @@ if flags is not None:
         st.dataframe(flags.filter(pl.col("check").is_in(shown)), hide_index=True,
                      use_container_width=True)
 
-reports = attempt(build_esrs, engine(), actor(), cid)
+reports = attempt(cached.reports, cid)
 if reports is None:
     st.stop()
 if not reports:
@@ -67,7 +68,8 @@ st.dataframe(table, hide_index=True, use_container_width=True)
 one = st.selectbox("Report of", [r.proposal_id for r in in_lot])
 chosen = next(r for r in in_lot if r.proposal_id == one)
 left, right = st.columns(2)
-left.download_button("Download this report (PDF)", esr_pdf(chosen), f"{one}.pdf",
+# The PDF is made when the button is clicked, not on every run of the page.
+left.download_button("Download this report (PDF)", lambda: esr_pdf(chosen), f"{one}.pdf",
                      "application/pdf", key=f"esr-{cid}-{one}")
 if right.button(f"Prepare all {len(in_lot)} reports of {md(lot)} (zip)"):
     st.session_state[f"esr-zip-{cid}-{lot}"] = esr_zip(in_lot)

@@ -32,8 +32,11 @@ CONFLICT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def list_conflicts(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
-    """Every recorded conflict of the call (imported and declared), for its managers."""
+def list_conflicts(
+    engine: sa.Engine, actor: Actor, call_id: str, *, source: str | None = None
+) -> pl.DataFrame:
+    """Every recorded conflict of the call (imported and declared), for its managers; only
+    those of ``source`` (``"declared"``, say) when given."""
     stmt = sa.select(
         conflicts.c.conflict_id,
         conflicts.c.expert_id,
@@ -44,6 +47,8 @@ def list_conflicts(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFram
         conflicts.c.note,
         conflicts.c.source,
     ).where(conflicts.c.call_id == call_id)
+    if source is not None:
+        stmt = stmt.where(conflicts.c.source == source)
     with reading(engine) as conn:
         require_manager(conn, actor, "read the conflicts of", call_id)
         rows = [

@@ -848,3 +848,6 @@ rehearsal_documents = sa.Table(
     sa.Column("pages", sa.Integer, nullable=False),
     sa.Column("added_at", TS, nullable=False),
 )
+# The call's last audit line first: the dashboard's caches are keyed by the call's data version,
+# read on every run (evalpanel.store.summary.call_data_version); migration 0027.
+sa.Index(None, audit_log.c.call_id, audit_log.c.audit_id)

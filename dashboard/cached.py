@@ -1,0 +1,208 @@
+"""The call reads that pages show, cached across reruns, pages and sessions of this server
+process (``st.cache_data``; the largest with ``st.cache_resource``, see ``SHARED``) and keyed by
+the call's data version: that of the call's tables alone for the reads that depend on nothing
+else (the call folder, its configuration, the excluded pairs and the potential conflicts), so
+that an evaluation submitted does not make the conflicts page compute them again.
+
+Every read first asks the store for the call's data version
+(:func:`evalpanel.store.summary.call_data_version`: one indexed query that also checks that the
+signed-in user is a manager or expert of the call), then looks up the result computed for that
+version, that database and that user. Any write to the call moves the version, so a result is
+never shown once its data changed; and the key holds the user, so one user's result is never
+served to another (the store's permission checks ran when it was computed, and a refusal is
+raised again, never cached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+import streamlit as st
+
+from dashboard.common import actor, engine
+from evalpanel.callfolder.model import CallConfig, CallFolder
+from evalpanel.store import (
+    Actor,
+    audit_frame,
+    conflicted_tasks,
+    list_consolidations,
+    list_tasks,
+)
+from evalpanel.store import call_folder as read_call_folder
+from evalpanel.store.summary import (
+    Progress,
+    call_config,
+    call_data_version,
+    evaluation_progress,
+    lot_summary,
+)
+
+# Only the newest version of a read is asked for again, by the few users of a call.
+ENTRIES = 64
+# The call's tables and its excluded pairs (a million rows, ~100 MB, at 5,000 proposals) are
+# shared, not copied: ``st.cache_data`` would unpickle a copy on every run (~1 s for the pairs).
+# The pages never change a polars frame in place, so sharing one is safe.
+SHARED = 4
+
+Key = tuple[str, int | None, str, str, str]
+
+
+def version(call_id: str, *, tables_only: bool = False) -> str:
+    """The call's data version (checks that the user may read the call at all)."""
+    return call_data_version(engine(), actor(), call_id, tables_only=tables_only)
+
+
+def _key(call_id: str, *, tables_only: bool = False) -> Key:
+    who = actor()
+    return (str(engine().url), who.user_id, who.role, call_id,
+            version(call_id, tables_only=tables_only))
+
+
+def _tables_key(call_id: str) -> Key:
+    """The key of a read of the call's tables and conflict decisions only."""
+    return _key(call_id, tables_only=True)
+
+
+def _workflow() -> Any:
+    from dashboard.common import workflow
+
+    return workflow()
+
+
+def _call_folder(eng: sa.Engine, who: Actor, call_id: str) -> CallFolder:
+    return _shared("call_folder", _tables_key(call_id))  # type: ignore[no-any-return]
+
+
+def _quality_flags(eng: sa.Engine, who: Actor, call_id: str) -> pl.DataFrame:
+    from evalpanel.quality import call_flags
+
+    return call_flags(eng, who, call_id)
+
+
+def _reports(eng: sa.Engine, who: Actor, call_id: str) -> Any:
+    from evalpanel.reports import build_esrs
+
+    return build_esrs(eng, who, call_id)
+
+
+# The key's parts are the arguments Streamlit hashes; the engine and the actor are this run's,
+# the ones the key names.
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def _read(name: str, key: Key) -> Any:
+    return READS[name](engine(), actor(), key[3])
+
+
+@st.cache_resource(show_spinner=False, max_entries=SHARED)
+def _shared(name: str, key: Key) -> Any:
+    return SHARED_READS[name](engine(), actor(), key[3])
+
+
+# name -> (engine, actor, call id) -> result. The heavy ones read the call's tables once, from
+# the shared cache, through ``call=``.
+READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
+    "config": call_config,
+    "tasks": list_tasks,
+    "progress": evaluation_progress,
+    "lots": lot_summary,
+    "consolidations": list_consolidations,
+    "conflicted_tasks": conflicted_tasks,
+    "audit": audit_frame,
+    "quality_flags": _quality_flags,
+    "reports": _reports,
+    "potential": lambda e, a, c: _workflow().potential_conflict_table(
+        e, a, c, call=_call_folder(e, a, c), excluded=_shared("conflicts", _tables_key(c))),
+    "ranked": lambda e, a, c: _workflow().rank_call(e, a, c, call=_call_folder(e, a, c)),
+    "reliability": lambda e, a, c: _workflow().reliability_report(
+        e, a, c, call=_call_folder(e, a, c), ranked=_read("ranked", _key(c))),
+    "conflict_reasons": lambda e, a, c: _shared("conflicts", _tables_key(c)).group_by("reason")
+    .len("pairs").sort("pairs", descending=True),
+}
+SHARED_READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
+    "call_folder": read_call_folder,
+    "conflicts": lambda e, a, c: _workflow().conflict_table(e, a, c, call=_call_folder(e, a, c)),
+}
+
+
+def call_folder(call_id: str) -> CallFolder:
+    """:func:`evalpanel.store.call_folder` (shared, not copied: do not change its frames)."""
+    return _shared("call_folder", _tables_key(call_id))  # type: ignore[no-any-return]
+
+
+def config(call_id: str) -> CallConfig:
+    """:func:`evalpanel.store.summary.call_config`."""
+    return _read("config", _tables_key(call_id))  # type: ignore[no-any-return]
+
+
+def tasks(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.store.list_tasks`."""
+    return _read("tasks", _key(call_id))  # type: ignore[no-any-return]
+
+
+def progress(call_id: str) -> Progress:
+    """:func:`evalpanel.store.summary.evaluation_progress`."""
+    return _read("progress", _key(call_id))  # type: ignore[no-any-return]
+
+
+def lots(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.store.summary.lot_summary`."""
+    return _read("lots", _key(call_id))  # type: ignore[no-any-return]
+
+
+def consolidations(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.store.list_consolidations`."""
+    return _read("consolidations", _key(call_id))  # type: ignore[no-any-return]
+
+
+def held_tasks(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.store.conflicted_tasks`."""
+    return _read("conflicted_tasks", _key(call_id))  # type: ignore[no-any-return]
+
+
+def audit(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.store.audit_frame` of the call."""
+    return _read("audit", _key(call_id))  # type: ignore[no-any-return]
+
+
+def quality_flags(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.quality.call_flags`."""
+    return _read("quality_flags", _key(call_id))  # type: ignore[no-any-return]
+
+
+def reports(call_id: str) -> Any:
+    """:func:`evalpanel.reports.build_esrs` of every consolidated proposal (audited as a read
+    when built, not at every visit)."""
+    return _read("reports", _key(call_id))
+
+
+def conflict_table(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.workflow.conflict_table` (shared, not copied)."""
+    return _shared("conflicts", _tables_key(call_id))  # type: ignore[no-any-return]
+
+
+def conflict_reasons(call_id: str) -> pl.DataFrame:
+    """``reason, pairs`` of the conflict table, most pairs first."""
+    return _read("conflict_reasons", _tables_key(call_id))  # type: ignore[no-any-return]
+
+
+def potential_conflict_table(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.workflow.potential_conflict_table`."""
+    return _read("potential", _tables_key(call_id))  # type: ignore[no-any-return]
+
+
+def rank_call(call_id: str) -> Any:
+    """:func:`evalpanel.workflow.rank_call` (a ``scoring.ScoreResult``)."""
+    return _read("ranked", _key(call_id))
+
+
+def reliability_report(call_id: str) -> Any:
+    """:func:`evalpanel.workflow.reliability_report`."""
+    return _read("reliability", _key(call_id))
+
+
+def clear() -> None:
+    """Forget every cached read (a new version makes this unnecessary otherwise)."""
+    _read.clear()
+    _shared.clear()

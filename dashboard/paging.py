@@ -1,0 +1,55 @@
+"""Large tables one page at a time: a text filter, a page number, and only that page's rows
+sent to the browser (a table of a million rows would be sent whole otherwise, and take
+seconds to arrive and draw)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+PAGE_ROWS = 500
+
+
+def text_filter(frame: pl.DataFrame, text: str, columns: Sequence[str]) -> pl.DataFrame:
+    """The rows where any of ``columns`` contains ``text`` (case-insensitive, literally)."""
+    needle = text.strip().lower()
+    if not needle or not columns:
+        return frame
+    hit = pl.any_horizontal(
+        pl.col(c).cast(pl.String).str.to_lowercase().str.contains(needle, literal=True)
+        for c in columns
+    )
+    return frame.filter(hit.fill_null(False))
+
+
+def paged_table(
+    frame: pl.DataFrame,
+    key: str,
+    *,
+    search: Sequence[str] = (),
+    rows: int = PAGE_ROWS,
+    what: str = "rows",
+    **dataframe: Any,
+) -> pl.DataFrame:
+    """Show ``frame`` filtered by the text typed in (over the ``search`` columns) one page of
+    ``rows`` at a time; returns the filtered frame. ``dataframe``: passed to ``st.dataframe``."""
+    left, mid, right = st.columns([3, 1, 2], vertical_alignment="bottom")
+    text = left.text_input(f"Filter ({', '.join(search)})" if search else "Filter",
+                           key=f"{key}_filter", placeholder="part of an id or a name")
+    shown = text_filter(frame, text, search)
+    pages = max(1, math.ceil(shown.height / rows))
+    page_key = f"{key}_page"
+    held = st.session_state.get(page_key)
+    if not isinstance(held, int) or not 1 <= held <= pages:  # a narrower filter has fewer pages
+        st.session_state[page_key] = 1
+    page = int(mid.number_input("Page", min_value=1, max_value=pages, step=1, key=page_key))
+    first = (page - 1) * rows
+    right.caption(f"{shown.height:,} {what}" + (f" of {frame.height:,}" if text.strip() else "")
+                  + (f" · rows {first + 1:,}–{min(first + rows, shown.height):,}"
+                     if shown.height > rows else ""))
+    st.dataframe(shown.slice(first, rows), hide_index=True, **dataframe)
+    return shown
