@@ -10,7 +10,9 @@ that size's alone; it includes the (P, E) float32 affinity matrix (P·E·4 bytes
 Flags: ``--sizes 300x150,2000x1000`` ``--modes max-total,fair`` ``--repeats N`` (median of N solves,
 default 3 below 10 M pairs, else 1) ``--no-compare`` ``--compare-only``. ``process s`` is the
 child's whole wall time (start-up, imports, building the synthetic instance, the solves) and
-``peak MB`` its peak RSS as the parent sees it (``wait4``).
+``peak MB`` its peak RSS as the parent sees it (``wait4``); the ``cpu s`` columns are the CPU
+seconds (all threads) of the solves and of the whole child, which a loaded machine inflates
+less than wall time.
 
 ``--process`` instead times the whole ``evalpanel assign`` command, one process per size and
 mode (``python -m evalpanel.cli assign CALL -k K --mode MODE --json -o pairs.csv``), on a call
@@ -83,11 +85,12 @@ def child_sweep(size: str, modes: list[str], k: int, repeats: int) -> list[dict[
     build, base_mb = time.perf_counter() - t0, peak_mb()
     rows = []
     for mode in modes:
-        times = []
+        times, cpu = [], []
         for _ in range(repeats):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             res = assign(inst, mode, seed=1)
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
         rows.append(
             {
                 "size": size,
@@ -95,6 +98,7 @@ def child_sweep(size: str, modes: list[str], k: int, repeats: int) -> list[dict[
                 "mode": mode,
                 "build_s": build,
                 "median_s": statistics.median(times),
+                "median_cpu_s": statistics.median(cpu),
                 "runs": repeats,
                 "rss_instance_mb": base_mb,
                 "peak_rss_mb": peak_mb(),
@@ -176,6 +180,7 @@ def watched(cmd: list[str], limit_mb: float, env: dict[str, str] | None = None
         out.seek(0)
         err.seek(0)
         return {"code": proc.returncode, "stdout": out.read().decode(), "wall_s": wall,
+                "cpu_s": usage.ru_utime + usage.ru_stime,
                 "stderr": err.read().decode(), "peak_mb": max(usage.ru_maxrss / 1024, stopped),
                 "stopped_mb": stopped}
 
@@ -187,6 +192,7 @@ def run_child(args: list[str]) -> Any:
     rows = json.loads(done["stdout"].strip().splitlines()[-1])
     for row in rows if isinstance(rows, list) else [rows]:
         row["process_s"], row["child_peak_mb"] = done["wall_s"], done["peak_mb"]
+        row["process_cpu_s"] = done["cpu_s"]
     return rows
 
 
@@ -233,7 +239,7 @@ def process_sweep(args: argparse.Namespace, modes: list[str]) -> None:
     sizes = args.sizes.split(",") if args.sizes_given else [f"{p}x{e}" for p, e in PROCESS_SIZES]
     print(f"whole `evalpanel assign` process, dense affinity.parquet, k = {args.k}, one process "
           f"per size and mode (watchdog at {args.rss_limit_mb:.0f} MB resident)")
-    print(f"{'size':>12} {'mode':>10} {'process s':>9} {'peak MB':>8} {'status':>8} "
+    print(f"{'size':>12} {'mode':>10} {'process s':>9} {'cpu s':>7} {'peak MB':>8} {'status':>8} "
           f"{'coverage':>8} {'objective':>11} {'floor':>7}  target / certificates")
     try:
         for size in sizes:
@@ -250,7 +256,8 @@ def process_sweep(args: argparse.Namespace, modes: list[str]) -> None:
                 cmd = [sys.executable, "-m", "evalpanel.cli", "assign", str(folder), "-k",
                        str(args.k), "--mode", mode, "--json", "-o", str(base / "pairs.csv")]
                 done = watched(cmd, args.rss_limit_mb, env)
-                line = f"{size:>12} {mode:>10} {done['wall_s']:9.2f} {done['peak_mb']:8.0f} "
+                line = (f"{size:>12} {mode:>10} {done['wall_s']:9.2f} {done['cpu_s']:7.2f} "
+                        f"{done['peak_mb']:8.0f} ")
                 if done["stopped_mb"]:
                     print(line + f"stopped above {args.rss_limit_mb:.0f} MB resident "
                           f"after {done['wall_s']:.0f} s", flush=True)
@@ -314,9 +321,9 @@ def main() -> None:
         return
 
     print(
-        f"{'size':>12} {'mode':>10} {'solve s':>8} {'process s':>9} {'peak MB':>8} "
-        f"{'inst MB':>8} {'coverage':>8} {'objective':>11} {'floor':>7} {'cand':>8} "
-        f"{'rounds':>6} target (solve; peak RSS)"
+        f"{'size':>12} {'mode':>10} {'solve s':>8} {'cpu s':>6} {'process s':>9} {'cpu s':>6} "
+        f"{'peak MB':>8} {'inst MB':>8} {'coverage':>8} {'objective':>11} {'floor':>7} "
+        f"{'cand':>8} {'rounds':>6} target (solve; peak RSS)"
     )
     if not args.compare_only:
         for size in args.sizes.split(","):
@@ -341,8 +348,8 @@ def main() -> None:
             for r in rows:
                 verdict = _verdict(size, r["mode"], r["median_s"], r["child_peak_mb"])
                 print(
-                    f"{size:>12} {r['mode']:>10} {r['median_s']:8.2f} {r['process_s']:9.2f} "
-                    f"{r['child_peak_mb']:8.0f} "
+                    f"{size:>12} {r['mode']:>10} {r['median_s']:8.2f} {r['median_cpu_s']:6.2f} "
+                    f"{r['process_s']:9.2f} {r['process_cpu_s']:6.2f} {r['child_peak_mb']:8.0f} "
                     f"{r['rss_instance_mb']:8.0f} {r['coverage']:8.3f} {r['objective']:11.2f} "
                     f"{r['floor']:7.3f} {r['certificate']['candidate_pairs']:8d} "
                     f"{r['certificate']['rounds']:6d} {verdict}",

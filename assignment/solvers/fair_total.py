@@ -129,10 +129,13 @@ def _scan(
 
 def total_bound(
     inst: AssignmentInstance, spec: FlowSpec, cand: IntArray, fixed_w: IntArray,
-    scope: IntArray, coverage: int, floor: int, *, max_rounds: int = 20,
+    scope: IntArray, coverage: int, floor: int, *, max_rounds: int = 8,
 ) -> TotalBound:
     """The dual bound on stage 2's total over every eligible pair (see the module docstring).
-    ``cand``: candidate codes to start from; ``floor``: stage 1's floor (weight units)."""
+    ``cand``: candidate codes to start from; ``floor``: stage 1's floor (weight units).
+    The bound holds after any number of rounds (the positive reduced costs of the pairs left
+    out are part of it), so pricing stops after ``max_rounds`` full-matrix passes with a
+    valid, if weaker, bound."""
     blocked = inst.blocked_codes()
     cand = np.unique(cand)
     limit = max(4 * inst.n_proposals, 64)
