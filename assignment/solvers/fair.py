@@ -285,6 +285,12 @@ def solve_fair(
             fixed_w, scope, max(floor0, hint_floor), bound, time_limit / 2)
         if status == "failed":
             details.update(floor_status=f"CP-SAT {stage.status_name}; boosted kept")
+            if certify:  # reported, not proven: the boosted floor against its upper bound
+                details["floor_certificate"] = {
+                    "method": "none (CP-SAT found no solution in time)",
+                    "candidate_pairs": int(cand.size), "checked_pairs": 0, "violations": -1,
+                    "rounds": attempt, "value": hint_floor / SCALE, "bound": bound / SCALE,
+                    "optimal": False}
             return hint, cert, details
         if floor >= bound:
             details["floor_status"] = "proven: equals the upper bound"
