@@ -61,3 +61,50 @@ def test_dependent_rounding_keeps_marginals_and_degrees() -> None:
     prob = x / scale
     tol = 4.5 * np.sqrt(prob * (1 - prob) / samples) + 1e-9
     assert (np.abs(counts / samples - prob) <= tol).all()
+
+
+def _lp_optimum(inst, q: float) -> float:  # type: ignore[no-untyped-def]
+    """Most expected affinity at maximum expected coverage, every pair capped at q (HiGHS)."""
+    p, e = np.nonzero(inst.eligible_mask())
+    n = p.size
+    a_p = sp.csr_matrix((np.ones(n), (p, np.arange(n))), shape=(inst.n_proposals, n))
+    a_e = sp.csr_matrix((np.ones(n), (e, np.arange(n))), shape=(inst.n_experts, n))
+    cons = [LinearConstraint(a_p, 0, inst.free_demand),
+            LinearConstraint(a_e, inst.free_min_load, inst.free_capacity)]
+    cover = -milp(-np.ones(n), constraints=cons, bounds=Bounds(0, q)).fun
+    cons.append(LinearConstraint(np.ones((1, n)), cover - 1e-9, cover + 1e-9))
+    return float(-milp(-inst.affinity[p, e], constraints=cons, bounds=Bounds(0, q)).fun)
+
+
+@pytest.mark.parametrize(
+    ("seed", "n_p", "n_e", "k", "q", "max_load", "min_load_rate"),
+    [
+        (3, 12, 10, 2, 0.5, (2, 4), 0.0),
+        (11, 9, 8, 3, 0.4, (2, 4), 0.5),  # minimum loads: their duals enter the bound
+        (5, 12, 6, 3, 0.4, (1, 2), 0.0),  # too few slots: the coverage-bonus formulation
+    ],
+)
+def test_the_lp_reports_a_zero_gap_at_the_lp_optimum(
+    seed: int, n_p: int, n_e: int, k: int, q: float, max_load: tuple[int, int],
+    min_load_rate: float,
+) -> None:
+    """The dual value computed from the flow's potentials bounds the LP from above; it meets
+    the primal value, and both are scipy's LP optimum over every eligible pair."""
+    inst = small_instance(seed, n_p, n_e, k, conflict_rate=0.2, max_load=max_load,
+                          min_load_rate=min_load_rate)
+    res = assign(inst, "randomized", q=q, seed=0)
+    gap = res.details["lp_gap"]
+    best = _lp_optimum(inst, q)
+    assert gap["primal"] == pytest.approx(best, abs=1e-5)
+    assert gap["dual"] == pytest.approx(best, abs=1e-5)
+    assert gap["gap"] == 0 and gap["full_matrix"] is True
+
+
+def test_the_lp_gap_includes_the_diversity_gadgets() -> None:
+    """With the diversity chain the flow has gadget arcs; the dual still meets the primal, and
+    the primal is the expected affinity less the penalties (so below the plain LP optimum)."""
+    inst = small_instance(3, 12, 10, 2, conflict_rate=0.2, max_load=(2, 4))
+    res = assign(inst, "randomized", q=0.5, seed=0, diversity=True)
+    gap = res.details["lp_gap"]
+    assert gap["gap"] == 0 and gap["dual"] == pytest.approx(gap["primal"])
+    assert gap["primal"] <= _lp_optimum(inst, 0.5) + 1e-9

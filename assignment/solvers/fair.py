@@ -14,7 +14,10 @@ column generation priced over the whole matrix), or when CP-SAT is optimal over 
 that holds every pair able to raise the floor (reduced-cost fixing against that LP). Pairs found
 by either pass join the candidates and stage 1 runs again (at most three times), so a candidate
 set too small for the true floor is caught rather than reported as optimal; ``floor_status``
-says which proof holds.
+says which proof holds. The total under the floor is certified the same way
+(:mod:`assignment.solvers.fair_total`: the dual bound of stage 2's LP priced over every pair,
+then reduced-cost fixing, pairs that could improve it added and stage 2 solved again);
+``total_status`` says which proof holds.
 
 Panel totals, the floor and the total count a new potential-conflict pair at its affinity minus
 the instance's ``potential_penalty`` (as max-total does), so that the fair mode, too, uses such a
@@ -23,6 +26,7 @@ pair only where the coverage or a much higher floor needs it; fixed pairs count 
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -39,6 +43,7 @@ from assignment.solvers._network import (
 )
 from assignment.solvers._sparse import _mask_in_block, _row_blocks, solve_certified
 from assignment.solvers.fair_bound import could_raise, floor_bound
+from assignment.solvers.fair_total import could_improve, total_bound
 from assignment.solvers.max_total import flow_spec
 
 
@@ -158,6 +163,7 @@ class _Stage:
         self.solver = cp_model.CpSolver()
         self.solver.parameters.num_workers = workers
         self.status_name = ""
+        self.total_status = ""  # stage 2's CP-SAT status, once it ran
 
     def _panel(self, p: int, fixed_w: IntArray) -> Any:
         idx = self.by_p[p]
@@ -193,6 +199,18 @@ class _Stage:
             self.model.add(self._panel(p, fixed_w) >= floor)
         return self.in_hint
 
+    def maximise_total(self, chosen: np.ndarray, seconds: float) -> np.ndarray:
+        """Stage 2: the most total weight with the floor kept; ``chosen`` when CP-SAT finds
+        nothing (it is feasible: stage 1's solution)."""
+        cp_model = self.cp_model
+        self.model.maximize(cp_model.LinearExpr.weighted_sum(self.x, self.w.tolist()))
+        self.solver.parameters.max_time_in_seconds = seconds
+        status = self.solver.solve(self.model)
+        self.total_status = self.solver.status_name(status)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return chosen
+        return np.array([self.solver.boolean_value(v) for v in self.x], dtype=bool)
+
 
 def solve_fair(
     inst: AssignmentInstance,
@@ -206,11 +224,15 @@ def solve_fair(
 ) -> tuple[IntArray, Certificate, dict[str, Any]]:
     """New (n, 2) pairs, the max-total certificate (coverage) and the floor's details.
 
-    ``certify`` False skips the full-matrix certificate of the floor (the floor is then exact
-    over the candidate pairs only; ``benchmarks/fair_certificate.py`` measures what that costs).
+    ``certify`` False skips the full-matrix certificates of the floor and of the total (both
+    are then exact over the candidate pairs only; ``benchmarks/fair_certificate.py`` measures
+    what that costs). With it, ``details`` holds ``floor_certificate`` and ``total_certificate``
+    (method, candidate and checked pairs, violations, rounds, value, bound, optimal: the keys of
+    max-total's certificate plus the proven bound), and ``total_status``.
 
     Stage 2 (total under the floor) stops when within ``gap_tolerance`` (relative) of the
-    max-total optimum, an upper bound for it; CP-SAT gets ``time_limit / 2`` per stage.
+    max-total optimum, an upper bound for it, or of its own full-matrix bound; CP-SAT gets
+    ``time_limit / 2`` per stage.
     """
     base_sol, cert = solve_certified(inst, flow_spec(inst), candidates=candidates)
     base = _pairs_of(base_sol, inst.n_experts)
@@ -232,31 +254,47 @@ def solve_fair(
         "floor_upper_bound": bound / SCALE,
         "floor_max_total": floor0 / SCALE,
     }
+    n_new = int(base.shape[0])
+    n_eligible = n_p * n_e - int(blocked.size)
+    upper = int(base_w.sum())  # the max-total optimum: certified over the full matrix
     if floor0 >= bound:
         details.update(floor_status="proven: equals the upper bound", stage2_status="OPTIMAL")
+        if certify:
+            details["floor_certificate"] = _upper_bound_certificate(bound, n_eligible)
+            details["total_certificate"] = _max_total_certificate(cert, upper, upper)
+            details["total_status"] = "proven over the full matrix: equals the max-total optimum"
         return base, cert, details
     hint, hint_floor = _boosted(inst, bound, fixed_w, scope, base_sol, boost_rounds)
     details["floor_boosted"] = hint_floor / SCALE
 
     m = candidates if candidates is not None else 2 * int(inst.free_demand.max()) + 4
-    cand = np.union1d(_top_codes(inst, blocked, m), base_sol.cand[base_sol.flow > 0])
+    base_codes = base_sol.cand[base_sol.flow > 0]
+    cand = np.union1d(_top_codes(inst, blocked, m), base_codes)
     cand = np.union1d(cand, hint[:, 0] * n_e + hint[:, 1])
     hint_codes = hint[:, 0] * n_e + hint[:, 1]
-    n_new = int(base.shape[0])
     floor = hint_floor
+    floor_cert: dict[str, Any] = {}
     for attempt in range(1, 4):
         stage = _Stage(inst, spec, cand, hint_codes, n_new, workers)
         if hint_floor >= bound:
             details["floor_status"] = "proven: equals the upper bound"
+            floor_cert = _upper_bound_certificate(bound, n_eligible)
             chosen = stage.require_floor(fixed_w, scope, floor)
             break
         status, floor, chosen = stage.raise_floor(
             fixed_w, scope, max(floor0, hint_floor), bound, time_limit / 2)
         if status == "failed":
             details.update(floor_status=f"CP-SAT {stage.status_name}; boosted kept")
+            if certify:  # reported, not proven: the boosted floor against its upper bound
+                details["floor_certificate"] = {
+                    "method": "none (CP-SAT found no solution in time)",
+                    "candidate_pairs": int(cand.size), "checked_pairs": 0, "violations": -1,
+                    "rounds": attempt, "value": hint_floor / SCALE, "bound": bound / SCALE,
+                    "optimal": False}
             return hint, cert, details
         if floor >= bound:
             details["floor_status"] = "proven: equals the upper bound"
+            floor_cert = _upper_bound_certificate(bound, n_eligible)
             break
         if status != "optimal":
             details["floor_status"] = f"best found in {time_limit / 2:.0f} s (not proven)"
@@ -269,14 +307,24 @@ def solve_fair(
         lp_floor = int(np.floor(lp.bound + 1e-6)) if np.isfinite(lp.bound) else None
         details["floor_lp_bound"] = None if lp_floor is None else lp.bound / SCALE
         details["floor_certificate_rounds"] = attempt
+        lp_cand = lp.cand if lp.cand is not None else cand
+        floor_cert = {
+            "method": "lp-pricing", "candidate_pairs": int(cand.size),
+            "checked_pairs": n_eligible - int(lp_cand.size), "violations": 0,
+            "rounds": attempt, "lp_rounds": lp.rounds, "value": floor / SCALE,
+            "bound": lp.bound / SCALE if lp_floor is not None else None, "optimal": False,
+        }
         if lp_floor is not None and floor >= lp_floor:
             details["floor_status"] = "proven over the full matrix: equals its LP bound"
+            floor_cert["optimal"] = True
             break
         extra = could_raise(inst, spec, lp, floor, limit=max(20 * n_p, 1000))
         missing = np.setdiff1d(np.union1d(lp.added, extra if extra is not None else []), cand)
+        floor_cert["violations"] = int(missing.size) if extra is not None else -1
         if extra is not None and missing.size == 0:
             details["floor_status"] = ("proven over the full matrix: optimal over every pair "
                                        "that could raise it (reduced-cost fixing)")
+            floor_cert.update(method="reduced-cost fixing", optimal=True)
             break
         if attempt == 3 or missing.size == 0:
             details["floor_status"] = (
@@ -288,20 +336,110 @@ def solve_fair(
         details["floor_pairs_added"] = details.get("floor_pairs_added", 0) + int(missing.size)
         hint_codes = stage.codes_of(chosen)
         cand = np.union1d(cand, missing.astype(np.int64))
-    model, x, w, cp, ce, solver = stage.model, stage.x, stage.w, stage.cp, stage.ce, stage.solver
-    cp_model = stage.cp_model
+    if floor_cert:
+        details["floor_certificate"] = floor_cert
     # the max-total optimum bounds the total from above: skip stage 2 when already close
-    upper, current = int(base_w.sum()), int(w[chosen].sum())
+    current = int(stage.w[chosen].sum())
     details["total_gap_to_max_total"] = (upper - current) / SCALE
+    deadline = time.perf_counter() + time_limit / 2  # for every stage-2 solve together
     if upper - current <= gap_tolerance * abs(upper):
         details["stage2_status"] = f"within {gap_tolerance:g} of the max-total bound"
     else:
-        model.maximize(cp_model.LinearExpr.weighted_sum(x, w.tolist()))
-        solver.parameters.max_time_in_seconds = time_limit / 2
-        status2 = solver.solve(model)
-        details["stage2_status"] = solver.status_name(status2)
-        if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
-            details["total_gap_to_max_total"] = (upper - int(w[chosen].sum())) / SCALE
-    pairs = np.stack([cp[chosen], ce[chosen]], axis=1).astype(np.int64)
+        chosen = stage.maximise_total(chosen, time_limit / 2)
+        details["stage2_status"] = stage.total_status
+        details["total_gap_to_max_total"] = (upper - int(stage.w[chosen].sum())) / SCALE
+    if certify:
+        stage, chosen = _certify_total(
+            inst, spec, stage, chosen, cand, base_codes, fixed_w, scope, n_new, floor,
+            upper, cert, details, gap_tolerance, deadline, workers)
+    pairs = np.stack([stage.cp[chosen], stage.ce[chosen]], axis=1).astype(np.int64)
     return pairs, cert, details
+
+
+def _upper_bound_certificate(bound: int, n_eligible: int) -> dict[str, Any]:
+    """The floor reached the per-proposal upper bound, scanned over every eligible pair."""
+    return {"method": "upper bound", "candidate_pairs": 0, "checked_pairs": n_eligible,
+            "violations": 0, "rounds": 1, "value": bound / SCALE, "bound": bound / SCALE,
+            "optimal": True}
+
+
+def _max_total_certificate(cert: Certificate, total: int, upper: int) -> dict[str, Any]:
+    """The total equals the max-total optimum, which bounds it: max-total's certificate."""
+    return {**cert.to_json_dict(), "method": f"max-total bound ({cert.method})",
+            "value": total / SCALE, "bound": upper / SCALE, "gap": (upper - total) / SCALE,
+            "optimal": cert.violations == 0 and total >= upper}
+
+
+def _certify_total(
+    inst: AssignmentInstance, spec: FlowSpec, stage: _Stage, chosen: np.ndarray,
+    cand: IntArray, base_codes: IntArray, fixed_w: IntArray, scope: IntArray, n_new: int,
+    floor: int, upper: int, cert: Certificate, details: dict[str, Any], gap_tolerance: float,
+    deadline: float, workers: int,
+) -> tuple[_Stage, np.ndarray]:
+    """Stage 2 over the full matrix (:mod:`assignment.solvers.fair_total`): the dual bound of
+    its LP priced over every eligible pair, then reduced-cost fixing. When CP-SAT proved its
+    total optimal over the candidates but pairs outside them could improve it, they join and
+    stage 2 runs again (at most twice more, within stage 2's time, ``deadline``); a total that
+    CP-SAT did not prove optimal, or one within ``gap_tolerance`` of the bound, is reported
+    with its gap. Records ``total_certificate`` and ``total_status`` in ``details``; returns
+    the final stage and choice."""
+    out: dict[str, Any] = {}
+    status = ""
+    for attempt in range(1, 4):
+        total = int(stage.w[chosen].sum())
+        if total >= upper:
+            out = {**_max_total_certificate(cert, total, upper), "rounds": attempt}
+            status = "proven over the full matrix: equals the max-total optimum"
+            break
+        if stage.total_status == "":
+            # stage 2 stopped within gap_tolerance of the certified max-total optimum, which
+            # bounds the total: that bound and its gap are the certificate (pricing the LP over
+            # a large matrix costs far more than the stage it would certify)
+            out = {**_max_total_certificate(cert, total, upper), "rounds": attempt}
+            status = (f"within {(upper - total) / SCALE:.6f} of the max-total optimum, which "
+                      "bounds it (not proven optimal)")
+            break
+        tb = total_bound(inst, spec, np.union1d(stage.codes_of(chosen), base_codes), fixed_w,
+                         scope, n_new, floor)
+        finite = bool(np.isfinite(tb.bound))
+        # integer weights: no total exceeds the bound's floor (a tiny margin for rounding)
+        bound_int = int(np.floor(tb.bound + 1e-9 * abs(tb.bound) + 1e-6)) if finite else None
+        out = {"method": "lp-pricing", "candidate_pairs": int(cand.size),
+               "checked_pairs": tb.checked, "violations": 0, "rounds": attempt,
+               "lp_rounds": tb.rounds, "lp_pairs": int(tb.cand.size), "value": total / SCALE,
+               "bound": tb.bound / SCALE if finite else None,
+               "gap": (tb.bound - total) / SCALE if finite else None, "optimal": False}
+        if bound_int is None:
+            status = f"not certified: {tb.status}"
+            break
+        if total >= bound_int:
+            out["optimal"] = True
+            status = "proven over the full matrix: equals its LP's dual bound"
+            break
+        extra = could_improve(inst, spec, tb, total, limit=max(20 * inst.n_proposals, 1000))
+        missing = np.setdiff1d(np.union1d(tb.cand, extra if extra is not None else []), cand)
+        out["violations"] = int(missing.size) if extra is not None else -1
+        if extra is not None and missing.size == 0 and stage.total_status == "OPTIMAL":
+            out.update(method="reduced-cost fixing", optimal=True)
+            status = ("proven over the full matrix: optimal over every pair that could "
+                      "improve it (reduced-cost fixing)")
+            break
+        within = bound_int - total <= gap_tolerance * abs(bound_int)
+        seconds = deadline - time.perf_counter()
+        if (attempt == 3 or within or extra is None or missing.size == 0 or seconds < 1
+                or stage.total_status not in ("OPTIMAL", "")):
+            status = (f"within {(bound_int - total) / SCALE:.6f} of the full-matrix bound "
+                      f"{tb.bound / SCALE:.6f} (not proven optimal)")
+            break
+        # search again with the pairs that could improve the total
+        details["total_pairs_added"] = details.get("total_pairs_added", 0) + int(missing.size)
+        cand = np.union1d(cand, missing.astype(np.int64))
+        hint = stage.codes_of(chosen)
+        stage = _Stage(inst, spec, cand, hint, n_new, workers)
+        stage.require_floor(fixed_w, scope, floor)
+        chosen = stage.maximise_total(stage.in_hint, seconds)
+        details["stage2_status"] = stage.total_status
+    details["total_certificate"] = out
+    details["total_status"] = status
+    details["total_gap_to_max_total"] = (upper - int(stage.w[chosen].sum())) / SCALE
+    return stage, chosen
