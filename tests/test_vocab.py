@@ -65,7 +65,10 @@ def _literal_states(path: Path) -> list[str]:
     for node in ast.walk(tree):
         operands: list[ast.AST] = []
         if isinstance(node, ast.Compare):
-            if isinstance(node.left, ast.Name) and node.left.id == "decision":
+            left = node.left
+            if (isinstance(left, ast.Name) and left.id == "decision") or (
+                isinstance(left, ast.Attribute) and left.attr == "decision"
+            ):
                 continue  # a ranking decision (funded, reserve, rejected, pending): scoring's
             operands = [node.left, *node.comparators]
             for c in node.comparators:

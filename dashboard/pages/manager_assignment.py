@@ -87,17 +87,17 @@ if batch is None:
     st.stop()
 result = batch.result
 st.subheader(f"Preview of batch {batch.batch_id}")
-cols = st.columns(5)
-cols[0].metric("Status", result.status, help="complete: every proposal gets its full panel; "
+figures = st.columns(5)
+figures[0].metric("Status", result.status, help="complete: every proposal gets its full panel; "
                "partial: some cannot (listed below, with why)")
-cols[1].metric("Coverage", f"{result.coverage:.1%}", help="The share of the expert places "
+figures[1].metric("Coverage", f"{result.coverage:.1%}", help="The share of the expert places "
                "still to fill that this batch fills")
-cols[2].metric("Slots filled", f"{result.slots_filled} / {result.slots_demanded}",
+figures[2].metric("Slots filled", f"{result.slots_filled} / {result.slots_demanded}",
                help="Expert places filled by this batch (pinned pairs included) out of the "
                "places proposals still need")
-cols[3].metric("Total affinity", f"{result.objective:.1f}", help="The sum of the affinities "
+figures[3].metric("Total affinity", f"{result.objective:.1f}", help="The sum of the affinities "
                "(0 to 1: how well an expert's profile matches a proposal) of every pair")
-cols[4].metric("Worst panel affinity", f"{result.min_proposal_affinity:.2f}",
+figures[4].metric("Worst panel affinity", f"{result.min_proposal_affinity:.2f}",
                help="The lowest sum of affinities of one proposal's panel: how well the "
                "worst-served proposal is covered")
 suggestion = fair_suggestion(result.mode, result.pairs)

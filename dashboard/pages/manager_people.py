@@ -28,7 +28,8 @@ due = attempt(task_deadlines, engine(), actor(), cid)
 current = None if due is None or due.is_empty() else due["due_on"].drop_nulls().min()
 with st.form(f"deadlines-{cid}"):
     left, right = st.columns(2)
-    evaluation = left.date_input("Individual evaluations", value=current or None)
+    start = current if isinstance(current, dt.date) else None
+    evaluation = left.date_input("Individual evaluations", value=start)
     consolidation = right.date_input("Consolidation", value=None)
     if st.form_submit_button("Save the deadlines"):
         ok = True

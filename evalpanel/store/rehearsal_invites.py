@@ -40,6 +40,7 @@ from evalpanel.store.tables import (
     rehearsals,
     users,
 )
+from evalpanel.vocab import NotificationStatus
 
 VALID_DAYS = 14
 REHEARSAL_PARAM = "rehearsal"  # the dashboard's query parameter that carries the token
@@ -149,7 +150,8 @@ def invite_by_email(
             conn.execute(notifications.insert().values(
                 dedupe_key=key, call_id=None, kind="rehearsal_invitation", recipient=address,
                 recipient_name="", language=lang, subject=subject, body=body,
-                status="pending", attempts=0, created_at=now(), next_attempt_at=now()))
+                status=NotificationStatus.PENDING, attempts=0, created_at=now(),
+                next_attempt_at=now()))
             record(conn, actor, "invite_scorer", "rehearsal", rehearsal_id,
                    after={"by": "email", "email": address, "expires_at": expires})
         return wanted

@@ -25,6 +25,7 @@ from evalpanel.store.tables import (
     replacements,
     tasks,
 )
+from evalpanel.vocab import TaskState
 
 # A declined task still needs another expert while its replacement request is open; once the
 # replacement is applied (a new task carries the slot) or dismissed, the slot is not expected.
@@ -128,7 +129,7 @@ def evaluation_progress(engine: sa.Engine, actor: Actor, call_id: str) -> Progre
         waiting = conn.execute(
             sa.select(sa.func.count(sa.distinct(replacements.c.task_id)))
             .select_from(replacements.join(tasks, tasks.c.task_id == replacements.c.task_id))
-            .where(replacements.c.call_id == call_id, tasks.c.state == "declined",
+            .where(replacements.c.call_id == call_id, tasks.c.state == TaskState.DECLINED,
                    replacements.c.state.in_(OPEN_REPLACEMENT))
         ).scalar() or 0
         n_p = conn.execute(sa.select(sa.func.count()).where(
