@@ -34,7 +34,14 @@ from tests.browser_support import (
     visible,
     write_findings,
 )
-from tests.test_browser_dashboard import accept, choose, fill_scores, press, sign_in
+from tests.test_browser_dashboard import (
+    accept,
+    choose,
+    fill_comments,
+    fill_scores,
+    press,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 TIMES: dict[str, float] = {}
@@ -143,7 +150,9 @@ def test_every_role_at_scale(scale_browser: Any, scale_server: str, scale_call: 
     visit(expert_page, "expert1", "Scoring form", "Comment for the applicant")
     choose(expert_page, "Task", f"{proposal_id} (accepted)")
     fill_scores(expert_page, [21, 24, 16, 20])
-    press(expert_page, "Submit", f"Task {task_id} submitted.")
+    fill_comments(expert_page, "The proposal argues this criterion with evidence.")
+    press(expert_page, "Submit", "it cannot be undone")  # submitting asks for confirmation
+    press(expert_page, "Yes, submit the evaluation", f"Task {task_id} submitted")
     shot(expert_page, "scale-expert1-Scoring_form-submitted")
     visit(expert_page, "expert1", "Consolidation", "Consolidation")
     expert_page.close()

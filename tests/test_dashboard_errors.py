@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from evalpanel.store import USERNAME_MAX
@@ -60,6 +61,10 @@ def test_an_unexpected_error_is_logged_and_shown_briefly(
     assert not as_user(dash.world.manager, "manager").exception
     with dash.world.engine.begin() as conn:  # the database changes under the app
         conn.execute(sa.text("ALTER TABLE tasks RENAME TO tasks_elsewhere"))
+    # No service wrote this change, so no audit line says the call's data changed: the pages'
+    # cached reads would still be served. Empty the caches so the page meets the broken table.
+    st.cache_data.clear()
+    st.cache_resource.clear()
     # A fresh run: AppTest re-detects the pages/ folder on every run, and its reruns then start
     # the current page's file directly, without dashboard/app.py (see Streamlit's _mpa_v1).
     at = as_user(dash.world.manager, "manager")

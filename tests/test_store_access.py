@@ -53,7 +53,7 @@ from evalpanel.store.audit import Actor
 from evalpanel.store.deadlines import set_deadline
 from evalpanel.store.notifications import list_notifications
 from evalpanel.store.releases import link_contact, read_released_report, save_release
-from tests.store_fixtures import AFI_FORM, World, pairs, publish, scores, task_of
+from tests.store_fixtures import AFI_FORM, World, join_by_link, pairs, publish, scores, task_of
 
 # E03 and E04 review P01 (both submit, E03 consolidates); E03 has accepted P02 (not submitted).
 PANEL = [("P01", "E03"), ("P01", "E04"), ("P02", "E03"), ("P02", "E05")]
@@ -87,10 +87,8 @@ def _scene(w: World) -> Scene:
     cid = start_consolidation(w.engine, w.manager, w.call_id, "P01", "E03")
     link_contact(w.engine, w.manager, w.applicant.user_id or 0, w.call_id, "P02")
     other = Actor(create_user(w.engine, SYSTEM, "other-applicant", "applicant"), "applicant")
-    rid = create_rehearsal(
-        w.engine, w.applicant, "erasmus-afi", "Our alliance", "What we plan",
-        [w.experts["E03"].user_id or 0],
-    )
+    rid = create_rehearsal(w.engine, w.applicant, "erasmus-afi", "Our alliance", "What we plan", [])
+    join_by_link(w.engine, w.applicant, rid, other)  # a colleague who scores the rehearsal
     target = create_user(w.engine, SYSTEM, "target", "expert")
     actors = {
         "operator": SYSTEM,

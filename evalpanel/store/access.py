@@ -424,7 +424,8 @@ Who = str
 """One kind of actor in :data:`PERMISSIONS`: ``operator``, ``manager`` (of the call),
 ``other-manager`` (of another call), ``expert`` (of the call, on the proposal concerned),
 ``other-expert`` (of the call, not on the proposal), ``applicant`` (the proposal's contact, or
-the rehearsal's owner), ``other-applicant``."""
+the rehearsal's owner), ``other-applicant`` (a colleague who joined the rehearsal to score it,
+no contact of any proposal)."""
 WHO: Final = (
     "operator", "manager", "other-manager", "expert", "other-expert", "applicant",
     "other-applicant",
@@ -473,8 +474,8 @@ PERMISSIONS: Final = (
     _row("set_password", "can_set_password", "operator"),
     _row("list_notifications", "can_read_outbox", *_MANAGERS),
     _row("create_rehearsal", "can_rehearse", "applicant", "other-applicant"),
-    _row("rehearsal_view", "can_read_rehearsal", "applicant", "expert"),
-    _row("save_rehearsal_scores", "can_score_rehearsal", "expert"),
+    _row("rehearsal_view", "can_read_rehearsal", "applicant", "other-applicant"),
+    _row("save_rehearsal_scores", "can_score_rehearsal", "other-applicant"),
     _row("submitted_rehearsal_scores", "can_read_rehearsal_report", "applicant"),
 )
 """The table of the module docstring as data (see :class:`Permission`)."""
