@@ -86,6 +86,7 @@ def page(declined_db: str) -> Iterator[Any]:
 
 def test_tables_have_no_built_in_csv_download(page: Any) -> None:
     frames = page.locator('[data-testid="stDataFrame"]')
+    frames.first.wait_for(timeout=60_000)  # the tables draw after the page's heading
     assert frames.count() >= 1
     for i in range(frames.count()):
         frames.nth(i).hover()

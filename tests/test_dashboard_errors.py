@@ -13,6 +13,7 @@ import sqlalchemy as sa
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard import cached
 from evalpanel.store import USERNAME_MAX
 from tests.dashboard_fixtures import APP, DashWorld, as_user, texts
 
@@ -64,7 +65,7 @@ def test_an_unexpected_error_is_logged_and_shown_briefly(
     # No service wrote this change, so no audit line says the call's data changed: the pages'
     # cached reads would still be served. Empty the caches so the page meets the broken table.
     st.cache_data.clear()
-    st.cache_resource.clear()
+    cached._shared.clear()  # not the engines' cache: those hold open connections
     # A fresh run: AppTest re-detects the pages/ folder on every run, and its reruns then start
     # the current page's file directly, without dashboard/app.py (see Streamlit's _mpa_v1).
     at = as_user(dash.world.manager, "manager")
