@@ -192,7 +192,6 @@ OTHERS_SCHEMA = {k: SCORE_SCHEMA[k] for k in ("proposal_id", "criterion", "score
 
 def form_context(engine: sa.Engine, actor: Actor, task_id: int) -> FormContext:
     """See :class:`FormContext`; the expert of the task only (their own other comments)."""
-    latest = _counted()
     with reading(engine) as conn:
         task = own_task(conn, actor, task_id, "check the form of")
         stmt = (
@@ -202,20 +201,7 @@ def form_context(engine: sa.Engine, actor: Actor, task_id: int) -> FormContext:
                 evaluation_scores.c.score,
                 evaluation_scores.c.comment,
             )
-            .select_from(
-                tasks.join(latest, latest.c.task_id == tasks.c.task_id)
-                .join(
-                    evaluations,
-                    sa.and_(
-                        evaluations.c.task_id == latest.c.task_id,
-                        evaluations.c.version_no == latest.c.version_no,
-                    ),
-                )
-                .join(
-                    evaluation_scores,
-                    evaluation_scores.c.evaluation_id == evaluations.c.evaluation_id,
-                )
-            )
+            .select_from(_counted_scores())
             .where(
                 tasks.c.call_id == task["call_id"],
                 tasks.c.expert_id == task["expert_id"],
@@ -579,6 +565,22 @@ def _counted() -> sa.Subquery:
     )
 
 
+def _counted_scores() -> sa.Join:
+    """Tasks joined with the criterion scores of their latest submitted evaluation."""
+    latest = _counted()
+    return (
+        tasks.join(latest, latest.c.task_id == tasks.c.task_id)
+        .join(
+            evaluations,
+            sa.and_(
+                evaluations.c.task_id == latest.c.task_id,
+                evaluations.c.version_no == latest.c.version_no,
+            ),
+        )
+        .join(evaluation_scores, evaluation_scores.c.evaluation_id == evaluations.c.evaluation_id)
+    )
+
+
 INTERNAL_SCHEMA: dict[str, pl.DataType] = {
     "proposal_id": pl.String(),
     "expert_id": pl.String(),
@@ -616,7 +618,6 @@ def internal_comments(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataF
 
 
 def current_scores(conn: sa.Connection, call_id: str, proposal_id: str | None) -> pl.DataFrame:
-    latest = _counted()
     stmt = (
         sa.select(
             tasks.c.proposal_id,
@@ -625,19 +626,7 @@ def current_scores(conn: sa.Connection, call_id: str, proposal_id: str | None) -
             evaluation_scores.c.score,
             evaluation_scores.c.comment,
         )
-        .select_from(
-            tasks.join(latest, latest.c.task_id == tasks.c.task_id)
-            .join(
-                evaluations,
-                sa.and_(
-                    evaluations.c.task_id == latest.c.task_id,
-                    evaluations.c.version_no == latest.c.version_no,
-                ),
-            )
-            .join(
-                evaluation_scores, evaluation_scores.c.evaluation_id == evaluations.c.evaluation_id
-            )
-        )
+        .select_from(_counted_scores())
         .where(tasks.c.call_id == call_id, tasks.c.state == TaskState.SUBMITTED)
     )
     if proposal_id is not None:
