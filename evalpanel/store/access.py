@@ -12,6 +12,10 @@ store decides a permission.
 call, an expert of another call and an applicant not named are refused wherever they are not
 listed. :data:`PERMISSIONS` holds this table as data; a test walks it for every kind of actor.
 
+A step that names its call (the one the user is shown) is refused with
+:class:`~evalpanel.store.errors.CallMismatch` (audited) when the record it acts on belongs to
+another call: :func:`require_same_call`, asked after the permission check.
+
 ========================================  ==============================  =========================
 action (services)                         allowed                         check
 ========================================  ==============================  =========================
@@ -61,7 +65,7 @@ from typing import Final, NoReturn
 import sqlalchemy as sa
 
 from evalpanel.store.actors import Actor
-from evalpanel.store.errors import PermissionDenied
+from evalpanel.store.errors import CallMismatch, PermissionDenied
 from evalpanel.store.tables import (
     call_managers,
     consolidations,
@@ -102,6 +106,7 @@ __all__ = [
     "panel_open_to",
     "require",
     "require_manager",
+    "require_same_call",
 ]
 
 
@@ -417,6 +422,38 @@ def require_manager(conn: sa.Connection, actor: Actor, action: str, call_id: str
     """:func:`require` of :func:`can_manage_call`, for the many services only managers use."""
     require(can_manage_call(conn, actor, call_id), actor, action, "call", call_id,
             call_id=call_id)
+
+
+# --- the call a step names ------------------------------------------------------------------
+def require_same_call(
+    actor: Actor, action: str, entity: str, entity_id: object, record_call: str,
+    named_call: str | None,
+) -> None:
+    """Raise :class:`~evalpanel.store.errors.CallMismatch` when ``named_call`` (the call the
+    user is shown) is given and is not ``record_call`` (the call of the record acted on).
+
+    Every service that takes a record id (a batch, a consolidation, a task, a request, a
+    replacement, a conflict) also takes the keyword ``call_id``; it asks this after its
+    permission check, so that a refusal never tells anyone about a call they may not see. The
+    store's transactions write the refusal to the audit log as ``denied:<action>`` under the
+    record's call (which the actor may see)."""
+    if named_call is None or named_call == record_call:
+        return
+    why = (f"belongs to call {record_call!r}, not to call {named_call[:80]!r} that this step "
+           "names")
+    raise CallMismatch(
+        f"{action.replace('_', ' ')} refused, nothing changed: {entity} {entity_id} {why}. "
+        f"Select call {record_call!r} to act on it, or reload the page.",
+        audit={
+            "user_id": actor.user_id,
+            "role": actor.role,
+            "action": "denied:" + action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "call_id": record_call,
+            "after": {"reason": why, "named_call": named_call[:255]},
+        },
+    )
 
 
 # --- the table as data ------------------------------------------------------------------------

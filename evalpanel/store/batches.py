@@ -24,9 +24,8 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.access import require_manager
+from evalpanel.store.access import require_manager, require_same_call
 from evalpanel.store.audit import Actor, now, record
-from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWrite
 from evalpanel.store.exclusions import (

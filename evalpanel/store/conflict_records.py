@@ -12,9 +12,8 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store.access import require_manager
+from evalpanel.store.access import require_manager, require_same_call
 from evalpanel.store.audit import Actor, record
-from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidState, NotFound
 from evalpanel.store.rows import one_row

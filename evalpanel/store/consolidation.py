@@ -29,9 +29,9 @@ from evalpanel.store.access import (
     manages,
     require,
     require_manager,
+    require_same_call,
 )
 from evalpanel.store.audit import Actor, now, record
-from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound, StaleWrite
 from evalpanel.store.evaluations import CRITERION_SCHEMA, score_rows

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from evalpanel.store.access import require_manager
+from evalpanel.store.access import require_manager, require_same_call
 from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.consolidation import suspend_consolidation
-from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import writing
 from evalpanel.store.errors import InvalidState
 from evalpanel.store.requests import load_request, pending_request

@@ -17,11 +17,10 @@ import polars as pl
 import sqlalchemy as sa
 
 from evalpanel.callfolder.model import CallFolder
-from evalpanel.store.access import require_manager
+from evalpanel.store.access import require_manager, require_same_call
 from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.batches import PAIR_SCHEMA, published_pairs
 from evalpanel.store.calls import call_folder
-from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState
 from evalpanel.store.exclusions import refuse_excluded

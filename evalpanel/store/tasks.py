@@ -25,9 +25,9 @@ from evalpanel.store.access import (
     manages,
     require,
     require_manager,
+    require_same_call,
 )
 from evalpanel.store.audit import Actor, now, record
-from evalpanel.store.context import require_same_call
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, InvalidState, NotFound
 from evalpanel.store.exclusions import lock_call, pair_reasons, refuse_excluded, refuse_overload
