@@ -103,7 +103,7 @@ def call_scheme(cid: str) -> Scheme:
     info = attempt(call_info, engine(), actor(), cid)
     if info is None:
         st.stop()
-    return load_scheme(str(info["scheme"]), info["scheme_overrides"] or None)
+    return load_scheme(str(info.scheme), info.scheme_overrides or None)
 
 
 def bump() -> None:

@@ -21,7 +21,9 @@ import sqlalchemy as sa
 from evalpanel.planning import conflicts_of
 from evalpanel.store import (
     Actor,
+    Consolidation,
     NotFound,
+    Proposal,
     call_folder,
     call_names,
     get_consolidation,
@@ -41,8 +43,8 @@ MANAGERS_ONLY = "shown to the call's managers only"
 
 @dataclass(frozen=True)
 class ProposalDossier:
-    """``proposal``: the stored row (``proposal_id, lot_id, title, abstract, language, fields,
-    ecosystems, keywords, requested_eur``); ``partners``: ``org_id, org_name, country, role``;
+    """``proposal``: the stored proposal (:class:`~evalpanel.store.proposals.Proposal`, its
+    partners also as the ``partners`` frame); ``partners``: ``org_id, org_name, country, role``;
     ``conflicts``: ``expert_id, expert_name, reason, detail`` (None when closed); ``tasks``:
     ``task_id, expert_id, expert_name, state, origin, decline_reason``; ``scores``:
     ``expert_id, expert_name, criterion, score, comment`` (None when closed); ``ranking``: the
@@ -51,13 +53,13 @@ class ProposalDossier:
     :func:`evalpanel.store.get_consolidation` (None when there is none or it is closed)."""
 
     manager: bool
-    proposal: dict[str, Any]
+    proposal: Proposal
     partners: pl.DataFrame
     conflicts: pl.DataFrame | None
     tasks: pl.DataFrame
     scores: pl.DataFrame | None
     ranking: dict[str, Any] | None
-    consolidation: dict[str, Any] | None
+    consolidation: Consolidation | None
     closed: dict[str, str] = field(default_factory=dict)
 
 
@@ -68,7 +70,7 @@ def proposal_dossier(
     :class:`~evalpanel.store.PermissionDenied` for an expert whose task on it is not accepted
     without a conflict, and for anyone outside the call."""
     found = get_proposal(engine, actor, call_id, proposal_id)
-    partners = pl.DataFrame(found.pop("partners"), schema={
+    partners = pl.DataFrame([dataclasses.asdict(p) for p in found.partners], schema={
         "org_id": pl.String, "org_name": pl.String, "country": pl.String, "role": pl.String})
     with reading(engine) as conn:
         manager = manages(conn, actor, call_id)

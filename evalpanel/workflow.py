@@ -241,14 +241,14 @@ def run_batch(
 def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[bool, pl.DataFrame]:
     """Re-run a batch from its record; (same pairs?, the pairs obtained now)."""
     record = batch_record(engine, actor, batch_id)
-    params = record["parameters"]
+    params = record.parameters
     if params.get("purpose") == EXTRA:
         raise InvalidInput(
             f"batch {batch_id} adds further experts to divergent proposals; it depends on the "
             "scores submitted at the time and is not reproduced"
         )
-    call = call_folder(engine, actor, record["call_id"])
-    if call.content_hash != record["inputs_hash"]:
+    call = call_folder(engine, actor, record.call_id)
+    if call.content_hash != record.inputs_hash:
         raise InvalidInput(
             f"batch {batch_id} was made from other inputs than the stored call's "
             "(the call was re-imported since); it cannot be reproduced"
@@ -287,7 +287,7 @@ def reproduce_batch(engine: sa.Engine, actor: Actor, batch_id: int) -> tuple[boo
         diversity=params["diversity"],
     )
     now = result.pairs.select(PAIR_KEYS).sort(PAIR_KEYS)
-    then = record["pairs"].select(PAIR_KEYS).sort(PAIR_KEYS)
+    then = record.pairs.select(PAIR_KEYS).sort(PAIR_KEYS)
     return now.equals(then), now
 
 

@@ -204,8 +204,8 @@ def test_expert_manager_applicant(browser: Any, server: str, demo_db: dict[str, 
     open_page(page, "expert1", "Consolidation", "Consolidation")
     page.close()
     ev = get_evaluation(engine, manager, task_id)
-    assert ev["status"] == "submitted"
-    assert sorted(ev["scores"]["score"].to_list()) == [16.0, 20.0, 21.0, 24.0]
+    assert ev.status == "submitted"
+    assert sorted(ev.scores["score"].to_list()) == [16.0, 20.0, 21.0, 24.0]
 
     # The manager: sees the submission, runs and publishes a batch, reads the ranking.
     page = sign_in(browser, server, "manager")

@@ -137,7 +137,7 @@ def test_declare_decline_accept_read_and_score(page: Any, form_db: dict[str, Any
     w = form_db["world"]
     ev = get_evaluation(engine, w.manager, form_db["tasks"]["P04"])
     engine.dispose()
-    assert ev["status"] == "submitted"
-    assert dict(ev["scores"].select("criterion", "score").rows()) == {
+    assert ev.status == "submitted"
+    assert dict(ev.scores.select("criterion", "score").rows()) == {
         "relevance": 20.0, "quality": 24.0, "partnership": 18.0, "impact": 15.0}
-    assert pl.Series(ev["scores"]["comment"]).str.len_chars().min() > 0
+    assert pl.Series(ev.scores["comment"]).str.len_chars().min() > 0

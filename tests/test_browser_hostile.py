@@ -166,12 +166,12 @@ def build(folder: Path) -> Hostile:
         task = add_task(engine, manager, CALL_ID, P1, x, origin="batch")
         accept_task(engine, experts[x], task)
         version = save_draft(engine, experts[x], task, scores(TEXT["comment"]),
-                             expected_version=get_evaluation(engine, experts[x], task)["version"],
+                             expected_version=get_evaluation(engine, experts[x], task).version,
                              internal_comment=TEXT["internal"])
         submit_evaluation(engine, experts[x], task, expected_version=version)
     cons = start_consolidation(engine, manager, CALL_ID, P1, X1)
     save_consensus(engine, experts[X1], cons, scores(TEXT["consensus"]), TEXT["consensus"],
-                   expected_version=get_consolidation(engine, experts[X1], CALL_ID, P1)["version"])
+                   expected_version=get_consolidation(engine, experts[X1], CALL_ID, P1).version)
     add_task(engine, manager, CALL_ID, P2, X1, origin="batch")
     declined = add_task(engine, manager, CALL_ID, P3, X2, origin="batch")
     decline_task(engine, experts[X2], declined, TEXT["reason"])

@@ -55,7 +55,7 @@ def test_create_score_and_report(dash: DashWorld) -> None:
     click(at, "Submit")
     assert not at.exception
     view = rehearsal_view(w.engine, w.applicant, rid)
-    assert sorted(view["scores"]["score"].to_list()) == sorted(given)
+    assert sorted(view.scores["score"].to_list()) == sorted(given)
     assert "Your scores: submitted" in texts(at)  # the scorer sees it submitted
     assert all(box.disabled for box in at.number_input)
     assert not [b for b in at.button if b.label == "Submit"]
@@ -144,7 +144,7 @@ def test_a_scorer_reads_the_draft_and_the_owner_reads_comments_and_the_esr(
 
     view = rehearsal_view(w.engine, w.applicant, rid)
     esr = rehearsal_esr(view, workflow.rehearsal_report(w.engine, w.applicant, rid),
-                        view["created_at"].date())
+                        view.created_at.date())
     assert esr.rehearsal and "Comment 1 <b>bold</b>" in esr.criteria[1].comment
     html = esr_html(esr, "fr")
     assert "Répétition" in html and "&lt;b&gt;bold&lt;/b&gt;" in html

@@ -66,8 +66,8 @@ def test_accept_then_score_and_submit(dash: DashWorld) -> None:
     click(at, "Yes, submit the evaluation")  # submitting asks for confirmation
     assert not at.exception
     ev = get_evaluation(w.engine, w.manager, task)
-    assert ev["status"] == "submitted"
-    assert dict(ev["scores"].select("criterion", "score").rows()) == wanted
+    assert ev.status == "submitted"
+    assert dict(ev.scores.select("criterion", "score").rows()) == wanted
 
 
 def test_draft_save_keeps_the_version(dash: DashWorld) -> None:
@@ -82,8 +82,8 @@ def test_draft_save_keeps_the_version(dash: DashWorld) -> None:
     click(at, "Save draft")
     assert not at.exception
     ev = get_evaluation(w.engine, w.experts["E04"], task)
-    assert ev["status"] == "draft" and ev["version"] == 1
-    assert ev["scores"].filter(pl.col("criterion") == "relevance")["score"].item() == 7.0
+    assert ev.status == "draft" and ev.version == 1
+    assert ev.scores.filter(pl.col("criterion") == "relevance")["score"].item() == 7.0
 
 
 def test_declining_records_the_conflict(dash: DashWorld) -> None:

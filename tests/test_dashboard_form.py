@@ -113,7 +113,7 @@ def test_every_criterion_starts_empty_and_nothing_is_counted(dash: DashWorld) ->
     assert "Not submitted yet" in shown and "Impact: no score set" in shown
     assert not [b for b in at.button if b.label == "Yes, submit the evaluation"]
     task = _task(dash, "P03", "E03")
-    assert get_evaluation(dash.world.engine, dash.world.manager, task)["status"] is None
+    assert get_evaluation(dash.world.engine, dash.world.manager, task).status is None
 
 
 def test_an_off_step_score_is_refused_where_it_is_typed(dash: DashWorld) -> None:
@@ -153,11 +153,11 @@ def test_submit_asks_for_confirmation_and_the_labels_follow_the_saved_state(
     click(at, "Submit")
     assert "it cannot be undone" in texts(at)
     click(at, "Cancel")
-    assert get_evaluation(w.engine, w.manager, task)["status"] == "draft"
+    assert get_evaluation(w.engine, w.manager, task).status == "draft"
     click(at, "Submit")
     click(at, "Yes, submit the evaluation")
     assert not at.exception
-    assert get_evaluation(w.engine, w.manager, task)["status"] == "submitted"
+    assert get_evaluation(w.engine, w.manager, task).status == "submitted"
     shown = texts(at)
     assert "version 1 is frozen" in shown and "Version 1 · submitted on version 1 (frozen)" in shown
     assert any("(submitted)" in o for o in at.selectbox(key="score_task").options)

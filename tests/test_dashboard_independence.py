@@ -104,7 +104,7 @@ def test_a_conflict_after_submitting_goes_to_the_manager_who_names_a_consolidato
     _submit_form(manager, "Refuse")
     assert not manager.exception
     assert list_requests(w.engine, w.manager, w.call_id)["state"].to_list() == ["refused"]
-    assert get_consolidation(w.engine, w.manager, w.call_id, "P03")["state"] == "drafting"
+    assert get_consolidation(w.engine, w.manager, w.call_id, "P03").state == "drafting"
 
     at = open_page(as_user(w.experts["E03"], "user-E03"), "expert_evaluate.py")
     at.selectbox(key="score_task").set_value(task).run()
@@ -113,7 +113,7 @@ def test_a_conflict_after_submitting_goes_to_the_manager_who_names_a_consolidato
     manager = open_page(as_user(w.manager, "manager"), "manager_followup.py")
     _submit_form(manager, "Approve")
     assert not manager.exception
-    assert get_consolidation(w.engine, w.manager, w.call_id, "P03")["state"] == "suspended"
+    assert get_consolidation(w.engine, w.manager, w.call_id, "P03").state == "suspended"
 
     page = open_page(as_user(w.manager, "manager"), "manager_consolidation.py")
     assert not page.exception
@@ -125,7 +125,7 @@ def test_a_conflict_after_submitting_goes_to_the_manager_who_names_a_consolidato
     _submit_form(page, "Name the consolidator")
     assert not page.exception
     cons = get_consolidation(w.engine, w.manager, w.call_id, "P03")
-    assert (cons["state"], cons["consolidator"]) == ("drafting", "E04")
+    assert (cons.state, cons.consolidator) == ("drafting", "E04")
     log = audit_frame(w.engine, w.manager, w.call_id)
     assert log.filter(pl.col("action") == "name_consolidator")["entity_id"].to_list() == [str(cid)]
 

@@ -79,8 +79,8 @@ def test_scoring_form_saves_the_internal_comment(dash: DashWorld) -> None:
     click(at, "Save draft")
     assert not at.exception
     ev = get_evaluation(w.engine, w.manager, task)
-    assert ev["internal_comment"] == "the partnership looks thin"
-    assert "the partnership looks thin" not in ev["scores"]["comment"].to_list()
+    assert ev.internal_comment == "the partnership looks thin"
+    assert "the partnership looks thin" not in ev.scores["comment"].to_list()
 
 
 def _submit_all(d: DashWorld, proposal_id: str) -> None:

@@ -74,8 +74,8 @@ def test_a_link_lets_a_new_colleague_join_once(rehearsal: tuple[World, int]) -> 
     assert authenticate(w.engine, username, "a long passphrase").user_id == actor.user_id
     assert list_rehearsals(w.engine, actor)["owner"].to_list() == [False]
     save_rehearsal_scores(w.engine, actor, rid, scores({"relevance": 20}), submit=True)
-    assert rehearsal_view(w.engine, actor, rid)["submitted"] is True
-    assert rehearsal_view(w.engine, w.applicant, rid)["scorers"] == {actor.user_id: True}
+    assert rehearsal_view(w.engine, actor, rid).submitted is True
+    assert rehearsal_view(w.engine, w.applicant, rid).scorers == {actor.user_id: True}
     # the link works once; a made-up token is refused alike
     for bad in (token, "x" * 43):
         with pytest.raises(InvalidInput, match="not valid any more"):

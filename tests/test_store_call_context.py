@@ -80,7 +80,7 @@ def test_a_batch_of_another_call_is_refused_and_audited(world: World) -> None:
         batch_record(w.engine, w.manager, b_batch, call_id=w.call_id)
     # named with its own call, the same batch goes through
     assert batch_changes(w.engine, w.manager, b_batch, call_id=OTHER).height == 2
-    assert batch_record(w.engine, w.manager, b_batch, call_id=OTHER)["call_id"] == OTHER
+    assert batch_record(w.engine, w.manager, b_batch, call_id=OTHER).call_id == OTHER
     counts = publish_batch(w.engine, w.manager, b_batch, call_id=OTHER)
     assert counts["added"] == 2 and _status(w, b_batch) == "published"
     assert list_tasks(w.engine, w.manager, OTHER).height == 2
@@ -143,7 +143,7 @@ def test_consolidation_steps_are_refused_under_another_call(world: World) -> Non
     with pytest.raises(CallMismatch):
         name_consolidator(w.engine, w.manager, cons_id, "E04", "E03 is away", call_id=OTHER)
     got = get_consolidation(w.engine, w.manager, w.call_id, "P01")
-    assert (got["state"], got["consolidator"], got["approved"]) == ("approval", "E03", [])
+    assert (got.state, got.consolidator, got.approved) == ("approval", "E03", [])
     assert set(_denials(w, w.call_id, "approve")["entity_id"]) == {str(cons_id)}
     assert approve_consensus(w.engine, other, cons_id, expected_version=v,
                              call_id=w.call_id) == "final"

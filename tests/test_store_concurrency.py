@@ -66,7 +66,7 @@ def test_threads_saving_their_own_drafts_lose_nothing(world: World) -> None:
     assert versions == [SAVES] * len(ids)
     for key, task in ids.items():
         ev = get_evaluation(world.engine, world.experts[key[1]], task)
-        assert dict(ev["scores"].select("criterion", "score").iter_rows()) == {
+        assert dict(ev.scores.select("criterion", "score").iter_rows()) == {
             "quality": float(SAVES),
             "task": float(task),
         }
@@ -97,8 +97,8 @@ def test_racing_saves_of_one_draft_let_exactly_one_win(world: World) -> None:
     winners = [o for o in outcomes if o != "stale"]
     assert len(winners) == 1, outcomes
     ev = get_evaluation(world.engine, me, task)
-    assert ev["version"] == 2
-    assert ev["scores"]["score"].to_list() == [float(winners[0].split()[1])]
+    assert ev.version == 2
+    assert ev.scores["score"].to_list() == [float(winners[0].split()[1])]
 
 
 def test_racing_publishers_publish_once(world: World) -> None:
@@ -145,7 +145,7 @@ def test_processes_saving_at_once_lose_nothing(world: World, db_url: str) -> Non
     assert states == ["draft"]
     for (_, e), task in ids.items():
         ev = get_evaluation(world.engine, world.experts[e], task)
-        assert ev["scores"]["score"].to_list() == [float(SAVES)]
+        assert ev.scores["score"].to_list() == [float(SAVES)]
 
 
 def test_an_error_inside_a_transaction_leaves_nothing(world: World) -> None:

@@ -118,9 +118,9 @@ def test_queue_shows_title_lot_and_deadline_of_own_tasks_only(dated: World) -> N
 def test_call_info_gives_experts_the_call_scheme(dated: World) -> None:
     w = dated
     info = call_info(w.engine, w.experts["E03"], w.call_id)
-    assert info["deadline"] == "2026-02-26"
-    assert info["scheme"] == "erasmus-afi"
-    scheme = load_scheme(info["scheme"], info["scheme_overrides"])
+    assert info.deadline == "2026-02-26"
+    assert info.scheme == "erasmus-afi"
+    scheme = load_scheme(info.scheme, info.scheme_overrides)
     preset = load_scheme("erasmus-afi")
     assert scheme.total_threshold == 75 != preset.total_threshold
     relevance = {c.id: c.max for c in scheme.criteria}["relevance"]
@@ -147,10 +147,10 @@ def test_internal_comment_is_kept_apart_from_the_applicant_comments(world: World
         expected_version=0,
         internal_comment="budget looks inflated",
     )
-    assert get_evaluation(w.engine, e03, task)["internal_comment"] == "budget looks inflated"
+    assert get_evaluation(w.engine, e03, task).internal_comment == "budget looks inflated"
     # A save without the keyword keeps the comment (callers from before it existed).
     v2 = save_draft(w.engine, e03, task, scores(AFI, "for the applicant"), expected_version=v1)
-    assert get_evaluation(w.engine, w.manager, task)["internal_comment"] == "budget looks inflated"
+    assert get_evaluation(w.engine, w.manager, task).internal_comment == "budget looks inflated"
     submit_evaluation(w.engine, e03, task, expected_version=v2)
     applicant_side = scores_frame(w.engine, w.manager, w.call_id)
     assert "budget looks inflated" not in applicant_side["comment"].to_list()
@@ -160,14 +160,14 @@ def test_internal_comment_is_kept_apart_from_the_applicant_comments(world: World
     ]
     # A correction starts from the submitted comment and may change it.
     version = start_correction(w.engine, e03, task)
-    assert get_evaluation(w.engine, e03, task)["internal_comment"] == "budget looks inflated"
+    assert get_evaluation(w.engine, e03, task).internal_comment == "budget looks inflated"
     version = save_draft(
         w.engine, e03, task, scores(AFI), expected_version=version, internal_comment="fine"
     )
     submit_evaluation(w.engine, e03, task, expected_version=version)
     latest = internal_comments(w.engine, w.manager, w.call_id)
     assert latest.select("version_no", "internal_comment").rows() == [(2, "fine")]
-    assert get_evaluation(w.engine, w.experts["E03"], task)["version_no"] == 2
+    assert get_evaluation(w.engine, w.experts["E03"], task).version_no == 2
     _refused(w, lambda: internal_comments(w.engine, e03, w.call_id))
     _refused(w, lambda: internal_comments(w.engine, w.outsider, w.call_id))
 

@@ -46,9 +46,9 @@ def _draft(w: World, values: dict[str, float], comments: dict[str, str],
            proposal: str = "P03", expert: str = "E03") -> tuple[int, int]:
     task = task_of(w, proposal, expert)
     actor = w.experts[expert]
-    if get_evaluation(w.engine, actor, task)["state"] == "assigned":
+    if get_evaluation(w.engine, actor, task).state == "assigned":
         accept_task(w.engine, actor, task)
-    version = get_evaluation(w.engine, actor, task)["version"]
+    version = get_evaluation(w.engine, actor, task).version
     return task, save_draft(w.engine, actor, task, _frame(values, comments),
                             expected_version=version)
 
@@ -77,7 +77,7 @@ def test_declaration_names_the_participants_before_accepting(world: World) -> No
             declaration(w.engine, other, task)
     assert declaration(w.engine, w.manager, task).text == facts.text
     accept_task(w.engine, expert, task)
-    assert get_proposal(w.engine, expert, w.call_id, "P03")["requested_eur"] == 400_003.0
+    assert get_proposal(w.engine, expert, w.call_id, "P03").requested_eur == 400_003.0
     assert list_documents(w.engine, expert, w.call_id, "P03").is_empty()
     # a declined task never opens the proposal
     declined = task_of(w, "P04", "E03")
@@ -125,11 +125,11 @@ def test_submission_is_refused_by_the_service(
         submit_evaluation(w.engine, w.experts["E03"], task, expected_version=version)
     assert refusal in str(refused.value)
     ev = get_evaluation(w.engine, w.experts["E03"], task)
-    assert (ev["status"], ev["state"]) == ("draft", "draft")  # nothing was submitted
+    assert (ev.status, ev.state) == ("draft", "draft")  # nothing was submitted
     # once complete it goes through
     task, version = _draft(w, FULL, SAID)
     submit_evaluation(w.engine, w.experts["E03"], task, expected_version=version)
-    assert get_evaluation(w.engine, w.manager, task)["status"] == "submitted"
+    assert get_evaluation(w.engine, w.manager, task).status == "submitted"
 
 
 def test_the_scheme_may_relax_or_tighten_the_comment_rules(engine: sa.Engine) -> None:

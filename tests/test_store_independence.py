@@ -91,7 +91,7 @@ def test_copying_the_panel_after_consolidation_started_needs_an_approved_request
     # The attack of the issue: read the panel's scores, correct, copy them.
     panel = peer_scores(w.engine, e03, w.call_id, "P01")
     assert set(panel["expert_id"]) == {"E03", "E04"}
-    assert get_evaluation(w.engine, e03, task)["peers_visible"]
+    assert get_evaluation(w.engine, e03, task).peers_visible
     with pytest.raises(InvalidState, match="approval"):
         start_correction(w.engine, e03, task)
     with pytest.raises(InvalidInput, match="say why"):
@@ -145,7 +145,7 @@ def test_before_the_scores_are_visible_the_correction_needs_no_approval(world: W
     publish(w, PANEL)
     task = _submit(w, "P01", "E03", LOW)
     e03 = w.experts["E03"]
-    assert not get_evaluation(w.engine, e03, task)["peers_visible"]
+    assert not get_evaluation(w.engine, e03, task).peers_visible
     with pytest.raises(InvalidState, match="needs no approval"):
         request_correction(w.engine, e03, task, "typo")
     version = start_correction(w.engine, e03, task)
@@ -172,11 +172,11 @@ def test_a_correction_draft_opened_before_the_scores_became_visible_is_frozen_af
     with pytest.raises(InvalidState, match="approval"):
         submit_evaluation(w.engine, e03, task, expected_version=version)
     shown = get_evaluation(w.engine, e03, task)
-    assert shown["status"] == "draft" and not shown["editable"]
+    assert shown.status == "draft" and not shown.editable
     rid = request_correction(w.engine, e03, task, "finish the correction I had started")
     assert list_requests(w.engine, w.manager, w.call_id)["version_no"].to_list() == [2]
     approve_request(w.engine, w.manager, rid)
-    assert get_evaluation(w.engine, e03, task)["editable"]
+    assert get_evaluation(w.engine, e03, task).editable
     version = save_draft(w.engine, e03, task, scores(HIGH), expected_version=version)
     submit_evaluation(w.engine, e03, task, expected_version=version)
     assert _counted(w, "E03") == HIGH
@@ -195,7 +195,7 @@ def test_a_submitted_correction_sends_the_consensus_back_to_drafting(world: Worl
     version = save_draft(w.engine, e03, task, scores(HIGH), expected_version=version)
     submit_evaluation(w.engine, e03, task, expected_version=version)
     cons = get_consolidation(w.engine, w.manager, w.call_id, "P01")
-    assert cons["state"] == "drafting" and cons["version"] == v + 1
+    assert cons.state == "drafting" and cons.version == v + 1
     # An approval of the version read before the correction no longer goes through.
     with pytest.raises(StaleWrite):
         approve_consensus(w.engine, e03, cid, expected_version=v)
@@ -226,14 +226,14 @@ def test_a_conflict_on_a_submitted_evaluation_is_a_request_refused_changes_nothi
     (rid,) = list_requests(w.engine, w.manager, w.call_id, state=RequestState.PENDING)[
         "request_id"
     ].to_list()
-    assert get_evaluation(w.engine, e04, task)["conflict_request"]["state"] == "pending"
+    assert get_evaluation(w.engine, e04, task).conflict_request.state == "pending"
     with pytest.raises(InvalidState, match="already has conflict request"):
         declare_conflict(
             w.engine, e04, w.call_id, "E04", kind="family", note="again", proposal_id="P01"
         )
     refuse_request(w.engine, w.manager, rid, note="a cousin is not a conflict under the code")
     assert _counted(w, "E04") == HIGH
-    assert get_consolidation(w.engine, w.manager, w.call_id, "P01")["state"] == "drafting"
+    assert get_consolidation(w.engine, w.manager, w.call_id, "P01").state == "drafting"
     assert list_replacements(w.engine, w.manager, w.call_id).is_empty()
     assert (
         list_conflicts(w.engine, w.manager, w.call_id)
@@ -275,11 +275,11 @@ def test_an_approved_conflict_of_the_consolidator_is_restarted_by_the_manager(
         "replacement_id"
     ].to_list()
     cons = get_consolidation(w.engine, w.manager, w.call_id, "P01")
-    assert cons["state"] == "suspended"
+    assert cons.state == "suspended"
     with pytest.raises(PermissionDenied):
-        save_consensus(w.engine, e03, cid, scores(LOW), "x", expected_version=cons["version"])
+        save_consensus(w.engine, e03, cid, scores(LOW), "x", expected_version=cons.version)
     with pytest.raises(InvalidState, match="suspended"):
-        approve_consensus(w.engine, e04, cid, expected_version=cons["version"])
+        approve_consensus(w.engine, e04, cid, expected_version=cons.version)
     with pytest.raises(InvalidState, match="already in consolidation"):
         start_consolidation(w.engine, w.manager, w.call_id, "P01", "E04")
     # The replacement expert must evaluate before the manager restarts it.
@@ -294,8 +294,8 @@ def test_an_approved_conflict_of_the_consolidator_is_restarted_by_the_manager(
         name_consolidator(w.engine, e04, cid, "E04", "me")
     name_consolidator(w.engine, w.manager, cid, "E04", "E03 has a conflict")
     cons = get_consolidation(w.engine, w.manager, w.call_id, "P01")
-    assert (cons["state"], cons["consolidator"]) == ("drafting", "E04")
-    v = save_consensus(w.engine, e04, cid, scores(HIGH), "agreed", expected_version=cons["version"])
+    assert (cons.state, cons.consolidator) == ("drafting", "E04")
+    v = save_consensus(w.engine, e04, cid, scores(HIGH), "agreed", expected_version=cons.version)
     submit_consensus(w.engine, e04, cid, expected_version=v)
     assert approve_consensus(w.engine, w.experts["E06"], cid, expected_version=v) == "final"
     assert [a["state"] for a in _audit(w, "consolidation", "suspend")] == ["suspended"]
@@ -374,14 +374,14 @@ def test_name_consolidator_without_a_conflict(world: World) -> None:
         name_consolidator(w.engine, w.manager, cid, "E04", " ")
     name_consolidator(w.engine, w.manager, cid, "E04", "E03 is unavailable")
     cons = get_consolidation(w.engine, e04, w.call_id, "P01")
-    assert (cons["consolidator"], cons["state"], cons["comment"]) == (
+    assert (cons.consolidator, cons.state, cons.comment) == (
         "E04",
         "drafting",
         "first draft",
     )
     with pytest.raises(PermissionDenied):
-        save_consensus(w.engine, e03, cid, scores(LOW), "", expected_version=cons["version"])
-    v = save_consensus(w.engine, e04, cid, scores(HIGH), "", expected_version=cons["version"])
+        save_consensus(w.engine, e03, cid, scores(LOW), "", expected_version=cons.version)
+    v = save_consensus(w.engine, e04, cid, scores(HIGH), "", expected_version=cons.version)
     submit_consensus(w.engine, e04, cid, expected_version=v)
     assert approve_consensus(w.engine, e03, cid, expected_version=v) == "final"
     with pytest.raises(InvalidState, match="final"):

@@ -269,7 +269,7 @@ class IndependenceMachine(RuleBasedStateMachine):
         if task is None or task.draft is None:
             return
         allowed = self._correctable(key, task.draft[0])
-        version = int(get_evaluation(self.w.engine, self.w.manager, task.task_id)["version"])
+        version = int(get_evaluation(self.w.engine, self.w.manager, task.task_id).version)
         got = self._attempt(
             allowed,
             save_draft,
@@ -290,7 +290,7 @@ class IndependenceMachine(RuleBasedStateMachine):
         if task is None or task.draft is None:
             return
         allowed = self._correctable(key, task.draft[0])
-        version = int(get_evaluation(self.w.engine, self.w.manager, task.task_id)["version"])
+        version = int(get_evaluation(self.w.engine, self.w.manager, task.task_id).version)
         got = self._attempt(
             allowed,
             submit_evaluation,
@@ -448,7 +448,7 @@ class IndependenceMachine(RuleBasedStateMachine):
             and self.tasks[(proposal, cons.consolidator)].state == "submitted"
         )
         version = int(
-            get_consolidation(self.w.engine, self.w.manager, self.w.call_id, proposal)["version"]
+            get_consolidation(self.w.engine, self.w.manager, self.w.call_id, proposal).version
         )
         got = self._attempt(
             allowed,

@@ -53,7 +53,7 @@ def test_manager_sees_every_section_of_a_proposal(world: World) -> None:
     publish(world, [("P01", "E03"), ("P01", "E04")])
     d = proposal_dossier(world.engine, world.manager, world.call_id, "P01")
     assert d.manager and not d.closed
-    assert d.proposal["title"] == "Proposal 1"
+    assert d.proposal.title == "Proposal 1"
     assert d.partners["org_name"].to_list() == ["Org 1-0", "Org 1-1"]
     assert d.conflicts is not None
     e01 = d.conflicts.filter(pl.col("expert_id") == "E01").row(0, named=True)

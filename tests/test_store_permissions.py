@@ -67,7 +67,7 @@ def test_the_proposal_opens_only_after_accepting_without_conflict(world: World) 
     _refused(world, lambda: get_proposal(world.engine, e03, world.call_id, "P01"), "accept")
     _refused(world, lambda: accept_task(world.engine, e04, task), "not one of your tasks")
     accept_task(world.engine, e03, task)
-    assert get_proposal(world.engine, e03, world.call_id, "P01")["title"] == "Proposal 1"
+    assert get_proposal(world.engine, e03, world.call_id, "P01").title == "Proposal 1"
     _refused(world, lambda: get_proposal(world.engine, e03, world.call_id, "P03"))
     _refused(world, lambda: get_evaluation(world.engine, e04, task))
     _refused(
@@ -84,7 +84,7 @@ def test_the_proposal_opens_only_after_accepting_without_conflict(world: World) 
         note="my cousin coordinates it",
     )
     _refused(world, lambda: get_proposal(world.engine, e03, world.call_id, "P01"))
-    assert len(get_proposal(world.engine, world.manager, world.call_id, "P01")["partners"]) == 2
+    assert len(get_proposal(world.engine, world.manager, world.call_id, "P01").partners) == 2
 
 
 def test_peer_scores_open_after_submitting_and_only_in_consolidation(world: World) -> None:
@@ -143,10 +143,10 @@ def test_rehearsals_are_blind_and_private(world: World) -> None:
     save_rehearsal_scores(world.engine, colleague, rid, scores({"relevance": 20}), submit=True)
     save_rehearsal_scores(world.engine, world.applicant, rid, scores({"relevance": 14}))
     own = rehearsal_view(world.engine, world.applicant, rid)
-    assert sorted(own["scores"]["score"].to_list()) == [14.0, 20.0]
-    assert own["scorers"][colleague.user_id] is True
+    assert sorted(own.scores["score"].to_list()) == [14.0, 20.0]
+    assert own.scorers[colleague.user_id] is True
     blind = rehearsal_view(world.engine, colleague, rid)
-    assert blind["scores"]["score"].to_list() == [20.0] and blind["scorers"] == {}
+    assert blind.scores["score"].to_list() == [20.0] and blind.scorers == {}
     _refused(world, lambda: rehearsal_view(world.engine, other, rid))
     _refused(world, lambda: rehearsal_view(world.engine, world.manager, rid))
     _refused(world, lambda: save_rehearsal_scores(world.engine, other, rid, scores({"r": 1})))

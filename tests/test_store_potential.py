@@ -71,17 +71,17 @@ def test_listed_apart_from_the_exclusions_and_avoided_by_a_batch(lw: World) -> N
     run = run_batch(lw.engine, lw.manager, lw.call_id)
     assert PAIR not in pairs_of(run.result.pairs)  # the best pair by affinity, avoided
     record = batch_record(lw.engine, lw.manager, run.batch_id)
-    assert record["summary"]["potential_pairs_used"] == []
-    assert record["parameters"]["potential_decided"] == []
+    assert record.summary["potential_pairs_used"] == []
+    assert record.parameters["potential_decided"] == []
 
 
 def test_a_pinned_potential_pair_is_listed_in_the_batch_record(lw: World) -> None:
     run = run_batch(lw.engine, lw.manager, lw.call_id, pinned=[list(PAIR)])
     record = batch_record(lw.engine, lw.manager, run.batch_id)
-    (used,) = record["summary"]["potential_pairs_used"]
+    (used,) = record.summary["potential_pairs_used"]
     assert (used["proposal_id"], used["expert_id"], used["fixed"]) == (*PAIR, True)
     assert "likely" in used["detail"]
-    assert PAIR in pairs_of(record["pairs"])
+    assert PAIR in pairs_of(record.pairs)
 
 
 def test_dismissed_never_again_and_no_longer_avoided(lw: World) -> None:

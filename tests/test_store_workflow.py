@@ -80,13 +80,13 @@ def test_batch_preview_is_a_change_set_and_publish_applies_it(world: World) -> N
 def test_batch_record_holds_what_reproduces_it(world: World) -> None:
     batch = _batch(world, FIRST, seed=12345)
     rec = batch_record(world.engine, world.manager, batch)
-    assert rec["seed"] == 12345
-    assert rec["solver"] == "min-cost-flow"
-    assert rec["parameters"] == {"k": 2, "mode": "max-total"}
-    assert rec["inputs_hash"] == world.call.content_hash
-    assert rec["summary"] == {"coverage": 1.0}
-    assert rec["status"] == "preview"
-    assert _keys(rec["pairs"]) == set(FIRST)
+    assert rec.seed == 12345
+    assert rec.solver == "min-cost-flow"
+    assert rec.parameters == {"k": 2, "mode": "max-total"}
+    assert rec.inputs_hash == world.call.content_hash
+    assert rec.summary == {"coverage": 1.0}
+    assert rec.status == "preview"
+    assert _keys(rec.pairs) == set(FIRST)
 
 
 def test_a_stale_preview_is_not_published(world: World) -> None:
@@ -133,7 +133,7 @@ def test_draft_versions_submission_and_correction(world: World) -> None:
         save_draft(world.engine, me, task, scores({"relevance": 99}), expected_version=v1)
     ev = get_evaluation(world.engine, me, task)
     relevance = pl.col("criterion") == "relevance"
-    assert ev["version"] == v2 and ev["scores"].filter(relevance)["score"].to_list() == [12.0]
+    assert ev.version == v2 and ev.scores.filter(relevance)["score"].to_list() == [12.0]
     submit_evaluation(world.engine, me, task, expected_version=v2)
     with pytest.raises(InvalidState, match="frozen"):
         save_draft(world.engine, me, task, scores({"relevance": 1}), expected_version=v2)
@@ -257,6 +257,6 @@ def test_consolidation_needs_every_other_expert_to_approve(world: World) -> None
     final = consolidated_frame(world.engine, world.manager, world.call_id)
     assert final.select("criterion", "score").rows() == [("quality", 21.0), ("relevance", 17.0)]
     got = get_consolidation(world.engine, world.experts["E06"], world.call_id, "P01")
-    assert got["state"] == "final" and got["approved"] == ["E04", "E06"]
+    assert got.state == "final" and got.approved == ["E04", "E06"]
     with pytest.raises(InvalidState, match="final"):
         start_correction(world.engine, world.experts["E04"], task_of(world, "P01", "E04"))

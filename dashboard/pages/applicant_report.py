@@ -40,8 +40,8 @@ rid = int(st.selectbox("Rehearsal", list(labels), format_func=lambda r: labels[r
 view = attempt(rehearsal_view, engine(), actor(), rid)
 if view is None:
     st.stop()
-done = [u for u, submitted in view["scorers"].items() if submitted]
-st.caption(f"{len(done)} of {len(view['scorers'])} scorers submitted; only submitted scores "
+done = [u for u, submitted in view.scorers.items() if submitted]
+st.caption(f"{len(done)} of {len(view.scorers)} scorers submitted; only submitted scores "
            "count.")
 if not done:
     st.info("No scorer has submitted yet.")
@@ -64,7 +64,7 @@ if report.divergent:
     st.warning("The scorers' totals diverge as much as real experts' would trigger a third "
                "expert.")
 
-scheme = load_scheme(str(view["scheme_id"]))
+scheme = load_scheme(str(view.scheme_id))
 bands = [b.label for b in scheme.bands]
 crit = report.criteria.drop("questions").with_columns(
     pl.col("mean", "share", "to_min", "lowest", "highest", "spread").round(1))
@@ -109,9 +109,9 @@ with st.expander("Guiding questions of the weakest criteria"):
             st.markdown(f"- {q}")
 
 st.subheader("What the scorers wrote")
-submitted = [u for u, done in view["scorers"].items() if done]
+submitted = [u for u, done in view.scorers.items() if done]
 alias = {u: f"Scorer {i}" for i, u in enumerate(sorted(submitted), start=1)}
-written = view["scores"].filter(pl.col("user_id").is_in(submitted)
+written = view.scores.filter(pl.col("user_id").is_in(submitted)
                                 & (pl.col("comment").str.strip_chars() != ""))
 for c in scheme.criteria:
     mine = written.filter(pl.col("criterion") == c.id)
@@ -128,7 +128,7 @@ st.caption("The report a call's applicants receive, from these mock scores and m
            "rehearsal.")
 language = st.selectbox("Language", ["en", "fr", "de"], key=f"esr-lang-{rid}",
                         format_func={"en": "English", "fr": "French", "de": "German"}.__getitem__)
-created = view.get("created_at")
+created = view.created_at
 esr = rehearsal_esr(view, report, created.date() if isinstance(created, dt.datetime)
                     else dt.date.today())
 left, right = st.columns(2)

@@ -25,13 +25,13 @@ rid = int(st.selectbox("Rehearsal", list(labels), format_func=lambda r: labels[r
 view = attempt(rehearsal_view, engine(), actor(), rid)
 if view is None:
     st.stop()
-scheme = load_scheme(view["scheme_id"])
-st.subheader(md(view["title"]), anchor=False)
-submitted = bool(view.get("submitted"))
-own = view["scores"].filter(pl.col("user_id") == actor().user_id)
+scheme = load_scheme(view.scheme_id)
+st.subheader(md(view.title), anchor=False)
+submitted = bool(view.submitted)
+own = view.scores.filter(pl.col("user_id") == actor().user_id)
 st.markdown("**Your scores: submitted**" if submitted else
             "**Your scores: saved as a draft**" if own.height else "**Your scores: not saved yet**")
-st.text(plain(view["description"] or "(no description)"))
+st.text(plain(view.description or "(no description)"))
 drafts = attempt(list_drafts, engine(), actor(), rid)
 if drafts is not None and not drafts.is_empty():
     for name, pages in drafts.select("name", "pages").rows():

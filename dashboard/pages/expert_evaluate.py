@@ -22,6 +22,7 @@ from evalpanel.schemes import allowed_values
 from evalpanel.store import (
     STARTED_STATES,
     RequestState,
+    RequestSummary,
     StaleWrite,
     StoreError,
     declare_conflict,
@@ -84,16 +85,16 @@ proposal = attempt(get_proposal, engine(), actor(), cid, proposal_id)
 if evaluation is None or proposal is None:
     st.stop()
 
-with st.expander(md(f"{proposal_id} · {proposal['title']}"), expanded=False):
-    st.text(plain(proposal["abstract"] or "(no abstract)"))
-    st.dataframe(pl.DataFrame(proposal["partners"]), hide_index=True)
+with st.expander(md(f"{proposal_id} · {proposal.title}"), expanded=False):
+    st.text(plain(proposal.abstract or "(no abstract)"))
+    st.dataframe(pl.DataFrame(proposal.partners), hide_index=True)
 
-frozen = not evaluation["editable"]
-saved = {c: (s, m) for c, s, m in evaluation["scores"].rows()}
-version_no = int(evaluation["version_no"] or 1)
-status = (f"submitted on version {version_no} (frozen)" if evaluation["status"] == "submitted"
+frozen = not evaluation.editable
+saved = {c: (s, m) for c, s, m in evaluation.scores.rows()}
+version_no = int(evaluation.version_no or 1)
+status = (f"submitted on version {version_no} (frozen)" if evaluation.status == "submitted"
           else "correction draft, waiting for the manager's approval" if frozen
-          else f"draft saved (save {evaluation['version']})" if evaluation["status"]
+          else f"draft saved (save {evaluation.version})" if evaluation.status
           else "not saved yet")
 st.markdown(f"**Version {version_no} · {status}**")
 
@@ -187,7 +188,7 @@ for criterion, detail in review.flags.select("criterion", "detail").iter_rows():
             "This is advice; it does not stop the submission.", icon=":material/rate_review:")
 internal = st.text_area(
     "Internal comment (for the call manager only, never shown to the applicant)",
-    value=str(evaluation["internal_comment"]), key=f"t{task_id}v{version_no}-i",
+    value=str(evaluation.internal_comment), key=f"t{task_id}v{version_no}-i",
     disabled=frozen, height=80)
 
 scored = [(c, v, comments[c]) for c, v in values.items() if v is not None]
@@ -195,14 +196,14 @@ frame = pl.DataFrame(scored, schema={"criterion": pl.String, "score": pl.Float64
                                     "comment": pl.String}, orient="row")
 
 
-def _request_note(request: dict[str, object] | None, what: str) -> None:
+def _request_note(request: RequestSummary | None, what: str) -> None:
     """The latest request of one kind, its reason and the decision, shown as plain text."""
     if request is None:
         return
-    st.text(f"Your {what} request #{request['request_id']} is {request['state']}. "
-            f"Reason: {request['reason']}")
-    if request["decision_note"]:
-        st.text(f"The manager's note: {request['decision_note']}")
+    st.text(f"Your {what} request #{request.request_id} is {request.state}. "
+            f"Reason: {request.reason}")
+    if request.decision_note:
+        st.text(f"The manager's note: {request.decision_note}")
 
 
 def _declare_conflict() -> None:
@@ -222,20 +223,20 @@ def _declare_conflict() -> None:
 
 
 if frozen:
-    correction = evaluation["correction_request"]
-    conflict = evaluation["conflict_request"]
+    correction = evaluation.correction_request
+    conflict = evaluation.conflict_request
     _request_note(correction, "correction")
     _request_note(conflict, "conflict")
-    if evaluation["status"] == "draft":
+    if evaluation.status == "draft":
         st.info("This correction was started before the panel's scores became visible to you; "
                 "it can be saved and submitted once the call manager approves a request.")
-    elif not evaluation["peers_visible"]:
+    elif not evaluation.peers_visible:
         st.info("This evaluation is submitted and frozen. A correction opens a new version.")
-    if evaluation["can_correct"]:
+    if evaluation.can_correct:
         if st.button("Start a correction") and act(start_correction, engine(), actor(), task_id):
             bump()
             st.rerun()
-    elif evaluation["can_request"]:
+    elif evaluation.can_request:
         st.info("The other experts' scores on this proposal are open to you, so a correction "
                 "needs the call manager's approval.")
         with st.form(f"correction-{task_id}"):
@@ -246,8 +247,8 @@ if frozen:
                 st.session_state["submitted_note"] = "Correction request sent to the manager."
                 bump()
                 st.rerun()
-    if evaluation["state"] == "submitted" and (
-            conflict is None or conflict["state"] != RequestState.PENDING):
+    if evaluation.state == "submitted" and (
+            conflict is None or conflict.state != RequestState.PENDING):
         _declare_conflict()
     st.stop()
 
@@ -257,7 +258,7 @@ save_col, submit_col = st.columns(2)
 if save_col.button("Save draft", icon=":material/save:"):
     try:
         saved_at = save_draft(engine(), actor(), task_id, frame,
-                              expected_version=evaluation["version"], internal_comment=internal)
+                              expected_version=evaluation.version, internal_comment=internal)
     except StaleWrite as exc:
         st.error(f"{md(exc)}. Your entries are still on the form; reload the page to see the "
                  "newer draft.")
@@ -280,7 +281,7 @@ if st.session_state.get(CONFIRM):
     if yes.button("Yes, submit the evaluation", type="primary"):
         st.session_state.pop(CONFIRM, None)
         version = attempt(save_draft, engine(), actor(), task_id, frame,
-                          expected_version=evaluation["version"], internal_comment=internal)
+                          expected_version=evaluation.version, internal_comment=internal)
         if version is not None and act(submit_evaluation, engine(), actor(), task_id,
                                        expected_version=version):
             bump()

@@ -51,18 +51,18 @@ def closed(section: str) -> None:
     st.caption(f"Not shown to you: {md(shut.get(section, 'not available'))}.")
 
 
-st.subheader(md(p["title"]), anchor=False)
+st.subheader(md(p.title), anchor=False)
 coordinator = dossier.partners.filter(pl.col("role") == "coordinator")
 lead = (f" · coordinated by {md(coordinator['org_name'][0])} ({md(coordinator['country'][0])})"
         if coordinator.height else "")
-st.caption(f"{md(p['proposal_id'])} · lot {md(p['lot_id'])}{lead} · language "
-           f"{md(p['language'])} · requests €{float(p['requested_eur']):,.0f}")
+st.caption(f"{md(p.proposal_id)} · lot {md(p.lot_id)}{lead} · language "
+           f"{md(p.language)} · requests €{float(p.requested_eur):,.0f}")
 cols = st.columns(3)
-cols[0].markdown("**Ecosystems** " + md(", ".join(p["ecosystems"] or []) or "none"))
-cols[1].markdown("**Fields** " + md(", ".join(p["fields"] or []) or "none"))
-cols[2].markdown("**Keywords** " + md(", ".join(p["keywords"] or []) or "none"))
+cols[0].markdown("**Ecosystems** " + md(", ".join(p.ecosystems or []) or "none"))
+cols[1].markdown("**Fields** " + md(", ".join(p.fields or []) or "none"))
+cols[2].markdown("**Keywords** " + md(", ".join(p.keywords or []) or "none"))
 with st.expander("Abstract"):
-    st.text(p["abstract"])
+    st.text(p.abstract)
 
 st.subheader("Partners", anchor=False)
 st.dataframe(dossier.partners, hide_index=True)
@@ -105,10 +105,10 @@ if r is not None:
                    "evaluation(s).")
 c = dossier.consolidation
 if c is not None:
-    st.markdown(f"**Consolidation**: {md(c['state'])}, consolidator {md(c['consolidator'])}, "
-                f"approved by {md(', '.join(c['approved']) or 'nobody yet')}")
-    if not c["scores"].is_empty():
-        st.dataframe(c["scores"], hide_index=True)
+    st.markdown(f"**Consolidation**: {md(c.state)}, consolidator {md(c.consolidator)}, "
+                f"approved by {md(', '.join(c.approved) or 'nobody yet')}")
+    if not c.scores.is_empty():
+        st.dataframe(c.scores, hide_index=True)
 elif "consolidation" in dossier.closed:
     closed("consolidation")
 else:

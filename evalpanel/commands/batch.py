@@ -116,8 +116,8 @@ def show(batch_id: int, as_json: bool, url: str | None) -> None:
     with refusals("batch show"):
         record = batch_record(engine, SYSTEM, batch_id)
         changes = batch_changes(engine, SYSTEM, batch_id)
-    summary = dict(record["summary"])
-    info = {key: _iso(record[key]) for key in (
+    summary = dict(record.summary)
+    info = {key: _iso(getattr(record, key)) for key in (
         "batch_id", "call_id", "status", "solver", "seed", "parameters", "inputs_hash",
         "base_hash", "created_at", "published_at", "elapsed_s")}
     if as_json:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 import sqlalchemy as sa
 
-from evalpanel.store import Actor, call_folder, call_info, consolidated_frame
+from evalpanel.store import Actor, RehearsalView, call_folder, call_info, consolidated_frame
 from evalpanel.store.audit import record
 from evalpanel.store.engine import writing
 from evalpanel.store.tables import calls
@@ -120,7 +120,7 @@ def build_esrs(
         .select("proposal_id", pl.concat_str("org_name", pl.lit(" ("), "country", pl.lit(")")))
         .iter_rows())
     wanted = set(proposal_ids) if proposal_ids is not None else None
-    issued = _issued_on(engine, call_id, info["deadline"])
+    issued = _issued_on(engine, call_id, info.deadline)
     reports = []
     for row in ranked.sort("proposal_id").iter_rows(named=True):
         pid = str(row["proposal_id"])
@@ -134,7 +134,7 @@ def build_esrs(
                          str(row[f"{c.id}_band"] or ""), comments.get((pid, c.id), ""))
             for c in scheme.criteria)
         reports.append(Esr(
-            call_id, str(info["title"]), str(row["lot"]), lot_title, pid, str(titles.get(pid, "")),
+            call_id, info.title, str(row["lot"]), lot_title, pid, str(titles.get(pid, "")),
             str(coordinators.get(pid, "")), criteria, _float(row["total"]), scheme.total_max,
             scheme.total_threshold, bool(row["passed"]), tuple(row["fail_reasons"] or ()),
             row["rank"], str(row["decision"]), decision_reason(row, lot_title), issued,
@@ -146,34 +146,32 @@ def build_esrs(
     return reports
 
 
-def rehearsal_esr(view: dict[str, object], report: MockReport, issued_on: dt.date) -> Esr:
+def rehearsal_esr(view: RehearsalView, report: MockReport, issued_on: dt.date) -> Esr:
     """A rehearsal's mock report as an ESR marked as a rehearsal: the scorers' mean per
     criterion with its band, the submitted scorers' comments, and the engine's pass/fail.
     ``view`` is :func:`~evalpanel.store.rehearsal_view`'s result, ``report`` the mock report of
     :func:`~evalpanel.workflow.rehearsal_report`."""
     from evalpanel.schemes import load_scheme
 
-    scheme = load_scheme(str(view["scheme_id"]))
+    scheme = load_scheme(view.scheme_id)
     by_id = {r["criterion"]: r for r in report.criteria.iter_rows(named=True)}
     comment_of: dict[str, list[str]] = {}
-    scores = view.get("scores")
-    scorers = view.get("scorers")
-    if isinstance(scores, pl.DataFrame) and {"criterion", "comment"} <= set(scores.columns):
-        if isinstance(scorers, dict) and scorers and "user_id" in scores.columns:
-            # only the submitted scorers' comments, as only their scores count
-            done = [u for u, submitted in scorers.items() if submitted]
-            scores = scores.filter(pl.col("user_id").is_in(done))
-        for crit, text in scores.select("criterion", "comment").iter_rows():
-            if text and text.strip():
-                comment_of.setdefault(str(crit), []).append(text.strip())
+    scores = view.scores
+    if view.scorers:
+        # only the submitted scorers' comments, as only their scores count
+        done = [u for u, submitted in view.scorers.items() if submitted]
+        scores = scores.filter(pl.col("user_id").is_in(done))
+    for crit, text in scores.select("criterion", "comment").iter_rows():
+        if text and text.strip():
+            comment_of.setdefault(str(crit), []).append(text.strip())
     criteria = tuple(
         EsrCriterion(c.id, c.label, _float(by_id.get(c.id, {}).get("mean")), c.max, c.min_pass,
                      str(by_id.get(c.id, {}).get("band") or ""),
                      "\n\n".join(comment_of.get(c.id, [])))
         for c in scheme.criteria)
-    title = str(view.get("title") or "")
+    title = view.title
     return Esr(
-        "rehearsal", "Rehearsal (mock evaluation)", "-", "", f"R{view.get('rehearsal_id')}",
+        "rehearsal", "Rehearsal (mock evaluation)", "-", "", f"R{view.rehearsal_id}",
         title, "", criteria, report.total, scheme.total_max, report.total_threshold,
         report.passed, report.fail_reasons, None, "rehearsal",
         "A rehearsal: mock scores by invited colleagues, not an evaluation of the call.",

@@ -18,6 +18,7 @@ from evalpanel.store.accounts import (
 )
 from evalpanel.store.audit import SYSTEM, Actor, audit_frame
 from evalpanel.store.batches import (
+    BatchRecord,
     batch_changes,
     batch_record,
     create_batch,
@@ -29,6 +30,7 @@ from evalpanel.store.call_import import import_call
 from evalpanel.store.calls import call_folder, list_calls
 from evalpanel.store.conflict_records import list_conflicts, remove_conflict
 from evalpanel.store.consolidation import (
+    Consolidation,
     approve_consensus,
     consolidated_frame,
     get_consolidation,
@@ -56,6 +58,7 @@ from evalpanel.store.errors import (
     StoreError,
 )
 from evalpanel.store.evaluations import (
+    Evaluation,
     FormContext,
     check_evaluation,
     form_context,
@@ -77,10 +80,18 @@ from evalpanel.store.potential import (
     dismiss_potential_conflict,
     potential_decisions,
 )
-from evalpanel.store.proposals import get_proposal
-from evalpanel.store.queue import Declaration, Participant, call_info, declaration, task_queue
+from evalpanel.store.proposals import Partner, Proposal, get_proposal
+from evalpanel.store.queue import (
+    CallInfo,
+    Declaration,
+    Participant,
+    call_info,
+    declaration,
+    task_queue,
+)
 from evalpanel.store.ranking import RankingInputs, ranking_inputs
 from evalpanel.store.rehearsals import (
+    RehearsalView,
     create_rehearsal,
     list_rehearsals,
     rehearsal_view,
@@ -96,7 +107,7 @@ from evalpanel.store.replacements import (
     propose_with,
     proposed_pairs,
 )
-from evalpanel.store.requests import list_requests
+from evalpanel.store.requests import RequestSummary, list_requests
 from evalpanel.store.roster import find_user, list_users
 from evalpanel.store.sessions import (
     LiveSession,
@@ -132,8 +143,12 @@ __all__ = [
     "AccountDisabled",
     "Actor",
     "AlreadyImported",
+    "BatchRecord",
+    "CallInfo",
     "CallMismatch",
+    "Consolidation",
     "Declaration",
+    "Evaluation",
     "FormContext",
     "InvalidInput",
     "InvalidState",
@@ -141,11 +156,15 @@ __all__ = [
     "Names",
     "NotFound",
     "Participant",
+    "Partner",
     "PermissionDenied",
+    "Proposal",
     "RankingInputs",
+    "RehearsalView",
     "ReplacementSolver",
     "RequestKind",
     "RequestState",
+    "RequestSummary",
     "SessionEnded",
     "SessionPolicy",
     "SignInThrottled",

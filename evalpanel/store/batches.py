@@ -17,8 +17,10 @@ re-checks the added pairs against the conflict rule and the experts' maximum loa
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -248,19 +250,59 @@ def batch_changes(
         return query_frame(conn, stmt, CHANGE_SCHEMA, ["proposal_id", "expert_id"])
 
 
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    """Everything stored about a batch (the ``batches`` row: ``parameters`` as the solver was
+    called, ``summary`` its diagnostics, ``inputs_hash`` the call's content hash, ``base_hash``
+    the published assignment it was made against) plus ``pairs``, the proposed assignment: a
+    ``proposal_id`` (String), ``expert_id`` (String), ``affinity`` (Float64) frame sorted by
+    ids."""
+
+    batch_id: int
+    call_id: str
+    status: BatchState
+    solver: str
+    parameters: dict[str, Any]
+    seed: int | None
+    inputs_hash: str
+    summary: dict[str, Any]
+    elapsed_s: float
+    base_hash: str
+    created_by: int | None
+    created_at: dt.datetime
+    published_at: dt.datetime | None
+    published_by: int | None
+    pairs: pl.DataFrame
+
+
 def batch_record(
     engine: sa.Engine, actor: Actor, batch_id: int, *, call_id: str | None = None
-) -> dict[str, Any]:
-    """Everything stored about a batch: its columns plus ``pairs`` (the proposed assignment,
-    ``proposal_id, expert_id, affinity``), enough to rerun the solver and compare. With
-    ``call_id``, refused (:class:`CallMismatch`) unless the batch is of that call."""
+) -> BatchRecord:
+    """Everything stored about a batch (:class:`BatchRecord`), enough to rerun the solver and
+    compare. With ``call_id``, refused (:class:`CallMismatch`) unless the batch is of that
+    call."""
     with reading(engine) as conn:
-        row = dict(_batch(conn, batch_id))
+        row = _batch(conn, batch_id)
         require_manager(conn, actor, "read batches of", row["call_id"])
         require_same_call(actor, "read", "batch", batch_id, row["call_id"], call_id)
     changes = batch_changes(engine, actor, batch_id)
-    row["pairs"] = changes.filter(pl.col("change") != "removed").select(*PAIR_SCHEMA)
-    return row
+    return BatchRecord(
+        batch_id=int(row["batch_id"]),
+        call_id=row["call_id"],
+        status=BatchState(row["status"]),
+        solver=row["solver"],
+        parameters=dict(row["parameters"]),
+        seed=row["seed"],
+        inputs_hash=row["inputs_hash"],
+        summary=dict(row["summary"]),
+        elapsed_s=float(row["elapsed_s"]),
+        base_hash=row["base_hash"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        published_at=row["published_at"],
+        published_by=row["published_by"],
+        pairs=changes.filter(pl.col("change") != "removed").select(*PAIR_SCHEMA),
+    )
 
 
 def publish_batch(

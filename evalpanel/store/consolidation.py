@@ -18,7 +18,7 @@ proposal_id, consolidator, state, version`` sorted by ``proposal_id``.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import polars as pl
 import sqlalchemy as sa
@@ -459,11 +459,26 @@ def name_consolidator(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Consolidation:
+    """One proposal's consolidation as stored now: ``version`` is the optimistic version a
+    write names; ``scores`` the consensus, a ``criterion`` (String), ``score`` (Float64),
+    ``comment`` (String) frame sorted by criterion; ``approved`` the experts approving the
+    current version, sorted."""
+
+    consolidation_id: int
+    state: ConsolidationState
+    consolidator: str
+    version: int
+    comment: str
+    scores: pl.DataFrame
+    approved: list[str]
+
+
 def get_consolidation(
     engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
-) -> dict[str, Any]:
-    """``consolidation_id, state, consolidator, version, comment, scores`` (frame) and
-    ``approved`` (expert ids approving the current version); for participants and managers."""
+) -> Consolidation:
+    """The proposal's consolidation (:class:`Consolidation`); for participants and managers."""
     with reading(engine) as conn:
         row = _of_proposal(conn, call_id, proposal_id)
         if row is None:
@@ -489,15 +504,15 @@ def get_consolidation(
                 )
             ).scalars()
         )
-        return {
-            "consolidation_id": cid,
-            "state": row["state"],
-            "consolidator": row["consolidator"],
-            "version": row["row_version"],
-            "comment": row["comment"],
-            "scores": scores,
-            "approved": approved,
-        }
+        return Consolidation(
+            consolidation_id=int(cid),
+            state=ConsolidationState(row["state"]),
+            consolidator=row["consolidator"],
+            version=int(row["row_version"]),
+            comment=row["comment"],
+            scores=scores,
+            approved=approved,
+        )
 
 
 def consolidated_frame(

@@ -58,7 +58,7 @@ from evalpanel.store.independence import (
     peers_visible,
     request_refusal,
 )
-from evalpanel.store.requests import latest_request, open_request
+from evalpanel.store.requests import RequestSummary, latest_request, open_request
 from evalpanel.store.rows import replace_scores
 from evalpanel.store.tables import (
     calls,
@@ -484,39 +484,61 @@ def request_correction(engine: sa.Engine, actor: Actor, task_id: int, reason: st
         )
 
 
-def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, Any]:
-    """The latest version of a task's evaluation: ``task_id, version_no, status, version``
-    (the draft's optimistic version, 0 before the first save), ``internal_comment`` (str, not
-    for the applicant) and ``scores`` (a ``criterion, score, comment`` frame); ``peers_visible``
-    (the expert can read the other experts' scores), ``editable`` (the latest version is a
-    draft that may be saved and submitted now), ``correction_request`` and
-    ``conflict_request`` (the latest request of each kind, as
-    :func:`~evalpanel.store.requests.latest_request`, or None), ``can_correct`` (a correction
-    may start now without a request) and ``can_request`` (a correction request would be taken).
-    The expert's own task, or a manager of the call."""
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The latest version of a task's evaluation as its expert (or a manager) sees it.
+
+    ``version_no`` 0, ``status`` None and ``version`` 0 before the first save; ``version`` is
+    the draft's optimistic version that :func:`save_draft` takes; ``internal_comment`` is not for
+    the applicant; ``scores`` a ``criterion`` (String), ``score`` (Float64), ``comment``
+    (String) frame sorted by criterion. ``peers_visible``: the expert can read the other
+    experts' scores; ``editable``: the latest version is a draft that may be saved and
+    submitted now; ``correction_request`` and ``conflict_request``: the latest request of each
+    kind (as :func:`~evalpanel.store.requests.latest_request`) or None; ``can_correct``: a
+    correction may start now without a request; ``can_request``: a correction request would
+    be taken."""
+
+    task_id: int
+    state: TaskState
+    version_no: int
+    status: EvaluationStatus | None
+    version: int
+    internal_comment: str
+    scores: pl.DataFrame
+    peers_visible: bool
+    editable: bool
+    can_correct: bool
+    can_request: bool
+    correction_request: RequestSummary | None
+    conflict_request: RequestSummary | None
+
+
+def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> Evaluation:
+    """The latest version of a task's evaluation (:class:`Evaluation`). The expert's own task,
+    or a manager of the call."""
     with reading(engine) as conn:
         task = own_task(conn, actor, task_id, "read the evaluation of", manager_too=True)
         latest = _latest(conn, task_id)
-        found = {
-            "task_id": task_id,
-            "state": task["state"],
-            "peers_visible": peers_visible(conn, task),
-            "correction_request": latest_request(conn, task_id, RequestKind.CORRECTION),
-            "conflict_request": latest_request(conn, task_id, RequestKind.CONFLICT),
-        }
+        state = TaskState(task["state"])
+        peers = peers_visible(conn, task)
+        asked = latest_request(conn, task_id, RequestKind.CORRECTION)
+        conflict = latest_request(conn, task_id, RequestKind.CONFLICT)
         if latest is None:
-            frame = pl.DataFrame(schema=CRITERION_SCHEMA)
-            return {
-                **found,
-                "version_no": 0,
-                "status": None,
-                "version": 0,
-                "internal_comment": "",
-                "editable": task["state"] in (TaskState.ACCEPTED, TaskState.DRAFT),
-                "can_correct": False,
-                "can_request": False,
-                "scores": frame,
-            }
+            return Evaluation(
+                task_id=task_id,
+                state=state,
+                version_no=0,
+                status=None,
+                version=0,
+                internal_comment="",
+                scores=pl.DataFrame(schema=CRITERION_SCHEMA),
+                peers_visible=peers,
+                editable=state in (TaskState.ACCEPTED, TaskState.DRAFT),
+                can_correct=False,
+                can_request=False,
+                correction_request=asked,
+                conflict_request=conflict,
+            )
         frame = query_frame(
             conn,
             sa.select(
@@ -533,26 +555,29 @@ def get_evaluation(engine: sa.Engine, actor: Actor, task_id: int) -> dict[str, A
             and task["state"] == TaskState.SUBMITTED
             and correction_refusal(conn, task, version_no + 1) is None
         )
-        asked = found["correction_request"]
         can_request = request_refusal(conn, task, latest)[0] is None and (
-            asked is None or asked["state"] != RequestState.PENDING
+            asked is None or asked.state != RequestState.PENDING
         )
         editable = (
             latest["status"] == EvaluationStatus.DRAFT
             and task["state"] in STARTED_STATES
             and (version_no == 1 or correction_refusal(conn, task, version_no) is None)
         )
-        return {
-            **found,
-            "version_no": version_no,
-            "status": latest["status"],
-            "version": latest["row_version"],
-            "internal_comment": latest["internal_comment"],
-            "editable": editable,
-            "can_correct": can_correct,
-            "can_request": can_request,
-            "scores": frame,
-        }
+        return Evaluation(
+            task_id=task_id,
+            state=state,
+            version_no=version_no,
+            status=EvaluationStatus(latest["status"]),
+            version=int(latest["row_version"]),
+            internal_comment=latest["internal_comment"],
+            scores=frame,
+            peers_visible=peers,
+            editable=editable,
+            can_correct=can_correct,
+            can_request=can_request,
+            correction_request=asked,
+            conflict_request=conflict,
+        )
 
 
 def _counted() -> sa.Subquery:

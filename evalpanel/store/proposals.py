@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -20,9 +20,37 @@ from evalpanel.store.tables import (
 )
 
 
-def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str) -> dict[str, Any]:
-    """One proposal with its partners (``partners``: list of dicts). Managers of the call see
-    every proposal; an expert only one they accepted without conflict; nobody else."""
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """One organisation of a proposal, in the declaration's order (``org_id`` None when the
+    call folder gives only a name)."""
+
+    org_id: str | None
+    org_name: str
+    country: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """One stored proposal (the ``proposals`` row) with its partners."""
+
+    call_id: str
+    proposal_id: str
+    lot_id: str
+    title: str
+    abstract: str
+    language: str
+    fields: list[str]
+    ecosystems: list[str]
+    keywords: list[str]
+    requested_eur: float
+    partners: tuple[Partner, ...]
+
+
+def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str) -> Proposal:
+    """One proposal with its partners. Managers of the call see every proposal; an expert only
+    one they accepted without conflict; nobody else."""
     with reading(engine) as conn:
         require_call(conn, call_id)
         require(
@@ -44,9 +72,8 @@ def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
         )
         if row is None:
             raise NotFound(f"no proposal {proposal_id!r} in call {call_id!r}")
-        found = dict(row)
-        found["partners"] = [
-            dict(r)
+        found = tuple(
+            Partner(r["org_id"], r["org_name"], r["country"], r["role"])
             for r in conn.execute(
                 sa.select(
                     partners.c.org_id, partners.c.org_name, partners.c.country, partners.c.role
@@ -54,5 +81,17 @@ def get_proposal(engine: sa.Engine, actor: Actor, call_id: str, proposal_id: str
                 .where(partners.c.call_id == call_id, partners.c.proposal_id == proposal_id)
                 .order_by(partners.c.partner_row)
             ).mappings()
-        ]
-        return found
+        )
+        return Proposal(
+            call_id=row["call_id"],
+            proposal_id=row["proposal_id"],
+            lot_id=row["lot_id"],
+            title=row["title"],
+            abstract=row["abstract"],
+            language=row["language"],
+            fields=list(row["fields"] or []),
+            ecosystems=list(row["ecosystems"] or []),
+            keywords=list(row["keywords"] or []),
+            requested_eur=float(row["requested_eur"]),
+            partners=found,
+        )

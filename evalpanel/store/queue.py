@@ -1,15 +1,15 @@
 """What an expert needs to see before and while working: the call's facts and their queue.
 
-:func:`call_info` returns the call's ``call_id, title, scheme, scheme_overrides`` (dict of the
-call's own scheme numbers over the preset), ``deadline`` (ISO date text or None) and
-``experts_per_proposal`` to its managers and experts. :func:`task_queue` returns
+:func:`call_info` returns a :class:`CallInfo` (``call_id, title, scheme, scheme_overrides``:
+the call's own scheme numbers over the preset, ``deadline``: ISO date text or None, and
+``experts_per_proposal``) to its managers and experts. :func:`task_queue` returns
 ``task_id, proposal_id, expert_id, title, lot, state, origin, deadline`` sorted by
 ``proposal_id, expert_id``: the call's tasks for a manager, an expert's own for an expert. The
 queue shows only a proposal's title and lot. :func:`declaration` gives an expert what a
 conflict-of-interest declaration needs before accepting (title, abstract, lot, coordinator and
-partners with their countries, and the declaration's text naming them); the full proposal and its
-documents open through :func:`~evalpanel.store.calls.get_proposal` only once the task is accepted
-without a conflict.
+partners with their countries, and the declaration's text naming them); the full proposal and
+its documents open through :func:`~evalpanel.store.proposals.get_proposal` only once the task is
+accepted without a conflict.
 """
 
 from __future__ import annotations
@@ -50,20 +50,34 @@ def call_member(
     return None if manages(conn, actor, call_id) else expert_of(conn, actor, call_id)
 
 
-def call_info(engine: sa.Engine, actor: Actor, call_id: str) -> dict[str, Any]:
-    """The call's facts an expert scores by: its scheme preset with the call's overrides, the
-    deadline and the panel size. For the call's managers and experts."""
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """The call's facts an expert scores by: ``scheme`` (the preset's id) with the call's
+    ``scheme_overrides`` (``call.toml [scheme]``), the ``deadline`` as written in the call
+    folder (ISO date text, None when unset) and the panel size."""
+
+    call_id: str
+    title: str
+    scheme: str
+    scheme_overrides: dict[str, Any]
+    deadline: str | None  # ISO date text
+    experts_per_proposal: int
+
+
+def call_info(engine: sa.Engine, actor: Actor, call_id: str) -> CallInfo:
+    """The call's facts an expert scores by (:class:`CallInfo`). For the call's managers and
+    experts."""
     with reading(engine) as conn:
         call_member(conn, actor, call_id, "read", "call")
         row = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().one()
-        return {
-            "call_id": row["call_id"],
-            "title": row["title"],
-            "scheme": row["scheme"],
-            "scheme_overrides": dict(row["scheme_overrides"] or {}),
-            "deadline": row["deadline"],
-            "experts_per_proposal": row["experts_per_proposal"],
-        }
+        return CallInfo(
+            call_id=row["call_id"],
+            title=row["title"],
+            scheme=row["scheme"],
+            scheme_overrides=dict(row["scheme_overrides"] or {}),
+            deadline=row["deadline"],
+            experts_per_proposal=int(row["experts_per_proposal"]),
+        )
 
 
 def task_queue(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:

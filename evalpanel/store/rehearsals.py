@@ -10,14 +10,16 @@ and opened by the owner and the invited scorers only, every opening audited
 
 Only the owner sees the rehearsal's scores (all scorers'); an invited scorer sees the
 description and only their own scores; nobody else sees anything. Score frames are
-``criterion, score[, comment]``; :func:`rehearsal_view` returns ``scores`` as
-``user_id, criterion, score, comment`` sorted by ``user_id, criterion``.
+``criterion, score[, comment]``; :func:`rehearsal_view` returns a :class:`RehearsalView` with
+``scores`` as ``user_id, criterion, score, comment`` sorted by ``user_id, criterion``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -167,12 +169,28 @@ def save_rehearsal_scores(
         )
 
 
-def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[str, Any]:
-    """The rehearsal (``rehearsal_id, scheme_id, title, description, owner_id,
-    created_at``), its
-    ``scorers`` (user id → submitted or not), the ``scores`` the actor may see, and
-    ``submitted`` (whether the actor's own scores are submitted; False for an owner who does
-    not score)."""
+@dataclass(frozen=True, slots=True)
+class RehearsalView:
+    """A rehearsal as one reader sees it: its stored fields; ``scorers`` (user id → whether
+    they submitted; the owner's view only, empty for a scorer); ``submitted`` (whether the
+    reader's own scores are submitted; False for an owner who does not score); ``scores``
+    the scores the reader may see, a ``user_id`` (Int64), ``criterion`` (String), ``score``
+    (Float64), ``comment`` (String) frame sorted by ``user_id, criterion``."""
+
+    rehearsal_id: int
+    scheme_id: str
+    title: str
+    description: str
+    owner_id: int
+    created_at: dt.datetime
+    scorers: dict[int, bool]
+    submitted: bool
+    scores: pl.DataFrame
+
+
+def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> RehearsalView:
+    """The rehearsal as ``actor`` may see it (:class:`RehearsalView`): its owner, and the
+    scorers it invited."""
     with reading(engine) as conn:
         row = _rehearsal(conn, rehearsal_id)
         require(can_read_rehearsal(conn, actor, rehearsal_id, row["owner_id"]), actor, "read",
@@ -194,15 +212,17 @@ def rehearsal_view(engine: sa.Engine, actor: Actor, rehearsal_id: int) -> dict[s
                 )
             )
         }
-        view = {
-            k: row[k]
-            for k in ("rehearsal_id", "scheme_id", "title", "description", "owner_id",
-                      "created_at")
-        }
-        view["scorers"] = scorers if owner else {}
-        view["submitted"] = scorers.get(int(actor.user_id or 0), False)
-        view["scores"] = query_frame(conn, stmt, REHEARSAL_SCORE_SCHEMA, ["user_id", "criterion"])
-        return view
+        return RehearsalView(
+            rehearsal_id=int(row["rehearsal_id"]),
+            scheme_id=row["scheme_id"],
+            title=row["title"],
+            description=row["description"],
+            owner_id=int(row["owner_id"]),
+            created_at=row["created_at"],
+            scorers=scorers if owner else {},
+            submitted=scorers.get(int(actor.user_id or 0), False),
+            scores=query_frame(conn, stmt, REHEARSAL_SCORE_SCHEMA, ["user_id", "criterion"]),
+        )
 
 
 def list_rehearsals(engine: sa.Engine, actor: Actor) -> pl.DataFrame:

@@ -17,6 +17,7 @@ managers, an expert's own for an expert.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -104,13 +105,31 @@ def pending_request(conn: sa.Connection, task_id: int, kind: RequestKind) -> sa.
     return latest if latest is not None and latest["state"] == RequestState.PENDING else None
 
 
-def latest_request(conn: sa.Connection, task_id: int, kind: RequestKind) -> dict[str, Any] | None:
-    """``request_id, state, reason, version_no, decision_note`` of the task's latest request
-    of ``kind``, None when there is none."""
+@dataclass(frozen=True, slots=True)
+class RequestSummary:
+    """One request as its expert sees it: ``version_no`` is the evaluation version a
+    correction request is for (None for a conflict request); ``decision_note`` the manager's
+    note with the decision (None before a decision or without a note)."""
+
+    request_id: int
+    state: RequestState
+    reason: str
+    version_no: int | None
+    decision_note: str | None
+
+
+def latest_request(conn: sa.Connection, task_id: int, kind: RequestKind) -> RequestSummary | None:
+    """The task's latest request of ``kind``, None when there is none."""
     row = _latest(conn, task_id, kind)
     if row is None:
         return None
-    return {k: row[k] for k in ("request_id", "state", "reason", "version_no", "decision_note")}
+    return RequestSummary(
+        request_id=int(row["request_id"]),
+        state=RequestState(row["state"]),
+        reason=row["reason"],
+        version_no=row["version_no"],
+        decision_note=row["decision_note"],
+    )
 
 
 def correction_approved(conn: sa.Connection, task_id: int, version_no: int) -> bool:
