@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Button, Element
 
 from dashboard.text import shown_as
-from evalpanel.store import SYSTEM, Actor, set_password, start_session
-from tests.store_fixtures import World, backend_url, build_world, make_engine, publish
+from evalpanel.store import SYSTEM, Actor, make_engine, set_password, start_session
+from tests.store_fixtures import World, backend_url, build_world, publish
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 PASSWORD = "s3cret-pass"
@@ -119,8 +120,18 @@ def confirm(at: AppTest, starts: str) -> AppTest:
     return box.check().run()
 
 
-def button(at: AppTest, label: str) -> object:
+def button(at: AppTest, label: str) -> Button:
     """The (first) button labelled ``label``."""
     found = next((b for b in at.button if b.label == label), None)
     assert found is not None, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
+    return found
+
+
+def elements(at: AppTest, kind: str) -> list[Element]:
+    """``at.get(kind)`` for a kind of element without its own accessor on AppTest (a download
+    button, a bidi component): each one found is an element, never a block."""
+    found: list[Element] = []
+    for node in at.get(kind):
+        assert isinstance(node, Element), f"{kind}: a {type(node).__name__}, not an element"
+        found.append(node)
     return found

@@ -9,7 +9,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email.message import Message as EmailMessage
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -30,6 +30,7 @@ class Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)  # what the default policy parses into
         answer = self.on_data(message) if self.on_data else None
         if answer is not None and not answer.startswith("250"):
             return answer

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,7 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
     eng.dispose()
 
 
-def frame(table: str, rows: list[dict[str, object]]) -> pl.DataFrame:
+def frame(table: str, rows: Sequence[Mapping[str, object]]) -> pl.DataFrame:
     schema = polars_schema(table)
     return pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema)
 
@@ -300,7 +300,7 @@ def complete(values: dict[str, float]) -> dict[str, float]:
     return {c: float(v) for c, v in {**AFI_FORM, **values}.items()}
 
 
-def scores(values: dict[str, float], comment: str = "ok") -> pl.DataFrame:
+def scores(values: Mapping[str, float], comment: str = "ok") -> pl.DataFrame:
     return pl.DataFrame(
         {
             "criterion": list(values),

@@ -10,14 +10,23 @@ import numpy as np
 import polars as pl
 import pytest
 
-from assignment import _sets, assign
+from assignment import AssignmentInstance, _sets, assign
+from assignment.instance import IntArray
 from assignment.solvers import _sparse
-from assignment.solvers._network import SCALE, pair_reduced_costs, solve_network
+from assignment.solvers._network import (
+    SCALE,
+    FlowSpec,
+    NetworkSolution,
+    pair_reduced_costs,
+    solve_network,
+)
 from assignment.solvers.max_total import flow_spec
 from benchmarks.synthetic import small_instance
 
 
-def _brute_violations(inst, spec, sol, blocked):  # type: ignore[no-untyped-def]
+def _brute_violations(
+    inst: AssignmentInstance, spec: FlowSpec, sol: NetworkSolution, blocked: IntArray
+) -> tuple[IntArray, IntArray]:
     outside = _sets.difference(_sparse.eligible_codes(inst, blocked), sol.cand)
     n_e = inst.n_experts
     rc = pair_reduced_costs(inst, spec, sol, outside // n_e, outside % n_e)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import polars as pl
 
 import assignment
 from evalpanel.callfolder import read_call
@@ -14,7 +15,9 @@ from tests.cli_support import ROOT
 DEMO = ROOT / "fixtures" / "demo"
 
 
-def _instance(proposals, experts, conflicts):  # type: ignore[no-untyped-def]
+def _instance(
+    proposals: pl.DataFrame, experts: pl.DataFrame, conflicts: pl.DataFrame
+) -> assignment.AssignmentInstance:
     aff = np.full((proposals.height, experts.height), 0.5, dtype=np.float32)
     return assignment.build_instance(proposals, experts, aff, conflicts, k=2)
 

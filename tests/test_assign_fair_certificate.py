@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from assignment import AssignmentInstance, InstanceError, assign
+from assignment import AssignmentInstance, AssignmentResult, InstanceError, assign
+from assignment.instance import IntArray
 from assignment.solvers._network import weights
 from assignment.solvers.fair import solve_fair
 from assignment.solvers.fair_bound import floor_bound
@@ -24,31 +25,32 @@ from tests.cli_support import TINY, run
 from tests.test_assign_solvers import constraints, milp_floor, milp_max_total
 
 
-def _fixed_w(inst):  # type: ignore[no-untyped-def]
+def _fixed_w(inst: AssignmentInstance) -> IntArray:
     fixed = inst.fixed_pairs()
     return np.bincount(fixed[:, 0], weights=weights(inst.affinity[fixed[:, 0], fixed[:, 1]]),
                        minlength=inst.n_proposals).astype(np.int64)
 
 
-def _lp_reference(inst, cover: int) -> float:  # type: ignore[no-untyped-def]
+def _lp_reference(inst: AssignmentInstance, cover: int) -> float:
     """The floor's LP relaxation over every eligible pair, by scipy's HiGHS."""
     p, e = np.nonzero(inst.eligible_mask())
     n = p.size
     w = weights(inst.affinity[p, e]).astype(float)
     scope = np.nonzero(inst.demand > 0)[0]
     fixed_w = _fixed_w(inst)
-    rows, rhs = [], []
+    rows: list[np.ndarray] = []
+    rhs: list[float] = []
     for q in scope:
         rows.append(np.r_[np.where(p == q, -w, 0.0), 1.0])
-        rhs.append(fixed_w[q])
-    for q in range(inst.n_proposals):
-        rows.append(np.r_[(p == q).astype(float), 0.0])
-        rhs.append(inst.free_demand[q])
+        rhs.append(float(fixed_w[q]))
+    for i in range(inst.n_proposals):
+        rows.append(np.r_[(p == i).astype(float), 0.0])
+        rhs.append(float(inst.free_demand[i]))
     for j in range(inst.n_experts):
         rows.append(np.r_[(e == j).astype(float), 0.0])
-        rhs.append(inst.free_capacity[j])
+        rhs.append(float(inst.free_capacity[j]))
         rows.append(np.r_[-(e == j).astype(float), 0.0])
-        rhs.append(-inst.free_min_load[j])
+        rhs.append(-float(inst.free_min_load[j]))
     c = np.zeros(n + 1)
     c[-1] = -1
     res = linprog(c, A_ub=np.array(rows), b_ub=np.array(rhs, dtype=float),
@@ -153,7 +155,7 @@ def milp_total_given_floor(inst: AssignmentInstance, cover: int, floor: float) -
     return float(-res.fun)
 
 
-def _new_pairs(inst: AssignmentInstance, res) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _new_pairs(inst: AssignmentInstance, res: AssignmentResult) -> np.ndarray:
     pid = {v: i for i, v in enumerate(inst.proposal_ids.tolist())}
     eid = {v: i for i, v in enumerate(inst.expert_ids.tolist())}
     fixed = set(map(tuple, inst.fixed_pairs().tolist()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -44,7 +45,7 @@ def test_orientation_and_k_per_lot() -> None:
         ({"conflicted_pin": True}, "remove it from the pinned pairs"),
     ],
 )
-def test_bad_input_says_what_to_change(change: dict[str, object], needle: str) -> None:
+def test_bad_input_says_what_to_change(change: dict[str, Any], needle: str) -> None:
     proposals, experts = frames()
     aff = change.get("affinity", np.full((3, 3), 0.5))
     if "min_load" in change:
@@ -60,7 +61,7 @@ def test_bad_input_says_what_to_change(change: dict[str, object], needle: str) -
             experts,
             aff,
             conflicts,
-            k=change.get("k", 1),  # type: ignore[arg-type]
+            k=change.get("k", 1),
             pinned=pinned,
         )
 

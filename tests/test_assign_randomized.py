@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from assignment import assign
+from assignment import AssignmentInstance, assign
 from assignment.solvers.rounding import dependent_round
 from benchmarks.synthetic import small_instance
 
@@ -29,7 +29,7 @@ def test_expected_affinity_is_the_lp_optimum_and_caps_hold() -> None:
     assert res.details["expected_new_affinity"] == pytest.approx(best, abs=1e-5)
     assert res.details["expected_new_pairs"] == pytest.approx(cover, abs=1e-9)
     assert res.marginals is not None
-    assert res.marginals["probability"].max() <= 0.5 + 1e-12
+    assert res.marginals["probability"].max() <= 0.5 + 1e-12  # type: ignore[operator]
     again = assign(inst, "randomized", q=0.5, seed=1)
     assert again.pairs.equals(res.pairs)  # reproducible from the seed
 
@@ -63,7 +63,7 @@ def test_dependent_rounding_keeps_marginals_and_degrees() -> None:
     assert (np.abs(counts / samples - prob) <= tol).all()
 
 
-def _lp_optimum(inst, q: float) -> float:  # type: ignore[no-untyped-def]
+def _lp_optimum(inst: AssignmentInstance, q: float) -> float:
     """Most expected affinity at maximum expected coverage, every pair capped at q (HiGHS)."""
     p, e = np.nonzero(inst.eligible_mask())
     n = p.size

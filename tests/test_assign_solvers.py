@@ -19,7 +19,8 @@ from benchmarks.synthetic import small_instance
 
 
 def free_pairs(inst: AssignmentInstance) -> tuple[np.ndarray, np.ndarray]:
-    return np.nonzero(inst.eligible_mask())
+    p, e = np.nonzero(inst.eligible_mask())
+    return p, e
 
 
 def max_coverage(inst: AssignmentInstance) -> int:
@@ -256,7 +257,7 @@ def test_invalid_parameters_say_what_to_change() -> None:
         ({"diversity": (("height", 0.1),)}, "`diversity` parameter"),
     ):
         with pytest.raises(InstanceError, match=needle):
-            assign(inst, **kwargs)  # type: ignore[arg-type]
+            assign(inst, **kwargs)
 
 
 def test_gender_chain_mixes_panels() -> None:

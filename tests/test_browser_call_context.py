@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -144,7 +145,7 @@ def test_ten_switches_each_action_lands_on_the_call_shown(
         tick(page, "I understand that publishing cannot be undone")
         note = page.get_by_text(re.compile(rf"Batch {batch_id} published"))
         click_until(page, page.get_by_role("button", name="Publish this batch").click,
-                    lambda note=note: visible(note), f"{where}: publishing batch {batch_id}")
+                    partial(visible, note), f"{where}: publishing batch {batch_id}")
         assert _latest_batch(url) == (batch_id, call_id, "published"), where
         _shows(page, call_id, f"{where}, after publishing")  # no jump back to the other call
         published.append((batch_id, call_id))

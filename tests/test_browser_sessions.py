@@ -166,7 +166,9 @@ def test_a_password_change_ends_every_session(browser: Any, tmp_path: Path) -> N
         # The new password signs in (a new session).
         context = fresh_context(browser)
         sign_in(context, base, "second phrase of ada")
-        assert session_cookie(context)["value"] != copied["value"]  # type: ignore[index]
+        cookie = session_cookie(context)
+        assert cookie is not None and copied is not None
+        assert cookie["value"] != copied["value"]
         context.close()
 
 

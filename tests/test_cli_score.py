@@ -44,7 +44,7 @@ def test_scores_the_tiny_call_by_its_rules(tmp_path: Path) -> None:
     assert table.filter(pl.col("rank").is_not_null())["passed"].all()
     assert set(table["decision"]) <= {"funded", "reserve", "rejected", "pending"}
     # what is funded fits each lot's budget
-    budgets = {"LOT1": None, "LOT2": None}
+    budgets: dict[str, float | None] = {"LOT1": None, "LOT2": None}
     toml = (TINY / "call.toml").read_text()
     for lot in budgets:
         section = toml.split(f"[lots.{lot}]")[1]

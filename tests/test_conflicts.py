@@ -259,7 +259,8 @@ def test_several_reasons_for_one_pair_are_kept_and_sorted() -> None:
 
 
 def test_bad_input_is_reported_clearly() -> None:
-    props, parts, exps = [proposal("P1")], [], [expert("X1")]
+    props, exps = [proposal("P1")], [expert("X1")]
+    parts: list[dict[str, Any]] = []
     with pytest.raises(ValueError, match="window_years"):
         run(props, parts, exps, window_years=-1)
     with pytest.raises(ValueError, match="experts table lacks the column"):

@@ -20,6 +20,7 @@ from tests.dashboard_fixtures import (
     DashWorld,
     as_user,
     click,
+    elements,
     open_page,
     texts,
 )
@@ -40,7 +41,7 @@ def _create(d: DashWorld, *, me: bool = True) -> int:
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     listed = list_rehearsals(d.world.engine, d.world.applicant)
-    return int(listed["rehearsal_id"].max())
+    return int(max(listed["rehearsal_id"].to_list()))
 
 
 def test_create_score_and_report(dash: DashWorld) -> None:
@@ -119,12 +120,12 @@ def test_a_scorer_reads_the_draft_and_the_owner_reads_comments_and_the_esr(
     at = open_page(at, "applicant_score.py")
     assert not at.exception
     at = click(at, "Open the draft part-b.pdf (1 pages)")
-    assert [b.label for b in at.get("download_button")] == ["Download part-b.pdf"]
+    assert [b.label for b in elements(at, "download_button")] == ["Download part-b.pdf"]
     given = [20.0, 12.0, 15.0, 20.0]
     for box, value in zip(at.number_input, given, strict=True):
         box.set_value(value)
-    for n, box in enumerate(at.text_input):
-        box.input(f"Comment {n} <b>bold</b>")
+    for n, field in enumerate(at.text_input):
+        field.input(f"Comment {n} <b>bold</b>")
     at.run()
     at = click(at, "Submit")
     assert "Your scores: submitted" in texts(at)
@@ -137,7 +138,7 @@ def test_a_scorer_reads_the_draft_and_the_owner_reads_comments_and_the_esr(
     assert "Scorer 1 · 12 of 30" in page
     table = at.dataframe[0].value
     assert list(table.columns)[:3] == ["label", "mean", "max"]
-    labels = [b.label for b in at.get("download_button")]
+    labels = [b.label for b in elements(at, "download_button")]
     assert labels == ["Download the report (PDF)", "Download the report (HTML)"]
     from evalpanel import workflow
     from evalpanel.reports import esr_html, esr_pdf, rehearsal_esr

@@ -4,6 +4,8 @@ from the cache."""
 
 from __future__ import annotations
 
+from streamlit.testing.v1 import AppTest
+
 from evalpanel.store import accept_task, declare_conflict, save_draft, submit_evaluation
 from evalpanel.workflow import conflict_table
 from tests.dashboard_fixtures import DashWorld, as_user, open_page, texts
@@ -12,8 +14,8 @@ from tests.store_fixtures import scores, task_of
 SHEET = {"relevance": 20.0, "quality": 24.0, "partnership": 20.0, "impact": 16.0}
 
 
-def _metric(at: object, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)  # type: ignore[attr-defined]
+def _metric(at: AppTest, label: str) -> str:
+    return str(next(m.value for m in at.metric if m.label == label))
 
 
 def test_a_write_elsewhere_shows_on_the_next_run(dash: DashWorld) -> None:

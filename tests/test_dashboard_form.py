@@ -11,9 +11,10 @@ import io
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import NumberInput, TextArea
 
 from evalpanel.store import SYSTEM, accept_task, audit_frame, get_evaluation, list_tasks
-from tests.dashboard_fixtures import DashWorld, as_user, click, open_page, texts
+from tests.dashboard_fixtures import DashWorld, as_user, click, elements, open_page, texts
 
 WANTED = {"relevance": 20.0, "quality": 24.0, "partnership": 18.0, "impact": 15.0}
 
@@ -34,11 +35,11 @@ def _form(d: DashWorld, proposal_id: str = "P03", expert_id: str = "E03") -> App
     return at
 
 
-def _score(at: AppTest, criterion: str) -> object:
+def _score(at: AppTest, criterion: str) -> NumberInput:
     return next(b for b in at.number_input if b.key and b.key.endswith(f"-{criterion}-s"))
 
 
-def _comment(at: AppTest, criterion: str) -> object:
+def _comment(at: AppTest, criterion: str) -> TextArea:
     return next(t for t in at.text_area if t.key and t.key.endswith(f"-{criterion}-c"))
 
 
@@ -48,8 +49,8 @@ def _metric(at: AppTest, label: str) -> str:
 
 def _fill(at: AppTest, values: dict[str, float], comment: str = "Argued with evidence.") -> None:
     for criterion, value in values.items():
-        _score(at, criterion).set_value(value)  # type: ignore[attr-defined]
-        _comment(at, criterion).input(comment)  # type: ignore[attr-defined]
+        _score(at, criterion).set_value(value)
+        _comment(at, criterion).input(comment)
     at.run()
 
 
@@ -122,15 +123,15 @@ def test_an_off_step_score_is_refused_where_it_is_typed(dash: DashWorld) -> None
     assert ("24.5 is not allowed: give whole points from 0 to 30. It is not counted in the total."
             in texts(at))
     assert _metric(at, "Total") == "53"  # 20 + 18 + 15: the refused 24.5 is never counted
-    assert _score(at, "relevance").max == 25.0  # type: ignore[attr-defined]
+    assert _score(at, "relevance").max == 25.0
     click(at, "Submit")
     assert "Not submitted yet" in texts(at)
 
 
 def test_word_counts_and_comment_rules_show_per_criterion(dash: DashWorld) -> None:
     at = _form(dash)
-    _score(at, "impact").set_value(9.0)  # type: ignore[attr-defined]  # below the minimum 11
-    _comment(at, "relevance").input("Three words here").run()  # type: ignore[attr-defined]
+    _score(at, "impact").set_value(9.0)  # below the minimum 11
+    _comment(at, "relevance").input("Three words here").run()
     captions = [c.value for c in at.caption]
     assert "3 words" in captions
     assert any(c.startswith("0 words · a score below the minimum of 11 needs a comment")
@@ -206,7 +207,7 @@ def test_the_pdf_opens_beside_the_criteria_only_after_accepting(
     assert not at.exception
     viewers = [e for e in at.get("bidi_component")
                if "streamlit-pdf" in str(getattr(e, "proto", ""))]
-    downloads = at.get("download_button")
+    downloads = elements(at, "download_button")
     if importlib.util.find_spec("streamlit_pdf") is not None:
         assert len(viewers) == 1  # st.pdf's viewer; without streamlit-pdf, the download alone
     assert [d.label for d in downloads] == ["Download part-b.pdf"]

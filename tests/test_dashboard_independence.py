@@ -5,6 +5,7 @@ consolidator on the Consolidation page."""
 from __future__ import annotations
 
 import polars as pl
+from streamlit.testing.v1 import AppTest
 
 from evalpanel.store import (
     accept_task,
@@ -41,12 +42,12 @@ def _consolidating(d: DashWorld, consolidator: str = "E03") -> int:
     return start_consolidation(w.engine, w.manager, w.call_id, "P03", consolidator)
 
 
-def _plain_texts(at: object) -> str:
-    return "\n".join(str(t.value) for t in at.text)  # type: ignore[attr-defined]
+def _plain_texts(at: AppTest) -> str:
+    return "\n".join(str(t.value) for t in at.text)
 
 
-def _submit_form(at: object, label: str) -> None:
-    button = next(b for b in at.button if b.label == label)  # type: ignore[attr-defined]
+def _submit_form(at: AppTest, label: str) -> None:
+    button = next(b for b in at.button if b.label == label)
     button.click().run()
 
 

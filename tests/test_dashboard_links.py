@@ -50,7 +50,7 @@ def _expert_token(d: DashWorld) -> str:
         conn.execute(expert_links.delete().where(expert_links.c.expert_id == "E06"))
     invite_experts(w.engine, w.manager, w.call_id, expert_ids=["E06"], dashboard_url=URL)
     with w.engine.connect() as conn:
-        body = conn.execute(sa.select(notifications.c.body).where(
+        body: str = conn.execute(sa.select(notifications.c.body).where(
             notifications.c.kind == "invitation")).scalar_one()
     return body.split("?invite=", 1)[1].split()[0]
 

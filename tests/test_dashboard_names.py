@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+from streamlit.testing.v1 import AppTest
 
 from evalpanel.store import (
     accept_task,
@@ -42,8 +43,8 @@ def _scored(dash: DashWorld) -> None:
         submit_evaluation(w.engine, w.experts[eid], task, expected_version=version)
 
 
-def _table(at: object, column: str) -> pl.DataFrame:
-    found = [pl.from_pandas(d.value) for d in at.dataframe  # type: ignore[attr-defined]
+def _table(at: AppTest, column: str) -> pl.DataFrame:
+    found = [pl.from_pandas(d.value) for d in at.dataframe
              if column in d.value.columns]
     assert found, f"no table with {column}"
     return found[0]

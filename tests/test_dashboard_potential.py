@@ -9,10 +9,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from evalpanel.store import list_conflicts, potential_decisions
+from evalpanel.store import list_conflicts, make_engine, potential_decisions
 from tests.dashboard_fixtures import as_user, click, open_page, texts
-from tests.store_fixtures import World, build_world, make_engine
+from tests.store_fixtures import World, build_world
 from tests.test_store_potential import PAIR, likely_call
 
 HOSTILE = "**Univerzita** Karlova <b>v</b> [Praze](https://x.example)"
@@ -32,8 +33,8 @@ def pw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     engine.dispose()
 
 
-def potential_table(at: object) -> pl.DataFrame | None:
-    for frame in at.dataframe:  # type: ignore[attr-defined]
+def potential_table(at: AppTest) -> pl.DataFrame | None:
+    for frame in at.dataframe:
         value = frame.value
         if "detail" in value.columns and "reason" not in value.columns:
             return pl.from_pandas(value)

@@ -4,6 +4,7 @@ loopback), redeemed once, before they expire, and never kept in the outbox once 
 from __future__ import annotations
 
 import re
+from email.message import EmailMessage
 
 import polars as pl
 import pytest
@@ -32,8 +33,8 @@ def pool(engine: sa.Engine) -> World:
     return w
 
 
-def _link_of(message: object) -> str:
-    body = message.get_content()  # type: ignore[attr-defined]
+def _link_of(message: EmailMessage) -> str:
+    body = message.get_content()
     found = re.search(r"https://panel\.example\.org/\?invite=([\w-]+)", body)
     assert found, body
     return found.group(1)

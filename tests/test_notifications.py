@@ -58,7 +58,7 @@ def test_assignments_are_queued_once_and_arrive_once(world: World,
     assert first["Content-Language"] == "en"
     assert first["Auto-Submitted"] == "auto-generated"
     assert first["Subject"].startswith(f"[{world.call_id}] New evaluation task: ")
-    assert "2031-03-31" in first.get_payload(decode=True).decode()
+    assert "2031-03-31" in first.get_content()
     assert len({m["Message-ID"] for m in box.messages}) == len(PAIRS)
     assert set(_outbox(world)["status"]) == {"sent"}
     actions = audit_frame(world.engine, SYSTEM, world.call_id)["action"].to_list()

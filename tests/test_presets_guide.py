@@ -8,6 +8,7 @@ preset files, so a preset that drifts from the Guide fails here.
 from __future__ import annotations
 
 import tomllib
+from typing import TypedDict
 
 import pytest
 
@@ -17,7 +18,14 @@ GUIDE = "Erasmus+ Programme Guide 2026, version 1 (12/11/2025)"
 
 # preset: criteria {id: (maximum, minimum to pass)}, total pass mark, ex-aequo order, pages
 # where the numbers are written, whole points only.
-GUIDE_TABLE: dict[str, dict[str, object]] = {
+class GuideRow(TypedDict):
+    criteria: dict[str, tuple[int, int]]
+    total: int
+    tie_break: tuple[str, ...]
+    pages: tuple[str, str]
+
+
+GUIDE_TABLE: dict[str, GuideRow] = {
     # Alliances for Innovation, all three lots: maxima in each lot's award-criteria table
     # (Lot 1 pp. 303-305, Lot 2 pp. 306-308, Lot 3 pp. 309-311); "at least 70 points ...
     # minimum 13 points for relevance; 16 points for quality of the project design and
@@ -75,7 +83,7 @@ def test_preset_follows_the_guide(preset: str) -> None:
 @pytest.mark.parametrize("preset", sorted(GUIDE_TABLE))
 def test_preset_names_its_source_and_what_is_practice(preset: str) -> None:
     scheme = load_scheme(preset)
-    first, last = GUIDE_TABLE[preset]["pages"]  # type: ignore[misc]
+    first, last = GUIDE_TABLE[preset]["pages"]
     assert "Programme Guide 2026" in scheme.source and "version 1 (12/11/2025)" in scheme.source
     assert f"pp. {first}-{last}" in scheme.source
     assert scheme.status == "confirmed"
@@ -85,7 +93,7 @@ def test_preset_names_its_source_and_what_is_practice(preset: str) -> None:
     assert "not confirmed" not in preset_text(preset)
     # the file itself says which numbers are programme rules, next to them
     raw = tomllib.loads(preset_text(preset))
-    assert set(raw["criteria"]) == set(GUIDE_TABLE[preset]["criteria"])  # type: ignore[arg-type]
+    assert set(raw["criteria"]) == set(GUIDE_TABLE[preset]["criteria"])
     assert "programme rule" in preset_text(preset)
 
 

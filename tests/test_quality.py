@@ -3,6 +3,8 @@ expert (never the panel comparison), and the manager's quality-checked mark."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 import pytest
 
@@ -27,13 +29,13 @@ COPIED = ("The needs analysis rests on regional labour market data and the objec
 CRITERIA = ("relevance", "quality", "partnership", "impact")
 
 
-def _form(values: dict[str, float], comments: dict[str, str]) -> pl.DataFrame:
+def _form(values: Mapping[str, float], comments: Mapping[str, str]) -> pl.DataFrame:
     return pl.DataFrame({"criterion": list(values), "score": [float(v) for v in values.values()],
                          "comment": [comments[c] for c in values]})
 
 
-def _submit(w: World, proposal: str, expert: str, values: dict[str, float],
-            comments: dict[str, str]) -> int:
+def _submit(w: World, proposal: str, expert: str, values: Mapping[str, float],
+            comments: Mapping[str, str]) -> int:
     task = task_of(w, proposal, expert)
     actor = w.experts[expert]
     accept_task(w.engine, actor, task)

@@ -157,7 +157,9 @@ def test_an_experts_address_reads_exactly_like_a_new_one(
         bodies = conn.execute(sa.select(notifications.c.body).where(
             notifications.c.kind == "rehearsal_invitation")).scalars().all()
     assert all(REHEARSAL_PARAM + "=" not in b for b in bodies)
-    token = strip.search(k.get_content()).group(0).split("=", 1)[1]  # type: ignore[union-attr]
+    sent = strip.search(k.get_content())
+    assert sent is not None
+    token = sent.group(0).split("=", 1)[1]
     actor, _, joined = join_as_new_scorer(w.engine, token, "Expert three", "a long passphrase")
     assert joined == rid and actor.user_id != w.experts["E03"].user_id  # a new scorer account
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Mapping
 
 import polars as pl
 import pytest
@@ -39,7 +40,7 @@ FULL = {"relevance": 22, "quality": 24, "partnership": 18, "impact": 17}
 LOW = {"relevance": 10, "quality": 24, "partnership": 18, "impact": 17}
 
 
-def _consolidate(w: World, proposal: str, values: dict[str, float], comment: str) -> None:
+def _consolidate(w: World, proposal: str, values: Mapping[str, float], comment: str) -> None:
     for expert in ("E03", "E04"):
         task = task_of(w, proposal, expert)
         actor = w.experts[expert]

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring import check_form, list_presets, load_scheme
+from scoring import Criterion, Scheme, check_form, list_presets, load_scheme
 from scoring._aggregate import band_expr
 
 AFI = load_scheme("erasmus-afi")
 RIA = load_scheme("horizon-ria")
 
 
-def _full(scheme, value_of):  # type: ignore[no-untyped-def]
+def _full(scheme: Scheme, value_of: Callable[[Criterion], float]) -> dict[str, float]:
     return {c.id: value_of(c) for c in scheme.criteria}
 
 
-def _comments(scheme, text="Clear needs analysis; the work plan is realistic."):  # type: ignore[no-untyped-def]
+def _comments(
+    scheme: Scheme, text: str = "Clear needs analysis; the work plan is realistic."
+) -> dict[str, str]:
     return {c.id: text for c in scheme.criteria}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from scoring import LotRules, TieOrder, load_scheme, score_call
+from scoring import LotRules, ScoreResult, TieOrder, load_scheme, score_call
 
 AFI = load_scheme("erasmus-afi")
 CRITS = ("relevance", "quality", "partnership", "impact")
@@ -36,7 +36,7 @@ def proposals(requests: dict[str, float], lot: str = "L1",
     )
 
 
-def table(result: Any) -> list[tuple[Any, ...]]:
+def table(result: ScoreResult) -> list[tuple[Any, ...]]:
     return result.proposals.select(
         "proposal_id", "rank", "tied", "tie_order_note", "decision", "reserve_position"
     ).rows()

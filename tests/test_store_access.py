@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 
 from evalpanel.store import (
     SYSTEM,
@@ -68,7 +69,7 @@ class Scene:
     target_user: int
 
     @property
-    def engine(self):  # type: ignore[no-untyped-def]
+    def engine(self) -> sa.Engine:
         return self.world.engine
 
     @property

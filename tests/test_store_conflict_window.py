@@ -11,11 +11,12 @@ import sqlalchemy as sa
 
 from assignment import find_conflicts
 from assignment.conflicts import years_before
+from evalpanel.callfolder import CallFolder
 from evalpanel.store import InvalidInput, create_batch
 from tests.store_fixtures import build_world, frame, make_call, pairs
 
 
-def _call_with_employment(since: dt.date) -> object:
+def _call_with_employment(since: dt.date) -> CallFolder:
     call = make_call()
     extra = frame(
         "conflicts",
@@ -41,12 +42,12 @@ def test_past_employment_window(engine: sa.Engine, years_ago: int, conflicted: b
         call.proposals,
         call.partners,
         call.experts,
-        call.conflicts,  # type: ignore[attr-defined]
+        call.conflicts,
         today=today,
     )
     in_assignment = found.filter((pl.col("proposal_id") == "P03") & (pl.col("expert_id") == "E03"))
     assert (in_assignment.height > 0) is conflicted
-    world = build_world(engine, call)  # type: ignore[arg-type]
+    world = build_world(engine, call)
 
     def batch() -> int:
         return create_batch(

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -114,7 +116,7 @@ def test_every_export_of_a_call(world: World, tmp_path: Path) -> None:
     e03 = world.experts["E03"]
     ranking = pl.DataFrame({"proposal_id": ["P03"], "rank": [1], "title": ["=x"]})
     names = call_names(eng, m, call)
-    exports = {
+    exports: dict[str, tuple[Callable[[], pl.DataFrame], Callable[[Path], Path]]] = {
         # the assignment, internal comments and audit log carry names beside ids
         "assignment": (lambda: with_names(published_with_explanations(eng, m, call), names),
                        lambda p: export_assignment(eng, m, call, p)),
@@ -129,8 +131,8 @@ def test_every_export_of_a_call(world: World, tmp_path: Path) -> None:
         "audit": (lambda: named_audit_frame(eng, m, call),
                   lambda p: export_audit(eng, m, call, p)),
         **{
-            table: ((lambda t=table: call_table(eng, m, call, t)),
-                    (lambda p, t=table: export_call_table(eng, m, call, t, p)))
+            table: (partial(call_table, eng, m, call, table),
+                    partial(export_call_table, eng, m, call, table))
             for table in CALL_TABLES
         },
     }

@@ -226,7 +226,8 @@ def test_a_conflict_on_a_submitted_evaluation_is_a_request_refused_changes_nothi
     (rid,) = list_requests(w.engine, w.manager, w.call_id, state=RequestState.PENDING)[
         "request_id"
     ].to_list()
-    assert get_evaluation(w.engine, e04, task).conflict_request.state == "pending"
+    asked = get_evaluation(w.engine, e04, task).conflict_request
+    assert asked is not None and asked.state == "pending"
     with pytest.raises(InvalidState, match="already has conflict request"):
         declare_conflict(
             w.engine, e04, w.call_id, "E04", kind="family", note="again", proposal_id="P01"

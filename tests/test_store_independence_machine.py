@@ -239,7 +239,9 @@ class IndependenceMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 7))
     def peek(self, pick: int) -> None:
         key = self._pick(pick)
-        task = None if key is None else self.tasks[key]
+        if key is None:
+            return
+        task = self.tasks[key]
         if task is None:
             return
         allowed = task.state == "submitted" and key[0] in self.cons
@@ -250,7 +252,9 @@ class IndependenceMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 7))
     def open_correction(self, pick: int) -> None:
         key = self._pick(pick, "submitted")
-        task = None if key is None else self.tasks[key]
+        if key is None:
+            return
+        task = self.tasks[key]
         if task is None or task.counted is None:
             return
         version_no = task.counted[0] + 1
@@ -265,7 +269,9 @@ class IndependenceMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 7), value=st.integers(0, 20))
     def edit_correction(self, pick: int, value: int) -> None:
         key = self._pick(pick, drafts=True)
-        task = None if key is None else self.tasks[key]
+        if key is None:
+            return
+        task = self.tasks[key]
         if task is None or task.draft is None:
             return
         allowed = self._correctable(key, task.draft[0])
@@ -286,7 +292,9 @@ class IndependenceMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 7))
     def submit_correction(self, pick: int) -> None:
         key = self._pick(pick, drafts=True)
-        task = None if key is None else self.tasks[key]
+        if key is None:
+            return
+        task = self.tasks[key]
         if task is None or task.draft is None:
             return
         allowed = self._correctable(key, task.draft[0])
@@ -309,7 +317,9 @@ class IndependenceMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 7))
     def ask_correction(self, pick: int) -> None:
         key = self._pick(pick, "submitted", unasked="correction")
-        task = None if key is None else self.tasks[key]
+        if key is None:
+            return
+        task = self.tasks[key]
         if task is None or task.counted is None:
             return
         version_no = task.draft[0] if task.draft else task.counted[0] + 1
@@ -561,7 +571,7 @@ def test_evaluations_stay_independent(backend: str, examples: int) -> None:
             def __init__(self) -> None:
                 super().__init__(fresh())
 
-        run_state_machine_as_test(
+        run_state_machine_as_test(  # type: ignore[no-untyped-call]
             Machine,
             settings=settings(
                 max_examples=examples,

@@ -144,6 +144,7 @@ def test_rehearsals_are_blind_and_private(world: World) -> None:
     save_rehearsal_scores(world.engine, world.applicant, rid, scores({"relevance": 14}))
     own = rehearsal_view(world.engine, world.applicant, rid)
     assert sorted(own.scores["score"].to_list()) == [14.0, 20.0]
+    assert colleague.user_id is not None
     assert own.scorers[colleague.user_id] is True
     blind = rehearsal_view(world.engine, colleague, rid)
     assert blind.scores["score"].to_list() == [20.0] and blind.scorers == {}

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -24,7 +27,9 @@ def test_upgrade_twice_is_harmless(engine: sa.Engine) -> None:
     assert current_revision(engine) == head_revision()
 
 
-def test_sqlite_pragmas_and_default_location(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_pragmas_and_default_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("EVALPANEL_DB", raising=False)
     eng = make_engine()
@@ -32,7 +37,7 @@ def test_sqlite_pragmas_and_default_location(tmp_path, monkeypatch) -> None:  # 
     with eng.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() >= 1000
     eng.dispose()
     monkeypatch.setenv("EVALPANEL_DB", str(tmp_path / "sub" / "x.sqlite"))
     eng = make_engine()

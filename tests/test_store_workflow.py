@@ -4,6 +4,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
+from evalpanel.callfolder import CallFolder
 from evalpanel.store import (
     InvalidInput,
     InvalidState,
@@ -198,7 +199,7 @@ def test_a_new_conflict_on_an_organisation_declines_its_tasks(world: World) -> N
     )
     assert e03 == {"P01": "assigned", "P02": "declined"}
 
-    def solver(call, pending, current):  # type: ignore[no-untyped-def]
+    def solver(call: CallFolder, pending: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
         assert set(pending["proposal_id"]) == {"P02"}
         return pl.DataFrame(
             {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import TypeGuard
 
 import sqlalchemy as sa
 
@@ -59,7 +60,7 @@ def _literal_states(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: list[str] = []
 
-    def bare(node: ast.AST) -> bool:
+    def bare(node: ast.AST) -> TypeGuard[ast.Constant]:
         return isinstance(node, ast.Constant) and node.value in STATE_WORDS
 
     for node in ast.walk(tree):
@@ -80,7 +81,7 @@ def _literal_states(path: Path) -> list[str]:
             for arg in node.args:
                 operands.extend(arg.elts if isinstance(arg, ast.Tuple | ast.List) else [arg])
         found.extend(
-            f"{path.relative_to(ROOT)}:{o.lineno}: {o.value!r}"  # type: ignore[attr-defined]
+            f"{path.relative_to(ROOT)}:{o.lineno}: {o.value!r}"
             for o in operands
             if bare(o)
         )

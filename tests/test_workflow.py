@@ -184,10 +184,11 @@ def test_divergent_proposals_get_a_further_expert_and_ranking_matches_scoring(
     # the stored ranking is the scoring engine's result on the same evaluations
     call = read_call(TINY)
     rows = [(p, e, c, s) for p, e in tasks.select(KEYS).iter_rows() for c, s in sheet[e].items()]
+    assert call.scheme is not None
     direct = scoring.score_call(
         pl.DataFrame(rows, schema=["proposal_id", "expert_id", "criterion", "score"], orient="row"),
         call.scheme,
-        call.proposals,  # type: ignore[arg-type]
+        call.proposals,
         {
             lot.id: scoring.LotRules(budget_eur=lot.budget_eur, one_per=lot.one_per)
             for lot in call.config.lots.values()
@@ -251,7 +252,7 @@ def test_demo_runs_the_whole_story_and_refuses_other_databases(tmp_path: Path) -
     assert sorted(call.config.lots) == ["LOT1", "LOT2", "LOT3"]
     # ex-aequo proposals stay tied (sharing a rank), never ordered by the engine
     tied = table.filter(pl.col("tied").fill_null(False))
-    assert tied.group_by("lot", "rank").len()["len"].min() >= 2 if tied.height else True
+    assert tied.group_by("lot", "rank").len()["len"].min() >= 2 if tied.height else True  # type: ignore[operator]
     assert table["tie_order_note"].null_count() == table.height
     assert run_demo(url).result.proposals.height == 240  # a demo database is rebuilt
     other = f"sqlite:///{tmp_path / 'real.sqlite'}"
