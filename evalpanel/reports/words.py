@@ -207,12 +207,13 @@ def decision_words(
     values.update(lot=lot, position="" if position is None else str(position))
     if "one_per" in values:
         values["one_per"] = words.get(values["one_per"], values["one_per"])
-    if key == "rejected":
+    decision = key.split("_")[0]  # each key starts with the ranking decision it explains
+    if decision == "rejected":
         missed = [failure_words(f, language, label_of) for f in failures]
         if not missed:
             return words["rejected_plain"]
         values["failures"] = "; ".join(missed)
-    if key == "pending" and language != "en":
+    if decision == "pending" and language != "en":
         values["reason"] = words["pending_reason"]
     return words[key].format_map(values)
 
