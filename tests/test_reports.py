@@ -321,3 +321,28 @@ def test_the_cli_writes_each_report_in_its_proposals_language_or_the_one_asked(
     french = (tmp_path / "p01.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in french and "Pertinence du projet" in french
     assert "Non financée : Pertinence du projet 10 sous le minimum de 13" in french
+
+
+@pytest.mark.slow
+def test_every_consolidated_proposal_of_the_demo_call_gets_a_deterministic_report(
+        tmp_path: Path) -> None:
+    from evalpanel.demo import run_demo
+    from evalpanel.store import make_engine
+
+    summary = run_demo(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    engine = make_engine(summary.url)
+    manager = Actor(summary.accounts["manager"], "manager")
+    reports = build_esrs(engine, manager, summary.call_id)
+    assert len(reports) == summary.consolidated > 0
+    languages = {r.language for r in reports}
+    assert "en" in languages and languages <= {"en", "fr", "de"}
+    first = esr_zip(reports)
+    again = esr_zip(build_esrs(engine, manager, summary.call_id))
+    assert first == again  # the same data gives the same bytes
+    archive = zipfile.ZipFile(io.BytesIO(first))
+    assert len(archive.namelist()) == 2 * len(reports)
+    ranked = dict(summary.result.proposals.select("proposal_id", "decision").iter_rows())
+    for esr in reports:
+        assert esr.engine_reason and esr.decision == ranked[esr.proposal_id]
+        assert esr.decision_reason  # said in the report's language
+    engine.dispose()
