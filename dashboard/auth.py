@@ -29,6 +29,8 @@ import streamlit as st
 from evalpanel.store import Actor
 
 COOKIE = "evalpanel_session"
+INVITE_COOKIE = "evalpanel_invite"  # an expert's invitation token across the OIDC sign-in
+INVITE_COOKIE_SECONDS = 900
 CLIENT_HEADER_ENV = "EVALPANEL_CLIENT_IP_HEADER"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
@@ -87,3 +89,29 @@ def clear_cookie_script(token: str) -> str:
         f"{{document.cookie={json.dumps(f'{COOKIE}=; Path=/; SameSite=Strict; Max-Age=0')};}}"
         "})();</script>"
     )
+
+
+def invite_cookie_token() -> str | None:
+    """The invitation token the browser kept across a trip to the OIDC provider, if any."""
+    value = st.context.cookies.get(INVITE_COOKIE)
+    return value if well_formed(value) else None
+
+
+def set_invite_cookie_script(token: str) -> str:
+    """A script that keeps an invitation's token for :data:`INVITE_COOKIE_SECONDS`: the
+    provider sends the browser back to the dashboard's bare address, without the link's
+    query, and the invitation page needs the token again to link the identity."""
+    if not well_formed(token):
+        raise ValueError("not an invitation token")
+    cookie = json.dumps(f"{INVITE_COOKIE}={token}; Path=/; SameSite=Strict; "
+                        f"Max-Age={INVITE_COOKIE_SECONDS}")
+    return (
+        "<script>(function(){var s=location.protocol==='https:'?'; Secure':'';"
+        f"document.cookie={cookie}+s;}})();</script>"
+    )
+
+
+def clear_invite_cookie_script() -> str:
+    """A script that removes the kept invitation token."""
+    cookie = json.dumps(f"{INVITE_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0")
+    return f"<script>(function(){{document.cookie={cookie};}})();</script>"

@@ -2,7 +2,10 @@
 
 - ``?invite=TOKEN`` (an expert invited by a call manager, :mod:`evalpanel.store.invitations`):
   the expert sets a password, or links their organisation's sign-in when OIDC is configured,
-  and lands on their queue, signed in.
+  and lands on their queue, signed in. The provider sends the browser back to the bare address,
+  so the page keeps the token in a short-lived cookie (:func:`dashboard.auth.
+  set_invite_cookie_script`) before the trip and finds it there on the way back, while the
+  OIDC login is there; it is removed once used, refused, or once anyone is signed in.
 - ``?rehearsal=TOKEN`` (a colleague invited to a rehearsal,
   :mod:`evalpanel.store.rehearsal_invites`): the colleague makes a scorer account and lands
   signed in; a signed-in applicant joins with their own account.
@@ -17,7 +20,12 @@ import sqlalchemy as sa
 import streamlit as st
 
 from dashboard import login
-from dashboard.auth import Session
+from dashboard.auth import (
+    Session,
+    clear_invite_cookie_script,
+    invite_cookie_token,
+    set_invite_cookie_script,
+)
 from dashboard.text import md
 from evalpanel.store import StoreError
 from evalpanel.store.invitations import (
@@ -35,6 +43,7 @@ from evalpanel.store.rehearsal_invites import (
 )
 
 NOTE = "link_note"  # a message for the first page after a link was used
+DROPPED = "invite_cookie_dropped"  # the kept token this tab no longer uses (cookie going away)
 
 
 def _token(param: str) -> str | None:
@@ -47,6 +56,27 @@ def _drop(param: str) -> None:
         del st.query_params[param]
 
 
+def _kept_token() -> str | None:
+    """The invitation token kept across the trip to the OIDC provider, while its login is
+    there (see the module docstring)."""
+    token = invite_cookie_token()
+    if token is None or token == st.session_state.get(DROPPED) or not login._oidc_logged_in():
+        return None
+    return token
+
+
+def _invite_token() -> str | None:
+    return _token(INVITE_PARAM) or _kept_token()
+
+
+def _forget_kept() -> None:
+    """Stop using the kept token in this tab and remove its cookie."""
+    token = invite_cookie_token()
+    if token is not None:
+        st.session_state[DROPPED] = token
+        st.html(clear_invite_cookie_script(), unsafe_allow_javascript=True)
+
+
 def show_note() -> None:
     """The message a used link left for the first page (called on every signed-in run)."""
     if NOTE in st.session_state:
@@ -55,7 +85,9 @@ def show_note() -> None:
 
 def signed_in(engine: sa.Engine, current: Session) -> None:
     """A link opened while signed in: a rehearsal link joins an applicant; anything else is
-    explained, and the token leaves the address."""
+    explained, and the token leaves the address (and a kept invitation token its cookie)."""
+    if invite_cookie_token() is not None:
+        st.html(clear_invite_cookie_script(), unsafe_allow_javascript=True)
     if token := _token(REHEARSAL_PARAM):
         _drop(REHEARSAL_PARAM)
         try:
@@ -72,8 +104,9 @@ def signed_in(engine: sa.Engine, current: Session) -> None:
 
 
 def pending_link() -> bool:
-    """Whether the address carries a link's token (before sign-in)."""
-    return _token(INVITE_PARAM) is not None or _token(REHEARSAL_PARAM) is not None
+    """Whether the address carries a link's token, or the browser kept an invitation's across
+    the OIDC sign-in (before sign-in)."""
+    return _invite_token() is not None or _token(REHEARSAL_PARAM) is not None
 
 
 def link_page() -> None:
@@ -83,7 +116,7 @@ def link_page() -> None:
     eng = engine()
     left, _ = st.columns([2, 3])
     with left:
-        if (token := _token(INVITE_PARAM)) is not None:
+        if (token := _invite_token()) is not None:
             _expert_page(eng, token)
         elif (token := _token(REHEARSAL_PARAM)) is not None:
             _rehearsal_page(eng, token)
@@ -95,6 +128,7 @@ def _refused(message: object) -> None:
     if st.button("Go to the sign-in page"):
         _drop(INVITE_PARAM)
         _drop(REHEARSAL_PARAM)
+        _forget_kept()
         st.rerun()
 
 
@@ -135,8 +169,10 @@ def _expert_page(engine: sa.Engine, token: str) -> None:
 
 def _expert_oidc(engine: sa.Engine, token: str) -> None:
     if not login._oidc_logged_in():
-        st.markdown("Sign in with your organisation's account first, then open this link "
-                    "again to link that account to your invitation.")
+        # kept for the way back from the provider, which returns to the bare address
+        st.html(set_invite_cookie_script(token), unsafe_allow_javascript=True)
+        st.markdown("Sign in with your organisation's account; you come back here to link "
+                    "that account to your invitation.")
         if st.button("Sign in with your organisation (OIDC)"):
             st.login()
         return
@@ -151,6 +187,8 @@ def _expert_oidc(engine: sa.Engine, token: str) -> None:
             st.error(md(exc))
             return
         _drop(INVITE_PARAM)
+        st.session_state.pop("oidc_error", None)  # "not linked" no longer holds
+        st.session_state[DROPPED] = token
         st.session_state[NOTE] = "Your organisation's account is linked. This is your queue."
         st.rerun()
 

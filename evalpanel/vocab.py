@@ -155,6 +155,8 @@ class NotificationKind(StrEnum):
     REMINDER = "reminder"
     OVERDUE = "overdue"
     CONSOLIDATION_READY = "consolidation_ready"
+    CONSOLIDATION_REMINDER = "consolidation_reminder"
+    CONSOLIDATION_OVERDUE = "consolidation_overdue"
     INVITATION = "invitation"
     RESULTS_RELEASED = "results_released"
     REHEARSAL_INVITATION = "rehearsal_invitation"

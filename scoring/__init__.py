@@ -19,11 +19,12 @@ reads files (presets ship as package data) nor imports evalpanel. Public surface
 
 from __future__ import annotations
 
+from ._aggregate import NO_SCORES, parse_failure
 from ._comments import FLAG_SCHEMA as COMMENT_FLAG_SCHEMA
 from ._comments import comment_checks
 from ._form import CriterionCheck, FormCheck, allowed_values, band_label, check_form
 from ._mock import MockReport, mock_report
-from ._ranking import LotRules, TieOrder
+from ._ranking import REASONS, LotRules, TieOrder, parse_reason, reason_text
 from ._reliability import (
     ALPHA_READING,
     ALPHA_SOURCE,
@@ -52,6 +53,8 @@ __all__ = [
     "ICC_READING",
     "ICC_SOURCE",
     "NO_LOT",
+    "NO_SCORES",
+    "REASONS",
     "Band",
     "Criterion",
     "CriterionCheck",
@@ -78,7 +81,10 @@ __all__ = [
     "list_presets",
     "load_scheme",
     "mock_report",
+    "parse_failure",
+    "parse_reason",
     "preset_text",
+    "reason_text",
     "reliability",
     "score_call",
     "score_evaluations",

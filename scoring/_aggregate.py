@@ -22,6 +22,8 @@ Rules (numbers from the :class:`~scoring.Scheme`):
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from ._checks import EPS, fmt_points
@@ -180,6 +182,17 @@ def _warnings(evals: pl.DataFrame, stats: pl.DataFrame, scheme: Scheme) -> pl.Da
         "proposal_id", "kind", "criterion", nulls_last=True)
 
 
+NO_SCORES = "no scores"  # the fail reason of a proposal without a complete final score
+_FAILURE = re.compile(r"(?P<subject>[a-z][a-z0-9_]*) (?P<score>-?[0-9.]+) < (?P<minimum>[0-9.]+)$")
+
+
+def parse_failure(text: str) -> tuple[str, str, str] | None:
+    """``(criterion id or "total", score, minimum)`` of one of :func:`thresholds`'
+    ``fail_reasons`` (e.g. ``"impact 10.5 < 11"``), None for :data:`NO_SCORES` or another text."""
+    found = _FAILURE.match(text)
+    return None if found is None else (found["subject"], found["score"], found["minimum"])
+
+
 def thresholds(frame: pl.DataFrame, scheme: Scheme) -> pl.DataFrame:
     """Adds ``<criterion>_band, band, passed, fail_reasons`` (List[String]) to final scores."""
     reasons = [
@@ -190,7 +203,7 @@ def thresholds(frame: pl.DataFrame, scheme: Scheme) -> pl.DataFrame:
     reasons.append(pl.when(pl.col("total") < scheme.total_threshold - EPS).then(
         pl.format(f"total {{}} < {fmt_num(scheme.total_threshold)}", _floor2(pl.col("total")))))
     fail = pl.concat_list(reasons).list.drop_nulls()
-    fail = pl.when(pl.col("total").is_null()).then(pl.lit(["no scores"], pl.List(pl.String))) \
+    fail = pl.when(pl.col("total").is_null()).then(pl.lit([NO_SCORES], pl.List(pl.String))) \
         .otherwise(fail)
     return frame.with_columns(
         *[band_expr(pl.col(c.id), c.max, scheme).alias(f"{c.id}_band") for c in scheme.criteria],

@@ -27,19 +27,72 @@ pending_reason, requested_eur (EUR, nullable), group`` where ``group`` is what `
 - ``decision_reason``: the decision in words, with the reason the walk or a threshold gave, e.g.
   ``"reserve: one proposal per ecosystem, Digital already funded by AFI-2026-0044"``,
   ``"reserve: budget exhausted at rank 12"``, ``"rejected: impact 10.5 below 11"``. Every page,
-  report and export shows this text; none composes its own.
+  report and export shows this text; none composes its own. Each text is one of
+  :data:`REASONS` filled in; :func:`parse_reason` gives back its key and fields, so that a report
+  in another language says the same reason in its words (``evalpanel.reports.words``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
 
 import polars as pl
 
 from ._scheme import Scheme
 
 MONEY_EPS = 0.005  # EUR: a request fits when it is at most the remaining budget plus a cent/2
+
+# Every decision_reason, by key: the funding walk's (funded, reserve_*) and the thresholds'
+# (rejected: the engine's fail_reasons with "<" read as "below"; pending: its pending_reason).
+REASONS: Final[Mapping[str, str]] = MappingProxyType({
+    "funded": "funded: rank {rank}, within the budget ({left} left after it)",
+    "funded_plain": "funded",
+    "reserve_after_stop": "reserve: budget exhausted at rank {stopped}",
+    "reserve_one_per": "reserve: one proposal per {one_per}, {group} already funded by {holder}",
+    "reserve_tie_one_per": "reserve: ex aequo at rank {rank} with {others} and only one of them "
+                           "can be funded per {one_per}; none is funded until a manager records "
+                           "an order",
+    "reserve_tie_budget": "reserve: ex aequo at rank {rank} with {others} and they do not all fit "
+                          "in the budget left; none is funded until a manager records an order",
+    "reserve_no_request": "reserve: no requested amount, so it cannot be funded",
+    "reserve_strict": "reserve: budget exhausted at rank {rank} (requests {need}, {left} left)",
+    "reserve_skip": "reserve: does not fit the budget left at rank {rank} (requests {need}, "
+                    "{left} left)",
+    "reserve_plain": "reserve",
+    "rejected": "rejected: {failures}",
+    "pending": "pending: {reason}",
+    "passed": "passed: the lot has no budget, so funding is not decided",
+})
+_FIELD = {"rank": r"\d+", "stopped": r"\d+", "need": r"EUR [\d,]+", "left": r"EUR [\d,]+"}
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile("".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>{_FIELD.get(part, '.+?')})"
+        for i, part in enumerate(parts)) + "$")
+
+
+_PATTERNS: Final = tuple((key, _pattern(t)) for key, t in REASONS.items())
+
+
+def reason_text(key: str, **fields: object) -> str:
+    """The decision_reason of ``key`` (one of :data:`REASONS`) with ``fields`` filled in."""
+    return REASONS[key].format(**fields)
+
+
+def parse_reason(text: str) -> tuple[str, dict[str, str]] | None:
+    """The key of :data:`REASONS` and the fields a decision_reason was made from; None for a
+    text that is not one."""
+    for key, pattern in _PATTERNS:
+        found = pattern.match(text)
+        if found:
+            return key, found.groupdict()
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,15 +186,20 @@ def _reason(walked: dict[str, str]) -> pl.Expr:
                                                                          literal=True))
     return (
         pl.when(pl.col("decision") == "pending")
-        .then(pl.format("pending: {}", pl.col("pending_reason")))
+        .then(pl.lit(_prefix("pending")) + pl.col("pending_reason"))
         .when(pl.col("decision") == "rejected")
-        .then(pl.lit("rejected: ") + failures.list.join("; "))
+        .then(pl.lit(_prefix("rejected")) + failures.list.join("; "))
         .when(pl.col("decision") == "passed")
-        .then(pl.lit("passed: the lot has no budget, so funding is not decided"))
+        .then(pl.lit(REASONS["passed"]))
         .when(walk.is_not_null()).then(walk)
-        .when(pl.col("decision") == "funded").then(pl.lit("funded"))
-        .otherwise(pl.lit("reserve"))
+        .when(pl.col("decision") == "funded").then(pl.lit(REASONS["funded_plain"]))
+        .otherwise(pl.lit(REASONS["reserve_plain"]))
     )
+
+
+def _prefix(key: str) -> str:
+    """The words of a one-field reason before its field ("pending: ")."""
+    return REASONS[key].split("{", 1)[0]
 
 
 def _eur(value: float) -> str:
@@ -215,15 +273,15 @@ def _walk(part: pl.DataFrame, lot_id: str, budget: float, funding: str, one_per:
     for members in units.values():
         if stopped is not None:
             for pid, _, _ in members:
-                reasons[pid] = f"reserve: budget exhausted at rank {stopped}"
+                reasons[pid] = reason_text("reserve_after_stop", stopped=stopped)
             continue
         open_ = []
         for pid, requested, group in members:
             if one_per is not None and group is not None and group in groups:
                 warnings.append(_warn(pid, "one_per", f"{pid}: reserve: {groups[group]} is "
                                       f"already funded for the {one_per} {group}"))
-                reasons[pid] = (f"reserve: one proposal per {one_per}, {group} already funded "
-                                f"by {groups[group]}")
+                reasons[pid] = reason_text("reserve_one_per", one_per=one_per, group=group,
+                                           holder=groups[group])
             else:
                 open_.append((pid, requested, group))
         if not open_:
@@ -244,18 +302,15 @@ def _walk(part: pl.DataFrame, lot_id: str, budget: float, funding: str, one_per:
                                       f"aequo and {why}: none is funded until a manager records "
                                       "an order among them"))
                 for pid, _, _ in open_:
-                    reasons[pid] = (f"reserve: ex aequo at rank {rank} with "
-                                    f"{', '.join(p for p, _, _ in members if p != pid)} and "
-                                    f"{why}; none is funded until a manager records an order")
+                    reasons[pid] = reason_text(
+                        "reserve_tie_one_per" if one_only else "reserve_tie_budget", rank=rank,
+                        others=", ".join(p for p, _, _ in members if p != pid), one_per=one_per)
             elif open_[0][1] is None:
-                reasons[open_[0][0]] = "reserve: no requested amount, so it cannot be funded"
-            elif funding == "strict":
-                reasons[open_[0][0]] = (f"reserve: budget exhausted at rank {rank} (requests "
-                                        f"{_eur(need)}, {_eur(max(remaining, 0.0))} left)")
+                reasons[open_[0][0]] = reason_text("reserve_no_request")
             else:
-                reasons[open_[0][0]] = (f"reserve: does not fit the budget left at rank {rank} "
-                                        f"(requests {_eur(need)}, "
-                                        f"{_eur(max(remaining, 0.0))} left)")
+                reasons[open_[0][0]] = reason_text(
+                    "reserve_strict" if funding == "strict" else "reserve_skip", rank=rank,
+                    need=_eur(need), left=_eur(max(remaining, 0.0)))
             if funding == "strict":
                 stopped = rank
             continue
@@ -265,8 +320,8 @@ def _walk(part: pl.DataFrame, lot_id: str, budget: float, funding: str, one_per:
                                       f"one-per-{one_per} limit cannot apply to it"))
             funded.append(pid)
             remaining -= float(requested or 0)
-            reasons[pid] = (f"funded: rank {ranks[pid]}, within the budget "
-                            f"({_eur(max(remaining, 0.0))} left after it)")
+            reasons[pid] = reason_text("funded", rank=ranks[pid],
+                                       left=_eur(max(remaining, 0.0)))
             if one_per is not None and group is not None:
                 groups[group] = pid
     return funded

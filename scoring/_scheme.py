@@ -24,6 +24,8 @@ A scheme file (a preset, or a custom file a call manager writes) is one TOML doc
 
     [criteria.relevance]                # one table per criterion, in the scheme's order
     label = "Relevance of the project"
+    labels = { fr = "Pertinence du projet", de = "Relevanz des Projekts" }   # optional: the
+                                        # label in other languages (ISO 639-1), for reports
     max = 25                            # points
     min_pass = 13                       # points, 0 <= min_pass <= max
     step = 1                            # 1 or 0.5: scores are multiples of it
@@ -94,6 +96,11 @@ class Criterion:
     rank_weight: float = 1.0  # multiplies the score when ranking only
     comment_required: bool = True  # a score below min_pass always needs a comment
     comment_min_words: int = 0
+    labels: tuple[tuple[str, str], ...] = ()  # (ISO 639-1 language, label) translations
+
+    def label_in(self, language: str) -> str:
+        """The label in ``language`` (ISO 639-1), else :attr:`label`."""
+        return dict(self.labels).get(language, self.label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +225,29 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any], path: tuple[str, ...],
 _TOP = ("id", "title", "source", "status", "practice", "unconfirmed", "total_threshold",
         "experts_per_proposal", "third_expert_rule", "tie_break", "funding", "one_per",
         "divergence", "ranking_weights", "criteria", "bands")  # fmt: skip
-_CRITERION = ("label", "max", "min_pass", "step", "questions", "comment_required",
+_CRITERION = ("label", "labels", "max", "min_pass", "step", "questions", "comment_required",
               "comment_min_words")
+_LANGUAGE = re.compile(r"[a-z]{2}$")
+
+
+def _labels(spec: Mapping[str, Any], path: tuple[str, ...],
+            check: Checker) -> tuple[tuple[str, str], ...] | None:
+    value = spec.get("labels", {})
+    where = (*path, "labels")
+    if not isinstance(value, dict):
+        check.add(f"{show(value)} is not a table of language = label "
+                  '(e.g. labels = { fr = "Pertinence du projet" })', where)
+        return None
+    out = []
+    for lang, label in value.items():
+        if not _LANGUAGE.match(str(lang)):
+            check.add("not a language: give a two-letter ISO 639-1 code in lower case (fr, de)",
+                      (*where, str(lang)))
+        elif not isinstance(label, str) or not label.strip():
+            check.add(f"{show(label)} is not a text", (*where, str(lang)))
+        else:
+            out.append((str(lang), label.strip()))
+    return tuple(sorted(out)) if len(out) == len(value) else None
 
 
 def _criteria(doc: Mapping[str, Any], check: Checker) -> list[Criterion]:
@@ -266,6 +294,7 @@ def _criteria(doc: Mapping[str, Any], check: Checker) -> list[Criterion]:
                 check.add(f"{show(value)} is not a multiple of the step {show(step)}",
                           (*path, name), (*path, "step"))
         questions = texts(spec, "questions", path, check)
+        labels = _labels(spec, path, check)
         required = spec.get("comment_required", True)
         if not isinstance(required, bool):
             check.add(f"{show(required)} is not true or false", (*path, "comment_required"))
@@ -274,11 +303,11 @@ def _criteria(doc: Mapping[str, Any], check: Checker) -> list[Criterion]:
             check.add(f"{show(min_words)} is not a whole number of words (0 or more)",
                       (*path, "comment_min_words"))
             min_words = None
-        if None not in (label, step, cmax, min_pass, weight, min_words) and isinstance(
+        if None not in (label, step, cmax, min_pass, weight, min_words, labels) and isinstance(
                 required, bool):
             out.append(Criterion(cid, str(label), float(cmax or 0), float(min_pass or 0),
                                  float(step or 1), questions, float(weight or 1), required,
-                                 int(min_words or 0)))
+                                 int(min_words or 0), labels or ()))
     return out
 
 

@@ -3,8 +3,10 @@ written in a temporary directory) against the test OpenID Connect provider of
 ``tests/oidc_provider.py``, driven by Debian's chromium through Playwright.
 
 A linked identity signs in through the provider, keeps its login over a reload and a new visit,
-and signs out; an unlinked one is told so and gets no access. Screenshots go to
-``tests/artifacts/oidc-*.png``.
+and signs out; an unlinked one is told so and gets no access. An invited expert opens their
+one-time link, signs in at the provider, comes back to the invitation, links that identity and
+sees their queue; the identity then signs them in by itself, and the link is used up.
+Screenshots go to ``tests/artifacts/oidc-*.png``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Setup:
     base: str
     idp: OIDCProvider
     db_url: str
+    call_id: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +76,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         )
         with dashboard_server(db_url, folder / "dashboard.log", port=port, cwd=folder,
                               extra_args=["--secrets", str(secrets_file)]) as base:
-            yield Setup(base, idp, db_url)
+            yield Setup(base, idp, db_url, world.call_id)
 
 
 @pytest.fixture(scope="module")
@@ -198,4 +201,104 @@ def test_unlinked_identity_is_refused(browser: Any, setup: Setup) -> None:
     finally:
         setup.idp.subject, setup.idp.email, setup.idp.name = (
             LINKED_SUB, "ada@example.org", LINKED_NAME)
+        context.close()
+
+
+def _invitation_link(setup: Setup, expert_id: str) -> str:
+    """Invite ``expert_id`` (no account yet) as a call manager would; the link from the
+    message in the outbox (its delivery over SMTP is test_browser_invite's)."""
+    import re
+
+    import sqlalchemy as sa
+
+    from evalpanel.store import SYSTEM, make_engine
+    from evalpanel.store.invitations import invite_experts
+    from evalpanel.store.tables import expert_links, notifications
+
+    engine = make_engine(setup.db_url)
+    with engine.begin() as conn:
+        conn.execute(expert_links.delete().where(expert_links.c.expert_id == expert_id))
+    [invited] = invite_experts(engine, SYSTEM, setup.call_id, expert_ids=[expert_id],
+                               dashboard_url=setup.base)
+    assert invited.created
+    with engine.connect() as conn:
+        body = conn.execute(sa.select(notifications.c.body).where(
+            notifications.c.kind == "invitation")).scalars().all()[-1]
+    engine.dispose()
+    found = re.search(rf"{re.escape(setup.base)}/\?invite=[\w-]+", body)
+    assert found, body
+    return found.group(0)
+
+
+def test_an_invited_expert_links_their_identity_and_sees_their_queue(
+        browser: Any, setup: Setup) -> None:
+    from evalpanel.store import make_engine
+    from evalpanel.store.accounts import actor_for_identity
+    from evalpanel.store.tables import invitations
+
+    link = _invitation_link(setup, "E06")
+    logouts = len(setup.idp.logouts)
+    setup.idp.subject, setup.idp.email, setup.idp.name = "e6-sub", "e6@example.org", "Expert Six"
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(link)
+        page.get_by_text("Welcome to the evaluation").wait_for(timeout=60_000)
+        settle(page)
+        shot(page, "8-invitation")
+        trips = setup.idp.authorize_count
+        link_button = page.get_by_role("button", name="Link my organisation's account")
+        # the provider sends the browser back to the bare address: the page finds the
+        # invitation again and offers to link the identity it verified
+        sign_in_with_oidc(page, lambda: visible(link_button), "the way back to the invitation")
+        assert setup.idp.authorize_count == trips + 1
+        assert "invite=" not in page.url
+        assert "e6@example.org" in shown_as(link_button.first.inner_text())
+        assert not visible(page.get_by_role("button", name="Sign out"))
+        shot(page, "9-link-identity")
+        click_until(page, link_button.first.click,
+                    lambda: visible(page.get_by_role("button", name="Sign out")),
+                    "linking the identity")
+        page.get_by_text("Your organisation's account is linked.").wait_for(timeout=60_000)
+        settle(page)
+        assert visible(page.get_by_text("Expert Six · expert"))
+        assert visible(page.get_by_role("link", name="My queue"))
+        assert not visible(page.get_by_role("link", name="Assignment"))
+        assert not visible(page.get_by_text("is not linked to an evalpanel account"))
+        assert not [c for c in context.cookies() if c["name"] == "evalpanel_invite"]
+        shot(page, "10-invited-queue")
+
+        engine = make_engine(setup.db_url)
+        actor = actor_for_identity(engine, f"oidc:{setup.idp.issuer}", "e6-sub")
+        with engine.connect() as conn:
+            used = conn.execute(invitations.select().where(
+                invitations.c.expert_id == "E06")).mappings().all()
+        engine.dispose()
+        assert actor.role == "expert"
+        assert [row["user_id"] for row in used] == [actor.user_id]
+        assert all(row["used_at"] is not None for row in used)
+
+        # signed out, the identity alone signs the expert in again, with no invitation
+        def back_on_sign_in_page() -> bool:
+            return visible(page.get_by_role("button", name=OIDC_BUTTON))
+
+        click_until(page, page.get_by_role("button", name="Sign out").click,
+                    back_on_sign_in_page, "signing out")
+        assert setup.idp.logouts[logouts:] == ["e6-sub"]
+        sign_in_with_oidc(page, lambda: visible(page.get_by_text("Expert Six · expert")),
+                          "the second OIDC sign-in")
+        settle(page)
+        assert visible(page.get_by_role("link", name="My queue"))
+        shot(page, "11-signed-in-again")
+
+        # the link is used up
+        again = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        again.goto(link)
+        again.get_by_text("not valid any more").wait_for(timeout=60_000)
+        assert not visible(again.get_by_role("button", name="Sign out"))
+        again.context.close()
+    finally:  # the provider as the other tests of the module expect it
+        setup.idp.subject, setup.idp.email, setup.idp.name = (
+            LINKED_SUB, "ada@example.org", LINKED_NAME)
+        del setup.idp.logouts[logouts:]
         context.close()

@@ -11,7 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from evalpanel.mailer import send_due
-from evalpanel.store import SYSTEM, InvalidInput, PermissionDenied, audit_frame, authenticate
+from evalpanel.store import (
+    SYSTEM,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    audit_frame,
+    authenticate,
+)
 from evalpanel.store.invitations import invite_experts, redeem_invitation, redeem_invitation_oidc
 from evalpanel.store.notifications import list_notifications
 from evalpanel.store.tables import invitations, notifications
@@ -102,3 +109,32 @@ def test_only_managers_invite_and_short_passwords_are_refused(pool: World) -> No
         invite_experts(w.engine, w.manager, w.call_id)
     with pytest.raises(InvalidInput, match="at least 10"):
         redeem_invitation(w.engine, "t", "short")
+
+
+def test_an_identity_of_another_account_leaves_the_link_unused(pool: World,
+                                                                inbox: tuple[Inbox, int]) -> None:
+    from evalpanel.store import add_identity
+    from evalpanel.store.accounts import actor_for_identity
+
+    box, port = inbox
+    w = pool
+    issuer = "https://login.example.org"
+    add_identity(w.engine, SYSTEM, w.manager.user_id or 0, f"oidc:{issuer}", "sub-manager")
+    invite_experts(w.engine, w.manager, w.call_id, expert_ids=["E06"], dashboard_url=URL)
+    send_due(w.engine, SYSTEM, smtp_config(port))
+    token = _link_of(box.messages[0])
+    # signed in at the provider as the manager: that identity is not the invited expert's
+    with pytest.raises(InvalidInput, match=r"already linked to the user .*the link still works"):
+        redeem_invitation_oidc(w.engine, token, issuer, "sub-manager")
+    assert actor_for_identity(w.engine, f"oidc:{issuer}", "sub-manager") == w.manager
+    denied = audit_frame(w.engine, SYSTEM).filter(
+        pl.col("action") == "denied:redeem_invitation")["after"].to_list()
+    assert len(denied) == 1 and "another account" in denied[0]
+    # the token was not used up: the expert's own identity links with it, once
+    actor = redeem_invitation_oidc(w.engine, token, issuer, "sub-e6")
+    assert actor_for_identity(w.engine, f"oidc:{issuer}", "sub-e6") == actor
+    assert actor.role == "expert" and actor != w.manager
+    with pytest.raises(InvalidInput, match="not valid any more"):
+        redeem_invitation_oidc(w.engine, token, issuer, "sub-e6-again")
+    with pytest.raises(NotFound, match="no user has the identity"):
+        actor_for_identity(w.engine, f"oidc:{issuer}", "sub-e6-again")

@@ -4,8 +4,11 @@ and the release of a lot's results to the proposal's applicant contact only."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import zipfile
 from collections.abc import Mapping
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -190,3 +193,157 @@ def test_the_decision_and_the_thresholds_missed_speak_the_reports_language(
     assert weak.band == "Weak"
     assert "· Faible ·" in esr_html(bad, "fr") and "· Schwach ·" in esr_html(bad, "de")
     assert "· Weak ·" in esr_html(bad, "en")
+
+
+def _english_words(scheme_id: str = "erasmus-afi") -> set[str]:
+    """Every fixed English text a report may carry: its labels, the scheme's criterion names
+    and bands, and the opening words of each decision sentence."""
+    from evalpanel.reports.words import DECISIONS, LABELS
+
+    scheme = load_scheme(scheme_id)
+    words = set(LABELS["en"].values()) | {c.label for c in scheme.criteria}
+    words |= {b.label for b in scheme.bands}
+    words |= {t.split(":")[0] for t in DECISIONS["en"].values() if ":" in t}
+    return words
+
+
+def _shown(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_a_french_and_a_german_report_carry_no_english_label(consolidated: World) -> None:
+    import re
+
+    from evalpanel.reports.words import DECISIONS, LABELS
+    from evalpanel.workflow import rank_call
+    from scoring import parse_reason
+
+    w = consolidated
+    with w.engine.begin() as conn:  # the applications are written in French and in German
+        conn.execute(proposals.update().where(proposals.c.proposal_id == "P03")
+                     .values(language="fr"))
+        conn.execute(proposals.update().where(proposals.c.proposal_id == "P01")
+                     .values(language="de"))
+    reports = {r.proposal_id: r for r in build_esrs(w.engine, w.manager, w.call_id)}
+    engine = dict(rank_call(w.engine, w.manager, w.call_id).proposals.select(
+        "proposal_id", "decision_reason").iter_rows())
+    scheme = load_scheme("erasmus-afi")
+    for pid, language in (("P03", "fr"), ("P01", "de")):
+        esr = reports[pid]
+        assert esr.language == language
+        assert esr.engine_reason == engine[pid]  # the reason is the engine's, as it gave it
+        assert [c.label for c in esr.criteria] == [c.label_in(language) for c in scheme.criteria]
+        own = set(LABELS[language].values()) | set(DECISIONS[language].values()) | {
+            c.label_in(language) for c in scheme.criteria}
+        english = {t for t in _english_words() if t not in own and len(t) > 2}
+        outside = {esr.proposal_title, esr.call_title, esr.coordinator, esr.lot_title,
+                   *(c.comment for c in esr.criteria)}
+        html = esr_html(esr)
+        assert f'<html lang="{language}">' in html
+        pdf = _shown(" ".join(p.extract_text() for p in pypdf.PdfReader(
+            io.BytesIO(esr_pdf(esr))).pages))
+        for text in (html, pdf):
+            for value in outside:
+                text = text.replace(value, "").replace(_shown(value), "")
+            found = [t for t in english if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", text)]
+            assert not found, (pid, language, found)
+        # the engine's reason, said in the report's language with the engine's own fields
+        key, fields = parse_reason(engine[pid]) or ("", {})
+        assert key
+        for value in fields.values():
+            if key != "rejected":
+                assert value in esr.decision_reason, (value, esr.decision_reason)
+    german = reports["P01"]
+    assert german.decision_reason == ("Nicht gefördert: Relevanz des Projekts 10 unter dem "
+                                      "Minimum von 13; Gesamt 69 unter dem Minimum von 70.")
+    assert "Relevanz des Projekts" in esr_html(german) and "· Schwach ·" in esr_html(german)
+    french = reports["P03"]
+    assert "Pertinence du projet" in esr_html(french)
+    assert french.decision_reason.startswith(("Financée : rang 1", "Liste de réserve"))
+    # asked for explicitly, a report is in that language whatever the proposal's
+    asked = build_esrs(w.engine, w.manager, w.call_id, ["P03"], language="en")[0]
+    assert asked.language == "en" and asked.criteria[0].label == "Relevance of the project"
+    assert asked.engine_reason == engine["P03"]
+
+
+def test_the_reports_reason_is_the_engines_in_every_language(consolidated: World) -> None:
+    from evalpanel.reports.render import decision_text
+    from evalpanel.workflow import rank_call
+    from scoring import parse_reason
+
+    w = consolidated
+    ranked = rank_call(w.engine, w.manager, w.call_id).proposals
+    engine = dict(ranked.select("proposal_id", "decision_reason").iter_rows())
+    for esr in build_esrs(w.engine, w.manager, w.call_id):
+        assert esr.engine_reason == engine[esr.proposal_id]
+        parsed = parse_reason(esr.engine_reason)
+        assert parsed is not None
+        key, fields = parsed
+        said = {language: decision_text(esr, language) for language in ("en", "fr", "de")}
+        assert said["en"] == esr.decision_reason  # built in English (the proposals' language)
+        assert len(set(said.values())) == 3
+        if key != "rejected":  # every field of the engine's reason is in every language
+            for value in fields.values():
+                assert all(value in text for text in said.values()), (value, said)
+        else:  # each threshold the engine found missed, named in each language
+            assert esr.failures
+            for failure in esr.failures:
+                criterion, score, minimum = failure.split(" ")[0], *failure.split(" ")[1::2]
+                assert f"{criterion} {score} below {minimum}" in said["en"]
+                if criterion == "total":
+                    assert "total" in said["fr"] and "Gesamt" in said["de"]
+                    continue
+                # named as the report names its criteria (in the language it was built in)
+                label = next(c.label for c in esr.criteria if c.id == criterion)
+                assert f"{label} {score} sous le minimum de {minimum}" in said["fr"]
+                assert f"{label} {score} unter dem Minimum von {minimum}" in said["de"]
+
+
+def test_the_cli_writes_each_report_in_its_proposals_language_or_the_one_asked(
+        consolidated: World, db_url: str, tmp_path: Path) -> None:
+    w = consolidated
+    with w.engine.begin() as conn:
+        conn.execute(proposals.update().where(proposals.c.proposal_id == "P01")
+                     .values(language="de"))
+
+    def run(*args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "evalpanel", "report", "esr", w.call_id,
+                               *args, "--db", db_url], capture_output=True, text=True,
+                              check=False, timeout=120)
+        assert done.returncode == 0, done.stderr
+
+    run("--all", "-o", str(tmp_path / "all.zip"))
+    archive = zipfile.ZipFile(tmp_path / "all.zip")
+    german = archive.read("P01.html").decode()
+    assert '<html lang="de">' in german and "Relevanz des Projekts" in german
+    assert "Relevance of the project" not in german
+    assert '<html lang="en">' in archive.read("P03.html").decode()
+    run("--proposal", "P01", "--language", "fr", "-o", str(tmp_path / "p01.html"))
+    french = (tmp_path / "p01.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in french and "Pertinence du projet" in french
+    assert "Non financée : Pertinence du projet 10 sous le minimum de 13" in french
+
+
+@pytest.mark.slow
+def test_every_consolidated_proposal_of_the_demo_call_gets_a_deterministic_report(
+        tmp_path: Path) -> None:
+    from evalpanel.demo import run_demo
+    from evalpanel.store import make_engine
+
+    summary = run_demo(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    engine = make_engine(summary.url)
+    manager = Actor(summary.accounts["manager"], "manager")
+    reports = build_esrs(engine, manager, summary.call_id)
+    assert len(reports) == summary.consolidated > 0
+    languages = {r.language for r in reports}
+    assert "en" in languages and languages <= {"en", "fr", "de"}
+    first = esr_zip(reports)
+    again = esr_zip(build_esrs(engine, manager, summary.call_id))
+    assert first == again  # the same data gives the same bytes
+    archive = zipfile.ZipFile(io.BytesIO(first))
+    assert len(archive.namelist()) == 2 * len(reports)
+    ranked = dict(summary.result.proposals.select("proposal_id", "decision").iter_rows())
+    for esr in reports:
+        assert esr.engine_reason and esr.decision == ranked[esr.proposal_id]
+        assert esr.decision_reason  # said in the report's language
+    engine.dispose()

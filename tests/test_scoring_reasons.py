@@ -9,7 +9,15 @@ import polars as pl
 
 from evalpanel.callfolder import read_call
 from evalpanel.planning import lot_rules, scheme_of
-from scoring import LotRules, load_scheme, score_call
+from scoring import (
+    NO_SCORES,
+    LotRules,
+    load_scheme,
+    parse_failure,
+    parse_reason,
+    reason_text,
+    score_call,
+)
 from tests.test_scoring_call import AFI, evaluation, frame, proposals, two_same
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
@@ -112,3 +120,31 @@ def test_demo_call_reasons_follow_its_ranking() -> None:
     assert rejected["decision_reason"].str.starts_with("rejected: ").all()
     assert "rejected: impact 10.5 below 11; total 58 below 70" in rejected[
         "decision_reason"].to_list()
+
+
+def test_every_reason_reads_back_as_its_key_and_fields() -> None:
+    # the reports say the engine's reason in other languages from its key and fields: each
+    # text the engine gives must read back, and fill in again to the very same text
+    outs = [_budget_case("strict"), _budget_case("skip")]
+    call = read_call(DEMO)
+    assert call.scores is not None
+    outs.append(score_call(call.scores, scheme_of(call), call.proposals,
+                           lot_rules(call)).proposals)
+    seen = set()
+    for out in outs:
+        for text, decision in out.select("decision_reason", "decision").iter_rows():
+            parsed = parse_reason(text)
+            assert parsed is not None, text
+            key, fields = parsed
+            assert reason_text(key, **fields) == text
+            assert key.split("_")[0] == decision, (key, decision)
+            seen.add(key)
+    assert {"funded", "reserve_strict", "reserve_after_stop", "reserve_skip",
+            "reserve_one_per", "rejected"} <= seen
+    assert parse_reason("funded: rank 1, within the budget (EUR 5 left after it) and more") \
+        is None
+    assert parse_reason("reserve: budget exhausted at rank 2 (requests EUR 1, EUR 2 left)") == (
+        "reserve_strict", {"rank": "2", "need": "EUR 1", "left": "EUR 2"})
+    assert parse_failure("impact 10.5 < 11") == ("impact", "10.5", "11")
+    assert parse_failure("total 58 < 70") == ("total", "58", "70")
+    assert parse_failure(NO_SCORES) is None

@@ -236,3 +236,27 @@ def test_reserved_criterion_id_refused() -> None:
     text = preset_text("horizon-ria").replace("[criteria.implementation]", "[criteria.total]")
     with pytest.raises(SchemeError, match=r"criteria\.total: a criterion id must be"):
         load_scheme(text)
+
+
+def test_criterion_labels_in_other_languages() -> None:
+    scheme = load_scheme("erasmus-afi")
+    relevance = next(c for c in scheme.criteria if c.id == "relevance")
+    assert relevance.label_in("fr") == "Pertinence du projet"
+    assert relevance.label_in("de") == "Relevanz des Projekts"
+    assert relevance.label_in("en") == relevance.label == "Relevance of the project"
+    assert relevance.label_in("mt") == relevance.label  # no Maltese name: the scheme's own
+    for preset in list_presets():  # every preset names every criterion in fr and de
+        for c in load_scheme(preset).criteria:
+            assert {lang for lang, _ in c.labels} == {"fr", "de"}, (preset, c.id)
+    # a call may rename a criterion in one language, keeping the others
+    over = load_scheme("erasmus-afi", {"criteria": {"impact": {"labels": {"fr": "Retombées"}}}})
+    impact = next(c for c in over.criteria if c.id == "impact")
+    assert (impact.label_in("fr"), impact.label_in("de")) == ("Retombées", "Wirkung")
+    with pytest.raises(SchemeError) as err:
+        load_scheme("erasmus-afi", {"criteria": {"impact": {"labels": {"French": "Impact",
+                                                                       "de": ""}}}})
+    assert err.value.messages == (
+        "call.toml: scheme.criteria.impact.labels.de: '' is not a text",
+        "call.toml: scheme.criteria.impact.labels.French: not a language: give a two-letter "
+        "ISO 639-1 code in lower case (fr, de)",
+    )

@@ -130,9 +130,9 @@ language = st.selectbox("Language", ["en", "fr", "de"], key=f"esr-lang-{rid}",
                         format_func={"en": "English", "fr": "French", "de": "German"}.__getitem__)
 created = view.created_at
 esr = rehearsal_esr(view, report, created.date() if isinstance(created, dt.datetime)
-                    else dt.date.today())
+                    else dt.date.today(), language)
 left, right = st.columns(2)
-left.download_button("Download the report (PDF)", esr_pdf(esr, language),
+left.download_button("Download the report (PDF)", esr_pdf(esr),
                      f"rehearsal-{rid}.pdf", "application/pdf")
-right.download_button("Download the report (HTML)", esr_html(esr, language).encode("utf-8"),
+right.download_button("Download the report (HTML)", esr_html(esr).encode("utf-8"),
                       f"rehearsal-{rid}.html", "text/html")

@@ -1,6 +1,7 @@
-"""Experts, deadlines and messages: the call's deadlines, the overdue tasks, inviting the expert
-pool by e-mail, and the notification outbox. The page asks and shows; deadlines, invitations and
-messages are evalpanel's (store.deadlines, store.invitations, store.notifications)."""
+"""Experts, deadlines and messages: the call's deadlines, the overdue tasks and consolidation
+steps, inviting the expert pool by e-mail, and the notification outbox. The page asks and
+shows; deadlines, invitations and messages are evalpanel's (store.deadlines,
+store.invitations, store.notifications)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import streamlit as st
 
 from dashboard.common import act, actor, attempt, bump, call_id, engine
 from evalpanel.store import call_info
-from evalpanel.store.deadlines import overdue_tasks, set_deadline, task_deadlines
+from evalpanel.store.deadlines import (
+    overdue_consolidations,
+    overdue_tasks,
+    set_deadline,
+    task_deadlines,
+)
 from evalpanel.store.invitations import invite_experts
 from evalpanel.store.notifications import list_notifications, plan_notifications
 
@@ -49,6 +55,11 @@ if late is not None:
         st.warning(f"{late.height} open task(s) are past their deadline.")
         st.dataframe(late.select("task_id", "proposal_id", "expert_id", "state", "due_on",
                                  "days_overdue"), hide_index=True, use_container_width=True)
+late_cons = attempt(overdue_consolidations, engine(), actor(), cid)
+if late_cons is not None and not late_cons.is_empty():
+    st.warning(f"{late_cons.height} consolidation step(s) are past their deadline.")
+    st.dataframe(late_cons.select("proposal_id", "expert_id", "step", "due_on", "days_overdue"),
+                 hide_index=True, use_container_width=True)
 st.caption("Reminders before a deadline and notices once it has passed are queued by every "
            "`evalpanel notify run`, each once per task and deadline; queue them now to see them "
            "in the outbox below.")

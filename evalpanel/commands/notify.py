@@ -109,12 +109,13 @@ def list_(call_id: str | None, status: str | None, url: str | None) -> None:
 @click.argument("call_id")
 @click.argument("kind", type=click.Choice(["evaluation", "consolidation"]))
 @click.argument("due_on", metavar="DATE")
-@click.option("--task", "task_id", type=int, help="One task's evaluation deadline instead of "
-                                                  "the call's.")
+@click.option("--task", "task_id", type=int,
+              help="One task's deadline instead of the call's (its evaluation, or its expert's "
+                   "part in the proposal's consolidation).")
 @db_option
 def deadline(call_id: str, kind: str, due_on: str, task_id: int | None, url: str | None) -> None:
     """Set the call's evaluation or consolidation deadline (the last day allowed), or one
-    task's with --task."""
+    task's override of either with --task."""
     from evalpanel.store.deadlines import set_deadline
     from evalpanel.vocab import DeadlineKind
 

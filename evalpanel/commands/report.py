@@ -15,8 +15,9 @@ import click
 from evalpanel.commands._database import db_option, open_engine
 from evalpanel.store import SYSTEM, StoreError
 
-LANGUAGE = click.option("--language", type=click.Choice(["en", "fr", "de"]), default="en",
-                        show_default=True, help="The language of the report's labels.")
+LANGUAGE = click.option("--language", type=click.Choice(["en", "fr", "de"]), default=None,
+                        help="The language of the reports (default: each proposal's, when it "
+                             "is English, French or German, else English).")
 
 
 def _invalid(message: str) -> click.ClickException:
@@ -40,7 +41,7 @@ def report() -> None:
 @LANGUAGE
 @db_option
 def esr(call_id: str, proposal_id: str | None, lot_id: str | None, every: bool, output: Path,
-        language: str, url: str | None) -> None:
+        language: str | None, url: str | None) -> None:
     """Write Evaluation Summary Reports of consolidated proposals."""
     from evalpanel.reports import build_esrs, esr_html, esr_pdf, esr_zip
 
@@ -54,7 +55,7 @@ def esr(call_id: str, proposal_id: str | None, lot_id: str | None, every: bool, 
     engine = open_engine(url)
     try:
         reports = build_esrs(engine, SYSTEM, call_id, [proposal_id] if proposal_id else None,
-                             lot_id=lot_id)
+                             lot_id=lot_id, language=language)
     except StoreError as exc:
         raise _invalid(str(exc)) from None
     if not reports:
@@ -63,11 +64,11 @@ def esr(call_id: str, proposal_id: str | None, lot_id: str | None, every: bool, 
         raise _invalid(f"{what} has no final consolidation yet: no report to write")
     if single:
         if output.suffix == ".pdf":
-            output.write_bytes(esr_pdf(reports[0], language))
+            output.write_bytes(esr_pdf(reports[0]))
         else:
-            output.write_text(esr_html(reports[0], language), encoding="utf-8")
+            output.write_text(esr_html(reports[0]), encoding="utf-8")
     else:
-        output.write_bytes(esr_zip(reports, language))
+        output.write_bytes(esr_zip(reports))
     click.echo(f"wrote {len(reports)} report{'s' if len(reports) != 1 else ''} to {output}")
 
 
@@ -80,8 +81,8 @@ def esr(call_id: str, proposal_id: str | None, lot_id: str | None, every: bool, 
                    "(default: $EVALPANEL_CONFIG or ./evalpanel.toml, when it exists).")
 @LANGUAGE
 @db_option
-def release(call_id: str, lot_id: str, replace: bool, config_path: Path | None, language: str,
-            url: str | None) -> None:
+def release(call_id: str, lot_id: str, replace: bool, config_path: Path | None,
+            language: str | None, url: str | None) -> None:
     """Release the results of one lot: its applicants' contacts can then read their report,
     and each is told by e-mail (sent by the next `evalpanel notify run`)."""
     from evalpanel.commands.notify import _config

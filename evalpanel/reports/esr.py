@@ -3,11 +3,14 @@
 For every proposal with a final consolidation, :func:`build_esrs` returns an :class:`Esr`: per
 criterion the consolidated score, its band and the consolidated comment; the total against the
 pass mark, with every threshold missed; the rank in its lot and the decision with its reason.
-Scores, bands, thresholds, ranks and decisions are the scoring engine's
-(:func:`evalpanel.workflow.rank_call`); nothing is recomputed here. The issue date is the call's
-deadline when it has one, else the day it was imported, so the same data gives the same report.
-A rehearsal's mock report becomes the same kind of report (:func:`rehearsal_esr`), marked as a
-rehearsal.
+Scores, bands, thresholds, ranks, decisions and their reasons are the scoring engine's
+(:func:`evalpanel.workflow.rank_call`); nothing is recomputed here, and the reason is said in the
+report's language by :mod:`evalpanel.reports.words` only. A report is written in one language:
+the proposal's (the language its application is written in, as the results notice is) when the
+report speaks it (English, French, German), else English, unless one is asked for; the criteria
+carry the scheme's names in that language. The issue date is the call's deadline when it has
+one, else the day it was imported, so the same data gives the same report. A rehearsal's mock
+report becomes the same kind of report (:func:`rehearsal_esr`), marked as a rehearsal.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 import polars as pl
 import sqlalchemy as sa
 
+from evalpanel.reports.words import DECISIONS, LABELS, decision_words, language_of
 from evalpanel.store import Actor, RehearsalView, call_folder, call_info, consolidated_frame
 from evalpanel.store.audit import record
 from evalpanel.store.engine import writing
@@ -29,7 +33,7 @@ from scoring import MockReport
 @dataclass(frozen=True, slots=True)
 class EsrCriterion:
     id: str
-    label: str
+    label: str  # the scheme's name of the criterion in the report's language
     score: float | None  # points; None when the criterion was not scored
     max: float
     min_pass: float
@@ -56,33 +60,17 @@ class Esr:
     failures: tuple[str, ...]
     rank: int | None
     decision: str  # funded | reserve | rejected | pending | passed
-    decision_reason: str
+    decision_reason: str  # the decision with the engine's reason, in the report's language
     issued_on: dt.date
     rehearsal: bool = False
     reserve_position: int | None = None  # on the reserve list
     pending_reason: str | None = None
+    language: str = "en"  # the report's language (see the module docstring)
+    engine_reason: str = ""  # the scoring engine's decision_reason, as it gave it
 
 
 def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
-
-
-def decision_reason(row: dict[str, object], lot_title: str) -> str:
-    """The decision of one ranked proposal, with its reason, in English words (the report in
-    another language says it with :func:`evalpanel.reports.render.decision_text`)."""
-    decision = str(row["decision"])
-    failures = list(row.get("fail_reasons") or [])  # type: ignore[call-overload]
-    lot = lot_title or str(row.get("lot"))
-    if decision == "funded":
-        return f"Funded: rank {row['rank']} in {lot}, within the lot's budget."
-    if decision == "reserve":
-        return (f"Reserve list, position {row['reserve_position']}: the proposal passes every "
-                f"threshold, but the budget of {lot} is committed to higher-ranked proposals.")
-    if decision == "rejected":
-        return "Not funded: " + "; ".join(failures) + "." if failures else "Not funded."
-    if decision == "pending":
-        return f"Pending: {row.get('pending_reason') or 'the evaluation is not complete'}."
-    return "Passes every threshold."
 
 
 def _issued_on(engine: sa.Engine, call_id: str, deadline: str | None) -> dt.date:
@@ -99,10 +87,11 @@ def _issued_on(engine: sa.Engine, call_id: str, deadline: str | None) -> dt.date
 
 def build_esrs(
     engine: sa.Engine, actor: Actor, call_id: str, proposal_ids: Sequence[str] | None = None,
-    *, lot_id: str | None = None,
+    *, lot_id: str | None = None, language: str | None = None,
 ) -> list[Esr]:
     """The reports of the call's consolidated proposals (managers of the call), sorted by
-    proposal id; only ``proposal_ids`` or one lot's when given. Audited as a read."""
+    proposal id; only ``proposal_ids`` or one lot's when given; each in ``language``, or in
+    its proposal's (see the module docstring). Audited as a read."""
     from evalpanel.planning import scheme_of
     from evalpanel.workflow import rank_call
 
@@ -115,6 +104,7 @@ def build_esrs(
         "proposal_id", "criterion", "comment").iter_rows()}
     done = set(consensus["proposal_id"].to_list())
     titles = dict(call.proposals.select("proposal_id", "title").iter_rows())
+    written_in = dict(call.proposals.select("proposal_id", "language").iter_rows())
     coordinators = dict(
         call.partners.filter(pl.col("role") == "coordinator")
         .select("proposal_id", pl.concat_str("org_name", pl.lit(" ("), "country", pl.lit(")")))
@@ -129,31 +119,38 @@ def build_esrs(
             continue
         lot = call.config.lots.get(str(row["lot"]))
         lot_title = lot.title if lot and lot.title else str(row["lot"])
+        lang = language_of(language or written_in.get(pid))
         criteria = tuple(
-            EsrCriterion(c.id, c.label, _float(row[c.id]), c.max, c.min_pass,
+            EsrCriterion(c.id, c.label_in(lang), _float(row[c.id]), c.max, c.min_pass,
                          str(row[f"{c.id}_band"] or ""), comments.get((pid, c.id), ""))
             for c in scheme.criteria)
+        failures = tuple(row["fail_reasons"] or ())
+        reason = str(row["decision_reason"])
+        said = decision_words(reason, lang, lot=lot_title, position=row.get("reserve_position"),
+                              failures=failures, label_of={c.id: c.label for c in criteria})
         reports.append(Esr(
             call_id, info.title, str(row["lot"]), lot_title, pid, str(titles.get(pid, "")),
             str(coordinators.get(pid, "")), criteria, _float(row["total"]), scheme.total_max,
-            scheme.total_threshold, bool(row["passed"]), tuple(row["fail_reasons"] or ()),
-            row["rank"], str(row["decision"]), decision_reason(row, lot_title), issued,
+            scheme.total_threshold, bool(row["passed"]), failures,
+            row["rank"], str(row["decision"]), said, issued,
             reserve_position=row.get("reserve_position"),
-            pending_reason=row.get("pending_reason")))
+            pending_reason=row.get("pending_reason"), language=lang, engine_reason=reason))
     with writing(engine) as conn:
         record(conn, actor, "build_reports", "call", call_id, call_id=call_id,
                after={"reports": len(reports), "lot": lot_id})
     return reports
 
 
-def rehearsal_esr(view: RehearsalView, report: MockReport, issued_on: dt.date) -> Esr:
-    """A rehearsal's mock report as an ESR marked as a rehearsal: the scorers' mean per
-    criterion with its band, the submitted scorers' comments, and the engine's pass/fail.
-    ``view`` is :func:`~evalpanel.store.rehearsal_view`'s result, ``report`` the mock report of
-    :func:`~evalpanel.workflow.rehearsal_report`."""
+def rehearsal_esr(view: RehearsalView, report: MockReport, issued_on: dt.date,
+                  language: str = "en") -> Esr:
+    """A rehearsal's mock report as an ESR marked as a rehearsal, in ``language``: the scorers'
+    mean per criterion with its band, the submitted scorers' comments, and the engine's
+    pass/fail. ``view`` is :func:`~evalpanel.store.rehearsal_view`'s result, ``report`` the mock
+    report of :func:`~evalpanel.workflow.rehearsal_report`."""
     from evalpanel.schemes import load_scheme
 
     scheme = load_scheme(view.scheme_id)
+    lang = language_of(language)
     by_id = {r["criterion"]: r for r in report.criteria.iter_rows(named=True)}
     comment_of: dict[str, list[str]] = {}
     scores = view.scores
@@ -165,14 +162,14 @@ def rehearsal_esr(view: RehearsalView, report: MockReport, issued_on: dt.date) -
         if text and text.strip():
             comment_of.setdefault(str(crit), []).append(text.strip())
     criteria = tuple(
-        EsrCriterion(c.id, c.label, _float(by_id.get(c.id, {}).get("mean")), c.max, c.min_pass,
+        EsrCriterion(c.id, c.label_in(lang), _float(by_id.get(c.id, {}).get("mean")), c.max,
+                     c.min_pass,
                      str(by_id.get(c.id, {}).get("band") or ""),
                      "\n\n".join(comment_of.get(c.id, [])))
         for c in scheme.criteria)
     title = view.title
     return Esr(
-        "rehearsal", "Rehearsal (mock evaluation)", "-", "", f"R{view.rehearsal_id}",
+        "rehearsal", LABELS[lang]["rehearsal_title"], "-", "", f"R{view.rehearsal_id}",
         title, "", criteria, report.total, scheme.total_max, report.total_threshold,
-        report.passed, report.fail_reasons, None, "rehearsal",
-        "A rehearsal: mock scores by invited colleagues, not an evaluation of the call.",
-        issued_on, rehearsal=True)
+        report.passed, report.fail_reasons, None, "rehearsal", DECISIONS[lang]["rehearsal"],
+        issued_on, rehearsal=True, language=lang)

@@ -12,7 +12,7 @@ from evalpanel.store.releases import RenderedReport, released_reports_of, save_r
 
 
 def release_lot(
-    engine: sa.Engine, actor: Actor, call_id: str, lot_id: str, *, language: str = "en",
+    engine: sa.Engine, actor: Actor, call_id: str, lot_id: str, *, language: str | None = None,
     replace: bool = False, dashboard_url: str = "",
 ) -> int:
     """Release the results of one lot (managers of the call): the Evaluation Summary Report of

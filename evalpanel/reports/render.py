@@ -5,7 +5,8 @@ all of it, and the PDF receives it as JSON data that the typst template sets as 
 as markup. The same report gives the same bytes: the PDF's dates are the report's issue date, the
 fonts are typst's own (no system font is looked up), and the zip's entries carry fixed times.
 Labels, the thresholds missed and the decision's reason come in English, French and German
-(``language``).
+(``language``; by default the report's own, :attr:`Esr.language`), in the words of
+:mod:`evalpanel.reports.words`.
 """
 
 from __future__ import annotations
@@ -19,133 +20,45 @@ from collections.abc import Sequence
 from importlib import resources
 
 from evalpanel.reports.esr import Esr
+from evalpanel.reports.words import (
+    BANDS,
+    DECISIONS,
+    LABELS,
+    LANGUAGES,
+    decision_words,
+    failure_words,
+    language_of,
+)
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "heading": "Evaluation Summary Report", "proposal": "Proposal", "lot": "Lot",
-        "coordinator": "Coordinator", "issued": "Issued", "total": "Total score",
-        "thresholds": "Thresholds", "rank": "Rank in the lot", "decision": "Decision",
-        "points": "points", "minimum": "minimum to pass", "no_comment": "(no comment)",
-        "not_scored": "not scored", "passed": "every threshold reached",
-        "failed": "not reached", "of": "of",
-        "rehearsal_banner": "Rehearsal: mock evaluation by invited colleagues, not an "
-                            "evaluation of the call.",
-    },
-    "fr": {
-        "heading": "Rapport de synthèse d'évaluation", "proposal": "Proposition", "lot": "Lot",
-        "coordinator": "Coordinateur", "issued": "Émis le", "total": "Note totale",
-        "thresholds": "Seuils", "rank": "Rang dans le lot", "decision": "Décision",
-        "points": "points", "minimum": "minimum requis", "no_comment": "(pas de commentaire)",
-        "not_scored": "non noté", "passed": "tous les seuils atteints",
-        "failed": "non atteints", "of": "sur",
-        "rehearsal_banner": "Répétition : évaluation fictive par des collègues invités, pas une "
-                            "évaluation de l'appel.",
-    },
-    "de": {
-        "heading": "Zusammenfassender Bewertungsbericht", "proposal": "Antrag", "lot": "Los",
-        "coordinator": "Koordination", "issued": "Ausgestellt am", "total": "Gesamtpunktzahl",
-        "thresholds": "Schwellenwerte", "rank": "Rang im Los", "decision": "Entscheidung",
-        "points": "Punkte", "minimum": "Mindestpunktzahl", "no_comment": "(kein Kommentar)",
-        "not_scored": "nicht bewertet", "passed": "alle Schwellenwerte erreicht",
-        "failed": "nicht erreicht", "of": "von",
-        "rehearsal_banner": "Probelauf: Scheinbewertung durch eingeladene Kolleginnen und "
-                            "Kollegen, keine Bewertung des Aufrufs.",
-    },
-}
-LANGUAGES = tuple(LABELS)
-
-# The decision and its reason; fields: {rank} {lot} {position} {failures} {reason}.
-DECISIONS: dict[str, dict[str, str]] = {
-    "en": {
-        "funded": "Funded: rank {rank} in {lot}, within the lot's budget.",
-        "reserve": "Reserve list, position {position}: the proposal passes every threshold, but "
-                   "the budget of {lot} is committed to higher-ranked proposals.",
-        "rejected": "Not funded: {failures}.", "rejected_plain": "Not funded.",
-        "pending": "Pending: {reason}.", "pending_plain": "the evaluation is not complete",
-        "passed": "Passes every threshold.",
-        "rehearsal": "A rehearsal: mock scores by invited colleagues, not an evaluation of the "
-                     "call.",
-        "below": "{label} {score} below {minimum}", "total": "total",
-    },
-    "fr": {
-        "funded": "Financée : rang {rank} dans {lot}, dans la limite du budget du lot.",
-        "reserve": "Liste de réserve, position {position} : la proposition atteint tous les "
-                   "seuils, mais le budget de {lot} est engagé pour des propositions mieux "
-                   "classées.",
-        "rejected": "Non financée : {failures}.", "rejected_plain": "Non financée.",
-        "pending": "En attente : {reason}.", "pending_plain": "l'évaluation n'est pas terminée",
-        "passed": "Atteint tous les seuils.",
-        "rehearsal": "Une répétition : notes fictives de collègues invités, pas une évaluation "
-                     "de l'appel.",
-        "below": "{label} {score} sous le minimum de {minimum}", "total": "total",
-    },
-    "de": {
-        "funded": "Gefördert: Rang {rank} in {lot}, innerhalb des Budgets des Loses.",
-        "reserve": "Reserveliste, Position {position}: Der Antrag erreicht alle Schwellenwerte, "
-                   "aber das Budget von {lot} ist für besser platzierte Anträge gebunden.",
-        "rejected": "Nicht gefördert: {failures}.", "rejected_plain": "Nicht gefördert.",
-        "pending": "Ausstehend: {reason}.", "pending_plain": "die Bewertung ist nicht "
-                                                             "abgeschlossen",
-        "passed": "Erreicht alle Schwellenwerte.",
-        "rehearsal": "Ein Probelauf: Scheinbewertung durch eingeladene Kolleginnen und "
-                     "Kollegen, keine Bewertung des Aufrufs.",
-        "below": "{label} {score} unter dem Minimum von {minimum}", "total": "Gesamt",
-    },
-}
-
-# The presets' band labels in the report's language (a label not listed is shown as it is).
-BANDS: dict[str, dict[str, str]] = {
-    "fr": {"Very good": "Très bien", "Good": "Bien", "Fair": "Passable", "Weak": "Faible"},
-    "de": {"Very good": "Sehr gut", "Good": "Gut", "Fair": "Ausreichend", "Weak": "Schwach"},
-}
-
+__all__ = ["BANDS", "DECISIONS", "LABELS", "LANGUAGES", "decision_text", "esr_html", "esr_pdf",
+           "esr_zip", "failures_text", "safe_name"]
 
 def failures_text(esr: Esr, language: str) -> list[str]:
-    """Every threshold the report's scores miss, in ``language``: the criteria below their
-    minimum, then the total below the pass mark (the engine's own list is :attr:`Esr.failures`;
-    this one says the same from the report's numbers, with the criteria's labels)."""
-    words = DECISIONS.get(language, DECISIONS["en"])
-    out = [words["below"].format(label=c.label, score=_number(c.score), minimum=f"{c.min_pass:g}")
-           for c in esr.criteria if c.score is not None and c.score < c.min_pass - 1e-9]
-    if esr.total is not None and esr.total < esr.total_threshold - 1e-9:
-        out.append(words["below"].format(label=words["total"], score=_number(esr.total),
-                                         minimum=f"{esr.total_threshold:g}"))
-    return out
-
-
-def _number(value: float | None) -> str:
-    return "" if value is None else f"{round(value, 2):g}"
+    """Every threshold the report's proposal misses (the engine's ``fail_reasons``), in
+    ``language``, naming the criteria as the report does."""
+    label_of = {c.id: c.label for c in esr.criteria}
+    return [failure_words(f, language, label_of) for f in esr.failures]
 
 
 def decision_text(esr: Esr, language: str) -> str:
-    """The decision with its reason in ``language``. In English the engine's reason as built
-    (:func:`evalpanel.reports.esr.decision_reason`)."""
-    if language not in DECISIONS or language == "en":
-        return esr.decision_reason
-    words = DECISIONS[language]
-    lot = esr.lot_title or esr.lot_id
-    if esr.rehearsal:
-        return words["rehearsal"]
-    if esr.decision == "funded":
-        return words["funded"].format(rank=esr.rank, lot=lot)
-    if esr.decision == "reserve":
-        return words["reserve"].format(position=esr.reserve_position, lot=lot)
-    if esr.decision == "rejected":
-        failures = failures_text(esr, language)
-        return words["rejected"].format(failures="; ".join(failures)) if failures \
-            else words["rejected_plain"]
-    if esr.decision == "pending":
-        return words["pending"].format(reason=words["pending_plain"])
-    return words["passed"]
+    """The decision with the engine's reason in ``language`` (:mod:`evalpanel.reports.words`);
+    in the report's own language the report's :attr:`~Esr.decision_reason`."""
+    language = language_of(language)
+    if language == esr.language or not esr.engine_reason:
+        return esr.decision_reason if not esr.rehearsal else DECISIONS[language]["rehearsal"]
+    return decision_words(esr.engine_reason, language, lot=esr.lot_title or esr.lot_id,
+                          position=esr.reserve_position, failures=esr.failures,
+                          label_of={c.id: c.label for c in esr.criteria})
 
 
 def _points(value: float | None, labels: dict[str, str]) -> str:
     return labels["not_scored"] if value is None else f"{value:g}"
 
 
-def _texts(esr: Esr, language: str) -> dict[str, object]:
-    """Every text of the report in ``language`` (plain strings)."""
-    lab = LABELS.get(language, LABELS["en"])
+def _texts(esr: Esr, language: str | None) -> dict[str, object]:
+    """Every text of the report in ``language`` (plain strings; None: the report's own)."""
+    language = language_of(language or esr.language)
+    lab = LABELS[language]
     criteria = [
         {
             "label": c.label,
@@ -156,15 +69,15 @@ def _texts(esr: Esr, language: str) -> dict[str, object]:
         }
         for c in esr.criteria
     ]
-    missed = list(esr.failures) if language == "en" else failures_text(esr, language)
+    missed = failures_text(esr, language)
     thresholds = lab["passed"] if esr.passed else (
         f"{lab['failed']}: " + "; ".join(missed) if missed else lab["failed"])
     return {
-        "lang": language if language in LABELS else "en",
+        "lang": language,
         "labels": lab,
         "title": f"{lab['heading']} — {esr.proposal_id}",
         "call_id": esr.call_id,
-        "call_title": esr.call_title,
+        "call_title": lab["rehearsal_title"] if esr.rehearsal else esr.call_title,
         "proposal_id": esr.proposal_id,
         "proposal_title": esr.proposal_title,
         "lot": f"{esr.lot_id} — {esr.lot_title}" if esr.lot_title else esr.lot_id,
@@ -181,7 +94,7 @@ def _texts(esr: Esr, language: str) -> dict[str, object]:
     }
 
 
-def esr_html(esr: Esr, language: str = "en") -> str:
+def esr_html(esr: Esr, language: str | None = None) -> str:
     """The report as a standalone HTML page (no script, no remote resource)."""
     t = _texts(esr, language)
     lab = t["labels"]
@@ -206,7 +119,7 @@ def esr_html(esr: Esr, language: str = "en") -> str:
     if esr.rehearsal:
         parts.append(f'<p class="rehearsal">{e(lab["rehearsal_banner"])}</p>')
     parts += [
-        f"<p>{e(esr.call_title)} — {e(esr.call_id)}</p>",
+        f"<p>{e(str(t['call_title']))} — {e(esr.call_id)}</p>",
         f"<h1>{e(lab['heading'])}</h1>",
         "<table>",
         row("proposal", f"{esr.proposal_id} — {esr.proposal_title}"),
@@ -228,7 +141,7 @@ def esr_html(esr: Esr, language: str = "en") -> str:
     return "\n".join(parts) + "\n"
 
 
-def esr_pdf(esr: Esr, language: str = "en") -> bytes:
+def esr_pdf(esr: Esr, language: str | None = None) -> bytes:
     """The report as a PDF (typst; deterministic, see the module docstring)."""
     import typst
 
@@ -243,9 +156,10 @@ def safe_name(proposal_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", proposal_id).lstrip(".") or "proposal"
 
 
-def esr_zip(reports: Sequence[Esr], language: str = "en") -> bytes:
+def esr_zip(reports: Sequence[Esr], language: str | None = None) -> bytes:
     """A zip with ``<proposal_id>.pdf`` and ``<proposal_id>.html`` for each report, in proposal
-    order, every entry dated with its report's issue date."""
+    order, every entry dated with its report's issue date; each in ``language``, or in its
+    own."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for esr in sorted(reports, key=lambda r: r.proposal_id):

@@ -124,34 +124,42 @@ def add_identity(
     when the user had it already. An identity of another user, or a ``"local"`` one, is
     refused (local logins come from a password)."""
     with writing(engine) as conn:
-        require(can_operate(actor), actor, "link", "identity", f"{provider}:{subject}")
-        name, _ = _user(conn, user_id)
-        if not provider.strip() or not subject.strip() or provider == LOCAL:
-            raise InvalidInput(
-                "an external identity needs a provider other than 'local' (e.g. "
-                f"'oidc:https://issuer') and a subject; got {provider!r}, {subject!r}"
-            )
-        owner = conn.execute(
-            sa.select(users.c.user_id, users.c.username)
-            .join(identities)
-            .where(identities.c.provider == provider, identities.c.subject == subject)
-        ).first()
-        if owner is not None:
-            if owner.user_id == user_id:
-                return False
-            raise InvalidInput(
-                f"the identity {provider} {subject} is already linked to the user "
-                f"{owner.username!r}, not {name!r}"
-            )
-        conn.execute(
-            identities.insert().values(
-                provider=provider, subject=subject, user_id=user_id, created_at=now()
-            )
+        return link_identity(conn, actor, user_id, provider, subject)
+
+
+def link_identity(
+    conn: sa.Connection, actor: Actor, user_id: int, provider: str, subject: str
+) -> bool:
+    """:func:`add_identity` inside the caller's transaction (an invitation links the identity
+    in the transaction that uses its token)."""
+    require(can_operate(actor), actor, "link", "identity", f"{provider}:{subject}")
+    name, _ = _user(conn, user_id)
+    if not provider.strip() or not subject.strip() or provider == LOCAL:
+        raise InvalidInput(
+            "an external identity needs a provider other than 'local' (e.g. "
+            f"'oidc:https://issuer') and a subject; got {provider!r}, {subject!r}"
         )
-        record(
-            conn, actor, "create", "identity", f"{provider}:{subject}", after={"user_id": user_id}
+    owner = conn.execute(
+        sa.select(users.c.user_id, users.c.username)
+        .join(identities)
+        .where(identities.c.provider == provider, identities.c.subject == subject)
+    ).first()
+    if owner is not None:
+        if owner.user_id == user_id:
+            return False
+        raise InvalidInput(
+            f"the identity {provider} {subject} is already linked to the user "
+            f"{owner.username!r}, not {name!r}"
         )
-        return True
+    conn.execute(
+        identities.insert().values(
+            provider=provider, subject=subject, user_id=user_id, created_at=now()
+        )
+    )
+    record(
+        conn, actor, "create", "identity", f"{provider}:{subject}", after={"user_id": user_id}
+    )
+    return True
 
 
 def actor_for_identity(engine: sa.Engine, provider: str, subject: str) -> Actor:

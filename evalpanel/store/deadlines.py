@@ -1,14 +1,21 @@
 """Deadlines: the call's for individual evaluations and for consolidation, and per-task overrides.
 
 A task's evaluation deadline is, in order: its own override, the call's ``evaluation`` deadline set
-by a manager, the ``deadline`` of call.toml. The consolidation deadline is the call's
-``consolidation`` deadline (none unless set). Dates are the last day allowed, in UTC: a task is
-overdue from the day after. Setting a deadline is a manager's action, audited.
+by a manager, the ``deadline`` of call.toml. A task's consolidation deadline is its own
+``consolidation`` override, else the call's ``consolidation`` deadline (none unless set). Dates
+are the last day allowed, in UTC: a task is overdue from the day after. Setting a deadline is a
+manager's action, audited.
 
 :func:`task_deadlines` returns ``task_id, call_id, proposal_id, expert_id, state, due_on``
 (``due_on`` a date or null) for the open tasks of a call (assigned, accepted or draft): what the
 queue shows as time left (:func:`my_deadlines`, :func:`time_left`), what reminders are
 planned from, and what the overdue view lists (:func:`overdue_tasks`).
+
+:func:`consolidation_work` returns :data:`CONSOLIDATION_SCHEMA` rows: who owes work on a running
+consolidation (the consolidator while the consensus is drafted, ``step`` ``draft``; each other
+expert of the panel who has not approved the submitted version, ``approve``), with that task's
+consolidation deadline. Reminders, overdue notices, the approval requests and the managers'
+overdue view (:func:`overdue_consolidations`) all read it.
 """
 
 from __future__ import annotations
@@ -23,8 +30,14 @@ from evalpanel.store.audit import Actor, now, record
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.errors import InvalidInput, NotFound
 from evalpanel.store.rows import require_call
-from evalpanel.store.tables import calls, deadlines, tasks
-from evalpanel.vocab import OPEN_STATES, DeadlineKind
+from evalpanel.store.tables import calls, consolidation_approvals, consolidations, deadlines, tasks
+from evalpanel.vocab import (
+    OPEN_STATES,
+    RUNNING_CONSOLIDATION,
+    ConsolidationState,
+    DeadlineKind,
+    TaskState,
+)
 
 # assigned, accepted, draft: on the published assignment with work still due
 
@@ -34,6 +47,17 @@ DEADLINE_SCHEMA: dict[str, pl.DataType] = {
     "proposal_id": pl.String(),
     "expert_id": pl.String(),
     "state": pl.String(),
+    "due_on": pl.Date(),
+}
+
+CONSOLIDATION_SCHEMA: dict[str, pl.DataType] = {
+    "task_id": pl.Int64(),
+    "call_id": pl.String(),
+    "proposal_id": pl.String(),
+    "expert_id": pl.String(),
+    "consolidation_id": pl.Int64(),
+    "version": pl.Int64(),  # the consolidation's row version the work is about
+    "step": pl.String(),  # draft (the consolidator) | approve (another expert of the panel)
     "due_on": pl.Date(),
 }
 
@@ -47,11 +71,10 @@ def set_deadline(
     *,
     task_id: int | None = None,
 ) -> None:
-    """Set (or move) the call's ``kind`` deadline, or one task's evaluation deadline."""
+    """Set (or move) the call's ``kind`` deadline, or one task's (its evaluation, or its
+    expert's part in the proposal's consolidation)."""
     if kind not in ("evaluation", "consolidation"):
         raise InvalidInput(f"{kind!r} is not a deadline kind; choose evaluation or consolidation")
-    if task_id is not None and kind != "evaluation":
-        raise InvalidInput("a task has an evaluation deadline only")
     with writing(engine) as conn:
         require_manager(conn, actor, "set a deadline of", call_id)
         require_call(conn, call_id)
@@ -105,9 +128,65 @@ def open_task_deadlines(conn: sa.Connection, call_id: str | None = None) -> pl.D
 
 
 def consolidation_deadline(conn: sa.Connection, call_id: str) -> dt.date | None:
+    """The call's own consolidation deadline (tasks may override it)."""
     return conn.execute(sa.select(deadlines.c.due_on).where(
         deadlines.c.call_id == call_id, deadlines.c.kind == "consolidation",
         deadlines.c.task_id.is_(None))).scalar()
+
+
+def consolidation_work(conn: sa.Connection, call_id: str | None = None) -> pl.DataFrame:
+    """:data:`CONSOLIDATION_SCHEMA` rows of every expert who owes work on a running
+    consolidation (of one call, or of all calls), sorted by ``task_id``, inside the caller's
+    transaction (no permission check: callers check). A suspended or final consolidation owes
+    nothing."""
+    stmt = (
+        sa.select(tasks.c.task_id, tasks.c.call_id, tasks.c.proposal_id, tasks.c.expert_id,
+                  consolidations.c.consolidation_id, consolidations.c.row_version,
+                  consolidations.c.state, consolidations.c.consolidator)
+        .join(consolidations, sa.and_(consolidations.c.call_id == tasks.c.call_id,
+                                      consolidations.c.proposal_id == tasks.c.proposal_id))
+        .where(tasks.c.state == TaskState.SUBMITTED,
+               consolidations.c.state.in_(RUNNING_CONSOLIDATION))
+    )
+    if call_id is not None:
+        stmt = stmt.where(tasks.c.call_id == call_id)
+    rows = conn.execute(stmt).all()
+    if not rows:
+        return pl.DataFrame(schema=CONSOLIDATION_SCHEMA)
+    approved = {(c, e, v) for c, e, v in conn.execute(sa.select(
+        consolidation_approvals.c.consolidation_id, consolidation_approvals.c.expert_id,
+        consolidation_approvals.c.row_version))}
+    set_rows = conn.execute(
+        sa.select(deadlines.c.call_id, deadlines.c.task_id, deadlines.c.due_on)
+        .where(deadlines.c.kind == "consolidation")).all()
+    per_call = {c: d for c, t, d in set_rows if t is None}
+    per_task = {t: d for _, t, d in set_rows if t is not None}
+    out = []
+    for task, cid, pid, expert, cons, version, state, consolidator in rows:
+        if expert == consolidator:
+            if state != ConsolidationState.DRAFTING:
+                continue
+            step = "draft"
+        elif state != ConsolidationState.APPROVAL or (cons, expert, version) in approved:
+            continue
+        else:
+            step = "approve"
+        out.append((task, cid, pid, expert, cons, version, step,
+                    per_task.get(task) or per_call.get(cid)))
+    return pl.DataFrame(out, schema=CONSOLIDATION_SCHEMA, orient="row").sort("task_id")
+
+
+def overdue_consolidations(
+    engine: sa.Engine, actor: Actor, call_id: str, today: dt.date | None = None
+) -> pl.DataFrame:
+    """The consolidation work past its deadline (:data:`CONSOLIDATION_SCHEMA` and
+    ``days_overdue``; managers of the call)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    with reading(engine) as conn:
+        require_manager(conn, actor, "read the deadlines of", call_id)
+        frame = consolidation_work(conn, call_id)
+    return frame.filter(pl.col("due_on") < today).with_columns(
+        days_overdue=(pl.lit(today) - pl.col("due_on")).dt.total_days())
 
 
 def task_deadlines(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:

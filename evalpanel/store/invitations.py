@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from evalpanel.store.access import require_manager
-from evalpanel.store.accounts import add_identity, create_user, link_expert, set_password
+from evalpanel.store.accounts import create_user, link_expert, link_identity, set_password
 from evalpanel.store.audit import SYSTEM, Actor, now, record
 from evalpanel.store.engine import writing
 from evalpanel.store.errors import InvalidInput
@@ -153,22 +153,43 @@ def redeem_invitation(engine: sa.Engine, token: str, password: str) -> Actor:
     return Actor(user_id, "expert")
 
 
+class _TakenIdentity(InvalidInput):
+    """The identity belongs to another account: the token stays unused."""
+
+
 def redeem_invitation_oidc(engine: sa.Engine, token: str, issuer: str, subject: str) -> Actor:
-    """Link the invited expert's OIDC identity (``oidc:<issuer>``, ``subject``) with a valid
-    token (once); the expert's actor."""
-    user_id = _use(engine, token)
-    add_identity(engine, SYSTEM, user_id, f"oidc:{issuer}", subject)
+    """Link the invited expert's OIDC identity (``oidc:<issuer>``, ``subject``, as verified by
+    the sign-in) with a valid token (once), in the transaction that uses the token: an
+    identity already linked to another account is refused and the link keeps working. The
+    expert's actor."""
+    try:
+        with writing(engine) as conn:
+            user_id = _claim(conn, token)[0]
+            try:
+                link_identity(conn, SYSTEM, user_id, f"oidc:{issuer}", subject)
+            except InvalidInput as exc:
+                raise _TakenIdentity(str(exc)) from None
+    except _TakenIdentity as exc:
+        with writing(engine) as conn:
+            _claim_audit_only(conn, token, "the identity is another account's")
+        raise InvalidInput(f"{exc}: sign in with your own organisation account to use this "
+                           "invitation; the link still works") from None
+    except InvalidInput:
+        with writing(engine) as conn:
+            _claim_audit_only(conn, token)
+        raise
     return Actor(user_id, "expert")
 
 
-def _claim_audit_only(conn: sa.Connection, token: str) -> None:
+def _claim_audit_only(conn: sa.Connection, token: str, reason: str | None = None) -> None:
     """Record a refused use of a known token (its own transaction was rolled back). Unknown
     tokens are not recorded: anyone can send one, and the audit log must not grow with them."""
     row = conn.execute(sa.select(invitations.c.invitation_id, invitations.c.used_at).where(
         invitations.c.token_hash == _hash(token))).first()
     if row is not None:
         record(conn, SYSTEM, "denied:redeem_invitation", "invitation", row[0],
-               after={"reason": "used" if row[1] is not None else "expired or replaced"})
+               after={"reason": reason or ("used" if row[1] is not None
+                                           else "expired or replaced")})
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,12 @@ under a ``dedupe_key`` naming the event, so running it again queues nothing twic
 - ``overdue``: an open task's deadline has passed (``overdue:<task>:<date>``);
 - ``consolidation_ready``: a consensus draft awaits a panel expert's approval
   (``consolidation_ready:<consolidation>:<draft version>:<expert>``);
+- ``consolidation_reminder``: an expert's part in a running consolidation (drafting the
+  consensus, or approving it) is due within ``reminder_days``
+  (``consolidation_reminder:<task>:<date>``);
+- ``consolidation_overdue``: that part's deadline has passed
+  (``consolidation_overdue:<task>:<date>``); who owes which part, and by when, is
+  :func:`~evalpanel.store.deadlines.consolidation_work`'s;
 - ``results_released``: a lot's results are released, to each applicant contact of a released
   proposal with an e-mail address (``results_released:<call>:<proposal>:<user>:<report's
   sha256>``), queued by the release itself (:func:`queue_release_messages`) and by the planner
@@ -45,13 +51,11 @@ import sqlalchemy as sa
 
 from evalpanel.store.access import can_read_outbox, require
 from evalpanel.store.audit import Actor, now, record
-from evalpanel.store.deadlines import consolidation_deadline, open_task_deadlines
+from evalpanel.store.deadlines import consolidation_work, open_task_deadlines
 from evalpanel.store.engine import reading, writing
 from evalpanel.store.frames import bulk_insert, rows_frame
 from evalpanel.store.tables import (
     calls,
-    consolidation_approvals,
-    consolidations,
     contact_emails,
     experts,
     lots,
@@ -65,7 +69,6 @@ from evalpanel.store.tables import (
 )
 from evalpanel.vocab import (
     ACTIVE_STATES,
-    ConsolidationState,
     NotificationKind,
     NotificationStatus,
     TaskState,
@@ -150,6 +153,17 @@ def _due_texts(due: dt.date | None) -> dict[str, str]:
             "due_text_de": f" bis zum {due}"}
 
 
+# An expert's part in a consolidation, in words (the ``step`` of consolidation_work).
+STEP_TEXTS: dict[str, dict[str, str]] = {
+    "draft": {"step_en": "drafting the consensus report",
+              "step_fr": "la rédaction du rapport de consensus",
+              "step_de": "der Entwurf des Konsensberichts"},
+    "approve": {"step_en": "approving the consensus report",
+                "step_fr": "l'approbation du rapport de consensus",
+                "step_de": "die Freigabe des Konsensberichts"},
+}
+
+
 def _check_actor(conn: sa.Connection, actor: Actor, call_id: str | None, action: str) -> None:
     require(can_read_outbox(conn, actor, call_id), actor, action, "notifications", call_id or "*",
             call_id=call_id)
@@ -227,8 +241,21 @@ def plan_notifications(
                 add("overdue", f"overdue:{task_id}:{due}", row, due_on=due, days_overdue=-left)
             elif left <= reminder_days:
                 add("reminder", f"reminder:{task_id}:{due}", row, due_on=due, days_left=left)
-        for key, panel_row, panel_due in _consolidation_messages(conn, call_id, rows):
-            add("consolidation_ready", key, panel_row, **_due_texts(panel_due))
+        for work in consolidation_work(conn, call_id).iter_rows(named=True):
+            task_id, due, step = int(work["task_id"]), work["due_on"], str(work["step"])
+            row = rows[task_id]
+            if step == "approve":
+                add("consolidation_ready", f"consolidation_ready:{work['consolidation_id']}:"
+                    f"{work['version']}:{work['expert_id']}", row, **_due_texts(due))
+            if due is None:
+                continue
+            left = (due - today).days
+            if left < 0:
+                add("consolidation_overdue", f"consolidation_overdue:{task_id}:{due}", row,
+                    due_on=due, days_overdue=-left, **STEP_TEXTS[step])
+            elif left <= reminder_days:
+                add("consolidation_reminder", f"consolidation_reminder:{task_id}:{due}", row,
+                    due_on=due, days_left=left, **STEP_TEXTS[step])
         queued += [m for m in _release_messages(conn, call_id, None, link, when)
                    if m["dedupe_key"] not in known]
         _insert(conn, actor, queued)
@@ -319,40 +346,6 @@ def queue_release_messages(
         messages = [m for m in messages if m["dedupe_key"] not in known]
     _insert(conn, actor, messages)
     return len(messages)
-
-
-def _consolidation_messages(
-    conn: sa.Connection, call_id: str | None, rows: Mapping[int, Mapping[str, Any]]
-) -> list[tuple[str, Mapping[str, Any], dt.date | None]]:
-    """(dedupe key, task row, consolidation deadline) for each panel expert who has not yet
-    approved a consensus draft awaiting approval."""
-    stmt = sa.select(consolidations.c.consolidation_id, consolidations.c.call_id,
-                     consolidations.c.proposal_id, consolidations.c.consolidator,
-                     consolidations.c.row_version).where(
-                         consolidations.c.state == ConsolidationState.APPROVAL)
-    if call_id is not None:
-        stmt = stmt.where(consolidations.c.call_id == call_id)
-    drafts = conn.execute(stmt).all()
-    if not drafts:
-        return []
-    approved = {(c, e, v) for c, e, v in conn.execute(sa.select(
-        consolidation_approvals.c.consolidation_id, consolidation_approvals.c.expert_id,
-        consolidation_approvals.c.row_version))}
-    panel: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-    for row in rows.values():
-        if row["state"] == TaskState.SUBMITTED:
-            panel.setdefault((str(row["call_id"]), str(row["proposal_id"])), []).append(row)
-    deadlines_of: dict[str, dt.date | None] = {}
-    out = []
-    for cons_id, cid, pid, consolidator, version in drafts:
-        if cid not in deadlines_of:
-            deadlines_of[cid] = consolidation_deadline(conn, cid)
-        for row in panel.get((cid, pid), []):
-            expert = str(row["expert_id"])
-            if expert != consolidator and (cons_id, expert, version) not in approved:
-                out.append((f"consolidation_ready:{cons_id}:{version}:{expert}", row,
-                            deadlines_of[cid]))
-    return out
 
 
 def claim_next(engine: sa.Engine, when: dt.datetime | None = None) -> Message | None:
