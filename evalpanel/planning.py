@@ -17,8 +17,8 @@ import polars as pl
 import assignment
 import scoring
 from assignment.affinity import tfidf_similarity
-from assignment.explain import LOW_AFFINITY, affinity_quality, explain_pairs
-from assignment.text import hybrid_similarity
+from assignment.explain import LOW_AFFINITY, affinity_quality, explain_pairs, text_weights
+from assignment.text import TermWeights, hybrid_similarity
 from evalpanel import embeddings
 from evalpanel.callfolder import CallFolder, isced_label
 from evalpanel.callfolder.config import TEXT_MODELS
@@ -212,9 +212,19 @@ def plan(
                 text_similarity)
 
 
-def explain(call: CallFolder, prepared: Plan, pairs: pl.DataFrame) -> pl.DataFrame:
+def explanation_text(call: CallFolder) -> TermWeights:
+    """The TF-IDF term vectors the explanations compare (:func:`assignment.explain.text_weights`):
+    they depend on the call's texts only, so ``evalpanel assign`` computes them while it plans
+    and solves."""
+    return text_weights(call.proposals, call.experts)
+
+
+def explain(
+    call: CallFolder, prepared: Plan, pairs: pl.DataFrame, *, weights: TermWeights | None = None
+) -> pl.DataFrame:
     """Why each pair of ``pairs`` (``proposal_id, expert_id``) was assigned: the frame of
-    :func:`assignment.explain.explain_pairs`, ISCED-F codes with their labels."""
+    :func:`assignment.explain.explain_pairs`, ISCED-F codes with their labels; ``weights``:
+    :func:`explanation_text` of the call, when already computed."""
     return explain_pairs(
         prepared.instance,
         call.proposals,
@@ -223,6 +233,7 @@ def explain(call: CallFolder, prepared: Plan, pairs: pl.DataFrame) -> pl.DataFra
         text_similarity=prepared.text_similarity,
         label=isced_label,
         text_model=None if prepared.affinity_source == "affinity file" else prepared.text_model,
+        weights=weights,
     )
 
 
