@@ -98,6 +98,11 @@ _PHRASES: tuple[tuple[str, str], ...] = (
 _PHRASE_RE: Final = re.compile(r"\b(?:" + "|".join(f"({p})" for p, _ in _PHRASES) + r")\b")
 
 
+# a phrase begins with one of these whole words (the text is words and single spaces by then);
+# "epa(gg|ng)elmatiko" is matched by its beginning
+_PHRASE_FIRST: Final = frozenset(p.split()[0] for p, _ in _PHRASES if not p.startswith("epa("))
+
+
 def _phrase(m: re.Match[str]) -> str:
     return _PHRASES[(m.lastindex or 1) - 1][1]
 
@@ -194,11 +199,15 @@ def org_tokens(name: str | None) -> list[str]:
     """The significant words of a name, in order, numbers as arabic numerals."""
     if not name:
         return []
-    text = _PARENS.sub(" ", _fold_name(name))
-    text = _DOTTED.sub(lambda m: " " + m.group(0).replace(".", "") + " ", text)
-    text = " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
-    text = _PHRASE_RE.sub(_phrase, text)
-    raw = text.split()
+    text = _fold_name(name)
+    # each pattern only where it can match (most names have no brackets, dots or phrase)
+    if "(" in text or "[" in text:
+        text = _PARENS.sub(" ", text)
+    if "." in text:
+        text = _DOTTED.sub(lambda m: " " + m.group(0).replace(".", "") + " ", text)
+    raw = _NON_WORD.sub(" ", text).replace("_", " ").split()
+    if not _PHRASE_FIRST.isdisjoint(raw) or any(w.startswith("epa") for w in raw):
+        raw = _PHRASE_RE.sub(_phrase, " ".join(raw)).split()
     out: list[str] = []
     last = len(raw) - 1
     for i, word in enumerate(raw):
