@@ -27,6 +27,7 @@ assigned ``pairs`` (``proposal_id, expert_id``, n rows).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -73,18 +74,44 @@ def _indices(inst: AssignmentInstance, pairs: pl.DataFrame) -> tuple[np.ndarray,
     )
 
 
-def _field_matches(
-    proposals: pl.DataFrame, experts: pl.DataFrame, p: np.ndarray, e: np.ndarray, label: Label
-) -> pl.DataFrame:
-    """``i, field_matches, field_level`` for the pairs ``(p[i], e[i])``."""
-    pairs = pl.DataFrame({"i": np.arange(p.size), "p": p, "e": e})
+@dataclass(frozen=True, slots=True)
+class CallEvidence:
+    """What the explanations compare that depends on the call only, not on the pairs: the
+    TF-IDF vectors (:func:`text_weights`), each level's field codes (``d, p, code`` and
+    ``d, e, code`` frames per level of :data:`.affinity.LEVELS`), and the ecosystem and keyword
+    lists of proposals (P,) and experts (E,)."""
+
+    weights: TermWeights
+    fields: tuple[tuple[int, pl.DataFrame, pl.DataFrame], ...]
+    ecosystems: tuple[pl.Series, pl.Series]
+    keywords: tuple[pl.Series, pl.Series]
+
+
+def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidence:
+    """The :class:`CallEvidence` of a call (frames in the instance's order). It may be
+    computed while the instance is solved."""
     p_fields, e_fields = _list(proposals, "fields"), _list(experts, "fields")
-    found = []
+    fields = []
     for d in LEVELS:
         pf = pl.DataFrame({"p": np.arange(proposals.height), "code": _isced_at(p_fields, d)})
         ef = pl.DataFrame({"e": np.arange(experts.height), "code": _isced_at(e_fields, d)})
-        pf = pf.explode("code").drop_nulls("code").unique()
-        ef = ef.explode("code").drop_nulls("code").unique()
+        fields.append((d, pf.explode("code").drop_nulls("code").unique(),
+                       ef.explode("code").drop_nulls("code").unique()))
+    return CallEvidence(
+        text_weights(proposals, experts),
+        tuple(fields),
+        (_list(proposals, "ecosystems"), _list(experts, "ecosystems")),
+        (_keyword_sets(proposals), _keyword_sets(experts)),
+    )
+
+
+def _field_matches(
+    evidence: CallEvidence, p: np.ndarray, e: np.ndarray, label: Label
+) -> pl.DataFrame:
+    """``i, field_matches, field_level`` for the pairs ``(p[i], e[i])``."""
+    pairs = pl.DataFrame({"i": np.arange(p.size), "p": p, "e": e})
+    found = []
+    for d, pf, ef in evidence.fields:
         found.append(
             pairs.join(pf, on="p").join(ef, on=["e", "code"]).select("i", "code", level=pl.lit(d))
         )
@@ -294,13 +321,13 @@ def explain_pairs(
     text_similarity: np.ndarray | None = None,
     label: Label | None = None,
     text_model: str | None = None,
-    weights: TermWeights | None = None,
+    evidence: CallEvidence | None = None,
 ) -> pl.DataFrame:
     """One explanation row per pair (see the module docstring for the columns), in the order
     of ``pairs``. ``text_similarity``: the ``(P, E)`` matrix in [0, 1] the affinity was built
     from, when it was not the built-in TF-IDF; ``label``: the name of an ISCED-F code;
-    ``text_model``: the text model's name, written next to the similarity; ``weights``: the
-    proposals' and experts' :func:`text_weights`, when already computed."""
+    ``text_model``: the text model's name, written next to the similarity; ``evidence``: the
+    :func:`call_evidence` of ``proposals`` and ``experts``, when already computed."""
     if proposals.height != inst.n_proposals or experts.height != inst.n_experts:
         raise ValueError(
             "the proposals and experts frames must be the instance's, in its order: "
@@ -308,9 +335,9 @@ def explain_pairs(
             f"({proposals.height}, {experts.height})"
         )
     p, e = _indices(inst, pairs)
-    fields_ = _field_matches(proposals, experts, p, e, label or (lambda _code: None))
-    weights = text_weights(proposals, experts) if weights is None else weights
-    cosine, terms = _text_evidence(weights, inst.n_proposals, p, e)
+    evidence = call_evidence(proposals, experts) if evidence is None else evidence
+    fields_ = _field_matches(evidence, p, e, label or (lambda _code: None))
+    cosine, terms = _text_evidence(evidence.weights, inst.n_proposals, p, e)
     if text_similarity is not None:
         cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
     rank, eligible = eligible_ranks(inst, p, e)
@@ -324,10 +351,8 @@ def explain_pairs(
     ).with_columns(
         field_matches=fields_["field_matches"],
         field_level=fields_["field_level"],
-        ecosystems=_shared(
-            _list(proposals, "ecosystems").gather(p), _list(experts, "ecosystems").gather(e)
-        ),
-        keywords=_shared(_keyword_sets(proposals).gather(p), _keyword_sets(experts).gather(e)),
+        ecosystems=_shared(evidence.ecosystems[0].gather(p), evidence.ecosystems[1].gather(e)),
+        keywords=_shared(evidence.keywords[0].gather(p), evidence.keywords[1].gather(e)),
         text_similarity=pl.Series(cosine, dtype=pl.Float64),
         shared_terms=terms,
         rank=pl.Series(rank, dtype=pl.Int64),

@@ -17,8 +17,14 @@ import polars as pl
 import assignment
 import scoring
 from assignment.affinity import tfidf_similarity
-from assignment.explain import LOW_AFFINITY, affinity_quality, explain_pairs, text_weights
-from assignment.text import TermWeights, hybrid_similarity
+from assignment.explain import (
+    LOW_AFFINITY,
+    CallEvidence,
+    affinity_quality,
+    call_evidence,
+    explain_pairs,
+)
+from assignment.text import hybrid_similarity
 from evalpanel import embeddings
 from evalpanel.callfolder import CallFolder, isced_label
 from evalpanel.callfolder.config import TEXT_MODELS
@@ -212,19 +218,20 @@ def plan(
                 text_similarity)
 
 
-def explanation_text(call: CallFolder) -> TermWeights:
-    """The TF-IDF term vectors the explanations compare (:func:`assignment.explain.text_weights`):
-    they depend on the call's texts only, so ``evalpanel assign`` computes them while it plans
-    and solves."""
-    return text_weights(call.proposals, call.experts)
+def explanation_evidence(call: CallFolder) -> CallEvidence:
+    """What the explanations compare that depends on the call only
+    (:func:`assignment.explain.call_evidence`: TF-IDF vectors, field codes, keyword sets), so
+    ``evalpanel assign`` computes it while it plans and solves."""
+    return call_evidence(call.proposals, call.experts)
 
 
 def explain(
-    call: CallFolder, prepared: Plan, pairs: pl.DataFrame, *, weights: TermWeights | None = None
+    call: CallFolder, prepared: Plan, pairs: pl.DataFrame, *,
+    evidence: CallEvidence | None = None,
 ) -> pl.DataFrame:
     """Why each pair of ``pairs`` (``proposal_id, expert_id``) was assigned: the frame of
-    :func:`assignment.explain.explain_pairs`, ISCED-F codes with their labels; ``weights``:
-    :func:`explanation_text` of the call, when already computed."""
+    :func:`assignment.explain.explain_pairs`, ISCED-F codes with their labels; ``evidence``:
+    :func:`explanation_evidence` of the call, when already computed."""
     return explain_pairs(
         prepared.instance,
         call.proposals,
@@ -233,7 +240,7 @@ def explain(
         text_similarity=prepared.text_similarity,
         label=isced_label,
         text_model=None if prepared.affinity_source == "affinity file" else prepared.text_model,
-        weights=weights,
+        evidence=evidence,
     )
 
 

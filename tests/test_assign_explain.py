@@ -220,7 +220,7 @@ def test_text_evidence_equals_the_sparse_product_and_best_eligible_the_dense_one
     import scipy.sparse as sp
 
     from assignment.affinity import expert_texts, proposal_texts
-    from assignment.explain import _best_eligible, text_weights
+    from assignment.explain import _best_eligible, call_evidence
     from assignment.text import fit_transform
 
     call = read_call(ROOT / "fixtures" / "demo")
@@ -230,7 +230,7 @@ def test_text_evidence_equals_the_sparse_product_and_best_eligible_the_dense_one
     pairs = pl.DataFrame({"proposal_id": inst.proposal_ids[p].tolist(),
                           "expert_id": inst.expert_ids[e].tolist()})
     out = explain_pairs(inst, call.proposals, call.experts, pairs,
-                        weights=text_weights(call.proposals, call.experts))
+                        evidence=call_evidence(call.proposals, call.experts))
     texts = [*proposal_texts(call.proposals), *expert_texts(call.experts)]
     model, matrix = fit_transform(texts)
     product = sp.csr_matrix(matrix[: inst.n_proposals][p]).multiply(
