@@ -27,11 +27,13 @@ assigned ``pairs`` (``proposal_id, expert_id``, n rows).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 import polars as pl
 
+from . import _sets
 from .affinity import (
     LEVELS,
     _isced_at,
@@ -41,7 +43,7 @@ from .affinity import (
     proposal_texts,
 )
 from .instance import AssignmentInstance
-from .text import fit_transform
+from .text import TermWeights, term_weights
 
 LEVEL_NAMES: Final = {4: "detailed", 3: "narrow", 2: "broad"}
 SHARED_TERMS: Final = 3
@@ -72,18 +74,44 @@ def _indices(inst: AssignmentInstance, pairs: pl.DataFrame) -> tuple[np.ndarray,
     )
 
 
-def _field_matches(
-    proposals: pl.DataFrame, experts: pl.DataFrame, p: np.ndarray, e: np.ndarray, label: Label
-) -> pl.DataFrame:
-    """``i, field_matches, field_level`` for the pairs ``(p[i], e[i])``."""
-    pairs = pl.DataFrame({"i": np.arange(p.size), "p": p, "e": e})
+@dataclass(frozen=True, slots=True)
+class CallEvidence:
+    """What the explanations compare that depends on the call only, not on the pairs: the
+    TF-IDF vectors (:func:`text_weights`), each level's field codes (``d, p, code`` and
+    ``d, e, code`` frames per level of :data:`.affinity.LEVELS`), and the ecosystem and keyword
+    lists of proposals (P,) and experts (E,)."""
+
+    weights: TermWeights
+    fields: tuple[tuple[int, pl.DataFrame, pl.DataFrame], ...]
+    ecosystems: tuple[pl.Series, pl.Series]
+    keywords: tuple[pl.Series, pl.Series]
+
+
+def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidence:
+    """The :class:`CallEvidence` of a call (frames in the instance's order). It may be
+    computed while the instance is solved."""
     p_fields, e_fields = _list(proposals, "fields"), _list(experts, "fields")
-    found = []
+    fields = []
     for d in LEVELS:
         pf = pl.DataFrame({"p": np.arange(proposals.height), "code": _isced_at(p_fields, d)})
         ef = pl.DataFrame({"e": np.arange(experts.height), "code": _isced_at(e_fields, d)})
-        pf = pf.explode("code").drop_nulls("code").unique()
-        ef = ef.explode("code").drop_nulls("code").unique()
+        fields.append((d, pf.explode("code").drop_nulls("code").unique(),
+                       ef.explode("code").drop_nulls("code").unique()))
+    return CallEvidence(
+        text_weights(proposals, experts),
+        tuple(fields),
+        (_list(proposals, "ecosystems"), _list(experts, "ecosystems")),
+        (_keyword_sets(proposals), _keyword_sets(experts)),
+    )
+
+
+def _field_matches(
+    evidence: CallEvidence, p: np.ndarray, e: np.ndarray, label: Label
+) -> pl.DataFrame:
+    """``i, field_matches, field_level`` for the pairs ``(p[i], e[i])``."""
+    pairs = pl.DataFrame({"i": np.arange(p.size), "p": p, "e": e})
+    found = []
+    for d, pf, ef in evidence.fields:
         found.append(
             pairs.join(pf, on="p").join(ef, on=["e", "code"]).select("i", "code", level=pl.lit(d))
         )
@@ -140,26 +168,49 @@ def _shared(a: pl.Series, b: pl.Series) -> pl.Series:
     return out.fill_null(pl.lit([], dtype=out.dtype)).alias(a.name)
 
 
+def text_weights(proposals: pl.DataFrame, experts: pl.DataFrame) -> TermWeights:
+    """The TF-IDF term vectors the explanations compare: every proposal text (rows ``0..P-1``)
+    then every expert text (rows ``P..P+E-1``), fitted on all of them as
+    :func:`.affinity.tfidf_similarity` fits them. Depends on the texts only, so it may be
+    computed while the instance is solved."""
+    return term_weights(
+        [*proposal_texts(proposals), *expert_texts(experts)], weighting="tfidf", bigrams=False
+    )
+
+
 def _text_evidence(
-    proposals: pl.DataFrame, experts: pl.DataFrame, p: np.ndarray, e: np.ndarray
+    weights: TermWeights, n_proposals: int, p: np.ndarray, e: np.ndarray
 ) -> tuple[np.ndarray, pl.Series]:
-    """(n,) TF-IDF cosine of each pair and its (at most 3) heaviest shared terms, with the
-    vocabulary fitted on every proposal and expert text, as :func:`.affinity.tfidf_similarity`
-    fits it."""
-    queries, docs = proposal_texts(proposals), expert_texts(experts)
-    model, matrix = fit_transform([*queries, *docs], weighting="tfidf", bigrams=False)
-    a = matrix[: len(queries)][p]
-    b = matrix[len(queries) :][e]
-    product = a.multiply(b).tocoo()
-    cosine = np.clip(np.asarray(product.sum(axis=1)).ravel(), 0.0, 1.0)
-    terms = np.empty(len(model.vocabulary), dtype=object)
-    for term, index in model.vocabulary.items():
-        terms[index] = term
+    """(n,) TF-IDF cosine of each pair and its (at most 3) heaviest shared terms.
+
+    Each pair's proposal terms are looked up among its expert's by one search in the sorted
+    (document, term) codes; the products are summed in term order in float32, as a sparse
+    row product sums them."""
+    indptr, indices, data = weights.indptr, weights.indices, weights.data
+    n_terms = max(len(weights.model.vocabulary), 1)
+    starts, counts = indptr[p], indptr[p + 1] - indptr[p]
+    pair = np.repeat(np.arange(p.size, dtype=np.int64), counts)
+    offset = np.arange(pair.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    at = starts[pair] + offset
+    term = indices[at]
+    doc_of = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+    codes = doc_of * n_terms + indices  # sorted: documents in order, terms sorted within
+    wanted = (n_proposals + e[pair]) * n_terms + term
+    found = np.minimum(np.searchsorted(codes, wanted), max(codes.size - 1, 0))
+    hit = codes[found] == wanted if codes.size else np.zeros(wanted.size, dtype=bool)
+    pair, term = pair[hit], term[hit]
+    product = data[at[hit]] * data[found[hit]]  # float32, as scipy multiplies
+    shared = np.bincount(pair, minlength=p.size)
+    width = int(shared.max()) if shared.size else 0
+    grid = np.zeros((p.size, width + 1), dtype=np.float32)
+    grid[pair, np.arange(pair.size) - np.repeat(np.cumsum(shared) - shared, shared)] = product
+    cosine = np.clip(np.cumsum(grid, axis=1, dtype=np.float32)[:, -1], 0.0, 1.0)
+    names = pl.Series(list(weights.model.vocabulary), dtype=pl.String)
     contributions = pl.DataFrame(
         {
-            "i": product.row.astype(np.int64),
-            "term": pl.Series(terms[product.col].tolist(), dtype=pl.String),
-            "weight": product.data.astype(np.float64),
+            "i": pair,
+            "term": names.gather(term),
+            "weight": product.astype(np.float64),
         }
     ).filter(pl.col("weight") > 0)
     top = (
@@ -169,25 +220,26 @@ def _text_evidence(
         .group_by("i", maintain_order=True)
         .agg("term")
     )
-    shared = (
+    shared_terms = (
         pl.DataFrame({"i": np.arange(p.size, dtype=np.int64)})
         .join(top, on="i", how="left", maintain_order="left")["term"]
         .fill_null(pl.lit([], dtype=pl.List(pl.String)))
     )
-    return cosine.astype(np.float64), shared
-
-
-def _blocked_rows(blocked: np.ndarray, n_e: int, start: int, stop: int) -> np.ndarray:
-    """(stop - start, E) bool: the ineligible pairs of proposals ``start`` to ``stop``, from the
-    sorted codes ``blocked`` (those of one row range are one contiguous slice)."""
-    lo, hi = np.searchsorted(blocked, [start * n_e, stop * n_e])
-    mask = np.zeros((stop - start) * n_e, dtype=bool)
-    mask[blocked[lo:hi] - start * n_e] = True
-    return mask.reshape(stop - start, n_e)
+    return cosine.astype(np.float64), shared_terms
 
 
 def _row_blocks(n_p: int, n_e: int) -> range:
     return range(0, n_p, max(1, _CELLS // max(1, n_e)))
+
+
+def _row_codes(blocked: np.ndarray, n_e: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of the (m,) ``rows``, its ineligible codes: ``(owner, code)``, ``owner`` the
+    position in ``rows`` of each code, from the sorted codes ``blocked``."""
+    lo = np.searchsorted(blocked, rows * n_e)
+    count = np.searchsorted(blocked, (rows + 1) * n_e) - lo
+    owner = np.repeat(np.arange(rows.size, dtype=np.int64), count)
+    offset = np.arange(owner.size, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    return owner, blocked[lo[owner] + offset]
 
 
 def eligible_ranks(
@@ -195,7 +247,11 @@ def eligible_ranks(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(n,) competition rank of each pair's affinity among its proposal's eligible experts
     (1 + how many eligible experts have a strictly higher affinity) and (n,) how many eligible
-    experts the proposal has. Eligible: neither conflicted nor forbidden."""
+    experts the proposal has. Eligible: neither conflicted nor forbidden.
+
+    Per block of rows: the experts with a higher affinity are counted over the whole row, then
+    the ineligible ones among them (a sparse set) are taken off, so no (rows, E) mask is
+    built."""
     n_p, n_e = inst.n_proposals, inst.n_experts
     blocked = inst.ineligible_codes()
     own = np.asarray(inst.affinity[p, e], dtype=np.float32)
@@ -209,11 +265,14 @@ def eligible_ranks(
         if lo == hi:
             continue
         which = order[lo:hi]
-        ok = ~_blocked_rows(blocked, n_e, start, stop)
-        rows = p[which] - start
-        block = np.asarray(inst.affinity[start:stop], dtype=np.float32)[rows]
-        rank[which] = 1 + ((block > own[which, None]) & ok[rows]).sum(axis=1)
-        eligible[which] = ok.sum(axis=1)[rows]
+        block = np.asarray(inst.affinity[start:stop], dtype=np.float32)
+        mine = own[which]
+        higher = np.count_nonzero(block[p[which] - start] > mine[:, None], axis=1)
+        owner, codes = _row_codes(blocked, n_e, p[which].astype(np.int64))
+        values = block[codes // n_e - start, codes % n_e]
+        higher -= np.bincount(owner[values > mine[owner]], minlength=which.size)
+        rank[which] = 1 + higher
+        eligible[which] = n_e - np.bincount(owner, minlength=which.size)
     return rank, eligible
 
 
@@ -262,11 +321,13 @@ def explain_pairs(
     text_similarity: np.ndarray | None = None,
     label: Label | None = None,
     text_model: str | None = None,
+    evidence: CallEvidence | None = None,
 ) -> pl.DataFrame:
     """One explanation row per pair (see the module docstring for the columns), in the order
     of ``pairs``. ``text_similarity``: the ``(P, E)`` matrix in [0, 1] the affinity was built
     from, when it was not the built-in TF-IDF; ``label``: the name of an ISCED-F code;
-    ``text_model``: the text model's name, written next to the similarity."""
+    ``text_model``: the text model's name, written next to the similarity; ``evidence``: the
+    :func:`call_evidence` of ``proposals`` and ``experts``, when already computed."""
     if proposals.height != inst.n_proposals or experts.height != inst.n_experts:
         raise ValueError(
             "the proposals and experts frames must be the instance's, in its order: "
@@ -274,8 +335,9 @@ def explain_pairs(
             f"({proposals.height}, {experts.height})"
         )
     p, e = _indices(inst, pairs)
-    fields_ = _field_matches(proposals, experts, p, e, label or (lambda _code: None))
-    cosine, terms = _text_evidence(proposals, experts, p, e)
+    evidence = call_evidence(proposals, experts) if evidence is None else evidence
+    fields_ = _field_matches(evidence, p, e, label or (lambda _code: None))
+    cosine, terms = _text_evidence(evidence.weights, inst.n_proposals, p, e)
     if text_similarity is not None:
         cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
     rank, eligible = eligible_ranks(inst, p, e)
@@ -289,10 +351,8 @@ def explain_pairs(
     ).with_columns(
         field_matches=fields_["field_matches"],
         field_level=fields_["field_level"],
-        ecosystems=_shared(
-            _list(proposals, "ecosystems").gather(p), _list(experts, "ecosystems").gather(e)
-        ),
-        keywords=_shared(_keyword_sets(proposals).gather(p), _keyword_sets(experts).gather(e)),
+        ecosystems=_shared(evidence.ecosystems[0].gather(p), evidence.ecosystems[1].gather(e)),
+        keywords=_shared(evidence.keywords[0].gather(p), evidence.keywords[1].gather(e)),
         text_similarity=pl.Series(cosine, dtype=pl.Float64),
         shared_terms=terms,
         rank=pl.Series(rank, dtype=pl.Int64),
@@ -350,7 +410,10 @@ def affinity_quality(
 
 
 def _best_eligible(inst: AssignmentInstance) -> tuple[np.ndarray, np.ndarray]:
-    """(P,) best eligible affinity (-1 when none is eligible) and (P,) its expert (-1)."""
+    """(P,) best eligible affinity (-1 when none is eligible) and (P,) its expert (-1).
+
+    The first maximum of each row is taken over the whole row; only the rows where it falls
+    on an ineligible pair are searched again without their ineligible experts."""
     n_p, n_e = inst.n_proposals, inst.n_experts
     blocked = inst.ineligible_codes()
     best = np.full(n_p, -1.0, dtype=np.float64)
@@ -359,9 +422,17 @@ def _best_eligible(inst: AssignmentInstance) -> tuple[np.ndarray, np.ndarray]:
         return best, who
     for start in _row_blocks(n_p, n_e):
         stop = min(n_p, start + max(1, _CELLS // n_e))
-        block = np.array(inst.affinity[start:stop], dtype=np.float64)
-        block[_blocked_rows(blocked, n_e, start, stop)] = -1.0
-        top = block.max(axis=1)
-        who[start:stop] = np.where(top >= 0, block.argmax(axis=1), -1)
+        block = np.asarray(inst.affinity[start:stop])
+        arg = block.argmax(axis=1)
+        rows = np.arange(start, stop, dtype=np.int64)
+        top = block[rows - start, arg].astype(np.float64)
+        again = np.flatnonzero(_sets.member(rows * n_e + arg, blocked))
+        if again.size:
+            sub = np.array(block[again], dtype=np.float64)
+            owner, codes = _row_codes(blocked, n_e, rows[again])
+            sub[owner, codes % n_e] = -1.0
+            arg[again] = sub.argmax(axis=1)
+            top[again] = sub.max(axis=1)
+        who[start:stop] = np.where(top >= 0, arg, -1)
         best[start:stop] = top
     return best, who

@@ -25,6 +25,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final
 
+import numpy as np
+import polars as pl
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .text import fold
@@ -93,6 +96,11 @@ _PHRASES: tuple[tuple[str, str], ...] = (
 )
 # one pass over a name: alternative i is group i + 1
 _PHRASE_RE: Final = re.compile(r"\b(?:" + "|".join(f"({p})" for p, _ in _PHRASES) + r")\b")
+
+
+# a phrase begins with one of these whole words (the text is words and single spaces by then);
+# "epa(gg|ng)elmatiko" is matched by its beginning
+_PHRASE_FIRST: Final = frozenset(p.split()[0] for p, _ in _PHRASES if not p.startswith("epa("))
 
 
 def _phrase(m: re.Match[str]) -> str:
@@ -191,11 +199,15 @@ def org_tokens(name: str | None) -> list[str]:
     """The significant words of a name, in order, numbers as arabic numerals."""
     if not name:
         return []
-    text = _PARENS.sub(" ", _fold_name(name))
-    text = _DOTTED.sub(lambda m: " " + m.group(0).replace(".", "") + " ", text)
-    text = " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
-    text = _PHRASE_RE.sub(_phrase, text)
-    raw = text.split()
+    text = _fold_name(name)
+    # each pattern only where it can match (most names have no brackets, dots or phrase)
+    if "(" in text or "[" in text:
+        text = _PARENS.sub(" ", text)
+    if "." in text:
+        text = _DOTTED.sub(lambda m: " " + m.group(0).replace(".", "") + " ", text)
+    raw = _NON_WORD.sub(" ", text).replace("_", " ").split()
+    if not _PHRASE_FIRST.isdisjoint(raw) or any(w.startswith("epa") for w in raw):
+        raw = _PHRASE_RE.sub(_phrase, " ".join(raw)).split()
     out: list[str] = []
     last = len(raw) - 1
     for i, word in enumerate(raw):
@@ -262,23 +274,53 @@ MIN_STEM: Final = 4  # letters two spellings of one word share at least ("lund" 
 MIN_TYPO: Final = 5  # letters from which a word may carry one typo and still be the same word
 
 
-def _one_word_apart(a: list[str], b: list[str]) -> bool:
-    """Same words but one, written as two forms of one word: a shared beginning of at least
-    :data:`MIN_STEM` letters and all but the last 3 letters of the shorter ("Stockholms" /
-    "Stockholm", "Vilniaus" / "Vilnius", "Jagielloński" / "Jagiellonian"), or one typo apart
-    (optimal string alignment distance 1: "Ljubljana" / "Lujbljana")."""
-    if len(a) != len(b):
-        return False
-    rest_a, rest_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
-    if len(rest_a) != 1 or len(rest_b) != 1:
-        return False
-    x, y = rest_a[0], rest_b[0]
-    short = min(len(x), len(y))
-    common = next((i for i in range(short) if x[i] != y[i]), short)
-    if common >= max(MIN_STEM, short - 3):
-        return True
-    # or a typo: one letter added, dropped, changed or two swapped, in a word of 5 letters or more
-    return short >= MIN_TYPO and OSA.distance(x, y, score_cutoff=1) <= 1
+def _two_forms(x: list[str], y: list[str]) -> np.ndarray:
+    """(n,) bool: whether each ``x[i]``, ``y[i]`` (different words) are two forms of one word:
+    a shared beginning of at least :data:`MIN_STEM` letters and all but the last 3 letters of
+    the shorter ("Stockholms" / "Stockholm", "Vilniaus" / "Vilnius", "Jagielloński" /
+    "Jagiellonian"), or one typo apart (optimal string alignment distance 1: "Ljubljana" /
+    "Lujbljana") in words of :data:`MIN_TYPO` letters or more."""
+    if not x:
+        return np.zeros(0, dtype=bool)
+    ax, ay = np.array(x, dtype=np.str_), np.array(y, dtype=np.str_)
+    width = max(ax.dtype.itemsize, ay.dtype.itemsize) // 4
+    cx = ax.astype(f"<U{width}").view(np.uint32).reshape(-1, width)
+    cy = ay.astype(f"<U{width}").view(np.uint32).reshape(-1, width)
+    short = np.minimum(np.char.str_len(ax), np.char.str_len(ay))
+    differ = cx != cy
+    common = np.where(differ.any(axis=1), differ.argmax(axis=1), width)
+    out: np.ndarray = np.minimum(common, short) >= np.maximum(MIN_STEM, short - 3)
+    typo = np.flatnonzero(~out & (short >= MIN_TYPO))
+    if typo.size:
+        distance = process.cpdist([x[i] for i in typo.tolist()], [y[i] for i in typo.tolist()],
+                                  scorer=OSA.distance, score_cutoff=1)
+        out[typo] = np.asarray(distance) <= 1
+    return out
+
+
+def _key_features(keys: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per distinct key: ``key``, ``kid`` (its row), ``strong`` (its words but the weak ones),
+    ``generic`` (its organisation-type words), ``numbers`` (:func:`key_numbers`) and ``n``
+    (how many other words: neither generic nor numerals, the distinctive ones); and those
+    distinctive words, ``kid, word``."""
+    strong, generic, numbers, n, owner, distinctive = [], [], [], [], [], []
+    for kid, key in enumerate(keys):
+        words = [w for w in key.split() if w not in WEAK]
+        strong.append(" ".join(words))
+        generic.append(" ".join(w for w in words if w in GENERIC))
+        numbers.append(key_numbers(key))
+        mine = [w for w in words if w not in GENERIC and not w.isdigit()]
+        n.append(len(mine))
+        owner.extend([kid] * len(mine))
+        distinctive.extend(mine)
+    features = pl.DataFrame(
+        {"key": keys, "kid": range(len(keys)), "strong": strong, "generic": generic,
+         "numbers": numbers, "n": n},
+        schema={"key": pl.String, "kid": pl.Int64, "strong": pl.String, "generic": pl.String,
+                "numbers": pl.String, "n": pl.Int64},
+    )
+    return features, pl.DataFrame({"kid": owner, "word": distinctive},
+                                  schema={"kid": pl.Int64, "word": pl.String})
 
 
 def likely_same(left: Iterable[str], right: Iterable[str]) -> list[bool]:
@@ -286,25 +328,54 @@ def likely_same(left: Iterable[str], right: Iterable[str]) -> list[bool]:
     (a potential conflict): the keys differ, their numerals and organisation-type words
     (:data:`GENERIC`) agree, each has another word, and either one key lacks at most
     :data:`MAX_MISSING` of the other's words ("Univerzita Karlova" / "Univerzita Karlova v
-    Praze"), or one word is spelt in two forms (:func:`_one_word_apart`: "Stockholms universitet"
-    / "Stockholm University", typos)."""
-    out: list[bool] = []
-    for a, b in zip(left, right, strict=True):
-        if not a or not b or a == b:
-            out.append(False)
-            continue
-        wa = [w for w in a.split() if w not in WEAK]
-        wb = [w for w in b.split() if w not in WEAK]
-        if wa == wb:  # the same but for a weak word: likely when a distinctive word is left
-            out.append(any(w not in GENERIC and not w.isdigit() for w in wa))
-            continue
-        ga, gb = {w for w in wa if w in GENERIC}, {w for w in wb if w in GENERIC}
-        da = [w for w in wa if w not in GENERIC and not w.isdigit()]
-        db = [w for w in wb if w not in GENERIC and not w.isdigit()]
-        if ga != gb or key_numbers(a) != key_numbers(b) or not da or not db:
-            out.append(False)
-            continue
-        small, large = (set(da), set(db)) if len(da) <= len(db) else (set(db), set(da))
-        missing = small < large and len(large) - len(small) <= MAX_MISSING
-        out.append(missing or _one_word_apart(da, db))
-    return out
+    Praze"), or one word is spelt in two forms (:func:`_two_forms`: "Stockholms universitet"
+    / "Stockholm University", typos). Keys that are the same but for a weak word (:data:`WEAK`)
+    are likely when a distinctive word is left.
+
+    Each distinct key's words are sorted out once and the pairs are compared by joins, so only
+    the pairs that differ by exactly one word on each side reach Python (:func:`_two_forms`,
+    once per distinct pair of words)."""
+    left, right = list(left), list(right)
+    if len(left) != len(right):
+        raise ValueError(f"likely_same needs aligned keys; got {len(left)} and {len(right)}")
+    if not left:
+        return []
+    pairs = pl.DataFrame({"a": left, "b": right}, schema={"a": pl.String, "b": pl.String})
+    features, words = _key_features(pl.concat([pairs["a"], pairs["b"]]).unique().to_list())
+    both = pairs.with_row_index("i").join(
+        features, left_on="a", right_on="key", how="left", maintain_order="left"
+    ).join(features, left_on="b", right_on="key", how="left", maintain_order="left",
+           suffix="_b").rename({"n": "n_a"})
+    # a pair may match only when its generic words and numerals agree and both keep a word
+    able = both.filter(
+        (pl.col("a") != "") & (pl.col("b") != "") & (pl.col("a") != pl.col("b"))
+        & (pl.col("generic") == pl.col("generic_b")) & (pl.col("numbers") == pl.col("numbers_b"))
+        & (pl.col("n_a") > 0) & (pl.col("n_b") > 0)
+    )
+    a_words = able.select("i", "kid", "kid_b").join(words, on="kid")
+    in_b = a_words.join(words.with_columns(hit=pl.lit(True)), left_on=["kid_b", "word"],
+                        right_on=["kid", "word"], how="left").select(
+        "i", "word", shared=pl.col("hit").fill_null(False))
+    shared = in_b.group_by("i").agg(pl.col("shared").sum().alias("shared"))
+    able = able.join(shared, on="i", how="left").with_columns(pl.col("shared").fill_null(0))
+    small, large = pl.min_horizontal("n_a", "n_b"), pl.max_horizontal("n_a", "n_b")
+    missing = (small < large) & (large - small <= MAX_MISSING) & (pl.col("shared") == small)
+    one_apart = (pl.col("n_a") == pl.col("n_b")) & (pl.col("shared") == pl.col("n_a") - 1)
+    same = pl.col("strong") == pl.col("strong_b")  # but for weak words
+    decided = able.select("i", likely=same | missing, one_apart=~same & ~missing & one_apart)
+    # the one word each side of a one-word-apart pair does not share, then its spelling
+    candidates = decided.filter("one_apart").select("i")
+    x = candidates.join(in_b.filter(~pl.col("shared")).select("i", x="word"), on="i")
+    b_words = able.join(candidates, on="i", how="semi").select("i", "kid", "kid_b").join(
+        words, left_on="kid_b", right_on="kid")
+    y = b_words.join(words, left_on=["kid", "word"], right_on=["kid", "word"],
+                     how="anti").select("i", y="word")
+    spelt = x.join(y, on="i")
+    forms = spelt.select("x", "y").unique()
+    forms = forms.with_columns(two=pl.Series(
+        _two_forms(forms["x"].to_list(), forms["y"].to_list()), dtype=pl.Boolean))
+    two = spelt.join(forms, on=["x", "y"]).filter("two").select("i")
+    likely = decided.filter("likely").select("i")
+    out = np.zeros(len(left), dtype=bool)
+    out[pl.concat([likely, two])["i"].to_numpy()] = True
+    return out.tolist()

@@ -180,25 +180,50 @@ class TextModel:
     b: float = 0.75
 
 
-def _counts(doc: np.ndarray, term: np.ndarray, n_docs: int, n_terms: int) -> sp.csr_matrix:
-    """``(D, V)`` term counts of the occurrences ``(doc, term)``."""
-    import scipy.sparse as sp  # imported when text is compared, not with the package
+def _count_arrays(
+    doc: np.ndarray, term: np.ndarray, n_docs: int, n_terms: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``(D, V)`` term counts of the occurrences ``(doc, term)`` as CSR arrays: ``indptr``
+    (D + 1,) int64, ``indices`` (nnz,) int64 (sorted within each row) and ``tf`` (nnz,)
+    float64, by one sort (no scipy)."""
+    key = np.sort(doc.astype(np.int64) * max(n_terms, 1) + term)
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if key.size else key
+    uniq = key[starts]
+    tf = np.diff(np.append(starts, key.size)).astype(np.float64)
+    rows = uniq // max(n_terms, 1)
+    indptr = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_docs), out=indptr[1:])
+    return indptr, uniq - rows * max(n_terms, 1), tf
 
-    counts = sp.csr_matrix(
-        (np.ones(doc.size, dtype=np.float64), (doc, term)), shape=(n_docs, n_terms)
-    )
-    counts.sum_duplicates()
-    return counts
+
+@dataclass(frozen=True, slots=True)
+class TermWeights:
+    """Weighted, L2-normalised term vectors of ``D`` documents as CSR arrays (what
+    :func:`fit_transform` returns as a scipy matrix): ``indptr`` (D + 1,) int64, ``indices``
+    (nnz,) int64 term indices (sorted within each document), ``data`` (nnz,) float32 weights;
+    ``model`` the fitted vocabulary."""
+
+    model: TextModel
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+    def csr(self) -> sp.csr_matrix:
+        """The ``(D, V)`` float32 scipy CSR matrix of the same arrays."""
+        import scipy.sparse as sp  # imported when text is compared, not with the package
+
+        shape = (self.indptr.size - 1, len(self.model.vocabulary))
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=shape)
 
 
 def _fit(
     tokens: _Tokens, n_docs: int, weighting: Weighting, bigrams: bool, k1: float, b: float
-) -> tuple[TextModel, sp.csr_matrix]:
-    """The model, and the counts of the fitted documents over its vocabulary."""
+) -> tuple[TextModel, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The model, and the counts of the fitted documents over its vocabulary (CSR arrays)."""
     if weighting not in ("tfidf", "bm25"):
         raise ValueError(f"the `weighting` parameter must be 'tfidf' or 'bm25'; got {weighting!r}")
-    counts = _counts(tokens.doc, tokens.term, n_docs, len(tokens.terms))
-    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
+    counts = _count_arrays(tokens.doc, tokens.term, n_docs, len(tokens.terms))
+    df = np.bincount(counts[1], minlength=len(tokens.terms)).astype(np.float64)
     if weighting == "tfidf":
         idf = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
     else:
@@ -220,22 +245,20 @@ def fit_text_model(
     return _fit(_tokens(documents, bigrams), len(documents), weighting, bigrams, k1, b)[0]
 
 
-def _weigh(model: TextModel, counts: sp.csr_matrix, lengths: np.ndarray) -> sp.csr_matrix:
-    import scipy.sparse as sp  # imported when text is compared, not with the package
-
-    tf = counts.data
-    row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+def _weigh(
+    model: TextModel, counts: tuple[np.ndarray, np.ndarray, np.ndarray], lengths: np.ndarray
+) -> TermWeights:
+    indptr, indices, tf = counts
+    row_of = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
     if model.weighting == "tfidf":
         weight = 1.0 + np.log(tf)
     else:
         norm_len = 1.0 - model.b + model.b * lengths[row_of] / model.avg_length
         weight = tf * (model.k1 + 1.0) / (tf + model.k1 * norm_len)
-    weight = weight * model.idf[counts.indices]
-    norms = np.sqrt(np.bincount(row_of, weights=weight**2, minlength=counts.shape[0]))
+    weight = weight * model.idf[indices]
+    norms = np.sqrt(np.bincount(row_of, weights=weight**2, minlength=indptr.size - 1))
     weight = weight / np.where(norms > 0, norms, 1.0)[row_of]
-    return sp.csr_matrix(
-        (weight.astype(np.float32), counts.indices, counts.indptr), shape=counts.shape
-    )
+    return TermWeights(model, indptr, indices, weight.astype(np.float32))
 
 
 def transform(model: TextModel, documents: Sequence[str]) -> sp.csr_matrix:
@@ -246,7 +269,24 @@ def transform(model: TextModel, documents: Sequence[str]) -> sp.csr_matrix:
     to_model = np.array([model.vocabulary.get(t, -1) for t in tokens.terms], dtype=np.int64)
     term = to_model[tokens.term] if tokens.term.size else tokens.term
     known = term >= 0
-    counts = _counts(tokens.doc[known], term[known], len(documents), len(model.vocabulary))
+    counts = _count_arrays(tokens.doc[known], term[known], len(documents),
+                           len(model.vocabulary))
+    return _weigh(model, counts, lengths).csr()
+
+
+def term_weights(
+    documents: Sequence[str],
+    *,
+    weighting: Weighting = "tfidf",
+    bigrams: bool = False,
+    k1: float = 1.2,
+    b: float = 0.75,
+) -> TermWeights:
+    """:func:`fit_transform` as arrays, without scipy: the model fitted on ``documents`` and
+    their weighted term vectors."""
+    tokens = _tokens(documents, bigrams)
+    model, counts = _fit(tokens, len(documents), weighting, bigrams, k1, b)
+    lengths = np.bincount(tokens.doc, minlength=len(documents)).astype(np.float64)
     return _weigh(model, counts, lengths)
 
 
@@ -259,10 +299,8 @@ def fit_transform(
     b: float = 0.75,
 ) -> tuple[TextModel, sp.csr_matrix]:
     """:func:`fit_text_model` and :func:`transform` of the same documents, tokenising once."""
-    tokens = _tokens(documents, bigrams)
-    model, counts = _fit(tokens, len(documents), weighting, bigrams, k1, b)
-    lengths = np.bincount(tokens.doc, minlength=len(documents)).astype(np.float64)
-    return model, _weigh(model, counts, lengths)
+    weights = term_weights(documents, weighting=weighting, bigrams=bigrams, k1=k1, b=b)
+    return weights.model, weights.csr()
 
 
 _DENSE_SHARE = 1.0 / 512.0  # a term goes to the dense product when df_a df_b > A B / 512

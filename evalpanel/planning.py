@@ -17,7 +17,13 @@ import polars as pl
 import assignment
 import scoring
 from assignment.affinity import tfidf_similarity
-from assignment.explain import LOW_AFFINITY, affinity_quality, explain_pairs
+from assignment.explain import (
+    LOW_AFFINITY,
+    CallEvidence,
+    affinity_quality,
+    call_evidence,
+    explain_pairs,
+)
 from assignment.text import hybrid_similarity
 from evalpanel import embeddings
 from evalpanel.callfolder import CallFolder, isced_label
@@ -212,9 +218,20 @@ def plan(
                 text_similarity)
 
 
-def explain(call: CallFolder, prepared: Plan, pairs: pl.DataFrame) -> pl.DataFrame:
+def explanation_evidence(call: CallFolder) -> CallEvidence:
+    """What the explanations compare that depends on the call only
+    (:func:`assignment.explain.call_evidence`: TF-IDF vectors, field codes, keyword sets), so
+    ``evalpanel assign`` computes it while it plans and solves."""
+    return call_evidence(call.proposals, call.experts)
+
+
+def explain(
+    call: CallFolder, prepared: Plan, pairs: pl.DataFrame, *,
+    evidence: CallEvidence | None = None,
+) -> pl.DataFrame:
     """Why each pair of ``pairs`` (``proposal_id, expert_id``) was assigned: the frame of
-    :func:`assignment.explain.explain_pairs`, ISCED-F codes with their labels."""
+    :func:`assignment.explain.explain_pairs`, ISCED-F codes with their labels; ``evidence``:
+    :func:`explanation_evidence` of the call, when already computed."""
     return explain_pairs(
         prepared.instance,
         call.proposals,
@@ -223,6 +240,7 @@ def explain(call: CallFolder, prepared: Plan, pairs: pl.DataFrame) -> pl.DataFra
         text_similarity=prepared.text_similarity,
         label=isced_label,
         text_model=None if prepared.affinity_source == "affinity file" else prepared.text_model,
+        evidence=evidence,
     )
 
 

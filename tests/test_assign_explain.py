@@ -211,3 +211,42 @@ def test_rank_invariant_on_generated_instances() -> None:
                       if good and a > affinity[i, j]]
             assert rank == 1 + len(better)
             assert n == int(ok[i].sum())
+
+
+def test_text_evidence_equals_the_sparse_product_and_best_eligible_the_dense_one() -> None:
+    """On every pair of the demo call: the cosine (to the last float32 bit) and shared terms of
+    the explanation are those of scipy's row product of the TF-IDF matrix, and the best eligible
+    expert of the affinity quality is the dense masked argmax (ties: the first expert)."""
+    import scipy.sparse as sp
+
+    from assignment.affinity import expert_texts, proposal_texts
+    from assignment.explain import _best_eligible, call_evidence
+    from assignment.text import fit_transform
+
+    call = read_call(ROOT / "fixtures" / "demo")
+    inst = plan(call).instance
+    p, e = (x.ravel() for x in np.meshgrid(np.arange(inst.n_proposals),
+                                           np.arange(inst.n_experts), indexing="ij"))
+    pairs = pl.DataFrame({"proposal_id": inst.proposal_ids[p].tolist(),
+                          "expert_id": inst.expert_ids[e].tolist()})
+    out = explain_pairs(inst, call.proposals, call.experts, pairs,
+                        evidence=call_evidence(call.proposals, call.experts))
+    texts = [*proposal_texts(call.proposals), *expert_texts(call.experts)]
+    model, matrix = fit_transform(texts)
+    product = sp.csr_matrix(matrix[: inst.n_proposals][p]).multiply(
+        matrix[inst.n_proposals:][e]).tocoo()  # a COO sum adds in term order, in float32
+    cosine = np.clip(np.asarray(product.sum(axis=1)).ravel(), 0.0, 1.0).astype(np.float64)
+    product = product.tocsr()
+    assert out["text_similarity"].to_numpy().tolist() == cosine.tolist()
+    terms = np.array(list(model.vocabulary), dtype=object)
+    for i in np.flatnonzero(np.diff(product.indptr) > 0)[:: 97].tolist():
+        row = product.getrow(i).tocoo()
+        order = sorted(zip((-row.data.astype(np.float64)).tolist(), terms[row.col].tolist(),
+                           strict=True))
+        assert out["shared_terms"][i].to_list() == [t for _, t in order[:3]]
+    eligible = np.ones((inst.n_proposals, inst.n_experts), dtype=bool)
+    eligible.reshape(-1)[inst.ineligible_codes()] = False
+    masked = np.where(eligible, inst.affinity.astype(np.float64), -1.0)
+    best, who = _best_eligible(inst)
+    assert best.tolist() == masked.max(axis=1).tolist()
+    assert who.tolist() == np.where(masked.max(axis=1) >= 0, masked.argmax(axis=1), -1).tolist()

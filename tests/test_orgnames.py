@@ -95,3 +95,65 @@ def test_precision_and_recall_targets_on_the_labelled_set() -> None:
     assert m["detection_recall"] >= 0.95
     # the key alone recognises most spellings (translations are left to the manager)
     assert m["key_recall"] >= 0.85
+
+
+def _likely_one_pair(a: str, b: str) -> bool:
+    """The likely-match rule written pair by pair, as the docstring of ``likely_same`` states
+    it: the reference for its joins."""
+    from assignment.orgnames import GENERIC, MAX_MISSING, MIN_STEM, MIN_TYPO, WEAK
+
+    if not a or not b or a == b:
+        return False
+    wa = [w for w in a.split() if w not in WEAK]
+    wb = [w for w in b.split() if w not in WEAK]
+    if wa == wb:
+        return any(w not in GENERIC and not w.isdigit() for w in wa)
+    da = [w for w in wa if w not in GENERIC and not w.isdigit()]
+    db = [w for w in wb if w not in GENERIC and not w.isdigit()]
+    if ({w for w in wa if w in GENERIC} != {w for w in wb if w in GENERIC}
+            or key_numbers(a) != key_numbers(b) or not da or not db):
+        return False
+    small, large = sorted((set(da), set(db)), key=len)
+    if small < large and len(large) - len(small) <= MAX_MISSING:
+        return True
+    rest_a, rest_b = set(da) - set(db), set(db) - set(da)
+    if len(da) != len(db) or len(rest_a) != 1 or len(rest_b) != 1:
+        return False
+    (x,), (y,) = rest_a, rest_b
+    short = min(len(x), len(y))
+    common = next((i for i in range(short) if x[i] != y[i]), short)
+    if common >= max(MIN_STEM, short - 3):
+        return True
+    typo = sum(p != q for p, q in zip(x, y, strict=False)) + abs(len(x) - len(y))
+    swapped = len(x) == len(y) and any(
+        x[:i] + x[i + 1] + x[i] + x[i + 2:] == y for i in range(len(x) - 1))
+    dropped = any(x[:i] + x[i + 1:] == y for i in range(len(x))) or any(
+        y[:i] + y[i + 1:] == x for i in range(len(y)))
+    return short >= MIN_TYPO and (typo <= 1 or swapped or dropped)
+
+
+def test_likely_same_agrees_with_the_rule_pair_by_pair() -> None:
+    """Every pair of the labelled set's names, both ways, and variants with a changed, dropped,
+    added or swapped letter, an added word and another number: the joins of ``likely_same``
+    decide as the rule written pair by pair."""
+    labelled = pl.read_csv(PAIRS)
+    names = sorted(set(labelled["name_a"].to_list()) | set(labelled["name_b"].to_list()))
+    keys = sorted(set(org_keys(names)))
+    variants = []
+    for key in keys:
+        words = key.split()
+        long = max(words, key=len)
+        if len(long) < 5:
+            continue
+        variants += [key.replace(long, long[:-1]), key.replace(long, long + "x"),
+                     key.replace(long, long[:2] + long[3] + long[2] + long[4:]),
+                     key.replace(long, long[:3] + "q" + long[4:]),
+                     " ".join(sorted({*words, "lund"})), " ".join(sorted({*words, "7"}))]
+    pool = sorted(set(keys) | set(variants))
+    left = [a for a in pool for b in pool[:: 7]] + ["", "x"]
+    right = [b for a in pool for b in pool[:: 7]] + ["x", ""]
+    assert likely_same(left, right) == [_likely_one_pair(a, b) for a, b in
+                                        zip(left, right, strict=True)]
+    assert likely_same([], []) == []
+    with pytest.raises(ValueError, match="aligned"):
+        likely_same(["a"], [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ from assignment.explain import LOW_AFFINITY
 from evalpanel.callfolder.config import TEXT_MODELS
 from evalpanel.commands._output import echo_csv, progress_option, progress_reporter, write_table
 from evalpanel.phases import PhaseTimer
-from evalpanel.planning import TextModelUnavailable, explain, plan, quality
+from evalpanel.planning import TextModelUnavailable, explain, explanation_evidence, plan, quality
 
 EXIT_PARTIAL = 3
 JSON_SAMPLE = 5  # explanations printed by --json (every one is in -o)
@@ -148,6 +149,12 @@ def assign(
         call = load_call(call_dir)
         fixed = {name: _pairs_file(path, InvalidInput)
                  for name, path in (("pinned", pinned), ("existing", existing)) if path}
+    # what the explanations compare that does not depend on the pairs (text vectors, field
+    # codes, keyword sets): computed, mostly in polars outside the interpreter lock, while the
+    # conflicts are found and the instance solved
+    background = ThreadPoolExecutor(max_workers=1)
+    evidence = background.submit(explanation_evidence, call)
+    background.shutdown(wait=False)
     try:
         prepared = plan(
             call, k=k, text_model=text_model, progress=progress_reporter(show_progress),
@@ -161,7 +168,7 @@ def assign(
     timer.move(result.timings.get("diagnostics", 0.0), "solve", "summary")
     timer.move(result.timings.get("certify", 0.0), "solve", "certify")
     with timer("summary"):
-        explained = explain(call, prepared, result.pairs)
+        explained = explain(call, prepared, result.pairs, evidence=evidence.result())
         rows = result.pairs.select("proposal_id", "expert_id", pl.col("affinity").round(6)).join(
             explained.select("proposal_id", "expert_id", "explanation"),
             on=["proposal_id", "expert_id"],
