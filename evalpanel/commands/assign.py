@@ -145,7 +145,7 @@ def assign(
     start = time.perf_counter()
     timer = PhaseTimer()
     with timer("read"):
-        call = load_call(call_dir)
+        call = load_call(call_dir, affinity_matrix=True)
         fixed = {name: _pairs_file(path, InvalidInput)
                  for name, path in (("pinned", pinned), ("existing", existing)) if path}
     try:
