@@ -196,9 +196,28 @@ def run_child(args: list[str]) -> Any:
     return rows
 
 
-def write_dense_call(folder: Path, n_p: int, n_e: int, seed: int) -> dict[str, float]:
+def loads_for_k(folder: Path, k: int) -> None:
+    """Raise every expert's maximum load of a generated call (sized for the generator's
+    ``EXPERTS_PER_PROPOSAL`` experts per proposal) in proportion to k, so that panels of k can
+    be filled."""
+    import math
+
+    import polars as pl
+
+    from fixtures.generate import EXPERTS_PER_PROPOSAL
+
+    path = folder / "experts.csv"
+    experts = pl.read_csv(path, infer_schema=False)
+    scale = k / EXPERTS_PER_PROPOSAL
+    loads = [str(math.ceil(int(x) * scale)) for x in experts["max_load"].to_list()]
+    experts.with_columns(max_load=pl.Series(loads)).write_csv(path, line_terminator="\n")
+
+
+def write_dense_call(folder: Path, n_p: int, n_e: int, seed: int, k: int | None = None
+                     ) -> dict[str, float]:
     """A generated call folder plus its dense affinity.parquet (every pair, sorted by ids),
-    written one row group of proposals at a time."""
+    written one row group of proposals at a time; ``k``: loads raised for panels of k
+    (:func:`loads_for_k`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -209,6 +228,8 @@ def write_dense_call(folder: Path, n_p: int, n_e: int, seed: int) -> dict[str, f
     t = time.perf_counter()
     write_call(folder, seed=seed, n_proposals=n_p, n_experts=n_e)
     (folder / "scores.csv").unlink(missing_ok=True)
+    if k is not None:
+        loads_for_k(folder, k)
     call = read_call(folder)
     aff = assignment.compute_affinity(call.proposals, call.experts)
     order_p = call.proposals["proposal_id"].arg_sort().to_numpy()

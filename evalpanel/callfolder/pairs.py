@@ -25,6 +25,7 @@ record number), at most ``MAX_PER_COLUMN`` of one kind per column, then one for 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +130,8 @@ class _Ids:
         self.known = None if known is None else known.unique().sort()
         self.size = 0 if self.known is None else self.known.len()
         self.enum = pl.Enum(self.known) if self.known is not None else None
+        self._arrow: pa.Array | None = None  # the known ids as the file's string type
+        self._sorted = [] if self.known is None else self.known.to_list()
         self._dictionary: pa.Array | None = None  # the last batch's, with its lookup
         self._lookup = np.zeros(0, dtype=np.int32)
         self._messages: dict[int, list[str]] = {}
@@ -151,16 +154,45 @@ class _Ids:
             return pos, []
         return pos, self._problems(index, start)
 
+    def _run(self, dictionary: pa.Array) -> np.ndarray | None:
+        """The entries' positions when the dictionary is a run of the sorted ids, from any of
+        them round to the first (as a sorted table's row group has them: a run of proposals,
+        every expert from the one its first row has): compared as one block, not looked up."""
+        n, size = len(dictionary), self.size
+        if self.known is None or n == 0 or n > size or dictionary.null_count:
+            return None
+        if self._arrow is None or self._arrow.type != dictionary.type:
+            try:
+                self._arrow = self.known.to_arrow().cast(dictionary.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return None
+        first = dictionary[0].as_py()
+        at = bisect.bisect_left(self._sorted, first) if isinstance(first, str) else size
+        if at >= size or self._sorted[at] != first:
+            return None
+        if at + n <= size:
+            block, positions = self._arrow.slice(at, n), np.arange(at, at + n, dtype=np.int32)
+        elif n == size:
+            block = pa.concat_arrays([self._arrow.slice(at), self._arrow.slice(0, at)])
+            positions = (np.arange(n, dtype=np.int32) + at) % n
+        else:
+            return None
+        return np.append(positions, np.int32(-1)) if dictionary.equals(block) else None
+
     def _check(self, dictionary: pa.Array) -> tuple[np.ndarray, dict[int, list[str]]]:
         """The position of each entry (and of a null cell, last) and each bad entry's
         messages, as the whole-table reader words them."""
+        null_only = {len(dictionary): self._null} if self._null else {}
+        run = self._run(dictionary)
+        if run is not None:
+            return run, null_only
         values = pl.Series(self.col.name, pl.from_arrow(dictionary)).cast(pl.String)
         values = values.append(pl.Series(self.col.name, [None], dtype=pl.String))
         if self.enum is not None:
             direct = values.cast(self.enum, strict=False)
             if direct.null_count() == 1:  # every id is known as it is (only the null entry)
                 lookup = direct.to_physical().cast(pl.Int32).fill_null(-1).to_numpy()
-                return lookup, ({len(values) - 1: self._null} if self._null else {})
+                return lookup, null_only
         lines = pl.int_range(0, len(values), eager=True, dtype=pl.Int64).alias(LINE)
         typed, found = check_table(RawTable(self.file, pl.DataFrame([values, lines])), (self.col,))
         messages: dict[int, list[str]] = {}
