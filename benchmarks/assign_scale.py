@@ -16,10 +16,11 @@ less than wall time.
 
 ``--process`` instead times the whole ``evalpanel assign`` command, one process per size and
 mode (``python -m evalpanel.cli assign CALL -k K --mode MODE --json -o pairs.csv``), on a call
-folder from ``fixtures.generate.write_call`` (no ``scores.csv``) with a dense
-``affinity.parquet`` of all P × E pairs (``assignment.compute_affinity``, written row group by
-row group so that writing it needs no P × E table in memory), default sizes 5,000 × 2,000 to
-20,000 × 15,000. Each process runs under a watchdog that stops it above ``--rss-limit-mb``
+folder from ``fixtures.generate.write_call`` (no ``scores.csv``; the experts' maximum loads
+raised for panels of k by :func:`loads_for_k`) with a dense ``affinity.parquet`` of all P × E
+pairs (``assignment.compute_affinity``, written row group by row group so that writing it needs
+no P × E table in memory), default sizes 5,000 × 2,000 to 20,000 × 15,000. Each process runs
+under a watchdog that stops it above ``--rss-limit-mb``
 (default 12,000: the machine is shared), reported as such; ``--folder DIR --reuse`` keeps the
 generated folders between runs. Targets at 20,000 × 15,000, whole process: max-total < 10 s and
 < 4 GB, fair < 30 s, randomized < 20 s.
@@ -269,7 +270,7 @@ def process_sweep(args: argparse.Namespace, modes: list[str]) -> None:
             if args.reuse and (folder / "affinity.parquet").is_file():
                 print(f"{size:>12}: reusing {folder}", flush=True)
             else:
-                setup = write_dense_call(folder, n_p, n_e, seed=2026)
+                setup = write_dense_call(folder, n_p, n_e, seed=2026, k=args.k)
                 print(f"{size:>12}: {n_p * n_e:,} affinity rows, affinity.parquet "
                       f"{setup['parquet_mb']:.0f} MB (written in {setup['setup_s']:.0f} s)",
                       flush=True)
@@ -292,6 +293,7 @@ def process_sweep(args: argparse.Namespace, modes: list[str]) -> None:
                            if size == "20000x15000" else "")
                 print(line + f"{s['status']:>8} {s['coverage']:8.3f} {s['objective']:11.2f} "
                       f"{s['min_proposal_affinity']:7.3f}  {verdict}", flush=True)
+                print(f"{'':>24}load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
                 print(f"{'':>24}certificate {s['certificate']}")
                 details = s.get("details", {})
                 for key in ("floor_certificate", "total_certificate", "lp_gap"):

@@ -19,7 +19,7 @@ from evalpanel.callfolder.config import parse_call_toml
 from evalpanel.callfolder.grid import is_grid
 from evalpanel.callfolder.model import CallConfig, CallFolder
 from evalpanel.callfolder.pairs import PairMatrix, read_pair_matrix
-from evalpanel.callfolder.problems import MAX_PER_COLUMN, CallFolderError, Problem, located
+from evalpanel.callfolder.problems import CallFolderError, Problem
 from evalpanel.callfolder.schema import REQUIRED_TABLES, TABLES, Column, polars_schema
 from evalpanel.callfolder.scheme import check_score_rows, scheme_for
 from evalpanel.callfolder.tables import FORMATS, LINE, RawTable, find_table, read_table
@@ -206,14 +206,6 @@ def _problems(file: str, column: str, bad: pl.DataFrame, message: pl.Expr) -> li
     return [Problem(file, int(line), column, str(msg)) for line, msg in rows.iter_rows()]
 
 
-def _capped(file: str, column: str, bad: pl.DataFrame, message: pl.Expr) -> list[Problem]:
-    """As :func:`_problems`, the first ``MAX_PER_COLUMN`` and one for the rest (a pair table
-    of millions of rows may name an unknown id on every row)."""
-    rows = bad.sort(LINE)
-    shown = rows.head(MAX_PER_COLUMN).select(message.alias("__msg__")).to_series()
-    return located(file, column, rows[LINE], shown)
-
-
 def _in_order(frame: pl.DataFrame, keys: list[str], *, strict: bool = False) -> bool:
     """True when no key is null and the rows are in increasing order of ``keys``; with
     ``strict``, also no two rows have the same keys. One pass comparing each row with the one
@@ -236,7 +228,7 @@ def _duplicates(file: str, frame: pl.DataFrame, keys: list[str], what: str) -> l
     first = present.group_by(keys).agg(pl.col(LINE).min().alias("__first__"))
     dup = present.join(first, on=keys).filter(pl.col(LINE) != pl.col("__first__"))
     label = pl.concat_str([pl.col(k) for k in keys], separator=", ")
-    return _capped(
+    return _problems(
         file,
         keys[-1] if len(keys) == 1 else ", ".join(keys),
         dup,
@@ -254,7 +246,7 @@ def _unknown(
         & (pl.col(column) != "")
         & ~pl.col(column).is_in(known.implode())
     )
-    return _capped(
+    return _problems(
         file, column, bad, pl.format('"{}" is not in {}', pl.col(column), pl.lit(where))
     )
 
