@@ -16,10 +16,11 @@ less than wall time.
 
 ``--process`` instead times the whole ``evalpanel assign`` command, one process per size and
 mode (``python -m evalpanel.cli assign CALL -k K --mode MODE --json -o pairs.csv``), on a call
-folder from ``fixtures.generate.write_call`` (no ``scores.csv``) with a dense
-``affinity.parquet`` of all P × E pairs (``assignment.compute_affinity``, written row group by
-row group so that writing it needs no P × E table in memory), default sizes 5,000 × 2,000 to
-20,000 × 15,000. Each process runs under a watchdog that stops it above ``--rss-limit-mb``
+folder from ``fixtures.generate.write_call`` (no ``scores.csv``; the experts' maximum loads
+raised for panels of k by :func:`loads_for_k`) with a dense ``affinity.parquet`` of all P × E
+pairs (``assignment.compute_affinity``, written row group by row group so that writing it needs
+no P × E table in memory), default sizes 5,000 × 2,000 to 20,000 × 15,000. Each process runs
+under a watchdog that stops it above ``--rss-limit-mb``
 (default 12,000: the machine is shared), reported as such; ``--folder DIR --reuse`` keeps the
 generated folders between runs. Targets at 20,000 × 15,000, whole process: max-total < 10 s and
 < 4 GB, fair < 30 s, randomized < 20 s.
@@ -196,9 +197,28 @@ def run_child(args: list[str]) -> Any:
     return rows
 
 
-def write_dense_call(folder: Path, n_p: int, n_e: int, seed: int) -> dict[str, float]:
+def loads_for_k(folder: Path, k: int) -> None:
+    """Raise every expert's maximum load of a generated call (sized for the generator's
+    ``EXPERTS_PER_PROPOSAL`` experts per proposal) in proportion to k, so that panels of k can
+    be filled."""
+    import math
+
+    import polars as pl
+
+    from fixtures.generate import EXPERTS_PER_PROPOSAL
+
+    path = folder / "experts.csv"
+    experts = pl.read_csv(path, infer_schema=False)
+    scale = k / EXPERTS_PER_PROPOSAL
+    loads = [str(math.ceil(int(x) * scale)) for x in experts["max_load"].to_list()]
+    experts.with_columns(max_load=pl.Series(loads)).write_csv(path, line_terminator="\n")
+
+
+def write_dense_call(folder: Path, n_p: int, n_e: int, seed: int, k: int | None = None
+                     ) -> dict[str, float]:
     """A generated call folder plus its dense affinity.parquet (every pair, sorted by ids),
-    written one row group of proposals at a time."""
+    written one row group of proposals at a time; ``k``: loads raised for panels of k
+    (:func:`loads_for_k`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -209,6 +229,8 @@ def write_dense_call(folder: Path, n_p: int, n_e: int, seed: int) -> dict[str, f
     t = time.perf_counter()
     write_call(folder, seed=seed, n_proposals=n_p, n_experts=n_e)
     (folder / "scores.csv").unlink(missing_ok=True)
+    if k is not None:
+        loads_for_k(folder, k)
     call = read_call(folder)
     aff = assignment.compute_affinity(call.proposals, call.experts)
     order_p = call.proposals["proposal_id"].arg_sort().to_numpy()
@@ -248,7 +270,7 @@ def process_sweep(args: argparse.Namespace, modes: list[str]) -> None:
             if args.reuse and (folder / "affinity.parquet").is_file():
                 print(f"{size:>12}: reusing {folder}", flush=True)
             else:
-                setup = write_dense_call(folder, n_p, n_e, seed=2026)
+                setup = write_dense_call(folder, n_p, n_e, seed=2026, k=args.k)
                 print(f"{size:>12}: {n_p * n_e:,} affinity rows, affinity.parquet "
                       f"{setup['parquet_mb']:.0f} MB (written in {setup['setup_s']:.0f} s)",
                       flush=True)
@@ -271,6 +293,7 @@ def process_sweep(args: argparse.Namespace, modes: list[str]) -> None:
                            if size == "20000x15000" else "")
                 print(line + f"{s['status']:>8} {s['coverage']:8.3f} {s['objective']:11.2f} "
                       f"{s['min_proposal_affinity']:7.3f}  {verdict}", flush=True)
+                print(f"{'':>24}load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
                 print(f"{'':>24}certificate {s['certificate']}")
                 details = s.get("details", {})
                 for key in ("floor_certificate", "total_certificate", "lp_gap"):

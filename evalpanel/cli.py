@@ -29,10 +29,11 @@ class InvalidInput(click.ClickException):
         click.echo(self.message, err=True)
 
 
-def load_call(path: str | Path) -> CallFolder:
-    """Read a call folder or raise :class:`InvalidInput` with every problem."""
+def load_call(path: str | Path, *, affinity_matrix: bool = False) -> CallFolder:
+    """Read a call folder or raise :class:`InvalidInput` with every problem;
+    ``affinity_matrix``: an ``affinity.parquet`` is read as the matrix (see ``read_call``)."""
     try:
-        return read_call(path)
+        return read_call(path, affinity_matrix=affinity_matrix)
     except CallFolderError as exc:
         n = count(exc.problems)
         lines = report(exc.problems, Path(path))
@@ -80,8 +81,8 @@ def describe(call: CallFolder) -> str:
         f"  {call.partners.height} partner rows, {call.experts.height} experts, "
         f"{call.conflicts.height} declared conflicts"
     )
-    if call.affinity is not None:
-        lines.append(f"  {call.affinity.height} affinity rows")
+    if call.has_affinity:
+        lines.append(f"  {call.affinity_count} affinity rows")
     if call.scores is not None:
         n_eval = call.scores.select("proposal_id", "expert_id").unique().height
         lines.append(f"  {call.scores.height} scores in {n_eval} evaluations")
@@ -138,7 +139,7 @@ def validate(call_dir: Path) -> None:
     Exit 0 when the folder is valid, 2 when it is not; each problem is printed as
     file:line: column: problem.
     """
-    call = load_call(call_dir)
+    call = load_call(call_dir, affinity_matrix=True)
     files = load_documents(call_dir, call)
     click.echo(describe(call))
     if files:

@@ -148,7 +148,10 @@ def potential_of(
 def affinity_of(
     call: CallFolder, text_similarity: np.ndarray | None = None
 ) -> tuple[np.ndarray, str]:
-    """(P, E) float32 affinity: the call's affinity file when given, else computed."""
+    """(P, E) float32 affinity: the call's affinity file when given (the matrix as read, not
+    copied), else computed."""
+    if call.affinity_matrix is not None:
+        return call.affinity_matrix, "affinity file"
     proposal_ids = call.proposals["proposal_id"].to_list()
     expert_ids = call.experts["expert_id"].to_list()
     if call.affinity is not None:
@@ -191,7 +194,7 @@ def plan(
     with timer("affinity"):
         model = text_model_of(call, text_model)
         text_similarity = (
-            None if call.affinity is not None
+            None if call.has_affinity
             else text_similarity_of(call, model, backend, progress)
         )
         affinity, source = affinity_of(call, text_similarity)

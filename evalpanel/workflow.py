@@ -107,7 +107,7 @@ def _backend(
         model = text_model_of(call, text_model)
     except TextModelUnavailable as exc:
         raise InvalidInput(str(exc)) from None
-    return None if model == "tfidf" or call.affinity is not None else store_backend(engine)
+    return None if model == "tfidf" or call.has_affinity else store_backend(engine)
 
 
 def _standing(engine: sa.Engine, actor: Actor, call_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -86,28 +86,8 @@ def _vocabulary(kind: str) -> _Vocabulary:
 
 def check_table(raw: RawTable, columns: tuple[Column, ...]) -> tuple[pl.DataFrame, list[Problem]]:
     """The typed frame (declared columns plus LINE) and the problems found in single cells."""
-    problems: list[Problem] = []
     frame = raw.frame
-    missing = [c.name for c in columns if c.required and c.name not in frame.columns]
-    if missing:
-        expected = ", ".join(c.name for c in columns)
-        for name in missing:
-            problems.append(
-                Problem(raw.file, 1, name, f"missing column (the columns are: {expected})")
-            )
-    declared = [c.name for c in columns]
-    for name in frame.columns:
-        if name != LINE and name not in declared:
-            close = difflib.get_close_matches(name, declared, n=1)
-            hint = f'did you mean "{close[0]}"? ' if close else ""
-            problems.append(
-                Problem(
-                    raw.file,
-                    1,
-                    name,
-                    f"unknown column; {hint}the columns are: {', '.join(declared)}",
-                )
-            )
+    problems = column_problems(raw.file, frame.columns, columns)
     stripped = frame.with_columns(
         _as_text(pl.col(c.name), frame[c.name], c) for c in columns if c.name in frame.columns
     )
@@ -123,6 +103,32 @@ def check_table(raw: RawTable, columns: tuple[Column, ...]) -> tuple[pl.DataFram
         typed.append(series)
     out = pl.DataFrame(typed).with_columns(stripped[LINE])
     return out, problems
+
+
+def column_problems(file: str, names: list[str], columns: tuple[Column, ...]) -> list[Problem]:
+    """The header's problems: a declared column missing, a column not declared."""
+    problems: list[Problem] = []
+    missing = [c.name for c in columns if c.required and c.name not in names]
+    if missing:
+        expected = ", ".join(c.name for c in columns)
+        for name in missing:
+            problems.append(
+                Problem(file, 1, name, f"missing column (the columns are: {expected})")
+            )
+    declared = [c.name for c in columns]
+    for name in names:
+        if name != LINE and name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f'did you mean "{close[0]}"? ' if close else ""
+            problems.append(
+                Problem(
+                    file,
+                    1,
+                    name,
+                    f"unknown column; {hint}the columns are: {', '.join(declared)}",
+                )
+            )
+    return problems
 
 
 def _native(dtype: pl.DataType, col: Column) -> bool:

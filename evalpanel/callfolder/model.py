@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from scoring import Scheme
@@ -62,6 +63,22 @@ class CallFolder:
     scheme: Scheme | None = None  # the preset named in call.toml with its overrides applied
     # the affinity table lists every (proposal, expert) pair once, in the frames' id order
     affinity_grid: bool = False
+    # the affinity table read as the (P, E) float32 matrix, rows and columns in the frames'
+    # order (``read_call(..., affinity_matrix=True)``), instead of the ``affinity`` frame
+    affinity_matrix: np.ndarray | None = None
+    affinity_rows: int | None = None  # the rows of the table read as a matrix
+
+    @property
+    def has_affinity(self) -> bool:
+        """Whether the call gives its affinities (a frame or a matrix), not to be computed."""
+        return self.affinity is not None or self.affinity_matrix is not None
+
+    @property
+    def affinity_count(self) -> int:
+        """Rows of the affinity table (0 without one)."""
+        if self.affinity is not None:
+            return self.affinity.height
+        return self.affinity_rows or 0
 
     def experts_per_proposal(self, lot: str) -> int:
         """k for a lot: the lot's own value, else the call's."""

@@ -3,6 +3,7 @@ finiteness, as polars expressions over a column (see :mod:`.check`)."""
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from evalpanel.callfolder.problems import Problem
@@ -162,3 +163,14 @@ def _number_problems(
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def all_valid(values: np.ndarray, col: Column) -> bool:
+    """Whether :func:`check_native_number` would find nothing wrong in ``values``: a numeric
+    column without nulls, as numpy (float or integer). Two reductions over the values instead of
+    the checks' expressions: a NaN makes both extremes NaN, which fails the comparisons, and an
+    infinite value lies outside any declared range (one without a range is checked in full)."""
+    if values.size == 0 or col.kind != "float" or col.minimum is None or col.maximum is None:
+        return False
+    lo, hi = values.min(), values.max()
+    return bool(col.minimum <= lo and hi <= col.maximum)

@@ -18,6 +18,7 @@ from evalpanel.callfolder.config import FILE as CONFIG_FILE
 from evalpanel.callfolder.config import parse_call_toml
 from evalpanel.callfolder.grid import is_grid
 from evalpanel.callfolder.model import CallConfig, CallFolder
+from evalpanel.callfolder.pairs import PairMatrix, read_pair_matrix
 from evalpanel.callfolder.problems import CallFolderError, Problem
 from evalpanel.callfolder.schema import REQUIRED_TABLES, TABLES, Column, polars_schema
 from evalpanel.callfolder.scheme import check_score_rows, scheme_for
@@ -33,8 +34,13 @@ SORT_KEYS = {
 }
 
 
-def read_call(folder: str | Path) -> CallFolder:
-    """Read and check ``folder``; raise :class:`CallFolderError` listing every problem."""
+def read_call(folder: str | Path, *, affinity_matrix: bool = False) -> CallFolder:
+    """Read and check ``folder``; raise :class:`CallFolderError` listing every problem.
+
+    ``affinity_matrix``: read an ``affinity.parquet`` batch by batch straight into the (P, E)
+    float32 matrix (:mod:`.pairs`; ``CallFolder.affinity_matrix``, no ``affinity`` frame), as
+    ``evalpanel assign`` does: a dense table of P × E rows then needs little more memory than
+    the matrix. Without it every table is returned as a frame (for the store's import)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CallFolderError([Problem(str(folder), None, "", "is not a folder")])
@@ -59,6 +65,7 @@ def read_call(folder: str | Path) -> CallFolder:
     frames: dict[str, pl.DataFrame] = {}
     files: dict[str, str] = {}
     grid: set[str] = set()  # pair tables proven to list every pair once, in id order
+    matrix: PairMatrix | None = None
     located = {table: find_table(folder, table) for table in TABLES}
     used = [config_path] if config_path.is_file() else []
     used += [path for path, _ in located.values() if path is not None]
@@ -69,6 +76,7 @@ def read_call(folder: str | Path) -> CallFolder:
             table: pool.submit(read_table, path)
             for table, (path, _) in located.items()
             if path is not None and path.suffix == ".parquet"
+            and not (affinity_matrix and table == "affinity")
         }
         hashing = pool.submit(_hash_files, used)
         for table, columns in TABLES.items():
@@ -84,6 +92,15 @@ def read_call(folder: str | Path) -> CallFolder:
                             f"missing: the call needs {table}.csv (or .xlsx, .parquet)",
                         )
                     )
+                continue
+            if affinity_matrix and table == "affinity" and path.suffix == ".parquet":
+                matrix, found = read_pair_matrix(
+                    path, columns, *(_ids(frames, t) for t in ("proposals", "experts"))
+                )
+                problems += found
+                files[table] = path.name
+                if matrix is not None and matrix.complete:
+                    grid.add(table)
                 continue
             raw, found = early[table].result() if table in early else read_table(path)
             problems += found
@@ -135,10 +152,18 @@ def read_call(folder: str | Path) -> CallFolder:
         conflicts=conflicts,
         affinity=final("affinity") if "affinity" in frames else None,
         affinity_grid="affinity" in grid,
+        affinity_matrix=None if matrix is None else matrix.values,
+        affinity_rows=None if matrix is None else matrix.rows,
         scores=final("scores") if "scores" in frames else None,
         content_hash=content_hash,
         scheme=scheme,
     )
+
+
+def _ids(frames: dict[str, pl.DataFrame], table: str) -> pl.Series | None:
+    """The id column of the ``proposals`` or ``experts`` frame read so far."""
+    key = SORT_KEYS[table][0]
+    return frames[table][key] if table in frames else None
 
 
 def _grid_of(
@@ -171,7 +196,8 @@ def _hash_files(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths, key=lambda p: p.name):
         digest.update(path.name.encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        with path.open("rb") as file:  # in pieces: an affinity.parquet may be gigabytes
+            digest.update(hashlib.file_digest(file, "sha256").digest())
     return digest.hexdigest()
 
 

@@ -99,7 +99,7 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
                     "cells",
                 )
             ]
-    header_problems = _check_header(name, header)
+    header_problems = check_header(name, header)
     if header_problems:
         return None, header_problems
     try:
@@ -199,7 +199,7 @@ def _read_csv_slow(
     except csv.Error as exc:
         return None, [Problem(name, reader.line_num, "", f"cannot be read as CSV: {exc}")]
     header = [col.strip() for col in header]
-    problems += _check_header(name, header)
+    problems += check_header(name, header)
     if problems:
         return None, problems
     if error is not None and not rows:
@@ -217,7 +217,7 @@ def _read_xlsx(path: Path) -> tuple[RawTable | None, list[Problem]]:
     except Exception as exc:  # fastexcel raises its own exception types
         return None, [Problem(path.name, None, "", f"cannot be read as an XLSX workbook: {exc}")]
     frame = frame.with_columns(pl.all().cast(pl.String)).rename(lambda col: col.strip())
-    problems = _check_header(path.name, frame.columns)
+    problems = check_header(path.name, frame.columns)
     if problems:
         return None, problems
     lines = pl.int_range(2, frame.height + 2, eager=True, dtype=pl.Int64)
@@ -242,7 +242,7 @@ def _read_parquet(path: Path) -> tuple[RawTable | None, list[Problem]]:
     return RawTable(path.name, pl.DataFrame([*frame.get_columns(), lines.alias(LINE)])), []
 
 
-def _check_header(name: str, columns: list[str]) -> list[Problem]:
+def check_header(name: str, columns: list[str]) -> list[Problem]:
     problems = []
     seen: set[str] = set()
     for col in (c.strip() for c in columns):

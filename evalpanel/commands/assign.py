@@ -146,7 +146,7 @@ def assign(
     start = time.perf_counter()
     timer = PhaseTimer()
     with timer("read"):
-        call = load_call(call_dir)
+        call = load_call(call_dir, affinity_matrix=True)
         fixed = {name: _pairs_file(path, InvalidInput)
                  for name, path in (("pinned", pinned), ("existing", existing)) if path}
     # what the explanations compare that does not depend on the pairs (text vectors, field
