@@ -26,12 +26,15 @@ from dashboard.common import actor, engine
 from evalpanel.callfolder.model import CallConfig, CallFolder
 from evalpanel.store import (
     Actor,
+    Names,
     audit_frame,
+    call_names,
     conflicted_tasks,
     list_consolidations,
     list_tasks,
 )
 from evalpanel.store import call_folder as read_call_folder
+from evalpanel.store.names import named_audit_frame
 from evalpanel.store.summary import (
     Progress,
     call_config,
@@ -70,6 +73,12 @@ def _workflow() -> Any:
     from dashboard.common import workflow
 
     return workflow()
+
+
+def _ranking() -> Any:
+    import evalpanel.ranking
+
+    return evalpanel.ranking
 
 
 def _call_folder(eng: sa.Engine, who: Actor, call_id: str) -> CallFolder:
@@ -117,6 +126,14 @@ READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "ranked": lambda e, a, c: _workflow().rank_call(e, a, c, call=_call_folder(e, a, c)),
     "reliability": lambda e, a, c: _workflow().reliability_report(
         e, a, c, call=_call_folder(e, a, c), ranked=_read("ranked", _key(c))),
+    "names": call_names,
+    "named_audit": named_audit_frame,
+    "ranking_view": lambda e, a, c: _ranking().ranking_view(
+        e, a, c, call=_call_folder(e, a, c), result=_read("ranked", _key(c)),
+        names=_read("names", _tables_key(c))),
+    "reliability_view": lambda e, a, c: _ranking().reliability_view(
+        e, a, c, call=_call_folder(e, a, c), result=_read("ranked", _key(c)),
+        names=_read("names", _tables_key(c))),
     "conflict_reasons": lambda e, a, c: _shared("conflicts", _tables_key(c)).group_by("reason")
     .len("pairs").sort("pairs", descending=True),
 }
@@ -200,6 +217,26 @@ def rank_call(call_id: str) -> Any:
 def reliability_report(call_id: str) -> Any:
     """:func:`evalpanel.workflow.reliability_report`."""
     return _read("reliability", _key(call_id))
+
+
+def names(call_id: str) -> Names:
+    """:func:`evalpanel.store.call_names` (keyed by the version of the call's tables)."""
+    return _read("names", _tables_key(call_id))  # type: ignore[no-any-return]
+
+
+def named_audit(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.store.names.named_audit_frame` of the call."""
+    return _read("named_audit", _key(call_id))  # type: ignore[no-any-return]
+
+
+def ranking_view(call_id: str) -> Any:
+    """:func:`evalpanel.ranking.ranking_view` (the ranking with names and the lots)."""
+    return _read("ranking_view", _key(call_id))
+
+
+def reliability_view(call_id: str) -> Any:
+    """:func:`evalpanel.ranking.reliability_view` (the report with names and empty states)."""
+    return _read("reliability_view", _key(call_id))
 
 
 def clear() -> None:

@@ -12,7 +12,6 @@ from dashboard.paging import paged_table
 from dashboard.tables import link_config, with_links
 from dashboard.text import plain
 from evalpanel.store import (
-    call_names,
     confirm_potential_conflict,
     declare_conflict,
     dismiss_potential_conflict,
@@ -29,17 +28,35 @@ if table is None:
     st.stop()
 st.caption("Computed from the partners, the experts' organisations, languages and the declared "
            "conflicts. A pair listed here is never proposed by the assignment.")
-names = attempt(call_names, engine(), actor(), cid)
+names = attempt(cached.names, cid)
 if names is None:
     st.stop()
 
 
+def name_hits(needle: str) -> pl.Expr:
+    """Rows whose proposal's title or expert's name contains ``needle`` (lower case): the
+    names are looked up in the call's few thousand names, not joined on every pair."""
+    assert names is not None
+    titles = names.proposals.filter(
+        pl.col("title").str.to_lowercase().str.contains(needle, literal=True).fill_null(False))
+    people = names.experts.filter(
+        pl.col("expert_name").str.to_lowercase().str.contains(needle, literal=True)
+        .fill_null(False))
+    return (pl.col("proposal_id").is_in(titles["proposal_id"].implode())
+            | pl.col("expert_id").is_in(people["expert_id"].implode()))
+
+
+def named_page(rows: pl.DataFrame) -> pl.DataFrame:
+    """One page of pairs with titles, lots and expert names beside the ids, and links."""
+    assert names is not None
+    return with_links(with_names(rows, names, proposal_fields=("title", "lot")))
+
+
 @st.fragment
 def excluded_pairs() -> None:
-    """The pairs with names, filtered and one page at a time; typing a filter reruns only this
-    part."""
-    assert names is not None
-    pairs = with_names(cached.conflict_table(cid), names, proposal_fields=("title", "lot"))
+    """The pairs, filtered and one page at a time, names joined on the page shown only; typing
+    a filter reruns only this part."""
+    pairs = cached.conflict_table(cid)
     left, right = st.columns([3, 1])
     with right:
         reasons = cached.conflict_reasons(cid)
@@ -49,9 +66,11 @@ def excluded_pairs() -> None:
     with left:
         if reason != "every reason":
             pairs = pairs.filter(pl.col("reason") == reason)
-        paged_table(with_links(pairs), "conflict_pairs",
-                    search=("proposal_id", "title", "expert_id", "expert_name", "detail"),
-                    what="excluded pairs", height=360, column_config=link_config())
+        paged_table(pairs, "conflict_pairs", search=("proposal_id", "expert_id", "detail"),
+                    also=name_hits,
+                    label="Filter (proposal_id, title, expert_id, expert_name, detail)",
+                    decorate=named_page, what="excluded pairs", height=360,
+                    column_config=link_config())
 
 
 excluded_pairs()
