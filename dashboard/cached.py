@@ -90,28 +90,30 @@ def _ranking() -> Any:
 # their names start with "_") are the ones the key names. They are passed, not read from the
 # session, so that a read can also run in :func:`prefetch`'s thread.
 @st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def _read_as(name: str, key: Key, _eng: sa.Engine, _who: Actor) -> Any:
+def _read(name: str, key: Key, _eng: sa.Engine, _who: Actor) -> Any:
     return READS[name](_eng, _who, key[3])
 
 
 @st.cache_resource(show_spinner=False, max_entries=SHARED)
-def _shared_as(name: str, key: Key, _eng: sa.Engine, _who: Actor) -> Any:
+def _shared(name: str, key: Key, _eng: sa.Engine, _who: Actor) -> Any:
     return SHARED_READS[name](_eng, _who, key[3])
 
 
-def _read(name: str, key: Key) -> Any:
-    return _read_as(name, key, engine(), actor())
+def _mine(name: str, key: Key) -> Any:
+    """A cached read as this session's user."""
+    return _read(name, key, engine(), actor())
 
 
-def _shared(name: str, key: Key) -> Any:
-    return _shared_as(name, key, engine(), actor())
+def _mine_shared(name: str, key: Key) -> Any:
+    """A shared cached read as this session's user."""
+    return _shared(name, key, engine(), actor())
 
 
 def _sub(e: sa.Engine, a: Actor, c: str, name: str, *, tables: bool = False) -> Any:
     """Another cached read of the same call, engine and user (tables: keyed by the version of
     the call's tables)."""
     key = _key_of(e, a, c, tables_only=tables)
-    return (_shared_as if name in SHARED_READS else _read_as)(name, key, e, a)
+    return (_shared if name in SHARED_READS else _read)(name, key, e, a)
 
 
 def _quality_flags(eng: sa.Engine, who: Actor, call_id: str) -> pl.DataFrame:
@@ -204,103 +206,103 @@ def prefetch(call_id: str) -> threading.Thread | None:
 
 def call_folder(call_id: str) -> CallFolder:
     """:func:`evalpanel.store.call_folder` (shared, not copied: do not change its frames)."""
-    return _shared("call_folder", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine_shared("call_folder", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def config(call_id: str) -> CallConfig:
     """:func:`evalpanel.store.summary.call_config`."""
-    return _read("config", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine("config", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def tasks(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.list_tasks`."""
-    return _read("tasks", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("tasks", _key(call_id))  # type: ignore[no-any-return]
 
 
 def progress(call_id: str) -> Progress:
     """:func:`evalpanel.store.summary.evaluation_progress`."""
-    return _read("progress", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("progress", _key(call_id))  # type: ignore[no-any-return]
 
 
 def lots(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.summary.lot_summary`."""
-    return _read("lots", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("lots", _key(call_id))  # type: ignore[no-any-return]
 
 
 def consolidations(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.list_consolidations`."""
-    return _read("consolidations", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("consolidations", _key(call_id))  # type: ignore[no-any-return]
 
 
 def held_tasks(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.conflicted_tasks`."""
-    return _read("conflicted_tasks", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("conflicted_tasks", _key(call_id))  # type: ignore[no-any-return]
 
 
 def audit(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.audit_frame` of the call."""
-    return _read("audit", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("audit", _key(call_id))  # type: ignore[no-any-return]
 
 
 def quality_flags(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.quality.call_flags`."""
-    return _read("quality_flags", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("quality_flags", _key(call_id))  # type: ignore[no-any-return]
 
 
 def reports(call_id: str) -> Any:
     """:func:`evalpanel.reports.build_esrs` of every consolidated proposal (audited as a read
     when built, not at every visit)."""
-    return _read("reports", _key(call_id))
+    return _mine("reports", _key(call_id))
 
 
 def conflict_table(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.workflow.conflict_table` (shared, not copied)."""
-    return _shared("conflicts", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine_shared("conflicts", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def conflict_reasons(call_id: str) -> pl.DataFrame:
     """``reason, pairs`` of the conflict table, most pairs first."""
-    return _read("conflict_reasons", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine("conflict_reasons", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def potential_conflict_table(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.workflow.potential_conflict_table`."""
-    return _read("potential", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine("potential", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def rank_call(call_id: str) -> Any:
     """:func:`evalpanel.workflow.rank_call` (a ``scoring.ScoreResult``)."""
-    return _read("ranked", _key(call_id))
+    return _mine("ranked", _key(call_id))
 
 
 def reliability_report(call_id: str) -> Any:
     """:func:`evalpanel.workflow.reliability_report`."""
-    return _read("reliability", _key(call_id))
+    return _mine("reliability", _key(call_id))
 
 
 def names(call_id: str) -> Names:
     """:func:`evalpanel.store.call_names` (keyed by the version of the call's tables)."""
-    return _read("names", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine("names", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def named_audit(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.names.named_audit_frame` of the call."""
-    return _read("named_audit", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("named_audit", _key(call_id))  # type: ignore[no-any-return]
 
 
 def ranking_view(call_id: str) -> Any:
     """:func:`evalpanel.ranking.ranking_view` (the ranking with names and the lots)."""
-    return _read("ranking_view", _key(call_id))
+    return _mine("ranking_view", _key(call_id))
 
 
 def reliability_view(call_id: str) -> Any:
     """:func:`evalpanel.ranking.reliability_view` (the report with names and empty states)."""
-    return _read("reliability_view", _key(call_id))
+    return _mine("reliability_view", _key(call_id))
 
 
 def clear() -> None:
     """Forget every cached read (a new version makes this unnecessary otherwise)."""
-    _read_as.clear()
-    _shared_as.clear()
+    _read.clear()
+    _shared.clear()
     with _prefetch_lock:
         _prefetching.clear()
