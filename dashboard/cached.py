@@ -16,6 +16,7 @@ raised again, never cached).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -170,11 +171,15 @@ PREFETCH: tuple[tuple[str, bool], ...] = (
     ("conflicted_tasks", False), ("ranked", False), ("ranking_view", False),
     ("reliability_view", False), ("named_audit", False),
 )
+# The thread starts after the page in front has had this long to draw, so that it does not
+# take the CPU from that page (a manager's first page after signing in, on two cores).
+PREFETCH_DELAY_S = 1.0
 _prefetching: set[Key] = set()
 _prefetch_lock = threading.Lock()
 
 
 def _prefetch_all(eng: sa.Engine, who: Actor, call_id: str) -> None:
+    time.sleep(PREFETCH_DELAY_S)
     for name, tables in PREFETCH:
         try:
             _sub(eng, who, call_id, name, tables=tables)
