@@ -93,8 +93,9 @@ def funding_line(rows: pl.DataFrame) -> pl.DataFrame:
         .with_columns(to_eur=total + pl.col("requested_eur").cum_sum()),
     ]).with_columns(from_eur=pl.col("to_eur") - pl.col("requested_eur"))
     title = pl.col("title") if "title" in out.columns else pl.lit(None, pl.String)
-    return out.select("position", pl.col("rank").cast(pl.Int64), "proposal_id", title.alias("title"),
-                      "decision", "part", "requested_eur", "from_eur", "to_eur")
+    return out.select("position", pl.col("rank").cast(pl.Int64), "proposal_id",
+                      title.alias("title"), "decision", "part", "requested_eur", "from_eur",
+                      "to_eur")
 
 
 @dataclass(frozen=True)
