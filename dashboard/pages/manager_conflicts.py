@@ -122,15 +122,21 @@ call = cached.call_folder(cid)
 people = dict(names.experts.select("expert_id", "expert_name").iter_rows())
 titles = dict(names.proposals.select("proposal_id", "title").iter_rows())
 orgs_named = dict(names.organisations.iter_rows())
+# Chosen outside the form, so that the form lists only the proposals or only the
+# organisations (at 5,000 proposals and 8,000 organisations, both lists took the browser
+# seconds to receive and draw).
+on = st.radio("On", ["proposal", "organisation"], horizontal=True, key="declare_on")
 with st.form("declare_conflict"):
     expert = st.selectbox("Expert", call.experts["expert_id"].to_list(),
                           format_func=lambda e: plain(f"{e} · {people.get(e) or ''}"))
-    on = st.radio("On", ["proposal", "organisation"], horizontal=True)
-    proposal = st.selectbox("Proposal", call.proposals["proposal_id"].to_list(),
-                            format_func=lambda p: plain(f"{p} · {titles.get(p) or ''}"))
-    orgs = call.partners.filter(pl.col("org_id").is_not_null())["org_id"].unique().sort()
-    org = st.selectbox("Organisation", orgs.to_list(),
-                       format_func=lambda o: plain(f"{o} · {orgs_named.get(o) or ''}"))
+    proposal = org = None
+    if on == "proposal":
+        proposal = st.selectbox("Proposal", call.proposals["proposal_id"].to_list(),
+                                format_func=lambda p: plain(f"{p} · {titles.get(p) or ''}"))
+    else:
+        orgs = call.partners.filter(pl.col("org_id").is_not_null())["org_id"].unique().sort()
+        org = st.selectbox("Organisation", orgs.to_list(),
+                           format_func=lambda o: plain(f"{o} · {orgs_named.get(o) or ''}"))
     kind = st.selectbox("Kind", CONFLICT_KINDS)
     note = st.text_input("Note (the reason)")
     if st.form_submit_button("Declare", type="primary") and act(
