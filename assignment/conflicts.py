@@ -331,10 +331,12 @@ def _other_reasons(
     today: date,
     window_years: int,
     exclude_coordinator_country: bool,
+    only: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The inputs checked and indexed (``proposals`` with ``p_idx``, ``experts`` with
     ``e_idx``, each sorted by id), and every reason but language as rows ``proposal_id,
-    expert_id, reason, detail, p_idx, e_idx, rank, key`` sorted by ``key``."""
+    expert_id, reason, detail, p_idx, e_idx, rank, key`` sorted by ``key``; ``only``: the
+    rows of these ``proposal_id, expert_id`` pairs alone (String columns)."""
     if isinstance(window_years, bool) or not isinstance(window_years, int) or window_years < 0:
         raise ValueError("the `window_years` parameter of find_conflicts must be an integer >= 0;"
                          f" got {window_years!r}")
@@ -363,20 +365,25 @@ def _other_reasons(
         parts.append(_coordinator_country(partners, experts))
     found = pl.concat([p.select(pl.col(c).cast(t) for c, t in _OUT_SCHEMA.items())
                        for p in parts])
+    if only is not None:
+        found = found.join(only, on=["proposal_id", "expert_id"], how="semi")
     # several rows of one reason (e.g. two shared organisations) become one, details joined;
     # language rows are one per pair by construction and may be many, so they skip this step
-    # and are only interleaved at the end (see _assemble)
-    merged = found.group_by("proposal_id", "expert_id", "reason").agg(
-        pl.col("detail").unique().sort().str.join("; ")
-    ).join(proposals.select("proposal_id", "p_idx"), on="proposal_id").join(
+    # and are only interleaved at the end (see _assemble). Grouped by one integer key, and only
+    # the keys with several rows (hundreds of thousands of string groups took seconds).
+    found = found.join(proposals.select("proposal_id", "p_idx"), on="proposal_id").join(
         experts.select("expert_id", "e_idx"), on="expert_id"
-    )
-    merged = merged.with_columns(
-        rank=pl.col("reason").replace_strict(_REASON_RANK, return_dtype=pl.Int64)
-    )
-    merged = merged.with_columns(key=pl.Series(_key(
-        merged["p_idx"].to_numpy(), merged["e_idx"].to_numpy(), merged["rank"].to_numpy(),
-        experts.height), dtype=pl.Int64)).sort("key")
+    ).with_columns(rank=pl.col("reason").replace_strict(_REASON_RANK, return_dtype=pl.Int64))
+    found = found.with_columns(key=pl.Series(_key(
+        found["p_idx"].to_numpy(), found["e_idx"].to_numpy(), found["rank"].to_numpy(),
+        experts.height), dtype=pl.Int64)).unique(["key", "detail"]).sort("key", "detail")
+    several = found["key"].is_duplicated()
+    merged = pl.concat([
+        found.filter(~several),
+        found.filter(several).group_by("key", maintain_order=True).agg(
+            pl.all().exclude("detail").first(), pl.col("detail").str.join("; ")
+        ).select(found.columns),
+    ]).sort("key")
     return proposals, experts, merged
 
 
@@ -521,6 +528,7 @@ def excluded_pairs(
         today=today,
         window_years=window_years,
         exclude_coordinator_country=exclude_coordinator_country,
+        only=keys,
     )
     index = keys.join(proposals.select("proposal_id", "p_idx"), on="proposal_id").join(
         experts.select("expert_id", "e_idx"), on="expert_id").sort("p_idx", "e_idx")

@@ -21,9 +21,9 @@ import scipy.sparse.linalg  # noqa: E402, F401
 import streamlit as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from dashboard import invite, login  # noqa: E402
+from dashboard import cached, invite, login, warm  # noqa: E402
 from dashboard.common import engine, error_boundary  # noqa: E402
-from dashboard.context import show_call  # noqa: E402
+from dashboard.context import CHOSEN, show_call  # noqa: E402
 from dashboard.downloads import disable_table_export  # noqa: E402
 from dashboard.nav import pages_for  # noqa: E402
 
@@ -38,6 +38,7 @@ def _icon() -> Image.Image:
     return Image.fromarray(icon, "RGBA")
 
 
+warm.start()  # the pages' heavy imports, while the sign-in page waits for its user
 st.set_page_config(page_title="evalpanel", page_icon=_icon(), layout="wide")
 disable_table_export()
 
@@ -55,4 +56,7 @@ with error_boundary():
         navigation = st.navigation(pages_for(current.actor.role))
         if current.actor.role in ("manager", "expert"):
             show_call()
+        chosen = st.session_state.get(CHOSEN)
+        if current.actor.role == "manager" and chosen:
+            cached.prefetch(str(chosen))  # the heavy pages' reads, ahead of their first visit
         navigation.run()

@@ -15,6 +15,8 @@ raised again, never cached).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,12 +28,16 @@ from dashboard.common import actor, engine
 from evalpanel.callfolder.model import CallConfig, CallFolder
 from evalpanel.store import (
     Actor,
+    Names,
+    StoreError,
     audit_frame,
+    call_names,
     conflicted_tasks,
     list_consolidations,
     list_tasks,
 )
 from evalpanel.store import call_folder as read_call_folder
+from evalpanel.store.names import named_audit_frame
 from evalpanel.store.summary import (
     Progress,
     call_config,
@@ -55,10 +61,13 @@ def version(call_id: str, *, tables_only: bool = False) -> str:
     return call_data_version(engine(), actor(), call_id, tables_only=tables_only)
 
 
+def _key_of(eng: sa.Engine, who: Actor, call_id: str, *, tables_only: bool = False) -> Key:
+    return (str(eng.url), who.user_id, who.role, call_id,
+            call_data_version(eng, who, call_id, tables_only=tables_only))
+
+
 def _key(call_id: str, *, tables_only: bool = False) -> Key:
-    who = actor()
-    return (str(engine().url), who.user_id, who.role, call_id,
-            version(call_id, tables_only=tables_only))
+    return _key_of(engine(), actor(), call_id, tables_only=tables_only)
 
 
 def _tables_key(call_id: str) -> Key:
@@ -72,8 +81,40 @@ def _workflow() -> Any:
     return workflow()
 
 
-def _call_folder(eng: sa.Engine, who: Actor, call_id: str) -> CallFolder:
-    return _shared("call_folder", _tables_key(call_id))  # type: ignore[no-any-return]
+def _ranking() -> Any:
+    import evalpanel.ranking
+
+    return evalpanel.ranking
+
+
+# The key's parts are the arguments Streamlit hashes; the engine and the actor (not hashed:
+# their names start with "_") are the ones the key names. They are passed, not read from the
+# session, so that a read can also run in :func:`prefetch`'s thread.
+@st.cache_data(show_spinner=False, max_entries=ENTRIES)
+def _read(name: str, key: Key, _eng: sa.Engine, _who: Actor) -> Any:
+    return READS[name](_eng, _who, key[3])
+
+
+@st.cache_resource(show_spinner=False, max_entries=SHARED)
+def _shared(name: str, key: Key, _eng: sa.Engine, _who: Actor) -> Any:
+    return SHARED_READS[name](_eng, _who, key[3])
+
+
+def _mine(name: str, key: Key) -> Any:
+    """A cached read as this session's user."""
+    return _read(name, key, engine(), actor())
+
+
+def _mine_shared(name: str, key: Key) -> Any:
+    """A shared cached read as this session's user."""
+    return _shared(name, key, engine(), actor())
+
+
+def _sub(e: sa.Engine, a: Actor, c: str, name: str, *, tables: bool = False) -> Any:
+    """Another cached read of the same call, engine and user (tables: keyed by the version of
+    the call's tables)."""
+    key = _key_of(e, a, c, tables_only=tables)
+    return (_shared if name in SHARED_READS else _read)(name, key, e, a)
 
 
 def _quality_flags(eng: sa.Engine, who: Actor, call_id: str) -> pl.DataFrame:
@@ -86,18 +127,6 @@ def _reports(eng: sa.Engine, who: Actor, call_id: str) -> Any:
     from evalpanel.reports import build_esrs
 
     return build_esrs(eng, who, call_id)
-
-
-# The key's parts are the arguments Streamlit hashes; the engine and the actor are this run's,
-# the ones the key names.
-@st.cache_data(show_spinner=False, max_entries=ENTRIES)
-def _read(name: str, key: Key) -> Any:
-    return READS[name](engine(), actor(), key[3])
-
-
-@st.cache_resource(show_spinner=False, max_entries=SHARED)
-def _shared(name: str, key: Key) -> Any:
-    return SHARED_READS[name](engine(), actor(), key[3])
 
 
 # name -> (engine, actor, call id) -> result. The heavy ones read the call's tables once, from
@@ -113,96 +142,172 @@ READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "quality_flags": _quality_flags,
     "reports": _reports,
     "potential": lambda e, a, c: _workflow().potential_conflict_table(
-        e, a, c, call=_call_folder(e, a, c), excluded=_shared("conflicts", _tables_key(c))),
-    "ranked": lambda e, a, c: _workflow().rank_call(e, a, c, call=_call_folder(e, a, c)),
+        e, a, c, call=_sub(e, a, c, "call_folder", tables=True),
+        excluded=_sub(e, a, c, "conflicts", tables=True)),
+    "ranked": lambda e, a, c: _workflow().rank_call(
+        e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
     "reliability": lambda e, a, c: _workflow().reliability_report(
-        e, a, c, call=_call_folder(e, a, c), ranked=_read("ranked", _key(c))),
-    "conflict_reasons": lambda e, a, c: _shared("conflicts", _tables_key(c)).group_by("reason")
-    .len("pairs").sort("pairs", descending=True),
+        e, a, c, call=_sub(e, a, c, "call_folder", tables=True), ranked=_sub(e, a, c, "ranked")),
+    "names": call_names,
+    "named_audit": named_audit_frame,
+    "ranking_view": lambda e, a, c: _ranking().ranking_view(
+        e, a, c, call=_sub(e, a, c, "call_folder", tables=True), result=_sub(e, a, c, "ranked"),
+        names=_sub(e, a, c, "names", tables=True)),
+    "reliability_view": lambda e, a, c: _ranking().reliability_view(
+        e, a, c, call=_sub(e, a, c, "call_folder", tables=True), result=_sub(e, a, c, "ranked"),
+        names=_sub(e, a, c, "names", tables=True)),
+    "conflict_reasons": lambda e, a, c: _sub(e, a, c, "conflicts", tables=True)
+    .group_by("reason").len("pairs").sort("pairs", descending=True),
 }
 SHARED_READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "call_folder": read_call_folder,
-    "conflicts": lambda e, a, c: _workflow().conflict_table(e, a, c, call=_call_folder(e, a, c)),
+    "conflicts": lambda e, a, c: _workflow().conflict_table(
+        e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
 }
+# What :func:`prefetch` computes ahead of a manager's visits, the pages' heaviest reads first
+# in the order of the navigation (name, keyed by the call's tables only).
+PREFETCH: tuple[tuple[str, bool], ...] = (
+    ("names", True), ("conflicts", True), ("conflict_reasons", True), ("potential", True),
+    ("conflicted_tasks", False), ("ranked", False), ("ranking_view", False),
+    ("reliability_view", False), ("named_audit", False),
+)
+# The thread starts after the page in front has had this long to draw, so that it does not
+# take the CPU from that page (a manager's first page after signing in, on two cores).
+PREFETCH_DELAY_S = 1.0
+_prefetching: set[Key] = set()
+_prefetch_lock = threading.Lock()
+
+
+def _prefetch_all(eng: sa.Engine, who: Actor, call_id: str) -> None:
+    time.sleep(PREFETCH_DELAY_S)
+    for name, tables in PREFETCH:
+        try:
+            _sub(eng, who, call_id, name, tables=tables)
+        except Exception:  # a refusal or a failure: the page asks again and reports it
+            return
+
+
+def prefetch(call_id: str) -> threading.Thread | None:
+    """Compute the call's heavy page reads for this manager in a background thread, into the
+    same caches the pages read, so that a page's first visit finds them ready (or waits for
+    the one being computed: Streamlit computes a cached value once per key). Once per
+    database, user, call and data version; returns the thread started, or None."""
+    eng, who = engine(), actor()
+    try:
+        key = _key_of(eng, who, call_id)
+    except StoreError:  # not a call of this user: its pages say so
+        return None
+    with _prefetch_lock:
+        if key in _prefetching:
+            return None
+        if len(_prefetching) > ENTRIES:
+            _prefetching.clear()
+        _prefetching.add(key)
+    thread = threading.Thread(target=_prefetch_all, args=(eng, who, call_id), daemon=True,
+                              name=f"evalpanel-prefetch-{call_id}")
+    thread.start()
+    return thread
 
 
 def call_folder(call_id: str) -> CallFolder:
     """:func:`evalpanel.store.call_folder` (shared, not copied: do not change its frames)."""
-    return _shared("call_folder", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine_shared("call_folder", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def config(call_id: str) -> CallConfig:
     """:func:`evalpanel.store.summary.call_config`."""
-    return _read("config", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine("config", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def tasks(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.list_tasks`."""
-    return _read("tasks", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("tasks", _key(call_id))  # type: ignore[no-any-return]
 
 
 def progress(call_id: str) -> Progress:
     """:func:`evalpanel.store.summary.evaluation_progress`."""
-    return _read("progress", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("progress", _key(call_id))  # type: ignore[no-any-return]
 
 
 def lots(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.summary.lot_summary`."""
-    return _read("lots", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("lots", _key(call_id))  # type: ignore[no-any-return]
 
 
 def consolidations(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.list_consolidations`."""
-    return _read("consolidations", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("consolidations", _key(call_id))  # type: ignore[no-any-return]
 
 
 def held_tasks(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.conflicted_tasks`."""
-    return _read("conflicted_tasks", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("conflicted_tasks", _key(call_id))  # type: ignore[no-any-return]
 
 
 def audit(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.store.audit_frame` of the call."""
-    return _read("audit", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("audit", _key(call_id))  # type: ignore[no-any-return]
 
 
 def quality_flags(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.quality.call_flags`."""
-    return _read("quality_flags", _key(call_id))  # type: ignore[no-any-return]
+    return _mine("quality_flags", _key(call_id))  # type: ignore[no-any-return]
 
 
 def reports(call_id: str) -> Any:
     """:func:`evalpanel.reports.build_esrs` of every consolidated proposal (audited as a read
     when built, not at every visit)."""
-    return _read("reports", _key(call_id))
+    return _mine("reports", _key(call_id))
 
 
 def conflict_table(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.workflow.conflict_table` (shared, not copied)."""
-    return _shared("conflicts", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine_shared("conflicts", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def conflict_reasons(call_id: str) -> pl.DataFrame:
     """``reason, pairs`` of the conflict table, most pairs first."""
-    return _read("conflict_reasons", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine("conflict_reasons", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def potential_conflict_table(call_id: str) -> pl.DataFrame:
     """:func:`evalpanel.workflow.potential_conflict_table`."""
-    return _read("potential", _tables_key(call_id))  # type: ignore[no-any-return]
+    return _mine("potential", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def rank_call(call_id: str) -> Any:
     """:func:`evalpanel.workflow.rank_call` (a ``scoring.ScoreResult``)."""
-    return _read("ranked", _key(call_id))
+    return _mine("ranked", _key(call_id))
 
 
 def reliability_report(call_id: str) -> Any:
     """:func:`evalpanel.workflow.reliability_report`."""
-    return _read("reliability", _key(call_id))
+    return _mine("reliability", _key(call_id))
+
+
+def names(call_id: str) -> Names:
+    """:func:`evalpanel.store.call_names` (keyed by the version of the call's tables)."""
+    return _mine("names", _tables_key(call_id))  # type: ignore[no-any-return]
+
+
+def named_audit(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.store.names.named_audit_frame` of the call."""
+    return _mine("named_audit", _key(call_id))  # type: ignore[no-any-return]
+
+
+def ranking_view(call_id: str) -> Any:
+    """:func:`evalpanel.ranking.ranking_view` (the ranking with names and the lots)."""
+    return _mine("ranking_view", _key(call_id))
+
+
+def reliability_view(call_id: str) -> Any:
+    """:func:`evalpanel.ranking.reliability_view` (the report with names and empty states)."""
+    return _mine("reliability_view", _key(call_id))
 
 
 def clear() -> None:
     """Forget every cached read (a new version makes this unnecessary otherwise)."""
     _read.clear()
     _shared.clear()
+    with _prefetch_lock:
+        _prefetching.clear()

@@ -5,7 +5,7 @@ seconds to arrive and draw)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
@@ -14,14 +14,22 @@ import streamlit as st
 PAGE_ROWS = 500
 
 
-def text_filter(frame: pl.DataFrame, text: str, columns: Sequence[str]) -> pl.DataFrame:
-    """The rows where any of ``columns`` contains ``text`` (case-insensitive, literally)."""
+def text_filter(
+    frame: pl.DataFrame,
+    text: str,
+    columns: Sequence[str],
+    also: Callable[[str], pl.Expr] | None = None,
+) -> pl.DataFrame:
+    """The rows where any of ``columns`` contains ``text`` (case-insensitive, literally), or
+    where ``also(needle)`` (the lower-cased text) holds: a match found elsewhere, e.g. on names
+    that are joined on the rows of one page only."""
     needle = text.strip().lower()
-    if not needle or not columns:
+    if not needle or not (columns or also):
         return frame
     hit = pl.any_horizontal(
-        pl.col(c).cast(pl.String).str.to_lowercase().str.contains(needle, literal=True)
-        for c in columns
+        *(pl.col(c).cast(pl.String).str.to_lowercase().str.contains(needle, literal=True)
+          for c in columns),
+        *([also(needle)] if also is not None else []),
     )
     return frame.filter(hit.fill_null(False))
 
@@ -33,14 +41,20 @@ def paged_table(
     search: Sequence[str] = (),
     rows: int = PAGE_ROWS,
     what: str = "rows",
+    also: Callable[[str], pl.Expr] | None = None,
+    label: str | None = None,
+    decorate: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     **dataframe: Any,
 ) -> pl.DataFrame:
-    """Show ``frame`` filtered by the text typed in (over the ``search`` columns) one page of
-    ``rows`` at a time; returns the filtered frame. ``dataframe``: passed to ``st.dataframe``."""
+    """Show ``frame`` filtered by the text typed in (over the ``search`` columns, or where
+    ``also`` holds: see :func:`text_filter`) one page of ``rows`` at a time; returns the
+    filtered frame. ``label``: the filter's label (default: the searched columns);
+    ``decorate``: applied to the page's rows only before they are shown (names, links), so a
+    table of a million rows is never joined whole. ``dataframe``: passed to ``st.dataframe``."""
     left, mid, right = st.columns([3, 1, 2], vertical_alignment="bottom")
-    text = left.text_input(f"Filter ({', '.join(search)})" if search else "Filter",
+    text = left.text_input(label or (f"Filter ({', '.join(search)})" if search else "Filter"),
                            key=f"{key}_filter", placeholder="part of an id or a name")
-    shown = text_filter(frame, text, search)
+    shown = text_filter(frame, text, search, also)
     pages = max(1, math.ceil(shown.height / rows))
     page_key = f"{key}_page"
     held = st.session_state.get(page_key)
@@ -51,5 +65,7 @@ def paged_table(
     right.caption(f"{shown.height:,} {what}" + (f" of {frame.height:,}" if text.strip() else "")
                   + (f" · rows {first + 1:,}–{min(first + rows, shown.height):,}"
                      if shown.height > rows else ""))
-    st.dataframe(shown.slice(first, rows), hide_index=True, **dataframe)
+    page_rows = shown.slice(first, rows)
+    st.dataframe(decorate(page_rows) if decorate is not None else page_rows, hide_index=True,
+                 **dataframe)
     return shown

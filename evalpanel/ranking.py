@@ -12,9 +12,9 @@ import polars as pl
 import sqlalchemy as sa
 
 import scoring
-from evalpanel.callfolder import Lot
+from evalpanel.callfolder import CallFolder, Lot
 from evalpanel.planning import lot_rules
-from evalpanel.store import Actor, call_folder, call_names, with_names
+from evalpanel.store import Actor, Names, call_folder, call_names, with_names
 from evalpanel.workflow import rank_call
 
 
@@ -28,17 +28,38 @@ class RankingView:
     lots: dict[str, Lot]
 
 
-def ranking_view(engine: sa.Engine, actor: Actor, call_id: str) -> RankingView:
-    """The call's ranking with names (managers of the call)."""
-    call = call_folder(engine, actor, call_id)
-    result = rank_call(engine, actor, call_id, call=call)
-    names = call_names(engine, actor, call_id)
+def ranking_view(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    *,
+    call: CallFolder | None = None,
+    result: scoring.ScoreResult | None = None,
+    names: Names | None = None,
+) -> RankingView:
+    """The call's ranking with names (managers of the call). ``call``, ``result`` and
+    ``names``: the stored call, its :func:`evalpanel.workflow.rank_call` and its
+    :func:`evalpanel.store.call_names` already read by the caller (a page's cache)."""
+    call = call or call_folder(engine, actor, call_id)
+    if result is None:
+        result = rank_call(engine, actor, call_id, call=call)
+    names = names or call_names(engine, actor, call_id)
     rows = with_names(result.proposals, names,
                       proposal_fields=("title", "coordinator", "ecosystem"))
     return RankingView(result, rows, dict(call.config.lots))
 
 
+def ranked_positions(rows: pl.DataFrame) -> pl.DataFrame:
+    """One lot's ranked proposals (``rank`` not null) in rank order with ``position``: 1, 2,
+    … down the list, so proposals that share a rank (ex aequo) each get their own place in a
+    chart instead of being drawn on top of one another (ties in id order; the ranking's own
+    order of a tie is the manager's recorded one, already in ``rank``)."""
+    return rows.filter(pl.col("rank").is_not_null()).sort("rank", "proposal_id").with_columns(
+        position=pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+
+
 FUNDING_LINE: dict[str, pl.DataType] = {
+    "position": pl.Int64(),
     "rank": pl.Int64(),
     "proposal_id": pl.String(),
     "title": pl.String(),
@@ -55,12 +76,12 @@ def funding_line(rows: pl.DataFrame) -> pl.DataFrame:
     is ``funded`` or ``reserve list``; a funded proposal spans ``from_eur`` to ``to_eur`` of
     the cumulative funded requests (rank order), a reserve one continues above the funded total
     in reserve order, so the budget line shows how far down the reserve list money would
-    reach. Proposals without a request count as 0 EUR."""
-    ranked = rows.filter(pl.col("rank").is_not_null()
-                         & pl.col("decision").is_in(["funded", "reserve"]))
+    reach. ``position``: the proposal's place in :func:`ranked_positions` (tied proposals
+    apart). Proposals without a request count as 0 EUR."""
+    ranked = ranked_positions(rows).filter(pl.col("decision").is_in(["funded", "reserve"]))
     if ranked.is_empty():
         return pl.DataFrame(schema=FUNDING_LINE)
-    ranked = ranked.sort("rank", "proposal_id").with_columns(
+    ranked = ranked.with_columns(
         pl.col("requested_eur").fill_null(0.0),
         pl.when(pl.col("decision") == "funded").then(pl.lit("funded"))
         .otherwise(pl.lit("reserve list")).alias("part"))
@@ -72,8 +93,9 @@ def funding_line(rows: pl.DataFrame) -> pl.DataFrame:
         .with_columns(to_eur=total + pl.col("requested_eur").cum_sum()),
     ]).with_columns(from_eur=pl.col("to_eur") - pl.col("requested_eur"))
     title = pl.col("title") if "title" in out.columns else pl.lit(None, pl.String)
-    return out.select(pl.col("rank").cast(pl.Int64), "proposal_id", title.alias("title"),
-                      "decision", "part", "requested_eur", "from_eur", "to_eur")
+    return out.select("position", pl.col("rank").cast(pl.Int64), "proposal_id",
+                      title.alias("title"), "decision", "part", "requested_eur", "from_eur",
+                      "to_eur")
 
 
 @dataclass(frozen=True)
@@ -104,12 +126,22 @@ def scale_words(readings: tuple[tuple[float, str], ...], source: str) -> str:
     return ", ".join(words) + f" ({source})"
 
 
-def reliability_view(engine: sa.Engine, actor: Actor, call_id: str) -> ReliabilityView:
-    """:func:`evalpanel.workflow.reliability_report` with names and its empty states."""
-    call = call_folder(engine, actor, call_id)
-    result = rank_call(engine, actor, call_id, call=call)
+def reliability_view(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    *,
+    call: CallFolder | None = None,
+    result: scoring.ScoreResult | None = None,
+    names: Names | None = None,
+) -> ReliabilityView:
+    """:func:`evalpanel.workflow.reliability_report` with names and its empty states.
+    ``call``, ``result`` and ``names``: as for :func:`ranking_view`."""
+    call = call or call_folder(engine, actor, call_id)
+    if result is None:
+        result = rank_call(engine, actor, call_id, call=call)
     report = scoring.reliability(result, call.proposals, lot_rules(call))
-    names = call_names(engine, actor, call_id)
+    names = names or call_names(engine, actor, call_id)
     evaluations = result.evaluations.height
     shared = int(report.agreement.select(pl.col("proposals").max()).item() or 0)
     missing: dict[str, str] = {}

@@ -10,12 +10,13 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from dashboard import cached
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
 from dashboard.context import call_key
 from dashboard.text import md
 from evalpanel.callfolder.config import TEXT_MODELS
 from evalpanel.preview import change_set_words, fair_suggestion
-from evalpanel.store import batch_changes, call_names, discard_batch, publish_batch, with_names
+from evalpanel.store import batch_changes, discard_batch, publish_batch, with_names
 
 st.title("Assignment")
 cid = call_id()
@@ -103,7 +104,7 @@ figures[4].metric("Worst panel affinity", f"{result.min_proposal_affinity:.2f}",
 suggestion = fair_suggestion(result.mode, result.pairs)
 if suggestion:
     st.info(md(suggestion), icon=":material/balance:")
-names = attempt(call_names, engine(), actor(), cid)
+names = attempt(cached.names, cid)
 for message in result.messages:
     st.warning(md(message))
 if result.shortfalls.height:

@@ -10,7 +10,6 @@ from dashboard import cached
 from dashboard.common import act, actor, bump, call_id, engine
 from evalpanel.store import (
     ACTIVE_STATES,
-    call_names,
     name_consolidator,
     start_consolidation,
     with_names,
@@ -33,7 +32,7 @@ counts = dict(board.group_by("state").len().rows())
 for col, state in zip(st.columns(6), ("waiting", "ready", "drafting", "approval", "suspended",
                                       "final"), strict=True):
     col.metric(state.capitalize(), counts.get(state, 0))
-st.dataframe(with_names(board, call_names(engine(), actor(), cid), expert=("consolidator",)),
+st.dataframe(with_names(board, cached.names(cid), expert=("consolidator",)),
              hide_index=True, height=300)
 
 if "consolidation_note" in st.session_state:

@@ -13,9 +13,9 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from dashboard import cached
 from dashboard.common import actor, attempt, call_id, engine
 from dashboard.context import call_key
-from evalpanel.ranking import ranking_view
 from evalpanel.store.exports import (
     CALL_TABLES,
     export_assignment,
@@ -28,7 +28,6 @@ from evalpanel.store.exports import (
     export_scores,
     record_export,
 )
-from evalpanel.store.names import named_audit_frame
 
 st.title("Exports and audit log")
 cid = call_id()
@@ -39,7 +38,7 @@ MIME = {"csv": "text/csv",
 
 
 def _ranking(engine_: Any, actor_: Any, call: str, path: Path) -> Path:
-    ranking = ranking_view(engine_, actor_, call).proposals  # names and decision reasons
+    ranking = cached.ranking_view(call).proposals  # names and decision reasons
     written = export_ranking(ranking, path)
     record_export(engine_, actor_, call, "ranking", ranking.height, path.suffix[1:])
     return written
@@ -73,7 +72,9 @@ elif prepared is not None:
                "or format: prepare the file again.")
 
 st.subheader("Audit log")
-log = named_audit_frame(engine(), actor(), cid)
+log = attempt(cached.named_audit, cid)
+if log is None:
+    st.stop()
 actions = sorted(log["action"].unique().to_list())
 chosen = st.multiselect("Actions", actions)
 if chosen:

@@ -21,7 +21,6 @@ from evalpanel.store import (
     RequestState,
     approve_request,
     batch_changes,
-    call_names,
     confirm_replacement,
     discard_batch,
     dismiss_replacement,
@@ -38,7 +37,7 @@ st.title("Follow-up")
 cid = call_id()
 if "followup_note" in st.session_state:
     st.success(st.session_state.pop("followup_note"))
-read_names = attempt(call_names, engine(), actor(), cid)
+read_names = attempt(cached.names, cid)
 if read_names is None:
     st.stop()
 names: Names = read_names

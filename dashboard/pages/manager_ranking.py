@@ -9,15 +9,16 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from dashboard import cached
 from dashboard.common import act, actor, attempt, bump, call_id, engine, workflow
 from dashboard.tables import filtered, link_config, with_links
 from dashboard.text import md, plain
-from evalpanel.ranking import funding_line, ranking_view
+from evalpanel.ranking import funding_line, ranked_positions
 from evalpanel.store import list_tie_orders
 
 st.title("Ranking")
 cid = call_id()
-view = attempt(ranking_view, engine(), actor(), cid)
+view = attempt(cached.ranking_view, cid)
 if view is None:
     st.stop()
 ranked = view.result
@@ -46,25 +47,36 @@ for lot_id, lot in lots.items():
         if lot.title:
             st.caption(md(lot.title) + (f" · at most one funded per {md(lot.one_per)}"
                                         if lot.one_per else ""))
-        ranked_rows = rows.filter(pl.col("rank").is_not_null())
+        # one bar per proposal at its place down the list: proposals sharing a rank (ex
+        # aequo) stand side by side, never drawn over one another
+        ranked_rows = ranked_positions(rows).select(
+            "position", "rank", "proposal_id", "title", "total", "decision", "requested_eur",
+            "tied")
         line = funding_line(rows)
         if ranked_rows.height:
             colour = alt.Color("decision:N", scale=alt.Scale(domain=DECISIONS, range=COLOURS))
             bars = alt.Chart(ranked_rows).mark_bar().encode(
-                alt.X("rank:O", title="rank"), alt.Y("total:Q", title="total score"), colour,
-                tooltip=["proposal_id", "title", "total", "decision", "requested_eur"])
+                alt.X("position:O", title="place in the ranking (tied proposals side by side)",
+                      axis=alt.Axis(labelOverlap="greedy")),
+                alt.Y("total:Q", title="total score"), colour,
+                alt.Opacity("tied:N", title="tied", scale=alt.Scale(
+                    domain=[False, True], range=[1.0, 0.6])),
+                tooltip=["rank", "proposal_id", "title", "total", "tied", "decision",
+                         "requested_eur"])
             mark = alt.Chart(pl.DataFrame({"y": [scheme.total_threshold]})).mark_rule(
                 strokeDash=[4, 4], color="#c62828").encode(y="y:Q")
             left, right = st.columns(2)
-            left.markdown("**Scores by rank** (dashed: pass mark)")
+            left.markdown("**Scores by rank** (dashed: pass mark; lighter bars share their "
+                          "rank with another proposal)")
             left.altair_chart((bars + mark).properties(height=240))
             if line.height:
                 part_colour = alt.Color("part:N", title=None, scale=alt.Scale(
                     domain=PARTS, range=["#2e7d32", "#f9a825"]))
-                x = alt.X("rank:Q", title="rank", axis=alt.Axis(tickMinStep=1))
+                x = alt.X("position:Q", title="place in the ranking",
+                          axis=alt.Axis(tickMinStep=1))
                 steps = alt.Chart(line).mark_line(interpolate="step-after", point=True).encode(
                     x, alt.Y("to_eur:Q", title="cumulative funded requests (EUR)"),
-                    part_colour, tooltip=["rank", "proposal_id", "title", "part",
+                    part_colour, tooltip=["position", "rank", "proposal_id", "title", "part",
                                           "requested_eur", "to_eur"])
                 budget = alt.Chart(pl.DataFrame({"budget_eur": [lot.budget_eur],
                                                  "label": ["budget"]}))
@@ -73,14 +85,14 @@ for lot_id, lot in lots.items():
                     budget.mark_text(align="left", dy=-6, color="#1565c0").encode(
                         y="budget_eur:Q", text="label:N", x=alt.value(4))]
                 first_reserve = line.filter(pl.col("part") == "reserve list").select(
-                    pl.col("rank").min()).item()
+                    pl.col("position").min()).item()
                 if first_reserve is not None:
-                    edge = alt.Chart(pl.DataFrame({"rank": [float(first_reserve) - 0.5],
+                    edge = alt.Chart(pl.DataFrame({"position": [float(first_reserve) - 0.5],
                                                    "label": ["reserve list →"]}))
                     layers += [edge.mark_rule(strokeDash=[4, 4], color="#f9a825").encode(
-                        x="rank:Q"), edge.mark_text(align="left", dx=4, dy=8,
-                                                     color="#b26a00").encode(
-                        x="rank:Q", text="label:N", y=alt.value(0))]
+                        x="position:Q"), edge.mark_text(align="left", dx=4, dy=8,
+                                                         color="#b26a00").encode(
+                        x="position:Q", text="label:N", y=alt.value(0))]
                 right.markdown("**Funding line**: cumulative funded requests against the "
                                "budget (blue); right of the dashed line, the reserve list "
                                "continues above the funded total")

@@ -8,14 +8,14 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dashboard.common import actor, attempt, call_id, engine
+from dashboard import cached
+from dashboard.common import attempt, call_id
 from dashboard.text import md
-from evalpanel.ranking import reliability_view
 
 st.title("Reliability")
 cid = call_id()
 with st.spinner("Computing agreement and leniency…"):
-    view = attempt(reliability_view, engine(), actor(), cid)
+    view = attempt(cached.reliability_view, cid)
 if view is None:
     st.stop()
 report = view.report
