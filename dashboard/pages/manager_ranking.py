@@ -51,7 +51,8 @@ for lot_id, lot in lots.items():
         # aequo) stand side by side, never drawn over one another
         ranked_rows = ranked_positions(rows).select(
             "position", "rank", "proposal_id", "title", "total", "decision", "requested_eur",
-            "tied")
+            "tied").with_columns(shares_rank=pl.when(pl.col("tied"))
+                                 .then(pl.lit("shared (ex aequo)")).otherwise(pl.lit("its own")))
         line = funding_line(rows)
         if ranked_rows.height:
             colour = alt.Color("decision:N", scale=alt.Scale(domain=DECISIONS, range=COLOURS))
@@ -59,8 +60,8 @@ for lot_id, lot in lots.items():
                 alt.X("position:O", title="place in the ranking (tied proposals side by side)",
                       axis=alt.Axis(labelOverlap="greedy")),
                 alt.Y("total:Q", title="total score"), colour,
-                alt.Opacity("tied:N", title="tied", scale=alt.Scale(
-                    domain=[False, True], range=[1.0, 0.6])),
+                alt.Opacity("shares_rank:N", title="rank", scale=alt.Scale(
+                    domain=["its own", "shared (ex aequo)"], range=[1.0, 0.6])),
                 tooltip=["rank", "proposal_id", "title", "total", "tied", "decision",
                          "requested_eur"])
             mark = alt.Chart(pl.DataFrame({"y": [scheme.total_threshold]})).mark_rule(
