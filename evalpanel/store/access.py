@@ -141,16 +141,16 @@ def deny(
     :func:`~evalpanel.store.engine.reading` log it once their transaction has rolled back."""
     raise PermissionDenied(
         f"{actor} may not {action} {entity} {entity_id}: {why}",
-        audit={
-            "user_id": actor.user_id,
-            "role": actor.role,
-            "action": "denied:" + action,
-            "entity": entity,
-            "entity_id": str(entity_id),
-            "call_id": call_id,
-            "after": {"reason": why},
-        },
+        audit=_refusal(actor, action, entity, entity_id, call_id, {"reason": why}),
     )
+
+
+def _refusal(actor: Actor, action: str, entity: str, entity_id: object, call_id: str | None,
+             after: dict[str, str]) -> dict[str, object]:
+    """The audit line of a refusal (``denied:<action>``), written once the transaction that
+    raised it has rolled back."""
+    return {"user_id": actor.user_id, "role": actor.role, "action": "denied:" + action,
+            "entity": entity, "entity_id": str(entity_id), "call_id": call_id, "after": after}
 
 
 def require(
@@ -444,15 +444,8 @@ def require_same_call(
     raise CallMismatch(
         f"{action.replace('_', ' ')} refused, nothing changed: {entity} {entity_id} {why}. "
         f"Select call {record_call!r} to act on it, or reload the page.",
-        audit={
-            "user_id": actor.user_id,
-            "role": actor.role,
-            "action": "denied:" + action,
-            "entity": entity,
-            "entity_id": str(entity_id),
-            "call_id": record_call,
-            "after": {"reason": why, "named_call": named_call[:255]},
-        },
+        audit=_refusal(actor, action, entity, entity_id, record_call,
+                       {"reason": why, "named_call": named_call[:255]}),
     )
 
 
