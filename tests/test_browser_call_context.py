@@ -144,7 +144,9 @@ def test_ten_switches_each_action_lands_on_the_call_shown(
         _shows(page, call_id, f"{where}, after the run")
         tick(page, "I understand that publishing cannot be undone")
         note = page.get_by_text(re.compile(rf"Batch {batch_id} published"))
-        click_until(page, page.get_by_role("button", name="Publish this batch").click,
+        # the enabled button: a rerun can still show the one drawn disabled before the tick
+        publish = page.get_by_role("button", name="Publish this batch", disabled=False).first
+        click_until(page, publish.click,
                     partial(visible, note), f"{where}: publishing batch {batch_id}")
         assert _latest_batch(url) == (batch_id, call_id, "published"), where
         _shows(page, call_id, f"{where}, after publishing")  # no jump back to the other call

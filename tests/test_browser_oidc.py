@@ -12,6 +12,7 @@ Screenshots go to ``tests/artifacts/oidc-*.png``.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +106,16 @@ def signed_in_as_manager(page: Any) -> bool:
         page.get_by_role("button", name="Sign out"))
 
 
+def session_cookie(context: Any, wait_s: float = 15.0) -> list[Any]:
+    """The dashboard's session cookie, waited for up to ``wait_s`` seconds."""
+    stop = time.monotonic() + wait_s
+    while True:
+        found = [c for c in context.cookies() if c["name"] == "evalpanel_session"]
+        if found or time.monotonic() > stop:
+            return found
+        time.sleep(0.1)
+
+
 def auth_cookies(page: Any) -> list[str]:
     return [c["name"] for c in page.context.cookies() if c["name"].startswith("_streamlit_user")]
 
@@ -122,7 +133,8 @@ def test_linked_identity_signs_in_reloads_and_signs_out(browser: Any, setup: Set
     assert page.url.startswith(setup.base)
     # The dashboard's session id travels in its own cookie, never in the URL.
     assert "session=" not in page.url
-    assert [c for c in context.cookies() if c["name"] == "evalpanel_session"]
+    # the page's script sets it once the signed-in page has drawn
+    assert session_cookie(context)
     assert auth_cookies(page)
     # The manager's navigation, and not another role's.
     assert visible(page.get_by_role("link", name="Assignment"))
