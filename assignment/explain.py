@@ -183,34 +183,28 @@ def _text_evidence(
 ) -> tuple[np.ndarray, pl.Series]:
     """(n,) TF-IDF cosine of each pair and its (at most 3) heaviest shared terms.
 
-    Each pair's proposal terms are looked up among its expert's by one search in the sorted
-    (document, term) codes; the products are summed in term order in float32, as a sparse
-    row product sums them."""
-    indptr, indices, data = weights.indptr, weights.indices, weights.data
-    n_terms = max(len(weights.model.vocabulary), 1)
-    starts, counts = indptr[p], indptr[p + 1] - indptr[p]
-    pair = np.repeat(np.arange(p.size, dtype=np.int64), counts)
-    offset = np.arange(pair.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    at = starts[pair] + offset
-    term = indices[at]
-    doc_of = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
-    codes = doc_of * n_terms + indices  # sorted: documents in order, terms sorted within
-    wanted = (n_proposals + e[pair]) * n_terms + term
-    found = np.minimum(np.searchsorted(codes, wanted), max(codes.size - 1, 0))
-    hit = codes[found] == wanted if codes.size else np.zeros(wanted.size, dtype=bool)
-    pair, term = pair[hit], term[hit]
-    product = data[at[hit]] * data[found[hit]]  # float32, as scipy multiplies
-    shared = np.bincount(pair, minlength=p.size)
+    One element-wise product of the pairs' proposal rows with their expert rows (scipy's CSR
+    product: each pair's two sorted term lists merged once, the float32 products kept in term
+    order); the products are summed in term order in float32, as a sparse row product sums
+    them."""
+    matrix = weights.csr()
+    product = matrix[p].multiply(matrix[n_proposals + e]).tocsr()
+    product.sort_indices()
+    indptr = product.indptr.astype(np.int64)
+    shared = np.diff(indptr)
+    pair = np.repeat(np.arange(p.size, dtype=np.int64), shared)
+    term = product.indices.astype(np.int64)
+    values = np.asarray(product.data, dtype=np.float32)
     width = int(shared.max()) if shared.size else 0
     grid = np.zeros((p.size, width + 1), dtype=np.float32)
-    grid[pair, np.arange(pair.size) - np.repeat(np.cumsum(shared) - shared, shared)] = product
+    grid[pair, np.arange(pair.size) - indptr[pair]] = values
     cosine = np.clip(np.cumsum(grid, axis=1, dtype=np.float32)[:, -1], 0.0, 1.0)
     names = pl.Series(list(weights.model.vocabulary), dtype=pl.String)
     contributions = pl.DataFrame(
         {
             "i": pair,
             "term": names.gather(term),
-            "weight": product.astype(np.float64),
+            "weight": values.astype(np.float64),
         }
     ).filter(pl.col("weight") > 0)
     top = (
@@ -249,30 +243,42 @@ def eligible_ranks(
     (1 + how many eligible experts have a strictly higher affinity) and (n,) how many eligible
     experts the proposal has. Eligible: neither conflicted nor forbidden.
 
-    Per block of rows: the experts with a higher affinity are counted over the whole row, then
-    the ineligible ones among them (a sparse set) are taken off, so no (rows, E) mask is
-    built."""
+    Per block of rows, without copying or gathering the matrix: each proposal's pairs are laid
+    out as the columns of a (rows, slots) table of their affinities, the experts with a higher
+    affinity are counted over the whole row once per slot, then the ineligible ones among them
+    (a sparse set, compared once per row) are taken off."""
     n_p, n_e = inst.n_proposals, inst.n_experts
     blocked = inst.ineligible_codes()
     own = np.asarray(inst.affinity[p, e], dtype=np.float32)
+    order = np.argsort(p, kind="stable")
+    sorted_p = p[order].astype(np.int64)
+    slot = np.arange(p.size, dtype=np.int64) - np.searchsorted(sorted_p, sorted_p)
+    slots = int(slot.max()) + 1 if p.size else 0
     rank = np.ones(p.size, dtype=np.int64)
     eligible = np.zeros(p.size, dtype=np.int64)
-    order = np.argsort(p, kind="stable")
-    sorted_p = p[order]
+    step = max(1, _CELLS // max(1, n_e))
     for start in _row_blocks(n_p, n_e):
-        stop = min(n_p, start + max(1, _CELLS // max(1, n_e)))
+        stop = min(n_p, start + step)
         lo, hi = np.searchsorted(sorted_p, [start, stop])
         if lo == hi:
             continue
-        which = order[lo:hi]
-        block = np.asarray(inst.affinity[start:stop], dtype=np.float32)
-        mine = own[which]
-        higher = np.count_nonzero(block[p[which] - start] > mine[:, None], axis=1)
-        owner, codes = _row_codes(blocked, n_e, p[which].astype(np.int64))
-        values = block[codes // n_e - start, codes % n_e]
-        higher -= np.bincount(owner[values > mine[owner]], minlength=which.size)
-        rank[which] = 1 + higher
-        eligible[which] = n_e - np.bincount(owner, minlength=which.size)
+        rows, which = sorted_p[lo:hi] - start, order[lo:hi]
+        block = np.asarray(inst.affinity[start:stop])
+        table = np.full((stop - start, slots), np.inf, dtype=np.float32)  # inf: no pair
+        table[rows, slot[lo:hi]] = own[which]
+        higher = np.zeros((stop - start, slots), dtype=np.int64)
+        for j in range(slots):
+            higher[:, j] = np.count_nonzero(block > table[:, j, None], axis=1)
+        b_lo, b_hi = np.searchsorted(blocked, [start * n_e, stop * n_e])
+        codes = blocked[b_lo:b_hi] - start * n_e
+        b_rows = codes // n_e
+        values = block[b_rows, codes % n_e]
+        for j in range(slots):
+            higher[:, j] -= np.bincount(
+                b_rows[values > table[b_rows, j]], minlength=stop - start
+            )
+        rank[which] = 1 + higher[rows, slot[lo:hi]]
+        eligible[which] = n_e - np.bincount(b_rows, minlength=stop - start)[rows]
     return rank, eligible
 
 

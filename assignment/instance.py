@@ -23,6 +23,7 @@ Pairs are encoded as int64 codes ``p * E + e`` wherever sets of pairs are compar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -78,6 +79,9 @@ class AssignmentInstance:
     main_field: BoolArray | None = None
     potential: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_POTENTIAL_SCHEMA))
     potential_penalty: float = POTENTIAL_PENALTY
+    # code sets derived once from the fields above (the instance is not changed after it is
+    # built): read-only arrays, see :meth:`_derived`
+    _memo: dict[str, IntArray] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -122,19 +126,39 @@ class AssignmentInstance:
             self.potential["p"].to_numpy() * self.n_experts + self.potential["e"].to_numpy()
         )
 
+    def _derived(self, name: str, build: Callable[[], IntArray]) -> IntArray:
+        """``build()`` the first time ``name`` is asked for, then the same read-only array (the
+        solver, its diagnostics and the explanations all ask for the same code sets)."""
+        out = self._memo.get(name)
+        if out is None:
+            out = build()
+            out.flags.writeable = False
+            self._memo[name] = out
+        return out
+
+    def _conflict_codes(self) -> IntArray:
+        if self.conflicts.height == 0:
+            return np.zeros(0, np.int64)
+        return self.conflicts["p"].to_numpy() * self.n_experts + self.conflicts["e"].to_numpy()
+
     def blocked_codes(self) -> IntArray:
         """Sorted codes of pairs a solver may not choose freely (conflicted, forbidden, existing
         or pinned: the last two are fixed, not chosen)."""
-        parts = [
-            self.codes(x)
-            for x in (self.conflict_pairs(), self.forbidden, self.existing, self.pinned)
-        ]
-        return _sets.unique(np.concatenate(parts))
+
+        def build() -> IntArray:
+            parts = [self.ineligible_codes(), self.codes(self.existing), self.codes(self.pinned)]
+            return _sets.unique(np.concatenate(parts))
+
+        return self._derived("blocked", build)
 
     def ineligible_codes(self) -> IntArray:
         """Sorted codes of pairs that can never be on a panel (conflicted or forbidden)."""
-        parts = [self.codes(self.conflict_pairs()), self.codes(self.forbidden)]
-        return _sets.unique(np.concatenate(parts))
+
+        def build() -> IntArray:
+            parts = [self._conflict_codes(), self.codes(self.forbidden)]
+            return _sets.unique(np.concatenate(parts))
+
+        return self._derived("ineligible", build)
 
     def eligible_mask(self) -> BoolArray:
         """(P, E) bool: pairs that may be newly assigned. Dense: for small instances and tests."""

@@ -245,17 +245,19 @@ def scan_reduced_costs(
         return np.zeros(0, np.int64), 0, checked
     codes = np.concatenate([s[0] for s in scanned])
     vals = np.concatenate([s[1] for s in scanned])
-    picks = [_lowest_per(codes, vals, codes // n_e, per_row),
-             _lowest_per(codes, vals, codes % n_e, per_col)]
+    by_value = codes[np.argsort(vals)]  # one sort of the values serves both groupings
+    picks = [_lowest_per(by_value, by_value // n_e, per_row),
+             _lowest_per(by_value, by_value % n_e, per_col)]
     return _sets.unique(np.concatenate(picks)), violations, checked
 
 
-def _lowest_per(codes: IntArray, vals: np.ndarray, group: IntArray, count: int) -> IntArray:
-    """The ``count`` codes of lowest value in each group."""
-    order = np.lexsort((vals, group))
+def _lowest_per(by_value: IntArray, group: IntArray, count: int) -> IntArray:
+    """The first ``count`` codes of each group, of codes in the order of their values."""
+    # distinct keys (group, position in value order): one unstable sort keeps the value order
+    order = np.argsort(group * by_value.size + np.arange(by_value.size))
     g = group[order]
     rank = np.arange(g.size) - np.searchsorted(g, g)
-    out: IntArray = codes[order][rank < count]
+    out: IntArray = by_value[order[rank < count]]
     return out
 
 
