@@ -18,6 +18,7 @@ from collections import Counter
 import numpy as np
 import polars as pl
 
+from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
 
 SHORTFALL_SCHEMA = {"proposal_id": pl.String, "missing": pl.Int64, "reason": pl.String}
@@ -31,11 +32,14 @@ def _names(ids: list[str], noun: str, limit: int = 5) -> str:
 
 
 def _eligible_rows(inst: AssignmentInstance, rows: IntArray, blocked: IntArray) -> np.ndarray:
-    """(len(rows), E) bool: pairs that can be newly assigned."""
+    """(len(rows), E) bool: pairs that can be newly assigned (``blocked``: sorted codes)."""
     n_e = inst.n_experts
     mask = np.ones((rows.size, n_e), dtype=bool)
-    codes = rows[:, None] * n_e + np.arange(n_e)[None, :]
-    mask[np.isin(codes, blocked)] = False
+    lo = np.searchsorted(blocked, rows * n_e)
+    count = np.searchsorted(blocked, (rows + 1) * n_e) - lo
+    owner = np.repeat(np.arange(rows.size, dtype=np.int64), count)
+    offset = np.arange(owner.size, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    mask[owner, blocked[lo[owner] + offset] % n_e] = False
     return mask
 
 
@@ -52,6 +56,11 @@ def deficient_sets(
     frontier = np.nonzero(seen_p)[0]
     edges_p: list[IntArray] = []
     edges_e: list[IntArray] = []
+    # proposals eligible with more than half the experts share an expert with each other: they,
+    # and every expert eligible with one of them, are one component, joined through one extra
+    # node (``hub``) instead of an edge per eligible pair
+    hub = n_p + n_e
+    on_hub = np.zeros(n_e, dtype=bool)
     while frontier.size:
         elig = _eligible_rows(inst, frontier, blocked)
         # a proposal cannot take an expert already on its panel (no residual capacity)
@@ -59,29 +68,41 @@ def deficient_sets(
         row_of[frontier] = np.arange(frontier.size)
         own = new_pairs[row_of[new_pairs[:, 0]] >= 0]
         elig[row_of[own[:, 0]], own[:, 1]] = False
-        fp, fe = np.nonzero(elig)
-        edges_p.append(frontier[fp])
-        edges_e.append(fe)
-        new_e = np.unique(fe[~seen_e[fe]])
+        reached = elig.any(axis=0)
+        dense = np.count_nonzero(elig, axis=1) * 2 > n_e
+        if dense.any():
+            on_hub |= elig[dense].any(axis=0)
+            edges_p.append(frontier[dense])
+            edges_e.append(np.full(int(dense.sum()), hub - n_p, dtype=np.int64))
+        fp, fe = np.nonzero(elig[~dense])
+        edges_p.append(frontier[~dense][fp])
+        edges_e.append(fe.astype(np.int64))
+        new_e = np.flatnonzero(reached & ~seen_e)
         seen_e[new_e] = True
-        sel = np.isin(by_expert[:, 1], new_e)
+        is_new = np.zeros(n_e, dtype=bool)
+        is_new[new_e] = True
+        sel = is_new[by_expert[:, 1]]
         edges_p.append(by_expert[sel, 0])
         edges_e.append(by_expert[sel, 1])
-        nxt = np.unique(by_expert[sel, 0])
+        nxt = _sets.unique(by_expert[sel, 0])
         frontier = nxt[~seen_p[nxt]]
         seen_p[frontier] = True
     comp_p = np.full(n_p, -1)
     comp_e = np.full(n_e, -1)
     if edges_p or seen_p.any():
-        ep = np.concatenate(edges_p) if edges_p else np.zeros(0, np.int64)
-        ee = np.concatenate(edges_e) if edges_e else np.zeros(0, np.int64)
+        hubbed = np.flatnonzero(on_hub)
+        ep = np.concatenate([*edges_p, np.full(hubbed.size, hub, dtype=np.int64)])
+        ee = np.concatenate([*edges_e, hubbed])
         from scipy.sparse import coo_matrix  # only runs when some demand is short
         from scipy.sparse.csgraph import connected_components
 
-        graph = coo_matrix((np.ones(ep.size), (ep, n_p + ee)), shape=(n_p + n_e, n_p + n_e))
+        # the hub is the last node: components are labelled in the order of their first node,
+        # so the labels are those of the graph with an edge per eligible pair
+        shape = (n_p + n_e + 1, n_p + n_e + 1)
+        graph = coo_matrix((np.ones(ep.size), (ep, n_p + ee)), shape=shape)
         _, labels = connected_components(graph, directed=False)
         comp_p = np.where(seen_p, labels[:n_p], -1)
-        comp_e = np.where(seen_e, labels[n_p:], -1)
+        comp_e = np.where(seen_e, labels[n_p:hub], -1)
     return seen_p, seen_e, comp_p, comp_e
 
 
