@@ -27,8 +27,9 @@ assigned ``pairs`` (``proposal_id, expert_id``, n rows).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import polars as pl
@@ -44,6 +45,9 @@ from .affinity import (
 )
 from .instance import AssignmentInstance
 from .text import TermWeights, term_weights
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 LEVEL_NAMES: Final = {4: "detailed", 3: "narrow", 2: "broad"}
 SHARED_TERMS: Final = 3
@@ -79,12 +83,14 @@ class CallEvidence:
     """What the explanations compare that depends on the call only, not on the pairs: the
     TF-IDF vectors (:func:`text_weights`), each level's field codes (``d, p, code`` and
     ``d, e, code`` frames per level of :data:`.affinity.LEVELS`), and the ecosystem and keyword
-    lists of proposals (P,) and experts (E,)."""
+    lists of proposals (P,) and experts (E,); ``matrix``: the weights as a ``(P + E, V)`` scipy
+    CSR matrix (building it imports scipy.sparse, which this way happens with the rest)."""
 
     weights: TermWeights
     fields: tuple[tuple[int, pl.DataFrame, pl.DataFrame], ...]
     ecosystems: tuple[pl.Series, pl.Series]
     keywords: tuple[pl.Series, pl.Series]
+    matrix: sp.csr_matrix
 
 
 def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidence:
@@ -97,11 +103,13 @@ def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidenc
         ef = pl.DataFrame({"e": np.arange(experts.height), "code": _isced_at(e_fields, d)})
         fields.append((d, pf.explode("code").drop_nulls("code").unique(),
                        ef.explode("code").drop_nulls("code").unique()))
+    weights = text_weights(proposals, experts)
     return CallEvidence(
-        text_weights(proposals, experts),
+        weights,
         tuple(fields),
         (_list(proposals, "ecosystems"), _list(experts, "ecosystems")),
         (_keyword_sets(proposals), _keyword_sets(experts)),
+        weights.csr(),
     )
 
 
@@ -179,7 +187,7 @@ def text_weights(proposals: pl.DataFrame, experts: pl.DataFrame) -> TermWeights:
 
 
 def _text_evidence(
-    weights: TermWeights, n_proposals: int, p: np.ndarray, e: np.ndarray
+    evidence: CallEvidence, n_proposals: int, p: np.ndarray, e: np.ndarray
 ) -> tuple[np.ndarray, pl.Series]:
     """(n,) TF-IDF cosine of each pair and its (at most 3) heaviest shared terms.
 
@@ -187,7 +195,7 @@ def _text_evidence(
     product: each pair's two sorted term lists merged once, the float32 products kept in term
     order); the products are summed in term order in float32, as a sparse row product sums
     them."""
-    matrix = weights.csr()
+    matrix, weights = evidence.matrix, evidence.weights
     product = matrix[p].multiply(matrix[n_proposals + e]).tocsr()
     product.sort_indices()
     indptr = product.indptr.astype(np.int64)
@@ -341,12 +349,16 @@ def explain_pairs(
             f"({proposals.height}, {experts.height})"
         )
     p, e = _indices(inst, pairs)
-    evidence = call_evidence(proposals, experts) if evidence is None else evidence
-    fields_ = _field_matches(evidence, p, e, label or (lambda _code: None))
-    cosine, terms = _text_evidence(evidence.weights, inst.n_proposals, p, e)
-    if text_similarity is not None:
-        cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
-    rank, eligible = eligible_ranks(inst, p, e)
+    # the ranks scan the matrix in numpy, which releases the interpreter lock: on a second
+    # thread they overlap the per-pair evidence below (polars and scipy)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ranks = pool.submit(eligible_ranks, inst, p, e)
+        evidence = call_evidence(proposals, experts) if evidence is None else evidence
+        fields_ = _field_matches(evidence, p, e, label or (lambda _code: None))
+        cosine, terms = _text_evidence(evidence, inst.n_proposals, p, e)
+        if text_similarity is not None:
+            cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
+        rank, eligible = ranks.result()
     out = pl.DataFrame(
         {
             "proposal_id": inst.proposal_ids[p].tolist(),

@@ -245,7 +245,7 @@ def scan_reduced_costs(
         return np.zeros(0, np.int64), 0, checked
     codes = np.concatenate([s[0] for s in scanned])
     vals = np.concatenate([s[1] for s in scanned])
-    by_value = codes[np.argsort(vals)]  # one sort of the values serves both groupings
+    by_value = codes[np.argsort(vals, kind="stable")]  # one sort serves both groupings
     picks = [_lowest_per(by_value, by_value // n_e, per_row),
              _lowest_per(by_value, by_value % n_e, per_col)]
     return _sets.unique(np.concatenate(picks)), violations, checked
