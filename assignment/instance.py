@@ -139,7 +139,9 @@ class AssignmentInstance:
     def _conflict_codes(self) -> IntArray:
         if self.conflicts.height == 0:
             return np.zeros(0, np.int64)
-        return self.conflicts["p"].to_numpy() * self.n_experts + self.conflicts["e"].to_numpy()
+        p = self.conflicts["p"].to_numpy().astype(np.int64)
+        out: IntArray = p * self.n_experts + self.conflicts["e"].to_numpy()
+        return out
 
     def blocked_codes(self) -> IntArray:
         """Sorted codes of pairs a solver may not choose freely (conflicted, forbidden, existing
