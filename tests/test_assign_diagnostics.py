@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from assignment import AssignmentInstance, assign, build_instance
-from assignment.diagnostics import at_risk
+from assignment.diagnostics import at_risk, deficient_sets
 from benchmarks.synthetic import small_instance
 
 
@@ -74,6 +74,45 @@ def test_diagnostics_name_exactly_the_uncoverable(
         assert reason in res.messages  # every short proposal carries its set's message
         assert proposal in reason or "proposals (" in reason  # named, or counted when many
 
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_p=st.integers(2, 14),
+    n_e=st.integers(2, 12),
+    k=st.integers(1, 3),
+    rate=st.sampled_from([0.1, 0.5, 0.8]),
+    halve=st.booleans(),
+)
+def test_deficient_sets_are_the_components_of_every_residual_edge(
+    seed: int, n_p: int, n_e: int, k: int, rate: float, halve: bool
+) -> None:
+    """The components of the reached nodes equal those of the graph with an edge per eligible
+    pair not on the panel and per assigned pair (scipy over the dense mask), labels included:
+    proposals eligible with most experts are joined through one node instead."""
+    inst = small_instance(seed, n_p, n_e, k, conflict_rate=rate, max_load=(0, 3))
+    res = assign(inst, "max-total")
+    pid = {v: i for i, v in enumerate(inst.proposal_ids.tolist())}
+    eid = {v: i for i, v in enumerate(inst.expert_ids.tolist())}
+    rows = res.pairs.select("proposal_id", "expert_id").iter_rows()
+    new = np.array([[pid[a], eid[b]] for a, b in rows], dtype=np.int64).reshape(-1, 2)
+    new = new[len(inst.fixed_pairs()):][:: 2 if halve else 1]  # halved: more demand short
+    seen_p, seen_e, comp_p, comp_e = deficient_sets(inst, new)
+    residual = inst.eligible_mask()
+    residual[new[:, 0], new[:, 1]] = False
+    residual &= seen_p[:, None]
+    fp, fe = np.nonzero(residual)
+    assigned = new[seen_e[new[:, 1]]]
+    ep = np.concatenate([fp, assigned[:, 0]])
+    ee = np.concatenate([fe, assigned[:, 1]])
+    graph = sp.coo_matrix((np.ones(ep.size), (ep, n_p + ee)), shape=(n_p + n_e, n_p + n_e))
+    _, labels = sp.csgraph.connected_components(graph, directed=False)
+    if seen_p.any():
+        assert comp_p.tolist() == np.where(seen_p, labels[:n_p], -1).tolist()
+        assert comp_e.tolist() == np.where(seen_e, labels[n_p:], -1).tolist()
+    else:
+        assert (comp_p == -1).all() and (comp_e == -1).all()
 
 def _frames(n_p: int, n_e: int, loads: list[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
     proposals = pl.DataFrame(
