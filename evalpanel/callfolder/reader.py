@@ -25,6 +25,9 @@ from evalpanel.callfolder.schema import REQUIRED_TABLES, TABLES, Column, polars_
 from evalpanel.callfolder.scheme import check_score_rows, scheme_for
 from evalpanel.callfolder.tables import FORMATS, LINE, RawTable, find_table, read_table
 
+# the order the tables are read in: the matrix needs only the proposals' and experts' ids, so it
+# is decoded in the background while the partners and conflicts are read and checked
+READ_ORDER = ("proposals", "experts", "affinity", "partners", "conflicts", "scores")
 SORT_KEYS = {
     "proposals": ["proposal_id"],
     "partners": ["proposal_id", "org_id", "org_name"],
@@ -76,7 +79,7 @@ def read_call(
     files: dict[str, str] = {}
     grid: set[str] = set()  # pair tables proven to list every pair once, in id order
     matrix: Future[PairMatrix] | None = None
-    matrix_at = 0  # where the matrix's problems go among the others
+    found_in: dict[str, list[Problem]] = {table: [] for table in TABLES}
     located = {table: find_table(folder, table) for table in TABLES}
     used = [config_path] if config_path.is_file() else []
     used += [path for path, _ in located.values() if path is not None]
@@ -90,12 +93,13 @@ def read_call(
             and not (affinity_matrix and table == "affinity")
         }
         hashing = pool.submit(_hash_files, used)
-        for table, columns in TABLES.items():
+        for table in READ_ORDER:
+            columns = TABLES[table]
             path, found = located[table]
-            problems += found
+            found_in[table] += found
             if path is None:
                 if table in REQUIRED_TABLES and not found:
-                    problems.append(
+                    found_in[table].append(
                         Problem(
                             table + ".csv",
                             None,
@@ -105,14 +109,13 @@ def read_call(
                     )
                 continue
             if affinity_matrix and table == "affinity" and path.suffix == ".parquet":
-                matrix_at = len(problems)
                 matrix = _in_background(
                     _matrix, path, columns, _ids(frames, "proposals"), _ids(frames, "experts")
                 )
                 files[table] = path.name
                 continue
             raw, found = early[table].result() if table in early else read_table(path)
-            problems += found
+            found_in[table] += found
             if raw is None:
                 continue
             if table == "affinity" and _grid_of(raw, columns, frames):
@@ -120,10 +123,16 @@ def read_call(
                 typed, found = _check_grid(raw, columns)
             else:
                 typed, found = check_table(raw, columns)
-            problems += found
+            found_in[table] += found
             frames[table] = typed
             files[table] = raw.file
         content_hash = hashing.result()
+    # each file's problems in the order of TABLES, whatever the order the files were read in
+    matrix_at = 0  # where the matrix's problems go among the others
+    for table in TABLES:
+        problems += found_in[table]
+        if table == "affinity":
+            matrix_at = len(problems)
 
     # tables already in strictly increasing key order (e.g. an affinity.parquet of millions of
     # rows written sorted by ids) need neither a duplicate search on those keys nor a sort
