@@ -29,16 +29,25 @@ class InvalidInput(click.ClickException):
         click.echo(self.message, err=True)
 
 
-def load_call(path: str | Path, *, affinity_matrix: bool = False) -> CallFolder:
+def load_call(
+    path: str | Path, *, affinity_matrix: bool = False, wait: bool = True
+) -> CallFolder:
     """Read a call folder or raise :class:`InvalidInput` with every problem;
-    ``affinity_matrix``: an ``affinity.parquet`` is read as the matrix (see ``read_call``)."""
+    ``affinity_matrix``: an ``affinity.parquet`` is read as the matrix, ``wait=False``: still
+    being read when the call is returned (see ``read_call``; then :func:`invalid_call` words
+    its problems)."""
     try:
-        return read_call(path, affinity_matrix=affinity_matrix)
+        return read_call(path, affinity_matrix=affinity_matrix, wait=wait)
     except CallFolderError as exc:
-        n = count(exc.problems)
-        lines = report(exc.problems, Path(path))
-        lines.append(f"{path}: {n:,} problem{'s' if n != 1 else ''} found; nothing was used")
-        raise InvalidInput("\n".join(lines)) from None
+        raise invalid_call(path, exc) from None
+
+
+def invalid_call(path: str | Path, exc: CallFolderError) -> InvalidInput:
+    """Every problem of the call folder at ``path``, located, and what it means."""
+    n = count(exc.problems)
+    lines = report(exc.problems, Path(path))
+    lines.append(f"{path}: {n:,} problem{'s' if n != 1 else ''} found; nothing was used")
+    return InvalidInput("\n".join(lines))
 
 
 def load_documents(path: str | Path, call: CallFolder) -> list[Any]:

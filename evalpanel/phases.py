@@ -5,7 +5,12 @@ The phases, in the order they run: ``read`` (the call folder read and checked), 
 model), ``plan`` (the instance built), ``solve`` (the flows), ``certify`` (the full-matrix
 reduced-cost scans of the optimality certificate), ``summary`` (diagnostics, explanations and the
 JSON summary) and ``write`` (the pairs written). Seconds, summed over every entry of a phase.
-"""
+
+Phases overlap work running in background threads, so a phase's seconds are the main thread's
+wait, not all the work it stands for: an ``affinity.parquet`` read as the matrix is decoded from
+within ``read`` on, through ``conflicts``, and ``affinity`` is what is left of its decode when the
+matrix is needed (``read_call(..., wait=False)``); the explanations' evidence is computed from
+the end of ``read`` on, and ``summary`` counts only the wait for what is left of it."""
 
 from __future__ import annotations
 

@@ -130,3 +130,81 @@ def test_assign_with_a_dense_parquet_affinity_is_optimal(tmp_path: Path) -> None
         given["affinity_right"].to_numpy(), abs=1e-6
     )
     assert summary["objective"] == pytest.approx(float(pairs["affinity"].sum()), abs=1e-4)
+
+
+def _bad_parquet(tmp_path: Path) -> Path:
+    """A call whose dense affinity.parquet has a value out of range and an unknown expert."""
+    folder = write_call(tmp_path)
+    frame = dense_affinity(write_call(tmp_path / "ids"))
+    values = frame["affinity"].to_list()
+    values[3] = 1.5
+    experts = frame["expert_id"].to_list()
+    experts[5] = "X-NOBODY"
+    return with_parquet(folder, frame.with_columns(
+        affinity=pl.Series(values), expert_id=pl.Series(experts)
+    ))
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def test_a_bad_parquet_read_in_the_background_is_reported_as_by_validate(tmp_path: Path) -> None:
+    # assign decodes the matrix while it finds the conflicts; its problems are the same lines
+    # (and exit status) as when the whole folder is read first
+    folder = _bad_parquet(tmp_path)
+    code, text = _run("assign", str(folder), "--json")
+    assert code == 2 and "Traceback" not in text
+    assert "affinity.parquet:4: affinity: 1.5 is above the maximum 1" in text
+    assert 'affinity.parquet:6: expert_id: "X-NOBODY" is not in experts' in text
+    assert text.rstrip().endswith("2 problems found; nothing was used")
+    assert (code, text) == _run("validate", str(folder))
+
+
+def test_a_bad_parquet_comes_before_a_bad_pinned_file(tmp_path: Path) -> None:
+    folder = _bad_parquet(tmp_path)
+    pinned = tmp_path / "pinned.csv"
+    pinned.write_text("proposal_id\nP1\n")
+    code, text = _run("assign", str(folder), "--pinned", str(pinned))
+    assert code == 2 and "affinity.parquet:4: affinity: 1.5 is above the maximum 1" in text
+    assert "pinned.csv" not in text
+    # with a good parquet, the pinned file's own problem is the one told
+    good = with_parquet(write_call(tmp_path / "good"), dense_affinity(write_call(tmp_path / "i")))
+    code, text = _run("assign", str(good), "--pinned", str(pinned))
+    assert code == 2 and "pinned.csv:1: header: needs the column(s) expert_id" in text
+
+
+def test_a_bad_parquet_is_listed_with_the_other_files_problems(tmp_path: Path) -> None:
+    folder = _bad_parquet(tmp_path)
+    experts = pl.read_csv(folder / "experts.csv", infer_schema=False)
+    experts.with_columns(max_load=pl.lit("-1")).write_csv(folder / "experts.csv")
+    code, text = _run("assign", str(folder))
+    assert code == 2
+    assert "experts.csv:2: max_load: -1 is below the minimum 0" in text
+    assert "affinity.parquet:4: affinity: 1.5 is above the maximum 1" in text
+    assert (code, text) == _run("validate", str(folder))
+
+
+def test_a_damaged_parquet_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    folder = with_parquet(write_call(tmp_path), dense_affinity(write_call(tmp_path / "ids")))
+    data = (folder / "affinity.parquet").read_bytes()
+    (folder / "affinity.parquet").write_bytes(data[: len(data) // 2] + data[-8:])
+    code, text = _run("assign", str(folder), "--json")
+    assert code == 2 and "affinity.parquet: cannot be read as Parquet" in text
+
+
+def test_the_matrix_read_in_the_background_is_the_one_waited_for(tmp_path: Path) -> None:
+    folder = with_parquet(write_call(tmp_path), dense_affinity(write_call(tmp_path / "ids")))
+    waited = read_call(folder, affinity_matrix=True)
+    pending = read_call(folder, affinity_matrix=True, wait=False)
+    assert pending.has_affinity and pending.affinity is None
+    assert waited.affinity_matrix is not None and pending.affinity_matrix is not None
+    assert np.array_equal(pending.affinity_matrix, waited.affinity_matrix)
+    assert pending.affinity_grid and pending.affinity_count == waited.affinity_count
+    with pytest.raises(CallFolderError) as info:
+        read_call(_bad_parquet(tmp_path / "bad"), affinity_matrix=True, wait=False).check_affinity()
+    assert "affinity.parquet:4: affinity: 1.5 is above the maximum 1" in map(
+        str, info.value.problems
+    )

@@ -7,6 +7,7 @@ countries upper-case ISO 3166-1 alpha-2 (``EL`` for Greece), languages lower-cas
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from evalpanel.callfolder.pairs import PairMatrix
 from scoring import Scheme
 
 
@@ -61,24 +63,50 @@ class CallFolder:
     scores: pl.DataFrame | None
     content_hash: str = ""  # sha256 over the folder's input files, for batch records
     scheme: Scheme | None = None  # the preset named in call.toml with its overrides applied
-    # the affinity table lists every (proposal, expert) pair once, in the frames' id order
-    affinity_grid: bool = False
-    # the affinity table read as the (P, E) float32 matrix, rows and columns in the frames'
-    # order (``read_call(..., affinity_matrix=True)``), instead of the ``affinity`` frame
-    affinity_matrix: np.ndarray | None = None
-    affinity_rows: int | None = None  # the rows of the table read as a matrix
+    # the ``affinity`` frame lists every (proposal, expert) pair once, in the frames' id order
+    frame_grid: bool = False
+    # the affinity table read as the (P, E) float32 matrix (``read_call(...,
+    # affinity_matrix=True)``), instead of the ``affinity`` frame; a Future while it is still
+    # being read in the background (``read_call(..., wait=False)``)
+    pair_matrix: PairMatrix | Future[PairMatrix] | None = None
+
+    def _pairs(self) -> PairMatrix | None:
+        """The matrix read, waiting for a background read to end: raises its
+        :class:`~evalpanel.callfolder.problems.CallFolderError` when the table has problems."""
+        read = self.pair_matrix
+        return read.result() if isinstance(read, Future) else read
+
+    @property
+    def affinity_matrix(self) -> np.ndarray | None:
+        """The (P, E) float32 affinity matrix read from the table, rows and columns in the
+        frames' order (``None`` without one; waits for a background read, see :meth:`_pairs`)."""
+        pairs = self._pairs()
+        return None if pairs is None else pairs.values
+
+    @property
+    def affinity_grid(self) -> bool:
+        """Whether the affinity table lists every (proposal, expert) pair once (a frame: in
+        the frames' id order)."""
+        pairs = self._pairs()
+        return self.frame_grid if pairs is None else pairs.complete
+
+    def check_affinity(self) -> None:
+        """Wait for the affinity table's background read; raise its problems, if any."""
+        self._pairs()
 
     @property
     def has_affinity(self) -> bool:
-        """Whether the call gives its affinities (a frame or a matrix), not to be computed."""
-        return self.affinity is not None or self.affinity_matrix is not None
+        """Whether the call gives its affinities (a frame or a matrix), not to be computed;
+        known without waiting for a background read."""
+        return self.affinity is not None or self.pair_matrix is not None
 
     @property
     def affinity_count(self) -> int:
         """Rows of the affinity table (0 without one)."""
         if self.affinity is not None:
             return self.affinity.height
-        return self.affinity_rows or 0
+        pairs = self._pairs()
+        return 0 if pairs is None else pairs.rows
 
     def experts_per_proposal(self, lot: str) -> int:
         """k for a lot: the lot's own value, else the call's."""

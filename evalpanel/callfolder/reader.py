@@ -8,7 +8,8 @@ vocabularies, ranges), then the references between tables. All problems come in 
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +25,9 @@ from evalpanel.callfolder.schema import REQUIRED_TABLES, TABLES, Column, polars_
 from evalpanel.callfolder.scheme import check_score_rows, scheme_for
 from evalpanel.callfolder.tables import FORMATS, LINE, RawTable, find_table, read_table
 
+# the order the tables are read in: the matrix needs only the proposals' and experts' ids, so it
+# is decoded in the background while the partners and conflicts are read and checked
+READ_ORDER = ("proposals", "experts", "affinity", "partners", "conflicts", "scores")
 SORT_KEYS = {
     "proposals": ["proposal_id"],
     "partners": ["proposal_id", "org_id", "org_name"],
@@ -34,13 +38,22 @@ SORT_KEYS = {
 }
 
 
-def read_call(folder: str | Path, *, affinity_matrix: bool = False) -> CallFolder:
+def read_call(
+    folder: str | Path, *, affinity_matrix: bool = False, wait: bool = True
+) -> CallFolder:
     """Read and check ``folder``; raise :class:`CallFolderError` listing every problem.
 
     ``affinity_matrix``: read an ``affinity.parquet`` batch by batch straight into the (P, E)
     float32 matrix (:mod:`.pairs`; ``CallFolder.affinity_matrix``, no ``affinity`` frame), as
     ``evalpanel assign`` does: a dense table of P × E rows then needs little more memory than
-    the matrix. Without it every table is returned as a frame (for the store's import)."""
+    the matrix. Without it every table is returned as a frame (for the store's import).
+
+    The matrix is decoded in a background thread (pyarrow, mostly outside the interpreter lock)
+    while the other tables are checked. ``wait=False``: when the rest of the folder is valid,
+    the call is returned without waiting for it; ``CallFolder.affinity_matrix`` (or
+    ``check_affinity``) then waits and raises the table's :class:`CallFolderError` if it has
+    problems (so ``evalpanel assign`` finds the conflicts meanwhile). When another file has
+    problems, the table's are always waited for and listed with them, in the usual order."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CallFolderError([Problem(str(folder), None, "", "is not a folder")])
@@ -65,7 +78,8 @@ def read_call(folder: str | Path, *, affinity_matrix: bool = False) -> CallFolde
     frames: dict[str, pl.DataFrame] = {}
     files: dict[str, str] = {}
     grid: set[str] = set()  # pair tables proven to list every pair once, in id order
-    matrix: PairMatrix | None = None
+    matrix: Future[PairMatrix] | None = None
+    found_in: dict[str, list[Problem]] = {table: [] for table in TABLES}
     located = {table: find_table(folder, table) for table in TABLES}
     used = [config_path] if config_path.is_file() else []
     used += [path for path, _ in located.values() if path is not None]
@@ -79,12 +93,13 @@ def read_call(folder: str | Path, *, affinity_matrix: bool = False) -> CallFolde
             and not (affinity_matrix and table == "affinity")
         }
         hashing = pool.submit(_hash_files, used)
-        for table, columns in TABLES.items():
+        for table in READ_ORDER:
+            columns = TABLES[table]
             path, found = located[table]
-            problems += found
+            found_in[table] += found
             if path is None:
                 if table in REQUIRED_TABLES and not found:
-                    problems.append(
+                    found_in[table].append(
                         Problem(
                             table + ".csv",
                             None,
@@ -94,16 +109,13 @@ def read_call(folder: str | Path, *, affinity_matrix: bool = False) -> CallFolde
                     )
                 continue
             if affinity_matrix and table == "affinity" and path.suffix == ".parquet":
-                matrix, found = read_pair_matrix(
-                    path, columns, *(_ids(frames, t) for t in ("proposals", "experts"))
+                matrix = _in_background(
+                    _matrix, path, columns, _ids(frames, "proposals"), _ids(frames, "experts")
                 )
-                problems += found
                 files[table] = path.name
-                if matrix is not None and matrix.complete:
-                    grid.add(table)
                 continue
             raw, found = early[table].result() if table in early else read_table(path)
-            problems += found
+            found_in[table] += found
             if raw is None:
                 continue
             if table == "affinity" and _grid_of(raw, columns, frames):
@@ -111,10 +123,16 @@ def read_call(folder: str | Path, *, affinity_matrix: bool = False) -> CallFolde
                 typed, found = _check_grid(raw, columns)
             else:
                 typed, found = check_table(raw, columns)
-            problems += found
+            found_in[table] += found
             frames[table] = typed
             files[table] = raw.file
         content_hash = hashing.result()
+    # each file's problems in the order of TABLES, whatever the order the files were read in
+    matrix_at = 0  # where the matrix's problems go among the others
+    for table in TABLES:
+        problems += found_in[table]
+        if table == "affinity":
+            matrix_at = len(problems)
 
     # tables already in strictly increasing key order (e.g. an affinity.parquet of millions of
     # rows written sorted by ids) need neither a duplicate search on those keys nor a sort
@@ -131,6 +149,12 @@ def read_call(folder: str | Path, *, affinity_matrix: bool = False) -> CallFolde
         problems += found
         if scheme is not None and "scores" in frames:
             problems += check_score_rows(files["scores"], frames["scores"], scheme)
+    invalid = bool(problems) or config is None or scheme is None
+    if matrix is not None and (invalid or wait):
+        try:
+            matrix.result()
+        except CallFolderError as exc:
+            problems[matrix_at:matrix_at] = exc.problems
     if problems or config is None or scheme is None:
         raise CallFolderError(problems)
 
@@ -151,13 +175,35 @@ def read_call(folder: str | Path, *, affinity_matrix: bool = False) -> CallFolde
         experts=final("experts"),
         conflicts=conflicts,
         affinity=final("affinity") if "affinity" in frames else None,
-        affinity_grid="affinity" in grid,
-        affinity_matrix=None if matrix is None else matrix.values,
-        affinity_rows=None if matrix is None else matrix.rows,
+        frame_grid="affinity" in grid,
+        pair_matrix=matrix,
         scores=final("scores") if "scores" in frames else None,
         content_hash=content_hash,
         scheme=scheme,
     )
+
+
+def _matrix(
+    path: Path, columns: tuple[Column, ...], proposal_ids: pl.Series | None,
+    expert_ids: pl.Series | None,
+) -> PairMatrix:
+    """:func:`.pairs.read_pair_matrix`, its problems raised."""
+    matrix, problems = read_pair_matrix(path, columns, proposal_ids, expert_ids)
+    if problems or matrix is None:
+        raise CallFolderError(problems)
+    return matrix
+
+
+def _in_background(
+    function: Callable[..., PairMatrix], *args: object
+) -> Future[PairMatrix]:
+    """``function(*args)`` running in a thread of its own, which ends when it returns (the
+    pool is shut down at once: nothing is left open for the caller to close)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="affinity")
+    try:
+        return pool.submit(function, *args)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _ids(frames: dict[str, pl.DataFrame], table: str) -> pl.Series | None:

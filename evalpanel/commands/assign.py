@@ -141,21 +141,34 @@ def assign(
     demand could not be met (the rest is still assigned and written, and each shortfall is
     explained), 2 when the input is invalid.
     """
-    from evalpanel.cli import InvalidInput, load_call
+    from evalpanel.callfolder import CallFolder, CallFolderError
+    from evalpanel.cli import InvalidInput, invalid_call, load_call
+
+    def affinity_first(found: Exception) -> InvalidInput:
+        """``found``, unless the affinity table read in the background has problems: those
+        come first, as when the whole folder was read before anything else."""
+        try:
+            call.check_affinity()
+        except CallFolderError as exc:
+            return invalid_call(call_dir, exc)
+        return found if isinstance(found, InvalidInput) else InvalidInput(f"{call_dir}: {found}")
 
     start = time.perf_counter()
     timer = PhaseTimer()
     with timer("read"):
-        call = load_call(call_dir, affinity_matrix=True)
-        fixed = {name: _pairs_file(path, InvalidInput)
-                 for name, path in (("pinned", pinned), ("existing", existing)) if path}
-    # what the explanations compare that does not depend on the pairs (text vectors, field
-    # codes, keyword sets): computed, mostly in polars outside the interpreter lock, while the
-    # conflicts are found and the instance solved
-    background = ThreadPoolExecutor(max_workers=1)
-    evidence = background.submit(explanation_evidence, call)
-    background.shutdown(wait=False)
+        # the affinity matrix goes on being decoded while the conflicts are found; the plan's
+        # affinity phase waits for it (see evalpanel.phases)
+        call: CallFolder = load_call(call_dir, affinity_matrix=True, wait=False)
+        # what the explanations compare that does not depend on the pairs (text vectors, field
+        # codes, keyword sets): computed, mostly in polars outside the interpreter lock, while
+        # the conflicts are found and the instance solved
+        background = ThreadPoolExecutor(max_workers=1)
+        evidence = background.submit(explanation_evidence, call)
+        background.shutdown(wait=False)
     try:
+        with timer("read"):
+            fixed = {name: _pairs_file(path, InvalidInput)
+                     for name, path in (("pinned", pinned), ("existing", existing)) if path}
         prepared = plan(
             call, k=k, text_model=text_model, progress=progress_reporter(show_progress),
             timer=timer,
@@ -163,8 +176,10 @@ def assign(
         )
         with timer("solve"):
             result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
-    except (assignment.InstanceError, TextModelUnavailable) as exc:
-        raise InvalidInput(f"{call_dir}: {exc}") from None
+    except CallFolderError as exc:  # the affinity table's problems, found in the background
+        raise invalid_call(call_dir, exc) from None
+    except (InvalidInput, assignment.InstanceError, TextModelUnavailable) as exc:
+        raise affinity_first(exc) from None
     timer.move(result.timings.get("diagnostics", 0.0), "solve", "summary")
     timer.move(result.timings.get("certify", 0.0), "solve", "certify")
     with timer("summary"):
