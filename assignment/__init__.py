@@ -5,7 +5,8 @@ A pure package: polars frames and numpy arrays in, results out; no I/O, no datab
 - conflicts: :func:`find_conflicts` -> frame ``proposal_id, expert_id, reason, detail`` (hard
   exclusions), :func:`find_potential_conflicts` -> the same columns (likely name matches);
   :func:`excluded_pairs`, the hard exclusions of given pairs (the rule every new task is
-  checked by);
+  checked by); :func:`conflict_set` -> :class:`Conflicts`, the same exclusions as integers (for
+  the instance and the counts; ``.frame()`` gives the rows);
 - affinity: :func:`compute_affinity` -> (P, E) float32 in [0, 1], :func:`affinity_from_frame`;
 - instance: :func:`build_instance` -> :class:`AssignmentInstance` (owns ids and orientation);
 - solving: :func:`assign` (``max-total``, ``fair``, ``randomized``) -> :class:`AssignmentResult`;
@@ -18,10 +19,12 @@ from assignment.affinity import (
     compute_affinity,
     main_field_match,
 )
+from assignment.conflict_set import Conflicts
 from assignment.conflicts import (
     POTENTIAL_REASON,
     REASONS,
     conflict_mask,
+    conflict_set,
     excluded_pairs,
     find_conflicts,
     find_potential_conflicts,
@@ -38,6 +41,7 @@ __all__ = [
     "AffinityWeights",
     "AssignmentInstance",
     "AssignmentResult",
+    "Conflicts",
     "InstanceError",
     "Reassignment",
     "affinity_from_frame",
@@ -45,6 +49,7 @@ __all__ = [
     "build_instance",
     "compute_affinity",
     "conflict_mask",
+    "conflict_set",
     "excluded_pairs",
     "find_conflicts",
     "find_potential_conflicts",

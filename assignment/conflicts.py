@@ -30,6 +30,11 @@ sorted by ``proposal_id, expert_id, reason``. Reasons:
 
 All matching is done with polars joins; no loop runs over pairs.
 
+:func:`conflict_set` finds the same conflicts and keeps them as integers
+(:class:`assignment.conflict_set.Conflicts`: the language rule as each proposal's language and
+each expert's languages, never a row per pair), for the instance and the counts; its
+``.frame()`` is :func:`find_conflicts`' rows.
+
 :func:`find_potential_conflicts` returns, in the same columns, the pairs whose organisation names
 are only *likely* the same (no id to confirm): potential conflicts for the call manager to confirm
 or dismiss. They are never part of :func:`find_conflicts`' exclusions; the solver avoids them by a
@@ -44,6 +49,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
+from .conflict_set import Conflicts, assemble
 from .orgnames import GENERIC, WEAK, key_numbers, likely_same, org_keys
 
 REASONS: Final = ("declared", "family", "preparation", "other", "employment", "collaboration",
@@ -166,9 +172,6 @@ def _institutional(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFram
     return pl.concat([by_id, by_name])
 
 
-_BLOCK: Final = 1 << 22  # pairs of the (P, E) "cannot read" matrix looked at per step
-
-
 def _reading(
     proposals: pl.DataFrame, experts: pl.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, pl.Series]:
@@ -194,36 +197,13 @@ def _reading(
     return lang_of_p, reads, details
 
 
-def _language(
-    proposals: pl.DataFrame, experts: pl.DataFrame
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series]:
-    """The language conflicts as arrays, not yet as rows (they may be tens of millions).
-
-    Returns ``rows, cols``: (N,) uint32 proposal and expert indices of every pair whose expert
-    does not read the proposal's language, sorted by (proposal, expert); ``detail_idx``: (N,)
-    uint32 index of each pair's sentence in ``details`` (see :func:`_reading`).
-    """
-    n_p, n_e = proposals.height, experts.height
-    lang_of_p, reads, details = _reading(proposals, experts)
-    # uint32 indices: half the memory of np.nonzero's int64, built a block of proposals at a time
-    per_row = (~reads).sum(axis=1)[lang_of_p]
-    total = int(per_row.sum())
-    rows = np.repeat(np.arange(n_p, dtype=np.uint32), per_row)
-    cols = np.empty(total, dtype=np.uint32)
-    step, at = max(1, _BLOCK // max(n_e, 1)), 0
-    for start in range(0, n_p, step):
-        _, c = np.nonzero(~reads[lang_of_p[start:start + step]])
-        cols[at:at + c.size] = c
-        at += c.size
-    detail_idx = lang_of_p.astype(np.uint32)[rows] * np.uint32(n_e) + cols
-    return rows, cols, detail_idx, details
-
-
 def _language_of_pairs(
     proposals: pl.DataFrame, experts: pl.DataFrame, p_idx: np.ndarray, e_idx: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series]:
-    """:func:`_language` for the given (N,) index pairs only (sorted by (proposal, expert)):
-    the same rule and sentences, without enumerating the (P, E) pairs."""
+    """The language conflicts among the given (N,) index pairs (sorted by (proposal, expert)),
+    as :func:`assignment.conflict_set.assemble` takes them: ``rows, cols`` (uint32) of the
+    pairs whose expert does not read the proposal's language, ``detail_idx`` (uint32) each
+    one's sentence in ``details`` (see :func:`_reading`); the (P, E) pairs are not enumerated."""
     lang_of_p, reads, details = _reading(proposals, experts)
     lang = lang_of_p[p_idx]
     bad = ~reads[lang, e_idx]
@@ -232,54 +212,9 @@ def _language_of_pairs(
     return rows, cols, detail_idx, details
 
 
-def _assemble(merged: pl.DataFrame, proposals: pl.DataFrame, experts: pl.DataFrame,
-              language: tuple[np.ndarray, np.ndarray, np.ndarray, pl.Series],
-              indices: bool = False) -> pl.DataFrame:
-    """The output rows: ``merged`` (few rows, sorted by ``key``, with ``p_idx, e_idx, rank``)
-    interleaved with the language conflicts in (proposal, expert, reason) order.
-
-    Every column is gathered once from a small dictionary (the ids, the reason names, the
-    sentences) by an integer index in output order, so the tens of millions of language rows
-    are never copied, sorted or merged as strings."""
-    rows, cols, detail_idx, details = language
-    n_e, n_lang, n_merged = experts.height, rows.size, merged.height
-    m_p = merged["p_idx"].to_numpy().astype(np.uint32)
-    m_e = merged["e_idx"].to_numpy().astype(np.uint32)
-    m_rank = merged["rank"].to_numpy().astype(np.uint32)
-    language_rank = _REASON_RANK["language"]
-    # where each merged row goes among the language rows: before a language row of the same
-    # pair when its reason sorts first
-    codes = rows.astype(np.int64) * n_e + cols
-    m_codes = m_p.astype(np.int64) * n_e + m_e
-    before = np.searchsorted(codes, m_codes, side="left")
-    after = np.searchsorted(codes, m_codes, side="right")
-    del codes
-    at = np.where(m_rank < language_rank, before, after) + np.arange(n_merged)
-    is_language = np.ones(n_lang + n_merged, dtype=bool)
-    is_language[at] = False
-
-    def column(dictionary: pl.Series, lang_values: np.ndarray | int,
-               merged_values: np.ndarray) -> pl.Series:
-        index = np.empty(n_lang + n_merged, dtype=np.uint32)
-        index[is_language] = lang_values
-        index[at] = merged_values
-        return dictionary.gather(index)
-
-    names = pl.Series(sorted(REASONS), dtype=pl.String)
-    out = [
-        column(proposals["proposal_id"], rows, m_p).alias("proposal_id"),
-        column(experts["expert_id"], cols, m_e).alias("expert_id"),
-        column(names, language_rank, m_rank).alias("reason"),
-        column(pl.concat([details, merged["detail"]]), detail_idx,
-               details.len() + np.arange(n_merged)).alias("detail"),
-    ]
-    if indices:
-        for name, lang_values, merged_values in (("p_idx", rows, m_p), ("e_idx", cols, m_e)):
-            index = np.empty(n_lang + n_merged, dtype=np.int64)
-            index[is_language] = lang_values
-            index[at] = merged_values
-            out.append(pl.Series(name, index, dtype=pl.Int64))
-    return pl.DataFrame(out)
+def _other_rows(merged: pl.DataFrame) -> pl.DataFrame:
+    """``p, e, reason, detail`` of :func:`_other_reasons`' rows (in their order)."""
+    return merged.select(p="p_idx", e="e_idx", reason="reason", detail="detail")
 
 
 def _key(p_idx: np.ndarray, e_idx: np.ndarray, reason: np.ndarray | int, n_e: int) -> np.ndarray:
@@ -299,6 +234,34 @@ def _coordinator_country(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.Da
     )
 
 
+def conflict_set(
+    proposals: pl.DataFrame,
+    partners: pl.DataFrame,
+    experts: pl.DataFrame,
+    declared: pl.DataFrame | None = None,
+    *,
+    today: date,
+    window_years: int = WINDOW_YEARS,
+    exclude_coordinator_country: bool = False,
+) -> Conflicts:
+    """The conflicts of :func:`find_conflicts` as integers (:class:`Conflicts`: the language
+    rule as each proposal's language and each expert's languages, the other reasons as rows),
+    proposals and experts in id order; ``.frame()`` gives :func:`find_conflicts`' rows."""
+    proposals, experts, merged = _other_reasons(
+        proposals, partners, experts, declared, today=today, window_years=window_years,
+        exclude_coordinator_country=exclude_coordinator_country,
+    )
+    lang_of_p, reads, details = _reading(proposals, experts)
+    return Conflicts(
+        proposal_ids=proposals["proposal_id"],
+        expert_ids=experts["expert_id"],
+        language=lang_of_p.astype(np.int64),
+        reads=reads,
+        language_details=details,
+        rows=_other_rows(merged),
+    )
+
+
 def find_conflicts(
     proposals: pl.DataFrame,
     partners: pl.DataFrame,
@@ -313,13 +276,12 @@ def find_conflicts(
     """Every excluded (proposal, expert) pair with its reason(s); see the module docstring.
 
     ``indices``: also the columns ``p_idx``, ``e_idx`` (Int64): each row's proposal and expert
-    as positions in the proposals and experts sorted by id, so that an instance built on frames
-    in id order takes the pairs as integers (:func:`assignment.build_instance`)."""
-    proposals, experts, merged = _other_reasons(
+    as positions in the proposals and experts sorted by id. Where the rows are not needed as
+    strings (an instance, a count), :func:`conflict_set` gives the same conflicts as integers."""
+    return conflict_set(
         proposals, partners, experts, declared, today=today, window_years=window_years,
         exclude_coordinator_country=exclude_coordinator_country,
-    )
-    return _assemble(merged, proposals, experts, _language(proposals, experts), indices)
+    ).frame(indices=indices)
 
 
 def _other_reasons(
@@ -369,8 +331,9 @@ def _other_reasons(
         found = found.join(only, on=["proposal_id", "expert_id"], how="semi")
     # several rows of one reason (e.g. two shared organisations) become one, details joined;
     # language rows are one per pair by construction and may be many, so they skip this step
-    # and are only interleaved at the end (see _assemble). Grouped by one integer key, and only
-    # the keys with several rows (hundreds of thousands of string groups took seconds).
+    # and are only interleaved at the end (see assignment.conflict_set.assemble). Grouped by
+    # one integer key, and only the keys with several rows (hundreds of thousands of string
+    # groups took seconds).
     found = found.join(proposals.select("proposal_id", "p_idx"), on="proposal_id").join(
         experts.select("expert_id", "e_idx"), on="expert_id"
     ).with_columns(rank=pl.col("reason").replace_strict(_REASON_RANK, return_dtype=pl.Int64))
@@ -425,7 +388,7 @@ def _blocks(keys: pl.Series) -> pl.DataFrame:
 def find_potential_conflicts(
     partners: pl.DataFrame,
     experts: pl.DataFrame,
-    conflicts: pl.DataFrame | None = None,
+    conflicts: pl.DataFrame | Conflicts | None = None,
 ) -> pl.DataFrame:
     """Pairs whose organisations are *likely* the same by name, with no id to confirm it: a
     potential conflict for the call manager to confirm or dismiss, never an exclusion.
@@ -434,9 +397,10 @@ def find_potential_conflicts(
     :data:`POTENTIAL_REASON`), one row per pair, sorted by ids. Only rows without an
     organisation id on one side at least are compared; names with equal keys are hard
     exclusions (``organisation_name``) and not repeated here; pairs of ``conflicts`` (the hard
-    exclusions) are left out. Distinct keys meet only in blocks that share the numerals and the
-    beginning of a distinctive word, and :func:`assignment.orgnames.likely_same` decides on each
-    distinct pair of keys, not on each (proposal, expert) pair (so a typo within the first
+    exclusions, as rows or as :class:`Conflicts`) are left out. Distinct keys meet only in
+    blocks that share the numerals and the beginning of a distinctive word, and
+    :func:`assignment.orgnames.likely_same` decides on each distinct pair of keys, not on each
+    (proposal, expert) pair (so a typo within the first
     letters of a name's only distinctive word is not seen).
     """
     _check_columns("partners", partners)
@@ -444,7 +408,8 @@ def find_potential_conflicts(
     missing = [c for c in schema if c not in experts.columns]
     if missing:
         raise ValueError(f"the experts table lacks the column(s) {', '.join(missing)}")
-    if conflicts is not None and not {"proposal_id", "expert_id"} <= set(conflicts.columns):
+    if isinstance(conflicts, pl.DataFrame) and not (
+            {"proposal_id", "expert_id"} <= set(conflicts.columns)):
         raise ValueError("the conflicts frame needs the columns proposal_id, expert_id")
     ex = experts.select(pl.col(list(schema)).cast(pl.String)).rename(
         {"org_id": "e_org_id", "org_name": "e_org_name"})
@@ -477,13 +442,28 @@ def find_potential_conflicts(
                          "no organisation id to confirm)", pl.col("e_org_name"), pl.col("role"),
                          pl.col("org_name"), pl.col("proposal_id")),
     )
-    if conflicts is not None and conflicts.height and found.height:
+    if isinstance(conflicts, Conflicts):
+        found = found.filter(~pl.Series(_excluded(conflicts, found), dtype=pl.Boolean))
+    elif conflicts is not None and conflicts.height and found.height:
         keys = ["proposal_id", "expert_id"]
         excluded = conflicts.select(keys).join(found.select(keys), on=keys, how="semi")
         found = found.join(excluded, on=keys, how="anti")
     return found.group_by("proposal_id", "expert_id", "reason").agg(
         pl.col("detail").unique().sort().str.join("; ")
     ).select(pl.col(c).cast(t) for c, t in _OUT_SCHEMA.items()).sort("proposal_id", "expert_id")
+
+
+def _excluded(conflicts: Conflicts, pairs: pl.DataFrame) -> np.ndarray:
+    """(n,) bool: which rows of ``pairs`` (``proposal_id, expert_id``) ``conflicts`` excludes
+    (ids it does not know are not excluded)."""
+    at = pairs.select("proposal_id", "expert_id").with_row_index("row").join(
+        pl.DataFrame({"proposal_id": conflicts.proposal_ids,
+                      "p": np.arange(conflicts.n_proposals)}), on="proposal_id").join(
+        pl.DataFrame({"expert_id": conflicts.expert_ids,
+                      "e": np.arange(conflicts.n_experts)}), on="expert_id")
+    out = np.zeros(pairs.height, dtype=bool)
+    out[at["row"].to_numpy()] = conflicts.excludes(at["p"].to_numpy(), at["e"].to_numpy())
+    return out
 
 
 def excluded_pairs(
@@ -536,4 +516,4 @@ def excluded_pairs(
                          maintain_order="left")
     language = _language_of_pairs(proposals, experts, index["p_idx"].to_numpy(),
                                   index["e_idx"].to_numpy())
-    return _assemble(merged, proposals, experts, language)
+    return assemble(proposals["proposal_id"], experts["expert_id"], language, _other_rows(merged))

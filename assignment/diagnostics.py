@@ -111,7 +111,7 @@ def _no_expert_reason(inst: AssignmentInstance, p: int) -> str:
     where = f" in field {field}" if field else ""
     if inst.n_experts == 0:
         return f"{name} has no eligible expert: the expert pool is empty; add experts{where}"
-    reasons = Counter(inst.conflicts.filter(pl.col("p") == p)["reason"].to_list())
+    reasons = Counter(inst.exclusions.rows_of(p)["reason"].to_list())
     n_forbidden = int((inst.forbidden[:, 0] == p).sum())
     if n_forbidden:
         reasons["forbidden pair"] += n_forbidden

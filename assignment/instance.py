@@ -8,8 +8,11 @@ Shapes (P proposals, E experts, n pairs):
 - ``affinity``: (P, E) float in [0, 1], kept as given (float32 or float64, not copied);
 - ``k``: (P,) int64, panel size wanted per proposal (the call's default, overridable per lot);
 - ``max_load`` / ``min_load``: (E,) int64, total tasks per expert (existing tasks included);
-- ``conflicts``: frame ``p, e`` (Int64 indices), ``reason``, ``detail``: one row per excluded pair
-  and reason (a pair may have several rows);
+- ``exclusions``: :class:`assignment.conflict_set.Conflicts` in this orientation: every excluded
+  pair as integers (the language rule as a (proposal language × expert languages) product, the
+  other reasons as rows); ``conflicts`` is its rows ``p, e`` (Int64 indices), ``reason``,
+  ``detail``: one row per excluded pair and reason (a pair may have several rows), made when
+  asked for;
 - ``potential``: frame ``p, e, detail``: one row per potential conflict (a likely but unconfirmed
   organisation match), eligible but avoided by the solvers: each such pair's weight is lowered by
   ``potential_penalty`` affinity units (default 1.0, more than any affinity, so a potential pair
@@ -32,6 +35,7 @@ import numpy.typing as npt
 import polars as pl
 
 from assignment import _sets
+from assignment.conflict_set import Conflicts
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.floating[Any]]
@@ -67,7 +71,7 @@ class AssignmentInstance:
     k: IntArray
     max_load: IntArray
     min_load: IntArray
-    conflicts: pl.DataFrame
+    exclusions: Conflicts
     forbidden: IntArray
     pinned: IntArray
     existing: IntArray
@@ -99,24 +103,22 @@ class AssignmentInstance:
         """(n,) int64 codes ``p * E + e`` of (n, 2) index pairs."""
         return pairs[:, 0].astype(np.int64) * self.n_experts + pairs[:, 1]
 
+    @property
+    def conflicts(self) -> pl.DataFrame:
+        """Frame ``p, e`` (Int64), ``reason, detail`` (String): one row per excluded pair and
+        reason, sorted by ``p, e, reason`` (built from :attr:`exclusions` on each call)."""
+        return self.exclusions.indexed_rows()
+
     def conflict_pairs(self) -> IntArray:
         """(n, 2) distinct conflicted index pairs."""
-        if self.conflicts.height == 0:
+        codes = self.exclusions.codes()
+        if codes.size == 0:
             return _pairs()
-        codes = _sets.unique(
-            self.conflicts["p"].to_numpy() * self.n_experts + self.conflicts["e"].to_numpy()
-        )
         return np.stack([codes // self.n_experts, codes % self.n_experts], axis=1)
 
     def conflicted_pair_count(self) -> int:
-        """How many distinct pairs are conflicted (the frame is sorted by ``p, e`` when built by
-        :func:`build_instance`; otherwise the codes are sorted first)."""
-        if self.conflicts.height == 0:
-            return 0
-        codes = self.conflicts["p"].to_numpy() * self.n_experts + self.conflicts["e"].to_numpy()
-        if codes.size > 1 and (codes[1:] < codes[:-1]).any():
-            codes = np.sort(codes)
-        return int(1 + np.count_nonzero(codes[1:] != codes[:-1]))
+        """How many distinct pairs are conflicted."""
+        return self.exclusions.count()
 
     def potential_codes(self) -> IntArray:
         """Sorted distinct codes of the potential-conflict pairs (the solvers' penalised pairs)."""
@@ -136,31 +138,26 @@ class AssignmentInstance:
             self._memo[name] = out
         return out
 
-    def _conflict_codes(self) -> IntArray:
-        if self.conflicts.height == 0:
-            return np.zeros(0, np.int64)
-        p = self.conflicts["p"].to_numpy().astype(np.int64)
-        out: IntArray = p * self.n_experts + self.conflicts["e"].to_numpy()
+    def _with_conflicts(self, *pairs: IntArray) -> IntArray:
+        """Sorted codes of the conflicted pairs and of ``pairs`` (few: inserted into the
+        conflicts' sorted codes, which are not sorted again; read-only when there are none)."""
+        conflicted = self.exclusions.codes()
+        extra = _sets.difference(_sets.unique(np.concatenate([self.codes(x) for x in pairs])),
+                                 conflicted)
+        if extra.size == 0:
+            return conflicted
+        out: IntArray = np.insert(conflicted, np.searchsorted(conflicted, extra), extra)
         return out
 
     def blocked_codes(self) -> IntArray:
         """Sorted codes of pairs a solver may not choose freely (conflicted, forbidden, existing
         or pinned: the last two are fixed, not chosen)."""
-
-        def build() -> IntArray:
-            parts = [self.ineligible_codes(), self.codes(self.existing), self.codes(self.pinned)]
-            return _sets.unique(np.concatenate(parts))
-
-        return self._derived("blocked", build)
+        return self._derived(
+            "blocked", lambda: self._with_conflicts(self.forbidden, self.existing, self.pinned))
 
     def ineligible_codes(self) -> IntArray:
         """Sorted codes of pairs that can never be on a panel (conflicted or forbidden)."""
-
-        def build() -> IntArray:
-            parts = [self._conflict_codes(), self.codes(self.forbidden)]
-            return _sets.unique(np.concatenate(parts))
-
-        return self._derived("ineligible", build)
+        return self._derived("ineligible", lambda: self._with_conflicts(self.forbidden))
 
     def eligible_mask(self) -> BoolArray:
         """(P, E) bool: pairs that may be newly assigned. Dense: for small instances and tests."""
@@ -307,6 +304,23 @@ def _in_id_order(inst: AssignmentInstance, conflicts: pl.DataFrame) -> bool:
     )
 
 
+def _oriented(inst: AssignmentInstance, conflicts: Conflicts) -> Conflicts:
+    """``conflicts`` in the instance's rows and columns: as they are when the frames are in id
+    order (as :func:`assignment.conflicts.conflict_set` orients them), else reordered."""
+    if (conflicts.n_proposals, conflicts.n_experts) != (inst.n_proposals, inst.n_experts):
+        _fail([f"the conflicts were found for {conflicts.n_proposals} proposals and "
+               f"{conflicts.n_experts} experts, but the instance has {inst.n_proposals} and "
+               f"{inst.n_experts}: find them on the same proposals and experts"])
+    p_ids, e_ids = pl.Series(inst.proposal_ids.tolist(), dtype=pl.String), pl.Series(
+        inst.expert_ids.tolist(), dtype=pl.String)
+    if p_ids.equals(conflicts.proposal_ids, check_names=False) and e_ids.equals(
+            conflicts.expert_ids, check_names=False):
+        return conflicts
+    p = _lookup(_str_array(conflicts.proposal_ids.to_list()), p_ids, "instance: proposal_id")
+    e = _lookup(_str_array(conflicts.expert_ids.to_list()), e_ids, "instance: expert_id")
+    return conflicts.taken(p, e)
+
+
 def _fail(problems: list[str]) -> None:
     if problems:
         raise InstanceError("invalid assignment input:\n- " + "\n- ".join(problems))
@@ -321,6 +335,9 @@ def _validate(inst: AssignmentInstance) -> None:
             f"{n_e} experts: pass a (proposals × experts) matrix in the frames' row order"
         )
         _fail(problems)
+    if (inst.exclusions.n_proposals, inst.exclusions.n_experts) != (n_p, n_e):
+        _fail([f"the exclusions are of {inst.exclusions.n_proposals} proposals and "
+               f"{inst.exclusions.n_experts} experts, but there are {n_p} and {n_e}"])
     for name, ids in (("proposal_id", inst.proposal_ids), ("expert_id", inst.expert_ids)):
         uniq, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
@@ -350,11 +367,10 @@ def _validate(inst: AssignmentInstance) -> None:
 
 def _validate_pairs(inst: AssignmentInstance) -> None:
     problems: list[str] = []
-    # the (possibly millions of) excluded pairs are gathered only when a fixed pair can hit one
-    fixed = inst.pinned.shape[0] + inst.existing.shape[0] > 0
-    ineligible = inst.ineligible_codes() if fixed else np.zeros(0, np.int64)
+    forbidden = _sets.unique(inst.codes(inst.forbidden))
     for name, pairs in (("pinned", inst.pinned), ("existing", inst.existing)):
-        bad = _sets.member(inst.codes(pairs), ineligible)
+        bad = (inst.exclusions.excludes(pairs[:, 0], pairs[:, 1])
+               | _sets.member(inst.codes(pairs), forbidden))
         if bad.any():
             p, e = pairs[bad][0]
             problems.append(
@@ -393,7 +409,7 @@ def build_instance(
     proposals: pl.DataFrame,
     experts: pl.DataFrame,
     affinity: FloatArray,
-    conflicts: pl.DataFrame | None = None,
+    conflicts: pl.DataFrame | Conflicts | None = None,
     *,
     k: int,
     k_by_lot: dict[str, int] | None = None,
@@ -409,11 +425,12 @@ def build_instance(
 
     ``proposals``: ``proposal_id``, optional ``lot``, optional ``fields`` (List(String); the
     first field names where to recruit in diagnostics). ``experts``: ``expert_id``, ``max_load``,
-    optional ``min_load``, ``nationality``, ``org_id``, ``gender``. ``conflicts``: ``proposal_id,
-    expert_id, reason, detail``. ``pinned`` / ``forbidden`` / ``existing``: ``proposal_id,
-    expert_id``. ``potential``: ``proposal_id, expert_id, detail`` (potential conflicts, avoided
-    with a penalty of ``potential_penalty`` affinity units each). ``k`` is the call's panel size;
-    ``k_by_lot`` overrides it per lot.
+    optional ``min_load``, ``nationality``, ``org_id``, ``gender``. ``conflicts``: rows
+    ``proposal_id, expert_id, reason, detail``, or :class:`~assignment.conflict_set.Conflicts`
+    (:func:`assignment.conflicts.conflict_set`: taken as integers, never as rows). ``pinned`` /
+    ``forbidden`` / ``existing``: ``proposal_id, expert_id``. ``potential``: ``proposal_id,
+    expert_id, detail`` (potential conflicts, avoided with a penalty of ``potential_penalty``
+    affinity units each). ``k`` is the call's panel size; ``k_by_lot`` overrides it per lot.
     """
     problems: list[str] = []
     for name, frame, cols in (
@@ -461,8 +478,10 @@ def build_instance(
         k=k_arr,
         max_load=ints("max_load"),
         min_load=ints("min_load"),
-        conflicts=pl.DataFrame(
-            schema={"p": pl.Int64, "e": pl.Int64, "reason": pl.String, "detail": pl.String}
+        exclusions=Conflicts.of_rows(
+            proposals["proposal_id"], experts["expert_id"],
+            pl.DataFrame(schema={"p": pl.Int64, "e": pl.Int64, "reason": pl.String,
+                                 "detail": pl.String}),
         ),
         forbidden=_pairs(),
         pinned=_pairs(),
@@ -476,8 +495,10 @@ def build_instance(
     )
     if base.main_field is not None and base.main_field.shape != base.affinity.shape:
         _fail([f"main_field must have the affinity's shape {base.affinity.shape}"])
-    conflicts_frame = base.conflicts
-    if conflicts is not None and conflicts.height:
+    exclusions = base.exclusions
+    if isinstance(conflicts, Conflicts):
+        exclusions = _oriented(base, conflicts)
+    elif conflicts is not None and conflicts.height:
         miss = [c for c in CONFLICT_COLUMNS if c not in conflicts.columns]
         if miss:
             _fail([f"the conflicts frame needs columns {CONFLICT_COLUMNS}; missing {miss}"])
@@ -487,17 +508,17 @@ def build_instance(
         else:
             p = _lookup(base.proposal_ids, conflicts["proposal_id"], "conflicts: proposal_id")
             e = _lookup(base.expert_ids, conflicts["expert_id"], "conflicts: expert_id")
-        conflicts_frame = pl.DataFrame(
-            {
-                "p": p,
-                "e": e,
-                "reason": conflicts["reason"].cast(pl.String).fill_null(""),
-                "detail": conflicts["detail"].cast(pl.String).fill_null(""),
-            }
+        exclusions = Conflicts.of_rows(
+            proposals["proposal_id"], experts["expert_id"],
+            pl.DataFrame(
+                {
+                    "p": p,
+                    "e": e,
+                    "reason": conflicts["reason"].cast(pl.String).fill_null(""),
+                    "detail": conflicts["detail"].cast(pl.String).fill_null(""),
+                }
+            ),
         )
-        codes = p * base.n_experts + e
-        if codes.size > 1 and (codes[1:] < codes[:-1]).any():  # find_conflicts sorts by pair
-            conflicts_frame = conflicts_frame.sort("p", "e", "reason", "detail")
     potential_frame = base.potential
     if potential is not None and potential.height:
         miss = [c for c in POTENTIAL_COLUMNS if c not in potential.columns]
@@ -513,7 +534,7 @@ def build_instance(
         ).sort("p", "e", "detail")
     staged = replace(
         base,
-        conflicts=conflicts_frame,
+        exclusions=exclusions,
         potential=potential_frame,
         potential_penalty=potential_penalty,
     )

@@ -153,10 +153,12 @@ def run_baseline(folder: Path, k: int, formulation: str) -> dict[str, Any]:
     return out
 
 
-def conflicts_workload(folder: Path, n_p: int, n_e: int, seed: int) -> Path:
-    """Frames of a generated call with languages spread so that about a quarter of all pairs
-    is a language conflict (10 M rows at 10,000 × 4,000): 60 % of proposals in English, the
-    rest in fr/de/es/it; 90 % of experts read English, each reads two of the four others."""
+def conflicts_workload(folder: Path, n_p: int, n_e: int, seed: int, languages: str) -> Path:
+    """Frames of a generated call (``fixtures.generate.write_call``, no affinity file) with its
+    own languages (``generated``: the language rule excludes about 7.5 % of the pairs) or with
+    languages spread so that about a quarter of all pairs is a language conflict (``quarter``:
+    10 M rows at 10,000 × 4,000; 60 % of proposals in English, the rest in fr/de/es/it; 90 % of
+    experts read English, each reads two of the four others)."""
     import numpy as np
     import polars as pl
 
@@ -166,42 +168,54 @@ def conflicts_workload(folder: Path, n_p: int, n_e: int, seed: int) -> Path:
     write_call(folder, seed=seed, n_proposals=n_p, n_experts=n_e)
     (folder / "scores.csv").unlink(missing_ok=True)
     call = read_call(folder)
-    rng = np.random.default_rng(seed)
-    others = np.array(["fr", "de", "es", "it"])
-    language = np.where(rng.random(n_p) < 0.6, "en", others[rng.integers(0, 4, n_p)])
-    two = np.argsort(rng.random((n_e, 4)), axis=1)[:, :2]
-    english = rng.random(n_e) < 0.9
-    reads = [(["en"] if english[i] else []) + others[two[i]].tolist() for i in range(n_e)]
+    proposals, experts = call.proposals, call.experts
+    if languages == "quarter":
+        rng = np.random.default_rng(seed)
+        others = np.array(["fr", "de", "es", "it"])
+        language = np.where(rng.random(n_p) < 0.6, "en", others[rng.integers(0, 4, n_p)])
+        two = np.argsort(rng.random((n_e, 4)), axis=1)[:, :2]
+        english = rng.random(n_e) < 0.9
+        reads = [(["en"] if english[i] else []) + others[two[i]].tolist() for i in range(n_e)]
+        proposals = proposals.with_columns(language=pl.Series(language.tolist()))
+        experts = experts.with_columns(languages=pl.Series(reads, dtype=pl.List(pl.String)))
     out = folder / "frames"
     out.mkdir(exist_ok=True)
-    call.proposals.with_columns(language=pl.Series(language.tolist())).write_parquet(
-        out / "proposals.parquet"
-    )
-    call.experts.with_columns(languages=pl.Series(reads, dtype=pl.List(pl.String))).write_parquet(
-        out / "experts.parquet"
-    )
+    proposals.write_parquet(out / "proposals.parquet")
+    experts.write_parquet(out / "experts.parquet")
     call.partners.write_parquet(out / "partners.parquet")
     call.conflicts.write_parquet(out / "conflicts.parquet")
     return out
 
 
-def child_conflicts(frames_dir: Path, impl: Path | None) -> None:
-    """Peak RSS of one ``find_conflicts`` call on the saved frames; print a JSON line."""
+def _use_checkout(impl: Path) -> None:
+    """Import ``assignment`` and ``evalpanel`` from another checkout from now on."""
+    sys.path.insert(0, str(impl))
+    for name in [m for m in sys.modules if m.split(".")[0] in ("assignment", "evalpanel")]:
+        del sys.modules[name]
+
+
+def child_conflicts(frames_dir: Path, impl: Path | None, step: str) -> None:
+    """Peak RSS of one conflicts step on the saved frames; print a JSON line.
+
+    ``find``: one ``find_conflicts`` call (the rows, as the commands that show or write them
+    get them). ``plan``: what ``evalpanel assign`` does with the conflicts, through the
+    instance: ``evalpanel.planning.plan`` on the call folder (its conflicts, potential
+    conflicts and instance; the affinity a constant (P, E) view that takes no memory, so only
+    the main-field mask is added to the conflicts' own memory), then the instance's
+    ``blocked_codes`` (the sorted excluded pairs every solver starts from). ``impl``: another
+    checkout (a directory), or with ``find`` another ``assignment/conflicts.py``."""
+    import dataclasses
     import datetime as dt
     import importlib.util
     import resource
 
+    import numpy as np
     import polars as pl
 
+    if impl is not None and impl.is_dir():
+        _use_checkout(impl)
     import assignment
 
-    find = assignment.find_conflicts
-    if impl is not None:  # another version of assignment/conflicts.py, e.g. the one before
-        spec = importlib.util.spec_from_file_location("assignment._conflicts_other", impl)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        find = module.find_conflicts
     frames = {
         name: pl.read_parquet(frames_dir / f"{name}.parquet")
         for name in ("proposals", "partners", "experts", "conflicts")
@@ -211,35 +225,68 @@ def child_conflicts(frames_dir: Path, impl: Path | None) -> None:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
-    before = rss_mb()
-    t = time.perf_counter()
-    found = find(frames["proposals"], frames["partners"], frames["experts"], frames["conflicts"],
-                 today=dt.date(2026, 3, 1))  # fmt: skip
-    seconds = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    language = found.filter(pl.col("reason") == "language").height
-    print(json.dumps({"rows": found.height, "seconds": seconds, "rss_before_mb": before,
-                      "peak_mb": peak, "result_mb": found.estimated_size("mb"),
-                      "language_rows": language}))  # fmt: skip
+    out: dict[str, Any] = {"step": step}
+    if step == "plan":
+        from evalpanel.callfolder import read_call
+        from evalpanel.phases import PhaseTimer
+        from evalpanel.planning import plan
+
+        call = dataclasses.replace(
+            read_call(frames_dir.parent), proposals=frames["proposals"],
+            experts=frames["experts"], affinity_matrix=np.broadcast_to(
+                np.float32(0.5), (frames["proposals"].height, frames["experts"].height)))
+        before = rss_mb()
+        timer = PhaseTimer()
+        t = time.perf_counter()
+        inst = plan(call, k=3, today=dt.date(2026, 3, 1), timer=timer).instance
+        blocked = inst.blocked_codes()
+        out.update(seconds=time.perf_counter() - t, phases=timer.rounded(),
+                   rows=inst.conflicted_pair_count(), blocked=int(blocked.size))
+    else:
+        find = assignment.find_conflicts
+        if impl is not None and not impl.is_dir():  # another assignment/conflicts.py
+            spec = importlib.util.spec_from_file_location("assignment._conflicts_other", impl)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            find = module.find_conflicts
+        before = rss_mb()
+        t = time.perf_counter()
+        found = find(frames["proposals"], frames["partners"], frames["experts"],
+                     frames["conflicts"], today=dt.date(2026, 3, 1))  # fmt: skip
+        out.update(seconds=time.perf_counter() - t, rows=found.height,
+                   result_mb=found.estimated_size("mb"),
+                   language_rows=found.filter(pl.col("reason") == "language").height)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.update(rss_before_mb=before, rss_after_mb=rss_mb(), peak_mb=usage.ru_maxrss / 1024,
+               cpu_s=usage.ru_utime + usage.ru_stime)
+    print(json.dumps(out))
 
 
 def conflicts_memory(args: argparse.Namespace) -> int:
     n_p, n_e = map(int, args.conflicts_memory.split("x"))
     tmp = Path(tempfile.mkdtemp(prefix="assign_conflicts_"))
     try:
-        frames_dir = conflicts_workload(tmp / "call", n_p, n_e, args.seed)
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--conflicts-child",
-               str(frames_dir)]  # fmt: skip
-        if args.conflicts_impl is not None:
-            cmd += ["--conflicts-impl", str(args.conflicts_impl)]
-        done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT,
-                              check=True)  # fmt: skip
-        out = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"find_conflicts at {n_p} x {n_e}: {out['rows']:,} rows ({out['language_rows']:,} "
-              f"language), {out['seconds']:.2f} s; peak RSS {out['peak_mb']:.0f} MB, "
-              f"{out['peak_mb'] - out['rss_before_mb']:.0f} MB above the "
-              f"{out['rss_before_mb']:.0f} MB before the call; result frame "
-              f"{out['result_mb']:.0f} MB")  # fmt: skip
+        frames_dir = conflicts_workload(tmp / "call", n_p, n_e, args.seed, args.languages)
+        impls = [args.conflicts_impl, None] if args.conflicts_impl is not None else [None]
+        for impl in impls:
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--conflicts-child",
+                   str(frames_dir), "--conflicts-step", args.conflicts_step]  # fmt: skip
+            if impl is not None:
+                cmd += ["--conflicts-impl", str(impl)]
+            done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT,
+                                  check=True)  # fmt: skip
+            out = json.loads(done.stdout.strip().splitlines()[-1])
+            phases = {k: v for k, v in out.get("phases", {}).items() if v}
+            what = (f"{out['rows']:,} rows ({out['language_rows']:,} language)"
+                    if args.conflicts_step == "find" else
+                    f"{out['rows']:,} excluded pairs, phases {_phase_line(phases)}")
+            print(f"{impl or ROOT}: {args.conflicts_step} at {n_p} x {n_e} ({args.languages} "
+                  f"languages): {what}; {out['seconds']:.2f} s, CPU {out['cpu_s']:.2f} s; "
+                  f"peak RSS {out['peak_mb']:.0f} MB, {out['peak_mb'] - out['rss_before_mb']:.0f}"
+                  f" MB above the {out['rss_before_mb']:.0f} MB before, "
+                  f"{out['rss_after_mb']:.0f} MB after"
+                  + (f"; result frame {out['result_mb']:.0f} MB" if "result_mb" in out else ""))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
@@ -276,9 +323,7 @@ def child_plan(folder: Path, impl: Path | None) -> None:
     """Time ``read_call`` and ``plan`` (and the conflict steps inside it) on a call folder, with
     the code of ``impl`` (another checkout) when given; print a JSON line."""
     if impl is not None:
-        sys.path.insert(0, str(impl))
-        for name in [m for m in sys.modules if m.split(".")[0] in ("assignment", "evalpanel")]:
-            del sys.modules[name]
+        _use_checkout(impl)
     import datetime as dt
 
     import assignment
@@ -436,8 +481,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--conflicts-memory",
         metavar="PxE",
-        help="instead: peak memory of find_conflicts on a call of that size with many "
-        "language conflicts (e.g. 10000x4000)",
+        help="instead: peak memory of the conflicts on a generated call of that size (e.g. "
+        "10000x4000); see --conflicts-step, --languages, --conflicts-impl",
+    )
+    parser.add_argument(
+        "--conflicts-step",
+        choices=("find", "plan"),
+        default="find",
+        help="with --conflicts-memory: find_conflicts' rows (default), or the plan's conflicts "
+        "through the instance and its blocked pairs (what evalpanel assign keeps)",
+    )
+    parser.add_argument(
+        "--languages",
+        choices=("quarter", "generated"),
+        default="quarter",
+        help="with --conflicts-memory: languages spread so a quarter of the pairs conflict "
+        "(default), or the generated call's own (about 7.5 %%)",
+    )
+    parser.add_argument(
+        "--conflicts-impl",
+        type=Path,
+        help="with --conflicts-memory: also run another checkout (a directory; or, with "
+        "--conflicts-step find, an assignment/conflicts.py) first, side by side",
     )
     parser.add_argument(
         "--reuse", action="store_true", help="with --folder: use the call already written there"
@@ -460,13 +525,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--formulation", choices=FORMULATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--conflicts-child", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--conflicts-impl", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.baseline_child is not None:
         child_baseline(args.baseline_child, args.k, args.formulation == "exact")
         return 0
     if args.conflicts_child is not None:
-        child_conflicts(args.conflicts_child, args.conflicts_impl)
+        child_conflicts(args.conflicts_child, args.conflicts_impl, args.conflicts_step)
         return 0
     if args.conflicts_memory:
         return conflicts_memory(args)

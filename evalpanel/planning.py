@@ -97,7 +97,7 @@ class Plan:
     """An instance ready for :func:`assignment.assign`, with what went into it."""
 
     instance: assignment.AssignmentInstance
-    conflicts: pl.DataFrame  # proposal_id, expert_id, reason, detail
+    conflicts: assignment.Conflicts  # as integers; .frame(): proposal_id, expert_id, reason, detail
     affinity_source: str  # "affinity file" or "computed"
     potential: pl.DataFrame  # proposal_id, expert_id, reason, detail: undecided potential pairs
     text_model: str = "tfidf"
@@ -108,33 +108,35 @@ class Plan:
 def conflicts_of(
     call: CallFolder, *, today: dt.date | None = None, exclude_coordinator_country: bool = False
 ) -> pl.DataFrame:
-    """Every excluded pair of the call with its reason(s)."""
-    return _conflicts_with_indices(
+    """Every excluded pair of the call with its reason(s), as rows."""
+    return conflict_set_of(
         call, today=today, exclude_coordinator_country=exclude_coordinator_country
-    ).drop("p_idx", "e_idx")
+    ).frame()
 
 
-def _conflicts_with_indices(
+def conflict_set_of(
     call: CallFolder, *, today: dt.date | None = None, exclude_coordinator_country: bool = False
-) -> pl.DataFrame:
-    """:func:`conflicts_of` with ``p_idx, e_idx``: the instance takes the pairs as integers."""
-    return assignment.find_conflicts(
+) -> assignment.Conflicts:
+    """:func:`conflicts_of` as integers (:func:`assignment.conflict_set`): what the instance,
+    the counts and the potential conflicts take, with no row per excluded pair."""
+    return assignment.conflict_set(
         call.proposals,
         call.partners,
         call.experts,
         call.conflicts,
         today=today or dt.date.today(),
         exclude_coordinator_country=exclude_coordinator_country,
-        indices=True,
     )
 
 
 def potential_of(
-    call: CallFolder, conflicts: pl.DataFrame, decided: pl.DataFrame | None = None
+    call: CallFolder,
+    conflicts: pl.DataFrame | assignment.Conflicts,
+    decided: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The call's potential conflicts (likely organisation matches by name, not excluded for
-    another reason) that the manager has not yet confirmed or dismissed (``decided``:
-    ``proposal_id, expert_id``)."""
+    another reason: ``conflicts``, as rows or as integers) that the manager has not yet
+    confirmed or dismissed (``decided``: ``proposal_id, expert_id``)."""
     found = assignment.find_potential_conflicts(call.partners, call.experts, conflicts)
     if decided is not None and decided.height:
         found = found.join(
@@ -186,10 +188,9 @@ def plan(
     penalty. ``timer`` accumulates the ``conflicts``, ``affinity`` and ``plan`` phases."""
     timer = timer or PhaseTimer()
     with timer("conflicts"):
-        indexed = _conflicts_with_indices(
+        conflicts = conflict_set_of(
             call, today=today, exclude_coordinator_country=exclude_coordinator_country
         )
-        conflicts = indexed.drop("p_idx", "e_idx")
         potential = potential_of(call, conflicts, decided)
     with timer("affinity"):
         model = text_model_of(call, text_model)
@@ -208,7 +209,7 @@ def plan(
             call.proposals,
             call.experts,
             affinity,
-            indexed,
+            conflicts,
             k=default,
             k_by_lot=by_lot,
             pinned=pinned,
