@@ -39,7 +39,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("manager", "Consolidation", "Consolidation"),
     ("manager", "Ranking", "Funding line"),
     ("manager", "Reliability", "Expert leniency"),
-    ("manager", "Reports and release", "Results and reports"),
+    ("manager", "Reports and release", "A report is built when it is downloaded"),
     ("manager", "Exports and audit", "Audit log"),
     ("expert", "My queue", "My queue"),
     ("expert", "Scoring form", "Scoring form"),

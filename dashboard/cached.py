@@ -120,13 +120,15 @@ def _sub(e: sa.Engine, a: Actor, c: str, name: str, *, tables: bool = False) -> 
 def _quality_flags(eng: sa.Engine, who: Actor, call_id: str) -> pl.DataFrame:
     from evalpanel.quality import call_flags
 
-    return call_flags(eng, who, call_id)
+    return call_flags(eng, who, call_id, call=_sub(eng, who, call_id, "call_folder", tables=True))
 
 
-def _reports(eng: sa.Engine, who: Actor, call_id: str) -> Any:
-    from evalpanel.reports import build_esrs
+def _report_index(eng: sa.Engine, who: Actor, call_id: str) -> pl.DataFrame:
+    from evalpanel.reports import report_index
 
-    return build_esrs(eng, who, call_id)
+    return report_index(eng, who, call_id,
+                        call=_sub(eng, who, call_id, "call_folder", tables=True),
+                        ranked=_sub(eng, who, call_id, "ranked").proposals)
 
 
 # name -> (engine, actor, call id) -> result. The heavy ones read the call's tables once, from
@@ -140,7 +142,7 @@ READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "conflicted_tasks": conflicted_tasks,
     "audit": audit_frame,
     "quality_flags": _quality_flags,
-    "reports": _reports,
+    "report_index": _report_index,
     "potential": lambda e, a, c: _workflow().potential_conflict_table(
         e, a, c, call=_sub(e, a, c, "call_folder", tables=True),
         excluded=_sub(e, a, c, "conflicts", tables=True)),
@@ -254,10 +256,9 @@ def quality_flags(call_id: str) -> pl.DataFrame:
     return _mine("quality_flags", _key(call_id))  # type: ignore[no-any-return]
 
 
-def reports(call_id: str) -> Any:
-    """:func:`evalpanel.reports.build_esrs` of every consolidated proposal (audited as a read
-    when built, not at every visit)."""
-    return _mine("reports", _key(call_id))
+def report_index(call_id: str) -> pl.DataFrame:
+    """:func:`evalpanel.reports.report_index`: the reports there are, none of them built."""
+    return _mine("report_index", _key(call_id))  # type: ignore[no-any-return]
 
 
 def conflict_table(call_id: str) -> pl.DataFrame:

@@ -25,6 +25,7 @@ import polars as pl
 import sqlalchemy as sa
 
 import scoring
+from evalpanel.callfolder.model import CallFolder
 from evalpanel.planning import scheme_of
 from evalpanel.schemes import FormCheck
 from evalpanel.store import (
@@ -47,9 +48,12 @@ CONSENSUS = "consensus"
 FORM_CHECKS = ("copied", "contradicts_band")
 
 
-def call_flags(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
-    """Every advisory flag of the call (``proposal_id, expert_id, criterion, check, detail``)."""
-    scheme = scheme_of(call_folder(engine, actor, call_id))
+def call_flags(
+    engine: sa.Engine, actor: Actor, call_id: str, *, call: CallFolder | None = None
+) -> pl.DataFrame:
+    """Every advisory flag of the call (``proposal_id, expert_id, criterion, check, detail``).
+    ``call``: the stored call already read by the caller (its scheme is used)."""
+    scheme = scheme_of(call or call_folder(engine, actor, call_id))
     individual = scores_frame(engine, actor, call_id).select(
         "proposal_id", "expert_id", "criterion", "score", "comment")
     consensus = consolidated_frame(engine, actor, call_id, final_only=True)

@@ -105,31 +105,43 @@ def _lexicon_hits(tokens: list[str], stems: tuple[str, ...]) -> list[str]:
     return hits
 
 
-def _copied(frame: pl.DataFrame) -> list[tuple[str, str, str, str, str]]:
-    """Pairs of one expert's comments on the same criterion of two proposals."""
+def _copied(frame: pl.DataFrame, tokens: dict[str, list[str]]
+            ) -> list[tuple[str, str, str, str, str]]:
+    """Pairs of one expert's comments on the same criterion of two proposals (``tokens``: the
+    words of each comment text; a call repeats texts, so each pair of texts is compared once)."""
+    groups: dict[tuple[object, object], list[tuple[str, str]]] = {}
+    for p, expert, criterion, text in frame.select(
+            "proposal_id", "expert_id", "criterion", "comment").iter_rows():
+        if len(tokens[text]) >= COPY_MIN_WORDS:
+            groups.setdefault((expert, criterion), []).append((p, text))
+    ratios: dict[tuple[str, str], float] = {}
     out = []
-    for (expert, criterion), group in frame.group_by(["expert_id", "criterion"],
-                                                     maintain_order=True):
-        rows = [(p, w) for p, t in group.select("proposal_id", "comment").iter_rows()
-                if len(w := words(t or "")) >= COPY_MIN_WORDS]
-        for (p1, w1), (p2, w2) in combinations(rows, 2):
+    for (expert, criterion), rows in groups.items():
+        for (p1, t1), (p2, t2) in combinations(rows, 2):
             if p1 == p2:
                 continue
-            matcher = SequenceMatcher(None, w1, w2, autojunk=False)
-            # cheap upper bounds first: most pairs are far apart
-            if matcher.real_quick_ratio() < COPY_SIMILARITY or \
-                    matcher.quick_ratio() < COPY_SIMILARITY:
-                continue
-            sim = matcher.ratio()
+            sim = ratios.get((t1, t2))
+            if sim is None:
+                sim = ratios[t1, t2] = _copy_ratio(tokens[t1], tokens[t2])
             if sim >= COPY_SIMILARITY:
-                kind = "identical to" if w1 == w2 else f"{sim:.0%} the same as"
+                kind = "identical to" if tokens[t1] == tokens[t2] else f"{sim:.0%} the same as"
                 for a, b in ((p1, p2), (p2, p1)):
                     out.append((a, str(expert), str(criterion), "copied",
                                 f"{kind} their comment on {b}"))
     return out
 
 
-def _contradictions(frame: pl.DataFrame, scheme: Scheme) -> list[tuple[str, str, str, str, str]]:
+def _copy_ratio(w1: list[str], w2: list[str]) -> float:
+    """difflib's ratio of two word lists, or 0 when a cheap upper bound is already below
+    :data:`COPY_SIMILARITY` (most pairs are far apart)."""
+    matcher = SequenceMatcher(None, w1, w2, autojunk=False)
+    if matcher.real_quick_ratio() < COPY_SIMILARITY or matcher.quick_ratio() < COPY_SIMILARITY:
+        return 0.0
+    return matcher.ratio()
+
+
+def _contradictions(frame: pl.DataFrame, scheme: Scheme, tokens: dict[str, list[str]]
+                    ) -> list[tuple[str, str, str, str, str]]:
     top, bottom = scheme.bands[0].label, scheme.bands[-1].label
     maxima = {c.id: c.max for c in scheme.criteria}
     out = []
@@ -139,7 +151,7 @@ def _contradictions(frame: pl.DataFrame, scheme: Scheme) -> list[tuple[str, str,
             continue
         band = band_label(scheme, float(score), maxima[c])
         lexicon = PRAISE if band == bottom else CRITICISM if band == top else ()
-        if lexicon and (hits := _lexicon_hits(words(comment), lexicon)):
+        if lexicon and (hits := _lexicon_hits(tokens[comment], lexicon)):
             out.append((p, e, c, "contradicts_band",
                         f"\"{hits[0]}\" in a comment on a {band} score ({score:g}/{maxima[c]:g})"))
     return out
@@ -174,6 +186,8 @@ def comment_checks(evaluations: pl.DataFrame, scheme: Scheme) -> pl.DataFrame:
         pl.col("proposal_id").cast(pl.String), pl.col("expert_id").cast(pl.String),
         pl.col("criterion").cast(pl.String), pl.col("score").cast(pl.Float64),
         pl.col("comment").cast(pl.String).fill_null(""))
-    rows = _copied(frame) + _contradictions(frame, scheme) + _off_panel(frame, scheme)
+    tokens = {text: words(text) for text in frame["comment"].unique().to_list()}
+    rows = (_copied(frame, tokens) + _contradictions(frame, scheme, tokens)
+            + _off_panel(frame, scheme))
     return pl.DataFrame(rows, schema=FLAG_SCHEMA, orient="row").unique().sort(
         "proposal_id", "expert_id", "criterion", "check", "detail")

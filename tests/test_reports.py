@@ -13,7 +13,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from evalpanel.reports import build_esrs, esr_html, esr_pdf, esr_zip, my_reports, release_lot
+from evalpanel.reports import (
+    build_esrs,
+    esr_html,
+    esr_pdf,
+    esr_zip,
+    my_reports,
+    release_lot,
+    report_index,
+)
 from evalpanel.schemes import band_label, load_scheme
 from evalpanel.store import (
     SYSTEM,
@@ -120,6 +128,44 @@ def test_a_lot_in_one_zip(consolidated: World) -> None:
     names = sorted(archive.namelist())
     assert names == sorted(f"{r.proposal_id}.{ext}" for r in reports for ext in ("pdf", "html"))
     assert esr_zip(reports) == esr_zip(list(reversed(reports)))
+
+
+def test_the_index_lists_the_reports_without_building_them(consolidated: World) -> None:
+    from evalpanel.store import call_folder
+    from evalpanel.workflow import rank_call
+
+    w = consolidated
+    before = audit_frame(w.engine, w.manager, w.call_id).height
+    index = report_index(w.engine, w.manager, w.call_id)
+    audit = audit_frame(w.engine, w.manager, w.call_id)
+    assert "build_reports" not in audit["action"].to_list()[before:]  # nothing was built
+    reports = build_esrs(w.engine, w.manager, w.call_id)
+    assert index["proposal_id"].to_list() == [r.proposal_id for r in reports] == ["P01", "P03"]
+    assert index.select("lot", "title", "total", "rank", "decision", "decision_reason").rows() \
+        == [(r.lot_id, r.proposal_title, r.total, r.rank, r.decision, r.engine_reason)
+            for r in reports]
+    # with the call and its ranking read by the caller, the same index and the same reports
+    call = call_folder(w.engine, w.manager, w.call_id)
+    ranked = rank_call(w.engine, w.manager, w.call_id, call=call).proposals
+    assert report_index(w.engine, w.manager, w.call_id, call=call, ranked=ranked).equals(index)
+    assert build_esrs(w.engine, w.manager, w.call_id, ["P03"], call=call,
+                      ranked=ranked) == [r for r in reports if r.proposal_id == "P03"]
+    with pytest.raises(PermissionDenied):
+        report_index(w.engine, w.experts["E03"], w.call_id)
+
+
+def test_the_zip_and_the_release_report_their_progress(consolidated: World) -> None:
+    w = consolidated
+    lot = build_esrs(w.engine, w.manager, w.call_id, ["P03"])[0].lot_id
+    reports = build_esrs(w.engine, w.manager, w.call_id, lot_id=lot)
+    zipped: list[tuple[int, int]] = []
+    assert esr_zip(reports, progress=lambda done, total: zipped.append((done, total))) \
+        == esr_zip(reports)
+    released: list[tuple[int, int]] = []
+    n = release_lot(w.engine, w.manager, w.call_id, lot,
+                    progress=lambda done, total: released.append((done, total)))
+    expected = [(i, len(reports)) for i in range(1, len(reports) + 1)]
+    assert n == len(reports) and zipped == expected and released == expected
 
 
 def test_only_managers_build_reports(consolidated: World) -> None:

@@ -30,4 +30,8 @@ def test_rank_call_reads_in_one_transaction(world: World) -> None:
     assert "P02" in result.proposals["proposal_id"].to_list()
     inputs = ranking_inputs(world.engine, world.manager, world.call_id)
     assert inputs.call.affinity is None  # the matrix is not read for a ranking
+    # nor the partners, experts and conflicts: only the configuration and the proposals
+    assert inputs.call.partners.is_empty() and inputs.call.experts.is_empty()
+    assert inputs.call.conflicts.is_empty() and inputs.call.scores is None
+    assert inputs.call.proposals.height == world.call.proposals.height
     assert inputs.scores["proposal_id"].unique().to_list() == ["P02"]

@@ -1,17 +1,23 @@
 """Results for the applicants: the comment checks, the quality-checked marks, the Evaluation
-Summary Reports, and the release of each lot. The page only shows what evalpanel's services
-return and asks for the manager's decisions; outside text is shown as text, in tables."""
+Summary Reports, and the release of each lot. The reports there are are listed from the call's
+ranking and consolidations; a report is built only when it is downloaded, and a lot's reports
+all together only for its zip or its release, with their progress. The page only shows what
+evalpanel's services return and asks for the manager's decisions; outside text is shown as
+text, in tables."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import polars as pl
 import streamlit as st
+from streamlit.elements.lib.mutable_status_container import StatusContainer
 
 from dashboard import cached
 from dashboard.common import act, actor, attempt, bump, call_id, engine
 from dashboard.text import md
 from evalpanel.quality import mark_quality_checked, quality_checked
-from evalpanel.reports import esr_pdf, esr_zip, release_lot
+from evalpanel.reports import Esr, build_esrs, esr_pdf, esr_zip, release_lot
 from evalpanel.store.releases import release_status
 
 st.title("Results and reports")
@@ -34,19 +40,38 @@ if flags is not None:
         st.dataframe(flags.filter(pl.col("check").is_in(shown)), hide_index=True,
                      use_container_width=True)
 
-reports = attempt(cached.reports, cid)
-if reports is None:
+index = attempt(cached.report_index, cid)
+if index is None:
     st.stop()
-if not reports:
+if index.is_empty():
     st.info("No proposal has a final consolidation yet: reports appear here once the panels "
             "have approved their consensus.")
     st.stop()
 
+
+def build(proposal_ids: Sequence[str] | None = None, lot_id: str | None = None) -> list[Esr]:
+    """The reports of ``proposal_ids`` or of one lot, built now from the cached call and
+    ranking (both at the call's current data version)."""
+    return build_esrs(engine(), actor(), cid, proposal_ids, lot_id=lot_id,
+                      call=cached.call_folder(cid), ranked=cached.rank_call(cid).proposals)
+
+
+def shown_progress(label: str) -> tuple[StatusContainer, Callable[[int, int], None]]:
+    """A status box and its progress bar; returns ``(status, report(done, total))``."""
+    status = st.status(label, expanded=True)
+    bar = status.progress(0.0)
+
+    def report(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"{done} of {total} reports")
+
+    return status, report
+
+
 st.subheader("Quality checks")
 checked = attempt(quality_checked, engine(), actor(), cid)
 done = set() if checked is None else set(checked["proposal_id"].to_list())
-st.caption(f"{len(done)} of {len(reports)} consolidated evaluations marked quality checked.")
-todo = [r.proposal_id for r in reports if r.proposal_id not in done]
+st.caption(f"{len(done)} of {index.height} consolidated evaluations marked quality checked.")
+todo = [p for p in index["proposal_id"].to_list() if p not in done]
 if todo:
     with st.form("quality", clear_on_submit=True):
         pid = st.selectbox("Consolidated evaluation", todo)
@@ -57,39 +82,53 @@ if todo:
             st.rerun()
 
 st.subheader("Evaluation Summary Reports")
-lots = sorted({r.lot_id for r in reports})
+lots = sorted(index["lot"].unique().to_list())
 lot = st.selectbox("Lot", lots)
-in_lot = [r for r in reports if r.lot_id == lot]
-table = pl.DataFrame([{"proposal_id": r.proposal_id, "title": r.proposal_title,
-                       "total": r.total, "rank": r.rank, "decision": r.decision,
-                       "reason": r.decision_reason,
-                       "quality checked": r.proposal_id in done} for r in in_lot])
-st.dataframe(table, hide_index=True, use_container_width=True)
-one = st.selectbox("Report of", [r.proposal_id for r in in_lot])
-chosen = next(r for r in in_lot if r.proposal_id == one)
+in_lot = index.filter(pl.col("lot") == lot)
+st.dataframe(in_lot.select(
+    "proposal_id", "title", "total", "rank", "decision", reason="decision_reason").with_columns(
+    pl.col("proposal_id").is_in(sorted(done)).alias("quality checked")),
+    hide_index=True, use_container_width=True)
+st.caption(f"{in_lot.height} reports in {md(lot)}. A report is built when it is downloaded; "
+           "the zip and the release build all of the lot's.")
+one = st.selectbox("Report of", in_lot["proposal_id"].to_list())
 left, right = st.columns(2)
-# The PDF is made when the button is clicked, not on every run of the page.
-left.download_button("Download this report (PDF)", lambda: esr_pdf(chosen), f"{one}.pdf",
-                     "application/pdf", key=f"esr-{cid}-{one}")
-if right.button(f"Prepare all {len(in_lot)} reports of {md(lot)} (zip)"):
-    st.session_state[f"esr-zip-{cid}-{lot}"] = esr_zip(in_lot)
-if f"esr-zip-{cid}-{lot}" in st.session_state:
-    right.download_button("Download the zip", st.session_state[f"esr-zip-{cid}-{lot}"],
+# The PDF is built when the button is clicked, not on every run of the page.
+left.download_button("Download this report (PDF)", lambda: esr_pdf(build([str(one)])[0]),
+                     f"{one}.pdf", "application/pdf", key=f"esr-{cid}-{one}")
+ZIP = f"esr-zip-{cid}-{lot}"
+if right.button(f"Prepare all {in_lot.height} reports of {md(lot)} (zip)"):
+    with right:
+        box, report = shown_progress(f"Building the {in_lot.height} reports of {md(lot)}…")
+        with box:
+            built = attempt(build, lot_id=lot)
+            if built is not None:
+                st.session_state[ZIP] = esr_zip(built, progress=report)
+        box.update(label=f"The zip of {md(lot)} is ready" if built is not None
+                      else "The zip could not be made", expanded=False,
+                      state="complete" if built is not None else "error")
+if ZIP in st.session_state:
+    right.download_button("Download the zip", st.session_state[ZIP],
                           f"{cid}-{lot}-reports.zip", "application/zip")
 
 st.subheader("Release")
-status = attempt(release_status, engine(), actor(), cid)
-released = {} if status is None else {r[0]: r[1] for r in status.iter_rows()}
+releases = attempt(release_status, engine(), actor(), cid)
+released = {} if releases is None else {r[0]: r[1] for r in releases.iter_rows()}
 if lot in released:
     st.success(f"The results of {md(lot)} were released on {released[lot]}; each applicant "
                "contact reads only their own proposal's report.")
 else:
-    unchecked = sum(1 for r in in_lot if r.proposal_id not in done)
+    unchecked = in_lot.filter(~pl.col("proposal_id").is_in(sorted(done))).height
     if unchecked:
         st.warning(f"{unchecked} report(s) of {md(lot)} are not marked quality checked yet.")
     sure = st.checkbox(f"I have read the reports of {md(lot)}: release them to the applicants. "
                        "Released reports cannot be withdrawn, only replaced by a new release.")
-    if st.button(f"Release the results of {md(lot)}", type="primary", disabled=not sure) and act(
-            release_lot, engine(), actor(), cid, lot):
-        bump()
-        st.rerun()
+    if st.button(f"Release the results of {md(lot)}", type="primary", disabled=not sure):
+        box, report = shown_progress(f"Building and releasing the {in_lot.height} reports of "
+                                     f"{md(lot)}…")
+        with box:
+            released_now = act(release_lot, engine(), actor(), cid, lot, progress=report)
+        if released_now:
+            bump()
+            st.rerun()
+        box.update(label="The release did not happen", state="error")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import polars as pl
 import sqlalchemy as sa
 
+from evalpanel.callfolder.model import CallFolder
 from evalpanel.reports.words import DECISIONS, LABELS, decision_words, language_of
 from evalpanel.store import Actor, RehearsalView, call_folder, call_info, consolidated_frame
 from evalpanel.store.audit import record
@@ -85,38 +86,70 @@ def _issued_on(engine: sa.Engine, call_id: str, deadline: str | None) -> dt.date
     return imported.date() if imported is not None else dt.date(1970, 1, 1)
 
 
+def _reported(ranked: pl.DataFrame, consensus: pl.DataFrame) -> pl.DataFrame:
+    """The rows of the ranking that have a report (a final consolidation), by proposal id."""
+    done = consensus["proposal_id"].unique()
+    return ranked.filter(pl.col("proposal_id").is_in(done.implode())).sort("proposal_id")
+
+
+def _ranking(engine: sa.Engine, actor: Actor, call_id: str, call: CallFolder | None,
+             ranked: pl.DataFrame | None) -> tuple[CallFolder, pl.DataFrame]:
+    from evalpanel.workflow import rank_call
+
+    call = call or call_folder(engine, actor, call_id)
+    if ranked is None:
+        ranked = rank_call(engine, actor, call_id, call=call).proposals
+    return call, ranked
+
+
+def report_index(
+    engine: sa.Engine, actor: Actor, call_id: str, *, call: CallFolder | None = None,
+    ranked: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """``proposal_id, lot, title, total, rank, decision, decision_reason`` (the scoring
+    engine's reason) of each report :func:`build_esrs` builds, sorted by proposal id, without
+    building them (managers of the call). ``call`` and ``ranked`` as for :func:`build_esrs`."""
+    consensus = consolidated_frame(engine, actor, call_id, final_only=True)
+    call, ranked = _ranking(engine, actor, call_id, call, ranked)
+    titles = call.proposals.select("proposal_id", pl.col("title").cast(pl.String))
+    return _reported(ranked, consensus).join(titles, on="proposal_id", how="left").select(
+        pl.col("proposal_id").cast(pl.String), pl.col("lot").cast(pl.String),
+        pl.col("title").fill_null(""), "total", "rank", "decision", "decision_reason")
+
+
 def build_esrs(
     engine: sa.Engine, actor: Actor, call_id: str, proposal_ids: Sequence[str] | None = None,
-    *, lot_id: str | None = None, language: str | None = None,
+    *, lot_id: str | None = None, language: str | None = None, call: CallFolder | None = None,
+    ranked: pl.DataFrame | None = None,
 ) -> list[Esr]:
     """The reports of the call's consolidated proposals (managers of the call), sorted by
     proposal id; only ``proposal_ids`` or one lot's when given; each in ``language``, or in
-    its proposal's (see the module docstring). Audited as a read."""
+    its proposal's (see the module docstring). Audited as a read. ``call`` and ``ranked``: the
+    stored call and its ranking (:func:`evalpanel.workflow.rank_call`'s ``proposals``) already
+    read by the caller at the call's current data version."""
     from evalpanel.planning import scheme_of
-    from evalpanel.workflow import rank_call
 
     info = call_info(engine, actor, call_id)
-    call = call_folder(engine, actor, call_id)
-    scheme = scheme_of(call)
-    ranked = rank_call(engine, actor, call_id, call=call).proposals
     consensus = consolidated_frame(engine, actor, call_id, final_only=True)
+    call, ranked = _ranking(engine, actor, call_id, call, ranked)
+    scheme = scheme_of(call)
     comments = {(p, c): t for p, c, t in consensus.select(
         "proposal_id", "criterion", "comment").iter_rows()}
-    done = set(consensus["proposal_id"].to_list())
     titles = dict(call.proposals.select("proposal_id", "title").iter_rows())
     written_in = dict(call.proposals.select("proposal_id", "language").iter_rows())
     coordinators = dict(
         call.partners.filter(pl.col("role") == "coordinator")
         .select("proposal_id", pl.concat_str("org_name", pl.lit(" ("), "country", pl.lit(")")))
         .iter_rows())
-    wanted = set(proposal_ids) if proposal_ids is not None else None
     issued = _issued_on(engine, call_id, info.deadline)
     reports = []
-    for row in ranked.sort("proposal_id").iter_rows(named=True):
+    rows = _reported(ranked, consensus)
+    if proposal_ids is not None:
+        rows = rows.filter(pl.col("proposal_id").is_in(list(proposal_ids)))
+    if lot_id is not None:
+        rows = rows.filter(pl.col("lot") == lot_id)
+    for row in rows.iter_rows(named=True):
         pid = str(row["proposal_id"])
-        if pid not in done or (wanted is not None and pid not in wanted) or (
-                lot_id is not None and row["lot"] != lot_id):
-            continue
         lot = call.config.lots.get(str(row["lot"]))
         lot_title = lot.title if lot and lot.title else str(row["lot"])
         lang = language_of(language or written_in.get(pid))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 import sqlalchemy as sa
 
@@ -14,15 +16,20 @@ from evalpanel.store.releases import RenderedReport, released_reports_of, save_r
 def release_lot(
     engine: sa.Engine, actor: Actor, call_id: str, lot_id: str, *, language: str | None = None,
     replace: bool = False, dashboard_url: str = "",
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Release the results of one lot (managers of the call): the Evaluation Summary Report of
     each of its consolidated proposals, rendered now and kept as released. The number of
     reports released. The notice to each contact is queued with them (sent by ``evalpanel
-    notify run``), ``dashboard_url`` in it."""
-    reports = [
-        RenderedReport(esr.proposal_id, esr_html(esr, language), esr_pdf(esr, language))
-        for esr in build_esrs(engine, actor, call_id, lot_id=lot_id)
-    ]
+    notify run``), ``dashboard_url`` in it. ``progress(done, total)`` is called after each
+    report rendered."""
+    built = build_esrs(engine, actor, call_id, lot_id=lot_id)
+    reports = []
+    for done, esr in enumerate(built, 1):
+        reports.append(
+            RenderedReport(esr.proposal_id, esr_html(esr, language), esr_pdf(esr, language)))
+        if progress is not None:
+            progress(done, len(built))
     save_release(engine, actor, call_id, lot_id, reports, replace=replace,
                  dashboard_url=dashboard_url)
     return len(reports)

@@ -16,7 +16,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 
 from evalpanel.reports.esr import Esr
@@ -156,13 +156,14 @@ def safe_name(proposal_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", proposal_id).lstrip(".") or "proposal"
 
 
-def esr_zip(reports: Sequence[Esr], language: str | None = None) -> bytes:
+def esr_zip(reports: Sequence[Esr], language: str | None = None,
+            progress: Callable[[int, int], None] | None = None) -> bytes:
     """A zip with ``<proposal_id>.pdf`` and ``<proposal_id>.html`` for each report, in proposal
     order, every entry dated with its report's issue date; each in ``language``, or in its
-    own."""
+    own. ``progress(done, total)`` is called after each report."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for esr in sorted(reports, key=lambda r: r.proposal_id):
+        for done, esr in enumerate(sorted(reports, key=lambda r: r.proposal_id), 1):
             when = (esr.issued_on.year, esr.issued_on.month, esr.issued_on.day, 0, 0, 0)
             stem = safe_name(esr.proposal_id)
             for name, payload in ((f"{stem}.pdf", esr_pdf(esr, language)),
@@ -172,4 +173,6 @@ def esr_zip(reports: Sequence[Esr], language: str | None = None) -> bytes:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 archive.writestr(info, payload)
+            if progress is not None:
+                progress(done, len(reports))
     return buffer.getvalue()

@@ -83,10 +83,15 @@ def call_folder(engine: sa.Engine, actor: Actor, call_id: str) -> CallFolder:
         return read_call(conn, call_id)
 
 
-def read_call(conn: sa.Connection, call_id: str, *, with_affinity: bool = True) -> CallFolder:
+def read_call(
+    conn: sa.Connection, call_id: str, *, with_affinity: bool = True,
+    proposals_only: bool = False,
+) -> CallFolder:
     """The stored call on the caller's connection (the caller checked the actor);
     ``with_affinity=False`` leaves out the affinity matrix, the one large table, for services
-    that do not assign."""
+    that do not assign; ``proposals_only=True`` reads the configuration and the proposals
+    alone (partners, experts, conflicts and imported scores are empty frames of their schemas,
+    affinity none), for the ranking, which needs nothing else."""
     require_call(conn, call_id)
     c = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().one()
     lot_map = {
@@ -112,17 +117,20 @@ def read_call(conn: sa.Connection, call_id: str, *, with_affinity: bool = True) 
         scheme_overrides=dict(c["scheme_overrides"]),
         text_model=c["text_model"],
     )
-    conflict_frame = _table_frame(conn, conflicts, call_id, "conflicts")
-    affinity = (
-        _table_frame(conn, affinities, call_id, "affinity") if with_affinity else pl.DataFrame()
-    )
-    scores = _table_frame(conn, imported_scores, call_id, "scores")
+    def table(table: sa.Table, schema_name: str) -> pl.DataFrame:
+        if proposals_only:
+            return pl.DataFrame(schema=polars_schema(schema_name))
+        return _table_frame(conn, table, call_id, schema_name)
+
+    conflict_frame = table(conflicts, "conflicts")
+    affinity = table(affinities, "affinity") if with_affinity else pl.DataFrame()
+    scores = table(imported_scores, "scores")
     return CallFolder(
         path=Path(f"store:{call_id}"),
         config=cfg,
         proposals=_table_frame(conn, proposals, call_id, "proposals", {"lot_id": "lot"}),
-        partners=_table_frame(conn, partners, call_id, "partners"),
-        experts=_table_frame(conn, experts, call_id, "experts"),
+        partners=table(partners, "partners"),
+        experts=table(experts, "experts"),
         conflicts=conflict_frame,
         affinity=None if affinity.is_empty() else affinity,
         scores=None if scores.is_empty() else scores,

@@ -1,6 +1,6 @@
 """What the ranking of a call is computed from, read in one transaction.
 
-:func:`ranking_inputs` reads the stored call (without its affinity matrix), the submitted
+:func:`ranking_inputs` reads the stored call (its configuration and proposals), the submitted
 evaluations that count, the final consensus scores and the managers' recorded orders of
 ex-aequo proposals from one snapshot of the database, so that a ranking never mixes a
 consolidation finalised between two reads with the scores from before it.
@@ -25,7 +25,8 @@ from evalpanel.store.tie_orders import tie_orders_in
 
 @dataclass(frozen=True, slots=True)
 class RankingInputs:
-    """``call``: the stored call (``affinity`` left out); ``scores``: the evaluations that
+    """``call``: the stored call, its configuration and proposals only (``read_call``'s
+    ``proposals_only``: a ranking reads nothing else of it); ``scores``: the evaluations that
     count (``proposal_id, expert_id, criterion, score, comment``); ``consensus``: final
     consensus scores (``proposal_id, criterion, score``); ``tie_orders``: ``(lot, proposal ids
     best first, justification)`` of each recorded order."""
@@ -39,7 +40,7 @@ class RankingInputs:
 def ranking_inputs(engine: sa.Engine, actor: Actor, call_id: str) -> RankingInputs:
     """Everything :func:`evalpanel.workflow.rank_call` needs, for the call's managers."""
     with reading(engine, snapshot=True) as conn:
-        call = read_call(conn, call_id, with_affinity=False)
+        call = read_call(conn, call_id, with_affinity=False, proposals_only=True)
         require_manager(conn, actor, "rank", call_id)
         consensus = consolidated_in(conn, call_id, final_only=True)
         orders = tie_orders_in(conn, call_id).select("lot_id", "proposal_ids", "justification")
