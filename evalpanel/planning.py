@@ -130,12 +130,21 @@ def _conflicts_with_indices(
 
 
 def potential_of(
-    call: CallFolder, conflicts: pl.DataFrame, decided: pl.DataFrame | None = None
+    call: CallFolder, conflicts: pl.DataFrame | None, decided: pl.DataFrame | None = None
 ) -> pl.DataFrame:
     """The call's potential conflicts (likely organisation matches by name, not excluded for
     another reason) that the manager has not yet confirmed or dismissed (``decided``:
-    ``proposal_id, expert_id``)."""
+    ``proposal_id, expert_id``). ``conflicts``: the call's excluded pairs (:func:`conflicts_of`)
+    when computed already; without them the rule is applied to the few likely pairs only
+    (:func:`assignment.excluded_pairs`), not to the whole call."""
     found = assignment.find_potential_conflicts(call.partners, call.experts, conflicts)
+    if conflicts is None and found.height:
+        excluded = assignment.excluded_pairs(
+            found, call.proposals, call.partners, call.experts, call.conflicts,
+            today=dt.date.today(),
+        )
+        found = found.join(excluded.select("proposal_id", "expert_id").unique(),
+                           on=["proposal_id", "expert_id"], how="anti", maintain_order="left")
     if decided is not None and decided.height:
         found = found.join(
             decided.select("proposal_id", "expert_id").cast(pl.String),

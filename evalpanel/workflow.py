@@ -20,6 +20,7 @@ import assignment
 import scoring
 from evalpanel import embeddings
 from evalpanel.callfolder import CallFolder
+from evalpanel.exclusion_view import ExclusionView
 from evalpanel.planning import (
     TextModelUnavailable,
     conflicts_of,
@@ -311,10 +312,17 @@ def potential_conflict_table(
     reason, detail``): likely organisation matches by name with no id to confirm them, not
     excluded for another reason, neither confirmed nor dismissed yet (managers of the call).
     ``call`` and ``excluded``: the stored call and its :func:`conflict_table` already computed
-    by the caller."""
+    by the caller (without it, the rule is applied to the likely pairs only)."""
     decided = _decided(engine, actor, call_id)
-    call = call or call_folder(engine, actor, call_id)
-    return potential_of(call, conflicts_of(call) if excluded is None else excluded, decided)
+    return potential_of(call or call_folder(engine, actor, call_id), excluded, decided)
+
+
+def exclusion_view(
+    engine: sa.Engine, actor: Actor, call_id: str, *, call: CallFolder | None = None
+) -> ExclusionView:
+    """The stored call's excluded pairs counted by reason and built a page at a time
+    (:class:`evalpanel.exclusion_view.ExclusionView`); the rows of :func:`conflict_table`."""
+    return ExclusionView.of(call or call_folder(engine, actor, call_id))
 
 
 def rank_call(
