@@ -36,6 +36,7 @@ from evalpanel.store import (
     conflicted_tasks,
     list_consolidations,
     list_tasks,
+    rule_frames,
 )
 from evalpanel.store import call_folder as read_call_folder
 from evalpanel.store.names import named_audit_frame
@@ -56,7 +57,7 @@ ENTRIES = 64
 # frame: a million rows, ~100 MB, at 5,000 proposals) are shared, not copied: ``st.cache_data``
 # would unpickle a copy on every run (~1 s for the pairs). The pages never change a polars
 # frame in place, so sharing one is safe.
-SHARED = 6
+SHARED = 8
 
 Key = tuple[str, int | None, str, str, str]
 
@@ -147,7 +148,7 @@ READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "quality_flags": _quality_flags,
     "reports": _reports,
     "potential": lambda e, a, c: _workflow().potential_conflict_table(
-        e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
+        e, a, c, frames=_sub(e, a, c, "rule_frames", tables=True)),
     "ranked": lambda e, a, c: _workflow().rank_call(
         e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
     "reliability": lambda e, a, c: _workflow().reliability_report(
@@ -166,8 +167,9 @@ SHARED_READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "call_folder": read_call_folder,
     "conflicts": lambda e, a, c: _workflow().conflict_table(
         e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
+    "rule_frames": rule_frames,
     "exclusions": lambda e, a, c: _workflow().exclusion_view(
-        e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
+        e, a, c, frames=_sub(e, a, c, "rule_frames", tables=True)),
 }
 # What :func:`prefetch` computes ahead of a manager's visits, the pages' heaviest reads first
 # in the order of the navigation (name, keyed by the call's tables only).

@@ -30,7 +30,6 @@ import numpy as np
 import polars as pl
 
 import assignment
-from evalpanel.callfolder import CallFolder
 
 LANGUAGE = "language"
 COLUMNS = ("proposal_id", "expert_id", "reason", "detail")
@@ -73,18 +72,27 @@ class ExclusionView:
     language: list[pl.DataFrame]  # per group: expert_id, detail of the experts excluded
 
     @classmethod
-    def of(cls, call: CallFolder, *, today: dt.date | None = None) -> ExclusionView:
-        """The view of ``call``'s exclusions on ``today`` (default: today), with the rule's
-        defaults, as :func:`evalpanel.planning.conflicts_of`."""
+    def of(
+        cls,
+        proposals: pl.DataFrame,
+        partners: pl.DataFrame,
+        experts: pl.DataFrame,
+        declared: pl.DataFrame | None,
+        *,
+        today: dt.date | None = None,
+    ) -> ExclusionView:
+        """The view of the exclusions on ``today`` (default: today) of the call of these
+        frames (those :func:`assignment.find_conflicts` takes), with the rule's defaults, as
+        :func:`evalpanel.planning.conflicts_of`."""
         day = today or dt.date.today()
-        proposals = call.proposals.with_columns(pl.col("proposal_id").cast(pl.String)).sort(
+        proposals = proposals.with_columns(pl.col("proposal_id").cast(pl.String)).sort(
             "proposal_id")
         ids = proposals["proposal_id"]
         spoken = proposals["language"].cast(pl.String).drop_nulls().unique().sort().to_list()
-        reading_all = call.experts.with_columns(
+        reading_all = experts.with_columns(
             languages=pl.lit(pl.Series([spoken], dtype=pl.List(pl.String))).first())
         others = assignment.find_conflicts(
-            proposals, call.partners, reading_all, call.conflicts, today=day, indices=True
+            proposals, partners, reading_all, declared, today=day, indices=True
         ).filter(pl.col("reason") != LANGUAGE).select(*COLUMNS, "p_idx")
         # one proposal of each language (nulls one group), excluded_pairs with every expert
         lang = pl.col("language").cast(pl.String)
@@ -93,13 +101,13 @@ class ExclusionView:
         groups = proposals.select("proposal_id", lang).join(
             heads.select("language", "group"), on="language", nulls_equal=True,
             maintain_order="left")
-        experts = call.experts.select(pl.col("expert_id").cast(pl.String)).sort("expert_id")
-        pairs = heads.select("proposal_id").join(experts, how="cross")
+        pairs = heads.select("proposal_id").join(
+            experts.select(pl.col("expert_id").cast(pl.String)).sort("expert_id"), how="cross")
         # the language rule needs no partner and no declared conflict: without them, the
         # other reasons (filtered out anyway) cost nothing
         found = assignment.excluded_pairs(
-            pairs.select("proposal_id", "expert_id"), proposals, call.partners.clear(),
-            call.experts, None, today=day,
+            pairs.select("proposal_id", "expert_id"), proposals, partners.clear(), experts, None,
+            today=day,
         ).filter(pl.col("reason") == LANGUAGE).join(heads.select("proposal_id", "group"),
                                                       on="proposal_id")
         language = [pl.DataFrame(schema={"expert_id": pl.String, "detail": pl.String})

@@ -46,7 +46,8 @@ def _calls() -> list[tuple[str, CallFolder]]:
 def test_the_view_counts_and_pages_the_rule_s_rows(name: str) -> None:
     call = dict(_calls())[name]
     full = conflicts_of(call, today=DAY)
-    view = ExclusionView.of(call, today=DAY)
+    view = ExclusionView.of(call.proposals, call.partners, call.experts, call.conflicts,
+                            today=DAY)
     assert view.reasons().equals(
         full.group_by("reason").len("pairs").sort("pairs", "reason", descending=[True, False]))
     if name.startswith("demo"):  # the tiny call's experts read every proposal's language
