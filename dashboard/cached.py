@@ -15,11 +15,10 @@ raised again, never cached).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -179,13 +178,11 @@ PREFETCH: tuple[tuple[str, bool], ...] = (
     ("conflicted_tasks", False), ("ranked", False), ("ranking_view", False),
     ("reliability_view", False), ("named_audit", False),
 )
-# The prefetch starts once the page in front (a manager's first page after signing in) has
-# run and had this long to draw; each later read starts only while no page run is in progress
-# in this process, so that the prefetch does not take the CPU from the page opened next (on
-# two cores), and its thread runs at a lower priority; after PREFETCH_WAIT_S of busy pages it
-# goes on regardless.
+# Each read of the prefetch starts only once no page run is in progress in this process and
+# the last one ended this long ago (its browser still draws it), so that the prefetch does not
+# take the CPU from the page in front (a manager's first page after signing in, or the page
+# opened next, on two cores); after PREFETCH_WAIT_S of busy pages it goes on regardless.
 PREFETCH_DELAY_S = 1.0
-PREFETCH_NICE = 10
 PREFETCH_WAIT_S = 30.0
 _prefetching: set[Key] = set()
 _prefetch_lock = threading.Lock()
@@ -221,17 +218,9 @@ def _wait_for_quiet(delay_s: float = PREFETCH_DELAY_S, limit_s: float = PREFETCH
             _runs.wait(min(left, delay_s - quiet if _running == 0 else delay_s))
 
 
-def _lower_priority() -> None:
-    """This thread's scheduling priority lowered (Linux: a thread is a task of its own), so
-    that the page in front and the browser drawing it come first on the CPU."""
-    with suppress(AttributeError, OSError):  # not on this system: the waits still apply
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREFETCH_NICE)
-
-
 def _prefetch_all(eng: sa.Engine, who: Actor, call_id: str) -> None:
-    _lower_priority()
-    for i, (name, tables) in enumerate(PREFETCH):
-        _wait_for_quiet(PREFETCH_DELAY_S if i == 0 else 0.0)
+    for name, tables in PREFETCH:
+        _wait_for_quiet()
         try:
             _sub(eng, who, call_id, name, tables=tables)
         except Exception:  # a refusal or a failure: the page asks again and reports it
