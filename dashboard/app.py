@@ -59,4 +59,5 @@ with error_boundary():
         chosen = st.session_state.get(CHOSEN)
         if current.actor.role == "manager" and chosen:
             cached.prefetch(str(chosen))  # the heavy pages' reads, ahead of their first visit
-        navigation.run()
+        with cached.page_run():  # the prefetch waits until the page has run
+            navigation.run()

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -35,6 +36,7 @@ from evalpanel.store import (
     conflicted_tasks,
     list_consolidations,
     list_tasks,
+    rule_frames,
 )
 from evalpanel.store import call_folder as read_call_folder
 from evalpanel.store.names import named_audit_frame
@@ -46,12 +48,16 @@ from evalpanel.store.summary import (
     lot_summary,
 )
 
+if TYPE_CHECKING:  # the module imports the engines: loaded by the first read, not at start
+    from evalpanel.exclusion_view import ExclusionView
+
 # Only the newest version of a read is asked for again, by the few users of a call.
 ENTRIES = 64
-# The call's tables and its excluded pairs (a million rows, ~100 MB, at 5,000 proposals) are
-# shared, not copied: ``st.cache_data`` would unpickle a copy on every run (~1 s for the pairs).
-# The pages never change a polars frame in place, so sharing one is safe.
-SHARED = 4
+# The call's tables, its excluded pairs counted (and, once a filter asks for them all, as one
+# frame: a million rows, ~100 MB, at 5,000 proposals) are shared, not copied: ``st.cache_data``
+# would unpickle a copy on every run (~1 s for the pairs). The pages never change a polars
+# frame in place, so sharing one is safe.
+SHARED = 8
 
 Key = tuple[str, int | None, str, str, str]
 
@@ -144,8 +150,7 @@ READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "quality_flags": _quality_flags,
     "report_index": _report_index,
     "potential": lambda e, a, c: _workflow().potential_conflict_table(
-        e, a, c, call=_sub(e, a, c, "call_folder", tables=True),
-        excluded=_sub(e, a, c, "conflicts", tables=True)),
+        e, a, c, frames=_sub(e, a, c, "rule_frames", tables=True)),
     "ranked": lambda e, a, c: _workflow().rank_call(
         e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
     "reliability": lambda e, a, c: _workflow().reliability_report(
@@ -158,31 +163,66 @@ READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "reliability_view": lambda e, a, c: _ranking().reliability_view(
         e, a, c, call=_sub(e, a, c, "call_folder", tables=True), result=_sub(e, a, c, "ranked"),
         names=_sub(e, a, c, "names", tables=True)),
-    "conflict_reasons": lambda e, a, c: _sub(e, a, c, "conflicts", tables=True)
-    .group_by("reason").len("pairs").sort("pairs", descending=True),
+    "conflict_reasons": lambda e, a, c: _sub(e, a, c, "exclusions", tables=True).reasons(),
 }
 SHARED_READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "call_folder": read_call_folder,
     "conflicts": lambda e, a, c: _workflow().conflict_table(
         e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
+    "rule_frames": rule_frames,
+    "exclusions": lambda e, a, c: _workflow().exclusion_view(
+        e, a, c, frames=_sub(e, a, c, "rule_frames", tables=True)),
 }
 # What :func:`prefetch` computes ahead of a manager's visits, the pages' heaviest reads first
 # in the order of the navigation (name, keyed by the call's tables only).
 PREFETCH: tuple[tuple[str, bool], ...] = (
-    ("names", True), ("conflicts", True), ("conflict_reasons", True), ("potential", True),
+    ("names", True), ("exclusions", True), ("conflict_reasons", True), ("potential", True),
     ("conflicted_tasks", False), ("ranked", False), ("ranking_view", False),
     ("reliability_view", False), ("named_audit", False),
 )
-# The thread starts after the page in front has had this long to draw, so that it does not
-# take the CPU from that page (a manager's first page after signing in, on two cores).
+# Each read of the prefetch starts only once no page run is in progress in this process and
+# the last one ended this long ago (its browser still draws it), so that the prefetch does not
+# take the CPU from the page in front (a manager's first page after signing in, or the page
+# opened next, on two cores); after PREFETCH_WAIT_S of busy pages it goes on regardless.
 PREFETCH_DELAY_S = 1.0
+PREFETCH_WAIT_S = 30.0
 _prefetching: set[Key] = set()
 _prefetch_lock = threading.Lock()
+_runs = threading.Condition()
+_running = 0
+_last_run_end = 0.0
+
+
+@contextmanager
+def page_run() -> Iterator[None]:
+    """Around a page's run (the app's ``navigation.run()``): the prefetch waits meanwhile."""
+    global _running, _last_run_end
+    with _runs:
+        _running += 1
+    try:
+        yield
+    finally:
+        with _runs:
+            _running -= 1
+            _last_run_end = time.monotonic()
+            _runs.notify_all()
+
+
+def _wait_for_quiet(delay_s: float = PREFETCH_DELAY_S, limit_s: float = PREFETCH_WAIT_S) -> None:
+    """Until no page run is in progress and the last one ended ``delay_s`` ago (at most
+    ``limit_s``)."""
+    give_up = time.monotonic() + limit_s
+    with _runs:
+        while (left := give_up - time.monotonic()) > 0:
+            quiet = time.monotonic() - _last_run_end
+            if _running == 0 and quiet >= delay_s:
+                return
+            _runs.wait(min(left, delay_s - quiet if _running == 0 else delay_s))
 
 
 def _prefetch_all(eng: sa.Engine, who: Actor, call_id: str) -> None:
-    time.sleep(PREFETCH_DELAY_S)
     for name, tables in PREFETCH:
+        _wait_for_quiet()
         try:
             _sub(eng, who, call_id, name, tables=tables)
         except Exception:  # a refusal or a failure: the page asks again and reports it
@@ -262,8 +302,15 @@ def report_index(call_id: str) -> pl.DataFrame:
 
 
 def conflict_table(call_id: str) -> pl.DataFrame:
-    """:func:`evalpanel.workflow.conflict_table` (shared, not copied)."""
+    """:func:`evalpanel.workflow.conflict_table` (shared, not copied): every excluded pair as
+    one frame, for a filter over them all (a page of them is :func:`exclusions`')."""
     return _mine_shared("conflicts", _tables_key(call_id))  # type: ignore[no-any-return]
+
+
+def exclusions(call_id: str) -> ExclusionView:
+    """:func:`evalpanel.workflow.exclusion_view`: the excluded pairs counted and built a page
+    at a time (shared, not copied)."""
+    return _mine_shared("exclusions", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def conflict_reasons(call_id: str) -> pl.DataFrame:

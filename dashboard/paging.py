@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 import streamlit as st
 
 PAGE_ROWS = 500
+
+
+class Rows(Protocol):
+    """What a page is cut from: a polars frame, or rows built a page at a time."""
+
+    @property
+    def height(self) -> int: ...
+
+    def slice(self, offset: int, length: int | None = None) -> pl.DataFrame: ...
 
 
 def text_filter(
@@ -35,7 +44,7 @@ def text_filter(
 
 
 def paged_table(
-    frame: pl.DataFrame,
+    frame: Rows,
     key: str,
     *,
     search: Sequence[str] = (),
@@ -44,17 +53,29 @@ def paged_table(
     also: Callable[[str], pl.Expr] | None = None,
     label: str | None = None,
     decorate: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    whole: Callable[[], pl.DataFrame] | None = None,
     **dataframe: Any,
-) -> pl.DataFrame:
+) -> Rows:
     """Show ``frame`` filtered by the text typed in (over the ``search`` columns, or where
     ``also`` holds: see :func:`text_filter`) one page of ``rows`` at a time; returns the
-    filtered frame. ``label``: the filter's label (default: the searched columns);
-    ``decorate``: applied to the page's rows only before they are shown (names, links), so a
-    table of a million rows is never joined whole. ``dataframe``: passed to ``st.dataframe``."""
+    filtered rows. ``frame``: a polars frame, or rows built a page at a time (a million pairs
+    need not exist as one frame to show 500 of them), whose filter applies to ``whole()``, the
+    same rows as one frame, built only once a filter is typed. ``label``: the filter's label
+    (default: the searched columns); ``decorate``: applied to the page's rows only before they
+    are shown (names, links), so a table of a million rows is never joined whole.
+    ``dataframe``: passed to ``st.dataframe``."""
     left, mid, right = st.columns([3, 1, 2], vertical_alignment="bottom")
     text = left.text_input(label or (f"Filter ({', '.join(search)})" if search else "Filter"),
                            key=f"{key}_filter", placeholder="part of an id or a name")
-    shown = text_filter(frame, text, search, also)
+    shown: Rows = frame
+    if text.strip():
+        if isinstance(frame, pl.DataFrame):
+            every = frame
+        elif whole is not None:
+            every = whole()
+        else:
+            raise ValueError("paged_table: rows built a page at a time need `whole` to filter")
+        shown = text_filter(every, text, search, also)
     pages = max(1, math.ceil(shown.height / rows))
     page_key = f"{key}_page"
     held = st.session_state.get(page_key)

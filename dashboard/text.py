@@ -36,11 +36,15 @@ _OPENERS = {"LRE", "RLE", "LRO", "RLO"}
 _ISOLATES = {"LRI", "RLI", "FSI"}
 _BIDI = {"R", "AL", "PDF", "PDI", *_OPENERS, *_ISOLATES}
 INVISIBLE = (WORD_JOINER, FSI, PDI)
+# No character before U+0590 (the Hebrew block) has a class of _BIDI (checked by a test).
+_FIRST_BIDI = "\u0590"
 
 
 def isolate(text: str) -> str:
     """``text`` wrapped in bidirectional isolates when it holds right-to-left letters or bidi
     controls, so that it cannot reorder the text around it; otherwise ``text`` itself."""
+    if not text or max(text) < _FIRST_BIDI:  # Latin, Greek, Cyrillic…: none to look at
+        return text
     classes = [unicodedata.bidirectional(ch) for ch in text]
     if not _BIDI.intersection(classes):
         return text

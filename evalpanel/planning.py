@@ -131,13 +131,38 @@ def conflict_set_of(
 
 def potential_of(
     call: CallFolder,
-    conflicts: pl.DataFrame | assignment.Conflicts,
+    conflicts: pl.DataFrame | assignment.Conflicts | None,
     decided: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The call's potential conflicts (likely organisation matches by name, not excluded for
     another reason: ``conflicts``, as rows or as integers) that the manager has not yet
-    confirmed or dismissed (``decided``: ``proposal_id, expert_id``)."""
-    found = assignment.find_potential_conflicts(call.partners, call.experts, conflicts)
+    confirmed or dismissed (``decided``: ``proposal_id, expert_id``). ``conflicts``: the call's excluded pairs (:func:`conflicts_of`)
+    when computed already; without them, see :func:`likely_pairs`."""
+    if conflicts is None:
+        return likely_pairs(call.proposals, call.partners, call.experts, call.conflicts, decided)
+    return _undecided(assignment.find_potential_conflicts(call.partners, call.experts, conflicts),
+                      decided)
+
+
+def likely_pairs(
+    proposals: pl.DataFrame,
+    partners: pl.DataFrame,
+    experts: pl.DataFrame,
+    declared: pl.DataFrame | None,
+    decided: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`potential_of` from the frames the conflict rule takes, the rule applied to the
+    few likely pairs only (:func:`assignment.excluded_pairs`), not to the whole call."""
+    found = assignment.find_potential_conflicts(partners, experts)
+    if found.height:
+        excluded = assignment.excluded_pairs(found, proposals, partners, experts, declared,
+                                             today=dt.date.today())
+        found = found.join(excluded.select("proposal_id", "expert_id").unique(),
+                           on=["proposal_id", "expert_id"], how="anti", maintain_order="left")
+    return _undecided(found, decided)
+
+
+def _undecided(found: pl.DataFrame, decided: pl.DataFrame | None) -> pl.DataFrame:
     if decided is not None and decided.height:
         found = found.join(
             decided.select("proposal_id", "expert_id").cast(pl.String),

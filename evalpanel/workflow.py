@@ -20,10 +20,12 @@ import assignment
 import scoring
 from evalpanel import embeddings
 from evalpanel.callfolder import CallFolder
+from evalpanel.exclusion_view import ExclusionView
 from evalpanel.planning import (
     TextModelUnavailable,
     conflicts_of,
     explain,
+    likely_pairs,
     lot_rules,
     plan,
     potential_of,
@@ -50,11 +52,14 @@ from evalpanel.store import (
     published_pairs,
     ranking_inputs,
     record_tie_order,
+    rule_frames,
     submitted_rehearsal_scores,
 )
 from evalpanel.vocab import ReplacementState, TaskState
 
 PAIR_KEYS = ["proposal_id", "expert_id"]
+# proposals, partners, experts, declared conflicts: what the conflict rule takes
+RuleFrames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]
 
 
 EXPLANATION_COLUMNS = ["proposal_id", "expert_id", "explanation"]
@@ -306,15 +311,33 @@ def potential_conflict_table(
     *,
     call: CallFolder | None = None,
     excluded: pl.DataFrame | None = None,
+    frames: RuleFrames | None = None,
 ) -> pl.DataFrame:
     """The stored call's potential conflicts still to decide (``proposal_id, expert_id,
     reason, detail``): likely organisation matches by name with no id to confirm them, not
     excluded for another reason, neither confirmed nor dismissed yet (managers of the call).
     ``call`` and ``excluded``: the stored call and its :func:`conflict_table` already computed
-    by the caller."""
+    by the caller (without ``excluded``, the rule is applied to the likely pairs only);
+    ``frames``: instead of ``call``, the rule's frames of the call
+    (:func:`evalpanel.store.rule_frames`) already read by the caller."""
     decided = _decided(engine, actor, call_id)
-    call = call or call_folder(engine, actor, call_id)
-    return potential_of(call, conflicts_of(call) if excluded is None else excluded, decided)
+    if call is None:  # the rule's few columns are read, not the whole call folder
+        return likely_pairs(*(frames or rule_frames(engine, actor, call_id)), decided)
+    return potential_of(call, excluded, decided)
+
+
+def exclusion_view(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    *,
+    frames: RuleFrames | None = None,
+) -> ExclusionView:
+    """The stored call's excluded pairs counted by reason and built a page at a time
+    (:class:`evalpanel.exclusion_view.ExclusionView`); the rows of :func:`conflict_table`.
+    ``frames``: the rule's frames of the call (:func:`evalpanel.store.rule_frames`) already
+    read by the caller."""
+    return ExclusionView.of(*(frames or rule_frames(engine, actor, call_id)))
 
 
 def rank_call(

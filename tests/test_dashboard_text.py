@@ -104,3 +104,14 @@ def test_bidi_text_is_isolated_and_balanced(text: str) -> None:
     assert depths[-1] == 0  # nothing stays open after the text: what follows is unaffected
     assert all(d > 0 for d in depths[:-1])  # and nothing in it closes the isolate early
     assert md(text).startswith(FSI) and plain(text) == wrapped
+
+
+def test_no_character_before_the_first_bidi_one_needs_isolating() -> None:
+    """`isolate` skips text whose characters all come before U+0590: none of them is a
+    right-to-left letter or a bidi control."""
+    from dashboard.text import _BIDI, _FIRST_BIDI
+
+    assert not [c for c in range(ord(_FIRST_BIDI))
+                if unicodedata.bidirectional(chr(c)) in _BIDI]
+    assert isolate("Université de Liège – Ελληνικά") == "Université de Liège – Ελληνικά"
+    assert isolate("Łódź \u05d0") == FSI + "Łódź \u05d0" + PDI

@@ -23,8 +23,8 @@ from evalpanel.store.tasks import CONFLICT_KINDS
 
 st.title("Conflicts of interest")
 cid = call_id()
-table = attempt(cached.conflict_table, cid)
-if table is None:
+view = attempt(cached.exclusions, cid)
+if view is None:
     st.stop()
 st.caption("Computed from the partners, the experts' organisations, languages and the declared "
            "conflicts. A pair listed here is never proposed by the assignment.")
@@ -55,22 +55,26 @@ def named_page(rows: pl.DataFrame) -> pl.DataFrame:
 @st.fragment
 def excluded_pairs() -> None:
     """The pairs, filtered and one page at a time, names joined on the page shown only; typing
-    a filter reruns only this part."""
-    pairs = cached.conflict_table(cid)
+    a filter reruns only this part. Only the page shown is built (the call's million pairs
+    are counted, not listed), until a text filter needs them all as one frame."""
     left, right = st.columns([3, 1])
     with right:
         reasons = cached.conflict_reasons(cid)
         st.dataframe(reasons, hide_index=True)
         reason = st.selectbox("Reason", ["every reason", *reasons["reason"].to_list()],
                               key="conflict_reason")
+    chosen = None if reason == "every reason" else str(reason)
+
+    def every() -> pl.DataFrame:
+        pairs = cached.conflict_table(cid)
+        return pairs if chosen is None else pairs.filter(pl.col("reason") == chosen)
+
     with left:
-        if reason != "every reason":
-            pairs = pairs.filter(pl.col("reason") == reason)
-        paged_table(pairs, "conflict_pairs", search=("proposal_id", "expert_id", "detail"),
-                    also=name_hits,
+        paged_table(cached.exclusions(cid).rows(chosen), "conflict_pairs",
+                    search=("proposal_id", "expert_id", "detail"), also=name_hits,
                     label="Filter (proposal_id, title, expert_id, expert_name, detail)",
                     decorate=named_page, what="excluded pairs", height=360,
-                    column_config=link_config())
+                    column_config=link_config(), whole=every)
 
 
 excluded_pairs()

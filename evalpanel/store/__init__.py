@@ -71,7 +71,7 @@ from evalpanel.store.evaluations import (
     start_correction,
     submit_evaluation,
 )
-from evalpanel.store.exclusions import conflicted_tasks
+from evalpanel.store.exclusions import conflicted_tasks, rule_frames
 from evalpanel.store.explanations import task_explanations
 from evalpanel.store.logins import AccountDisabled, SignInThrottled, authenticate
 from evalpanel.store.names import Names, call_names, with_names
@@ -238,6 +238,7 @@ __all__ = [
     "request_correction",
     "resume_session",
     "revoke_sessions",
+    "rule_frames",
     "save_consensus",
     "save_draft",
     "save_rehearsal_scores",

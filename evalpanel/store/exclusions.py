@@ -50,15 +50,19 @@ HELD_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _only(column: sa.ColumnElement[Any], ids: list[str]) -> sa.ColumnElement[bool]:
-    return column.in_(ids) if len(ids) <= _FILTER_LIMIT else sa.true()
+def _only(column: sa.ColumnElement[Any], ids: list[str] | None) -> sa.ColumnElement[bool]:
+    return column.in_(ids) if ids is not None and len(ids) <= _FILTER_LIMIT else sa.true()
 
 
 def _rule_inputs(
-    conn: sa.Connection, call_id: str, proposal_ids: list[str], expert_ids: list[str]
+    conn: sa.Connection,
+    call_id: str,
+    proposal_ids: list[str] | None,
+    expert_ids: list[str] | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The frames :func:`assignment.excluded_pairs` takes, read from the store for the named
-    proposals and experts: proposals, partners, experts, declared (``conflicts.csv``) rows."""
+    proposals and experts (None: all of them): proposals, partners, experts, declared
+    (``conflicts.csv``) rows."""
     props = query_frame(
         conn,
         sa.select(proposals.c.proposal_id, proposals.c.language).where(
@@ -112,6 +116,17 @@ def _rule_inputs(
         },
     )
     return props, parts, exps, declared
+
+
+def rule_frames(
+    engine: sa.Engine, actor: Actor, call_id: str
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """What the conflict rule reads of the whole stored call, for its managers: proposals
+    (``proposal_id, language``), partners, experts and declared conflicts, in the columns
+    :func:`assignment.find_conflicts` takes (a fraction of :func:`call_folder`'s read)."""
+    with reading(engine) as conn:
+        require_manager(conn, actor, "read the conflicts of", call_id)
+        return _rule_inputs(conn, call_id, None, None)
 
 
 def lock_call(conn: sa.Connection, call_id: str) -> None:
