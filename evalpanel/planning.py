@@ -136,8 +136,9 @@ def potential_of(
 ) -> pl.DataFrame:
     """The call's potential conflicts (likely organisation matches by name, not excluded for
     another reason: ``conflicts``, as rows or as integers) that the manager has not yet
-    confirmed or dismissed (``decided``: ``proposal_id, expert_id``). ``conflicts``: the call's excluded pairs (:func:`conflicts_of`)
-    when computed already; without them, see :func:`likely_pairs`."""
+    confirmed or dismissed (``decided``: ``proposal_id, expert_id``). ``conflicts``: the call's
+    excluded pairs (:func:`conflicts_of`) when computed already; without them, see
+    :func:`likely_pairs`."""
     if conflicts is None:
         return likely_pairs(call.proposals, call.partners, call.experts, call.conflicts, decided)
     return _undecided(assignment.find_potential_conflicts(call.partners, call.experts, conflicts),
