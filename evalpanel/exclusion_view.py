@@ -5,15 +5,9 @@ the number of rows by reason, and the rows of one page of the table that
 At 5,000 proposals and 2,000 experts the rule excludes 1.5 million pairs, nearly all of them
 because the expert does not read the proposal's language; building them all as rows took
 seconds that a page showing 500 of them does not need. The rule stays in
-:mod:`assignment.conflicts`; this module only splits its work where the rule itself splits:
-
-- every reason but ``language`` concerns few pairs: they are
-  :func:`assignment.find_conflicts`' rows for the call with every expert reading every language
-  of the call's proposals (so that the language rule excludes nothing);
-- the language rule depends on a proposal through its language only: applied by
-  :func:`assignment.excluded_pairs` to one proposal of each language with every expert, it
-  gives each language's excluded experts with their sentences, which are those of every
-  proposal in that language.
+:mod:`assignment.conflicts`; this view reads its integer form (:func:`assignment.conflict_set`):
+the few rows of every reason but ``language``, and for each language the experts who do not read
+it with their sentences, which are those of every proposal in that language.
 
 From these the rows of every proposal are counted, so a page is found by position: only the
 proposals it covers get their rows built. :class:`ExclusionView` is computed once per version
@@ -84,38 +78,20 @@ class ExclusionView:
         """The view of the exclusions on ``today`` (default: today) of the call of these
         frames (those :func:`assignment.find_conflicts` takes), with the rule's defaults, as
         :func:`evalpanel.planning.conflicts_of`."""
-        day = today or dt.date.today()
-        proposals = proposals.with_columns(pl.col("proposal_id").cast(pl.String)).sort(
-            "proposal_id")
-        ids = proposals["proposal_id"]
-        spoken = proposals["language"].cast(pl.String).drop_nulls().unique().sort().to_list()
-        reading_all = experts.with_columns(
-            languages=pl.lit(pl.Series([spoken], dtype=pl.List(pl.String))).first())
-        others = assignment.find_conflicts(
-            proposals, partners, reading_all, declared, today=day, indices=True
-        ).filter(pl.col("reason") != LANGUAGE).select(*COLUMNS, "p_idx")
-        # one proposal of each language (nulls one group), excluded_pairs with every expert
-        lang = pl.col("language").cast(pl.String)
-        heads = proposals.group_by(lang, maintain_order=True).agg(
-            pl.col("proposal_id").first()).with_row_index("group")
-        groups = proposals.select("proposal_id", lang).join(
-            heads.select("language", "group"), on="language", nulls_equal=True,
-            maintain_order="left")
-        pairs = heads.select("proposal_id").join(
-            experts.select(pl.col("expert_id").cast(pl.String)).sort("expert_id"), how="cross")
-        # the language rule needs no partner and no declared conflict: without them, the
-        # other reasons (filtered out anyway) cost nothing
-        found = assignment.excluded_pairs(
-            pairs.select("proposal_id", "expert_id"), proposals, partners.clear(), experts, None,
-            today=day,
-        ).filter(pl.col("reason") == LANGUAGE).join(heads.select("proposal_id", "group"),
-                                                      on="proposal_id")
-        language = [pl.DataFrame(schema={"expert_id": pl.String, "detail": pl.String})
-                    ] * heads.height
-        for (g,), part in found.group_by("group"):
-            language[int(g)] = part.select("expert_id", "detail").sort("expert_id")
-        group_of = groups["group"].cast(pl.Int64).to_numpy()
-        return cls(ids, others, group_of, language)
+        found = assignment.conflict_set(
+            proposals, partners, experts, declared, today=today or dt.date.today())
+        ids, eids, n_e = found.proposal_ids, found.expert_ids, found.n_experts
+        others = found.rows.select(
+            proposal_id=ids.gather(found.rows["p"]), expert_id=eids.gather(found.rows["e"]),
+            reason="reason", detail="detail", p_idx="p")
+        language = []
+        for lang in range(found.reads.shape[0]):
+            cols = np.flatnonzero(~found.reads[lang])
+            language.append(pl.DataFrame({
+                "expert_id": eids.gather(cols),
+                "detail": found.language_details.gather(lang * n_e + cols),
+            }))
+        return cls(ids, others, found.language, language)
 
     def _language_counts(self) -> np.ndarray:
         sizes = np.array([frame.height for frame in self.language], dtype=np.int64)
