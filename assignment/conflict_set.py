@@ -202,6 +202,27 @@ class Conflicts:
             rows=_by_pair(rows, new_e),
         )
 
+    def pair_rows(self, p: IntArray, e: IntArray) -> pl.DataFrame:
+        """The rows ``p, e, reason, detail`` of the index pairs ``(p[i], e[i])`` (those that
+        are excluded; a pair given twice counts once), sorted by ``p, e, reason`` as
+        :meth:`frame`'s: what :func:`assignment.excluded_pairs` gives for them, without the
+        rule being applied again."""
+        p, e = np.asarray(p, dtype=np.int64), np.asarray(e, dtype=np.int64)
+        codes = _sets.unique(p * self.n_experts + e)
+        p, e = codes // max(self.n_experts, 1), codes % max(self.n_experts, 1)
+        unread = ~self.reads[self.language[p], e]
+        language = pl.DataFrame({
+            "p": p[unread],
+            "e": e[unread],
+            "reason": [LANGUAGE] * int(unread.sum()),
+            "detail": self.language_details.gather(self.language[p[unread]] * self.n_experts
+                                                   + e[unread]),
+        }, schema=_ROW_SCHEMA)
+        row_codes = self.rows["p"].to_numpy() * self.n_experts + self.rows["e"].to_numpy()
+        others = self.rows.filter(pl.Series(_sets.member(row_codes, codes)))
+        return pl.concat([language, others]).sort("p", "e", "reason", "detail",
+                                                  maintain_order=True)
+
     def rows_of(self, p: int) -> pl.DataFrame:
         """The rows ``p, e, reason, detail`` of proposal row ``p``, sorted by ``e, reason``."""
         cols = np.flatnonzero(~self.reads[self.language[p]])

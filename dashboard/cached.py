@@ -15,6 +15,7 @@ raised again, never cached).
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,9 +37,9 @@ from evalpanel.store import (
     conflicted_tasks,
     list_consolidations,
     list_tasks,
-    rule_frames,
 )
 from evalpanel.store import call_folder as read_call_folder
+from evalpanel.store import rule_frames as read_rule_frames
 from evalpanel.store.names import named_audit_frame
 from evalpanel.store.summary import (
     Progress,
@@ -56,8 +57,9 @@ ENTRIES = 64
 # The call's tables, its excluded pairs counted (and, once a filter asks for them all, as one
 # frame: a million rows, ~100 MB, at 5,000 proposals) are shared, not copied: ``st.cache_data``
 # would unpickle a copy on every run (~1 s for the pairs). The pages never change a polars
-# frame in place, so sharing one is safe.
-SHARED = 8
+# frame in place, so sharing one is safe. Six reads a call and user (see SHARED_READS), for a
+# few of each.
+SHARED = 16
 
 Key = tuple[str, int | None, str, str, str]
 
@@ -68,8 +70,9 @@ def version(call_id: str, *, tables_only: bool = False) -> str:
 
 
 def _key_of(eng: sa.Engine, who: Actor, call_id: str, *, tables_only: bool = False) -> Key:
-    return (str(eng.url), who.user_id, who.role, call_id,
-            call_data_version(eng, who, call_id, tables_only=tables_only))
+    # the conflict rule's windows count back from today: its results are a day's
+    data = call_data_version(eng, who, call_id, tables_only=tables_only)
+    return (str(eng.url), who.user_id, who.role, call_id, f"{data}@{dt.date.today()}")
 
 
 def _key(call_id: str, *, tables_only: bool = False) -> Key:
@@ -145,33 +148,37 @@ READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "progress": evaluation_progress,
     "lots": lot_summary,
     "consolidations": list_consolidations,
-    "conflicted_tasks": conflicted_tasks,
+    "conflicted_tasks": lambda e, a, c: conflicted_tasks(
+        e, a, c, conflicts=_sub(e, a, c, "conflict_set", tables=True)),
     "audit": audit_frame,
     "quality_flags": _quality_flags,
     "report_index": _report_index,
     "potential": lambda e, a, c: _workflow().potential_conflict_table(
         e, a, c, frames=_sub(e, a, c, "rule_frames", tables=True)),
-    "ranked": lambda e, a, c: _workflow().rank_call(
-        e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
+    "ranked": lambda e, a, c: _workflow().rank_call(e, a, c),
     "reliability": lambda e, a, c: _workflow().reliability_report(
-        e, a, c, call=_sub(e, a, c, "call_folder", tables=True), ranked=_sub(e, a, c, "ranked")),
+        e, a, c, call=_sub(e, a, c, "ranking_call", tables=True), ranked=_sub(e, a, c, "ranked")),
     "names": call_names,
     "named_audit": named_audit_frame,
     "ranking_view": lambda e, a, c: _ranking().ranking_view(
-        e, a, c, call=_sub(e, a, c, "call_folder", tables=True), result=_sub(e, a, c, "ranked"),
+        e, a, c, call=_sub(e, a, c, "ranking_call", tables=True), result=_sub(e, a, c, "ranked"),
         names=_sub(e, a, c, "names", tables=True)),
     "reliability_view": lambda e, a, c: _ranking().reliability_view(
-        e, a, c, call=_sub(e, a, c, "call_folder", tables=True), result=_sub(e, a, c, "ranked"),
+        e, a, c, call=_sub(e, a, c, "ranking_call", tables=True), result=_sub(e, a, c, "ranked"),
         names=_sub(e, a, c, "names", tables=True)),
     "conflict_reasons": lambda e, a, c: _sub(e, a, c, "exclusions", tables=True).reasons(),
 }
 SHARED_READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "call_folder": read_call_folder,
+    # the configuration and proposals alone: what the ranking and its views read
+    "ranking_call": lambda e, a, c: read_call_folder(e, a, c, proposals_only=True),
     "conflicts": lambda e, a, c: _workflow().conflict_table(
         e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
-    "rule_frames": rule_frames,
-    "exclusions": lambda e, a, c: _workflow().exclusion_view(
+    "rule_frames": read_rule_frames,
+    "conflict_set": lambda e, a, c: _workflow().stored_conflicts(
         e, a, c, frames=_sub(e, a, c, "rule_frames", tables=True)),
+    "exclusions": lambda e, a, c: _workflow().exclusion_view(
+        e, a, c, conflicts=_sub(e, a, c, "conflict_set", tables=True)),
 }
 # What :func:`prefetch` computes ahead of a manager's visits, the pages' heaviest reads first
 # in the order of the navigation (name, keyed by the call's tables only).
@@ -311,6 +318,12 @@ def exclusions(call_id: str) -> ExclusionView:
     """:func:`evalpanel.workflow.exclusion_view`: the excluded pairs counted and built a page
     at a time (shared, not copied)."""
     return _mine_shared("exclusions", _tables_key(call_id))  # type: ignore[no-any-return]
+
+
+def rule_frames(call_id: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """:func:`evalpanel.store.rule_frames`: the call's proposals, partners, experts and declared
+    conflicts in the rule's few columns (shared, not copied)."""
+    return _mine_shared("rule_frames", _tables_key(call_id))  # type: ignore[no-any-return]
 
 
 def conflict_reasons(call_id: str) -> pl.DataFrame:

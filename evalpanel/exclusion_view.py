@@ -78,8 +78,13 @@ class ExclusionView:
         """The view of the exclusions on ``today`` (default: today) of the call of these
         frames (those :func:`assignment.find_conflicts` takes), with the rule's defaults, as
         :func:`evalpanel.planning.conflicts_of`."""
-        found = assignment.conflict_set(
-            proposals, partners, experts, declared, today=today or dt.date.today())
+        return cls.of_set(assignment.conflict_set(
+            proposals, partners, experts, declared, today=today or dt.date.today()))
+
+    @classmethod
+    def of_set(cls, found: assignment.Conflicts) -> ExclusionView:
+        """The view of the rule's result ``found`` (:func:`assignment.conflict_set`, proposals
+        and experts in id order)."""
         ids, eids, n_e = found.proposal_ids, found.expert_ids, found.n_experts
         others = found.rows.select(
             proposal_id=ids.gather(found.rows["p"]), expert_id=eids.gather(found.rows["e"]),

@@ -326,18 +326,38 @@ def potential_conflict_table(
     return potential_of(call, excluded, decided)
 
 
+def stored_conflicts(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    *,
+    frames: RuleFrames | None = None,
+    today: dt.date | None = None,
+) -> assignment.Conflicts:
+    """The conflict rule applied to the whole stored call on ``today`` (default: today), as
+    integers (:func:`assignment.conflict_set`, proposals and experts in id order), with the
+    defaults the store's checks use (:func:`evalpanel.store.exclusions.excluded`). ``frames``:
+    the rule's frames of the call (:func:`evalpanel.store.rule_frames`) already read by the
+    caller."""
+    return assignment.conflict_set(*(frames or rule_frames(engine, actor, call_id)),
+                                   today=today or dt.date.today())
+
+
 def exclusion_view(
     engine: sa.Engine,
     actor: Actor,
     call_id: str,
     *,
     frames: RuleFrames | None = None,
+    conflicts: assignment.Conflicts | None = None,
 ) -> ExclusionView:
     """The stored call's excluded pairs counted by reason and built a page at a time
     (:class:`evalpanel.exclusion_view.ExclusionView`); the rows of :func:`conflict_table`.
-    ``frames``: the rule's frames of the call (:func:`evalpanel.store.rule_frames`) already
-    read by the caller."""
-    return ExclusionView.of(*(frames or rule_frames(engine, actor, call_id)))
+    ``frames``: the rule's frames of the call (:func:`evalpanel.store.rule_frames`), or
+    ``conflicts``: the rule's result (:func:`stored_conflicts`), already computed by the
+    caller."""
+    return ExclusionView.of_set(
+        conflicts or stored_conflicts(engine, actor, call_id, frames=frames))
 
 
 def rank_call(

@@ -56,6 +56,19 @@ def test_the_set_gives_the_rows_counts_and_pairs_of_find_conflicts(
     expected = rows.filter(pl.col("p_idx") == one).select(p="p_idx", e="e_idx", reason="reason",
                                                           detail="detail")  # fmt: skip
     assert found.rows_of(one).equals(expected)
+    # the rows of some pairs (half of them excluded, some given twice) are the rule's for them
+    picked = np.concatenate([rng.choice(codes, 300), rng.integers(0, call.proposals.height * n_e,
+                                                                  300)])  # fmt: skip
+    of_pairs = found.pair_rows(picked // n_e, picked % n_e)
+    named = pl.DataFrame({"proposal_id": found.proposal_ids.gather(picked // n_e),
+                          "expert_id": found.expert_ids.gather(picked % n_e)})
+    by_rule = assignment.excluded_pairs(named, *_args(call), today=TODAY,
+                                        exclude_coordinator_country=country)  # fmt: skip
+    assert of_pairs.height >= np.unique(picked[np.isin(picked, codes)]).size > 100
+    assert of_pairs.select(
+        proposal_id=found.proposal_ids.gather(of_pairs["p"]),
+        expert_id=found.expert_ids.gather(of_pairs["e"]), reason="reason", detail="detail",
+    ).equals(by_rule)
 
 
 def test_an_instance_takes_the_set_as_the_rows(call: CallFolder) -> None:

@@ -36,7 +36,7 @@ from evalpanel.store import (
     submit_evaluation,
 )
 from evalpanel.store.tables import batch_snapshots
-from evalpanel.workflow import preview_extra_experts, run_batch
+from evalpanel.workflow import preview_extra_experts, run_batch, stored_conflicts
 from tests.conflict_rule_support import (
     KEYS,
     force_task,
@@ -288,3 +288,21 @@ def test_a_conflict_declared_while_a_task_is_added_never_leaves_an_excluded_task
             t.join()
         # either the add was refused, or the conflict declined the new task
         assert rule_violations(rw.engine, rw.call_id).is_empty()
+
+
+def test_held_tasks_from_the_whole_calls_conflicts_equal_the_rule_applied_to_the_tasks(
+        rw: World) -> None:
+    # every pair the rule excludes becomes a started task, whatever its reasons
+    excluded = assignment.find_conflicts(rw.call.proposals, rw.call.partners, rw.call.experts,
+                                         rw.call.conflicts, today=dt.date.today())
+    wanted = excluded.select(KEYS).unique().sort(KEYS).rows()
+    for state, (proposal, expert) in zip(["accepted", "draft", "assigned"] * len(wanted), wanted,
+                                         strict=False):
+        force_task(rw.engine, rw.call_id, proposal, expert, state)
+    force_task(rw.engine, rw.call_id, "P01", "E03", "accepted")  # not excluded
+    found = stored_conflicts(rw.engine, rw.manager, rw.call_id)
+    by_rule = conflicted_tasks(rw.engine, rw.manager, rw.call_id)
+    by_set = conflicted_tasks(rw.engine, rw.manager, rw.call_id, conflicts=found)
+    assert by_rule.select(KEYS).rows() == wanted
+    assert set(excluded["reason"]) >= {"language", "organisation_name"}
+    assert by_set.equals(by_rule)

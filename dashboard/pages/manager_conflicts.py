@@ -122,7 +122,7 @@ elif potential is not None:
             st.rerun()
 
 st.subheader("Declare a conflict")
-call = cached.call_folder(cid)
+stored_proposals, stored_partners, stored_experts, _ = cached.rule_frames(cid)
 people = dict(names.experts.select("expert_id", "expert_name").iter_rows())
 titles = dict(names.proposals.select("proposal_id", "title").iter_rows())
 orgs_named = dict(names.organisations.iter_rows())
@@ -131,14 +131,14 @@ orgs_named = dict(names.organisations.iter_rows())
 # seconds to receive and draw).
 on = st.radio("On", ["proposal", "organisation"], horizontal=True, key="declare_on")
 with st.form("declare_conflict"):
-    expert = st.selectbox("Expert", call.experts["expert_id"].to_list(),
+    expert = st.selectbox("Expert", stored_experts["expert_id"].sort().to_list(),
                           format_func=lambda e: plain(f"{e} · {people.get(e) or ''}"))
     proposal = org = None
     if on == "proposal":
-        proposal = st.selectbox("Proposal", call.proposals["proposal_id"].to_list(),
+        proposal = st.selectbox("Proposal", stored_proposals["proposal_id"].sort().to_list(),
                                 format_func=lambda p: plain(f"{p} · {titles.get(p) or ''}"))
     else:
-        orgs = call.partners.filter(pl.col("org_id").is_not_null())["org_id"].unique().sort()
+        orgs = stored_partners["org_id"].drop_nulls().unique().sort()
         org = st.selectbox("Organisation", orgs.to_list(),
                            format_func=lambda o: plain(f"{o} · {orgs_named.get(o) or ''}"))
     kind = st.selectbox("Kind", CONFLICT_KINDS)

@@ -73,14 +73,17 @@ def _table_frame(
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row").sort(key)
 
 
-def call_folder(engine: sa.Engine, actor: Actor, call_id: str) -> CallFolder:
+def call_folder(
+    engine: sa.Engine, actor: Actor, call_id: str, *, proposals_only: bool = False
+) -> CallFolder:
     """The stored call as a :class:`CallFolder` (managers of the call only); ``path`` is
-    ``Path("store:<call_id>")``."""
+    ``Path("store:<call_id>")``. ``proposals_only``: the configuration and the proposals alone
+    (see :func:`read_call`), what a ranking and its views read."""
     with reading(engine) as conn:
         require_call(conn, call_id)
         require(can_manage_call(conn, actor, call_id), actor, "read", "call", call_id,
                 call_id=call_id)
-        return read_call(conn, call_id)
+        return read_call(conn, call_id, proposals_only=proposals_only)
 
 
 def read_call(

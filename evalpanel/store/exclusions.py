@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
@@ -283,30 +284,68 @@ def describe_conflicts(conn: sa.Connection, conflict_ids: Iterable[int], limit: 
     return text + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def held(conn: sa.Connection, call_id: str) -> pl.DataFrame:
-    """Active tasks whose pair the rule excludes now (``HELD_SCHEMA``), e.g. a started task
-    from before the rule covered its reason. They stay as they are (work is never dropped
-    silently) for the manager to decline or keep, and a batch neither counts nor removes them."""
-    active = query_frame(
+def _active_tasks(conn: sa.Connection, call_id: str) -> pl.DataFrame:
+    return query_frame(
         conn,
         sa.select(tasks.c.task_id, tasks.c.proposal_id, tasks.c.expert_id, tasks.c.state).where(
             tasks.c.call_id == call_id, tasks.c.state.in_(ACTIVE_STATES)
         ),
         {k: v for k, v in HELD_SCHEMA.items() if k != "reason"},
     )
-    why = (
-        excluded(conn, call_id, active)
-        .group_by("proposal_id", "expert_id")
-        .agg(pl.format("{}: {}", "reason", "detail").sort().str.join("; ").alias("reason"))
+
+
+def _held_of(active: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """The ``active`` tasks that the rule's ``rows`` (``proposal_id, expert_id, reason,
+    detail``) exclude, their reasons joined (``HELD_SCHEMA``)."""
+    why = rows.group_by("proposal_id", "expert_id").agg(
+        pl.format("{}: {}", "reason", "detail").sort().str.join("; ").alias("reason")
     )
     return active.join(why, on=["proposal_id", "expert_id"]).select(*HELD_SCHEMA).sort(
         "proposal_id", "expert_id"
     )
 
 
-def conflicted_tasks(engine: sa.Engine, actor: Actor, call_id: str) -> pl.DataFrame:
+def held(conn: sa.Connection, call_id: str) -> pl.DataFrame:
+    """Active tasks whose pair the rule excludes now (``HELD_SCHEMA``), e.g. a started task
+    from before the rule covered its reason. They stay as they are (work is never dropped
+    silently) for the manager to decline or keep, and a batch neither counts nor removes them."""
+    active = _active_tasks(conn, call_id)
+    return _held_of(active, excluded(conn, call_id, active))
+
+
+def _held_by(active: pl.DataFrame, found: assignment.Conflicts) -> pl.DataFrame:
+    """:func:`held` with the rule's result for the whole call, ``found``, already computed: its
+    rows for the active pairs (a pair naming an id ``found`` does not know is not excluded)."""
+    p = found.proposal_ids.search_sorted(active["proposal_id"]).to_numpy()
+    e = found.expert_ids.search_sorted(active["expert_id"]).to_numpy()
+    p, e = np.minimum(p, found.n_proposals - 1), np.minimum(e, found.n_experts - 1)
+    known = (
+        (found.proposal_ids.gather(p) == active["proposal_id"])
+        & (found.expert_ids.gather(e) == active["expert_id"])
+    ).to_numpy() if found.n_proposals and found.n_experts else np.zeros(active.height, bool)
+    rows = found.pair_rows(p[known], e[known])
+    named = rows.select(
+        proposal_id=found.proposal_ids.gather(rows["p"]),
+        expert_id=found.expert_ids.gather(rows["e"]),
+        reason="reason",
+        detail="detail",
+    )
+    return _held_of(active, named)
+
+
+def conflicted_tasks(
+    engine: sa.Engine,
+    actor: Actor,
+    call_id: str,
+    *,
+    conflicts: assignment.Conflicts | None = None,
+) -> pl.DataFrame:
     """For the call's managers: active tasks whose pair is excluded by the conflict rule now
-    (:func:`held`), to decline or keep by hand."""
+    (:func:`held`), to decline or keep by hand. ``conflicts``: the rule's result for the whole
+    stored call (:func:`assignment.conflict_set` of :func:`rule_frames`, proposals and experts
+    in id order) when the caller has it already; only the active tasks are then read."""
     with reading(engine) as conn:
         require_manager(conn, actor, "read the tasks of", call_id)
-        return held(conn, call_id)
+        if conflicts is None:
+            return held(conn, call_id)
+        return _held_by(_active_tasks(conn, call_id), conflicts)
