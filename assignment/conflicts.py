@@ -59,6 +59,8 @@ DATED_KINDS: Final = ("employment", "collaboration")  # conflict for a window af
 WINDOW_YEARS: Final = 3  # EU expert code of conduct: past links conflict for 3 years
 _OUT_SCHEMA: Final = {"proposal_id": pl.String, "expert_id": pl.String, "reason": pl.String,
                       "detail": pl.String}
+_IDX_SCHEMA: Final = {"p_idx": pl.Int64, "e_idx": pl.Int64, "reason": pl.String,
+                      "detail": pl.String}
 _REQUIRED: Final = {
     "proposals": ("proposal_id", "language"),
     "partners": ("proposal_id", "org_id", "org_name", "country", "role"),
@@ -96,7 +98,7 @@ def _org_label(id_col: str, name_col: str) -> pl.Expr:
     )
 
 
-def _declared(declared: pl.DataFrame, partners: pl.DataFrame, proposal_ids: pl.DataFrame,
+def _declared(declared: pl.DataFrame, partners: pl.DataFrame, proposal_index: pl.DataFrame,
               today: date, window_years: int) -> pl.DataFrame:
     cutoff = years_before(today, window_years)
     rows = declared.with_columns(
@@ -109,16 +111,16 @@ def _declared(declared: pl.DataFrame, partners: pl.DataFrame, proposal_ids: pl.D
         pl.lit(" since ") + pl.col("since").cast(pl.String)).otherwise(pl.lit(""))
     note = pl.when(pl.col("note") != "").then(pl.lit(": ") + pl.col("note")).otherwise(pl.lit(""))
     direct = rows.filter(pl.col("proposal_id").is_not_null()).join(
-        proposal_ids, on="proposal_id", how="semi"
+        proposal_index, on="proposal_id"
     ).select(
-        "proposal_id", "expert_id", reason=pl.col("kind"),
+        "p_idx", "e_idx", reason=pl.col("kind"),
         detail=pl.format("{} conflict with {}{}", pl.col("kind"), pl.col("proposal_id"),
                          when) + note,
     )
     by_org = rows.filter(pl.col("proposal_id").is_null() & pl.col("org_id").is_not_null()).drop(
         "proposal_id"
     ).join(partners.filter(pl.col("org_id").is_not_null()), on="org_id").select(
-        "proposal_id", "expert_id", reason=pl.col("kind"),
+        "p_idx", "e_idx", reason=pl.col("kind"),
         detail=pl.format("{} conflict with organisation {}{}, {} of {}", pl.col("kind"),
                          _org_label("org_id", "org_name"), when, pl.col("role"),
                          pl.col("proposal_id")) + note,
@@ -152,11 +154,11 @@ def _may_match_by_name(ex: pl.DataFrame, pa: pl.DataFrame) -> tuple[pl.DataFrame
 
 
 def _institutional(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFrame:
-    ex = experts.select("expert_id", e_org_id="org_id", e_org_name="org_name")
+    ex = experts.select("e_idx", e_org_id="org_id", e_org_name="org_name")
     by_id = ex.filter(pl.col("e_org_id").is_not_null()).join(
         partners.filter(pl.col("org_id").is_not_null()), left_on="e_org_id", right_on="org_id"
     ).select(
-        "proposal_id", "expert_id", reason=pl.lit("organisation"),
+        "p_idx", "e_idx", reason=pl.lit("organisation"),
         detail=pl.format("expert's organisation {} is {} of {}",
                          _org_label("e_org_id", "e_org_name"), pl.col("role"),
                          pl.col("proposal_id")),
@@ -164,7 +166,7 @@ def _institutional(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFram
     ex_named, pa_named = _may_match_by_name(ex, partners)
     named = _name_join(_keyed(ex_named, "e_org_name"), _keyed(pa_named, "org_name"), "key")
     by_name = named.select(
-        "proposal_id", "expert_id", reason=pl.lit("organisation_name"),
+        "p_idx", "e_idx", reason=pl.lit("organisation_name"),
         detail=pl.format("expert's organisation \"{}\" has the name of {} \"{}\" of {}",
                          pl.col("e_org_name"), pl.col("role"), pl.col("org_name"),
                          pl.col("proposal_id")),
@@ -225,10 +227,10 @@ def _key(p_idx: np.ndarray, e_idx: np.ndarray, reason: np.ndarray | int, n_e: in
 
 def _coordinator_country(partners: pl.DataFrame, experts: pl.DataFrame) -> pl.DataFrame:
     coord = partners.filter(pl.col("role") == "coordinator").select(
-        "proposal_id", "country", "org_name"
+        "p_idx", "country", "org_name"
     )
-    return coord.join(experts.select("expert_id", "country"), on="country").select(
-        "proposal_id", "expert_id", reason=pl.lit("coordinator_country"),
+    return coord.join(experts.select("e_idx", "country"), on="country").select(
+        "p_idx", "e_idx", reason=pl.lit("coordinator_country"),
         detail=pl.format("expert is based in {}, the country of coordinator {}",
                          pl.col("country"), pl.col("org_name")),
     )
@@ -296,8 +298,8 @@ def _other_reasons(
     only: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The inputs checked and indexed (``proposals`` with ``p_idx``, ``experts`` with
-    ``e_idx``, each sorted by id), and every reason but language as rows ``proposal_id,
-    expert_id, reason, detail, p_idx, e_idx, rank, key`` sorted by ``key``; ``only``: the
+    ``e_idx``, each sorted by id), and every reason but language as rows ``p_idx, e_idx,
+    reason, detail, rank, key`` sorted by ``key``; ``only``: the
     rows of these ``proposal_id, expert_id`` pairs alone (String columns)."""
     if isinstance(window_years, bool) or not isinstance(window_years, int) or window_years < 0:
         raise ValueError("the `window_years` parameter of find_conflicts must be an integer >= 0;"
@@ -306,11 +308,15 @@ def _other_reasons(
         raise ValueError(f"the `today` parameter of find_conflicts must be a date; got {today!r}")
     for name, frame in (("proposals", proposals), ("partners", partners), ("experts", experts)):
         _check_columns(name, frame)
-    partners = partners.select(pl.col(list(_REQUIRED["partners"])).cast(pl.String))
     experts = experts.with_columns(pl.col("expert_id", "org_id", "org_name").cast(pl.String))
     proposals = proposals.with_columns(pl.col("proposal_id").cast(pl.String)).sort(
         "proposal_id").with_columns(p_idx=pl.int_range(pl.len(), dtype=pl.Int64))
     experts = experts.sort("expert_id").with_columns(e_idx=pl.int_range(pl.len(), dtype=pl.Int64))
+    p_index = proposals.select("proposal_id", "p_idx")
+    # every reason's rows carry the integer positions from here on (rows of proposals or
+    # experts not in the frames are dropped), so no row is joined back on string ids
+    partners = partners.select(pl.col(list(_REQUIRED["partners"])).cast(pl.String)).join(
+        p_index, on="proposal_id")
     parts = [_institutional(partners, experts)]
     if declared is not None and declared.height:
         _check_columns("declared conflicts", declared)
@@ -320,30 +326,34 @@ def _other_reasons(
                              f"declared conflicts; use one of {', '.join(REASONS[:6])}")
         declared = declared.with_columns(
             pl.col("expert_id", "proposal_id", "org_id", "kind").cast(pl.String)
-        ).join(experts.select("expert_id"), on="expert_id", how="semi")
-        parts.append(_declared(declared, partners, proposals.select("proposal_id"), today,
-                               window_years))
+        ).join(experts.select("expert_id", "e_idx"), on="expert_id")
+        parts.append(_declared(declared, partners, p_index, today, window_years))
     if exclude_coordinator_country:
         parts.append(_coordinator_country(partners, experts))
-    found = pl.concat([p.select(pl.col(c).cast(t) for c, t in _OUT_SCHEMA.items())
+    found = pl.concat([p.select(pl.col(c).cast(t) for c, t in _IDX_SCHEMA.items())
                        for p in parts])
     if only is not None:
-        found = found.join(only, on=["proposal_id", "expert_id"], how="semi")
+        wanted = only.join(p_index, on="proposal_id").join(
+            experts.select("expert_id", "e_idx"), on="expert_id")
+        found = found.join(wanted, on=["p_idx", "e_idx"], how="semi")
     # several rows of one reason (e.g. two shared organisations) become one, details joined;
     # language rows are one per pair by construction and may be many, so they skip this step
     # and are only interleaved at the end (see assignment.conflict_set.assemble). Grouped by
     # one integer key, and only the keys with several rows (hundreds of thousands of string
-    # groups took seconds).
-    found = found.join(proposals.select("proposal_id", "p_idx"), on="proposal_id").join(
-        experts.select("expert_id", "e_idx"), on="expert_id"
-    ).with_columns(rank=pl.col("reason").replace_strict(_REASON_RANK, return_dtype=pl.Int64))
+    # groups took seconds); only those rows are sorted by their sentences, repeated ones
+    # (same key and sentence) dropped.
+    found = found.with_columns(
+        rank=pl.col("reason").replace_strict(_REASON_RANK, return_dtype=pl.Int64))
     found = found.with_columns(key=pl.Series(_key(
         found["p_idx"].to_numpy(), found["e_idx"].to_numpy(), found["rank"].to_numpy(),
-        experts.height), dtype=pl.Int64)).unique(["key", "detail"]).sort("key", "detail")
+        experts.height), dtype=pl.Int64))
     several = found["key"].is_duplicated()
+    repeated = (pl.col("key") == pl.col("key").shift(1)) & (
+        pl.col("detail").eq_missing(pl.col("detail").shift(1)))
+    grouped = found.filter(several).sort("key", "detail").filter(~repeated.fill_null(False))
     merged = pl.concat([
         found.filter(~several),
-        found.filter(several).group_by("key", maintain_order=True).agg(
+        grouped.group_by("key", maintain_order=True).agg(
             pl.all().exclude("detail").first(), pl.col("detail").str.join("; ")
         ).select(found.columns),
     ]).sort("key")
