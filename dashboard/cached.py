@@ -129,14 +129,15 @@ def _sub(e: sa.Engine, a: Actor, c: str, name: str, *, tables: bool = False) -> 
 def _quality_flags(eng: sa.Engine, who: Actor, call_id: str) -> pl.DataFrame:
     from evalpanel.quality import call_flags
 
-    return call_flags(eng, who, call_id, call=_sub(eng, who, call_id, "call_folder", tables=True))
+    return call_flags(eng, who, call_id,
+                      call=_sub(eng, who, call_id, "proposals_call", tables=True))
 
 
 def _report_index(eng: sa.Engine, who: Actor, call_id: str) -> pl.DataFrame:
     from evalpanel.reports import report_index
 
     return report_index(eng, who, call_id,
-                        call=_sub(eng, who, call_id, "call_folder", tables=True),
+                        call=_sub(eng, who, call_id, "proposals_call", tables=True),
                         ranked=_sub(eng, who, call_id, "ranked").proposals)
 
 
@@ -157,21 +158,22 @@ READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
         e, a, c, frames=_sub(e, a, c, "rule_frames", tables=True)),
     "ranked": lambda e, a, c: _workflow().rank_call(e, a, c),
     "reliability": lambda e, a, c: _workflow().reliability_report(
-        e, a, c, call=_sub(e, a, c, "ranking_call", tables=True), ranked=_sub(e, a, c, "ranked")),
+        e, a, c, call=_sub(e, a, c, "proposals_call", tables=True), ranked=_sub(e, a, c, "ranked")),
     "names": call_names,
     "named_audit": named_audit_frame,
     "ranking_view": lambda e, a, c: _ranking().ranking_view(
-        e, a, c, call=_sub(e, a, c, "ranking_call", tables=True), result=_sub(e, a, c, "ranked"),
+        e, a, c, call=_sub(e, a, c, "proposals_call", tables=True), result=_sub(e, a, c, "ranked"),
         names=_sub(e, a, c, "names", tables=True)),
     "reliability_view": lambda e, a, c: _ranking().reliability_view(
-        e, a, c, call=_sub(e, a, c, "ranking_call", tables=True), result=_sub(e, a, c, "ranked"),
+        e, a, c, call=_sub(e, a, c, "proposals_call", tables=True), result=_sub(e, a, c, "ranked"),
         names=_sub(e, a, c, "names", tables=True)),
     "conflict_reasons": lambda e, a, c: _sub(e, a, c, "exclusions", tables=True).reasons(),
 }
 SHARED_READS: dict[str, Callable[[sa.Engine, Actor, str], Any]] = {
     "call_folder": read_call_folder,
-    # the configuration and proposals alone: what the ranking and its views read
-    "ranking_call": lambda e, a, c: read_call_folder(e, a, c, proposals_only=True),
+    # the configuration and proposals alone: what the ranking, its views, the quality checks
+    # and the report list read
+    "proposals_call": lambda e, a, c: read_call_folder(e, a, c, proposals_only=True),
     "conflicts": lambda e, a, c: _workflow().conflict_table(
         e, a, c, call=_sub(e, a, c, "call_folder", tables=True)),
     "rule_frames": read_rule_frames,
