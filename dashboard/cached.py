@@ -238,6 +238,28 @@ def _prefetch_all(eng: sa.Engine, who: Actor, call_id: str) -> None:
             return
 
 
+def _ahead(eng: sa.Engine, who: Actor, call_id: str, name: str, tables: bool) -> None:
+    try:
+        _sub(eng, who, call_id, name, tables=tables)
+    except Exception:  # a refusal or a failure: the page asks again and reports it
+        return
+
+
+def ahead(call_id: str, *reads: tuple[str, bool]) -> list[threading.Thread]:
+    """Start computing ``reads`` (name, keyed by the call's tables only) now, each in its own
+    thread, into the caches the page reads next: a page that needs several independent reads
+    starts the later ones while it computes the first (the database reads and polars' work
+    overlap on two cores; a read asked for while being computed waits for that computation).
+    Returns the threads started."""
+    eng, who = engine(), actor()
+    threads = [threading.Thread(target=_ahead, args=(eng, who, call_id, name, tables),
+                                daemon=True, name=f"evalpanel-ahead-{name}")
+               for name, tables in reads]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
 def prefetch(call_id: str) -> threading.Thread | None:
     """Compute the call's heavy page reads for this manager in a background thread, into the
     same caches the pages read, so that a page's first visit finds them ready (or waits for

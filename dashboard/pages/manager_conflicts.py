@@ -23,6 +23,8 @@ from evalpanel.store.tasks import CONFLICT_KINDS
 
 st.title("Conflicts of interest")
 cid = call_id()
+# the names and the potential conflicts are computed beside the excluded pairs, not after them
+cached.ahead(cid, ("names", True), ("potential", True))
 view = attempt(cached.exclusions, cid)
 if view is None:
     st.stop()
