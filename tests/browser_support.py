@@ -1,6 +1,8 @@
 """Shared parts of the browser tests: starting `evalpanel dashboard` as a real server on a free
 port, launching Debian's chromium through Playwright (never ``playwright install``), waiting for
-the app to be idle, and clicking in a way that survives a rerun.
+the app to be idle, clicking in a way that survives a rerun, and signing in through the form.
+The module-scoped ``browser`` fixture (one chromium per test module) is shared through
+``tests/conftest.py``.
 
 Screenshots go to ``tests/artifacts/`` (git-ignored), those of every page a journey opens to
 ``tests/artifacts/screenshots/`` (CI keeps that folder as artefacts). :func:`axe_check` runs
@@ -108,6 +110,27 @@ def chromium() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless chromium for the test module (:func:`chromium`)."""
+    with chromium() as b:
+        yield b
+
+
+def sign_in_as(page: Any, base: str, username: str, password: str) -> Any:
+    """Open the app at ``base`` in ``page``, sign in as ``username`` through the form and wait
+    for the signed-in page (its "Sign out" button); returns ``page``."""
+    page.goto(base)
+    page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
+    settle(page)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    click_until(page, page.get_by_role("button", name="Sign in", exact=True).click,
+                lambda: visible(page.get_by_role("button", name="Sign out")),
+                f"signing in as {username}")
+    return page
 
 
 def settle(page: Any) -> None:

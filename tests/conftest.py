@@ -1,7 +1,9 @@
-"""Shared fixtures: the store's engines over SQLite and PostgreSQL (``tests/store_fixtures.py``)
-and the dashboard's demo world (``tests/dashboard_fixtures.py``)."""
+"""Shared fixtures: the store's engines over SQLite and PostgreSQL (``tests/store_fixtures.py``),
+the dashboard's demo world (``tests/dashboard_fixtures.py``) and the browser tests' chromium
+(``tests/browser_support.py``)."""
 
-pytest_plugins = ["tests.store_fixtures", "tests.dashboard_fixtures", "tests.smtp_support"]
+pytest_plugins = ["tests.store_fixtures", "tests.dashboard_fixtures", "tests.smtp_support",
+                  "tests.browser_support"]
 
 from hypothesis import settings  # noqa: E402
 

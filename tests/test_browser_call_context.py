@@ -19,11 +19,11 @@ from evalpanel.store.engine import make_engine
 from evalpanel.store.tables import batches
 from tests.browser_support import (
     ARTIFACTS,
-    chromium,
     click_until,
     dashboard_server,
     needs_chromium,
     settle,
+    sign_in_as,
     tick,
     visible,
 )
@@ -50,22 +50,9 @@ def two_calls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
         yield url, base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
 def _sign_in(browser: Any, base: str) -> Any:
-    page = browser.new_page(viewport={"width": 1400, "height": 1400})
-    page.goto(base)
-    page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
-    settle(page)
-    page.get_by_role("textbox", name="Username").fill("manager")
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    click_until(page, page.get_by_role("button", name="Sign in", exact=True).click,
-                lambda: visible(page.get_by_text("Sign out")), "signing in")
-    return page
+    return sign_in_as(browser.new_page(viewport={"width": 1400, "height": 1400}), base,
+                      "manager", PASSWORD)
 
 
 def _in_address(page: Any) -> str | None:

@@ -29,6 +29,7 @@ from tests.browser_support import (
     needs_chromium,
     settle,
     shot,
+    sign_in_as,
     tick,
     visible,
     write_findings,
@@ -141,19 +142,8 @@ def open_page(page: Any, user: str, link: str, marker: str) -> float:
 
 
 def sign_in(browser: Any, base: str, user: str) -> Any:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(base)
-    page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
-    settle(page)
-    page.get_by_role("textbox", name="Username").fill(user)
-    page.get_by_role("textbox", name="Password").fill("demo")
-    click_until(
-        page,
-        page.get_by_role("button", name="Sign in", exact=True).click,
-        lambda: visible(page.get_by_text("Sign out")),
-        f"signing in as {user}",
-    )
-    return page
+    return sign_in_as(browser.new_page(viewport={"width": 1400, "height": 1000}), base, user,
+                      "demo")
 
 
 def choose(page: Any, label: str, option: str) -> None:

@@ -27,12 +27,10 @@ import pytest
 from dashboard.text import shown_as
 from tests.browser_support import (
     ARTIFACTS,
-    chromium,
-    click_until,
     dashboard_server,
     needs_chromium,
     settle,
-    visible,
+    sign_in_as,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
@@ -199,12 +197,6 @@ def server(hostile_call: Hostile) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
 FIND_MARKUP = """(markers) => {
   const found = [];
   for (const el of document.querySelectorAll('*')) {
@@ -261,18 +253,7 @@ def sign_in(browser: Any, base: str, role: str) -> Visit:
     context = browser.new_context(viewport={"width": 1400, "height": 2600})
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
-    page = context.new_page()
-    page.goto(base)
-    page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
-    settle(page)
-    page.get_by_role("textbox", name="Username").fill(USERS[role])
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    click_until(
-        page,
-        page.get_by_role("button", name="Sign in", exact=True).click,
-        lambda: visible(page.get_by_text("Sign out")),
-        f"signing in as the {role}",
-    )
+    page = sign_in_as(context.new_page(), base, USERS[role], PASSWORD)
     return Visit(page, base, requests, role)
 
 

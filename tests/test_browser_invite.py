@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ import sqlalchemy as sa
 
 from tests.browser_support import (
     ARTIFACTS,
-    chromium,
     click_until,
     dashboard_server,
     free_port,
@@ -30,12 +28,6 @@ from tests.smtp_support import SENDER, Inbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 PASSPHRASE = "a long passphrase for E05"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 def _world(url: str) -> Any:

@@ -22,7 +22,6 @@ import pytest
 from dashboard.text import shown_as
 from tests.browser_support import (
     ARTIFACTS,
-    chromium,
     click_until,
     dashboard_server,
     free_port,
@@ -78,12 +77,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         with dashboard_server(db_url, folder / "dashboard.log", port=port, cwd=folder,
                               extra_args=["--secrets", str(secrets_file)]) as base:
             yield Setup(base, idp, db_url, world.call_id)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 def shot(page: Any, name: str) -> None:

@@ -6,7 +6,6 @@ dashboard` on a SQLite file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,11 @@ import pytest
 
 from tests.browser_support import (
     ARTIFACTS,
-    chromium,
     click_until,
     dashboard_server,
     needs_chromium,
     settle,
+    sign_in_as,
     visible,
 )
 
@@ -26,22 +25,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 PASSWORD = "a long passphrase for the release"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
 def _sign_in(browser: Any, base: str, username: str) -> Any:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(base)
-    page.get_by_role("textbox", name="Username").wait_for(timeout=60_000)
-    settle(page)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    click_until(page, page.get_by_role("button", name="Sign in", exact=True).click,
-                lambda: visible(page.get_by_role("button", name="Sign out")),
-                f"signing in as {username}")
+    page = sign_in_as(browser.new_page(viewport={"width": 1400, "height": 1000}), base,
+                      username, PASSWORD)
     settle(page)
     return page
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ import pytest
 from tests.browser_support import (
     ARTIFACTS,
     ROOT,
-    chromium,
     click_until,
     dashboard_server,
     needs_chromium,
@@ -42,12 +40,6 @@ def make_db(url: str) -> None:
     engine = make_engine(url)
     create_user(engine, SYSTEM, USER, "applicant", password=PASSWORD, display_name="Ada")
     engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 def open_app(context: Any, url: str) -> Any:
