@@ -35,6 +35,8 @@ from evalpanel.store.deadlines import overdue_tasks
 
 st.title("Follow-up")
 cid = call_id()
+# the ranking (for the divergent proposals at the end) is computed while the tasks are drawn
+cached.ahead(cid, ("ranked", False))
 if "followup_note" in st.session_state:
     st.success(st.session_state.pop("followup_note"))
 read_names = attempt(cached.names, cid)
