@@ -1,8 +1,10 @@
 """Candidate sets and the optimality certificate against the full (P, E) affinity matrix.
 
-Every solve first tries the exact formulation (every slot filled, see :mod:`._network`); only
-when the pairs at hand cannot fill every slot does it fall back to the coverage bonus. Filling
-every slot is the most coverage there is, so either way the first stage (coverage) is optimal.
+Every solve first tries the exact formulation (every slot filled, see :mod:`._network`); when the
+candidates cannot fill every slot they are first grown until they can (a maximum flow's minimum
+cut, :mod:`._cover`), and only when no set of eligible pairs can does it fall back to the
+coverage bonus. Filling every slot is the most coverage there is, so either way the first stage
+(coverage) is optimal.
 
 At large sizes the flow is solved on a candidate set: the ``m`` best eligible experts of every
 proposal plus, for capacity, the ``r`` best proposals of every expert. The solution is then
@@ -27,6 +29,7 @@ import numpy as np
 from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
+from assignment.solvers._cover import cover_candidates
 from assignment.solvers._network import (
     SCALE,
     FlowSpec,
@@ -283,6 +286,26 @@ def solve_filled_first(
     return solve_network(inst, spec, cand, with_potentials=with_potentials), spec
 
 
+def _solve_covering(
+    inst: AssignmentInstance, spec: FlowSpec, blocked: IntArray, cand: IntArray
+) -> tuple[NetworkSolution, FlowSpec, IntArray, bool]:
+    """As :func:`solve_filled_first`, but when the candidates cannot fill every slot they are
+    first grown so that they can (:func:`._cover.cover_candidates`). Returns the solution, its
+    formulation, the candidates and whether filling every slot was proven impossible."""
+    exact = replace(spec, exact=True)
+    try:
+        return solve_network(inst, exact, cand), exact, cand, False
+    except Uncoverable:
+        pass
+    cand, impossible = cover_candidates(inst, exact, blocked, cand, PER_ROW)
+    if not impossible:
+        try:
+            return solve_network(inst, exact, cand), exact, cand, False
+        except Uncoverable:
+            pass
+    return solve_network(inst, spec, cand), spec, cand, impossible
+
+
 def solve_certified(
     inst: AssignmentInstance,
     spec: FlowSpec,
@@ -307,9 +330,13 @@ def solve_certified(
     r = int(min(inst.free_capacity.max(initial=0), inst.n_proposals)) * 2
     cand = initial_candidates(inst, blocked, m, r) if initial is None else initial
     scan = 0.0
+    impossible = False  # proven: no eligible pairs fill every slot and meet every minimum load
     for rounds in range(1, max_rounds + 1):
         # once every slot is filled on the candidates, so it is on any superset of them
-        sol, spec = solve_filled_first(inst, spec, cand)
+        if spec.exact or impossible:
+            sol = solve_network(inst, spec, cand)
+        else:
+            sol, spec, cand, impossible = _solve_covering(inst, spec, blocked, cand)
         t = time.perf_counter()
         if spec.levels or int(np.abs(sol.potential).max(initial=0)) + spec.bonus >= EXACT_FLOAT:
             near, violations, checked = violating_pairs(
