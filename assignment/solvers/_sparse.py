@@ -47,7 +47,8 @@ THREADS = 2
 # join the candidates, the PER_ROW lowest of each proposal and the PER_COL lowest of each expert:
 # the duals move when pairs are added, and pairs priced just above 0 are the ones the next flow
 # takes. Measured on the shapes of benchmarks/call_shapes.py (5,000 x 2,000): 0.02 and 8 / 4
-# left 3-4 rounds on half the shapes, 0.1 and 16 / 12 two rounds on all but the tight-load ones.
+# left 3-4 rounds on half the shapes, 0.1 and 16 / 12 two rounds on all (the tight-load ones
+# since the first set is grown to fill every slot, see ._cover).
 # The certificate itself still asks for reduced costs >= 0.
 NEAR = SCALE // 10
 PER_ROW = 16
