@@ -317,3 +317,27 @@ def test_a_first_candidate_set_that_cannot_fill_every_slot_is_grown_until_it_can
     dense = assign(inst, "max-total", dense=True)
     total = float(inst.affinity[chosen // n_e, chosen % n_e].astype(np.float64).sum())
     assert total == pytest.approx(dense.objective, abs=1e-5)
+
+
+def test_a_call_short_of_capacity_is_proven_so_and_solved_with_the_coverage_bonus() -> None:
+    from assignment.solvers._cover import cover_candidates
+    from assignment.solvers._network import Uncoverable, solve_network
+    from assignment.solvers._sparse import eligible_codes, initial_candidates
+    from assignment.solvers.max_total import flow_spec
+
+    # too little capacity for every slot: the cut proves it on the first candidates, later
+    # rounds solve the coverage-bonus formulation only, and the result is the dense one's
+    inst = small_instance(8, 60, 30, 3, conflict_rate=0.2, max_load=(0, 5))
+    assert max_coverage(inst) < inst.free_demand.sum()
+    exact = replace(flow_spec(inst), exact=True)
+    blocked = inst.blocked_codes()
+    with pytest.raises(Uncoverable):
+        solve_network(inst, exact, eligible_codes(inst, blocked))
+    first = initial_candidates(inst, blocked, 2, 2)
+    _, impossible = cover_candidates(inst, exact, blocked, first, 2)
+    assert impossible
+    sparse = assign(inst, "max-total", dense=False, candidates=2)
+    dense = assign(inst, "max-total", dense=True)
+    assert sparse.certificate.method == "reduced-costs" and sparse.certificate.violations == 0
+    assert sparse.slots_filled == dense.slots_filled == max_coverage(inst)
+    assert sparse.objective == pytest.approx(dense.objective, abs=1e-5)
