@@ -113,3 +113,26 @@ def test_tight_loads_a_first_set_that_cannot_fill_every_slot_is_certified_in_two
     assert not _sets.member(chosen, inst.blocked_codes()).any()
     total = float(aff[chosen // n_e, chosen % n_e].sum())
     assert total == pytest.approx(assign(inst, "max-total", dense=True).objective, abs=1e-6)
+
+
+@pytest.mark.parametrize("block", [_sparse.BLOCK, 64])
+def test_first_candidates_are_each_proposals_best_and_each_short_experts_best(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # distinct affinities (no ties): the m best eligible experts of every proposal, and for the
+    # experts with fewer than r of those pairs their r best eligible proposals, nothing else;
+    # a small BLOCK splits the experts' columns into several chunks
+    monkeypatch.setattr(_sparse, "BLOCK", block)
+    inst = small_instance(5, 45, 25, 2, conflict_rate=0.3, max_load=(1, 4))
+    rng = np.random.default_rng(5)
+    inst = replace(inst, affinity=rng.permutation(45 * 25).reshape(45, 25) / (45 * 25))
+    m, r = 3, 4
+    ok = inst.eligible_mask()
+    aff = np.where(ok, inst.affinity, -1.0)
+    rows = np.argsort(-aff, axis=1)[:, :m]
+    want = {(p, e) for p in range(45) for e in rows[p] if ok[p, e]}
+    per_expert = np.bincount([e for _, e in want], minlength=25)
+    cols = np.argsort(-aff, axis=0)[:r]
+    want |= {(p, e) for e in range(25) if per_expert[e] < r for p in cols[:, e] if ok[p, e]}
+    got = _sparse.initial_candidates(inst, inst.blocked_codes(), m, r)
+    assert {(int(c) // 25, int(c) % 25) for c in got} == want

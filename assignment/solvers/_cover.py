@@ -82,7 +82,7 @@ def _best_in_columns(
     """Codes of the best ``per`` pairs of each of the sorted experts ``cols`` with a proposal
     outside ``skip`` and not in any of the sorted code sets ``masked``."""
     n_e = inst.n_experts
-    block = np.array(inst.affinity[:, cols], dtype=np.float32).T  # (experts, P)
+    block = np.ascontiguousarray(np.take(inst.affinity, cols, axis=1).T, np.float32)  # (E', P)
     where = np.full(n_e, -1)
     where[cols] = np.arange(cols.size)
     for codes in masked:
