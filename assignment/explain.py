@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 import polars as pl
@@ -45,9 +45,6 @@ from .affinity import (
 )
 from .instance import AssignmentInstance
 from .text import TermWeights, term_weights
-
-if TYPE_CHECKING:
-    import scipy.sparse as sp
 
 LEVEL_NAMES: Final = {4: "detailed", 3: "narrow", 2: "broad"}
 SHARED_TERMS: Final = 3
@@ -83,14 +80,12 @@ class CallEvidence:
     """What the explanations compare that depends on the call only, not on the pairs: the
     TF-IDF vectors (:func:`text_weights`), each level's field codes (``d, p, code`` and
     ``d, e, code`` frames per level of :data:`.affinity.LEVELS`), and the ecosystem and keyword
-    lists of proposals (P,) and experts (E,); ``matrix``: the weights as a ``(P + E, V)`` scipy
-    CSR matrix (building it imports scipy.sparse, which this way happens with the rest)."""
+    lists of proposals (P,) and experts (E,)."""
 
     weights: TermWeights
     fields: tuple[tuple[int, pl.DataFrame, pl.DataFrame], ...]
     ecosystems: tuple[pl.Series, pl.Series]
     keywords: tuple[pl.Series, pl.Series]
-    matrix: sp.csr_matrix
 
 
 def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidence:
@@ -109,7 +104,6 @@ def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidenc
         tuple(fields),
         (_list(proposals, "ecosystems"), _list(experts, "ecosystems")),
         (_keyword_sets(proposals), _keyword_sets(experts)),
-        weights.csr(),
     )
 
 
@@ -191,18 +185,24 @@ def _text_evidence(
 ) -> tuple[np.ndarray, pl.Series]:
     """(n,) TF-IDF cosine of each pair and its (at most 3) heaviest shared terms.
 
-    One element-wise product of the pairs' proposal rows with their expert rows (scipy's CSR
-    product: each pair's two sorted term lists merged once, the float32 products kept in term
-    order); the products are summed in term order in float32, as a sparse row product sums
-    them."""
-    matrix, weights = evidence.matrix, evidence.weights
-    product = matrix[p].multiply(matrix[n_proposals + e]).tocsr()
-    product.sort_indices()
-    indptr = product.indptr.astype(np.int64)
-    shared = np.diff(indptr)
-    pair = np.repeat(np.arange(p.size, dtype=np.int64), shared)
-    term = product.indices.astype(np.int64)
-    values = np.asarray(product.data, dtype=np.float32)
+    The pairs' proposal rows and expert rows of the CSR arrays are gathered, and each pair's two
+    sorted term lists matched once (one search of the sorted ``pair * V + term`` keys; no
+    scipy, whose import cost more than the product); the float32 products, zeros dropped, are
+    summed in term order in float32, as a sparse row product sums them."""
+    weights = evidence.weights
+    n_terms = max(len(weights.model.vocabulary), 1)
+    pair_p, term_p, value_p = _gather_rows(weights, p)
+    pair, term, value_e = _gather_rows(weights, n_proposals + e)
+    keys_p = pair_p * n_terms + term_p  # sorted: pairs in order, terms sorted in each row
+    keys_e = pair * n_terms + term
+    at = np.minimum(np.searchsorted(keys_p, keys_e), max(keys_p.size - 1, 0))
+    both = keys_p[at] == keys_e if keys_p.size else np.zeros(keys_e.size, dtype=bool)
+    values = value_p[at[both]] * value_e[both]
+    nonzero = values != 0
+    pair, term, values = pair[both][nonzero], term[both][nonzero], values[nonzero]
+    shared = np.bincount(pair, minlength=p.size)
+    indptr = np.zeros(p.size + 1, dtype=np.int64)
+    np.cumsum(shared, out=indptr[1:])
     width = int(shared.max()) if shared.size else 0
     grid = np.zeros((p.size, width + 1), dtype=np.float32)
     grid[pair, np.arange(pair.size) - indptr[pair]] = values
@@ -228,6 +228,16 @@ def _text_evidence(
         .fill_null(pl.lit([], dtype=pl.List(pl.String)))
     )
     return cosine.astype(np.float64), shared_terms
+
+
+def _gather_rows(weights: TermWeights, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The entries of the CSR rows ``rows`` (n,), in order: (m,) position in ``rows``, term and
+    float32 weight."""
+    start = weights.indptr[rows].astype(np.int64)
+    lens = weights.indptr[rows + 1].astype(np.int64) - start
+    at = np.repeat(start - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+    owner = np.repeat(np.arange(rows.size, dtype=np.int64), lens)
+    return owner, weights.indices[at].astype(np.int64), weights.data[at]
 
 
 def _row_blocks(n_p: int, n_e: int) -> range:
@@ -350,7 +360,7 @@ def explain_pairs(
         )
     p, e = _indices(inst, pairs)
     # the ranks scan the matrix in numpy, which releases the interpreter lock: on a second
-    # thread they overlap the per-pair evidence below (polars and scipy)
+    # thread they overlap the per-pair evidence below (polars and numpy)
     with ThreadPoolExecutor(max_workers=1) as pool:
         ranks = pool.submit(eligible_ranks, inst, p, e)
         evidence = call_evidence(proposals, experts) if evidence is None else evidence

@@ -18,7 +18,6 @@ import math
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
 
 from evalpanel.callfolder.formulas import quote_formulas
 
@@ -55,6 +54,8 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def _write_xlsx(frame: pl.DataFrame, path: Path, sheet: str) -> None:
+    import xlsxwriter  # only for .xlsx: a CSV export does not wait for it
+
     flat = flatten(frame)
     options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     with xlsxwriter.Workbook(str(path), options) as book:

@@ -17,6 +17,7 @@ from assignment.solvers._network import (
     SCALE,
     FlowSpec,
     NetworkSolution,
+    Uncoverable,
     pair_reduced_costs,
     solve_network,
 )
@@ -87,3 +88,51 @@ def test_a_candidate_set_that_misses_the_optimum_is_caught_and_fixed() -> None:
     alone, _ = _sparse.solve_filled_first(inst, flow_spec(inst), first)
     picked = alone.cand[alone.flow > 0]
     assert float(inst.affinity[picked // n_e, picked % n_e].astype(np.float64).sum()) < total - 1
+
+
+def test_tight_loads_a_first_set_that_cannot_fill_every_slot_is_certified_in_two_rounds() -> None:
+    # every proposal ranks the same popular experts first, and the loads leave 5 % spare: each
+    # proposal's 5 best experts cannot fill every slot, the whole matrix can. The set is grown
+    # to one that can before the first flow (the coverage bonus's potentials, dominated by the
+    # bonus, took a third round here), and the rounds end at the dense optimum
+    inst = small_instance(0, 400, 120, 3, conflict_rate=0.1, max_load=(10, 11))
+    rng = np.random.default_rng(0)
+    popular = rng.random(inst.n_experts)
+    aff = np.round(0.6 * popular[None, :] + 0.4 * rng.random(inst.affinity.shape), 2)
+    inst = replace(inst, affinity=aff)
+    n_e = inst.n_experts
+    assert inst.free_demand.sum() <= inst.free_capacity.sum() < 1.06 * inst.free_demand.sum()
+    top = np.argsort(np.where(inst.eligible_mask(), aff, -1.0), axis=1)[:, ::-1][:, :5]
+    first = _sets.unique(np.arange(inst.n_proposals)[:, None] * n_e + top)
+    with pytest.raises(Uncoverable):
+        solve_network(inst, replace(flow_spec(inst), exact=True), first)
+    sol, cert = _sparse.solve_certified(inst, flow_spec(inst), dense=False, initial=first)
+    assert cert.method == "reduced-costs" and cert.violations == 0 and cert.rounds <= 2
+    chosen = sol.cand[sol.flow > 0]
+    assert chosen.size == inst.free_demand.sum()
+    assert not _sets.member(chosen, inst.blocked_codes()).any()
+    total = float(aff[chosen // n_e, chosen % n_e].sum())
+    assert total == pytest.approx(assign(inst, "max-total", dense=True).objective, abs=1e-6)
+
+
+@pytest.mark.parametrize("block", [_sparse.BLOCK, 64])
+def test_first_candidates_are_each_proposals_best_and_each_short_experts_best(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # distinct affinities (no ties): the m best eligible experts of every proposal, and for the
+    # experts with fewer than r of those pairs their r best eligible proposals, nothing else;
+    # a small BLOCK splits the experts' columns into several chunks
+    monkeypatch.setattr(_sparse, "BLOCK", block)
+    inst = small_instance(5, 45, 25, 2, conflict_rate=0.3, max_load=(1, 4))
+    rng = np.random.default_rng(5)
+    inst = replace(inst, affinity=rng.permutation(45 * 25).reshape(45, 25) / (45 * 25))
+    m, r = 3, 4
+    ok = inst.eligible_mask()
+    aff = np.where(ok, inst.affinity, -1.0)
+    rows = np.argsort(-aff, axis=1)[:, :m]
+    want = {(p, e) for p in range(45) for e in rows[p] if ok[p, e]}
+    per_expert = np.bincount([e for _, e in want], minlength=25)
+    cols = np.argsort(-aff, axis=0)[:r]
+    want |= {(p, e) for e in range(25) if per_expert[e] < r for p in cols[:, e] if ok[p, e]}
+    got = _sparse.initial_candidates(inst, inst.blocked_codes(), m, r)
+    assert {(int(c) // 25, int(c) % 25) for c in got} == want

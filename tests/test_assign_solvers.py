@@ -6,6 +6,8 @@ max-total objective and the fair floor.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -293,20 +295,49 @@ def test_filling_every_slot_and_the_coverage_bonus_reach_the_same_optimum() -> N
 
 
 def test_a_first_candidate_set_that_cannot_fill_every_slot_is_grown_until_it_can() -> None:
+    from assignment.solvers._network import Uncoverable, solve_network
     from assignment.solvers._sparse import solve_certified
     from assignment.solvers.max_total import flow_spec
 
     # the first candidates are one expert per proposal with k = 3: the first flow cannot fill
-    # every slot, the full matrix can; the rounds must end at the dense optimum
+    # every slot, the full matrix can; the set is grown (within the first round) so that it can,
+    # and the rounds must end at the dense optimum
     inst = small_instance(3, 80, 40, 3, conflict_rate=0.1, max_load=(6, 9))
     assert max_coverage(inst) == inst.free_demand.sum()
     n_e = inst.n_experts
     top = np.argmax(np.where(inst.eligible_mask(), inst.affinity, -1.0), axis=1)
     first = np.sort(np.arange(inst.n_proposals) * n_e + top).astype(np.int64)
+    with pytest.raises(Uncoverable):
+        solve_network(inst, replace(flow_spec(inst), exact=True), first)
     sol, cert = solve_certified(inst, flow_spec(inst), dense=False, initial=first)
-    assert cert.method == "reduced-costs" and cert.violations == 0 and cert.rounds > 1
+    assert cert.method == "reduced-costs" and cert.violations == 0 and cert.rounds <= 2
+    assert cert.candidate_pairs > first.size
     chosen = sol.cand[sol.flow > 0]
     assert chosen.size == inst.free_demand.sum()
     dense = assign(inst, "max-total", dense=True)
     total = float(inst.affinity[chosen // n_e, chosen % n_e].astype(np.float64).sum())
     assert total == pytest.approx(dense.objective, abs=1e-5)
+
+
+def test_a_call_short_of_capacity_is_proven_so_and_solved_with_the_coverage_bonus() -> None:
+    from assignment.solvers._cover import cover_candidates
+    from assignment.solvers._network import Uncoverable, solve_network
+    from assignment.solvers._sparse import eligible_codes, initial_candidates
+    from assignment.solvers.max_total import flow_spec
+
+    # too little capacity for every slot: the cut proves it on the first candidates, later
+    # rounds solve the coverage-bonus formulation only, and the result is the dense one's
+    inst = small_instance(8, 60, 30, 3, conflict_rate=0.2, max_load=(0, 5))
+    assert max_coverage(inst) < inst.free_demand.sum()
+    exact = replace(flow_spec(inst), exact=True)
+    blocked = inst.blocked_codes()
+    with pytest.raises(Uncoverable):
+        solve_network(inst, exact, eligible_codes(inst, blocked))
+    first = initial_candidates(inst, blocked, 2, 2)
+    _, impossible = cover_candidates(inst, exact, blocked, first, 2)
+    assert impossible
+    sparse = assign(inst, "max-total", dense=False, candidates=2)
+    dense = assign(inst, "max-total", dense=True)
+    assert sparse.certificate.method == "reduced-costs" and sparse.certificate.violations == 0
+    assert sparse.slots_filled == dense.slots_filled == max_coverage(inst)
+    assert sparse.objective == pytest.approx(dense.objective, abs=1e-5)

@@ -242,3 +242,23 @@ def test_batches_need_not_follow_row_groups(tmp_path: Path) -> None:
         ]
         assert read.values[0, 1] == pytest.approx(frame["affinity"][1], abs=1e-7)
         assert read.values[2, 1] == 0.0  # the bad value
+
+
+@pytest.mark.parametrize("type_", ["int8", "int32", "uint16", "int64", "float32", "float64"])
+def test_arrow_numbers_read_from_their_buffers_equal_polars_conversion(type_: str) -> None:
+    import pyarrow as pa
+
+    from evalpanel.callfolder.pairs import _as_type, _numpy
+
+    values = [3, None, 5, 0, None, 7, 1, 2, 9, None, 4]
+    whole = pa.array(values, type=getattr(pa, type_)())
+    for array in (whole, whole.slice(1), whole.slice(3, 6), whole.slice(11)):
+        as_polars = pl.Series(pl.from_arrow(array)).fill_null(99).to_numpy()
+        assert _numpy(array, fill=99).tolist() == as_polars.tolist()
+        full = array.drop_null()
+        assert _numpy(full).tolist() == pl.Series(pl.from_arrow(full)).to_list()
+    ids = pl.Series(["P01", "é", "", "X" * 40, "P02"])
+    for part in (ids, ids.slice(1, 3)):
+        strings = _as_type(part.to_arrow(), pa.string())
+        strings.validate(full=True)
+        assert strings.type == pa.string() and strings.to_pylist() == part.to_list()

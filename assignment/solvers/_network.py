@@ -200,15 +200,17 @@ def potentials(
     for _ in range(n_nodes + 1):
         if active.size == 0:
             return dist
-        # arcs leaving active nodes (rt sorted): gather their index ranges
+        # arcs leaving active nodes (rt sorted): gather their index ranges; an arc's tail is
+        # its range's node, so its distance is repeated rather than gathered
         lens = start[active + 1] - start[active]
         idx = np.repeat(start[active] - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-        cand = dist[rt[idx]] + rc[idx]
-        better = cand < dist[rh[idx]]
+        cand = np.repeat(dist[active], lens) + rc[idx]
+        heads = rh[idx]
+        better = cand < dist[heads]
         if not better.any():
             return dist
         new = dist.copy()
-        np.minimum.at(new, rh[idx][better], cand[better])
+        np.minimum.at(new, heads[better], cand[better])
         active = np.nonzero(new < dist)[0]
         dist = new
     raise SolverFailure("negative cycle in the residual graph: the flow is not optimal")

@@ -1,8 +1,10 @@
 """Candidate sets and the optimality certificate against the full (P, E) affinity matrix.
 
-Every solve first tries the exact formulation (every slot filled, see :mod:`._network`); only
-when the pairs at hand cannot fill every slot does it fall back to the coverage bonus. Filling
-every slot is the most coverage there is, so either way the first stage (coverage) is optimal.
+Every solve first tries the exact formulation (every slot filled, see :mod:`._network`); when the
+candidates cannot fill every slot they are first grown until they can (a maximum flow's minimum
+cut, :mod:`._cover`), and only when no set of eligible pairs can does it fall back to the
+coverage bonus. Filling every slot is the most coverage there is, so either way the first stage
+(coverage) is optimal.
 
 At large sizes the flow is solved on a candidate set: the ``m`` best eligible experts of every
 proposal plus, for capacity, the ``r`` best proposals of every expert. The solution is then
@@ -27,6 +29,7 @@ import numpy as np
 from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
+from assignment.solvers._cover import cover_candidates
 from assignment.solvers._network import (
     SCALE,
     FlowSpec,
@@ -44,7 +47,8 @@ THREADS = 2
 # join the candidates, the PER_ROW lowest of each proposal and the PER_COL lowest of each expert:
 # the duals move when pairs are added, and pairs priced just above 0 are the ones the next flow
 # takes. Measured on the shapes of benchmarks/call_shapes.py (5,000 x 2,000): 0.02 and 8 / 4
-# left 3-4 rounds on half the shapes, 0.1 and 16 / 12 two rounds on all but the tight-load ones.
+# left 3-4 rounds on half the shapes, 0.1 and 16 / 12 two rounds on all (the tight-load ones
+# since the first set is grown to fill every slot, see ._cover).
 # The certificate itself still asks for reduced costs >= 0.
 NEAR = SCALE // 10
 PER_ROW = 16
@@ -102,21 +106,30 @@ def initial_candidates(inst: AssignmentInstance, blocked: IntArray, m: int, r: i
     short = np.nonzero(np.bincount(row_cands % n_e, minlength=n_e) < r)[0]
     if r > 0 and short.size:
         step = max(1, BLOCK // max(n_p, 1))
-        bad_p, bad_e = blocked // n_e, blocked % n_e
-        for c0 in range(0, short.size, step):
-            cols = short[c0 : c0 + step]
-            block = np.array(inst.affinity[:, cols], dtype=np.float32)
-            where = np.full(n_e, -1)
-            where[cols] = np.arange(cols.size)
-            sel = where[bad_e] >= 0
-            block[bad_p[sel], where[bad_e[sel]]] = -1.0
+        # the blocked pairs of short experts only, each by its expert's position in ``short``
+        at = np.full(n_e, -1)
+        at[short] = np.arange(short.size)
+        bad_at = at[blocked % n_e]
+        on = bad_at >= 0
+        bad_p, bad_at = blocked[on] // n_e, bad_at[on]
+
+        def best_of_columns(chunk: slice) -> IntArray:
+            cols = short[chunk]
+            # (columns, P), contiguous: np.take gathers columns several times faster than
+            # fancy indexing, and a partition along rows is faster than down columns
+            block = np.ascontiguousarray(np.take(inst.affinity, cols, axis=1).T, np.float32)
+            sel = (bad_at >= chunk.start) & (bad_at < chunk.stop)
+            block[bad_at[sel] - chunk.start, bad_p[sel]] = -1.0
             top = (
-                np.argpartition(-block, r - 1, axis=0)[:r]
+                np.argpartition(-block, r - 1, axis=1)[:, :r]
                 if r < n_p
-                else np.broadcast_to(np.arange(n_p)[:, None], block.shape)
+                else np.broadcast_to(np.arange(n_p), block.shape)
             )
-            keep = np.take_along_axis(block, top, axis=0) >= 0
-            parts.append((top * n_e + cols[None, :])[keep].astype(np.int64))
+            keep = np.take_along_axis(block, top, axis=1) >= 0
+            return (top * n_e + cols[:, None])[keep].astype(np.int64)
+
+        chunks = [slice(c, min(c + step, short.size)) for c in range(0, short.size, step)]
+        parts += _map_blocks(best_of_columns, chunks)
     return _sets.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
@@ -283,6 +296,26 @@ def solve_filled_first(
     return solve_network(inst, spec, cand, with_potentials=with_potentials), spec
 
 
+def _solve_covering(
+    inst: AssignmentInstance, spec: FlowSpec, blocked: IntArray, cand: IntArray
+) -> tuple[NetworkSolution, FlowSpec, IntArray, bool]:
+    """As :func:`solve_filled_first`, but when the candidates cannot fill every slot they are
+    first grown so that they can (:func:`._cover.cover_candidates`). Returns the solution, its
+    formulation, the candidates and whether filling every slot was proven impossible."""
+    exact = replace(spec, exact=True)
+    try:
+        return solve_network(inst, exact, cand), exact, cand, False
+    except Uncoverable:
+        pass
+    cand, impossible = cover_candidates(inst, exact, blocked, cand, PER_ROW)
+    if not impossible:
+        try:
+            return solve_network(inst, exact, cand), exact, cand, False
+        except Uncoverable:
+            pass
+    return solve_network(inst, spec, cand), spec, cand, impossible
+
+
 def solve_certified(
     inst: AssignmentInstance,
     spec: FlowSpec,
@@ -307,9 +340,13 @@ def solve_certified(
     r = int(min(inst.free_capacity.max(initial=0), inst.n_proposals)) * 2
     cand = initial_candidates(inst, blocked, m, r) if initial is None else initial
     scan = 0.0
+    impossible = False  # proven: no eligible pairs fill every slot and meet every minimum load
     for rounds in range(1, max_rounds + 1):
         # once every slot is filled on the candidates, so it is on any superset of them
-        sol, spec = solve_filled_first(inst, spec, cand)
+        if spec.exact or impossible:
+            sol = solve_network(inst, spec, cand)
+        else:
+            sol, spec, cand, impossible = _solve_covering(inst, spec, blocked, cand)
         t = time.perf_counter()
         if spec.levels or int(np.abs(sol.potential).max(initial=0)) + spec.bonus >= EXACT_FLOAT:
             near, violations, checked = violating_pairs(
