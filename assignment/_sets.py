@@ -45,3 +45,22 @@ def difference(sorted_a: IntArray, sorted_b: IntArray) -> IntArray:
     """Codes of the sorted set ``sorted_a`` not in the sorted set ``sorted_b``."""
     out: IntArray = sorted_a[~member(sorted_a, sorted_b)]
     return out
+
+
+def ranges(start: IntArray, count: IntArray) -> tuple[IntArray, IntArray]:
+    """The positions of the ranges ``[start[i], start[i] + count[i])`` one after the other, and
+    for each position the ``i`` of its range: ``(owner, position)``."""
+    owner = np.repeat(np.arange(count.size, dtype=np.int64), count)
+    offset = np.arange(owner.size, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    out: IntArray = np.asarray(start, dtype=np.int64)[owner] + offset
+    return owner, out
+
+
+def in_rows(sorted_codes: IntArray, n_e: int, rows: IntArray) -> tuple[IntArray, IntArray]:
+    """The codes of the sorted set ``sorted_codes`` that lie in each of the (m,) ``rows`` (codes
+    ``row * n_e .. row * n_e + n_e - 1``), row after row: ``(owner, code)``, ``owner`` the
+    position in ``rows`` of each code."""
+    lo = np.searchsorted(sorted_codes, rows * n_e)
+    count = np.searchsorted(sorted_codes, (rows + 1) * n_e) - lo
+    owner, at = ranges(lo, count)
+    return owner, sorted_codes[at]

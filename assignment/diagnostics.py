@@ -35,11 +35,8 @@ def _eligible_rows(inst: AssignmentInstance, rows: IntArray, blocked: IntArray) 
     """(len(rows), E) bool: pairs that can be newly assigned (``blocked``: sorted codes)."""
     n_e = inst.n_experts
     mask = np.ones((rows.size, n_e), dtype=bool)
-    lo = np.searchsorted(blocked, rows * n_e)
-    count = np.searchsorted(blocked, (rows + 1) * n_e) - lo
-    owner = np.repeat(np.arange(rows.size, dtype=np.int64), count)
-    offset = np.arange(owner.size, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-    mask[owner, blocked[lo[owner] + offset] % n_e] = False
+    owner, codes = _sets.in_rows(blocked, n_e, rows)
+    mask[owner, codes % n_e] = False
     return mask
 
 

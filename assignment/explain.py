@@ -234,24 +234,12 @@ def _gather_rows(weights: TermWeights, rows: np.ndarray) -> tuple[np.ndarray, ..
     """The entries of the CSR rows ``rows`` (n,), in order: (m,) position in ``rows``, term and
     float32 weight."""
     start = weights.indptr[rows].astype(np.int64)
-    lens = weights.indptr[rows + 1].astype(np.int64) - start
-    at = np.repeat(start - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
-    owner = np.repeat(np.arange(rows.size, dtype=np.int64), lens)
+    owner, at = _sets.ranges(start, weights.indptr[rows + 1].astype(np.int64) - start)
     return owner, weights.indices[at].astype(np.int64), weights.data[at]
 
 
 def _row_blocks(n_p: int, n_e: int) -> range:
     return range(0, n_p, max(1, _CELLS // max(1, n_e)))
-
-
-def _row_codes(blocked: np.ndarray, n_e: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each of the (m,) ``rows``, its ineligible codes: ``(owner, code)``, ``owner`` the
-    position in ``rows`` of each code, from the sorted codes ``blocked``."""
-    lo = np.searchsorted(blocked, rows * n_e)
-    count = np.searchsorted(blocked, (rows + 1) * n_e) - lo
-    owner = np.repeat(np.arange(rows.size, dtype=np.int64), count)
-    offset = np.arange(owner.size, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-    return owner, blocked[lo[owner] + offset]
 
 
 def eligible_ranks(
@@ -457,7 +445,7 @@ def _best_eligible(inst: AssignmentInstance) -> tuple[np.ndarray, np.ndarray]:
         again = np.flatnonzero(_sets.member(rows * n_e + arg, blocked))
         if again.size:
             sub = np.array(block[again], dtype=np.float64)
-            owner, codes = _row_codes(blocked, n_e, rows[again])
+            owner, codes = _sets.in_rows(blocked, n_e, rows[again])
             sub[owner, codes % n_e] = -1.0
             arg[again] = sub.argmax(axis=1)
             top[again] = sub.max(axis=1)

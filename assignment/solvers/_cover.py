@@ -63,10 +63,8 @@ def _best_in_rows(
     n_e = inst.n_experts
     block = np.array(inst.affinity[rows], dtype=np.float32)
     for codes in masked:
-        lo = np.searchsorted(codes, rows * n_e)
-        lens = np.searchsorted(codes, (rows + 1) * n_e) - lo
-        at = np.repeat(lo - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
-        block[np.repeat(np.arange(rows.size), lens), codes[at] % n_e] = -1.0
+        owner, inside = _sets.in_rows(codes, n_e, rows)
+        block[owner, inside % n_e] = -1.0
     block[:, skip] = -1.0
     i, e = _top(block, per)
     return _sets.unique(rows[i] * n_e + e)
