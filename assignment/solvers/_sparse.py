@@ -308,12 +308,10 @@ def _solve_covering(
     except Uncoverable:
         pass
     cand, impossible = cover_candidates(inst, exact, blocked, cand, PER_ROW)
-    if not impossible:
-        try:
-            return solve_network(inst, exact, cand), exact, cand, False
-        except Uncoverable:
-            pass
-    return solve_network(inst, spec, cand), spec, cand, impossible
+    if impossible:
+        return solve_network(inst, spec, cand), spec, cand, True
+    sol, used = solve_filled_first(inst, spec, cand)
+    return sol, used, cand, False
 
 
 def solve_certified(
