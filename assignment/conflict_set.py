@@ -223,6 +223,20 @@ class Conflicts:
         return pl.concat([language, others]).sort("p", "e", "reason", "detail",
                                                   maintain_order=True)
 
+    def rows_for(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """:meth:`pair_rows` of ``pairs`` (``proposal_id, expert_id``) named by their ids:
+        ``proposal_id, expert_id, reason, detail`` (String), as
+        :func:`assignment.excluded_pairs` gives them; a pair naming an id these conflicts do
+        not know is not excluded."""
+        found = pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String)).join(
+            self.proposal_ids.to_frame("proposal_id").with_row_index("p"), on="proposal_id"
+        ).join(self.expert_ids.to_frame("expert_id").with_row_index("e"), on="expert_id")
+        rows = self.pair_rows(found["p"].cast(pl.Int64).to_numpy(),
+                              found["e"].cast(pl.Int64).to_numpy())
+        return rows.select(proposal_id=self.proposal_ids.gather(rows["p"]),
+                           expert_id=self.expert_ids.gather(rows["e"]),
+                           reason="reason", detail="detail")
+
     def rows_of(self, p: int) -> pl.DataFrame:
         """The rows ``p, e, reason, detail`` of proposal row ``p``, sorted by ``e, reason``."""
         cols = np.flatnonzero(~self.reads[self.language[p]])

@@ -69,6 +69,7 @@ def test_the_set_gives_the_rows_counts_and_pairs_of_find_conflicts(
         proposal_id=found.proposal_ids.gather(of_pairs["p"]),
         expert_id=found.expert_ids.gather(of_pairs["e"]), reason="reason", detail="detail",
     ).equals(by_rule)
+    assert found.rows_for(named).equals(by_rule)
 
 
 def test_an_instance_takes_the_set_as_the_rows(call: CallFolder) -> None:

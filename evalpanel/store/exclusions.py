@@ -20,7 +20,6 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
@@ -313,26 +312,6 @@ def held(conn: sa.Connection, call_id: str) -> pl.DataFrame:
     return _held_of(active, excluded(conn, call_id, active))
 
 
-def _held_by(active: pl.DataFrame, found: assignment.Conflicts) -> pl.DataFrame:
-    """:func:`held` with the rule's result for the whole call, ``found``, already computed: its
-    rows for the active pairs (a pair naming an id ``found`` does not know is not excluded)."""
-    p = found.proposal_ids.search_sorted(active["proposal_id"]).to_numpy()
-    e = found.expert_ids.search_sorted(active["expert_id"]).to_numpy()
-    p, e = np.minimum(p, found.n_proposals - 1), np.minimum(e, found.n_experts - 1)
-    known = (
-        (found.proposal_ids.gather(p) == active["proposal_id"])
-        & (found.expert_ids.gather(e) == active["expert_id"])
-    ).to_numpy() if found.n_proposals and found.n_experts else np.zeros(active.height, bool)
-    rows = found.pair_rows(p[known], e[known])
-    named = rows.select(
-        proposal_id=found.proposal_ids.gather(rows["p"]),
-        expert_id=found.expert_ids.gather(rows["e"]),
-        reason="reason",
-        detail="detail",
-    )
-    return _held_of(active, named)
-
-
 def conflicted_tasks(
     engine: sa.Engine,
     actor: Actor,
@@ -348,4 +327,5 @@ def conflicted_tasks(
         require_manager(conn, actor, "read the tasks of", call_id)
         if conflicts is None:
             return held(conn, call_id)
-        return _held_by(_active_tasks(conn, call_id), conflicts)
+        active = _active_tasks(conn, call_id)
+        return _held_of(active, conflicts.rows_for(active))
