@@ -229,20 +229,21 @@ def _wait_for_quiet(delay_s: float = PREFETCH_DELAY_S, limit_s: float = PREFETCH
             _runs.wait(min(left, delay_s - quiet if _running == 0 else delay_s))
 
 
+def _ahead(eng: sa.Engine, who: Actor, call_id: str, name: str, tables: bool) -> bool:
+    """Compute one read into its cache; False when it was refused or failed (the page asks
+    again and reports it)."""
+    try:
+        _sub(eng, who, call_id, name, tables=tables)
+    except Exception:
+        return False
+    return True
+
+
 def _prefetch_all(eng: sa.Engine, who: Actor, call_id: str) -> None:
     for name, tables in PREFETCH:
         _wait_for_quiet()
-        try:
-            _sub(eng, who, call_id, name, tables=tables)
-        except Exception:  # a refusal or a failure: the page asks again and reports it
+        if not _ahead(eng, who, call_id, name, tables):
             return
-
-
-def _ahead(eng: sa.Engine, who: Actor, call_id: str, name: str, tables: bool) -> None:
-    try:
-        _sub(eng, who, call_id, name, tables=tables)
-    except Exception:  # a refusal or a failure: the page asks again and reports it
-        return
 
 
 def ahead(call_id: str, *reads: tuple[str, bool]) -> list[threading.Thread]:
