@@ -12,7 +12,7 @@ import pytest
 
 from assignment import AssignmentInstance, _sets, assign
 from assignment.instance import IntArray
-from assignment.solvers import _sparse
+from assignment.solvers import _columns, _sparse
 from assignment.solvers._network import (
     SCALE,
     FlowSpec,
@@ -115,14 +115,14 @@ def test_tight_loads_a_first_set_that_cannot_fill_every_slot_is_certified_in_two
     assert total == pytest.approx(assign(inst, "max-total", dense=True).objective, abs=1e-6)
 
 
-@pytest.mark.parametrize("block", [_sparse.BLOCK, 64])
+@pytest.mark.parametrize("block", [_columns.SLAB, 64])
 def test_first_candidates_are_each_proposals_best_and_each_short_experts_best(
     block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # distinct affinities (no ties): the m best eligible experts of every proposal, and for the
     # experts with fewer than r of those pairs their r best eligible proposals, nothing else;
-    # a small BLOCK splits the experts' columns into several chunks
-    monkeypatch.setattr(_sparse, "BLOCK", block)
+    # a small SLAB splits the rows into several slabs, merged on two threads
+    monkeypatch.setattr(_columns, "SLAB", block)
     inst = small_instance(5, 45, 25, 2, conflict_rate=0.3, max_load=(1, 4))
     rng = np.random.default_rng(5)
     inst = replace(inst, affinity=rng.permutation(45 * 25).reshape(45, 25) / (45 * 25))

@@ -23,6 +23,7 @@ from ortools.graph.python import max_flow
 
 from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
+from assignment.solvers._columns import best_in_columns
 from assignment.solvers._network import FlowSpec, SolverFailure
 
 MAX_GROWTH = 20  # flows per side before leaving the rest to the coverage-bonus formulation
@@ -70,28 +71,6 @@ def _best_in_rows(
     return _sets.unique(rows[i] * n_e + e)
 
 
-def _best_in_columns(
-    inst: AssignmentInstance,
-    masked: tuple[IntArray, ...],
-    cols: IntArray,
-    skip: IntArray,
-    per: int,
-) -> IntArray:
-    """Codes of the best ``per`` pairs of each of the sorted experts ``cols`` with a proposal
-    outside ``skip`` and not in any of the sorted code sets ``masked``."""
-    n_e = inst.n_experts
-    block = np.ascontiguousarray(np.take(inst.affinity, cols, axis=1).T, np.float32)  # (E', P)
-    where = np.full(n_e, -1)
-    where[cols] = np.arange(cols.size)
-    for codes in masked:
-        at = where[codes % n_e]
-        sel = at >= 0
-        block[at[sel], codes[sel] // n_e] = -1.0
-    block[:, skip] = -1.0
-    j, p = _top(block, per)
-    return _sets.unique(p * n_e + cols[j])
-
-
 def _top(block: np.ndarray, per: int) -> tuple[IntArray, IntArray]:
     """Row and column indices of each row's ``per`` highest values that are >= 0."""
     per = min(per, block.shape[1])
@@ -129,7 +108,7 @@ def cover_candidates(
                                      spec.demand)  # fmt: skip
         if full:
             return cand, False
-        new = _best_in_columns(inst, (blocked, cand), short_e, full_p, per)
+        new = best_in_columns(inst, short_e, per, masked=(blocked, cand), skip=full_p)
         if new.size == 0:
             return cand, True
         cand = _sets.union(cand, new)

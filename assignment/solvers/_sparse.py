@@ -13,22 +13,21 @@ vectorised pass over the matrix, :func:`scan_reduced_costs`); when some pair vio
 pairs the duals price best (per proposal and per expert, violating or nearly so) are added and
 the flow re-solved, until none does.
 Matrices are scanned in row blocks of about ``BLOCK`` cells to bound memory, two blocks at a
-time (numpy releases the GIL in these array operations, so two threads use two cores).
+time (numpy releases the GIL in these array operations, so two threads use two cores; each
+expert's best proposals are read in row slabs too, see :mod:`._columns`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import TypeVar
 
 import numpy as np
 
 from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
+from assignment.solvers._columns import best_in_columns, map_blocks
 from assignment.solvers._cover import cover_candidates
 from assignment.solvers._network import (
     SCALE,
@@ -42,7 +41,6 @@ from assignment.solvers._network import (
 
 BLOCK = 1_000_000
 DENSE_LIMIT = 250_000  # eligible pairs up to which the full pair set is solved directly
-THREADS = 2
 # when a round finds violations, the pairs whose reduced cost is below NEAR (0.1 of affinity)
 # join the candidates, the PER_ROW lowest of each proposal and the PER_COL lowest of each expert:
 # the duals move when pairs are added, and pairs priced just above 0 are the ones the next flow
@@ -54,20 +52,10 @@ NEAR = SCALE // 10
 PER_ROW = 16
 PER_COL = 12
 
-T = TypeVar("T")
-
 
 def _row_blocks(inst: AssignmentInstance) -> list[slice]:
     step = max(1, BLOCK // max(inst.n_experts, 1))
     return [slice(i, min(i + step, inst.n_proposals)) for i in range(0, inst.n_proposals, step)]
-
-
-def _map_blocks(fn: Callable[[slice], T], blocks: list[slice]) -> list[T]:
-    """``fn`` over the row blocks, in order, on up to :data:`THREADS` threads."""
-    if len(blocks) < 2 or THREADS < 2:
-        return [fn(rows) for rows in blocks]
-    with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(fn, blocks))
 
 
 def _mask_in_block(codes: IntArray, rows: slice, n_e: int, out: np.ndarray) -> None:
@@ -100,36 +88,12 @@ def initial_candidates(inst: AssignmentInstance, blocked: IntArray, m: int, r: i
         p = np.arange(rows.start, rows.stop, dtype=np.int64)[:, None]
         return (p * n_e + top)[keep].astype(np.int64)
 
-    parts = _map_blocks(best_of_rows, _row_blocks(inst))
+    parts = map_blocks(best_of_rows, _row_blocks(inst))
     # for capacity: experts with fewer candidate arcs than r also get their r best proposals
     row_cands = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     short = np.nonzero(np.bincount(row_cands % n_e, minlength=n_e) < r)[0]
     if r > 0 and short.size:
-        step = max(1, BLOCK // max(n_p, 1))
-        # the blocked pairs of short experts only, each by its expert's position in ``short``
-        at = np.full(n_e, -1)
-        at[short] = np.arange(short.size)
-        bad_at = at[blocked % n_e]
-        on = bad_at >= 0
-        bad_p, bad_at = blocked[on] // n_e, bad_at[on]
-
-        def best_of_columns(chunk: slice) -> IntArray:
-            cols = short[chunk]
-            # (columns, P), contiguous: np.take gathers columns several times faster than
-            # fancy indexing, and a partition along rows is faster than down columns
-            block = np.ascontiguousarray(np.take(inst.affinity, cols, axis=1).T, np.float32)
-            sel = (bad_at >= chunk.start) & (bad_at < chunk.stop)
-            block[bad_at[sel] - chunk.start, bad_p[sel]] = -1.0
-            top = (
-                np.argpartition(-block, r - 1, axis=1)[:, :r]
-                if r < n_p
-                else np.broadcast_to(np.arange(n_p), block.shape)
-            )
-            keep = np.take_along_axis(block, top, axis=1) >= 0
-            return (top * n_e + cols[:, None])[keep].astype(np.int64)
-
-        chunks = [slice(c, min(c + step, short.size)) for c in range(0, short.size, step)]
-        parts += _map_blocks(best_of_columns, chunks)
+        parts.append(best_in_columns(inst, short, r, masked=(blocked,)))
     return _sets.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
@@ -177,7 +141,7 @@ def violating_pairs(
         first = np.searchsorted(pp, pp)  # index of each proposal's first such pair
         return codes[np.arange(pp.size) - first < per_row], int((rc < 0).sum()), checked
 
-    scanned = _map_blocks(scan, _row_blocks(inst))
+    scanned = map_blocks(scan, _row_blocks(inst))
     found = [codes for codes, _, _ in scanned]
     violations = sum(v for _, v, _ in scanned)
     checked = sum(n for _, _, n in scanned)
@@ -251,7 +215,7 @@ def scan_reduced_costs(
             hits, vals = hits[keep], vals[keep]
         return hits.astype(np.int64) + start, vals, violations, checked
 
-    scanned = _map_blocks(scan, _row_blocks(inst))
+    scanned = map_blocks(scan, _row_blocks(inst))
     violations = sum(s[2] for s in scanned)
     checked = sum(s[3] for s in scanned)
     if violations == 0:

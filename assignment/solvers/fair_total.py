@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from assignment.instance import AssignmentInstance, IntArray
+from assignment.solvers._columns import map_blocks
 from assignment.solvers._network import SCALE, FlowSpec
-from assignment.solvers._sparse import _map_blocks, _mask_in_block, _row_blocks
+from assignment.solvers._sparse import _mask_in_block, _row_blocks
 from assignment.solvers.fair_bound import _block_weights
 
 # reduced cost (weight units) above which a pair joins the LP: HiGHS's tolerances are about
@@ -119,7 +120,7 @@ def _scan(
         codes = (hit[0] + rows.start).astype(np.int64) * n_e + hit[1]
         return codes, rc[hit], positive, int(bad.size - bad.sum())
 
-    parts = _map_blocks(block, _row_blocks(inst))
+    parts = map_blocks(block, _row_blocks(inst))
     codes = np.concatenate([c for c, _, _, _ in parts]) if parts else np.zeros(0, np.int64)
     vals = np.concatenate([v for _, v, _, _ in parts]) if parts else np.zeros(0)
     if codes.size > limit:
