@@ -76,98 +76,186 @@ def _indices(inst: AssignmentInstance, pairs: pl.DataFrame) -> tuple[np.ndarray,
 
 
 @dataclass(frozen=True, slots=True)
+class ValueSets:
+    """The sets of a ``List(String)`` column of the proposals and of the experts as integer
+    codes: ``values`` (U,) the distinct strings of both sides, sorted; ``proposals`` and
+    ``experts`` each row's set as the sorted codes ``row * U + id`` (``id`` a position in
+    ``values``, so a row's codes run in the strings' order)."""
+
+    values: pl.Series
+    proposals: np.ndarray
+    experts: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return max(self.values.len(), 1)
+
+    def common(self, p: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The values both ``p[i]``'s and ``e[i]``'s sets hold, pair after pair and in the
+        strings' order within a pair: (m,) ``i`` and (m,) value ids."""
+        return _common(self.proposals, self.experts, self.size, p, e)
+
+
+def _common(
+    left: np.ndarray, right: np.ndarray, size: int, p: np.ndarray, e: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    owner, codes = _sets.in_rows(left, size, p.astype(np.int64))
+    ids = codes - p[owner] * size
+    found = _sets.member(e[owner].astype(np.int64) * size + ids, right)
+    return owner[found], ids[found]
+
+
+def value_sets(a: pl.Series, b: pl.Series) -> ValueSets:
+    """The :class:`ValueSets` of the lists ``a`` (proposals) and ``b`` (experts); nulls are
+    ignored."""
+    long = (
+        pl.concat(
+            [
+                pl.DataFrame({"side": 0, "row": np.arange(a.len()), "v": a}),
+                pl.DataFrame({"side": 1, "row": np.arange(b.len()), "v": b}),
+            ],
+            how="vertical_relaxed",
+        )
+        .explode("v")
+        .drop_nulls("v")
+    )
+    values = long["v"].unique().sort()
+    size = max(values.len(), 1)
+    ids = long["v"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    codes = long["row"].cast(pl.Int64).to_numpy() * size + ids
+    side = long["side"].to_numpy()
+    return ValueSets(values, _sets.unique(codes[side == 0]), _sets.unique(codes[side == 1]))
+
+
+@dataclass(frozen=True, slots=True)
 class CallEvidence:
     """What the explanations compare that depends on the call only, not on the pairs: the
-    TF-IDF vectors (:func:`text_weights`), each level's field codes (``d, p, code`` and
-    ``d, e, code`` frames per level of :data:`.affinity.LEVELS`), and the ecosystem and keyword
-    lists of proposals (P,) and experts (E,)."""
+    TF-IDF vectors (:func:`text_weights`) with each proposal term as the sorted code
+    ``row * V + term`` (``text_keys``, in the order of the CSR entries) and the vocabulary's
+    names (``terms``, sorted, as a vocabulary of unigrams is), the field codes of every level
+    of :data:`.affinity.LEVELS` (one sorted list of ``codes``, and per level the codes of each
+    proposal and expert as in :class:`ValueSets`; ``parents[d]`` the id of each code's first
+    ``d`` digits, -1 when no row lists it), and the ecosystem and keyword sets."""
 
     weights: TermWeights
-    fields: tuple[tuple[int, pl.DataFrame, pl.DataFrame], ...]
-    ecosystems: tuple[pl.Series, pl.Series]
-    keywords: tuple[pl.Series, pl.Series]
+    text_keys: np.ndarray
+    terms: pl.Series
+    codes: pl.Series
+    fields: tuple[tuple[int, np.ndarray, np.ndarray], ...]
+    parents: dict[int, np.ndarray]
+    ecosystems: ValueSets
+    keywords: ValueSets
 
 
 def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidence:
     """The :class:`CallEvidence` of a call (frames in the instance's order). It may be
     computed while the instance is solved."""
     p_fields, e_fields = _list(proposals, "fields"), _list(experts, "fields")
+    at_level = {d: (_isced_at(p_fields, d), _isced_at(e_fields, d)) for d in LEVELS}
+    codes = (
+        pl.concat([s.explode() for pair in at_level.values() for s in pair])
+        .drop_nulls()
+        .unique()
+        .sort()
+    )
+    size = max(codes.len(), 1)
+    index = pl.DataFrame({"code": codes}).with_row_index("id")
     fields = []
-    for d in LEVELS:
-        pf = pl.DataFrame({"p": np.arange(proposals.height), "code": _isced_at(p_fields, d)})
-        ef = pl.DataFrame({"e": np.arange(experts.height), "code": _isced_at(e_fields, d)})
-        fields.append((d, pf.explode("code").drop_nulls("code").unique(),
-                       ef.explode("code").drop_nulls("code").unique()))
+    for d, (pf, ef) in at_level.items():
+        sides = []
+        for lists in (pf, ef):
+            long = (
+                pl.DataFrame({"code": lists})
+                .with_row_index("row")
+                .explode("code")
+                .drop_nulls("code")
+                .join(index, on="code")
+            )
+            sides.append(
+                _sets.unique(
+                    long["row"].cast(pl.Int64).to_numpy() * size
+                    + long["id"].cast(pl.Int64).to_numpy()
+                )
+            )
+        fields.append((d, sides[0], sides[1]))
+    parents = {
+        d: pl.DataFrame({"code": codes.str.slice(0, d)})
+        .join(index, on="code", how="left", maintain_order="left")["id"]
+        .cast(pl.Int64)
+        .fill_null(-1)
+        .to_numpy()
+        for d in LEVELS[:-1]
+    }
     weights = text_weights(proposals, experts)
+    n_terms = max(len(weights.model.vocabulary), 1)
+    rows = np.repeat(
+        np.arange(proposals.height, dtype=np.int64),
+        np.diff(weights.indptr[: proposals.height + 1]),
+    )
+    terms = pl.Series(list(weights.model.vocabulary), dtype=pl.String)
     return CallEvidence(
         weights,
+        rows * n_terms + weights.indices[: rows.size].astype(np.int64),
+        terms,
+        codes,
         tuple(fields),
-        (_list(proposals, "ecosystems"), _list(experts, "ecosystems")),
-        (_keyword_sets(proposals), _keyword_sets(experts)),
+        parents,
+        value_sets(_list(proposals, "ecosystems"), _list(experts, "ecosystems")),
+        value_sets(_keyword_sets(proposals), _keyword_sets(experts)),
     )
+
+
+def _lists(owner: np.ndarray, values: pl.Series, n: int) -> pl.Series:
+    """(n,) ``List(String)``: row ``i`` holds the ``values`` whose ``owner`` is ``i``, in order
+    (``owner`` sorted, which the grouping is told)."""
+    grouped = (
+        pl.DataFrame({"i": pl.Series(owner.astype(np.int64)).set_sorted(), "v": values})
+        .group_by("i", maintain_order=True)
+        .agg("v")
+    )
+    out = pl.DataFrame({"i": np.arange(n, dtype=np.int64)}).join(
+        grouped, on="i", how="left", maintain_order="left"
+    )["v"]
+    return out.fill_null(pl.lit([], dtype=pl.List(pl.String)))
 
 
 def _field_matches(
     evidence: CallEvidence, p: np.ndarray, e: np.ndarray, label: Label
-) -> pl.DataFrame:
-    """``i, field_matches, field_level`` for the pairs ``(p[i], e[i])``."""
-    pairs = pl.DataFrame({"i": np.arange(p.size), "p": p, "e": e})
-    found = []
-    for d, pf, ef in evidence.fields:
-        found.append(
-            pairs.join(pf, on="p").join(ef, on=["e", "code"]).select("i", "code", level=pl.lit(d))
-        )
-    matches = pl.concat(found)
-    # a detailed match implies its narrow and broad codes, a narrow one its broad code
-    implied = pl.concat(
-        [
-            matches.filter(pl.col("level") > d).select("i", pl.col("code").str.slice(0, d))
-            for d in LEVELS[:-1]
-        ]
-    )
-    matches = matches.join(implied.unique(), on=["i", "code"], how="anti")
-    codes = matches["code"].unique().to_list()
-    names = pl.DataFrame(
-        {"code": codes, "name": [label(c) or "" for c in codes]},
-        schema={"code": pl.String, "name": pl.String},
-    )
-    text = (
-        matches.join(names, on="code", how="left")
-        .sort("i", pl.col("level"), "code", descending=[False, True, False])
-        .select(
-            "i",
-            "level",
-            match=pl.concat_str(
-                pl.col("code"),
-                pl.when(pl.col("name") != "").then(pl.lit(" ") + pl.col("name")).otherwise(
-                    pl.lit("")
-                ),
-                pl.lit(" ("),
-                pl.col("level").replace_strict(LEVEL_NAMES, return_dtype=pl.String),
-                pl.lit(")"),
-            ),
-        )
-    )
-    grouped = text.group_by("i").agg(
-        field_matches=pl.col("match"), field_level=pl.col("level").max().cast(pl.Int64)
-    )
-    return pairs.select("i").join(grouped, on="i", how="left", maintain_order="left").select(
-        "i",
-        pl.col("field_matches").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        pl.col("field_level").fill_null(0),
-    )
-
-
-def _shared(a: pl.Series, b: pl.Series) -> pl.Series:
-    """Row by row, the sorted distinct values both lists hold (``[]`` when none), by one join
-    of the exploded lists (``list.set_intersection`` took 0.3-0.6 s on 15,000 rows)."""
-    left = pl.DataFrame({"v": a}).with_row_index("i").explode("v").drop_nulls()
-    right = pl.DataFrame({"v": b}).with_row_index("i").explode("v").drop_nulls()
-    both = left.join(right, on=["i", "v"], how="semi").unique().sort("i", "v")
-    grouped = both.group_by("i", maintain_order=True).agg("v")
-    rows = pl.DataFrame({"i": pl.int_range(a.len(), eager=True, dtype=pl.UInt32)})
-    out = rows.join(grouped, on="i", how="left", maintain_order="left")["v"]
-    return out.fill_null(pl.lit([], dtype=out.dtype)).alias(a.name)
+) -> tuple[pl.Series, np.ndarray]:
+    """(n,) ``field_matches`` and (n,) ``field_level`` of the pairs ``(p[i], e[i])``: the codes
+    both list at each level, less those a more precise match implies, most precise first."""
+    size = max(evidence.codes.len(), 1)
+    found: dict[int, tuple[np.ndarray, np.ndarray]] = {
+        d: _common(pf, ef, size, p, e) for d, pf, ef in evidence.fields
+    }
+    owners, ids, levels = [], [], []
+    for d in sorted(found, reverse=True):
+        owner, code = found[d]
+        # a detailed match implies its narrow and broad codes, a narrow one its broad code
+        implied = []
+        for hi, (o, c) in found.items():
+            if hi > d:
+                parent = evidence.parents[d][c]
+                implied.append((o * size + parent)[parent >= 0])
+        if implied:
+            keep = ~_sets.member(owner * size + code, _sets.unique(np.concatenate(implied)))
+            owner, code = owner[keep], code[keep]
+        owners.append(owner)
+        ids.append(code)
+        levels.append(np.full(owner.size, d, dtype=np.int64))
+    owner, code, level = (np.concatenate(x) for x in (owners, ids, levels))
+    order = np.argsort(owner, kind="stable")  # levels were laid out most precise first
+    owner, code, level = owner[order], code[order], level[order]
+    field_level = np.zeros(p.size, dtype=np.int64)
+    np.maximum.at(field_level, owner, level)
+    keys = _sets.unique(level * size + code)
+    names = evidence.codes.gather(keys % size).to_list()
+    texts = [
+        f"{c} {name} ({LEVEL_NAMES[d]})" if (name := label(c)) else f"{c} ({LEVEL_NAMES[d]})"
+        for c, d in zip(names, (keys // size).tolist(), strict=True)
+    ]
+    text = pl.Series(texts, dtype=pl.String).gather(np.searchsorted(keys, level * size + code))
+    return _lists(owner, text, p.size), field_level
 
 
 def text_weights(proposals: pl.DataFrame, experts: pl.DataFrame) -> TermWeights:
@@ -183,21 +271,20 @@ def text_weights(proposals: pl.DataFrame, experts: pl.DataFrame) -> TermWeights:
 def _text_evidence(
     evidence: CallEvidence, n_proposals: int, p: np.ndarray, e: np.ndarray
 ) -> tuple[np.ndarray, pl.Series]:
-    """(n,) TF-IDF cosine of each pair and its (at most 3) heaviest shared terms.
+    """(n,) TF-IDF cosine of each pair and its (at most 3) heaviest shared terms (ties: the
+    first by name).
 
-    The pairs' proposal rows and expert rows of the CSR arrays are gathered, and each pair's two
-    sorted term lists matched once (one search of the sorted ``pair * V + term`` keys; no
-    scipy, whose import cost more than the product); the float32 products, zeros dropped, are
-    summed in term order in float32, as a sparse row product sums them."""
-    weights = evidence.weights
+    The pairs' expert rows of the CSR arrays are gathered and each of their terms looked up
+    once among the proposal's (one search of the sorted ``row * V + term`` keys; no scipy,
+    whose import cost more than the product); the float32 products, zeros dropped, are summed
+    in term order in float32, as a sparse row product sums them."""
+    weights, keys = evidence.weights, evidence.text_keys
     n_terms = max(len(weights.model.vocabulary), 1)
-    pair_p, term_p, value_p = _gather_rows(weights, p)
     pair, term, value_e = _gather_rows(weights, n_proposals + e)
-    keys_p = pair_p * n_terms + term_p  # sorted: pairs in order, terms sorted in each row
-    keys_e = pair * n_terms + term
-    at = np.minimum(np.searchsorted(keys_p, keys_e), max(keys_p.size - 1, 0))
-    both = keys_p[at] == keys_e if keys_p.size else np.zeros(keys_e.size, dtype=bool)
-    values = value_p[at[both]] * value_e[both]
+    wanted = p[pair].astype(np.int64) * n_terms + term
+    at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+    both = keys[at] == wanted if keys.size else np.zeros(wanted.size, dtype=bool)
+    values = weights.data[at[both]] * value_e[both]
     nonzero = values != 0
     pair, term, values = pair[both][nonzero], term[both][nonzero], values[nonzero]
     shared = np.bincount(pair, minlength=p.size)
@@ -207,27 +294,36 @@ def _text_evidence(
     grid = np.zeros((p.size, width + 1), dtype=np.float32)
     grid[pair, np.arange(pair.size) - indptr[pair]] = values
     cosine = np.clip(np.cumsum(grid, axis=1, dtype=np.float32)[:, -1], 0.0, 1.0)
-    names = pl.Series(list(weights.model.vocabulary), dtype=pl.String)
-    contributions = pl.DataFrame(
-        {
-            "i": pair,
-            "term": names.gather(term),
-            "weight": values.astype(np.float64),
-        }
-    ).filter(pl.col("weight") > 0)
-    top = (
-        contributions.sort(["i", "weight", "term"], descending=[False, True, False])
-        .group_by("i", maintain_order=True)
-        .head(SHARED_TERMS)
-        .group_by("i", maintain_order=True)
-        .agg("term")
-    )
-    shared_terms = (
-        pl.DataFrame({"i": np.arange(p.size, dtype=np.int64)})
-        .join(top, on="i", how="left", maintain_order="left")["term"]
-        .fill_null(pl.lit([], dtype=pl.List(pl.String)))
-    )
-    return cosine.astype(np.float64), shared_terms
+    return cosine.astype(np.float64), _top_terms(evidence, pair, term, values, p.size)
+
+
+def _top_terms(
+    evidence: CallEvidence, pair: np.ndarray, term: np.ndarray, values: np.ndarray, n: int
+) -> pl.Series:
+    """(n,) the (at most :data:`SHARED_TERMS`) terms of each pair with the largest positive
+    ``values``, largest first, ties by name; ``pair`` sorted, terms in index order (the
+    names' order) within a pair. Each round takes every pair's first maximum and clears it
+    (no sort of the contributions)."""
+    keep = values > 0
+    pair, term, values = pair[keep], term[keep], values[keep]
+    top = np.full((n, SHARED_TERMS), -1, dtype=np.int64)
+    if pair.size:
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        group = np.cumsum(np.r_[False, pair[1:] != pair[:-1]])
+        position = np.arange(pair.size)
+        left = values.copy()
+        for j in range(SHARED_TERMS):
+            best = np.maximum.reduceat(left, starts)
+            first = np.minimum.reduceat(
+                np.where(left == best[group], position, pair.size), starts
+            )
+            ok = best > 0
+            top[pair[starts[ok]], j] = term[first[ok]]
+            left[first[ok]] = 0
+    flat = top.reshape(-1)
+    found = flat >= 0
+    owner = np.repeat(np.arange(n, dtype=np.int64), SHARED_TERMS)[found]
+    return _lists(owner, evidence.terms.gather(flat[found]), n)
 
 
 def _gather_rows(weights: TermWeights, rows: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -352,7 +448,12 @@ def explain_pairs(
     with ThreadPoolExecutor(max_workers=1) as pool:
         ranks = pool.submit(eligible_ranks, inst, p, e)
         evidence = call_evidence(proposals, experts) if evidence is None else evidence
-        fields_ = _field_matches(evidence, p, e, label or (lambda _code: None))
+        matches, level = _field_matches(evidence, p, e, label or (lambda _code: None))
+        shared = {
+            name: _lists(owner, sets.values.gather(ids), p.size)
+            for name, sets in (("ecosystems", evidence.ecosystems), ("keywords", evidence.keywords))
+            for owner, ids in [sets.common(p, e)]
+        }
         cosine, terms = _text_evidence(evidence, inst.n_proposals, p, e)
         if text_similarity is not None:
             cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
@@ -365,10 +466,10 @@ def explain_pairs(
         },
         schema={"proposal_id": pl.String, "expert_id": pl.String, "affinity": pl.Float64},
     ).with_columns(
-        field_matches=fields_["field_matches"],
-        field_level=fields_["field_level"],
-        ecosystems=_shared(evidence.ecosystems[0].gather(p), evidence.ecosystems[1].gather(e)),
-        keywords=_shared(evidence.keywords[0].gather(p), evidence.keywords[1].gather(e)),
+        field_matches=matches,
+        field_level=pl.Series(level, dtype=pl.Int64),
+        ecosystems=shared["ecosystems"],
+        keywords=shared["keywords"],
         text_similarity=pl.Series(cosine, dtype=pl.Float64),
         shared_terms=terms,
         rank=pl.Series(rank, dtype=pl.Int64),
@@ -383,6 +484,7 @@ def affinity_quality(
     explained: pl.DataFrame,
     *,
     low: float = LOW_AFFINITY,
+    best: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """What a manager reads of an assignment's expertise, as JSON-ready values.
 
@@ -393,7 +495,8 @@ def affinity_quality(
     ``low_affinity``: the proposals whose best eligible expert (over the whole pool, assigned or
     not) has an affinity below ``low``, weakest first: ``proposal_id, best_affinity,
     best_expert_id, main_field`` — where to recruit. ``explained`` is :func:`explain_pairs`'
-    frame of the assignment."""
+    frame of the assignment; ``best``: :func:`best_eligible` of ``inst``, when already computed
+    (it depends on the instance only)."""
     if not 0.0 <= low <= 1.0:
         raise ValueError(f"the `low` parameter of affinity_quality must lie in [0, 1]; got {low}")
     has_fields = (_list(proposals, "fields").list.len() > 0).to_numpy()
@@ -406,9 +509,9 @@ def affinity_quality(
     def share(d: int) -> float | None:
         return round(float((level[has_fields] >= d).mean()), 4) if n else None
 
-    best, best_e = _best_eligible(inst)
-    weak = np.flatnonzero(best < low)
-    weak = weak[np.lexsort((inst.proposal_ids[weak], best[weak]))]
+    top, best_e = best_eligible(inst) if best is None else best
+    weak = np.flatnonzero(top < low)
+    weak = weak[np.lexsort((inst.proposal_ids[weak], top[weak]))]
     return {
         "with_fields": n,
         "field_coverage": {"detailed": share(4), "narrow": share(3), "broad": share(2)},
@@ -416,7 +519,7 @@ def affinity_quality(
         "low_affinity": [
             {
                 "proposal_id": str(inst.proposal_ids[i]),
-                "best_affinity": round(float(best[i]), 4) if best_e[i] >= 0 else None,
+                "best_affinity": round(float(top[i]), 4) if best_e[i] >= 0 else None,
                 "best_expert_id": str(inst.expert_ids[best_e[i]]) if best_e[i] >= 0 else None,
                 "main_field": str(inst.first_field[i]),
             }
@@ -425,7 +528,7 @@ def affinity_quality(
     }
 
 
-def _best_eligible(inst: AssignmentInstance) -> tuple[np.ndarray, np.ndarray]:
+def best_eligible(inst: AssignmentInstance) -> tuple[np.ndarray, np.ndarray]:
     """(P,) best eligible affinity (-1 when none is eligible) and (P,) its expert (-1).
 
     The first maximum of each row is taken over the whole row; only the rows where it falls

@@ -21,6 +21,7 @@ from assignment.explain import (
     LOW_AFFINITY,
     CallEvidence,
     affinity_quality,
+    best_eligible,
     call_evidence,
     explain_pairs,
 )
@@ -275,11 +276,20 @@ def explain(
 
 
 def quality(
-    call: CallFolder, prepared: Plan, explained: pl.DataFrame, *, low: float = LOW_AFFINITY
+    call: CallFolder, prepared: Plan, explained: pl.DataFrame, *, low: float = LOW_AFFINITY,
+    best: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, object]:
     """The assignment's field coverage and the proposals to recruit for
-    (:func:`assignment.explain.affinity_quality`)."""
-    return affinity_quality(prepared.instance, call.proposals, explained, low=low)
+    (:func:`assignment.explain.affinity_quality`); ``best``: :func:`best_experts` of the plan,
+    when already computed."""
+    return affinity_quality(prepared.instance, call.proposals, explained, low=low, best=best)
+
+
+def best_experts(prepared: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """Each proposal's best eligible affinity and expert over the whole pool
+    (:func:`assignment.explain.best_eligible`): it depends on the plan only, so
+    ``evalpanel assign`` computes it while the instance is solved."""
+    return best_eligible(prepared.instance)
 
 
 def scheme_of(call: CallFolder) -> scoring.Scheme:

@@ -213,14 +213,14 @@ def test_rank_invariant_on_generated_instances() -> None:
             assert n == int(ok[i].sum())
 
 
-def test_text_evidence_equals_the_sparse_product_and_best_eligible_the_dense_one() -> None:
+def test_text_evidence_equals_the_sparse_product_andbest_eligible_the_dense_one() -> None:
     """On every pair of the demo call: the cosine (to the last float32 bit) and shared terms of
     the explanation are those of scipy's row product of the TF-IDF matrix, and the best eligible
     expert of the affinity quality is the dense masked argmax (ties: the first expert)."""
     import scipy.sparse as sp
 
     from assignment.affinity import expert_texts, proposal_texts
-    from assignment.explain import _best_eligible, call_evidence
+    from assignment.explain import best_eligible, call_evidence
     from assignment.text import fit_transform
 
     call = read_call(ROOT / "fixtures" / "demo")
@@ -247,6 +247,79 @@ def test_text_evidence_equals_the_sparse_product_and_best_eligible_the_dense_one
     eligible = np.ones((inst.n_proposals, inst.n_experts), dtype=bool)
     eligible.reshape(-1)[inst.ineligible_codes()] = False
     masked = np.where(eligible, inst.affinity.astype(np.float64), -1.0)
-    best, who = _best_eligible(inst)
+    best, who = best_eligible(inst)
     assert best.tolist() == masked.max(axis=1).tolist()
     assert who.tolist() == np.where(masked.max(axis=1) >= 0, masked.argmax(axis=1), -1).tolist()
+
+
+def _precise_at(code: str, digits: int) -> str | None:
+    """The documented field rule, code by code: "9999" matches nothing, ``xx00`` and ``xx88``
+    only at the broad level, ``xxx0`` down to the narrow level."""
+    precision = (0 if code == "9999" else 2 if code.endswith(("00", "88"))
+                 else 3 if code.endswith("0") else len(code))
+    return code[:digits] if precision >= digits else None
+
+
+def _reference_fields(mine: list[str], theirs: list[str]) -> tuple[list[str], int]:
+    raw = {d: {c for x in mine if (c := _precise_at(x, d))}
+           & {c for x in theirs if (c := _precise_at(x, d))} for d in (2, 3, 4)}
+    kept = [(d, c) for d in (4, 3, 2) for c in sorted(raw[d])
+            if not any(h[:d] == c for hi in range(d + 1, 5) for h in raw[hi])]
+    names = {4: "detailed", 3: "narrow", 2: "broad"}
+    texts = [f"{c} {isced_label(c)} ({names[d]})" if isced_label(c) else f"{c} ({names[d]})"
+             for d, c in kept]
+    return texts, max((d for d, _ in kept), default=0)
+
+
+def test_shared_fields_ecosystems_and_keywords_equal_a_pair_by_pair_reference() -> None:
+    """Every pair of a generated call whose fields come from the whole ISCED-F list (every
+    detailed, "not further defined", "not elsewhere classified" and inter-disciplinary code),
+    whose ecosystems are the 14 of the EU's industrial strategy and whose keywords differ in
+    case and spacing: the field matches, their level and the shared ecosystems and keywords
+    are those of a set intersection written out pair by pair."""
+    from assignment.affinity import _keyword_sets
+    from evalpanel.callfolder.vocab import ECOSYSTEMS, ISCED_CODES
+
+    rng = np.random.default_rng(14)
+    codes = sorted(ISCED_CODES)
+    words = ["Digital twins", "digital  twins", "Soil health", "SOIL HEALTH", "Robotics",
+             "Nursing", "Green skills", "green skills ", "Ethics"]
+
+    def lists(n: int, pool: list[str], most: int) -> list[list[str]]:
+        return [sorted(set(rng.choice(pool, size=rng.integers(0, most + 1)).tolist()))
+                for _ in range(n)]
+
+    n_p, n_e = 40, 30
+    # fields near each other, so that every level matches often
+    near = [c for c in codes if c[:2] in {"05", "06", "07"}]
+    proposals = pl.DataFrame(
+        {"proposal_id": [f"P{i:02d}" for i in range(n_p)],
+         "title": ["t"] * n_p, "abstract": ["a"] * n_p,
+         "fields": [f + g for f, g in zip(lists(n_p, near, 3), lists(n_p, codes, 1),
+                                          strict=True)],
+         "ecosystems": lists(n_p, list(ECOSYSTEMS), 3),
+         "keywords": lists(n_p, words, 3)},
+        schema_overrides={"fields": LIST, "ecosystems": LIST, "keywords": LIST})
+    experts = pl.DataFrame(
+        {"expert_id": [f"E{j:02d}" for j in range(n_e)],
+         "fields": lists(n_e, near, 4), "ecosystems": lists(n_e, list(ECOSYSTEMS), 4),
+         "keywords": lists(n_e, words, 4), "profile": ["p"] * n_e, "max_load": [5] * n_e},
+        schema_overrides={"fields": LIST, "ecosystems": LIST, "keywords": LIST})
+    inst = _instance(proposals, experts, rng.random((n_p, n_e)), [])
+    p, e = (x.ravel() for x in np.meshgrid(np.arange(n_p), np.arange(n_e), indexing="ij"))
+    order = rng.permutation(p.size)  # pairs in no particular order
+    pairs = pl.DataFrame({"proposal_id": inst.proposal_ids[p[order]].tolist(),
+                          "expert_id": inst.expert_ids[e[order]].tolist()})
+    out = explain_pairs(inst, proposals, experts, pairs, label=isced_label)
+    p_kw, e_kw = _keyword_sets(proposals).to_list(), _keyword_sets(experts).to_list()
+    matched = {d: 0 for d in (2, 3, 4)}
+    for row, i, j in zip(out.iter_rows(named=True), p[order].tolist(), e[order].tolist(),
+                         strict=True):
+        texts, level = _reference_fields(proposals["fields"][i].to_list(),
+                                         experts["fields"][j].to_list())
+        assert (row["field_matches"], row["field_level"]) == (texts, level)
+        matched[level] = matched.get(level, 0) + 1
+        assert row["ecosystems"] == sorted(set(proposals["ecosystems"][i])
+                                           & set(experts["ecosystems"][j]))
+        assert row["keywords"] == sorted(set(p_kw[i]) & set(e_kw[j]))
+    assert min(matched.values()) > 0  # the call exercised every level

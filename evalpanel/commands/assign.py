@@ -15,7 +15,14 @@ from assignment.explain import LOW_AFFINITY
 from evalpanel.callfolder.config import TEXT_MODELS
 from evalpanel.commands._output import echo_csv, progress_option, progress_reporter, write_table
 from evalpanel.phases import PhaseTimer
-from evalpanel.planning import TextModelUnavailable, explain, explanation_evidence, plan, quality
+from evalpanel.planning import (
+    TextModelUnavailable,
+    best_experts,
+    explain,
+    explanation_evidence,
+    plan,
+    quality,
+)
 
 EXIT_PARTIAL = 3
 JSON_SAMPLE = 5  # explanations printed by --json (every one is in -o)
@@ -164,7 +171,6 @@ def assign(
         # the conflicts are found and the instance solved
         background = ThreadPoolExecutor(max_workers=1)
         evidence = background.submit(explanation_evidence, call)
-        background.shutdown(wait=False)
     try:
         with timer("read"):
             fixed = {name: _pairs_file(path, InvalidInput)
@@ -174,6 +180,10 @@ def assign(
             timer=timer,
             pinned=fixed.get("pinned"), existing=fixed.get("existing"),
         )
+        # each proposal's best eligible expert, which the JSON summary reports: one pass over
+        # the matrix, in numpy outside the interpreter lock, while the instance is solved
+        best = background.submit(best_experts, prepared) if as_json else None
+        background.shutdown(wait=False)
         with timer("solve"):
             result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
     except CallFolderError as exc:  # the affinity table's problems, found in the background
@@ -184,12 +194,10 @@ def assign(
     timer.move(result.timings.get("certify", 0.0), "solve", "certify")
     with timer("summary"):
         explained = explain(call, prepared, result.pairs, evidence=evidence.result())
-        rows = result.pairs.select("proposal_id", "expert_id", pl.col("affinity").round(6)).join(
-            explained.select("proposal_id", "expert_id", "explanation"),
-            on=["proposal_id", "expert_id"],
-            how="left",
-            maintain_order="left",
-        )
+        # explain keeps the order of the pairs it is given
+        rows = result.pairs.select(
+            "proposal_id", "expert_id", pl.col("affinity").round(6),
+        ).with_columns(explanation=explained["explanation"])
     with timer("write"):
         if output is not None:
             write_table(rows, output)
@@ -203,7 +211,9 @@ def assign(
             summary["conflicted_pairs"] = prepared.instance.conflicted_pair_count()
             summary["text_model"] = prepared.text_model
             summary["text_model_version"] = prepared.text_model_version
-            summary["affinity_quality"] = quality(call, prepared, explained, low=low_affinity)
+            summary["affinity_quality"] = quality(
+                call, prepared, explained, low=low_affinity,
+                best=best.result() if best is not None else None)
             summary["explanations_sample"] = rows.head(JSON_SAMPLE).to_dicts()
         summary["seconds"] = round(time.perf_counter() - start, 3)
         summary["phases"] = timer.rounded()
