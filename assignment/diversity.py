@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
 
 ATTRIBUTES = ("nationality", "org", "gender")
@@ -37,16 +38,17 @@ def chain_codes(inst: AssignmentInstance, attributes: tuple[str, ...]) -> tuple[
     return tuple(out)
 
 
-def _repeat_free(p: IntArray, values: np.ndarray, n_p: int) -> tuple[int, int]:
-    """Panels (with >= 2 known values) where no known value repeats: (kept, panels)."""
-    known = values != ""
-    p = p[known]
+def _repeat_free(p: IntArray, e: IntArray, values: np.ndarray, n_p: int) -> tuple[int, int]:
+    """Panels (with >= 2 known values) where no known value of the experts' ``values`` (E,)
+    repeats: (kept, panels)."""
+    _, codes = np.unique(values, return_inverse=True)  # once per expert, not per pair
+    known = (values != "")[e]
+    p, code = p[known], codes.reshape(-1)[e[known]]
     if p.size == 0:
         return 0, 0
-    _, code = np.unique(values[known], return_inverse=True)
     sizes = np.bincount(p, minlength=n_p)
     distinct = np.bincount(
-        np.unique(p * (int(code.max()) + 1) + code) // (int(code.max()) + 1), minlength=n_p
+        _sets.unique(p * (int(code.max()) + 1) + code) // (int(code.max()) + 1), minlength=n_p
     )
     panels = sizes >= 2
     return int((distinct[panels] == sizes[panels]).sum()), int(panels.sum())
@@ -62,7 +64,7 @@ def panel_stats(inst: AssignmentInstance, pairs: IntArray) -> dict[str, dict[str
     p, e = pairs[:, 0], pairs[:, 1]
     out: dict[str, dict[str, float]] = {}
     for name, attr in (("nationality", "nationality"), ("organisation", "org")):
-        kept, panels = _repeat_free(p, getattr(inst, attr)[e], n_p)
+        kept, panels = _repeat_free(p, e, getattr(inst, attr), n_p)
         out[name] = {"kept": kept, "panels": panels, "share": kept / panels if panels else 1.0}
     g = inst.gender[e]
     known = g != ""

@@ -274,19 +274,22 @@ def _text_evidence(
     """(n,) TF-IDF cosine of each pair and its (at most 3) heaviest shared terms (ties: the
     first by name).
 
-    The pairs' expert rows of the CSR arrays are gathered and each of their terms looked up
-    once among the proposal's (one search of the sorted ``row * V + term`` keys; no scipy,
-    whose import cost more than the product); the float32 products, zeros dropped, are summed
-    in term order in float32, as a sparse row product sums them."""
-    weights, keys = evidence.weights, evidence.text_keys
-    n_terms = max(len(weights.model.vocabulary), 1)
+    The pairs, in proposal order, have their expert rows of the CSR arrays gathered, and each
+    of those terms' weight in the proposal read from a dense table of a block of proposal rows
+    (:func:`_proposal_weights`; no scipy, whose import cost more than the product); the float32
+    products, zeros dropped, are summed in term order in float32, as a sparse row product sums
+    them."""
+    weights = evidence.weights
+    order = None if bool((p[1:] >= p[:-1]).all()) else np.argsort(p, kind="stable")
+    if order is not None:
+        p, e = p[order], e[order]
     pair, term, value_e = _gather_rows(weights, n_proposals + e)
-    wanted = p[pair].astype(np.int64) * n_terms + term
-    at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
-    both = keys[at] == wanted if keys.size else np.zeros(wanted.size, dtype=bool)
-    values = weights.data[at[both]] * value_e[both]
-    nonzero = values != 0
-    pair, term, values = pair[both][nonzero], term[both][nonzero], values[nonzero]
+    value_p = _proposal_weights(evidence, n_proposals, p[pair], term)
+    shared_at = np.flatnonzero(value_p)  # most of an expert's terms are not the proposal's
+    pair, term = pair[shared_at], term[shared_at]
+    values = value_p[shared_at] * value_e[shared_at]
+    nonzero = np.flatnonzero(values)
+    pair, term, values = pair[nonzero], term[nonzero], values[nonzero]
     shared = np.bincount(pair, minlength=p.size)
     indptr = np.zeros(p.size + 1, dtype=np.int64)
     np.cumsum(shared, out=indptr[1:])
@@ -294,7 +297,38 @@ def _text_evidence(
     grid = np.zeros((p.size, width + 1), dtype=np.float32)
     grid[pair, np.arange(pair.size) - indptr[pair]] = values
     cosine = np.clip(np.cumsum(grid, axis=1, dtype=np.float32)[:, -1], 0.0, 1.0)
-    return cosine.astype(np.float64), _top_terms(evidence, pair, term, values, p.size)
+    cosine, terms = cosine.astype(np.float64), _top_terms(evidence, pair, term, values, p.size)
+    if order is None:
+        return cosine, terms
+    back = np.empty_like(order)
+    back[order] = np.arange(order.size)
+    return cosine[back], terms.gather(back)
+
+
+def _proposal_weights(
+    evidence: CallEvidence, n_proposals: int, rows: np.ndarray, term: np.ndarray
+) -> np.ndarray:
+    """(m,) float32 weight of ``term[i]`` in proposal ``rows[i]`` (0 when absent), ``rows``
+    sorted. Block after block of proposal rows, their CSR entries are written into a dense
+    (rows, V) table, read at the wanted cells and cleared again: the work is that of the
+    entries and the cells read, not of the table."""
+    weights, keys = evidence.weights, evidence.text_keys
+    n_terms = max(len(weights.model.vocabulary), 1)
+    step = max(1, _CELLS // n_terms)
+    table = np.zeros(min(step, max(n_proposals, 1)) * n_terms, dtype=np.float32)
+    out = np.zeros(rows.size, dtype=np.float32)
+    if rows.size == 0:
+        return out
+    for start in range(int(rows[0]) // step * step, int(rows[-1]) + 1, step):
+        lo, hi = np.searchsorted(rows, [start, start + step])
+        if lo == hi:
+            continue
+        first, last = weights.indptr[start], weights.indptr[min(start + step, n_proposals)]
+        cells = keys[first:last] - start * n_terms
+        table[cells] = weights.data[first:last]
+        out[lo:hi] = table[(rows[lo:hi] - start) * n_terms + term[lo:hi]]
+        table[cells] = 0
+    return out
 
 
 def _top_terms(
@@ -347,8 +381,9 @@ def eligible_ranks(
 
     Per block of rows, without copying or gathering the matrix: each proposal's pairs are laid
     out as the columns of a (rows, slots) table of their affinities, the experts with a higher
-    affinity are counted over the whole row once per slot, then the ineligible ones among them
-    (a sparse set, compared once per row) are taken off."""
+    affinity than the row's lowest pair are found in one pass over the block and counted for
+    each slot, then the ineligible ones among them (a sparse set, compared once per row) are
+    taken off."""
     n_p, n_e = inst.n_proposals, inst.n_experts
     blocked = inst.ineligible_codes()
     own = np.asarray(inst.affinity[p, e], dtype=np.float32)
@@ -368,19 +403,29 @@ def eligible_ranks(
         block = np.asarray(inst.affinity[start:stop])
         table = np.full((stop - start, slots), np.inf, dtype=np.float32)  # inf: no pair
         table[rows, slot[lo:hi]] = own[which]
+        # one pass finds the experts above a row's lowest pair (few: assigned experts rank
+        # high); each slot's count is taken among them
+        floor = table.min(axis=1)
+        mask = block > floor[:, None]
+        above = block[mask]
+        above_r = np.repeat(np.arange(stop - start), np.count_nonzero(mask, axis=1))
         higher = np.zeros((stop - start, slots), dtype=np.int64)
         for j in range(slots):
-            higher[:, j] = np.count_nonzero(block > table[:, j, None], axis=1)
+            higher[:, j] = np.bincount(
+                above_r[above > table[above_r, j]], minlength=stop - start
+            )
         b_lo, b_hi = np.searchsorted(blocked, [start * n_e, stop * n_e])
         codes = blocked[b_lo:b_hi] - start * n_e
         b_rows = codes // n_e
         values = block[b_rows, codes % n_e]
+        high = values > floor[b_rows]  # the others are above no slot
+        b_all, b_rows, values = b_rows, b_rows[high], values[high]
         for j in range(slots):
             higher[:, j] -= np.bincount(
                 b_rows[values > table[b_rows, j]], minlength=stop - start
             )
         rank[which] = 1 + higher[rows, slot[lo:hi]]
-        eligible[which] = n_e - np.bincount(b_rows, minlength=stop - start)[rows]
+        eligible[which] = n_e - np.bincount(b_all, minlength=stop - start)[rows]
     return rank, eligible
 
 
@@ -443,21 +488,23 @@ def explain_pairs(
             f"({proposals.height}, {experts.height})"
         )
     p, e = _indices(inst, pairs)
-    # the ranks scan the matrix in numpy, which releases the interpreter lock: on a second
-    # thread they overlap the per-pair evidence below (polars and numpy)
+    # the ranks scan the matrix and the text evidence gathers the term vectors, in numpy,
+    # which releases the interpreter lock: on a second thread they overlap the field, ecosystem
+    # and keyword evidence below (polars and numpy)
     with ThreadPoolExecutor(max_workers=1) as pool:
         ranks = pool.submit(eligible_ranks, inst, p, e)
         evidence = call_evidence(proposals, experts) if evidence is None else evidence
+        text = pool.submit(_text_evidence, evidence, inst.n_proposals, p, e)
         matches, level = _field_matches(evidence, p, e, label or (lambda _code: None))
         shared = {
             name: _lists(owner, sets.values.gather(ids), p.size)
             for name, sets in (("ecosystems", evidence.ecosystems), ("keywords", evidence.keywords))
             for owner, ids in [sets.common(p, e)]
         }
-        cosine, terms = _text_evidence(evidence, inst.n_proposals, p, e)
+        rank, eligible = ranks.result()
+        cosine, terms = text.result()
         if text_similarity is not None:
             cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
-        rank, eligible = ranks.result()
     out = pl.DataFrame(
         {
             "proposal_id": inst.proposal_ids[p].tolist(),

@@ -253,14 +253,20 @@ class AssignmentInstance:
     def pairs_frame(self, pairs: IntArray) -> pl.DataFrame:
         """Frame ``proposal_id, expert_id, affinity`` of (n, 2) index pairs, sorted by ids."""
         p, e = pairs[:, 0], pairs[:, 1]
-        return pl.DataFrame(
+        in_order = all(ids.size < 2 or bool((ids[1:] > ids[:-1]).all())
+                       for ids in (self.proposal_ids, self.expert_ids))
+        if in_order:  # rows and columns in id order: the positions sort as the ids do
+            order = np.argsort(p.astype(np.int64) * max(self.n_experts, 1) + e, kind="stable")
+            p, e = p[order], e[order]
+        frame = pl.DataFrame(
             {
                 "proposal_id": self.proposal_ids[p].tolist(),
                 "expert_id": self.expert_ids[e].tolist(),
                 "affinity": np.asarray(self.affinity[p, e], dtype=np.float64),
             },
             schema={"proposal_id": pl.String, "expert_id": pl.String, "affinity": pl.Float64},
-        ).sort("proposal_id", "expert_id")
+        )
+        return frame if in_order else frame.sort("proposal_id", "expert_id")
 
 
 def _lookup(ids: StrArray, values: pl.Series, what: str) -> IntArray:
