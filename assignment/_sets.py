@@ -51,8 +51,9 @@ def ranges(start: IntArray, count: IntArray) -> tuple[IntArray, IntArray]:
     """The positions of the ranges ``[start[i], start[i] + count[i])`` one after the other, and
     for each position the ``i`` of its range: ``(owner, position)``."""
     owner = np.repeat(np.arange(count.size, dtype=np.int64), count)
-    offset = np.arange(owner.size, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-    out: IntArray = np.asarray(start, dtype=np.int64)[owner] + offset
+    # position j of the output, in range i, is start[i] + j - (where range i begins)
+    shift = np.asarray(start, dtype=np.int64) - (np.cumsum(count) - count)
+    out: IntArray = np.arange(owner.size, dtype=np.int64) + np.repeat(shift, count)
     return owner, out
 
 

@@ -285,10 +285,10 @@ def _text_evidence(
         p, e = p[order], e[order]
     pair, term, value_e = _gather_rows(weights, n_proposals + e)
     value_p = _proposal_weights(evidence, n_proposals, p[pair], term)
-    shared_at = np.flatnonzero(value_p)  # most of an expert's terms are not the proposal's
+    shared_at = np.flatnonzero(value_p != 0)  # most of an expert's terms are not the proposal's
     pair, term = pair[shared_at], term[shared_at]
     values = value_p[shared_at] * value_e[shared_at]
-    nonzero = np.flatnonzero(values)
+    nonzero = np.flatnonzero(values != 0)
     pair, term, values = pair[nonzero], term[nonzero], values[nonzero]
     shared = np.bincount(pair, minlength=p.size)
     indptr = np.zeros(p.size + 1, dtype=np.int64)
@@ -414,18 +414,20 @@ def eligible_ranks(
             higher[:, j] = np.bincount(
                 above_r[above > table[above_r, j]], minlength=stop - start
             )
-        b_lo, b_hi = np.searchsorted(blocked, [start * n_e, stop * n_e])
-        codes = blocked[b_lo:b_hi] - start * n_e
-        b_rows = codes // n_e
-        values = block[b_rows, codes % n_e]
-        high = values > floor[b_rows]  # the others are above no slot
-        b_all, b_rows, values = b_rows, b_rows[high], values[high]
+        # the ineligible pairs of each row (sorted codes: one search gives every row's run)
+        runs = np.searchsorted(blocked, np.arange(start, stop + 1, dtype=np.int64) * n_e)
+        per_row = np.diff(runs)
+        codes = blocked[runs[0] : runs[-1]] - start * n_e
+        values = block.reshape(-1)[codes] if block.flags.c_contiguous else block[
+            codes // n_e, codes % n_e]
+        high = np.flatnonzero(values > np.repeat(floor, per_row))  # the rest pass no slot
+        b_rows, values = codes[high] // n_e, values[high]
         for j in range(slots):
             higher[:, j] -= np.bincount(
                 b_rows[values > table[b_rows, j]], minlength=stop - start
             )
         rank[which] = 1 + higher[rows, slot[lo:hi]]
-        eligible[which] = n_e - np.bincount(b_all, minlength=stop - start)[rows]
+        eligible[which] = n_e - per_row[rows]
     return rank, eligible
 
 
@@ -488,31 +490,26 @@ def explain_pairs(
             f"({proposals.height}, {experts.height})"
         )
     p, e = _indices(inst, pairs)
-    # the ranks scan the matrix and the text evidence gathers the term vectors, in numpy,
-    # which releases the interpreter lock: on a second thread they overlap the field, ecosystem
-    # and keyword evidence below (polars and numpy)
+    # the ranks scan the matrix in numpy, the field matches join in numpy and polars, both
+    # mostly outside the interpreter lock: on a second thread they overlap the text, ecosystem
+    # and keyword evidence below
     with ThreadPoolExecutor(max_workers=1) as pool:
         ranks = pool.submit(eligible_ranks, inst, p, e)
         evidence = call_evidence(proposals, experts) if evidence is None else evidence
-        text = pool.submit(_text_evidence, evidence, inst.n_proposals, p, e)
-        matches, level = _field_matches(evidence, p, e, label or (lambda _code: None))
+        fields_ = pool.submit(_field_matches, evidence, p, e, label or (lambda _code: None))
+        cosine, terms = _text_evidence(evidence, inst.n_proposals, p, e)
+        if text_similarity is not None:
+            cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
         shared = {
             name: _lists(owner, sets.values.gather(ids), p.size)
             for name, sets in (("ecosystems", evidence.ecosystems), ("keywords", evidence.keywords))
             for owner, ids in [sets.common(p, e)]
         }
         rank, eligible = ranks.result()
-        cosine, terms = text.result()
-        if text_similarity is not None:
-            cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
-    out = pl.DataFrame(
-        {
-            "proposal_id": inst.proposal_ids[p].tolist(),
-            "expert_id": inst.expert_ids[e].tolist(),
-            "affinity": np.asarray(inst.affinity[p, e], dtype=np.float64),
-        },
-        schema={"proposal_id": pl.String, "expert_id": pl.String, "affinity": pl.Float64},
-    ).with_columns(
+        matches, level = fields_.result()
+    # the ids as given: each is one of the instance's (``_indices`` found them all)
+    out = pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String)).with_columns(
+        affinity=pl.Series(np.asarray(inst.affinity[p, e], dtype=np.float64)),
         field_matches=matches,
         field_level=pl.Series(level, dtype=pl.Int64),
         ecosystems=shared["ecosystems"],

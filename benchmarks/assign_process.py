@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+SUMMARY_SHARE = 5.0  # per cent of the process, at most
 TARGET = 1 / 3
 FORMULATIONS = ("bonus", "exact")
 
@@ -454,13 +455,15 @@ def _family_table(rows: list[dict[str, Any]], runs: int) -> None:
     print(f"\nmedians of {runs} run(s); ratio = process wall / baseline child wall (read, "
           "check, plan, dense solve); target <= 1/3 every case, <= 1/4 median")
     print("| case | shape | process s | bonus s | exact s | process/bonus | process/exact | "
-          "rounds | read | conflicts | affinity | plan | solve | certify | summary | write |")
-    print("|" + " --- |" * 16)
+          "rounds | read | conflicts | affinity | plan | solve | certify | summary | write | "
+          "summary % |")
+    print("|" + " --- |" * 17)
     for r in rows:
         ph = r["phases"]
         print(f"| {r['case']} | {r['what']} | {r['process']:.2f} | {r['bonus']:.2f} | "
               f"{r['exact']:.2f} | {r['r_bonus']:.3f} | {r['r_exact']:.3f} | {r['rounds']} | "
-              + " | ".join(f"{ph[k]:.2f}" for k in ph) + " |")
+              + " | ".join(f"{ph[k]:.2f}" for k in ph)
+              + f" | {100 * ph['summary'] / r['process']:.1f} |")
     for f in FORMULATIONS:
         ratios = [r[f"r_{f}"] for r in rows if r[f"r_{f}"] == r[f"r_{f}"]]
         if ratios:
@@ -468,6 +471,11 @@ def _family_table(rows: list[dict[str, Any]], runs: int) -> None:
             print(f"against {f}: median ratio {statistics.median(ratios):.3f} (target <= 0.25: "
                   f"{'ok' if statistics.median(ratios) <= 0.25 else 'MISSED'}), worst "
                   f"{worst:.3f} (target <= 0.333: {'ok' if worst <= TARGET else 'MISSED'})")
+    shares = [100 * r["phases"]["summary"] / r["process"] for r in rows]
+    if shares:
+        print(f"summary and diagnostics after the solve: median {statistics.median(shares):.1f} %, "
+              f"worst {max(shares):.1f} % of the process (target <= 5 %: "
+              f"{'ok' if max(shares) <= SUMMARY_SHARE else 'MISSED'})")
 
 
 def main(argv: list[str] | None = None) -> int:
