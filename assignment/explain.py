@@ -50,6 +50,7 @@ LEVEL_NAMES: Final = {4: "detailed", 3: "narrow", 2: "broad"}
 SHARED_TERMS: Final = 3
 LOW_AFFINITY: Final = 0.4  # default "best available expert is weak" mark, see affinity_quality
 _CELLS: Final = 2**21  # (rows x experts) cells per block when ranking
+_TERM_CELLS: Final = 2**17  # (rows x terms) cells of a block of proposal term weights (512 KB)
 
 Label = Callable[[str], str | None]
 
@@ -314,7 +315,7 @@ def _proposal_weights(
     entries and the cells read, not of the table."""
     weights, keys = evidence.weights, evidence.text_keys
     n_terms = max(len(weights.model.vocabulary), 1)
-    step = max(1, _CELLS // n_terms)
+    step = max(16, _TERM_CELLS // n_terms)
     table = np.zeros(min(step, max(n_proposals, 1)) * n_terms, dtype=np.float32)
     out = np.zeros(rows.size, dtype=np.float32)
     if rows.size == 0:
