@@ -262,3 +262,20 @@ def test_arrow_numbers_read_from_their_buffers_equal_polars_conversion(type_: st
         strings = _as_type(part.to_arrow(), pa.string())
         strings.validate(full=True)
         assert strings.type == pa.string() and strings.to_pylist() == part.to_list()
+
+
+def test_a_damaged_page_inside_the_file_is_reported_not_raised(tmp_path: Path) -> None:
+    """The footer is intact but a page of the third row group is overwritten: the row groups
+    decoded ahead, on other threads, hand the error on, and the reader says the file cannot
+    be read instead of raising (nor hanging on the groups still queued)."""
+    folder = folder_with(tmp_path, grid())
+    path = folder / "affinity.parquet"
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups == 4
+    column = meta.row_group(2).column(2)
+    data = bytearray(path.read_bytes())
+    start = column.data_page_offset
+    data[start : start + column.total_compressed_size] = b"\xff" * column.total_compressed_size
+    path.write_bytes(bytes(data))
+    found = problems(folder, matrix=True)
+    assert any(p.startswith("affinity.parquet: cannot be read as Parquet") for p in found), found

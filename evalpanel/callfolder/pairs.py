@@ -14,6 +14,10 @@ columns in the order of the sorted proposal and expert ids (the order of the rea
 - values: a batch whose values all lie in the declared range (two reductions,
   :func:`.numbers.all_valid`) is copied into the matrix; any other batch is checked by
   :func:`.check.check_table` for its located messages;
+- decoding: when every row group fits in a batch, the row groups are decoded by two threads
+  (:data:`DECODERS`, each with its own reader; pyarrow decodes outside the interpreter lock) a
+  few groups ahead (:data:`AHEAD`), and handed on in file order; a file with larger row groups
+  is read by one iterator, batch after batch;
 - order: while the rows list the pairs in order (row r is the pair (r // E, r % E), as a dense
   export sorted by ids has them), a batch is a slice of the matrix. Rows out of that order are
   written pair by pair and a mask of the pairs seen finds the repeated ones. Pairs the table does
@@ -26,6 +30,10 @@ record number), at most ``MAX_PER_COLUMN`` of one kind per column, then one for 
 from __future__ import annotations
 
 import bisect
+import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +50,8 @@ from evalpanel.callfolder.tables import LINE, RawTable, check_header
 
 BATCH_ROWS = 1 << 22  # at most 4 M rows at a time (a row group is often smaller): ~150 MB
 PAIR_KEYS = ("proposal_id", "expert_id")
+DECODERS = 2  # threads decoding row groups (the machines this runs on have 2 cores or more)
+AHEAD = 3  # row groups decoded or being decoded ahead of the one being written
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +98,19 @@ def read_pair_matrix(
     grid = _Grid(props.size, experts.size, min(batch_rows, parquet.metadata.num_rows))
     start = 0
     try:
-        for batch in parquet.iter_batches(
-            batch_size=batch_rows, columns=[*PAIR_KEYS, value.name], use_threads=True
-        ):
+        for batch in _batches(path, parquet, [*PAIR_KEYS, value.name], ids, batch_rows):
             n = batch.num_rows
-            p, found_p = props.positions(batch.column("proposal_id"), start)
-            e, found_e = experts.positions(batch.column("expert_id"), start)
             values, found_v = _values(file, batch.column(value.name), value, start)
-            sink.add(found_p + found_e + found_v)
-            grid.write(p, e, values, start)
+            runs = props.shifted(batch.column("proposal_id")), experts.shifted(
+                batch.column("expert_id"))
+            if runs[0] and runs[1] and grid.ordered_runs(runs[0], runs[1], start):
+                grid.flat[start : start + n] = values  # rows in order: no row looked up
+                sink.add(found_v)
+            else:
+                p, found_p = props.positions(batch.column("proposal_id"), start)
+                e, found_e = experts.positions(batch.column("expert_id"), start)
+                sink.add(found_p + found_e + found_v)
+                grid.write(p, e, values, start)
             start += n
     except Exception as exc:  # a damaged page found while reading
         return None, [Problem(file, None, "", f"cannot be read as Parquet: {exc}")]
@@ -105,6 +119,39 @@ def read_pair_matrix(
     if props.known is None or experts.known is None:
         return None, sink.problems()
     return PairMatrix(grid.matrix, start, grid.complete(start)), sink.problems()
+
+
+def _batches(
+    path: Path, parquet: pq.ParquetFile, columns: list[str], ids: list[str], batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """The record batches of ``columns``, in file order (see the module docstring)."""
+    meta = parquet.metadata
+    groups = meta.num_row_groups
+    if groups < 2 or max(meta.row_group(i).num_rows for i in range(groups)) > batch_rows:
+        yield from parquet.iter_batches(batch_size=batch_rows, columns=columns, use_threads=True)
+        return
+    local = threading.local()
+
+    def decode(group: int) -> pa.Table:
+        reader = getattr(local, "reader", None)
+        if reader is None:
+            reader = local.reader = pq.ParquetFile(path, read_dictionary=ids, pre_buffer=False)
+        return reader.read_row_group(group, columns=columns, use_threads=False)
+
+    pool = ThreadPoolExecutor(max_workers=DECODERS, thread_name_prefix="parquet")
+    try:
+        ahead: deque[Future[pa.Table]] = deque(
+            pool.submit(decode, g) for g in range(min(groups, AHEAD))
+        )
+        following = len(ahead)
+        while ahead:
+            table = ahead.popleft().result()
+            if following < groups:
+                ahead.append(pool.submit(decode, following))
+                following += 1
+            yield from table.to_batches()
+    finally:  # also when the reader stops early: what is queued is dropped
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _DTYPES = {
@@ -169,6 +216,7 @@ class _Ids:
         self._sorted = [] if self.known is None else self.known.to_list()
         self._dictionary: pa.Array | None = None  # the last batch's, with its lookup
         self._lookup = np.zeros(0, dtype=np.int32)
+        self._at: int | None = None  # the last batch's dictionary is a run from this position
         self._messages: dict[int, list[str]] = {}
         # what a null cell is told (the one row of a check), for batches of known ids only
         null = pl.DataFrame([pl.Series(col.name, [None], dtype=pl.String), pl.Series(LINE, [0])])
@@ -176,18 +224,32 @@ class _Ids:
 
     def positions(self, column: pa.Array, start: int) -> tuple[np.ndarray, list[Problem]]:
         """Each row's position among the known ids (-1: none), and the rows' problems."""
+        column = self._encoded(column)
+        null = len(column.dictionary)  # a null cell's entry, after the dictionary's
+        index = _numpy(column.indices, fill=null)
+        pos = self._lookup[index]
+        if not self._messages or pos.min() >= 0:
+            return pos, []
+        return pos, self._problems(index, start)
+
+    def shifted(self, column: pa.Array) -> tuple[np.ndarray, int] | None:
+        """When the batch has no null cell and its dictionary is a run of the known ids: the
+        rows' dictionary indices and the run's first position ``at`` (a row's position is
+        ``(index + at) % size``), without looking each row up."""
+        column = self._encoded(column)
+        if column.null_count or self._at is None:
+            return None
+        return _numpy(column.indices), self._at
+
+    def _encoded(self, column: pa.Array) -> pa.DictionaryArray:
+        """``column`` as a dictionary array whose dictionary has been checked."""
         if not isinstance(column, pa.DictionaryArray):
             column = column.dictionary_encode()
         dictionary = column.dictionary
         if self._dictionary is None or not dictionary.equals(self._dictionary):
             self._lookup, self._messages = self._check(dictionary)
             self._dictionary = dictionary
-        null = len(dictionary)  # a null cell's entry, after the dictionary's
-        index = _numpy(column.indices, fill=null)
-        pos = self._lookup[index]
-        if not self._messages or pos.min() >= 0:
-            return pos, []
-        return pos, self._problems(index, start)
+        return column
 
     def _run(self, dictionary: pa.Array) -> np.ndarray | None:
         """The entries' positions when the dictionary is a run of the sorted ids, from any of
@@ -219,6 +281,7 @@ class _Ids:
         messages, as the whole-table reader words them."""
         null_only = {len(dictionary): self._null} if self._null else {}
         run = self._run(dictionary)
+        self._at = None if run is None or len(dictionary) == 0 else int(run[0])
         if run is not None:
             return run, null_only
         values = pl.Series(self.col.name, pl.from_arrow(dictionary)).cast(pl.String)
@@ -368,6 +431,28 @@ class _Grid:
         if not np.array_equal(p[runs], start // self.n_e + np.arange(runs.size)):
             return False
         return np.array_equal(np.flatnonzero(p[1:] != p[:-1]) + 1, firsts)
+
+    def ordered_runs(
+        self, proposals: tuple[np.ndarray, int], experts: tuple[np.ndarray, int], start: int
+    ) -> bool:
+        """:meth:`_ordered` for a batch whose ids are runs of the known ones, on the rows'
+        dictionary indices (see :meth:`_Ids.shifted`): row ``i`` is the expert
+        ``(index + at) % E``, so it is expert ``(start + i) % E`` exactly when its index is
+        ``(start + i - at) % E``; the proposals are looked up only where a cycle starts."""
+        (p_index, p_at), (e_index, e_at) = proposals, experts
+        n = p_index.size
+        if not (self.in_order and start + n <= self.flat.size and e_index.size == n):
+            return False
+        offset = start % self.n_e
+        shift = (offset - e_at) % self.n_e
+        if not np.array_equal(e_index, self._experts[shift : shift + n]):
+            return False
+        firsts = np.arange(self.n_e - offset, n, self.n_e)
+        runs = np.concatenate(([0], firsts))
+        at_runs = (p_index[runs].astype(np.int64) + p_at) % self.n_p
+        if not np.array_equal(at_runs, start // self.n_e + np.arange(runs.size)):
+            return False
+        return np.array_equal(np.flatnonzero(p_index[1:] != p_index[:-1]) + 1, firsts)
 
     def complete(self, rows: int) -> bool:
         if self.in_order:
