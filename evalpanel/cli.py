@@ -30,14 +30,16 @@ class InvalidInput(click.ClickException):
 
 
 def load_call(
-    path: str | Path, *, affinity_matrix: bool = False, wait: bool = True
+    path: str | Path, *, affinity_matrix: bool = False, wait: bool = True,
+    hash_inputs: bool = True,
 ) -> CallFolder:
     """Read a call folder or raise :class:`InvalidInput` with every problem;
     ``affinity_matrix``: an ``affinity.parquet`` is read as the matrix, ``wait=False``: still
     being read when the call is returned (see ``read_call``; then :func:`invalid_call` words
-    its problems)."""
+    its problems), ``hash_inputs=False``: no ``content_hash``, for a run that records none."""
     try:
-        return read_call(path, affinity_matrix=affinity_matrix, wait=wait)
+        return read_call(path, affinity_matrix=affinity_matrix, wait=wait,
+                         hash_inputs=hash_inputs)
     except CallFolderError as exc:
         raise invalid_call(path, exc) from None
 

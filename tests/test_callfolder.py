@@ -60,6 +60,20 @@ def test_valid_folder_loads_typed_frames(tmp_path: Path) -> None:
     assert len(call.content_hash) == 64
 
 
+def test_the_content_hash_follows_the_files_and_is_left_out_when_asked(tmp_path: Path) -> None:
+    """The hash changes with any byte of an input file; a read that records no batch (as
+    ``evalpanel assign``) can skip it and still reads the same call."""
+    folder = write_call(tmp_path)
+    first = read_call(folder)
+    assert read_call(folder).content_hash == first.content_hash
+    experts = folder / "experts.csv"
+    experts.write_bytes(experts.read_bytes() + b"\n")  # a trailing empty line changes no row
+    again = read_call(folder)
+    assert again.experts.equals(first.experts) and again.content_hash != first.content_hash
+    skipped = read_call(folder, hash_inputs=False)
+    assert skipped.content_hash == "" and skipped.experts.equals(again.experts)
+
+
 def test_cli_accepts_valid_folder(tmp_path: Path) -> None:
     code, out = run_validate(write_call(tmp_path))
     assert code == 0, out

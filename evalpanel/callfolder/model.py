@@ -61,7 +61,8 @@ class CallFolder:
     conflicts: pl.DataFrame  # empty frame with the declared schema when the file is absent
     affinity: pl.DataFrame | None
     scores: pl.DataFrame | None
-    content_hash: str = ""  # sha256 over the folder's input files, for batch records
+    # sha256 over the folder's input files, for batch records ("": read without hashing them)
+    content_hash: str = ""
     scheme: Scheme | None = None  # the preset named in call.toml with its overrides applied
     # the ``affinity`` frame lists every (proposal, expert) pair once, in the frames' id order
     frame_grid: bool = False

@@ -39,7 +39,8 @@ SORT_KEYS = {
 
 
 def read_call(
-    folder: str | Path, *, affinity_matrix: bool = False, wait: bool = True
+    folder: str | Path, *, affinity_matrix: bool = False, wait: bool = True,
+    hash_inputs: bool = True,
 ) -> CallFolder:
     """Read and check ``folder``; raise :class:`CallFolderError` listing every problem.
 
@@ -53,7 +54,11 @@ def read_call(
     the call is returned without waiting for it; ``CallFolder.affinity_matrix`` (or
     ``check_affinity``) then waits and raises the table's :class:`CallFolderError` if it has
     problems (so ``evalpanel assign`` finds the conflicts meanwhile). When another file has
-    problems, the table's are always waited for and listed with them, in the usual order."""
+    problems, the table's are always waited for and listed with them, in the usual order.
+
+    ``hash_inputs=False``: the input files are not hashed (``CallFolder.content_hash`` stays
+    empty), for a run that records no batch; sha256 over a dense affinity.parquet of gigabytes
+    costs seconds of a core."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CallFolderError([Problem(str(folder), None, "", "is not a folder")])
@@ -92,7 +97,7 @@ def read_call(
             if path is not None and path.suffix == ".parquet"
             and not (affinity_matrix and table == "affinity")
         }
-        hashing = pool.submit(_hash_files, used)
+        hashing = pool.submit(_hash_files, used) if hash_inputs else None
         for table in READ_ORDER:
             columns = TABLES[table]
             path, found = located[table]
@@ -126,7 +131,7 @@ def read_call(
             found_in[table] += found
             frames[table] = typed
             files[table] = raw.file
-        content_hash = hashing.result()
+        content_hash = hashing.result() if hashing is not None else ""
     # each file's problems in the order of TABLES, whatever the order the files were read in
     matrix_at = 0  # where the matrix's problems go among the others
     for table in TABLES:

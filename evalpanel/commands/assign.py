@@ -165,7 +165,9 @@ def assign(
     with timer("read"):
         # the affinity matrix goes on being decoded while the conflicts are found; the plan's
         # affinity phase waits for it (see evalpanel.phases)
-        call: CallFolder = load_call(call_dir, affinity_matrix=True, wait=False)
+        # (no content hash: this run records no batch)
+        call: CallFolder = load_call(call_dir, affinity_matrix=True, wait=False,
+                                     hash_inputs=False)
         # what the explanations compare that does not depend on the pairs (text vectors, field
         # codes, keyword sets): computed, mostly in polars outside the interpreter lock, while
         # the conflicts are found and the instance solved
