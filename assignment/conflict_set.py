@@ -23,6 +23,7 @@ with whom, in which words) is :mod:`assignment.conflicts`'.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -66,6 +67,9 @@ class Conflicts:
     language_details: pl.Series
     rows: pl.DataFrame
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    # the cached sets are built once even when several threads ask at the same time (the
+    # solver and the explanations' background work ask for the same codes)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def of_rows(cls, proposal_ids: pl.Series, expert_ids: pl.Series,
@@ -144,6 +148,10 @@ class Conflicts:
     # -- what the instance asks --------------------------------------------------------------
     def codes(self) -> IntArray:
         """Sorted distinct codes ``p * E + e`` of every excluded pair (read-only, kept)."""
+        with self._lock:
+            return self._codes()
+
+    def _codes(self) -> IntArray:
         found = self._cache.get("codes")
         if found is None:
             n_e = self.n_experts

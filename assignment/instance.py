@@ -26,6 +26,7 @@ Pairs are encoded as int64 codes ``p * E + e`` wherever sets of pairs are compar
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -86,6 +87,8 @@ class AssignmentInstance:
     # code sets derived once from the fields above (the instance is not changed after it is
     # built): read-only arrays, see :meth:`_derived`
     _memo: dict[str, IntArray] = field(default_factory=dict, init=False, repr=False)
+    # held while a set is derived: threads asking at once build it once
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -131,12 +134,13 @@ class AssignmentInstance:
     def _derived(self, name: str, build: Callable[[], IntArray]) -> IntArray:
         """``build()`` the first time ``name`` is asked for, then the same read-only array (the
         solver, its diagnostics and the explanations all ask for the same code sets)."""
-        out = self._memo.get(name)
-        if out is None:
-            out = build()
-            out.flags.writeable = False
-            self._memo[name] = out
-        return out
+        with self._lock:
+            out = self._memo.get(name)
+            if out is None:
+                out = build()
+                out.flags.writeable = False
+                self._memo[name] = out
+            return out
 
     def _with_conflicts(self, *pairs: IntArray) -> IntArray:
         """Sorted codes of the conflicted pairs and of ``pairs`` (few: inserted into the
