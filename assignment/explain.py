@@ -298,7 +298,7 @@ def _text_evidence(
     grid = np.zeros((p.size, width + 1), dtype=np.float32)
     grid[pair, np.arange(pair.size) - indptr[pair]] = values
     cosine = np.clip(np.cumsum(grid, axis=1, dtype=np.float32)[:, -1], 0.0, 1.0)
-    cosine, terms = cosine.astype(np.float64), _top_terms(evidence, pair, term, values, p.size)
+    cosine, terms = cosine.astype(np.float64), _top_terms(evidence, grid, term, indptr)
     if order is None:
         return cosine, terms
     back = np.empty_like(order)
@@ -333,28 +333,21 @@ def _proposal_weights(
 
 
 def _top_terms(
-    evidence: CallEvidence, pair: np.ndarray, term: np.ndarray, values: np.ndarray, n: int
+    evidence: CallEvidence, grid: np.ndarray, term: np.ndarray, indptr: np.ndarray
 ) -> pl.Series:
     """(n,) the (at most :data:`SHARED_TERMS`) terms of each pair with the largest positive
-    ``values``, largest first, ties by name; ``pair`` sorted, terms in index order (the
-    names' order) within a pair. Each round takes every pair's first maximum and clears it
-    (no sort of the contributions)."""
-    keep = values > 0
-    pair, term, values = pair[keep], term[keep], values[keep]
+    products, largest first, ties by name: ``grid`` (n, width) holds pair ``i``'s products in
+    its first columns, in term index order (the names' order), the terms being
+    ``term[indptr[i]:indptr[i + 1]]``. Each round takes every row's first maximum and clears it
+    (``grid`` is changed; no sort of the products)."""
+    n = grid.shape[0]
+    rows = np.arange(n)
     top = np.full((n, SHARED_TERMS), -1, dtype=np.int64)
-    if pair.size:
-        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-        group = np.cumsum(np.r_[False, pair[1:] != pair[:-1]])
-        position = np.arange(pair.size)
-        left = values.copy()
-        for j in range(SHARED_TERMS):
-            best = np.maximum.reduceat(left, starts)
-            first = np.minimum.reduceat(
-                np.where(left == best[group], position, pair.size), starts
-            )
-            ok = best > 0
-            top[pair[starts[ok]], j] = term[first[ok]]
-            left[first[ok]] = 0
+    for j in range(SHARED_TERMS if grid.size else 0):
+        at = grid.argmax(axis=1)  # the first of the largest: the first by name among ties
+        ok = grid[rows, at] > 0
+        top[ok, j] = term[indptr[:-1][ok] + at[ok]]
+        grid[rows, at] = 0
     flat = top.reshape(-1)
     found = flat >= 0
     owner = np.repeat(np.arange(n, dtype=np.int64), SHARED_TERMS)[found]

@@ -263,9 +263,9 @@ class AssignmentInstance:
             order = np.argsort(p.astype(np.int64) * max(self.n_experts, 1) + e, kind="stable")
             p, e = p[order], e[order]
         frame = pl.DataFrame(
-            {
-                "proposal_id": self.proposal_ids[p].tolist(),
-                "expert_id": self.expert_ids[e].tolist(),
+            {  # each id converted once, then gathered (not one Python string per pair)
+                "proposal_id": pl.Series(self.proposal_ids.tolist(), dtype=pl.String).gather(p),
+                "expert_id": pl.Series(self.expert_ids.tolist(), dtype=pl.String).gather(e),
                 "affinity": np.asarray(self.affinity[p, e], dtype=np.float64),
             },
             schema={"proposal_id": pl.String, "expert_id": pl.String, "affinity": pl.Float64},
