@@ -279,3 +279,59 @@ def test_a_damaged_page_inside_the_file_is_reported_not_raised(tmp_path: Path) -
     path.write_bytes(bytes(data))
     found = problems(folder, matrix=True)
     assert any(p.startswith("affinity.parquet: cannot be read as Parquet") for p in found), found
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_row_groups_in_and_out_of_pair_order_give_the_pairs_values(
+    tmp_path: Path, seed: int
+) -> None:
+    """A sorted grid with some row groups moved, some rows dropped and one stretch shuffled,
+    written in row groups of 3-19 rows: read with the row groups decoded ahead (whole groups,
+    ordered ones copied without a lookup) and with one iterator (batches smaller than a
+    group), every listed pair holds its value and the others 0."""
+    rng = np.random.default_rng(seed)
+    props = [f"P{i:02d}" for i in range(9)]
+    experts = [f"X{j:02d}" for j in range(7)]
+    frame = pl.DataFrame({
+        "proposal_id": np.repeat(props, len(experts)).tolist(),
+        "expert_id": np.tile(experts, len(props)).tolist(),
+        "affinity": rng.random(len(props) * len(experts)).round(6),
+    })
+    cut = sorted(rng.choice(np.arange(1, frame.height), size=3, replace=False).tolist())
+    a, b, c, d = (frame.slice(lo, hi - lo) for lo, hi in zip([0, *cut], [*cut, frame.height],
+                                                             strict=True))
+    moved = pl.concat([a, c, b.sample(fraction=1.0, shuffle=True, seed=seed), d])
+    kept = moved.filter(pl.Series(rng.random(moved.height) > 0.1))
+    row_group = int(rng.integers(3, 20))
+    path = tmp_path / "affinity.parquet"
+    kept.write_parquet(path, row_group_size=row_group)
+    expected = np.zeros((len(props), len(experts)), dtype=np.float32)
+    for p, e, value in kept.iter_rows():
+        expected[props.index(p), experts.index(e)] = value
+    for batch_rows in (1 << 22, max(1, row_group - 1)):
+        read, found = read_pair_matrix(path, AFFINITY, pl.Series(props), pl.Series(experts),
+                                       batch_rows=batch_rows)
+        assert found == [] and read is not None and read.rows == kept.height
+        assert np.array_equal(read.values, expected)
+        assert read.complete == (kept.height == frame.height)
+
+
+@pytest.mark.parametrize(("first", "second"), [(4, 5), (5, 9)], ids=["experts", "proposals"])
+def test_two_rows_swapped_behind_run_dictionaries_are_read_pair_by_pair(
+    tmp_path: Path, first: int, second: int
+) -> None:
+    """Swapping rows 5 and 6 (the same proposal) or rows 6 and 10 (the same expert of two
+    proposals) keeps each row group's ids a run of the known ones and the proposals right where
+    a cycle of experts starts: only the rows themselves show the pairs out of order."""
+    frame = grid()
+    order = list(range(frame.height))
+    order[first], order[second] = order[second], order[first]
+    swapped = frame[order]
+    expected = np.zeros((len(PROPOSALS), len(EXPERTS)), dtype=np.float32)
+    for p, e, value in swapped.iter_rows():
+        expected[PROPOSALS.index(p), EXPERTS.index(e)] = value
+    path = tmp_path / "affinity.parquet"
+    swapped.write_parquet(path, row_group_size=8)  # two groups: decoded ahead, whole
+    read, found = read_pair_matrix(path, AFFINITY, pl.Series(PROPOSALS), pl.Series(EXPERTS))
+    assert found == [] and read is not None and read.complete
+    assert np.array_equal(read.values, expected)
