@@ -425,40 +425,49 @@ def eligible_ranks(
     return rank, eligible
 
 
-def _sentence(text_model: str | None) -> pl.Expr:
-    def listed(column: str, title: str) -> pl.Expr:
-        return (
-            pl.when(pl.col(column).list.len() > 0)
-            .then(pl.lit(f"{title}: ") + pl.col(column).list.join(", "))
-            .otherwise(pl.lit(f"no {title} in common"))
-        )
+def _listed(lists: pl.Series, title: str) -> pl.Series:
+    """Each row's ``"title: a, b"``, or ``"no title in common"`` for an empty list."""
+    return pl.DataFrame({"v": lists}).select(
+        pl.when(pl.col("v").list.len() > 0)
+        .then(pl.lit(f"{title}: ") + pl.col("v").list.join(", "))
+        .otherwise(pl.lit(f"no {title} in common"))
+    ).to_series()
 
-    named = f"text similarity ({text_model}) " if text_model else "text similarity "
-    text = pl.lit(named) + pl.col("text_similarity").round(2).cast(pl.String)
-    terms = (
-        pl.when(pl.col("shared_terms").list.len() > 0)
-        .then(pl.lit(" (shared terms: ") + pl.col("shared_terms").list.join(", ") + pl.lit(")"))
+
+def _terms_text(terms: pl.Series) -> pl.Series:
+    """Each row's ``" (shared terms: a, b)"``, or ``""`` for no shared term."""
+    return pl.DataFrame({"v": terms}).select(
+        pl.when(pl.col("v").list.len() > 0)
+        .then(pl.lit(" (shared terms: ") + pl.col("v").list.join(", ") + pl.lit(")"))
         .otherwise(pl.lit(""))
-    )
-    rank = pl.concat_str(
-        pl.lit("rank "),
-        pl.col("rank").cast(pl.String),
-        pl.lit(" of "),
-        pl.col("eligible").cast(pl.String),
-        pl.lit(" eligible experts"),
-    )
-    return pl.concat_str(
-        listed("field_matches", "fields"),
-        pl.lit("; "),
-        listed("ecosystems", "ecosystems"),
-        pl.lit("; "),
-        listed("keywords", "keywords"),
-        pl.lit("; "),
-        text,
-        terms,
-        pl.lit("; "),
-        rank,
-    )
+    ).to_series()
+
+
+def _fields_evidence(
+    evidence: CallEvidence, p: np.ndarray, e: np.ndarray, label: Label
+) -> tuple[pl.Series, np.ndarray, pl.Series]:
+    """:func:`_field_matches` and their part of the sentence."""
+    matches, level = _field_matches(evidence, p, e, label)
+    return matches, level, _listed(matches, "fields")
+
+
+def _sentence(
+    parts: dict[str, pl.Series], cosine: np.ndarray, rank: np.ndarray, eligible: np.ndarray,
+    text_model: str | None,
+) -> pl.Series:
+    """The explanation of each pair from its parts (``fields``, ``ecosystems``, ``keywords``,
+    ``terms``: the texts of :func:`_listed` and :func:`_terms_text`)."""
+    named = f"text similarity ({text_model}) " if text_model else "text similarity "
+    frame = pl.DataFrame({**parts, "s": cosine, "r": rank, "n": eligible})
+    return frame.select(
+        pl.concat_str(
+            pl.col("fields"), pl.lit("; "), pl.col("ecosystems"), pl.lit("; "),
+            pl.col("keywords"), pl.lit("; "),
+            pl.lit(named), pl.col("s").round(2).cast(pl.String), pl.col("terms"),
+            pl.lit("; rank "), pl.col("r").cast(pl.String), pl.lit(" of "),
+            pl.col("n").cast(pl.String), pl.lit(" eligible experts"),
+        )
+    ).to_series()
 
 
 def explain_pairs(
@@ -490,7 +499,7 @@ def explain_pairs(
     with ThreadPoolExecutor(max_workers=1) as pool:
         ranks = pool.submit(eligible_ranks, inst, p, e)
         evidence = call_evidence(proposals, experts) if evidence is None else evidence
-        fields_ = pool.submit(_field_matches, evidence, p, e, label or (lambda _code: None))
+        fields_ = pool.submit(_fields_evidence, evidence, p, e, label or (lambda _code: None))
         cosine, terms = _text_evidence(evidence, inst.n_proposals, p, e)
         if text_similarity is not None:
             cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
@@ -499,10 +508,13 @@ def explain_pairs(
             for name, sets in (("ecosystems", evidence.ecosystems), ("keywords", evidence.keywords))
             for owner, ids in [sets.common(p, e)]
         }
+        # the sentence's parts are written where their lists were made, on both threads
+        parts = {name: _listed(lists, name) for name, lists in shared.items()}
+        parts["terms"] = _terms_text(terms)
         rank, eligible = ranks.result()
-        matches, level = fields_.result()
+        matches, level, parts["fields"] = fields_.result()
     # the ids as given: each is one of the instance's (``_indices`` found them all)
-    out = pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String)).with_columns(
+    return pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String)).with_columns(
         affinity=pl.Series(np.asarray(inst.affinity[p, e], dtype=np.float64)),
         field_matches=matches,
         field_level=pl.Series(level, dtype=pl.Int64),
@@ -512,8 +524,8 @@ def explain_pairs(
         shared_terms=terms,
         rank=pl.Series(rank, dtype=pl.Int64),
         eligible=pl.Series(eligible, dtype=pl.Int64),
+        explanation=_sentence(parts, cosine, rank, eligible, text_model),
     )
-    return out.with_columns(explanation=_sentence(text_model))
 
 
 def affinity_quality(
