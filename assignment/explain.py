@@ -208,7 +208,22 @@ def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidenc
 
 def _lists(owner: np.ndarray, values: pl.Series, n: int) -> pl.Series:
     """(n,) ``List(String)``: row ``i`` holds the ``values`` whose ``owner`` is ``i``, in order
-    (``owner`` sorted, which the grouping is told)."""
+    (``owner`` sorted). When the rows are short (as shared codes, keywords and terms are), the
+    values are laid out in a padded (n, longest) table cut to each row's length; otherwise
+    grouped (the grouping told that ``owner`` is sorted)."""
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    if values.len() == 0:
+        return pl.DataFrame({"i": np.arange(n)}).with_columns(v=empty)["v"]
+    counts = np.bincount(owner, minlength=n)
+    width = int(counts.max())
+    if n * width <= 4 * max(values.len(), n):
+        at = np.zeros(n * width, dtype=np.int64)  # padding: any value, cut off below
+        first = np.cumsum(counts) - counts
+        at[owner * width + np.arange(owner.size) - first[owner]] = np.arange(owner.size)
+        table = values.gather(at).reshape((n, width))
+        return pl.DataFrame({"v": table, "n": counts}).select(
+            pl.col("v").arr.to_list().list.head(pl.col("n"))
+        ).to_series()
     grouped = (
         pl.DataFrame({"i": pl.Series(owner.astype(np.int64)).set_sorted(), "v": values})
         .group_by("i", maintain_order=True)
@@ -217,7 +232,7 @@ def _lists(owner: np.ndarray, values: pl.Series, n: int) -> pl.Series:
     out = pl.DataFrame({"i": np.arange(n, dtype=np.int64)}).join(
         grouped, on="i", how="left", maintain_order="left"
     )["v"]
-    return out.fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    return out.fill_null(empty)
 
 
 def _field_matches(

@@ -323,3 +323,23 @@ def test_shared_fields_ecosystems_and_keywords_equal_a_pair_by_pair_reference() 
                                            & set(experts["ecosystems"][j]))
         assert row["keywords"] == sorted(set(p_kw[i]) & set(e_kw[j]))
     assert min(matched.values()) > 0  # the call exercised every level
+
+
+@pytest.mark.parametrize("long_row", [0, 1, 40], ids=["none", "short", "one long row"])
+def test_per_pair_lists_keep_each_rows_values_in_order(long_row: int) -> None:
+    """The lists of the explanation columns, built from (owner, value) runs: rows of a few
+    values (laid out in a padded table) and one row far longer than the rest (grouped) give
+    the same lists as collecting them row by row."""
+    from assignment.explain import _lists
+
+    rng = np.random.default_rng(long_row)
+    n = 30
+    counts = rng.integers(0, 3, n)
+    counts[7] = long_row or counts[7]
+    owner = np.repeat(np.arange(n), counts)
+    values = [f"v{i}" for i in range(owner.size)]
+    out = _lists(owner, pl.Series(values, dtype=pl.String), n)
+    expected: list[list[str]] = [[] for _ in range(n)]
+    for i, value in zip(owner.tolist(), values, strict=True):
+        expected[i].append(value)
+    assert out.dtype == pl.List(pl.String) and out.to_list() == expected
