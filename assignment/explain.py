@@ -26,7 +26,7 @@ assigned ``pairs`` (``proposal_id, expert_id``, n rows).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
@@ -79,9 +79,9 @@ def _indices(inst: AssignmentInstance, pairs: pl.DataFrame) -> tuple[np.ndarray,
 @dataclass(frozen=True, slots=True)
 class ValueSets:
     """The sets of a ``List(String)`` column of the proposals and of the experts as integer
-    codes: ``values`` (U,) the distinct strings of both sides, sorted; ``proposals`` and
-    ``experts`` each row's set as the sorted codes ``row * U + id`` (``id`` a position in
-    ``values``, so a row's codes run in the strings' order)."""
+    codes: ``values`` (U,) the distinct strings, sorted; ``proposals`` and ``experts`` each
+    row's set as the sorted codes ``row * U + id`` (``id`` a position in ``values``, so a row's
+    codes run in the strings' order)."""
 
     values: pl.Series
     proposals: np.ndarray
@@ -94,26 +94,26 @@ class ValueSets:
     def common(self, p: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The values both ``p[i]``'s and ``e[i]``'s sets hold, pair after pair and in the
         strings' order within a pair: (m,) ``i`` and (m,) value ids."""
-        return _common(self.proposals, self.experts, self.size, p, e)
+        size = self.size
+        owner, codes = _sets.in_rows(self.proposals, size, p.astype(np.int64))
+        ids = codes - p[owner] * size
+        found = _sets.member(e[owner].astype(np.int64) * size + ids, self.experts)
+        return owner[found], ids[found]
+
+    def shared(self, p: np.ndarray, e: np.ndarray) -> pl.Series:
+        """(n,) ``List(String)``: the values both sides of each pair hold, sorted."""
+        owner, ids = self.common(p, e)
+        return _lists(owner, self.values.gather(ids), p.size)
 
 
-def _common(
-    left: np.ndarray, right: np.ndarray, size: int, p: np.ndarray, e: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    owner, codes = _sets.in_rows(left, size, p.astype(np.int64))
-    ids = codes - p[owner] * size
-    found = _sets.member(e[owner].astype(np.int64) * size + ids, right)
-    return owner[found], ids[found]
-
-
-def value_sets(a: pl.Series, b: pl.Series) -> ValueSets:
-    """The :class:`ValueSets` of the lists ``a`` (proposals) and ``b`` (experts); nulls are
-    ignored."""
+def _encode(lists: Sequence[pl.Series]) -> tuple[pl.Series, list[np.ndarray]]:
+    """The sorted distinct values of several ``List(String)`` series (nulls ignored), and each
+    series' rows as the sorted codes ``row * U + id`` of :class:`ValueSets`."""
     long = (
         pl.concat(
             [
-                pl.DataFrame({"side": 0, "row": np.arange(a.len()), "v": a}),
-                pl.DataFrame({"side": 1, "row": np.arange(b.len()), "v": b}),
+                pl.DataFrame({"side": k, "row": np.arange(s.len()), "v": s})
+                for k, s in enumerate(lists)
             ],
             how="vertical_relaxed",
         )
@@ -125,60 +125,45 @@ def value_sets(a: pl.Series, b: pl.Series) -> ValueSets:
     ids = long["v"].rank("dense").cast(pl.Int64).to_numpy() - 1
     codes = long["row"].cast(pl.Int64).to_numpy() * size + ids
     side = long["side"].to_numpy()
-    return ValueSets(values, _sets.unique(codes[side == 0]), _sets.unique(codes[side == 1]))
+    return values, [_sets.unique(codes[side == k]) for k in range(len(lists))]
+
+
+def value_sets(a: pl.Series, b: pl.Series) -> ValueSets:
+    """The :class:`ValueSets` of the lists ``a`` (proposals) and ``b`` (experts); nulls are
+    ignored."""
+    values, (proposals, experts) = _encode([a, b])
+    return ValueSets(values, proposals, experts)
 
 
 @dataclass(frozen=True, slots=True)
 class CallEvidence:
     """What the explanations compare that depends on the call only, not on the pairs: the
-    TF-IDF vectors (:func:`text_weights`) with each proposal term as the sorted code
-    ``row * V + term`` (``text_keys``, in the order of the CSR entries) and the vocabulary's
-    names (``terms``, sorted, as a vocabulary of unigrams is), the field codes of every level
-    of :data:`.affinity.LEVELS` (one sorted list of ``codes``, and per level the codes of each
-    proposal and expert as in :class:`ValueSets`; ``parents[d]`` the id of each code's first
-    ``d`` digits, -1 when no row lists it), and the ecosystem and keyword sets."""
+    TF-IDF vectors (:func:`text_weights`) and the vocabulary's names (``terms``, sorted, as a
+    vocabulary of unigrams is), the field codes of every level of :data:`.affinity.LEVELS` as
+    :class:`ValueSets` over one sorted list of the codes of all levels (``parents[d]``: the id
+    of each code's first ``d`` digits, -1 when no row lists it), and the ecosystem and keyword
+    sets."""
 
     weights: TermWeights
-    text_keys: np.ndarray
     terms: pl.Series
-    codes: pl.Series
-    fields: tuple[tuple[int, np.ndarray, np.ndarray], ...]
+    fields: tuple[tuple[int, ValueSets], ...]
     parents: dict[int, np.ndarray]
     ecosystems: ValueSets
     keywords: ValueSets
+
+    @property
+    def codes(self) -> pl.Series:
+        """The field codes of every level, sorted (the ``values`` of each level's sets)."""
+        return self.fields[0][1].values
 
 
 def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidence:
     """The :class:`CallEvidence` of a call (frames in the instance's order). It may be
     computed while the instance is solved."""
     p_fields, e_fields = _list(proposals, "fields"), _list(experts, "fields")
-    at_level = {d: (_isced_at(p_fields, d), _isced_at(e_fields, d)) for d in LEVELS}
-    codes = (
-        pl.concat([s.explode() for pair in at_level.values() for s in pair])
-        .drop_nulls()
-        .unique()
-        .sort()
-    )
-    size = max(codes.len(), 1)
+    codes, sides = _encode([s for d in LEVELS for s in (_isced_at(p_fields, d),
+                                                         _isced_at(e_fields, d))])
     index = pl.DataFrame({"code": codes}).with_row_index("id")
-    fields = []
-    for d, (pf, ef) in at_level.items():
-        sides = []
-        for lists in (pf, ef):
-            long = (
-                pl.DataFrame({"code": lists})
-                .with_row_index("row")
-                .explode("code")
-                .drop_nulls("code")
-                .join(index, on="code")
-            )
-            sides.append(
-                _sets.unique(
-                    long["row"].cast(pl.Int64).to_numpy() * size
-                    + long["id"].cast(pl.Int64).to_numpy()
-                )
-            )
-        fields.append((d, sides[0], sides[1]))
     parents = {
         d: pl.DataFrame({"code": codes.str.slice(0, d)})
         .join(index, on="code", how="left", maintain_order="left")["id"]
@@ -188,18 +173,10 @@ def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidenc
         for d in LEVELS[:-1]
     }
     weights = text_weights(proposals, experts)
-    n_terms = max(len(weights.model.vocabulary), 1)
-    rows = np.repeat(
-        np.arange(proposals.height, dtype=np.int64),
-        np.diff(weights.indptr[: proposals.height + 1]),
-    )
-    terms = pl.Series(list(weights.model.vocabulary), dtype=pl.String)
     return CallEvidence(
         weights,
-        rows * n_terms + weights.indices[: rows.size].astype(np.int64),
-        terms,
-        codes,
-        tuple(fields),
+        pl.Series(list(weights.model.vocabulary), dtype=pl.String),
+        tuple((d, ValueSets(codes, sides[2 * k], sides[2 * k + 1])) for k, d in enumerate(LEVELS)),
         parents,
         value_sets(_list(proposals, "ecosystems"), _list(experts, "ecosystems")),
         value_sets(_keyword_sets(proposals), _keyword_sets(experts)),
@@ -240,10 +217,8 @@ def _field_matches(
 ) -> tuple[pl.Series, np.ndarray]:
     """(n,) ``field_matches`` and (n,) ``field_level`` of the pairs ``(p[i], e[i])``: the codes
     both list at each level, less those a more precise match implies, most precise first."""
-    size = max(evidence.codes.len(), 1)
-    found: dict[int, tuple[np.ndarray, np.ndarray]] = {
-        d: _common(pf, ef, size, p, e) for d, pf, ef in evidence.fields
-    }
+    size = evidence.fields[0][1].size
+    found = {d: sets.common(p, e) for d, sets in evidence.fields}
     owners, ids, levels = [], [], []
     for d in sorted(found, reverse=True):
         owner, code = found[d]
@@ -328,7 +303,7 @@ def _proposal_weights(
     sorted. Block after block of proposal rows, their CSR entries are written into a dense
     (rows, V) table, read at the wanted cells and cleared again: the work is that of the
     entries and the cells read, not of the table."""
-    weights, keys = evidence.weights, evidence.text_keys
+    weights = evidence.weights
     n_terms = max(len(weights.model.vocabulary), 1)
     step = max(16, _TERM_CELLS // n_terms)
     table = np.zeros(min(step, max(n_proposals, 1)) * n_terms, dtype=np.float32)
@@ -339,8 +314,10 @@ def _proposal_weights(
         lo, hi = np.searchsorted(rows, [start, start + step])
         if lo == hi:
             continue
-        first, last = weights.indptr[start], weights.indptr[min(start + step, n_proposals)]
-        cells = keys[first:last] - start * n_terms
+        stop = min(start + step, n_proposals)
+        first, last = weights.indptr[start], weights.indptr[stop]
+        row = np.repeat(np.arange(stop - start), np.diff(weights.indptr[start : stop + 1]))
+        cells = row * n_terms + weights.indices[first:last]
         table[cells] = weights.data[first:last]
         out[lo:hi] = table[(rows[lo:hi] - start) * n_terms + term[lo:hi]]
         table[cells] = 0
@@ -358,7 +335,7 @@ def _top_terms(
     n = grid.shape[0]
     rows = np.arange(n)
     top = np.full((n, SHARED_TERMS), -1, dtype=np.int64)
-    for j in range(SHARED_TERMS if grid.size else 0):
+    for j in range(SHARED_TERMS):
         at = grid.argmax(axis=1)  # the first of the largest: the first by name among ties
         ok = grid[rows, at] > 0
         top[ok, j] = term[indptr[:-1][ok] + at[ok]]
@@ -440,22 +417,18 @@ def eligible_ranks(
     return rank, eligible
 
 
-def _listed(lists: pl.Series, title: str) -> pl.Series:
-    """Each row's ``"title: a, b"``, or ``"no title in common"`` for an empty list."""
+def _joined(lists: pl.Series, before: str, after: str = "", none: str = "") -> pl.Series:
+    """Each row's ``before + "a, b" + after``, or ``none`` for an empty list."""
     return pl.DataFrame({"v": lists}).select(
         pl.when(pl.col("v").list.len() > 0)
-        .then(pl.lit(f"{title}: ") + pl.col("v").list.join(", "))
-        .otherwise(pl.lit(f"no {title} in common"))
+        .then(pl.lit(before) + pl.col("v").list.join(", ") + pl.lit(after))
+        .otherwise(pl.lit(none))
     ).to_series()
 
 
-def _terms_text(terms: pl.Series) -> pl.Series:
-    """Each row's ``" (shared terms: a, b)"``, or ``""`` for no shared term."""
-    return pl.DataFrame({"v": terms}).select(
-        pl.when(pl.col("v").list.len() > 0)
-        .then(pl.lit(" (shared terms: ") + pl.col("v").list.join(", ") + pl.lit(")"))
-        .otherwise(pl.lit(""))
-    ).to_series()
+def _listed(lists: pl.Series, title: str) -> pl.Series:
+    """Each row's ``"title: a, b"``, or ``"no title in common"`` for an empty list."""
+    return _joined(lists, f"{title}: ", none=f"no {title} in common")
 
 
 def _fields_evidence(
@@ -471,7 +444,7 @@ def _sentence(
     text_model: str | None,
 ) -> pl.Series:
     """The explanation of each pair from its parts (``fields``, ``ecosystems``, ``keywords``,
-    ``terms``: the texts of :func:`_listed` and :func:`_terms_text`)."""
+    ``terms``: the texts of :func:`_listed` and :func:`_joined`)."""
     named = f"text similarity ({text_model}) " if text_model else "text similarity "
     frame = pl.DataFrame({**parts, "s": cosine, "r": rank, "n": eligible})
     return frame.select(
@@ -518,14 +491,11 @@ def explain_pairs(
         cosine, terms = _text_evidence(evidence, inst.n_proposals, p, e)
         if text_similarity is not None:
             cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
-        shared = {
-            name: _lists(owner, sets.values.gather(ids), p.size)
-            for name, sets in (("ecosystems", evidence.ecosystems), ("keywords", evidence.keywords))
-            for owner, ids in [sets.common(p, e)]
-        }
+        shared = {"ecosystems": evidence.ecosystems.shared(p, e),
+                  "keywords": evidence.keywords.shared(p, e)}
         # the sentence's parts are written where their lists were made, on both threads
         parts = {name: _listed(lists, name) for name, lists in shared.items()}
-        parts["terms"] = _terms_text(terms)
+        parts["terms"] = _joined(terms, " (shared terms: ", ")")
         rank, eligible = ranks.result()
         matches, level, parts["fields"] = fields_.result()
     # the ids as given: each is one of the instance's (``_indices`` found them all)
