@@ -103,7 +103,7 @@ def read_pair_matrix(
             values, found_v = _values(file, batch.column(value.name), value, start)
             runs = props.shifted(batch.column("proposal_id")), experts.shifted(
                 batch.column("expert_id"))
-            if runs[0] and runs[1] and grid.ordered_runs(runs[0], runs[1], start):
+            if runs[0] and runs[1] and grid.ordered(runs[0], runs[1], start):
                 grid.flat[start : start + n] = values  # rows in order: no row looked up
                 sink.add(found_v)
             else:
@@ -394,7 +394,7 @@ class _Grid:
 
     def write(self, p: np.ndarray, e: np.ndarray, values: np.ndarray, start: int) -> None:
         n = p.size
-        if self.in_order and start + n <= self.flat.size and self._ordered(p, e, start):
+        if self.ordered((p, 0), (e, 0), start):
             self.flat[start : start + n] = values
             return
         if self.seen is None:
@@ -420,25 +420,16 @@ class _Grid:
         self.seen[codes] = True
         self.flat[codes] = values[rows]
 
-    def _ordered(self, p: np.ndarray, e: np.ndarray, start: int) -> bool:
-        """Whether row ``start + i`` of the batch is pair ``start + i``: the experts cycle
-        through 0 .. E - 1, and the proposal changes exactly where a cycle starts, by one."""
-        n, offset = p.size, start % self.n_e
-        if not np.array_equal(e, self._experts[offset : offset + n]):
-            return False
-        firsts = np.arange(self.n_e - offset, n, self.n_e)
-        runs = np.concatenate(([0], firsts))
-        if not np.array_equal(p[runs], start // self.n_e + np.arange(runs.size)):
-            return False
-        return np.array_equal(np.flatnonzero(p[1:] != p[:-1]) + 1, firsts)
-
-    def ordered_runs(
+    def ordered(
         self, proposals: tuple[np.ndarray, int], experts: tuple[np.ndarray, int], start: int
     ) -> bool:
-        """:meth:`_ordered` for a batch whose ids are runs of the known ones, on the rows'
-        dictionary indices (see :meth:`_Ids.shifted`): row ``i`` is the expert
-        ``(index + at) % E``, so it is expert ``(start + i) % E`` exactly when its index is
-        ``(start + i - at) % E``; the proposals are looked up only where a cycle starts."""
+        """Whether row ``start + i`` of the batch is pair ``start + i``: the experts cycle
+        through 0 .. E - 1, and the proposal changes exactly where a cycle starts, by one.
+
+        Each side is ``(index, at)``: row ``i`` is id ``(index[i] + at) % size`` (positions
+        with ``at = 0``, or the dictionary indices of a run, see :meth:`_Ids.shifted`). So
+        row ``i`` is expert ``(start + i) % E`` exactly when its index is ``(start + i - at) %
+        E``, and the proposals are shifted only where a cycle starts."""
         (p_index, p_at), (e_index, e_at) = proposals, experts
         n = p_index.size
         if not (self.in_order and start + n <= self.flat.size and e_index.size == n):
@@ -449,7 +440,8 @@ class _Grid:
             return False
         firsts = np.arange(self.n_e - offset, n, self.n_e)
         runs = np.concatenate(([0], firsts))
-        at_runs = (p_index[runs].astype(np.int64) + p_at) % self.n_p
+        at_runs = p_index[runs].astype(np.int64) + p_at
+        at_runs[at_runs >= self.n_p] -= self.n_p  # a run that wraps round; -1 (unknown) stays
         if not np.array_equal(at_runs, start // self.n_e + np.arange(runs.size)):
             return False
         return np.array_equal(np.flatnonzero(p_index[1:] != p_index[:-1]) + 1, firsts)
