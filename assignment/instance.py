@@ -254,11 +254,16 @@ class AssignmentInstance:
         e = _lookup(self.expert_ids, frame["expert_id"], f"{what}: expert_id")
         return np.unique(np.stack([p, e], axis=1), axis=0).astype(np.int64).reshape(-1, 2)
 
+    def ids_in_order(self) -> bool:
+        """Whether the proposal and expert ids are strictly increasing (rows and columns in id
+        order, as the call-folder frames give them)."""
+        return all(ids.size < 2 or bool((ids[1:] > ids[:-1]).all())
+                   for ids in (self.proposal_ids, self.expert_ids))
+
     def pairs_frame(self, pairs: IntArray) -> pl.DataFrame:
         """Frame ``proposal_id, expert_id, affinity`` of (n, 2) index pairs, sorted by ids."""
         p, e = pairs[:, 0], pairs[:, 1]
-        in_order = all(ids.size < 2 or bool((ids[1:] > ids[:-1]).all())
-                       for ids in (self.proposal_ids, self.expert_ids))
+        in_order = self.ids_in_order()
         if in_order:  # rows and columns in id order: the positions sort as the ids do
             order = np.argsort(p.astype(np.int64) * max(self.n_experts, 1) + e, kind="stable")
             p, e = p[order], e[order]
@@ -297,9 +302,8 @@ def _in_id_order(inst: AssignmentInstance, conflicts: pl.DataFrame) -> bool:
     positions are in range and name the same ids on a sample of rows."""
     if not {"p_idx", "e_idx"} <= set(conflicts.columns):
         return False
-    for ids in (inst.proposal_ids, inst.expert_ids):
-        if ids.size > 1 and not bool((ids[1:] > ids[:-1]).all()):
-            return False
+    if not inst.ids_in_order():
+        return False
     if conflicts["p_idx"].null_count() or conflicts["e_idx"].null_count():
         return False
     p, e = conflicts["p_idx"].to_numpy(), conflicts["e_idx"].to_numpy()
