@@ -185,13 +185,14 @@ def assign(
         # each proposal's best eligible expert, which the JSON summary reports: one pass over
         # the matrix, in numpy outside the interpreter lock, while the instance is solved
         best = background.submit(best_experts, prepared) if as_json else None
-        background.shutdown(wait=False)
         with timer("solve"):
             result = assignment.assign(prepared.instance, mode, q=q, seed=seed, diversity=diversity)
     except CallFolderError as exc:  # the affinity table's problems, found in the background
         raise invalid_call(call_dir, exc) from None
     except (InvalidInput, assignment.InstanceError, TextModelUnavailable) as exc:
         raise affinity_first(exc) from None
+    finally:
+        background.shutdown(wait=False)  # what was submitted still runs
     timer.move(result.timings.get("diagnostics", 0.0), "solve", "summary")
     timer.move(result.timings.get("certify", 0.0), "solve", "certify")
     with timer("summary"):
