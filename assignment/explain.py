@@ -404,8 +404,7 @@ def eligible_ranks(
         runs = np.searchsorted(blocked, np.arange(start, stop + 1, dtype=np.int64) * n_e)
         per_row = np.diff(runs)
         codes = blocked[runs[0] : runs[-1]] - start * n_e
-        values = block.reshape(-1)[codes] if block.flags.c_contiguous else block[
-            codes // n_e, codes % n_e]
+        values = block.reshape(-1)[codes]  # a view for a C-ordered matrix, else a copy
         high = np.flatnonzero(values > np.repeat(floor, per_row))  # the rest pass no slot
         b_rows, values = codes[high] // n_e, values[high]
         for j in range(slots):
