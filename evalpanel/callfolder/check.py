@@ -88,15 +88,18 @@ def check_table(raw: RawTable, columns: tuple[Column, ...]) -> tuple[pl.DataFram
     """The typed frame (declared columns plus LINE) and the problems found in single cells."""
     frame = raw.frame
     problems = column_problems(raw.file, frame.columns, columns)
+    present = [c for c in columns if c.name in frame.columns]
+    padded = _padded(frame, [c.name for c in present if _needs_strip_check(frame[c.name], c)])
     stripped = frame.with_columns(
-        _as_text(pl.col(c.name), frame[c.name], c) for c in columns if c.name in frame.columns
+        _as_text(pl.col(c.name), frame[c.name], c, c.name in padded) for c in present
     )
     if stripped.height == 0:
         problems.append(Problem(raw.file, None, "", "has a header but no rows"))
     typed: list[pl.Series] = []
     for col in columns:
         if col.name in stripped.columns:
-            series, found = _check_column(raw.file, stripped.select(col.name, LINE), col)
+            sub = pl.DataFrame([stripped[col.name], stripped[LINE]])  # no query needed
+            series, found = _check_column(raw.file, sub, col)
             problems += found
         else:
             series = _default_series(col, stripped.height)
@@ -136,18 +139,32 @@ def _native(dtype: pl.DataType, col: Column) -> bool:
     return col.kind in ("int", "float") and dtype.is_numeric()
 
 
-def _as_text(expr: pl.Expr, values: pl.Series, col: Column) -> pl.Expr:
-    """The column as stripped strings, or as it is when it is checked as a number."""
+def _needs_strip_check(values: pl.Series, col: Column) -> bool:
+    """Whether the column is kept as text, so its cells may need stripping."""
+    return not _native(values.dtype, col) and not values.dtype.is_numeric()
+
+
+def _padded(frame: pl.DataFrame, names: list[str]) -> set[str]:
+    """The columns among ``names`` with a cell that has space to strip, found in one query.
+    Only the distinct values are compared: a column of millions of rows (the ids of a dense
+    affinity table) has a few thousand, and usually none to strip."""
+    if not names:
+        return set()
+    found = frame.select(
+        (pl.col(n).unique().str.strip_chars() != pl.col(n).unique()).any().alias(n)
+        for n in names
+    ).row(0)
+    return {n for n, padded in zip(names, found, strict=True) if padded}
+
+
+def _as_text(expr: pl.Expr, values: pl.Series, col: Column, padded: bool) -> pl.Expr:
+    """The column as stripped strings (``padded``: some cell has space to strip), or as it is
+    when it is checked as a number."""
     if _native(values.dtype, col):
         return expr
     if values.dtype.is_numeric():  # e.g. numeric ids in a Parquet file
         return expr.cast(pl.String)
-    # look at the distinct values first: a column of millions of rows (the ids of a dense
-    # affinity table) has a few thousand, and usually none to strip
-    distinct = values.unique()
-    if not (distinct.str.strip_chars() != distinct).any():
-        return expr
-    return expr.str.strip_chars()
+    return expr.str.strip_chars() if padded else expr
 
 
 def _default_series(col: Column, height: int) -> pl.Series:
