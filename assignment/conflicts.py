@@ -130,8 +130,11 @@ def _declared(declared: pl.DataFrame, partners: pl.DataFrame, proposal_index: pl
 
 def _keyed(frame: pl.DataFrame, name_col: str) -> pl.DataFrame:
     """``frame`` with the name's matching ``key``, without the rows whose key is empty."""
-    keys = pl.Series(org_keys(frame[name_col].to_list()), dtype=pl.String)
-    return frame.with_columns(key=keys).filter(pl.col("key") != "")
+    # each distinct name is keyed once and joined back (no Python list of every row's name)
+    names = frame[name_col].drop_nulls().unique()
+    keys = pl.DataFrame([names, pl.Series("key", org_keys(names.to_list()), dtype=pl.String)])
+    return frame.join(keys, on=name_col, how="left", maintain_order="left").filter(
+        pl.col("key") != "")
 
 
 def _name_join(ex: pl.DataFrame, pa: pl.DataFrame, on: str | list[str]) -> pl.DataFrame:
