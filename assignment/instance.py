@@ -359,7 +359,7 @@ def _validate(inst: AssignmentInstance) -> None:
         if (ids == "").any():
             problems.append(f"{name} values must be non-empty")
     if inst.affinity.size:
-        lo, hi = float(np.min(inst.affinity)), float(np.max(inst.affinity))
+        lo, hi = _value_range(inst.affinity)
         if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0.0 or hi > 1.0:
             problems.append(f"affinity must be finite and in [0, 1]; found range [{lo}, {hi}]")
     pen = inst.potential_penalty
@@ -377,6 +377,24 @@ def _validate(inst: AssignmentInstance) -> None:
         )
     _fail(problems)
     _validate_pairs(inst)
+
+
+_RANGE_BLOCK = 1 << 18  # values per block: 1 MB of float32, in a core's cache
+
+
+def _value_range(values: np.ndarray) -> tuple[float, float]:
+    """The lowest and highest value (NaN when there is one), reading memory once: each block
+    is scanned for its minimum, then again from the cache for its maximum."""
+    if not values.flags.c_contiguous or values.size <= _RANGE_BLOCK:
+        return float(np.min(values)), float(np.max(values))
+    flat = values.reshape(-1)  # a view
+    blocks = range(0, flat.size, _RANGE_BLOCK)
+    lows = np.empty(len(blocks), dtype=flat.dtype)
+    highs = np.empty(len(blocks), dtype=flat.dtype)
+    for i, start in enumerate(blocks):
+        block = flat[start : start + _RANGE_BLOCK]
+        lows[i], highs[i] = block.min(), block.max()
+    return float(lows.min()), float(highs.max())
 
 
 def _validate_pairs(inst: AssignmentInstance) -> None:
@@ -546,15 +564,13 @@ def build_instance(
             },
             schema=_POTENTIAL_SCHEMA,
         ).sort("p", "e", "detail")
-    staged = replace(
+    # one more instance, validated once (the pair lookups need only the ids)
+    return replace(
         base,
         exclusions=exclusions,
         potential=potential_frame,
         potential_penalty=potential_penalty,
-    )
-    return replace(
-        staged,
-        forbidden=staged.pair_indices(forbidden, "forbidden"),
-        pinned=staged.pair_indices(pinned, "pinned"),
-        existing=staged.pair_indices(existing, "existing"),
+        forbidden=base.pair_indices(forbidden, "forbidden"),
+        pinned=base.pair_indices(pinned, "pinned"),
+        existing=base.pair_indices(existing, "existing"),
     )

@@ -165,3 +165,17 @@ def test_existing_work_beyond_max_load_is_kept_and_takes_no_new_slot() -> None:
     pinned = pl.DataFrame({"proposal_id": ["P0", "P1", "P2"], "expert_id": ["X0"] * 3})
     with pytest.raises(InstanceError, match="more pinned and existing tasks than max_load"):
         build_instance(proposals, experts, aff, k=2, pinned=pinned)
+
+
+@pytest.mark.parametrize("bad", [np.nan, -0.25, 1.5])
+@pytest.mark.parametrize("at", [0, 2**18 - 1, 2**18, 700 * 500 - 1])
+def test_one_bad_cell_of_a_large_matrix_is_found_wherever_it_is(bad: float, at: int) -> None:
+    # 350,000 cells: scanned in blocks (the first, a block edge, the last partial block)
+    proposals, experts = frames(700, 500)
+    aff = np.random.default_rng(at).random((700, 500), dtype=np.float32)
+    build_instance(proposals, experts, aff, k=2)  # the matrix as it is passes
+    aff.reshape(-1)[at] = bad
+    with pytest.raises(InstanceError, match=r"finite and in \[0, 1\]"):
+        build_instance(proposals, experts, aff, k=2)
+    with pytest.raises(InstanceError, match=r"finite and in \[0, 1\]"):  # as a strided view
+        build_instance(proposals, experts, np.asfortranarray(aff), k=2)
