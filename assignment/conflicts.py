@@ -50,7 +50,7 @@ import numpy as np
 import polars as pl
 
 from .conflict_set import Conflicts, assemble
-from .orgnames import GENERIC, WEAK, key_numbers, likely_same, org_keys
+from .orgnames import GENERIC, WEAK, key_numbers, likely_mask, org_keys
 
 REASONS: Final = ("declared", "family", "preparation", "other", "employment", "collaboration",
                   "organisation", "organisation_name", "language", "coordinator_country")
@@ -444,8 +444,7 @@ def find_potential_conflicts(
         _blocks(ex.filter(~no_id)["key"]).join(
             pa_blocks.filter(pl.col("key").is_in(pa_no_id.implode())), on="block", suffix="_p"),
     ]).select(e_key="key", p_key="key_p").unique().filter(pl.col("e_key") != pl.col("p_key"))
-    likely = pairs.filter(pl.Series(likely_same(pairs["e_key"].to_list(),
-                                                pairs["p_key"].to_list()), dtype=pl.Boolean))
+    likely = pairs.filter(pl.Series(likely_mask(pairs.select(a="e_key", b="p_key"))))
     found = _name_join(
         ex.join(likely, left_on="key", right_on="e_key").drop("key"),
         pa.rename({"key": "p_key"}), "p_key",

@@ -338,14 +338,21 @@ def likely_same(left: Iterable[str], right: Iterable[str]) -> list[bool]:
     left, right = list(left), list(right)
     if len(left) != len(right):
         raise ValueError(f"likely_same needs aligned keys; got {len(left)} and {len(right)}")
-    if not left:
-        return []
     pairs = pl.DataFrame({"a": left, "b": right}, schema={"a": pl.String, "b": pl.String})
+    out: list[bool] = likely_mask(pairs).tolist()
+    return out
+
+
+def likely_mask(pairs: pl.DataFrame) -> np.ndarray:
+    """:func:`likely_same` of the String columns ``a, b`` of ``pairs``, as an (n,) bool array
+    (the keys stay in polars: no Python string per pair)."""
+    if pairs.height == 0:
+        return np.zeros(0, dtype=bool)
     features, words = _key_features(pl.concat([pairs["a"], pairs["b"]]).unique().to_list())
+    # rows carry their pair's index ``i``: no join need keep their order
     both = pairs.with_row_index("i").join(
-        features, left_on="a", right_on="key", how="left", maintain_order="left"
-    ).join(features, left_on="b", right_on="key", how="left", maintain_order="left",
-           suffix="_b").rename({"n": "n_a"})
+        features, left_on="a", right_on="key", how="left"
+    ).join(features, left_on="b", right_on="key", how="left", suffix="_b").rename({"n": "n_a"})
     # a pair may match only when its generic words and numerals agree and both keep a word
     able = both.filter(
         (pl.col("a") != "") & (pl.col("b") != "") & (pl.col("a") != pl.col("b"))
@@ -376,6 +383,6 @@ def likely_same(left: Iterable[str], right: Iterable[str]) -> list[bool]:
         _two_forms(forms["x"].to_list(), forms["y"].to_list()), dtype=pl.Boolean))
     two = spelt.join(forms, on=["x", "y"]).filter("two").select("i")
     likely = decided.filter("likely").select("i")
-    out = np.zeros(len(left), dtype=bool)
+    out = np.zeros(pairs.height, dtype=bool)
     out[pl.concat([likely, two])["i"].to_numpy()] = True
-    return out.tolist()
+    return out
