@@ -276,6 +276,8 @@ def _in_order(frame: pl.DataFrame, keys: list[str], *, strict: bool = False) -> 
 
 def _duplicates(file: str, frame: pl.DataFrame, keys: list[str], what: str) -> list[Problem]:
     present = frame.drop_nulls(keys)
+    if not present.select(keys).is_duplicated().any():  # the usual case: one hash pass
+        return []
     first = present.group_by(keys).agg(pl.col(LINE).min().alias("__first__"))
     dup = present.join(first, on=keys).filter(pl.col(LINE) != pl.col("__first__"))
     label = pl.concat_str([pl.col(k) for k in keys], separator=", ")
