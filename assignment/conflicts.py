@@ -50,7 +50,7 @@ import numpy as np
 import polars as pl
 
 from .conflict_set import Conflicts, assemble
-from .orgnames import GENERIC, WEAK, key_numbers, likely_mask, org_keys
+from .orgnames import GENERIC, WEAK, key_numbers, likely_mask, org_key
 
 REASONS: Final = ("declared", "family", "preparation", "other", "employment", "collaboration",
                   "organisation", "organisation_name", "language", "coordinator_country")
@@ -132,7 +132,8 @@ def _keyed(frame: pl.DataFrame, name_col: str) -> pl.DataFrame:
     """``frame`` with the name's matching ``key``, without the rows whose key is empty."""
     # each distinct name is keyed once and joined back (no Python list of every row's name)
     names = frame[name_col].drop_nulls().unique()
-    keys = pl.DataFrame([names, pl.Series("key", org_keys(names.to_list()), dtype=pl.String)])
+    keys = pl.DataFrame([names, pl.Series("key", [org_key(n) for n in names.to_list()],
+                                          dtype=pl.String)])
     return frame.join(keys, on=name_col, how="left", maintain_order="left").filter(
         pl.col("key") != "")
 
@@ -412,7 +413,7 @@ def find_potential_conflicts(
     exclusions (``organisation_name``) and not repeated here; pairs of ``conflicts`` (the hard
     exclusions, as rows or as :class:`Conflicts`) are left out. Distinct keys meet only in
     blocks that share the numerals and the beginning of a distinctive word, and
-    :func:`assignment.orgnames.likely_same` decides on each distinct pair of keys, not on each
+    :func:`assignment.orgnames.likely_mask` decides on each distinct pair of keys, not on each
     (proposal, expert) pair (so a typo within the first
     letters of a name's only distinctive word is not seen).
     """

@@ -177,5 +177,5 @@ def test_one_bad_cell_of_a_large_matrix_is_found_wherever_it_is(bad: float, at: 
     aff.reshape(-1)[at] = bad
     with pytest.raises(InstanceError, match=r"finite and in \[0, 1\]"):
         build_instance(proposals, experts, aff, k=2)
-    with pytest.raises(InstanceError, match=r"finite and in \[0, 1\]"):  # as a strided view
+    with pytest.raises(InstanceError, match=r"finite and in \[0, 1\]"):  # in Fortran order: not scanned in blocks
         build_instance(proposals, experts, np.asfortranarray(aff), k=2)

@@ -89,7 +89,8 @@ def check_table(raw: RawTable, columns: tuple[Column, ...]) -> tuple[pl.DataFram
     frame = raw.frame
     problems = column_problems(raw.file, frame.columns, columns)
     present = [c for c in columns if c.name in frame.columns]
-    padded = _padded(frame, [c.name for c in present if _needs_strip_check(frame[c.name], c)])
+    # numeric columns are checked as numbers or cast; the others are text, maybe padded
+    padded = _padded(frame, [c.name for c in present if not frame.schema[c.name].is_numeric()])
     stripped = frame.with_columns(
         _as_text(pl.col(c.name), frame[c.name], c, c.name in padded) for c in present
     )
@@ -137,11 +138,6 @@ def column_problems(file: str, names: list[str], columns: tuple[Column, ...]) ->
 def _native(dtype: pl.DataType, col: Column) -> bool:
     """A numeric column declared as a number: checked without going through strings."""
     return col.kind in ("int", "float") and dtype.is_numeric()
-
-
-def _needs_strip_check(values: pl.Series, col: Column) -> bool:
-    """Whether the column is kept as text, so its cells may need stripping."""
-    return not _native(values.dtype, col) and not values.dtype.is_numeric()
 
 
 def _padded(frame: pl.DataFrame, names: list[str]) -> set[str]:
