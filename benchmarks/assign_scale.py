@@ -52,6 +52,7 @@ from assignment import AssignmentInstance, assign  # noqa: E402
 from assignment.solvers import solve_dense_baseline  # noqa: E402
 from assignment.solvers._network import weights  # noqa: E402
 from assignment.solvers.max_total import solve_max_total  # noqa: E402
+from benchmarks._children import child_env, compile_project  # noqa: E402
 from benchmarks.synthetic import synthetic_call  # noqa: E402
 
 SIZES = ((300, 150), (2000, 1000), (5000, 2000), (10000, 4000), (20000, 15000))
@@ -255,8 +256,8 @@ def write_dense_call(folder: Path, n_p: int, n_e: int, seed: int, k: int | None 
 
 
 def process_sweep(args: argparse.Namespace, modes: list[str]) -> None:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    compile_project()  # see benchmarks._children: the timed processes run from bytecode
+    env = child_env()
     base = args.folder or Path(tempfile.mkdtemp(prefix="assign_scale_"))
     sizes = args.sizes.split(",") if args.sizes_given else [f"{p}x{e}" for p, e in PROCESS_SIZES]
     print(f"whole `evalpanel assign` process, dense affinity.parquet, k = {args.k}, one process "
