@@ -39,7 +39,8 @@ def _best(values: np.ndarray, rows: np.ndarray, per: int) -> tuple[np.ndarray, n
     """Each row's ``per`` highest ``values`` and the matching ``rows`` (same shape)."""
     if values.shape[1] <= per:
         return values, rows
-    at = np.argpartition(-values, per - 1, axis=1)[:, :per]
+    last = values.shape[1] - per  # the top ``per`` end the partition (no negated copy)
+    at = np.argpartition(values, last, axis=1)[:, last:]
     return np.take_along_axis(values, at, axis=1), np.take_along_axis(rows, at, axis=1)
 
 
@@ -64,7 +65,8 @@ def best_in_columns(
     skipped = np.zeros(n_p, dtype=bool)
     if skip is not None:
         skipped[skip] = True
-    step = max(per, SLAB // cols.size, 1)
+    # slabs of at most SLAB cells, and at least one per thread
+    step = max(per, min(SLAB // cols.size, -(-n_p // THREADS)), 1)
     slabs = [(a, min(a + step, n_p)) for a in range(0, n_p, step)]
 
     def slab(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:

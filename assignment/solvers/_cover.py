@@ -74,7 +74,8 @@ def _best_in_rows(
 def _top(block: np.ndarray, per: int) -> tuple[IntArray, IntArray]:
     """Row and column indices of each row's ``per`` highest values that are >= 0."""
     per = min(per, block.shape[1])
-    top = np.argpartition(-block, per - 1, axis=1)[:, :per]
+    last = block.shape[1] - per  # the top ``per`` end the partition (no negated copy)
+    top = np.argpartition(block, last, axis=1)[:, last:]
     keep = np.take_along_axis(block, top, axis=1) >= 0
     rows = np.broadcast_to(np.arange(block.shape[0], dtype=np.int64)[:, None], top.shape)
     return rows[keep], top[keep].astype(np.int64)

@@ -76,11 +76,9 @@ def initial_candidates(inst: AssignmentInstance, blocked: IntArray, m: int, r: i
 
     def best_of_rows(rows: slice) -> IntArray:
         block = np.array(inst.affinity[rows], dtype=np.float32)
-        bad = np.zeros(block.shape, dtype=bool)
-        _mask_in_block(blocked, rows, n_e, bad)
-        block[bad] = -1.0
+        block.reshape(-1)[_in_block(blocked, rows.start * n_e, rows.stop * n_e)] = -1.0
         top = (
-            np.argpartition(-block, m - 1, axis=1)[:, :m]
+            np.argpartition(block, n_e - m, axis=1)[:, n_e - m :]  # the m best end it
             if m < n_e
             else np.broadcast_to(np.arange(n_e), block.shape)
         )

@@ -86,7 +86,7 @@ def _top_codes(inst: AssignmentInstance, blocked: IntArray, m: int) -> IntArray:
         bad = np.zeros(w.shape, dtype=bool)
         _mask_in_block(blocked, rows, n_e, bad)
         w[bad] = -1
-        top = np.argpartition(-w, m - 1, axis=1)[:, :m]
+        top = np.argpartition(w, n_e - m, axis=1)[:, n_e - m :]  # the m best end it
         ok = np.take_along_axis(w, top, axis=1) >= 0
         p = np.arange(rows.start, rows.stop, dtype=np.int64)[:, None]
         parts.append((p * n_e + top)[ok])
