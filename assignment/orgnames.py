@@ -207,7 +207,8 @@ def org_tokens(name: str | None) -> list[str]:
     if "." in text:
         text = _DOTTED.sub(lambda m: " " + m.group(0).replace(".", "") + " ", text)
     raw = _NON_WORD.sub(" ", text).replace("_", " ").split()
-    # a word beginning with "epa" has "epa" in the text (the test may only run the pass for nothing)
+    # a word beginning with "epa" puts "epa" in the text; where "epa" is only inside a word,
+    # the pass finds nothing to replace
     if not _PHRASE_FIRST.isdisjoint(raw) or "epa" in text:
         raw = _PHRASE_RE.sub(_phrase, " ".join(raw)).split()
     out: list[str] = []
