@@ -44,6 +44,19 @@ def _best(values: np.ndarray, rows: np.ndarray, per: int) -> tuple[np.ndarray, n
     return np.take_along_axis(values, at, axis=1), np.take_along_axis(rows, at, axis=1)
 
 
+def best_in_block(block: np.ndarray, per: int) -> tuple[IntArray, IntArray]:
+    """Row and column indices of each row's ``per`` highest values of ``block`` that are >= 0
+    (masked cells hold -1)."""
+    per = min(per, block.shape[1])
+    if per <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    last = block.shape[1] - per  # the top ``per`` end the partition (no negated copy)
+    top = np.argpartition(block, last, axis=1)[:, last:]
+    keep = np.take_along_axis(block, top, axis=1) >= 0
+    rows = np.broadcast_to(np.arange(block.shape[0], dtype=np.int64)[:, None], top.shape)
+    return rows[keep], top[keep].astype(np.int64)
+
+
 def best_in_columns(
     inst: AssignmentInstance,
     cols: IntArray,

@@ -23,7 +23,7 @@ from ortools.graph.python import max_flow
 
 from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
-from assignment.solvers._columns import best_in_columns
+from assignment.solvers._columns import best_in_block, best_in_columns
 from assignment.solvers._network import FlowSpec, SolverFailure
 
 MAX_GROWTH = 20  # flows per side before leaving the rest to the coverage-bonus formulation
@@ -67,18 +67,8 @@ def _best_in_rows(
         owner, inside = _sets.in_rows(codes, n_e, rows)
         block[owner, inside % n_e] = -1.0
     block[:, skip] = -1.0
-    i, e = _top(block, per)
+    i, e = best_in_block(block, per)
     return _sets.unique(rows[i] * n_e + e)
-
-
-def _top(block: np.ndarray, per: int) -> tuple[IntArray, IntArray]:
-    """Row and column indices of each row's ``per`` highest values that are >= 0."""
-    per = min(per, block.shape[1])
-    last = block.shape[1] - per  # the top ``per`` end the partition (no negated copy)
-    top = np.argpartition(block, last, axis=1)[:, last:]
-    keep = np.take_along_axis(block, top, axis=1) >= 0
-    rows = np.broadcast_to(np.arange(block.shape[0], dtype=np.int64)[:, None], top.shape)
-    return rows[keep], top[keep].astype(np.int64)
 
 
 def cover_candidates(

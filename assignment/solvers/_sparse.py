@@ -27,7 +27,7 @@ import numpy as np
 from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
-from assignment.solvers._columns import best_in_columns, map_blocks
+from assignment.solvers._columns import best_in_block, best_in_columns, map_blocks
 from assignment.solvers._cover import cover_candidates
 from assignment.solvers._network import (
     SCALE,
@@ -69,30 +69,32 @@ def eligible_codes(inst: AssignmentInstance, blocked: IntArray) -> IntArray:
     return _sets.difference(allc, blocked)
 
 
-def initial_candidates(inst: AssignmentInstance, blocked: IntArray, m: int, r: int) -> IntArray:
-    """Top-``m`` eligible experts per proposal and top-``r`` eligible proposals per expert."""
-    n_p, n_e = inst.n_proposals, inst.n_experts
-    m, r = min(m, n_e), min(r, n_p)
+def best_in_rows(inst: AssignmentInstance, blocked: IntArray, m: int) -> IntArray:
+    """Sorted codes of the ``m`` best eligible pairs of every proposal (``blocked``: the sorted
+    codes of the pairs that are not eligible)."""
+    n_e = inst.n_experts
 
     def best_of_rows(rows: slice) -> IntArray:
         block = np.array(inst.affinity[rows], dtype=np.float32)
         block.reshape(-1)[_in_block(blocked, rows.start * n_e, rows.stop * n_e)] = -1.0
-        top = (
-            np.argpartition(block, n_e - m, axis=1)[:, n_e - m :]  # the m best end it
-            if m < n_e
-            else np.broadcast_to(np.arange(n_e), block.shape)
-        )
-        keep = np.take_along_axis(block, top, axis=1) >= 0
-        p = np.arange(rows.start, rows.stop, dtype=np.int64)[:, None]
-        return (p * n_e + top)[keep].astype(np.int64)
+        i, e = best_in_block(block, m)
+        codes: IntArray = (i + rows.start) * n_e + e
+        return codes
 
     parts = map_blocks(best_of_rows, _row_blocks(inst))
+    return _sets.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+
+def initial_candidates(inst: AssignmentInstance, blocked: IntArray, m: int, r: int) -> IntArray:
+    """Top-``m`` eligible experts per proposal and top-``r`` eligible proposals per expert."""
+    n_e = inst.n_experts
+    r = min(r, inst.n_proposals)
+    row_cands = best_in_rows(inst, blocked, m)
     # for capacity: experts with fewer candidate arcs than r also get their r best proposals
-    row_cands = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     short = np.nonzero(np.bincount(row_cands % n_e, minlength=n_e) < r)[0]
     if r > 0 and short.size:
-        parts.append(best_in_columns(inst, short, r, masked=(blocked,)))
-    return _sets.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        return _sets.union(row_cands, best_in_columns(inst, short, r, masked=(blocked,)))
+    return row_cands
 
 
 def violating_pairs(

@@ -41,7 +41,12 @@ from assignment.solvers._network import (
     solve_network,
     weights,
 )
-from assignment.solvers._sparse import _mask_in_block, _row_blocks, solve_certified
+from assignment.solvers._sparse import (
+    _mask_in_block,
+    _row_blocks,
+    best_in_rows,
+    solve_certified,
+)
 from assignment.solvers.fair_bound import could_raise, floor_bound
 from assignment.solvers.fair_total import could_improve, total_bound
 from assignment.solvers.max_total import flow_spec
@@ -75,22 +80,6 @@ def _top_sums(
         take = np.arange(kmax)[None, :] < count[rows][:, None]
         out[rows] = (top * take).sum(axis=1)
     return out
-
-
-def _top_codes(inst: AssignmentInstance, blocked: IntArray, m: int) -> IntArray:
-    n_e = inst.n_experts
-    m = min(m, n_e)
-    parts = []
-    for rows in _row_blocks(inst):
-        w = np.array(inst.affinity[rows], dtype=np.float32)
-        bad = np.zeros(w.shape, dtype=bool)
-        _mask_in_block(blocked, rows, n_e, bad)
-        w[bad] = -1
-        top = np.argpartition(w, n_e - m, axis=1)[:, n_e - m :]  # the m best end it
-        ok = np.take_along_axis(w, top, axis=1) >= 0
-        p = np.arange(rows.start, rows.stop, dtype=np.int64)[:, None]
-        parts.append((p * n_e + top)[ok])
-    return np.unique(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
 def _pairs_of(sol: NetworkSolution, n_e: int) -> IntArray:
@@ -269,7 +258,7 @@ def solve_fair(
 
     m = candidates if candidates is not None else 2 * int(inst.free_demand.max()) + 4
     base_codes = base_sol.cand[base_sol.flow > 0]
-    cand = np.union1d(_top_codes(inst, blocked, m), base_codes)
+    cand = np.union1d(best_in_rows(inst, blocked, m), base_codes)
     cand = np.union1d(cand, hint[:, 0] * n_e + hint[:, 1])
     hint_codes = hint[:, 0] * n_e + hint[:, 1]
     floor = hint_floor
