@@ -61,10 +61,6 @@ TARGET = 1 / 3
 FORMULATIONS = ("bonus", "exact")
 
 
-def _env() -> dict[str, str]:
-    return child_env()
-
-
 def write_folder(folder: Path, n_p: int, n_e: int, seed: int) -> dict[str, float]:
     """The call folder plus its dense affinity.parquet; returns seconds spent and sizes."""
     import polars as pl
@@ -108,7 +104,7 @@ def run_process(folder: Path, k: int, out: Path) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "evalpanel.cli", "assign", str(folder), "-k", str(k), "--json",
            "-o", str(out), *_fixed_args(folder)]  # fmt: skip
     t = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT)
     wall = time.perf_counter() - t
     if done.returncode not in (0, 3):
         raise SystemExit(f"evalpanel assign failed ({done.returncode}):\n{done.stderr}")
@@ -147,7 +143,8 @@ def run_baseline(folder: Path, k: int, formulation: str) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--baseline-child", str(folder),
            "-k", str(k), "--formulation", formulation]  # fmt: skip
     t = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT, check=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT,
+                          check=True)
     wall = time.perf_counter() - t
     out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     out["wall_s"] = wall
@@ -275,7 +272,7 @@ def conflicts_memory(args: argparse.Namespace) -> int:
                    str(frames_dir), "--conflicts-step", args.conflicts_step]  # fmt: skip
             if impl is not None:
                 cmd += ["--conflicts-impl", str(impl)]
-            done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT,
+            done = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT,
                                   check=True)  # fmt: skip
             out = json.loads(done.stdout.strip().splitlines()[-1])
             phases = {k: v for k, v in out.get("phases", {}).items() if v}
@@ -367,7 +364,7 @@ def plan_time(args: argparse.Namespace) -> int:
             cmd = [sys.executable, str(Path(__file__).resolve()), "--plan-child", str(folder)]
             if args.impl:
                 cmd += ["--impl", str(args.impl)]
-            done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT,
+            done = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT,
                                   check=True)  # fmt: skip
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         keys = [k for k in runs[0] if k.endswith("_s")]
