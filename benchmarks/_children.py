@@ -3,7 +3,7 @@
 An installed package runs from bytecode: a regular ``pip install`` compiles it, and an editable
 install writes it on its first run. Where ``PYTHONDONTWRITEBYTECODE`` is set (as on some build
 machines) an editable install never does, and every process would compile the project's source
-again (about 0.25 s of each ``evalpanel assign``), a cost no user's second run pays. So the
+again (about 0.2 s of each ``evalpanel assign``), a cost no user's second run pays. So the
 project's packages are compiled once before the first timing, into their ``__pycache__``
 folders (ignored by git), as an install does; every process a benchmark compares, baselines
 included, then reads the same bytecode.
