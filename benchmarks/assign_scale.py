@@ -24,6 +24,11 @@ under a watchdog that stops it above ``--rss-limit-mb``
 (default 12,000: the machine is shared), reported as such; ``--folder DIR --reuse`` keeps the
 generated folders between runs. Targets at 20,000 × 15,000, whole process: max-total < 10 s and
 < 4 GB, fair < 30 s, randomized < 20 s.
+
+Before the modes of each size, ``--process`` prints the size's *decode floor*: a process that
+only decodes the ``affinity.parquet`` row groups as the reader does (its threads and read-ahead,
+:mod:`evalpanel.callfolder.pairs`), checking and writing nothing. No mode's process can be
+faster than the floor plus its solve.
 """
 
 from __future__ import annotations
@@ -255,6 +260,36 @@ def write_dense_call(folder: Path, n_p: int, n_e: int, seed: int, k: int | None 
             "parquet_mb": (folder / "affinity.parquet").stat().st_size / 2**20}
 
 
+def child_decode(folder: Path) -> dict[str, Any]:
+    """Decode the affinity file's row groups as the reader does, and nothing else."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    import pyarrow.parquet as pq
+
+    from evalpanel.callfolder.pairs import BATCH_ROWS, PAIR_KEYS, _batches
+
+    path = folder / "affinity.parquet"
+    parquet = pq.ParquetFile(path, read_dictionary=list(PAIR_KEYS), pre_buffer=False)
+    columns = parquet.schema_arrow.names
+    t1, c1 = time.perf_counter(), time.process_time()
+    rows = sum(b.num_rows for b in _batches(path, parquet, columns, list(PAIR_KEYS), BATCH_ROWS))
+    return {"rows": rows, "groups": parquet.metadata.num_row_groups,
+            "decode_s": time.perf_counter() - t1, "decode_cpu_s": time.process_time() - c1,
+            "imports_s": t1 - t0, "imports_cpu_s": c1 - c0}
+
+
+def _decode_floor(folder: Path, limit_mb: float, env: dict[str, str]) -> str:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "decode", "--folder",
+           str(folder)]
+    done = watched(cmd, limit_mb, env)
+    if done["code"] != 0:
+        return f"decode floor failed ({done['code']}): {done['stderr'][-400:]}"
+    d = json.loads(done["stdout"])
+    return (f"decode floor: {d['rows']:,} rows in {d['groups']} row groups decoded as the reader "
+            f"does, nothing else: {d['decode_s']:.2f} s ({d['decode_cpu_s']:.2f} cpu s); "
+            f"whole process {done['wall_s']:.2f} s ({done['cpu_s']:.2f} cpu s), "
+            f"peak {done['peak_mb']:.0f} MB")
+
+
 def process_sweep(args: argparse.Namespace, modes: list[str]) -> None:
     compile_project()  # see benchmarks._children: the timed processes run from bytecode
     env = child_env()
@@ -275,6 +310,7 @@ def process_sweep(args: argparse.Namespace, modes: list[str]) -> None:
                 print(f"{size:>12}: {n_p * n_e:,} affinity rows, affinity.parquet "
                       f"{setup['parquet_mb']:.0f} MB (written in {setup['setup_s']:.0f} s)",
                       flush=True)
+            print(f"{'':>24}{_decode_floor(folder, args.rss_limit_mb, env)}", flush=True)
             for mode in modes:
                 cmd = [sys.executable, "-m", "evalpanel.cli", "assign", str(folder), "-k",
                        str(args.k), "--mode", mode, "--json", "-o", str(base / "pairs.csv")]
@@ -331,7 +367,7 @@ def main() -> None:
     ap.add_argument("--rss-limit-mb", type=float, default=12000.0)
     ap.add_argument("--folder", type=Path, help="with --process: keep the call folders here")
     ap.add_argument("--reuse", action="store_true", help="with --folder: reuse written calls")
-    ap.add_argument("--child", choices=("sweep", "compare"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("sweep", "compare", "decode"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.sizes_given = any(a == "--sizes" or a.startswith("--sizes=") for a in sys.argv[1:])
     modes = args.modes.split(",")
@@ -341,6 +377,9 @@ def main() -> None:
     if args.child == "sweep":
         n = args.repeats or 1
         print(json.dumps(child_sweep(args.sizes, modes, args.k, n)))
+        return
+    if args.child == "decode":
+        print(json.dumps(child_decode(args.folder)))
         return
     if args.child == "compare":
         print(json.dumps(child_compare(args.repeats or 3)))
