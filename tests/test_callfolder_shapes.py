@@ -6,6 +6,7 @@ repeated problem is reported once with a count."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from evalpanel.callfolder import CallFolderError, read_call
 from evalpanel.callfolder.check import check_table
 from evalpanel.callfolder.schema import TABLES, Column
-from evalpanel.callfolder.tables import LINE, RawTable
+from evalpanel.callfolder.tables import LINE, RawTable, _lines
 from evalpanel.store import tables as store_tables
 from tests.callfolder_factory import (
     AFFINITY,
@@ -231,6 +232,27 @@ def test_blank_lines_and_rows_of_bare_commas_are_skipped(tmp_path: Path) -> None
     assert call.proposals.equals(reference.proposals)
     assert call.experts.equals(reference.experts)
     assert call.partners.equals(reference.partners)
+
+
+def test_a_byte_order_mark_and_windows_line_breaks_read_as_plain_files(tmp_path: Path) -> None:
+    reference = read_call(write_call(tmp_path / "plain"))
+    folder = write_call(tmp_path / "exported")
+    for name in ("proposals.csv", "experts.csv", "partners.csv"):
+        path = folder / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    call = read_call(folder)
+    # a break inside a quoted cell is the cell's text, kept as the file writes it
+    kept = reference.proposals.with_columns(pl.col("abstract").str.replace_all("\n", "\r\n"))
+    assert call.proposals.equals(kept)
+    assert call.experts.equals(reference.experts)
+    assert call.partners.equals(reference.partners)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", ",", '"', "\r", "\n", "\r\n", "é", " "])).map("".join))
+def test_a_csv_text_is_cut_into_the_lines_a_string_stream_gives(text: str) -> None:
+    # the header is read from these lines, without copying the whole text into a stream
+    assert list(_lines(text)) == list(io.StringIO(text, newline=""))
 
 
 def test_a_blank_line_does_not_shift_the_lines_of_problems(tmp_path: Path) -> None:

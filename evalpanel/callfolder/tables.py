@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +86,7 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
                 "contains NUL bytes: this is not a CSV text file",
             )
         ]
-    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    header = next(csv.reader(_lines(text)), [])
     if len(header) == 1:
         other = next((sep for sep in (";", "\t") if sep in header[0]), None)
         if other is not None:
@@ -103,7 +105,9 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
     if header_problems:
         return None, header_problems
     try:
-        frame = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False)
+        # the bytes as read (they decode to ``text``): a StringIO of the text would be copied
+        # into a 4-byte-per-character buffer, read back and encoded again
+        frame = pl.read_csv(data, infer_schema=False, truncate_ragged_lines=False)
     except pl.exceptions.PolarsError as exc:
         return _read_csv_slow(name, text, f"{exc}".splitlines()[0])
     frame = frame.rename({col: col.strip() for col in frame.columns})
@@ -132,6 +136,17 @@ def _read_csv(path: Path) -> tuple[RawTable | None, list[Problem]]:
             for line, n in short
         ]
     return RawTable(name, frame.drop("__n__")), []
+
+
+# a line and its break as ``io.StringIO(text, newline="")`` yields them: \r\n, \r or \n
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+$")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` as ``io.StringIO(text, newline="")`` yields them, made only as a
+    reader asks for them (the header's record needs the first line or few; a StringIO would
+    copy the whole text first)."""
+    return (m.group() for m in _LINE.finditer(text))
 
 
 def _without_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
