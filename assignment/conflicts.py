@@ -50,7 +50,7 @@ import numpy as np
 import polars as pl
 
 from .conflict_set import Conflicts, assemble
-from .orgnames import GENERIC, WEAK, key_numbers, likely_mask, org_key
+from .orgnames import GENERIC, NUMERAL, WEAK, likely_mask, numerals, org_key
 
 REASONS: Final = ("declared", "family", "preparation", "other", "employment", "collaboration",
                   "organisation", "organisation_name", "language", "coordinator_country")
@@ -388,12 +388,10 @@ _MAX_BLOCK: Final = 1000
 def _blocks(keys: pl.Series) -> pl.DataFrame:
     """``key, block``: each distinct key under each of its distinctive words' beginnings,
     prefixed by the key's numerals (names with other numbers never meet)."""
-    uniq = keys.unique()
-    numbers = pl.Series([key_numbers(k) for k in uniq.to_list()], dtype=pl.String)
-    return pl.DataFrame({"key": uniq, "numbers": numbers}).with_columns(
-        word=pl.col("key").str.split(" ")
+    return keys.unique().to_frame("key").with_columns(
+        numbers=numerals(pl.col("key")), word=pl.col("key").str.split(" ")
     ).explode("word").filter(
-        ~pl.col("word").is_in(list(GENERIC | WEAK)) & ~pl.col("word").str.contains(r"^\d+$")
+        ~pl.col("word").is_in(list(GENERIC | WEAK)) & ~pl.col("word").str.contains(NUMERAL)
     ).select(
         "key", block=pl.col("numbers") + "|" + pl.col("word").str.slice(0, _BLOCK_PREFIX)
     ).unique()

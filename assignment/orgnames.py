@@ -263,9 +263,22 @@ def org_keys(names: Iterable[str | None]) -> list[str]:
     return [cache[n] for n in names]
 
 
+# a key's numeral: the arabic digits org_tokens writes every number it reads as (a word of
+# other digit characters it could not read, such as Ethiopic ones, is a word like any other)
+NUMERAL: Final = r"^[0-9]+$"
+_NUMERAL_RE: Final = re.compile(NUMERAL)
+
+
 def key_numbers(key: str) -> str:
     """The numerals of a key, e.g. ``"1 2"`` for ``"1 2 liceum"`` (``""`` when none)."""
-    return " ".join(w for w in key.split() if w.isdigit())
+    return " ".join(w for w in key.split() if _NUMERAL_RE.match(w))
+
+
+def numerals(key: pl.Expr) -> pl.Expr:
+    """:func:`key_numbers` of a String column of keys."""
+    return key.str.split(" ").list.eval(
+        pl.element().filter(pl.element().str.contains(NUMERAL))
+    ).list.join(" ")
 
 
 # organisation-type words: shared by unrelated organisations, so never evidence of a likely match
@@ -309,29 +322,30 @@ def _two_forms(x: list[str], y: list[str]) -> np.ndarray:
     return out
 
 
-def _key_features(keys: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _key_features(keys: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per distinct key: ``key``, ``kid`` (its row), ``strong`` (its words but the weak ones),
     ``generic`` (its organisation-type words), ``numbers`` (:func:`key_numbers`) and ``n``
     (how many other words: neither generic nor numerals, the distinctive ones); and those
-    distinctive words, ``kid, word``."""
-    strong, generic, numbers, n, owner, distinctive = [], [], [], [], [], []
-    for kid, key in enumerate(keys):
-        words = [w for w in key.split() if w not in WEAK]
-        strong.append(" ".join(words))
-        generic.append(" ".join(w for w in words if w in GENERIC))
-        numbers.append(key_numbers(key))
-        mine = [w for w in words if w not in GENERIC and not w.isdigit()]
-        n.append(len(mine))
-        owner.extend([kid] * len(mine))
-        distinctive.extend(mine)
-    features = pl.DataFrame(
-        {"key": keys, "kid": range(len(keys)), "strong": strong, "generic": generic,
-         "numbers": numbers, "n": n},
-        schema={"key": pl.String, "kid": pl.Int64, "strong": pl.String, "generic": pl.String,
-                "numbers": pl.String, "n": pl.Int64},
+    distinctive words, ``kid, word``. One pass of polars over the keys' words (the words keep
+    their order in each key)."""
+    frame = pl.DataFrame({"key": keys}, schema={"key": pl.String}).with_columns(
+        kid=pl.int_range(pl.len(), dtype=pl.Int64))
+    word = pl.col("word")
+    words = frame.select("kid", word=pl.col("key").str.split(" ")).explode("word").filter(
+        word != "").with_columns(
+        weak=word.is_in(list(WEAK)), generic=word.is_in(list(GENERIC)),
+        numeral=word.str.contains(NUMERAL))
+    kept = ~pl.col("weak")
+    distinctive = kept & ~pl.col("generic") & ~pl.col("numeral")
+    parts = words.group_by("kid").agg(
+        strong=word.filter(kept).str.join(" "),
+        generic=word.filter(kept & pl.col("generic")).str.join(" "),
+        numbers=word.filter(pl.col("numeral")).str.join(" "),
+        n=distinctive.sum().cast(pl.Int64),
     )
-    return features, pl.DataFrame({"kid": owner, "word": distinctive},
-                                  schema={"kid": pl.Int64, "word": pl.String})
+    features = frame.join(parts, on="kid", how="left").with_columns(
+        pl.col("strong", "generic", "numbers").fill_null(""), pl.col("n").fill_null(0))
+    return features, words.filter(distinctive).select("kid", "word")
 
 
 def likely_same(left: Iterable[str], right: Iterable[str]) -> list[bool]:
@@ -359,7 +373,7 @@ def likely_mask(pairs: pl.DataFrame) -> np.ndarray:
     (the keys stay in polars: no Python string per pair)."""
     if pairs.height == 0:
         return np.zeros(0, dtype=bool)
-    features, words = _key_features(pl.concat([pairs["a"], pairs["b"]]).unique().to_list())
+    features, words = _key_features(pl.concat([pairs["a"], pairs["b"]]).unique())
     # rows carry their pair's index ``i``: no join need keep their order
     both = pairs.with_row_index("i").join(
         features, left_on="a", right_on="key", how="left"

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assignment.orgnames import key_numbers, likely_same, org_key, org_keys
+from assignment.orgnames import key_numbers, likely_same, numerals, org_key, org_keys
 from benchmarks.orgname_match import measure
 
 PAIRS = Path(__file__).parent / "data" / "orgname_pairs.csv"
@@ -62,6 +62,15 @@ def test_a_lone_letter_is_a_numeral_only_where_a_numeral_stands() -> None:
     assert key_numbers(org_key("Université Toulouse III - Paul Sabatier")) == "3"
 
 
+def test_numbers_are_read_into_arabic_numerals_and_other_digits_are_words() -> None:
+    # Arabic-Indic and fullwidth digits are read as numbers; Ethiopic ones cannot be, and stay
+    # a word of the name: the conflict blocks and the likely-match rule agree on both
+    assert key_numbers(org_key("Liceum ٣")) == key_numbers(org_key("Liceum ３")) == "3"
+    assert key_numbers(org_key("Liceum ፫")) == ""
+    keys = pl.Series([org_key(n) for n in ("Liceum ٣", "Liceum ፫", "12 Gimnazija Foundation")])
+    assert pl.select(numerals(pl.lit(keys))).to_series().to_list() == ["3", "", "12"]
+
+
 def test_likely_matches_are_not_keys() -> None:
     pairs = [
         ("Univerzita Karlova", "Univerzita Karlova v Praze"),  # a missing place
@@ -97,6 +106,11 @@ def test_precision_and_recall_targets_on_the_labelled_set() -> None:
     assert m["key_recall"] >= 0.85
 
 
+def numeral(word: str) -> bool:
+    """A numeral of a key: the arabic digits org_tokens writes numbers as."""
+    return word.isascii() and word.isdigit()
+
+
 def _likely_one_pair(a: str, b: str) -> bool:
     """The likely-match rule written pair by pair, as the docstring of ``likely_same`` states
     it: the reference for its joins."""
@@ -107,9 +121,9 @@ def _likely_one_pair(a: str, b: str) -> bool:
     wa = [w for w in a.split() if w not in WEAK]
     wb = [w for w in b.split() if w not in WEAK]
     if wa == wb:
-        return any(w not in GENERIC and not w.isdigit() for w in wa)
-    da = [w for w in wa if w not in GENERIC and not w.isdigit()]
-    db = [w for w in wb if w not in GENERIC and not w.isdigit()]
+        return any(w not in GENERIC and not numeral(w) for w in wa)
+    da = [w for w in wa if w not in GENERIC and not numeral(w)]
+    db = [w for w in wb if w not in GENERIC and not numeral(w)]
     if ({w for w in wa if w in GENERIC} != {w for w in wb if w in GENERIC}
             or key_numbers(a) != key_numbers(b) or not da or not db):
         return False
