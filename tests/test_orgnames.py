@@ -8,7 +8,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assignment.orgnames import key_numbers, likely_same, numerals, org_key, org_keys
+from assignment.conflicts import _blocks
+from assignment.orgnames import (
+    _key_features,
+    key_numbers,
+    likely_same,
+    numerals,
+    org_key,
+    org_keys,
+)
 from benchmarks.orgname_match import measure
 
 PAIRS = Path(__file__).parent / "data" / "orgname_pairs.csv"
@@ -69,6 +77,11 @@ def test_numbers_are_read_into_arabic_numerals_and_other_digits_are_words() -> N
     assert key_numbers(org_key("Liceum ፫")) == ""
     keys = pl.Series([org_key(n) for n in ("Liceum ٣", "Liceum ፫", "12 Gimnazija Foundation")])
     assert pl.select(numerals(pl.lit(keys))).to_series().to_list() == ["3", "", "12"]
+    features, words = _key_features(keys)
+    assert features.sort("kid")["numbers"].to_list() == ["3", "", "12"]
+    assert "፫" in words["word"].to_list() and "3" not in words["word"].to_list()
+    blocks = _blocks(keys)
+    assert blocks.filter(pl.col("key") == "liceum ፫")["block"].to_list() == ["|፫"]
 
 
 def test_likely_matches_are_not_keys() -> None:
