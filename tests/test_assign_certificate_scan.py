@@ -136,3 +136,19 @@ def test_first_candidates_are_each_proposals_best_and_each_short_experts_best(
     want |= {(p, e) for e in range(25) if per_expert[e] < r for p in cols[:, e] if ok[p, e]}
     got = _sparse.initial_candidates(inst, inst.blocked_codes(), m, r)
     assert {(int(c) // 25, int(c) % 25) for c in got} == want
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0**55])
+def test_lowest_per_group_keeps_each_groups_lowest_values(scale: float) -> None:
+    # integer values held as float64, ties included; a huge range takes the two-key sort
+    rng = np.random.default_rng(int(np.log2(scale)))
+    n = 5_000
+    codes = np.sort(rng.choice(10**7, n, replace=False)).astype(np.int64)
+    values = rng.integers(-50, 50, n).astype(np.float64) * scale
+    group = codes % 97
+    got = _sparse._lowest_per(codes, values, group, 4)
+    assert np.unique(got).size == got.size
+    for g in range(97):
+        mine = np.sort(values[np.isin(codes, got) & (group == g)])
+        want = np.sort(values[group == g])[:4]
+        assert np.array_equal(mine, want), g

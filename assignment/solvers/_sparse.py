@@ -184,7 +184,7 @@ def scan_reduced_costs(
     d_e = sol.potential[2 + n_p : 2 + n_p + n_e].astype(np.float64)
     penalised = spec.penalised if spec.penalty and spec.penalised is not None else None
 
-    def scan(rows: slice) -> tuple[IntArray, np.ndarray, int, int]:
+    def scan(rows: slice) -> tuple[IntArray, IntArray, np.ndarray, int, int]:
         start, stop = rows.start * n_e, rows.stop * n_e
         block = inst.affinity[rows]
         if spec.boost is None:
@@ -206,35 +206,42 @@ def scan_reduced_costs(
         violations = int(np.count_nonzero(flat < 0))
         checked = (stop - start) - masked
         if violations == 0:
-            return np.zeros(0, np.int64), np.zeros(0), 0, checked
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), 0, checked
         hits = np.flatnonzero(flat < near)
         vals = flat[hits]
         limit = 4 * (per_row + per_col) * (rows.stop - rows.start)
         if hits.size > limit:  # near-uniform costs: keep the block's lowest ones only
             keep = vals <= np.partition(vals, limit)[limit]
             hits, vals = hits[keep], vals[keep]
-        return hits.astype(np.int64) + start, vals, violations, checked
+        codes = hits.astype(np.int64) + start
+        # each proposal's lowest: its pairs all lie in this block
+        return _lowest_per(codes, vals, codes // n_e, per_row), codes, vals, violations, checked
 
     scanned = map_blocks(scan, _row_blocks(inst))
-    violations = sum(s[2] for s in scanned)
-    checked = sum(s[3] for s in scanned)
+    violations = sum(s[3] for s in scanned)
+    checked = sum(s[4] for s in scanned)
     if violations == 0:
         return np.zeros(0, np.int64), 0, checked
-    codes = np.concatenate([s[0] for s in scanned])
-    vals = np.concatenate([s[1] for s in scanned])
-    by_value = codes[np.argsort(vals, kind="stable")]  # one sort serves both groupings
-    picks = [_lowest_per(by_value, by_value // n_e, per_row),
-             _lowest_per(by_value, by_value % n_e, per_col)]
+    codes = np.concatenate([s[1] for s in scanned])
+    vals = np.concatenate([s[2] for s in scanned])
+    picks = [*(s[0] for s in scanned), _lowest_per(codes, vals, codes % n_e, per_col)]
     return _sets.unique(np.concatenate(picks)), violations, checked
 
 
-def _lowest_per(by_value: IntArray, group: IntArray, count: int) -> IntArray:
-    """The first ``count`` codes of each group, of codes in the order of their values."""
-    # distinct keys (group, position in value order): one unstable sort keeps the value order
-    order = np.argsort(group * by_value.size + np.arange(by_value.size))
+def _lowest_per(codes: IntArray, values: np.ndarray, group: IntArray, count: int) -> IntArray:
+    """The ``count`` codes of each group with the lowest ``values`` (integers held as
+    float64; among equal values the choice is arbitrary but fixed)."""
+    if codes.size == 0:
+        return codes
+    low = values.min()
+    span = int(values.max() - low) + 1
+    if span * (int(group.max()) + 1) < 2**62:  # (group, value) as one integer key: one sort
+        order = np.argsort(group * span + (values - low).astype(np.int64))
+    else:
+        order = np.lexsort((values, group))
     g = group[order]
     rank = np.arange(g.size) - np.searchsorted(g, g)
-    out: IntArray = by_value[order[rank < count]]
+    out: IntArray = codes[order[rank < count]]
     return out
 
 
