@@ -150,11 +150,11 @@ def _above_bars(
             flat[codes[lo:hi] - a * n_e] = False
         at = np.flatnonzero(flat)
         found: IntArray = at + a * n_e
-        return found, np.asarray(values, dtype=np.float32).reshape(-1)[at]
+        return found, values.reshape(-1)[at]
 
     parts = map_blocks(block, list(range(0, n_p, step)))
     codes = np.concatenate([c for c, _ in parts]) if parts else np.zeros(0, np.int64)
-    values = np.concatenate([v for _, v in parts]) if parts else np.zeros(0, np.float32)
+    values = np.concatenate([v for _, v in parts]) if parts else np.zeros(0, inst.affinity.dtype)
     expert = codes % n_e
     order = np.lexsort((codes, -values, expert))  # by expert, best first, then by code
     expert, codes = expert[order], codes[order]
