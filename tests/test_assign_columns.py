@@ -90,3 +90,38 @@ def test_both_paths_agree_on_a_larger_matrix(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(_columns, "SLAB", 64)
     barred = _columns.best_in_columns(inst, cols, 20, masked=(blocked,))
     assert _found(inst, barred) == _found(inst, whole)
+
+
+@pytest.mark.parametrize("kind", ["random", "ties", "masked", "constant", "zeros"])
+@pytest.mark.parametrize(("shape", "per"), [((66, 1500), 12), ((40, 700), 5)])
+def test_best_in_block_keeps_each_rows_best_values(
+    kind: str, shape: tuple[int, int], per: int
+) -> None:
+    # wide rows take the bar path; its result holds the same values per row as a partition of
+    # every row (ties: a coarse grid; masked: most cells -1; constant rows; rows of zeros)
+    rng = np.random.default_rng(sum(shape) + per)
+    block = rng.random(shape).astype(np.float32)
+    if kind == "ties":
+        block = (np.round(block * 16) / 16).astype(np.float32)
+    elif kind == "masked":
+        block[rng.random(shape) < 0.9] = -1.0
+    elif kind == "constant":
+        block[::3] = 0.5
+    elif kind == "zeros":
+        block[::2] = 0.0
+        block[::2, :3] = 0.25
+    assert shape[1] >= _columns.SAMPLE * 4 * per  # the bar path applies
+
+    def per_row(rows: IntArray, cols: IntArray) -> dict[int, list[float]]:
+        out: dict[int, list[float]] = {}
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            out.setdefault(i, []).append(float(block[i, j]))
+        return {i: sorted(v, reverse=True) for i, v in out.items()}
+
+    rows, cols = _columns.best_in_block(block, per)
+    assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) == rows.size
+    want = {i: sorted((float(v) for v in block[i] if v >= 0), reverse=True)[:per]
+            for i in range(shape[0])}
+    got = per_row(rows, cols)
+    assert got == {i: v for i, v in want.items() if v}
+    assert got == per_row(*_columns._partitioned(block, per))

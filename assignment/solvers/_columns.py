@@ -51,10 +51,41 @@ def _best(values: np.ndarray, rows: np.ndarray, per: int) -> tuple[np.ndarray, n
 
 def best_in_block(block: np.ndarray, per: int) -> tuple[IntArray, IntArray]:
     """Row and column indices of each row's ``per`` highest values of ``block`` that are >= 0
-    (masked cells hold -1)."""
+    (masked cells hold -1).
+
+    Wide rows are not partitioned whole: each row's bar is the value that every
+    :data:`SAMPLE`-th cell of the row puts about ``AHEAD per`` cells above, the cells above their
+    row's bar are kept in one comparison and the best ``per`` of them taken; a row with fewer
+    than ``per`` cells above its bar (ties at the bar) is partitioned whole."""
     per = min(per, block.shape[1])
     if per <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    n_r, n_c = block.shape
+    if n_c < SAMPLE * 4 * per:
+        return _partitioned(block, per)
+    sample = block[:, ::SAMPLE]
+    n_s = sample.shape[1]
+    j = int(np.ceil(AHEAD * per * n_s / n_c)) + 1
+    bar = np.partition(sample, n_s - j, axis=1)[:, n_s - j]
+    at = np.flatnonzero(block > bar[:, None])  # masked cells (-1) are never above a bar
+    rows = at // n_c
+    # by row, best first: a float32 >= 0's bits order as its value, so (row, ~bits) is one key
+    bits = np.ascontiguousarray(block.reshape(-1)[at], dtype=np.float32).view(np.uint32)
+    order = np.argsort((rows << 32) | (0xFFFFFFFF - bits).astype(np.int64))
+    at, rows = at[order], rows[order]
+    rank = np.arange(at.size) - np.searchsorted(rows, rows)
+    few = np.bincount(rows, minlength=n_r) < per
+    keep = (rank < per) & ~few[rows]
+    out_r, out_c = rows[keep], at[keep] % n_c
+    if few.any():
+        again = np.flatnonzero(few)
+        r, c = _partitioned(block[again], per)
+        out_r, out_c = np.concatenate([out_r, again[r]]), np.concatenate([out_c, c])
+    return out_r.astype(np.int64), out_c.astype(np.int64)
+
+
+def _partitioned(block: np.ndarray, per: int) -> tuple[IntArray, IntArray]:
+    """:func:`best_in_block` by a partition of every row."""
     last = block.shape[1] - per  # the top ``per`` end the partition (no negated copy)
     top = np.argpartition(block, last, axis=1)[:, last:]
     keep = np.take_along_axis(block, top, axis=1) >= 0
