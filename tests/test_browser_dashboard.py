@@ -147,9 +147,13 @@ def sign_in(browser: Any, base: str, user: str) -> Any:
 
 
 def choose(page: Any, label: str, option: str) -> None:
-    """Pick ``option`` (a substring of its text) in the selectbox labelled ``label``."""
-    page.get_by_label(label).first.click()
-    page.get_by_role("option").filter(has_text=option).first.click()
+    """Pick ``option`` (a substring of its text) in the selectbox labelled ``label``. The click
+    that opens the list is repeated when it landed during a rerun (the list was drawn anew,
+    closed)."""
+    wanted = page.get_by_role("option").filter(has_text=option)
+    click_until(page, page.get_by_label(label).first.click, lambda: visible(wanted),
+                f"the {label} list showing {option!r}")
+    wanted.first.click()
     settle(page)
 
 
