@@ -146,7 +146,7 @@ def test_lowest_per_group_keeps_each_groups_lowest_values(scale: float) -> None:
     codes = np.sort(rng.choice(10**7, n, replace=False)).astype(np.int64)
     values = rng.integers(-50, 50, n).astype(np.float64) * scale
     group = codes % 97
-    got = _sparse._lowest_per(codes, values, group, 4)
+    got = _columns.lowest_per(codes, values, group, 4)
     assert np.unique(got).size == got.size
     for g in range(97):
         mine = np.sort(values[np.isin(codes, got) & (group == g)])

@@ -49,6 +49,35 @@ def _best(values: np.ndarray, rows: np.ndarray, per: int) -> tuple[np.ndarray, n
     return np.take_along_axis(values, at, axis=1), np.take_along_axis(rows, at, axis=1)
 
 
+def lowest_per(codes: IntArray, values: np.ndarray, group: IntArray, count: int) -> IntArray:
+    """The ``count`` codes of each group with the lowest ``values`` (among equal values the
+    choice is arbitrary but fixed). One sort of an integer key (group, value) where the values
+    allow one (float32, or integers held as float64 in a range that fits), else two."""
+    if codes.size == 0:
+        return codes
+    key = _group_key(values, group)
+    order = np.argsort(key) if key is not None else np.lexsort((values, group))
+    g = group[order]
+    rank = np.arange(g.size) - np.searchsorted(g, g)
+    out: IntArray = codes[order[rank < count]]
+    return out
+
+
+def _group_key(values: np.ndarray, group: IntArray) -> IntArray | None:
+    """An int64 key ordering by ``group``, then by ``values``, or None."""
+    groups = int(group.max()) + 1
+    if values.dtype == np.float32 and groups < 2**31:
+        # an IEEE float's bits, the sign's order turned: increasing with the value
+        bits = np.ascontiguousarray(values).view(np.uint32).astype(np.int64)
+        return (group << 32) | np.where(bits >= 2**31, 0xFFFFFFFF - bits, bits + 2**31)
+    low = values.min()
+    span = int(values.max() - low) + 1
+    if span * groups < 2**62 and np.array_equal(values, np.rint(values)):
+        out: IntArray = group * span + (values - low).astype(np.int64)
+        return out
+    return None
+
+
 def best_in_block(block: np.ndarray, per: int) -> tuple[IntArray, IntArray]:
     """Row and column indices of each row's ``per`` highest values of ``block`` that are >= 0
     (masked cells hold -1).
@@ -68,15 +97,10 @@ def best_in_block(block: np.ndarray, per: int) -> tuple[IntArray, IntArray]:
     j = int(np.ceil(AHEAD * per * n_s / n_c)) + 1
     bar = np.partition(sample, n_s - j, axis=1)[:, n_s - j]
     at = np.flatnonzero(block > bar[:, None])  # masked cells (-1) are never above a bar
-    rows = at // n_c
-    # by row, best first: a float32 >= 0's bits order as its value, so (row, ~bits) is one key
-    bits = np.ascontiguousarray(block.reshape(-1)[at], dtype=np.float32).view(np.uint32)
-    order = np.argsort((rows << 32) | (0xFFFFFFFF - bits).astype(np.int64))
-    at, rows = at[order], rows[order]
-    rank = np.arange(at.size) - np.searchsorted(rows, rows)
-    few = np.bincount(rows, minlength=n_r) < per
-    keep = (rank < per) & ~few[rows]
-    out_r, out_c = rows[keep], at[keep] % n_c
+    few = np.bincount(at // n_c, minlength=n_r) < per
+    best = lowest_per(at, -block.reshape(-1)[at], at // n_c, per)
+    best = best[~few[best // n_c]]
+    out_r, out_c = best // n_c, best % n_c
     if few.any():
         again = np.flatnonzero(few)
         r, c = _partitioned(block[again], per)
@@ -107,7 +131,7 @@ def best_in_columns(
     arbitrary but fixed.
 
     Each expert's bar is first estimated on a sample of the eligible proposals (about one in
-    :data:`SAMPLE`), set so that about ``2 per`` of its eligible pairs are expected above it;
+    :data:`SAMPLE`), set so that about ``AHEAD per`` of its eligible pairs are expected above it;
     one pass over the matrix's rows, as they lie in memory, keeps the pairs above their
     expert's bar, and each expert's best ``per`` of them are taken. An expert with fewer than
     ``per`` pairs above its bar (or an estimate that cannot be made: heavy ties, too few
@@ -186,16 +210,12 @@ def _above_bars(
     parts = map_blocks(block, list(range(0, n_p, step)))
     codes = np.concatenate([c for c, _ in parts]) if parts else np.zeros(0, np.int64)
     values = np.concatenate([v for _, v in parts]) if parts else np.zeros(0, inst.affinity.dtype)
-    expert = codes % n_e
-    order = np.lexsort((codes, -values, expert))  # by expert, best first, then by code
-    expert, codes = expert[order], codes[order]
-    rank = np.arange(expert.size) - np.searchsorted(expert, expert)
-    count = np.bincount(expert, minlength=n_e)
+    count = np.bincount(codes % n_e, minlength=n_e)
     few = np.zeros(n_e, dtype=bool)
     few[cols[count[cols] < per]] = True
     few[short] = True
-    chosen = codes[(rank < per) & ~few[expert]]
-    return _sets.unique(chosen), np.flatnonzero(few)
+    chosen = lowest_per(codes, -values, codes % n_e, per)
+    return _sets.unique(chosen[~few[chosen % n_e]]), np.flatnonzero(few)
 
 
 def _whole_columns(

@@ -27,7 +27,7 @@ import numpy as np
 from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
-from assignment.solvers._columns import best_in_block, best_in_columns, map_blocks
+from assignment.solvers._columns import best_in_block, best_in_columns, lowest_per, map_blocks
 from assignment.solvers._cover import cover_candidates
 from assignment.solvers._network import (
     SCALE,
@@ -215,7 +215,7 @@ def scan_reduced_costs(
             hits, vals = hits[keep], vals[keep]
         codes = hits.astype(np.int64) + start
         # each proposal's lowest: its pairs all lie in this block
-        return _lowest_per(codes, vals, codes // n_e, per_row), codes, vals, violations, checked
+        return lowest_per(codes, vals, codes // n_e, per_row), codes, vals, violations, checked
 
     scanned = map_blocks(scan, _row_blocks(inst))
     violations = sum(s[3] for s in scanned)
@@ -224,25 +224,8 @@ def scan_reduced_costs(
         return np.zeros(0, np.int64), 0, checked
     codes = np.concatenate([s[1] for s in scanned])
     vals = np.concatenate([s[2] for s in scanned])
-    picks = [*(s[0] for s in scanned), _lowest_per(codes, vals, codes % n_e, per_col)]
+    picks = [*(s[0] for s in scanned), lowest_per(codes, vals, codes % n_e, per_col)]
     return _sets.unique(np.concatenate(picks)), violations, checked
-
-
-def _lowest_per(codes: IntArray, values: np.ndarray, group: IntArray, count: int) -> IntArray:
-    """The ``count`` codes of each group with the lowest ``values`` (integers held as
-    float64; among equal values the choice is arbitrary but fixed)."""
-    if codes.size == 0:
-        return codes
-    low = values.min()
-    span = int(values.max() - low) + 1
-    if span * (int(group.max()) + 1) < 2**62:  # (group, value) as one integer key: one sort
-        order = np.argsort(group * span + (values - low).astype(np.int64))
-    else:
-        order = np.lexsort((values, group))
-    g = group[order]
-    rank = np.arange(g.size) - np.searchsorted(g, g)
-    out: IntArray = codes[order[rank < count]]
-    return out
 
 
 def _member(codes: IntArray, sorted_codes: IntArray) -> np.ndarray:
