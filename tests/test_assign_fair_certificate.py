@@ -6,6 +6,7 @@ caught (checked against scipy's MILP)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -243,3 +244,75 @@ def test_json_reports_both_fair_certificates_as_max_total_does() -> None:
         assert keys <= set(cert), (name, cert)
         assert cert["optimal"] is True and cert["violations"] == 0
         assert cert["bound"] >= cert["value"] - 1e-9
+
+
+def _top_sums_brute(inst: AssignmentInstance, count: IntArray) -> IntArray:
+    """Each proposal's ``count[p]`` best weights of its whole row, sorted: a blocked pair
+    weighs 0, a potential-conflict pair its weight less the penalty."""
+    spec = flow_spec(inst)
+    w = weights(inst.affinity)
+    w.reshape(-1)[inst.potential_codes()] -= spec.penalty
+    w.reshape(-1)[inst.blocked_codes()] = 0
+    return np.array([np.sort(row)[::-1][:c].sum() for row, c in zip(w, count, strict=True)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("seed", "n_e", "grid"), [
+    (0, 12, 0.01),    # narrow rows: each row partitioned whole
+    (1, 700, 0.01),   # wide rows: the cells above a bar per row
+    (2, 700, 0.5),    # wide rows of three values: ties at every bar
+    (3, 900, 0.0),    # a constant matrix
+])
+def test_the_floor_upper_bound_is_each_rows_best_weights(dtype: type, seed: int, n_e: int,
+                                                          grid: float) -> None:
+    import polars as pl
+
+    from assignment.solvers.fair import _top_sums
+
+    rng = np.random.default_rng(seed)
+    base = small_instance(seed, 40, n_e, 3, conflict_rate=0.3)
+    aff = rng.random(base.affinity.shape)
+    aff = np.round(aff / grid) * grid if grid else np.full_like(aff, 0.4)
+    # rows 0-2: nearly every pair blocked or penalised; a tenth of the rest penalised
+    pen = rng.random(aff.shape) < 0.1
+    pen[:3] = rng.random((3, n_e)) < 0.97
+    p, e = np.nonzero(pen)
+    inst = replace(base, affinity=aff.astype(dtype), potential=pl.DataFrame(
+        {"p": p, "e": e, "detail": ["similar names"] * p.size},
+        schema={"p": pl.Int64, "e": pl.Int64, "detail": pl.String}))
+    count = rng.integers(0, 6, size=inst.n_proposals)
+    count[:3] = 5  # more than those rows' unpenalised eligible pairs: zeros beat penalised ones
+    got = _top_sums(inst, flow_spec(inst), inst.blocked_codes(), count)
+    np.testing.assert_array_equal(got, _top_sums_brute(inst, count))
+
+
+def test_a_boosted_flow_at_the_upper_bound_is_kept_without_a_cp_sat_model() -> None:
+    """Three proposals wanting 1 expert of 3 (loads 1). The max-total pairs (2.45) leave P0 at
+    0.45, below the upper bound 0.5 (P0's best); the boosted flows reach it at a total of 2.3,
+    the most at that floor.
+    Within a tolerance of 0.1 of the max-total optimum that solution is kept as it is; with the
+    default tolerance stage 2 runs, finds the same pairs and proves their total."""
+    import polars as pl
+
+    from assignment import build_instance
+
+    proposals = pl.DataFrame({"proposal_id": ["P0", "P1", "P2"]})
+    experts = pl.DataFrame({"expert_id": ["X0", "X1", "X2"], "max_load": [1, 1, 1]})
+    affinity = np.array([[0.5, 0.5, 0.45],
+                         [1.0, 0.0, 0.8],
+                         [0.0, 1.0, 0.79]])
+    inst = build_instance(proposals, experts, affinity, None, k=1)
+    ref = milp_max_total(inst)
+    assert ref is not None and ref[0] == pytest.approx(2.45)
+    assert milp_floor(inst, round(ref[1])) == pytest.approx(0.5)
+    loose = solve_fair(inst, gap_tolerance=0.1)
+    strict = solve_fair(inst)
+    for pairs, _, details in (loose, strict):
+        assert sorted(map(tuple, pairs.tolist())) == [(0, 0), (1, 2), (2, 1)]
+        assert details["floor_status"] == "proven: equals the upper bound"
+        assert details["floor_certificate"]["optimal"] is True
+        assert details["total_certificate"]["value"] == pytest.approx(2.3)
+    assert loose[2]["stage2_status"] == "within 0.1 of the max-total bound"
+    assert loose[2]["total_certificate"]["gap"] == pytest.approx(0.15)  # to the max-total 2.45
+    assert strict[2]["stage2_status"] == "OPTIMAL"
+    assert strict[2]["total_certificate"]["optimal"] is True  # its LP's bound: 2.3

@@ -4,7 +4,10 @@ Stage 0: the ``max-total`` flow gives the maximum coverage F, a feasible floor a
 Upper bound: every proposal's panel total is at most its fixed pairs plus its best
 ``free_demand`` eligible affinities (scanned over the full (P, E) matrix); the floor is at most
 the lowest of these. When the max-total solution already reaches the bound it is optimal for
-both stages. Otherwise CP-SAT (integer weights, affinity × SCALE) solves
+both stages. Otherwise max-total flows with the weights of the proposals below the bound raised
+(boosting, every slot filled where the candidates allow) look for a solution that reaches it;
+when one does and its total is within ``gap_tolerance`` of the max-total optimum, it is kept
+with no CP-SAT model built. Otherwise CP-SAT (integer weights, affinity × SCALE) solves
 ``max z  s.t.  z <= panel_total[p]`` for every proposal with demand, coverage exactly F and the load
 bounds, over the candidate pairs (the m best eligible experts of each proposal and the max-total
 pairs), then maximises the total subject to ``z >= z*``. The floor is exact over the candidate set
@@ -32,20 +35,22 @@ from typing import Any
 
 import numpy as np
 
+from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
+from assignment.solvers._columns import best_in_block, map_blocks
 from assignment.solvers._network import (
     SCALE,
     FlowSpec,
     NetworkSolution,
-    solve_network,
     weights,
 )
 from assignment.solvers._sparse import (
-    _mask_in_block,
+    _in_block,
     _row_blocks,
     best_in_rows,
     solve_certified,
+    solve_filled_first,
 )
 from assignment.solvers.fair_bound import could_raise, floor_bound
 from assignment.solvers.fair_total import could_improve, total_bound
@@ -61,24 +66,38 @@ def _pair_w(inst: AssignmentInstance, spec: FlowSpec, pairs: IntArray) -> IntArr
 def _top_sums(
     inst: AssignmentInstance, spec: FlowSpec, blocked: IntArray, count: IntArray
 ) -> IntArray:
-    """(P,) int64 sum of each proposal's ``count[p]`` best eligible weights (penalised)."""
-    codes = spec.penalised if spec.penalised is not None else np.zeros(0, np.int64)
-    out = np.zeros(inst.n_proposals, np.int64)
-    n_e = inst.n_experts
-    for rows in _row_blocks(inst):
-        w = weights(inst.affinity[rows])
-        penalised = np.zeros(w.shape, dtype=bool)
-        _mask_in_block(codes, rows, n_e, penalised)
-        w[penalised] -= spec.penalty
-        bad = np.zeros(w.shape, dtype=bool)
-        _mask_in_block(blocked, rows, n_e, bad)
-        w[bad] = 0
-        kmax = int(min(count[rows].max(initial=0), n_e))
-        if kmax == 0:
-            continue
-        top = -np.sort(-np.partition(w, n_e - kmax, axis=1)[:, n_e - kmax :], axis=1)
-        take = np.arange(kmax)[None, :] < count[rows][:, None]
-        out[rows] = (top * take).sum(axis=1)
+    """(P,) int64 sum of each proposal's ``count[p]`` best weights, a blocked pair counting 0
+    and a potential-conflict pair its penalised weight. Each row's best ``max(count)``
+    unpenalised eligible pairs are picked by affinity in the matrix's own dtype (the weight
+    is a non-decreasing function of it) on :data:`._columns.THREADS` threads, then compete
+    with the row's penalised pairs and zeros for its blocked ones."""
+    n_p, n_e = inst.n_proposals, inst.n_experts
+    out = np.zeros(n_p, np.int64)
+    kmax = int(min(count.max(initial=0), n_e))
+    if kmax == 0:
+        return out
+    penalised = spec.penalised if spec.penalty and spec.penalised is not None else blocked[:0]
+
+    def best(rows: slice) -> IntArray:
+        block = np.array(inst.affinity[rows])  # a copy, masked: affinities are >= 0
+        for skipped in (blocked, penalised):
+            block.reshape(-1)[_in_block(skipped, rows.start * n_e, rows.stop * n_e)] = -1
+        i, e = best_in_block(block, kmax)
+        codes: IntArray = (i + rows.start) * n_e + e
+        return codes
+
+    parts = map_blocks(best, _row_blocks(inst))
+    codes = np.concatenate([*parts, _sets.difference(penalised, blocked)])
+    p = codes // n_e
+    w = spec.pair_weights(inst.affinity[p, codes % n_e], p, codes)
+    n_blocked = np.minimum(np.bincount(blocked // n_e, minlength=n_p), kmax)
+    zeros = np.repeat(np.arange(n_p, dtype=np.int64), n_blocked)
+    p = np.concatenate([p, zeros])
+    w = np.concatenate([w, np.zeros(zeros.size, np.int64)])
+    order = np.lexsort((-w, p))
+    g = p[order]
+    take = order[np.arange(g.size) - np.searchsorted(g, g) < count[g]]
+    np.add.at(out, p[take], w[take])
     return out
 
 
@@ -102,8 +121,9 @@ def _boosted(
     cand = base_sol.cand
     pairs = _pairs_of(base_sol, n_e)
     best, best_floor = pairs, -1
+    plain = flow_spec(inst)
     for _ in range(rounds):
-        w = _pair_w(inst, flow_spec(inst), pairs)
+        w = _pair_w(inst, plain, pairs)
         totals = fixed_w + np.bincount(pairs[:, 0], weights=w, minlength=n_p).astype(np.int64)
         floor = int(totals[scope].min())
         if floor > best_floor:
@@ -112,10 +132,12 @@ def _boosted(
             break
         low = scope[totals[scope] < target]
         boost[low] = (boost[low] + 0.25) * 1.5
-        spec = replace(flow_spec(inst), boost=boost)
-        # a hint needs no certificate: solve on the certified candidate set, which holds a
-        # maximum-coverage solution, so coverage stays maximal
-        pairs = _pairs_of(solve_network(inst, spec, cand), n_e)
+        # a hint needs no certificate (no potentials): solve on the certified candidate set,
+        # which holds a maximum-coverage solution, so coverage stays maximal; every slot
+        # filled when it can be (the smaller cost range solves faster)
+        sol, _ = solve_filled_first(inst, replace(plain, boost=boost), cand,
+                                    with_potentials=False)
+        pairs = _pairs_of(sol, n_e)
     return best, best_floor
 
 
@@ -255,6 +277,18 @@ def solve_fair(
         return base, cert, details
     hint, hint_floor = _boosted(inst, bound, fixed_w, scope, base_sol, boost_rounds)
     details["floor_boosted"] = hint_floor / SCALE
+    hint_total = int(_pair_w(inst, spec, hint).sum())
+    if hint_floor >= bound and upper - hint_total <= gap_tolerance * abs(upper):
+        # the boosted flow reached the floor's upper bound, and its total is within tolerance
+        # of the max-total optimum, which bounds it: neither stage has anything to search for
+        details.update(floor_status="proven: equals the upper bound",
+                       stage2_status=f"within {gap_tolerance:g} of the max-total bound",
+                       total_gap_to_max_total=(upper - hint_total) / SCALE)
+        if certify:
+            details["floor_certificate"] = _upper_bound_certificate(bound, n_eligible)
+            details["total_certificate"], details["total_status"] = _within_max_total(
+                cert, hint_total, upper, 1)
+        return hint, cert, details
 
     m = candidates if candidates is not None else 2 * int(inst.free_demand.max()) + 4
     base_codes = base_sol.cand[base_sol.flow > 0]
@@ -359,6 +393,17 @@ def _max_total_certificate(cert: Certificate, total: int, upper: int) -> dict[st
             "optimal": cert.violations == 0 and total >= upper}
 
 
+def _within_max_total(
+    cert: Certificate, total: int, upper: int, rounds: int
+) -> tuple[dict[str, Any], str]:
+    """The total's certificate and status against the max-total optimum ``upper`` alone."""
+    out = {**_max_total_certificate(cert, total, upper), "rounds": rounds}
+    if total >= upper:
+        return out, "proven over the full matrix: equals the max-total optimum"
+    return out, (f"within {(upper - total) / SCALE:.6f} of the max-total optimum, which bounds "
+                 "it (not proven optimal)")
+
+
 def _certify_total(
     inst: AssignmentInstance, spec: FlowSpec, stage: _Stage, chosen: np.ndarray,
     cand: IntArray, base_codes: IntArray, fixed_w: IntArray, scope: IntArray, n_new: int,
@@ -376,17 +421,11 @@ def _certify_total(
     status = ""
     for attempt in range(1, 4):
         total = int(stage.w[chosen].sum())
-        if total >= upper:
-            out = {**_max_total_certificate(cert, total, upper), "rounds": attempt}
-            status = "proven over the full matrix: equals the max-total optimum"
-            break
-        if stage.total_status == "":
-            # stage 2 stopped within gap_tolerance of the certified max-total optimum, which
-            # bounds the total: that bound and its gap are the certificate (pricing the LP over
-            # a large matrix costs far more than the stage it would certify)
-            out = {**_max_total_certificate(cert, total, upper), "rounds": attempt}
-            status = (f"within {(upper - total) / SCALE:.6f} of the max-total optimum, which "
-                      "bounds it (not proven optimal)")
+        if total >= upper or stage.total_status == "":
+            # stage 2 did not run when within gap_tolerance of the certified max-total
+            # optimum: that bound and its gap are the certificate (pricing the LP over a large
+            # matrix costs far more than the stage it would certify)
+            out, status = _within_max_total(cert, total, upper, attempt)
             break
         tb = total_bound(inst, spec, np.union1d(stage.codes_of(chosen), base_codes), fixed_w,
                          scope, n_new, floor)
