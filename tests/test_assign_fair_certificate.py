@@ -286,12 +286,8 @@ def test_the_floor_upper_bound_is_each_rows_best_weights(dtype: type, seed: int,
     np.testing.assert_array_equal(got, _top_sums_brute(inst, count))
 
 
-def test_a_boosted_flow_at_the_upper_bound_is_kept_without_a_cp_sat_model() -> None:
-    """Three proposals wanting 1 expert of 3 (loads 1). The max-total pairs (2.45) leave P0 at
-    0.45, below the upper bound 0.5 (P0's best); the boosted flows reach it at a total of 2.3,
-    the most at that floor.
-    Within a tolerance of 0.1 of the max-total optimum that solution is kept as it is; with the
-    default tolerance stage 2 runs, finds the same pairs and proves their total."""
+def _boost_instance() -> AssignmentInstance:
+    """Three proposals wanting 1 expert of 3 (loads 1): see the two tests below."""
     import polars as pl
 
     from assignment import build_instance
@@ -301,7 +297,16 @@ def test_a_boosted_flow_at_the_upper_bound_is_kept_without_a_cp_sat_model() -> N
     affinity = np.array([[0.5, 0.5, 0.45],
                          [1.0, 0.0, 0.8],
                          [0.0, 1.0, 0.79]])
-    inst = build_instance(proposals, experts, affinity, None, k=1)
+    return build_instance(proposals, experts, affinity, None, k=1)
+
+
+def test_a_boosted_flow_at_the_upper_bound_is_kept_without_a_cp_sat_model() -> None:
+    """Three proposals wanting 1 expert of 3 (loads 1). The max-total pairs (2.45) leave P0 at
+    0.45, below the upper bound 0.5 (P0's best); the boosted flows reach it at a total of 2.3,
+    the most at that floor.
+    Within a tolerance of 0.1 of the max-total optimum that solution is kept as it is; with the
+    default tolerance stage 2 runs, finds the same pairs and proves their total."""
+    inst = _boost_instance()
     ref = milp_max_total(inst)
     assert ref is not None and ref[0] == pytest.approx(2.45)
     assert milp_floor(inst, round(ref[1])) == pytest.approx(0.5)
@@ -316,3 +321,20 @@ def test_a_boosted_flow_at_the_upper_bound_is_kept_without_a_cp_sat_model() -> N
     assert loose[2]["total_certificate"]["gap"] == pytest.approx(0.15)  # to the max-total 2.45
     assert strict[2]["stage2_status"] == "OPTIMAL"
     assert strict[2]["total_certificate"]["optimal"] is True  # its LP's bound: 2.3
+
+
+@pytest.mark.parametrize("near", [-1, 0, 10**9])
+def test_the_boosted_flows_fall_back_to_every_candidate(near: int,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The instance above with the boosted flows' first pairs cut to nothing but the max-total
+    pairs and the boosted proposal's (``near`` -1: P1 cannot move to X2, so those rounds never
+    reach the bound and they run again on every pair), to the pairs priced at 0, and to every
+    pair: the same boosted pairs, kept without CP-SAT."""
+    from assignment.solvers import fair
+
+    monkeypatch.setattr(fair, "BOOST_NEAR", near)
+    inst = _boost_instance()
+    pairs, _, details = solve_fair(inst, gap_tolerance=0.1)
+    assert sorted(map(tuple, pairs.tolist())) == [(0, 0), (1, 2), (2, 1)]
+    assert details["floor_boosted"] == pytest.approx(0.5)
+    assert details["stage2_status"] == "within 0.1 of the max-total bound"

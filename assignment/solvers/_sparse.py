@@ -250,6 +250,13 @@ def solve_filled_first(
     return solve_network(inst, spec, cand, with_potentials=with_potentials), spec
 
 
+def formulation(spec: FlowSpec, sol: NetworkSolution) -> FlowSpec:
+    """The formulation ``sol`` was solved (and certified) with by :func:`solve_filled_first`
+    or :func:`solve_certified` from ``spec``: every slot filled when its flow fills them all
+    (the filled formulation is tried first, and fails only when they cannot all be)."""
+    return replace(spec, exact=spec.exact or int(sol.flow.sum()) == int(spec.demand.sum()))
+
+
 def _solve_covering(
     inst: AssignmentInstance, spec: FlowSpec, blocked: IntArray, cand: IntArray
 ) -> tuple[NetworkSolution, FlowSpec, IntArray, bool]:

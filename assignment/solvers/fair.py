@@ -43,18 +43,23 @@ from assignment.solvers._network import (
     SCALE,
     FlowSpec,
     NetworkSolution,
+    pair_reduced_costs,
     weights,
 )
 from assignment.solvers._sparse import (
     _in_block,
     _row_blocks,
     best_in_rows,
+    formulation,
     solve_certified,
     solve_filled_first,
 )
 from assignment.solvers.fair_bound import could_raise, floor_bound
 from assignment.solvers.fair_total import could_improve, total_bound
 from assignment.solvers.max_total import flow_spec
+
+# the boosted flows' first pairs: priced within 0.01 of affinity of the max-total optimum
+BOOST_NEAR = SCALE // 100
 
 
 def _pair_w(inst: AssignmentInstance, spec: FlowSpec, pairs: IntArray) -> IntArray:
@@ -115,29 +120,41 @@ def _boosted(
     rounds: int,
 ) -> tuple[IntArray, int]:
     """Lagrangian-style boosting: raise the weights of proposals below ``target`` until every
-    proposal reaches it (or ``rounds`` run out). Returns the best pairs found and their floor."""
+    proposal reaches it (or ``rounds`` run out), each time solving a max-total flow. Returns the
+    best pairs found and their floor.
+
+    The flows first run on the pairs priced within :data:`BOOST_NEAR` of entering the certified
+    max-total optimum ``base_sol`` (their reduced costs), its pairs and every pair of a boosted
+    proposal: what a few proposals' higher weights can draw into the solution runs through
+    such pairs (at 20,000 x 15,000, 196,000 of the 1.18 M candidates, and the same total).
+    Only when those rounds fall short of ``target`` do they run again on every candidate."""
     n_p, n_e = inst.n_proposals, inst.n_experts
-    boost = np.ones(n_p)
-    cand = base_sol.cand
-    pairs = _pairs_of(base_sol, n_e)
-    best, best_floor = pairs, -1
     plain = flow_spec(inst)
-    for _ in range(rounds):
-        w = _pair_w(inst, plain, pairs)
-        totals = fixed_w + np.bincount(pairs[:, 0], weights=w, minlength=n_p).astype(np.int64)
-        floor = int(totals[scope].min())
-        if floor > best_floor:
-            best, best_floor = pairs, floor
-        if floor >= target:
-            break
-        low = scope[totals[scope] < target]
-        boost[low] = (boost[low] + 0.25) * 1.5
-        # a hint needs no certificate (no potentials): solve on the certified candidate set,
-        # which holds a maximum-coverage solution, so coverage stays maximal; every slot
-        # filled when it can be (the smaller cost range solves faster)
-        sol, _ = solve_filled_first(inst, replace(plain, boost=boost), cand,
-                                    with_potentials=False)
-        pairs = _pairs_of(sol, n_e)
+    cand = base_sol.cand
+    cp = cand // n_e
+    priced = pair_reduced_costs(inst, formulation(plain, base_sol), base_sol, cp, cand % n_e)
+    near = (priced <= BOOST_NEAR) | (base_sol.flow > 0)
+    best, best_floor = _pairs_of(base_sol, n_e), -1
+    for restrict in (True, False):
+        boost = np.ones(n_p)
+        pairs = _pairs_of(base_sol, n_e)
+        for _ in range(rounds):
+            w = _pair_w(inst, plain, pairs)
+            totals = fixed_w + np.bincount(pairs[:, 0], weights=w, minlength=n_p).astype(np.int64)
+            floor = int(totals[scope].min())
+            if floor > best_floor:
+                best, best_floor = pairs, floor
+            if floor >= target:
+                return best, best_floor
+            low = scope[totals[scope] < target]
+            boost[low] = (boost[low] + 0.25) * 1.5
+            # a hint needs no certificate (no potentials); the pairs hold a maximum-coverage
+            # solution, so coverage stays maximal; every slot filled when it can be (the
+            # smaller cost range solves faster)
+            pool = cand[near | (boost[cp] > 1)] if restrict else cand
+            sol, _ = solve_filled_first(inst, replace(plain, boost=boost), pool,
+                                        with_potentials=False)
+            pairs = _pairs_of(sol, n_e)
     return best, best_floor
 
 

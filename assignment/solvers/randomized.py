@@ -16,7 +16,6 @@ to the full matrix. Both are exact integers in the flow's cost units, so the gap
 
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -25,7 +24,7 @@ import numpy as np
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
 from assignment.solvers._network import SCALE, FlowSpec, NetworkSolution, pair_reduced_costs
-from assignment.solvers._sparse import solve_certified
+from assignment.solvers._sparse import formulation, solve_certified
 from assignment.solvers.max_total import Chain, flow_spec
 from assignment.solvers.rounding import dependent_round
 
@@ -68,9 +67,7 @@ def lp_gap(
     :func:`assignment.solvers._network.solve_network`, rebuilt from the solution's candidates."""
     n_p, n_e = inst.n_proposals, inst.n_experts
     total = int(spec.demand.sum())
-    # the formulation the flow was solved (and certified) with: every slot filled when the
-    # candidates allow it (:func:`assignment.solvers._sparse.solve_filled_first`)
-    spec = replace(spec, exact=spec.exact or int(sol.flow.sum()) == total)
+    spec = formulation(spec, sol)  # the one the flow was solved (and certified) with
     d = sol.potential
     cp, ce = sol.cand // n_e, sol.cand % n_e
     prop, exp = 2 + np.arange(n_p), 2 + n_p + np.arange(n_e)
