@@ -30,6 +30,8 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from . import _sets
+from ._sets import IntArray
 from .text import fold
 
 # abbreviations and organisation-type words in EU languages → English word(s)
@@ -370,44 +372,65 @@ def likely_same(left: Iterable[str], right: Iterable[str]) -> list[bool]:
 
 def likely_mask(pairs: pl.DataFrame) -> np.ndarray:
     """:func:`likely_same` of the String columns ``a, b`` of ``pairs``, as an (n,) bool array
-    (the keys stay in polars: no Python string per pair)."""
+    (no Python string per pair).
+
+    Each distinct key is sorted out once (:func:`_key_features`) and given integer ids: for
+    itself, for its generic words, numerals and strong words as strings, and for each of its
+    distinctive words. A pair's shared words are then the (key, word) codes of one side found
+    among the other's, one sorted lookup for all pairs; only the one-word-apart pairs' words
+    reach Python (:func:`_two_forms`, once per distinct pair of words)."""
     if pairs.height == 0:
         return np.zeros(0, dtype=bool)
-    features, words = _key_features(pl.concat([pairs["a"], pairs["b"]]).unique())
-    # rows carry their pair's index ``i``: no join need keep their order
-    both = pairs.with_row_index("i").join(
-        features, left_on="a", right_on="key", how="left"
-    ).join(features, left_on="b", right_on="key", how="left", suffix="_b").rename({"n": "n_a"})
+    pairs = pairs.select(pl.col("a", "b").fill_null(""))  # no key: never a match
+    keys = pl.concat([pairs["a"], pairs["b"]]).unique()
+    features, words = _key_features(keys)
+    kid = pl.DataFrame({"key": keys, "kid": features["kid"]})
+    at = pairs.select("a", "b").with_row_index("i").join(
+        kid, left_on="a", right_on="key", how="left").join(
+        kid, left_on="b", right_on="key", how="left", suffix="_b").sort("i")
+    ka, kb = at["kid"].to_numpy(), at["kid_b"].to_numpy()
+    by_kid = features.sort("kid")
+    # per key: an id for each feature string, so that pairs compare integers
+    ids = {col: by_kid[col].rank("dense").to_numpy() for col in ("strong", "generic", "numbers")}
+    n = by_kid["n"].to_numpy()
     # a pair may match only when its generic words and numerals agree and both keep a word
-    able = both.filter(
-        (pl.col("a") != "") & (pl.col("b") != "") & (pl.col("a") != pl.col("b"))
-        & (pl.col("generic") == pl.col("generic_b")) & (pl.col("numbers") == pl.col("numbers_b"))
-        & (pl.col("n_a") > 0) & (pl.col("n_b") > 0)
-    )
-    a_words = able.select("i", "kid", "kid_b").join(words, on="kid")
-    in_b = a_words.join(words.with_columns(hit=pl.lit(True)), left_on=["kid_b", "word"],
-                        right_on=["kid", "word"], how="left").select(
-        "i", "word", shared=pl.col("hit").fill_null(False))
-    shared = in_b.group_by("i").agg(pl.col("shared").sum().alias("shared"))
-    able = able.join(shared, on="i", how="left").with_columns(pl.col("shared").fill_null(0))
-    small, large = pl.min_horizontal("n_a", "n_b"), pl.max_horizontal("n_a", "n_b")
-    missing = (small < large) & (large - small <= MAX_MISSING) & (pl.col("shared") == small)
-    one_apart = (pl.col("n_a") == pl.col("n_b")) & (pl.col("shared") == pl.col("n_a") - 1)
-    same = pl.col("strong") == pl.col("strong_b")  # but for weak words
-    decided = able.select("i", likely=same | missing, one_apart=~same & ~missing & one_apart)
-    # the one word each side of a one-word-apart pair does not share, then its spelling
-    candidates = decided.filter("one_apart").select("i")
-    x = candidates.join(in_b.filter(~pl.col("shared")).select("i", x="word"), on="i")
-    b_words = able.join(candidates, on="i", how="semi").select("i", "kid", "kid_b").join(
-        words, left_on="kid_b", right_on="kid")
-    y = b_words.join(words, left_on=["kid", "word"], right_on=["kid", "word"],
-                     how="anti").select("i", y="word")
-    spelt = x.join(y, on="i")
-    forms = spelt.select("x", "y").unique()
-    forms = forms.with_columns(two=pl.Series(
-        _two_forms(forms["x"].to_list(), forms["y"].to_list()), dtype=pl.Boolean))
-    two = spelt.join(forms, on=["x", "y"]).filter("two").select("i")
-    likely = decided.filter("likely").select("i")
+    able = ((ids["generic"][ka] == ids["generic"][kb]) & (ids["numbers"][ka] == ids["numbers"][kb])
+            & (n[ka] > 0) & (n[kb] > 0) & (ka != kb))
+    i = np.flatnonzero(able)
+    ka, kb = ka[i], kb[i]
+    same = ids["strong"][ka] == ids["strong"][kb]  # the keys but for weak words
+    # the distinctive words, key after key, as ids; (key, word) codes of every key's words
+    vocab = words["word"].unique().sort()
+    n_w = vocab.len()
+    wid = words.join(pl.DataFrame({"word": vocab, "w": np.arange(n_w)}), on="word",
+                     how="left").sort("kid", maintain_order=True)
+    kids, wids = wid["kid"].to_numpy(), wid["w"].to_numpy().astype(np.int64)
+    start = np.searchsorted(kids, np.arange(by_kid.height + 1))
+    codes = np.sort(kids * n_w + wids)
+
+    def words_of(own: IntArray, other: IntArray) -> tuple[IntArray, IntArray, np.ndarray]:
+        """For each word of each key ``own[j]``: ``j``, the word's id, and whether the key
+        ``other[j]`` has it too."""
+        owner, pos = _sets.ranges(start[own], start[own + 1] - start[own])
+        return owner, wids[pos], _sets.member(other[owner] * n_w + wids[pos], codes)
+
+    owner, _, found = words_of(ka, kb)
+    shared = np.bincount(owner, weights=found, minlength=i.size).astype(np.int64)
+    n_a, n_b = n[ka], n[kb]
+    small, large = np.minimum(n_a, n_b), np.maximum(n_a, n_b)
+    missing = (small < large) & (large - small <= MAX_MISSING) & (shared == small)
+    one_apart = ~same & ~missing & (n_a == n_b) & (shared == n_a - 1)
     out = np.zeros(pairs.height, dtype=bool)
-    out[pl.concat([likely, two])["i"].to_numpy()] = True
+    out[i[same | missing]] = True
+    # the one word each side of a one-word-apart pair does not share, then its spelling
+    apart = np.flatnonzero(one_apart)
+    if apart.size:
+        x_of, y_of = np.empty(apart.size, np.int64), np.empty(apart.size, np.int64)
+        for own, other, into in ((ka, kb, x_of), (kb, ka, y_of)):
+            owner, w, found = words_of(own[apart], other[apart])
+            into[owner[~found]] = w[~found]
+        forms, back = np.unique(x_of * n_w + y_of, return_inverse=True)
+        spelt = _two_forms(vocab.gather(forms // n_w).to_list(),
+                           vocab.gather(forms % n_w).to_list())
+        out[i[apart[spelt[back.reshape(-1)]]]] = True
     return out

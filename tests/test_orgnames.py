@@ -12,6 +12,7 @@ from assignment.conflicts import _blocks
 from assignment.orgnames import (
     _key_features,
     key_numbers,
+    likely_mask,
     likely_same,
     numerals,
     org_key,
@@ -184,3 +185,10 @@ def test_likely_same_agrees_with_the_rule_pair_by_pair() -> None:
     assert likely_same([], []) == []
     with pytest.raises(ValueError, match="aligned"):
         likely_same(["a"], [])
+
+
+def test_a_missing_key_is_never_a_likely_match() -> None:
+    pairs = pl.DataFrame({"a": [None, "stockholm university", "x", None],
+                          "b": ["x", "stockholms university", None, None]},
+                         schema={"a": pl.String, "b": pl.String})
+    assert likely_mask(pairs).tolist() == [False, True, False, False]
