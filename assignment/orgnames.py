@@ -385,7 +385,7 @@ def likely_mask(pairs: pl.DataFrame) -> np.ndarray:
     keys = pl.concat([pairs["a"], pairs["b"]]).unique()
     features, words = _key_features(keys)
     kid = pl.DataFrame({"key": keys, "kid": features["kid"]})
-    at = pairs.select("a", "b").with_row_index("i").join(
+    at = pairs.with_row_index("i").join(
         kid, left_on="a", right_on="key", how="left").join(
         kid, left_on="b", right_on="key", how="left", suffix="_b").sort("i")
     ka, kb = at["kid"].to_numpy(), at["kid_b"].to_numpy()
