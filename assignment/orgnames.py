@@ -384,7 +384,7 @@ def likely_mask(pairs: pl.DataFrame) -> np.ndarray:
     pairs = pairs.select(pl.col("a", "b").fill_null(""))  # no key: never a match
     keys = pl.concat([pairs["a"], pairs["b"]]).unique()
     features, words = _key_features(keys)
-    kid = pl.DataFrame({"key": keys, "kid": features["kid"]})
+    kid = pl.DataFrame({"key": keys, "kid": np.arange(keys.len())})  # as _key_features numbers them
     at = pairs.with_row_index("i").join(
         kid, left_on="a", right_on="key", how="left").join(
         kid, left_on="b", right_on="key", how="left", suffix="_b").sort("i")

@@ -49,17 +49,20 @@ def _best(values: np.ndarray, rows: np.ndarray, per: int) -> tuple[np.ndarray, n
     return np.take_along_axis(values, at, axis=1), np.take_along_axis(rows, at, axis=1)
 
 
-def lowest_per(codes: IntArray, values: np.ndarray, group: IntArray, count: int) -> IntArray:
-    """The ``count`` codes of each group with the lowest ``values`` (among equal values the
-    choice is arbitrary but fixed). One sort of an integer key (group, value) where the values
-    allow one (float32, or integers held as float64 in a range that fits), else two."""
+def lowest_per(
+    codes: IntArray, values: np.ndarray, group: IntArray, count: int | IntArray
+) -> IntArray:
+    """The ``count`` codes of each group (or ``count[group]``, one count per group) with the
+    lowest ``values`` (among equal values the choice is arbitrary but fixed). One sort of an
+    integer key (group, value) where the values allow one (float32, or integers, also held as
+    float64, in a range that fits), else two."""
     if codes.size == 0:
         return codes
     key = _group_key(values, group)
     order = np.argsort(key) if key is not None else np.lexsort((values, group))
     g = group[order]
     rank = np.arange(g.size) - np.searchsorted(g, g)
-    out: IntArray = codes[order[rank < count]]
+    out: IntArray = codes[order[rank < (count[g] if isinstance(count, np.ndarray) else count)]]
     return out
 
 

@@ -38,7 +38,7 @@ import numpy as np
 from assignment import _sets
 from assignment.instance import AssignmentInstance, IntArray
 from assignment.result import Certificate
-from assignment.solvers._columns import best_in_block, map_blocks
+from assignment.solvers._columns import best_in_block, lowest_per, map_blocks
 from assignment.solvers._network import (
     SCALE,
     FlowSpec,
@@ -58,6 +58,7 @@ from assignment.solvers.fair_bound import could_raise, floor_bound
 from assignment.solvers.fair_total import could_improve, total_bound
 from assignment.solvers.max_total import flow_spec
 
+AT_BOUND = "proven: equals the upper bound"  # floor_status when the floor reaches its bound
 # the boosted flows' first pairs: priced within 0.01 of affinity of the max-total optimum
 BOOST_NEAR = SCALE // 100
 
@@ -99,9 +100,7 @@ def _top_sums(
     zeros = np.repeat(np.arange(n_p, dtype=np.int64), n_blocked)
     p = np.concatenate([p, zeros])
     w = np.concatenate([w, np.zeros(zeros.size, np.int64)])
-    order = np.lexsort((-w, p))
-    g = p[order]
-    take = order[np.arange(g.size) - np.searchsorted(g, g) < count[g]]
+    take = lowest_per(np.arange(p.size), -w, p, count)
     np.add.at(out, p[take], w[take])
     return out
 
@@ -286,7 +285,7 @@ def solve_fair(
     n_eligible = n_p * n_e - int(blocked.size)
     upper = int(base_w.sum())  # the max-total optimum: certified over the full matrix
     if floor0 >= bound:
-        details.update(floor_status="proven: equals the upper bound", stage2_status="OPTIMAL")
+        details.update(floor_status=AT_BOUND, stage2_status="OPTIMAL")
         if certify:
             details["floor_certificate"] = _upper_bound_certificate(bound, n_eligible)
             details["total_certificate"] = _max_total_certificate(cert, upper, upper)
@@ -298,7 +297,7 @@ def solve_fair(
     if hint_floor >= bound and upper - hint_total <= gap_tolerance * abs(upper):
         # the boosted flow reached the floor's upper bound, and its total is within tolerance
         # of the max-total optimum, which bounds it: neither stage has anything to search for
-        details.update(floor_status="proven: equals the upper bound",
+        details.update(floor_status=AT_BOUND,
                        stage2_status=f"within {gap_tolerance:g} of the max-total bound",
                        total_gap_to_max_total=(upper - hint_total) / SCALE)
         if certify:
@@ -317,7 +316,7 @@ def solve_fair(
     for attempt in range(1, 4):
         stage = _Stage(inst, spec, cand, hint_codes, n_new, workers)
         if hint_floor >= bound:
-            details["floor_status"] = "proven: equals the upper bound"
+            details["floor_status"] = AT_BOUND
             floor_cert = _upper_bound_certificate(bound, n_eligible)
             chosen = stage.require_floor(fixed_w, scope, floor)
             break
@@ -333,7 +332,7 @@ def solve_fair(
                     "optimal": False}
             return hint, cert, details
         if floor >= bound:
-            details["floor_status"] = "proven: equals the upper bound"
+            details["floor_status"] = AT_BOUND
             floor_cert = _upper_bound_certificate(bound, n_eligible)
             break
         if status != "optimal":
