@@ -392,9 +392,8 @@ def eligible_ranks(
         # one pass finds the experts above a row's lowest pair (few: assigned experts rank
         # high); each slot's count is taken among them
         floor = table.min(axis=1)
-        mask = block > floor[:, None]
-        above = block[mask]
-        above_r = np.repeat(np.arange(stop - start), np.count_nonzero(mask, axis=1))
+        at = np.flatnonzero(block > floor[:, None])  # one pass over the mask
+        above, above_r = block.reshape(-1)[at], at // n_e
         higher = np.zeros((stop - start, slots), dtype=np.int64)
         for j in range(slots):
             higher[:, j] = np.bincount(
@@ -416,41 +415,31 @@ def eligible_ranks(
     return rank, eligible
 
 
-def _joined(lists: pl.Series, before: str, after: str = "", none: str = "") -> pl.Series:
-    """Each row's ``before + "a, b" + after``, or ``none`` for an empty list."""
-    return pl.DataFrame({"v": lists}).select(
-        pl.when(pl.col("v").list.len() > 0)
-        .then(pl.lit(before) + pl.col("v").list.join(", ") + pl.lit(after))
+def _joined(name: str, before: str, after: str = "", none: str = "") -> pl.Expr:
+    """Each row's ``before + "a, b" + after`` of the list column ``name``, or ``none`` for an
+    empty list."""
+    return (
+        pl.when(pl.col(name).list.len() > 0)
+        .then(pl.lit(before) + pl.col(name).list.join(", ") + pl.lit(after))
         .otherwise(pl.lit(none))
-    ).to_series()
+    )
 
 
-def _listed(lists: pl.Series, title: str) -> pl.Series:
-    """Each row's ``"title: a, b"``, or ``"no title in common"`` for an empty list."""
-    return _joined(lists, f"{title}: ", none=f"no {title} in common")
+def _listed(name: str) -> pl.Expr:
+    """Each row's ``"name: a, b"`` of the list column ``name``, or ``"no name in common"``."""
+    return _joined(name, f"{name}: ", none=f"no {name} in common")
 
 
-def _fields_evidence(
-    evidence: CallEvidence, p: np.ndarray, e: np.ndarray, label: Label
-) -> tuple[pl.Series, np.ndarray, pl.Series]:
-    """:func:`_field_matches` and their part of the sentence."""
-    matches, level = _field_matches(evidence, p, e, label)
-    return matches, level, _listed(matches, "fields")
-
-
-def _sentence(
-    parts: dict[str, pl.Series], cosine: np.ndarray, rank: np.ndarray, eligible: np.ndarray,
-    text_model: str | None,
-) -> pl.Series:
-    """The explanation of each pair from its parts (``fields``, ``ecosystems``, ``keywords``,
-    ``terms``: the texts of :func:`_listed` and :func:`_joined`)."""
+def _sentence(frame: pl.DataFrame, text_model: str | None) -> pl.Series:
+    """The explanation of each pair of ``frame`` (the columns of :func:`explain_pairs`): one
+    polars expression, whose parts are written in parallel outside the interpreter lock."""
     named = f"text similarity ({text_model}) " if text_model else "text similarity "
-    frame = pl.DataFrame({**parts, "s": cosine, "r": rank, "n": eligible})
     return frame.select(
         pl.concat_str(
-            pl.col("fields"), pl.lit("; "), pl.col("ecosystems"), pl.lit("; "),
-            pl.col("keywords"), pl.lit("; "),
-            pl.lit(named), pl.col("s").round(2).cast(pl.String), pl.col("terms"),
+            _listed("fields"), pl.lit("; "), _listed("ecosystems"), pl.lit("; "),
+            _listed("keywords"), pl.lit("; "),
+            pl.lit(named), pl.col("s").round(2).cast(pl.String),
+            _joined("terms", " (shared terms: ", ")"),
             pl.lit("; rank "), pl.col("r").cast(pl.String), pl.lit(" of "),
             pl.col("n").cast(pl.String), pl.lit(" eligible experts"),
         )
@@ -481,35 +470,44 @@ def explain_pairs(
         )
     p, e = _indices(inst, pairs)
     # the ranks scan the matrix in numpy, the field matches join in numpy and polars, both
-    # mostly outside the interpreter lock: on a second thread they overlap the text, ecosystem
-    # and keyword evidence below
+    # mostly outside the interpreter lock: on a second thread they overlap the text and
+    # keyword evidence below (the shares of the two threads are about equal)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ranks = pool.submit(eligible_ranks, inst, p, e)
         evidence = call_evidence(proposals, experts) if evidence is None else evidence
-        fields_ = pool.submit(_fields_evidence, evidence, p, e, label or (lambda _code: None))
+
+        def second() -> tuple[tuple[np.ndarray, np.ndarray], tuple[pl.Series, np.ndarray],
+                              pl.Series]:
+            return (eligible_ranks(inst, p, e),
+                    _field_matches(evidence, p, e, label or (lambda _code: None)),
+                    evidence.ecosystems.shared(p, e))
+
+        other = pool.submit(second)
         cosine, terms = _text_evidence(evidence, inst.n_proposals, p, e)
         if text_similarity is not None:
             cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
-        shared = {"ecosystems": evidence.ecosystems.shared(p, e),
-                  "keywords": evidence.keywords.shared(p, e)}
-        # the sentence's parts are written where their lists were made, on both threads
-        parts = {name: _listed(lists, name) for name, lists in shared.items()}
-        parts["terms"] = _joined(terms, " (shared terms: ", ")")
-        rank, eligible = ranks.result()
-        matches, level, parts["fields"] = fields_.result()
+        keywords = evidence.keywords.shared(p, e)
+        (rank, eligible), (matches, level), ecosystems = other.result()
     # the ids as given: each is one of the instance's (``_indices`` found them all)
-    return pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String)).with_columns(
+    frame = pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String)).with_columns(
         affinity=pl.Series(np.asarray(inst.affinity[p, e], dtype=np.float64)),
         field_matches=matches,
         field_level=pl.Series(level, dtype=pl.Int64),
-        ecosystems=shared["ecosystems"],
-        keywords=shared["keywords"],
+        ecosystems=ecosystems,
+        keywords=keywords,
         text_similarity=pl.Series(cosine, dtype=pl.Float64),
         shared_terms=terms,
         rank=pl.Series(rank, dtype=pl.Int64),
         eligible=pl.Series(eligible, dtype=pl.Int64),
-        explanation=_sentence(parts, cosine, rank, eligible, text_model),
     )
+    sentence = _sentence(
+        frame.select(
+            pl.col("field_matches").alias("fields"), "ecosystems", "keywords",
+            pl.col("text_similarity").alias("s"), pl.col("shared_terms").alias("terms"),
+            pl.col("rank").alias("r"), pl.col("eligible").alias("n"),
+        ),
+        text_model,
+    )
+    return frame.with_columns(explanation=sentence)
 
 
 def affinity_quality(
