@@ -136,33 +136,67 @@ def value_sets(a: pl.Series, b: pl.Series) -> ValueSets:
 
 
 @dataclass(frozen=True, slots=True)
-class CallEvidence:
-    """What the explanations compare that depends on the call only, not on the pairs: the
-    TF-IDF vectors (:func:`text_weights`) and the vocabulary's names (``terms``, sorted, as a
-    vocabulary of unigrams is), the field codes of every level of :data:`.affinity.LEVELS` as
-    :class:`ValueSets` over one sorted list of the codes of all levels (``parents[d]``: the id
-    of each code's first ``d`` digits, -1 when no row lists it), and the ecosystem and keyword
-    sets."""
+class FieldBits:
+    """The field codes of every level of :data:`.affinity.LEVELS` as bit sets: ``codes`` the
+    sorted codes of all levels (a code's id is its position), ``proposals[d]`` / ``experts[d]``
+    a ``(rows, W)`` uint64 table whose row holds bit ``id`` for each code the row lists at
+    level ``d`` (ISCED-F has under 200 codes: W is 2 or 3), and ``parents[d]`` the id of each
+    code's first ``d`` digits (-1 when no row lists it)."""
 
-    weights: TermWeights
-    terms: pl.Series
-    fields: tuple[tuple[int, ValueSets], ...]
+    codes: pl.Series
+    proposals: dict[int, np.ndarray]
+    experts: dict[int, np.ndarray]
     parents: dict[int, np.ndarray]
-    ecosystems: ValueSets
-    keywords: ValueSets
 
-    @property
-    def codes(self) -> pl.Series:
-        """The field codes of every level, sorted (the ``values`` of each level's sets)."""
-        return self.fields[0][1].values
+    def common(self, d: int, p: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The codes of level ``d`` both ``p[i]`` and ``e[i]`` list, pair after pair and by id:
+        (m,) ``i`` and (m,) code ids."""
+        return _bits_of(self.proposals[d][p] & self.experts[d][e])
 
 
-def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidence:
-    """The :class:`CallEvidence` of a call (frames in the instance's order). It may be
-    computed while the instance is solved."""
-    p_fields, e_fields = _list(proposals, "fields"), _list(experts, "fields")
+def _bytes(bits: np.ndarray) -> np.ndarray:
+    """(n, 8 W) uint8 of (n, W) uint64 bit sets: byte ``b`` holds bits ``8 b .. 8 b + 7``."""
+    return np.ascontiguousarray(bits, dtype="<u8").view(np.uint8)
+
+
+_ONES: Final = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)  # bits per byte
+# the set bits of each byte value, ascending (padded with 0)
+_BIT_AT: Final = np.array(
+    [[j for j in range(8) if v >> j & 1] + [0] * (8 - bin(v).count("1")) for v in range(256)],
+    dtype=np.int64,
+)
+
+
+def _bit_table(rows: np.ndarray, ids: np.ndarray, n: int, words: int) -> np.ndarray:
+    """(n, words) uint64 with bit ``ids[i]`` set in row ``rows[i]`` (pairs distinct)."""
+    out = np.zeros(n * words, dtype=np.uint64)
+    bit = np.left_shift(np.uint64(1), (ids % 64).astype(np.uint64))
+    np.add.at(out, rows * words + ids // 64, bit)  # distinct bits: the sum is their union
+    return out.reshape(n, words)
+
+
+def _bits_of(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The set bits of (n, W) bit sets, row after row and ascending: (m,) row, (m,) bit. The
+    work is that of the bytes that hold a bit."""
+    flat = _bytes(bits).reshape(-1)
+    at = np.flatnonzero(flat)
+    value = flat[at]
+    owner, nth = _sets.ranges(np.zeros(at.size, dtype=np.int64), _ONES[value])
+    byte = at[owner]
+    width = bits.shape[1] * 8
+    return byte // width, (byte % width) * 8 + _BIT_AT[value[owner], nth]
+
+
+def _field_bits(p_fields: pl.Series, e_fields: pl.Series) -> FieldBits:
+    """The :class:`FieldBits` of the proposals' and experts' ``fields`` lists."""
     codes, sides = _encode([s for d in LEVELS for s in (_isced_at(p_fields, d),
                                                          _isced_at(e_fields, d))])
+    size = max(codes.len(), 1)
+    words = max(1, -(-codes.len() // 64))
+    tables = [
+        _bit_table(side // size, side % size, n, words)
+        for side, n in zip(sides, [p_fields.len(), e_fields.len()] * len(LEVELS), strict=True)
+    ]
     index = pl.DataFrame({"code": codes}).with_row_index("id")
     parents = {
         d: pl.DataFrame({"code": codes.str.slice(0, d)})
@@ -172,12 +206,41 @@ def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidenc
         .to_numpy()
         for d in LEVELS[:-1]
     }
+    return FieldBits(
+        codes,
+        {d: tables[2 * k] for k, d in enumerate(LEVELS)},
+        {d: tables[2 * k + 1] for k, d in enumerate(LEVELS)},
+        parents,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvidence:
+    """What the explanations compare that depends on the call only, not on the pairs: the
+    TF-IDF vectors (:func:`text_weights`) and the vocabulary's names (``terms``, sorted, as a
+    vocabulary of unigrams is), the field codes of every level as :class:`FieldBits`, and the
+    ecosystem and keyword sets."""
+
+    weights: TermWeights
+    terms: pl.Series
+    fields: FieldBits
+    ecosystems: ValueSets
+    keywords: ValueSets
+
+    @property
+    def codes(self) -> pl.Series:
+        """The field codes of every level, sorted."""
+        return self.fields.codes
+
+
+def call_evidence(proposals: pl.DataFrame, experts: pl.DataFrame) -> CallEvidence:
+    """The :class:`CallEvidence` of a call (frames in the instance's order). It may be
+    computed while the instance is solved."""
     weights = text_weights(proposals, experts)
     return CallEvidence(
         weights,
         pl.Series(list(weights.model.vocabulary), dtype=pl.String),
-        tuple((d, ValueSets(codes, sides[2 * k], sides[2 * k + 1])) for k, d in enumerate(LEVELS)),
-        parents,
+        _field_bits(_list(proposals, "fields"), _list(experts, "fields")),
         value_sets(_list(proposals, "ecosystems"), _list(experts, "ecosystems")),
         value_sets(_keyword_sets(proposals), _keyword_sets(experts)),
     )
@@ -217,8 +280,9 @@ def _field_matches(
 ) -> tuple[pl.Series, np.ndarray]:
     """(n,) ``field_matches`` and (n,) ``field_level`` of the pairs ``(p[i], e[i])``: the codes
     both list at each level, less those a more precise match implies, most precise first."""
-    size = evidence.fields[0][1].size
-    found = {d: sets.common(p, e) for d, sets in evidence.fields}
+    fields = evidence.fields
+    size = max(fields.codes.len(), 1)
+    found = {d: fields.common(d, p, e) for d in LEVELS}
     owners, ids, levels = [], [], []
     for d in sorted(found, reverse=True):
         owner, code = found[d]
@@ -226,7 +290,7 @@ def _field_matches(
         implied = []
         for hi, (o, c) in found.items():
             if hi > d:
-                parent = evidence.parents[d][c]
+                parent = fields.parents[d][c]
                 implied.append((o * size + parent)[parent >= 0])
         if implied:
             keep = ~_sets.member(owner * size + code, _sets.unique(np.concatenate(implied)))
