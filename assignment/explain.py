@@ -168,10 +168,10 @@ _BIT_AT: Final = np.array(
 
 
 def _bit_table(rows: np.ndarray, ids: np.ndarray, n: int, words: int) -> np.ndarray:
-    """(n, words) uint64 with bit ``ids[i]`` set in row ``rows[i]`` (pairs distinct)."""
+    """(n, words) uint64 with bit ``ids[i]`` set in row ``rows[i]``."""
     out = np.zeros(n * words, dtype=np.uint64)
     bit = np.left_shift(np.uint64(1), (ids % 64).astype(np.uint64))
-    np.add.at(out, rows * words + ids // 64, bit)  # distinct bits: the sum is their union
+    np.bitwise_or.at(out, rows * words + ids // 64, bit)
     return out.reshape(n, words)
 
 
@@ -489,25 +489,25 @@ def _joined(name: str, before: str, after: str = "", none: str = "") -> pl.Expr:
     )
 
 
-def _listed(name: str) -> pl.Expr:
-    """Each row's ``"name: a, b"`` of the list column ``name``, or ``"no name in common"``."""
-    return _joined(name, f"{name}: ", none=f"no {name} in common")
+def _listed(column: str, title: str) -> pl.Expr:
+    """Each row's ``"title: a, b"`` of the list column ``column``, or ``"no title in
+    common"``."""
+    return _joined(column, f"{title}: ", none=f"no {title} in common")
 
 
-def _sentence(frame: pl.DataFrame, text_model: str | None) -> pl.Series:
-    """The explanation of each pair of ``frame`` (the columns of :func:`explain_pairs`): one
-    polars expression, whose parts are written in parallel outside the interpreter lock."""
+def _sentence(text_model: str | None) -> pl.Expr:
+    """The explanation of each pair from the columns of :func:`explain_pairs`: one polars
+    expression, whose parts are written in parallel outside the interpreter lock."""
     named = f"text similarity ({text_model}) " if text_model else "text similarity "
-    return frame.select(
-        pl.concat_str(
-            _listed("fields"), pl.lit("; "), _listed("ecosystems"), pl.lit("; "),
-            _listed("keywords"), pl.lit("; "),
-            pl.lit(named), pl.col("s").round(2).cast(pl.String),
-            _joined("terms", " (shared terms: ", ")"),
-            pl.lit("; rank "), pl.col("r").cast(pl.String), pl.lit(" of "),
-            pl.col("n").cast(pl.String), pl.lit(" eligible experts"),
-        )
-    ).to_series()
+    return pl.concat_str(
+        _listed("field_matches", "fields"), pl.lit("; "),
+        _listed("ecosystems", "ecosystems"), pl.lit("; "),
+        _listed("keywords", "keywords"), pl.lit("; "),
+        pl.lit(named), pl.col("text_similarity").round(2).cast(pl.String),
+        _joined("shared_terms", " (shared terms: ", ")"),
+        pl.lit("; rank "), pl.col("rank").cast(pl.String), pl.lit(" of "),
+        pl.col("eligible").cast(pl.String), pl.lit(" eligible experts"),
+    )
 
 
 def explain_pairs(
@@ -533,45 +533,32 @@ def explain_pairs(
             f"({proposals.height}, {experts.height})"
         )
     p, e = _indices(inst, pairs)
-    # the ranks scan the matrix in numpy, the field matches join in numpy and polars, both
-    # mostly outside the interpreter lock: on a second thread they overlap the text and
-    # keyword evidence below (the shares of the two threads are about equal)
+    # the ranks scan the matrix in numpy, the field matches and shared ecosystems are bit and
+    # code set operations in numpy, mostly outside the interpreter lock: on a second thread
+    # they overlap the text and keyword evidence below (the two threads' shares about equal)
     with ThreadPoolExecutor(max_workers=1) as pool:
         evidence = call_evidence(proposals, experts) if evidence is None else evidence
-
-        def second() -> tuple[tuple[np.ndarray, np.ndarray], tuple[pl.Series, np.ndarray],
-                              pl.Series]:
-            return (eligible_ranks(inst, p, e),
-                    _field_matches(evidence, p, e, label or (lambda _code: None)),
-                    evidence.ecosystems.shared(p, e))
-
-        other = pool.submit(second)
+        ranks = pool.submit(eligible_ranks, inst, p, e)
+        fields_ = pool.submit(_field_matches, evidence, p, e, label or (lambda _code: None))
+        ecosystems = pool.submit(evidence.ecosystems.shared, p, e)
         cosine, terms = _text_evidence(evidence, inst.n_proposals, p, e)
         if text_similarity is not None:
             cosine = np.asarray(text_similarity, dtype=np.float64)[p, e]
         keywords = evidence.keywords.shared(p, e)
-        (rank, eligible), (matches, level), ecosystems = other.result()
+        rank, eligible = ranks.result()
+        matches, level = fields_.result()
     # the ids as given: each is one of the instance's (``_indices`` found them all)
-    frame = pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String)).with_columns(
+    return pairs.select(pl.col("proposal_id", "expert_id").cast(pl.String)).with_columns(
         affinity=pl.Series(np.asarray(inst.affinity[p, e], dtype=np.float64)),
         field_matches=matches,
         field_level=pl.Series(level, dtype=pl.Int64),
-        ecosystems=ecosystems,
+        ecosystems=ecosystems.result(),
         keywords=keywords,
         text_similarity=pl.Series(cosine, dtype=pl.Float64),
         shared_terms=terms,
         rank=pl.Series(rank, dtype=pl.Int64),
         eligible=pl.Series(eligible, dtype=pl.Int64),
-    )
-    sentence = _sentence(
-        frame.select(
-            pl.col("field_matches").alias("fields"), "ecosystems", "keywords",
-            pl.col("text_similarity").alias("s"), pl.col("shared_terms").alias("terms"),
-            pl.col("rank").alias("r"), pl.col("eligible").alias("n"),
-        ),
-        text_model,
-    )
-    return frame.with_columns(explanation=sentence)
+    ).with_columns(explanation=_sentence(text_model))
 
 
 def affinity_quality(

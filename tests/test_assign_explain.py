@@ -271,13 +271,20 @@ def _reference_fields(mine: list[str], theirs: list[str]) -> tuple[list[str], in
     return texts, max((d for d, _ in kept), default=0)
 
 
-def test_shared_fields_ecosystems_and_keywords_equal_a_pair_by_pair_reference() -> None:
+@pytest.mark.parametrize("spread", ["near", "whole list"])
+def test_shared_fields_ecosystems_and_keywords_equal_a_pair_by_pair_reference(
+    spread: str,
+) -> None:
     """Every pair of a generated call whose fields come from the whole ISCED-F list (every
     detailed, "not further defined", "not elsewhere classified" and inter-disciplinary code),
     whose ecosystems are the 14 of the EU's industrial strategy and whose keywords differ in
     case and spacing: the field matches, their level and the shared ecosystems and keywords
-    are those of a set intersection written out pair by pair."""
+    are those of a set intersection written out pair by pair. ``near``: most fields in three
+    broad fields, so that every level matches often; ``whole list``: rows of up to a dozen
+    codes from anywhere in the list, so that the call's codes fill more than two 64-bit words
+    of the field bit sets."""
     from assignment.affinity import _keyword_sets
+    from assignment.explain import call_evidence
     from evalpanel.callfolder.vocab import ECOSYSTEMS, ISCED_CODES
 
     rng = np.random.default_rng(14)
@@ -290,19 +297,23 @@ def test_shared_fields_ecosystems_and_keywords_equal_a_pair_by_pair_reference() 
                 for _ in range(n)]
 
     n_p, n_e = 40, 30
-    # fields near each other, so that every level matches often
     near = [c for c in codes if c[:2] in {"05", "06", "07"}]
+    if spread == "near":
+        p_fields = [f + g for f, g in zip(lists(n_p, near, 3), lists(n_p, codes, 1),
+                                          strict=True)]
+        e_fields = lists(n_e, near, 4)
+    else:
+        p_fields, e_fields = lists(n_p, codes, 12), lists(n_e, codes, 12)
     proposals = pl.DataFrame(
         {"proposal_id": [f"P{i:02d}" for i in range(n_p)],
          "title": ["t"] * n_p, "abstract": ["a"] * n_p,
-         "fields": [f + g for f, g in zip(lists(n_p, near, 3), lists(n_p, codes, 1),
-                                          strict=True)],
+         "fields": p_fields,
          "ecosystems": lists(n_p, list(ECOSYSTEMS), 3),
          "keywords": lists(n_p, words, 3)},
         schema_overrides={"fields": LIST, "ecosystems": LIST, "keywords": LIST})
     experts = pl.DataFrame(
         {"expert_id": [f"E{j:02d}" for j in range(n_e)],
-         "fields": lists(n_e, near, 4), "ecosystems": lists(n_e, list(ECOSYSTEMS), 4),
+         "fields": e_fields, "ecosystems": lists(n_e, list(ECOSYSTEMS), 4),
          "keywords": lists(n_e, words, 4), "profile": ["p"] * n_e, "max_load": [5] * n_e},
         schema_overrides={"fields": LIST, "ecosystems": LIST, "keywords": LIST})
     inst = _instance(proposals, experts, rng.random((n_p, n_e)), [])
@@ -323,6 +334,8 @@ def test_shared_fields_ecosystems_and_keywords_equal_a_pair_by_pair_reference() 
                                            & set(experts["ecosystems"][j]))
         assert row["keywords"] == sorted(set(p_kw[i]) & set(e_kw[j]))
     assert min(matched.values()) > 0  # the call exercised every level
+    if spread == "whole list":
+        assert call_evidence(proposals, experts).codes.len() > 128
 
 
 @pytest.mark.parametrize("long_row", [0, 1, 40], ids=["none", "short", "one long row"])
